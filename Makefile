@@ -1,0 +1,89 @@
+# xlb: XDP/eBPF L4 load balancer.  `make V=1` shows every command.
+
+BUILD    ?= build
+ARCH_INC := /usr/include/$(shell gcc -dumpmachine)
+
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= gcc
+
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -I$(ARCH_INC)
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -I$(BUILD)
+LDLIBS     := -lbpf -lelf -lz
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_HDRS  := $(wildcard bpf/*.h) maps/xlb_maps.h
+LIB_SRCS  := user/dataplane.c user/lb.c user/maglev.c
+LIB_HDRS  := $(wildcard user/*.h) maps/xlb_maps.h bpf/hash.h
+LIB       := $(BUILD)/libxlb.a
+
+TEST_BINS := $(BUILD)/test_maglev $(BUILD)/test_packets
+BENCH_BIN := $(BUILD)/bench
+
+.PHONY: all deps test bench clean
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/xlb.bpf.o $(BUILD)/xlb.skel.h $(LIB) $(TEST_BINS) $(BENCH_BIN)
+
+deps:
+	$(Q)bash scripts/deps.sh
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+# BPF objects and their skeletons
+$(BUILD)/xlb.bpf.o: bpf/xlb.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench.bpf.o: tests/bench/bench.bpf.c bpf/xlb.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# user-space library
+$(BUILD)/%.o: user/%.c $(LIB_HDRS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(patsubst user/%.c,$(BUILD)/%.o,$(LIB_SRCS))
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+# tests and benchmark
+$(BUILD)/test_maglev: tests/unit/test_maglev.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser $< $(LIB) -o $@ -lcmocka $(LDLIBS)
+
+$(BUILD)/test_packets: tests/packet/test_packets.c tests/packet/pkt.c tests/packet/pkt.h \
+		$(BUILD)/xlb.skel.h $(LIB)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) tests/packet/test_packets.c tests/packet/pkt.c $(LIB) -o $@ -lcmocka $(LDLIBS)
+
+$(BENCH_BIN): tests/bench/bench.c tests/packet/pkt.c tests/packet/pkt.h \
+		$(BUILD)/bench.skel.h $(LIB)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) tests/bench/bench.c tests/packet/pkt.c $(LIB) -o $@ $(LDLIBS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/run.sh $(BUILD)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/bench/run.sh $(BUILD)
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)

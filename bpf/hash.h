@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The flow hash. Built into the XDP program and into user space (xlbctl
+ * explain, tests), which must agree bit for bit. Words are hashed in host
+ * order of their network value, with a fixed seed, so every LB host of an
+ * ECMP group computes the same hash for a flow.
+ */
+#ifndef XLB_HASH_H
+#define XLB_HASH_H
+
+#include <linux/types.h>
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+#define XLB_HASH_SEED 0x786c6221u /* "xlb!" */
+
+static __always_inline __u32 xlb_rotl32(__u32 x, int r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+/* murmur3's block step */
+static __always_inline __u32 xlb_hash_step(__u32 h, __u32 k)
+{
+	k *= 0xcc9e2d51u;
+	k = xlb_rotl32(k, 15);
+	k *= 0x1b873593u;
+	h ^= k;
+	h = xlb_rotl32(h, 13);
+	return h * 5 + 0xe6546b64u;
+}
+
+/* murmur3's finaliser */
+static __always_inline __u32 xlb_hash_final(__u32 h, __u32 len)
+{
+	h ^= len;
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+static __always_inline __u32 xlb_be32_to_host(__be32 v)
+{
+	return __builtin_bswap32((__u32)v);
+}
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "xlb_be32_to_host assumes a little-endian host"
+#endif
+
+/* Client address only: the source-hash scheduler. */
+static __always_inline __u32 xlb_hash_addr(const __be32 saddr[4])
+{
+	__u32 h = XLB_HASH_SEED;
+
+	h = xlb_hash_step(h, xlb_be32_to_host(saddr[0]));
+	h = xlb_hash_step(h, xlb_be32_to_host(saddr[1]));
+	h = xlb_hash_step(h, xlb_be32_to_host(saddr[2]));
+	h = xlb_hash_step(h, xlb_be32_to_host(saddr[3]));
+	return xlb_hash_final(h, 16);
+}
+
+/*
+ * Addresses, ports and protocol. Fragments pass ports of 0, so every
+ * fragment of a datagram hashes alike.
+ */
+static __always_inline __u32 xlb_hash_flow(const __be32 saddr[4],
+					   const __be32 daddr[4], __be16 sport,
+					   __be16 dport, __u8 proto)
+{
+	__u32 h = XLB_HASH_SEED;
+
+	h = xlb_hash_step(h, xlb_be32_to_host(saddr[0]));
+	h = xlb_hash_step(h, xlb_be32_to_host(saddr[1]));
+	h = xlb_hash_step(h, xlb_be32_to_host(saddr[2]));
+	h = xlb_hash_step(h, xlb_be32_to_host(saddr[3]));
+	h = xlb_hash_step(h, xlb_be32_to_host(daddr[0]));
+	h = xlb_hash_step(h, xlb_be32_to_host(daddr[1]));
+	h = xlb_hash_step(h, xlb_be32_to_host(daddr[2]));
+	h = xlb_hash_step(h, xlb_be32_to_host(daddr[3]));
+	h = xlb_hash_step(h, ((__u32)__builtin_bswap16(sport) << 16) |
+				     __builtin_bswap16(dport));
+	h = xlb_hash_step(h, proto);
+	return xlb_hash_final(h, 37);
+}
+
+#endif /* XLB_HASH_H */

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xlb's XDP data plane: match VIPs, keep flows on their backend, pick new
+ * backends from the VIP's Maglev table, and forward by direct server return.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "parse.h"
+#include "hash.h"
+#include "maps.bpf.h"
+
+/* Load-time settings (user space sets them before load). */
+const volatile __u64 tcp_idle_ns = 300ULL * 1000000000ULL;
+const volatile __u64 udp_idle_ns = 30ULL * 1000000000ULL;
+const volatile __u32 use_fake_clock = 0; /* tests drive time through fake_clock_ns */
+
+__u64 fake_clock_ns = 0;
+
+/* Coarse time is a fraction of the cost of ktime_get_ns and plenty for idle timeouts. */
+static __always_inline __u64 xlb_now(void)
+{
+	if (use_fake_clock)
+		return fake_clock_ns;
+	return bpf_ktime_get_coarse_ns();
+}
+
+static __always_inline void stat_inc(__u32 reason)
+{
+	__u64 *count = bpf_map_lookup_elem(&stats, &reason);
+
+	if (count)
+		*count += 1;
+}
+
+static __always_inline int verdict_of(__u32 reason)
+{
+	return reason >= XLB_STAT_DROP_NO_BACKEND ? XDP_DROP : XDP_PASS;
+}
+
+static __always_inline int count_and_leave(__u32 reason)
+{
+	stat_inc(reason);
+	return verdict_of(reason);
+}
+
+static __always_inline void traffic_add(void *map, __u32 id, __u32 bytes,
+					__u32 new_flow)
+{
+	struct traffic_stats *t = bpf_map_lookup_elem(map, &id);
+
+	if (t) {
+		t->packets += 1;
+		t->bytes += bytes;
+		t->new_flows += new_flow;
+	}
+}
+
+static __always_inline __u64 idle_timeout(__u8 proto)
+{
+	return proto == IPPROTO_TCP ? tcp_idle_ns : udp_idle_ns;
+}
+
+/* Parse up to the point where the packet is a forwarding candidate. */
+static __always_inline __u32 classify(struct xdp_md *ctx, struct packet *pkt)
+{
+	struct cursor c = {
+		.pos = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
+	struct vip_key addr_key = {};
+	struct ipv6hdr *ip6;
+	struct iphdr *iph;
+	__u32 reason, l4_len = 0;
+	__be16 proto;
+
+	pkt->len = ctx->data_end - ctx->data;
+	proto = parse_eth(&c, pkt);
+	if (!proto)
+		return XLB_STAT_PASS_SHORT;
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		iph = PULL(&c, struct iphdr);
+		if (!iph)
+			return XLB_STAT_PASS_SHORT;
+		addr_from_ipv4(addr_key.addr, iph->daddr);
+		if (!bpf_map_lookup_elem(&vip_addrs, &addr_key))
+			return XLB_STAT_PASS_NON_VIP;
+		reason = parse_ipv4_rest(&c, iph, pkt, &l4_len);
+		addr_from_ipv4(pkt->flow.saddr, iph->saddr);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		ip6 = PULL(&c, struct ipv6hdr);
+		if (!ip6)
+			return XLB_STAT_PASS_SHORT;
+		addr_from_ipv6(addr_key.addr, &ip6->daddr);
+		if (!bpf_map_lookup_elem(&vip_addrs, &addr_key))
+			return XLB_STAT_PASS_NON_VIP;
+		reason = parse_ipv6_rest(&c, ip6, pkt, &l4_len);
+		addr_from_ipv6(pkt->flow.saddr, &ip6->saddr);
+	} else {
+		return XLB_STAT_PASS_NON_IP;
+	}
+	if (reason != XLB_PARSE_OK)
+		return reason;
+	__builtin_memcpy(pkt->flow.daddr, addr_key.addr, sizeof(addr_key.addr));
+
+	if (pkt->fragment) {
+		if (pkt->flow.proto == IPPROTO_TCP || pkt->flow.proto == IPPROTO_UDP)
+			return XLB_PARSE_OK;
+		if (pkt->flow.proto == IPPROTO_ICMP || pkt->flow.proto == IPPROTO_ICMPV6)
+			return XLB_STAT_ICMP;
+		return XLB_STAT_PASS_VIP_NO_PORT;
+	}
+	return parse_l4(&c, pkt, l4_len);
+}
+
+/*
+ * The VIP for this packet: exact port, then the address's port-0 VIP.
+ * Fragments carry no usable port: they go to the one VIP that user space
+ * named for this address's fragments (see README, "Fragments").
+ */
+static __always_inline struct vip_meta *find_vip(const struct packet *pkt)
+{
+	struct vip_key key = {};
+	struct vip_meta *vip;
+
+	__builtin_memcpy(key.addr, pkt->flow.daddr, sizeof(key.addr));
+	key.proto = pkt->flow.proto;
+	if (pkt->fragment) {
+		key.flags = XLB_VIPKEY_F_FRAG;
+		return bpf_map_lookup_elem(&vips, &key);
+	}
+	key.port = pkt->flow.dport;
+	vip = bpf_map_lookup_elem(&vips, &key);
+	if (vip)
+		return vip;
+	key.port = 0;
+	return bpf_map_lookup_elem(&vips, &key);
+}
+
+static __always_inline __u32 pick_backend(const struct packet *pkt,
+					  const struct vip_meta *vip)
+{
+	__u32 hash, slot, *backend_id;
+	void *table;
+
+	if (vip->sched == XLB_SCHED_SOURCE_HASH)
+		hash = xlb_hash_addr(pkt->flow.saddr);
+	else
+		hash = xlb_hash_flow(pkt->flow.saddr, pkt->flow.daddr,
+				     pkt->flow.sport, pkt->flow.dport,
+				     pkt->flow.proto);
+	table = bpf_map_lookup_elem(&maglev_tables, &vip->id);
+	if (!table)
+		return XLB_NO_BACKEND;
+	slot = hash % XLB_MAGLEV_SIZE;
+	backend_id = bpf_map_lookup_elem(table, &slot);
+	return backend_id ? *backend_id : XLB_NO_BACKEND;
+}
+
+/* A bare SYN is not inserted: a SYN flood must not evict real flows. */
+static __always_inline int starts_tracking(const struct packet *pkt)
+{
+	if (pkt->fragment)
+		return 0;
+	if (pkt->flow.proto == IPPROTO_TCP &&
+	    (pkt->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN)
+		return 0;
+	return 1;
+}
+
+static __always_inline int forward_l2(struct xdp_md *ctx, struct packet *pkt,
+				      const struct backend *be)
+{
+	int action;
+
+	__builtin_memcpy(pkt->eth->h_dest, be->mac, ETH_ALEN);
+	__builtin_memcpy(pkt->eth->h_source, be->src_mac, ETH_ALEN);
+	if (be->ifindex == ctx->ingress_ifindex) {
+		stat_inc(XLB_STAT_TX);
+		return XDP_TX;
+	}
+	action = bpf_redirect_map(&tx_ports, be->ifindex, XDP_DROP);
+	stat_inc(action == XDP_REDIRECT ? XLB_STAT_REDIRECT : XLB_STAT_DROP_REDIRECT);
+	return action;
+}
+
+static __always_inline int xlb_process(struct xdp_md *ctx)
+{
+	struct packet pkt = {};
+	struct flow_entry *flow, new_entry;
+	struct vip_meta *vip;
+	struct backend *be;
+	__u32 reason, backend_id, vip_id, new_flow = 0;
+	__u64 now;
+
+	reason = classify(ctx, &pkt);
+	if (reason != XLB_PARSE_OK)
+		return count_and_leave(reason);
+
+	now = xlb_now();
+	if (!pkt.fragment) {
+		flow = bpf_map_lookup_elem(&conntrack, &pkt.flow);
+		if (flow) {
+			backend_id = flow->backend_id;
+			be = bpf_map_lookup_elem(&backends, &backend_id);
+			if (be && be->gen == flow->backend_gen &&
+			    (be->flags & XLB_BACKEND_F_KEEP_FLOWS) &&
+			    now - flow->last_seen_ns <= idle_timeout(pkt.flow.proto)) {
+				flow->last_seen_ns = now;
+				stat_inc(XLB_STAT_CT_HIT);
+				vip_id = be->vip_id;
+				goto forward;
+			}
+		}
+	}
+
+	vip = find_vip(&pkt);
+	if (!vip)
+		return count_and_leave(pkt.fragment ? XLB_STAT_DROP_FRAG_NO_VIP :
+						      XLB_STAT_PASS_VIP_NO_PORT);
+	stat_inc(pkt.fragment ? XLB_STAT_FRAGMENT : XLB_STAT_CT_MISS);
+	vip_id = vip->id;
+	backend_id = pick_backend(&pkt, vip);
+	be = bpf_map_lookup_elem(&backends, &backend_id);
+	if (!be || backend_id == XLB_NO_BACKEND ||
+	    !(be->flags & XLB_BACKEND_F_KEEP_FLOWS))
+		return count_and_leave(XLB_STAT_DROP_NO_BACKEND);
+	if (starts_tracking(&pkt)) {
+		new_entry.backend_id = backend_id;
+		new_entry.backend_gen = be->gen;
+		new_entry.last_seen_ns = now;
+		bpf_map_update_elem(&conntrack, &pkt.flow, &new_entry, BPF_ANY);
+		new_flow = 1;
+	}
+
+forward:
+	traffic_add(&vip_stats, vip_id, pkt.len, new_flow);
+	traffic_add(&backend_stats, backend_id, pkt.len, new_flow);
+	return forward_l2(ctx, &pkt, be);
+}
+
+SEC("xdp")
+int xlb_xdp(struct xdp_md *ctx)
+{
+	return xlb_process(ctx);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Crafted test packets: Ethernet, VLAN, IPv4/IPv6 (+options, extension headers, fragments), TCP/UDP/ICMP. */
+#ifndef XLB_TEST_PKT_H
+#define XLB_TEST_PKT_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+#define PKT_MAX 2048
+
+struct pkt_spec {
+	int family;              /* 4 or 6 */
+	__u8 proto;              /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6, other */
+	const char *saddr;
+	const char *daddr;
+	__u16 sport, dport;
+	__u8 tcp_flags;          /* default (0) means ACK */
+	__u8 smac[6], dmac[6];
+	int nvlan;               /* 0..3 tags */
+	__u16 vlan_tpid[3];      /* 0 means 0x8100 */
+	int ip_opt_words;        /* IPv4 options, in 4-byte words (0..10) */
+	int ext_hdrs;            /* IPv6 extension headers before L4 (dest options) */
+	int frag;                /* 1 = first fragment (MF), 2 = non-first fragment */
+	__u16 ether_type;        /* override, e.g. ARP; 0 = from family */
+	int payload;             /* bytes of L4 payload */
+};
+
+/* Build the packet into buf (at least PKT_MAX). Returns its length. */
+size_t pkt_build(const struct pkt_spec *s, __u8 *buf);
+
+/* Offsets of interest in a built packet. */
+size_t pkt_l3_offset(const struct pkt_spec *s);
+size_t pkt_l4_offset(const struct pkt_spec *s);
+
+/* Parse "a.b.c.d" or IPv6 into the 16-byte form the maps use (v4-mapped). */
+int addr_parse16(const char *str, __be32 out[4]);
+void mac_set(__u8 mac[6], __u8 last);
+
+#endif

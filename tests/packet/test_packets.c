@@ -1,0 +1,998 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Packet tests: the real XDP object, maps filled as the daemon fills them
+ * (through user/lb.c), crafted packets through BPF_PROG_TEST_RUN, and
+ * assertions on the verdict, the exact output bytes and the counters.
+ *
+ * Runs inside a network namespace made by tests/run.sh, which provides the
+ * veth pair xlbt-pkt0/xlbt-pkt1 for the redirect case.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "xlb.skel.h"
+#include "../../user/dataplane.h"
+#include "../../user/lb.h"
+#include "../../bpf/hash.h"
+#include "pkt.h"
+
+#define VIP4 "198.18.100.10"
+#define VIP6 "2001:db8:100::10"
+#define CLIENT4 "198.18.0.1"
+#define CLIENT6 "2001:db8::1"
+#define LB_MAC_LAST 0xee
+#define CLIENT_MAC_LAST 0x01
+#define NS 1000000000ULL
+
+struct fixture {
+	struct xlb_bpf *skel;
+	struct xlb_dp dp;
+	struct xlb_lb *lb;
+	int prog_fd;
+	int ifindex; /* ingress: lo */
+};
+
+static struct fixture F;
+
+static int setup(void **state)
+{
+	struct xlb_load_opts opts = XLB_LOAD_OPTS_DEFAULT;
+	int err;
+
+	(void)state;
+	memset(&F, 0, sizeof(F));
+	opts.ct_size = 65536;
+	opts.fake_clock = 1;
+	opts.tcp_idle_ns = 300 * NS;
+	opts.udp_idle_ns = 30 * NS;
+	F.skel = xlb_bpf__open();
+	if (!F.skel)
+		return -1;
+	XLB_SKEL_CONFIGURE(F.skel, &opts);
+	err = xlb_bpf__load(F.skel);
+	if (err) {
+		fprintf(stderr, "load: %d\n", err);
+		return -1;
+	}
+	F.skel->bss->fake_clock_ns = 1000 * NS;
+	if (xlb_dp_init(&F.dp, F.skel->obj))
+		return -1;
+	F.lb = xlb_lb_new(&F.dp);
+	F.prog_fd = bpf_program__fd(F.skel->progs.xlb_xdp);
+	F.ifindex = 1;
+	return F.lb ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	xlb_lb_free(F.lb);
+	xlb_bpf__destroy(F.skel);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
+{
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = F.ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = len,
+		    .data_out = out, .data_size_out = PKT_MAX, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int err = bpf_prog_test_run_opts(F.prog_fd, &opts);
+
+	if (err)
+		return -errno;
+	if (out_len)
+		*out_len = opts.data_size_out;
+	return opts.retval;
+}
+
+static struct vip_key vkey(const char *addr, __u16 port, __u8 proto)
+{
+	struct vip_key k = {};
+
+	assert_int_equal(addr_parse16(addr, k.addr), 0);
+	k.port = htons(port);
+	k.proto = proto;
+	return k;
+}
+
+static struct vip_key add_vip(const char *addr, __u16 port, __u8 proto, __u8 sched)
+{
+	struct vip_key k = vkey(addr, port, proto);
+
+	assert_true(xlb_lb_vip_add(F.lb, &k, sched, XLB_FWD_L2DSR) >= 0);
+	return k;
+}
+
+static struct xlb_backend_spec be_spec(const char *addr, __u8 mac_last, __u32 weight)
+{
+	struct xlb_backend_spec s = {};
+
+	assert_int_equal(addr_parse16(addr, s.addr), 0);
+	mac_set(s.mac, mac_last);
+	mac_set(s.src_mac, LB_MAC_LAST);
+	s.ifindex = F.ifindex;
+	s.weight = weight;
+	s.state = XLB_BE_UP;
+	return s;
+}
+
+static __u32 add_backend(const struct vip_key *k, const char *addr, __u8 mac_last)
+{
+	struct xlb_backend_spec s = be_spec(addr, mac_last, 100);
+	int id = xlb_lb_backend_add(F.lb, k, &s);
+
+	assert_true(id > 0);
+	return id;
+}
+
+static void set_state(const struct vip_key *k, const char *addr, __u32 state)
+{
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(F.lb, k);
+	struct xlb_backend_spec s;
+	__be32 a[4];
+
+	assert_non_null(vip);
+	addr_parse16(addr, a);
+	s = xlb_lb_backend_find(vip, a)->spec;
+	s.state = state;
+	assert_int_equal(xlb_lb_backend_update(F.lb, k, &s), 0);
+}
+
+static void del_backend(const struct vip_key *k, const char *addr)
+{
+	__be32 a[4];
+
+	addr_parse16(addr, a);
+	assert_int_equal(xlb_lb_backend_del(F.lb, k, a), 0);
+}
+
+static struct pkt_spec tcp4(__u16 sport, __u8 flags)
+{
+	struct pkt_spec s = {
+		.family = 4, .proto = IPPROTO_TCP, .saddr = CLIENT4, .daddr = VIP4,
+		.sport = sport, .dport = 80, .tcp_flags = flags, .payload = 10,
+	};
+
+	mac_set(s.smac, CLIENT_MAC_LAST);
+	mac_set(s.dmac, LB_MAC_LAST);
+	return s;
+}
+
+static struct pkt_spec tcp6(__u16 sport, __u8 flags)
+{
+	struct pkt_spec s = tcp4(sport, flags);
+
+	s.family = 6;
+	s.saddr = CLIENT6;
+	s.daddr = VIP6;
+	return s;
+}
+
+static __u64 stat(enum xlb_stat reason)
+{
+	__u64 all[XLB_STAT_MAX];
+
+	assert_int_equal(xlb_dp_stats(&F.dp, all), 0);
+	return all[reason];
+}
+
+/* On a wrong verdict, show the counters: they say why. */
+static void assert_verdict(int got, int want)
+{
+	__u64 all[XLB_STAT_MAX];
+	__u32 i;
+
+	if (got == want)
+		return;
+	if (!xlb_dp_stats(&F.dp, all))
+		for (i = 0; i < XLB_STAT_MAX; i++)
+			if (all[i])
+				print_message("# counter %s = %llu\n", xlb_stat_names[i],
+					      (unsigned long long)all[i]);
+	fail_msg("verdict %d, want %d", got, want);
+}
+
+/*
+ * Send s; expect XDP_TX with the output equal to the input but for the
+ * two MACs. Returns the last byte of the backend MAC it went to.
+ */
+static __u8 expect_tx(const struct pkt_spec *s)
+{
+	__u8 in[PKT_MAX], out[PKT_MAX], want_src[6];
+	size_t len = pkt_build(s, in);
+	__u32 out_len = 0;
+
+	assert_verdict(run(in, len, out, &out_len), XDP_TX);
+	assert_int_equal(out_len, len);
+	mac_set(want_src, LB_MAC_LAST);
+	assert_memory_equal(out + 6, want_src, 6);
+	assert_memory_equal(out + 12, in + 12, len - 12);
+	/* destination is one of our backends: 02:00:5e:10:00:xx */
+	assert_memory_equal(out, want_src, 5);
+	return out[5];
+}
+
+/* Send s; expect verdict and a byte-identical packet. */
+static void expect_untouched(const struct pkt_spec *s, int verdict)
+{
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(s, in);
+	__u32 out_len = 0;
+
+	assert_verdict(run(in, len, out, &out_len), verdict);
+	assert_int_equal(out_len, len);
+	assert_memory_equal(out, in, len);
+}
+
+/* The backend the Maglev table names for this flow: computed here, independently. */
+static __u32 table_pick(const struct vip_key *k, const struct pkt_spec *s, int src_only)
+{
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(F.lb, k);
+	static __u32 table[XLB_MAGLEV_SIZE];
+	__be32 sa[4], da[4];
+	__u32 h;
+
+	assert_non_null(vip);
+	assert_int_equal(xlb_dp_table_get(&F.dp, vip->id, table), 0);
+	addr_parse16(s->saddr, sa);
+	addr_parse16(s->daddr, da);
+	h = src_only ? xlb_hash_addr(sa) :
+		       xlb_hash_flow(sa, da, htons(s->sport), htons(s->dport), s->proto);
+	return table[h % XLB_MAGLEV_SIZE];
+}
+
+static __u8 mac_of_id(const struct vip_key *k, __u32 id)
+{
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(F.lb, k);
+	__u32 i;
+
+	for (i = 0; i < vip->nbackends; i++)
+		if (vip->backends[i].id == id)
+			return vip->backends[i].spec.mac[5];
+	fail_msg("backend id %u not in VIP", id);
+	return 0;
+}
+
+static struct vip_key vip4_with_3(void)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+
+	add_backend(&k, "198.18.0.11", 0x11);
+	add_backend(&k, "198.18.0.12", 0x12);
+	add_backend(&k, "198.18.0.13", 0x13);
+	return k;
+}
+
+/* ---- forwarding ---- */
+
+static void test_tcp4_to_vip_tx(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	struct pkt_spec s = tcp4(40000, 0x10);
+
+	(void)state;
+	assert_int_equal(expect_tx(&s), mac_of_id(&k, table_pick(&k, &s, 0)));
+}
+
+static void test_tcp6_to_vip_tx(void **state)
+{
+	struct vip_key k = add_vip(VIP6, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s = tcp6(40000, 0x10);
+
+	(void)state;
+	add_backend(&k, "2001:db8::11", 0x11);
+	add_backend(&k, "2001:db8::12", 0x12);
+	assert_int_equal(expect_tx(&s), mac_of_id(&k, table_pick(&k, &s, 0)));
+}
+
+static void test_udp4_udp6_to_vip_tx(void **state)
+{
+	struct vip_key k4 = add_vip(VIP4, 53, IPPROTO_UDP, XLB_SCHED_MAGLEV);
+	struct vip_key k6 = add_vip(VIP6, 53, IPPROTO_UDP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s4 = tcp4(5353, 0), s6 = tcp6(5353, 0);
+
+	(void)state;
+	add_backend(&k4, "198.18.0.11", 0x11);
+	add_backend(&k4, "198.18.0.12", 0x12);
+	add_backend(&k6, "2001:db8::11", 0x21);
+	add_backend(&k6, "2001:db8::12", 0x22);
+	s4.proto = s6.proto = IPPROTO_UDP;
+	s4.dport = s6.dport = 53;
+	assert_int_equal(expect_tx(&s4), mac_of_id(&k4, table_pick(&k4, &s4, 0)));
+	assert_int_equal(expect_tx(&s6), mac_of_id(&k6, table_pick(&k6, &s6, 0)));
+}
+
+static void test_port0_vip_matches_every_port(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 0, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s = tcp4(40000, 0x10);
+	__u16 ports[] = { 1, 80, 443, 8080, 65535 };
+	__u32 i;
+
+	(void)state;
+	add_backend(&k, "198.18.0.11", 0x11);
+	for (i = 0; i < 5; i++) {
+		s.dport = ports[i];
+		assert_int_equal(expect_tx(&s), 0x11);
+	}
+	/* UDP is another protocol: not this VIP */
+	s.proto = IPPROTO_UDP;
+	expect_untouched(&s, XDP_PASS);
+}
+
+static void test_redirect_other_interface(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct xlb_backend_spec b = be_spec("198.18.0.11", 0x11, 1);
+	struct pkt_spec s = tcp4(40000, 0x10);
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in);
+	int egress = if_nametoindex("xlbt-pkt0");
+
+	(void)state;
+	assert_true(egress > 0);
+	b.ifindex = egress;
+	assert_true(xlb_lb_backend_add(F.lb, &k, &b) > 0);
+	/* not in the devmap yet: dropped and counted */
+	assert_int_equal(run(in, len, out, NULL), XDP_DROP);
+	assert_int_equal(stat(XLB_STAT_DROP_REDIRECT), 1);
+	assert_int_equal(xlb_dp_tx_port_add(&F.dp, egress), 0);
+	assert_int_equal(run(in, len, out, NULL), XDP_REDIRECT);
+	assert_int_equal(out[5], 0x11);
+	assert_int_equal(stat(XLB_STAT_REDIRECT), 1);
+}
+
+/* ---- what is not ours ---- */
+
+static void test_non_vip_untouched(void **state)
+{
+	struct pkt_spec s = tcp4(40000, 0x10), s6 = tcp6(40000, 0x10);
+
+	(void)state;
+	vip4_with_3();
+	s.daddr = "198.18.100.11";
+	expect_untouched(&s, XDP_PASS);
+	s6.daddr = "2001:db8:100::11";
+	expect_untouched(&s6, XDP_PASS);
+	assert_int_equal(stat(XLB_STAT_PASS_NON_VIP), 2);
+}
+
+static void test_vip_other_port_or_proto_untouched(void **state)
+{
+	struct pkt_spec s = tcp4(40000, 0x10);
+
+	(void)state;
+	vip4_with_3();
+	s.dport = 81;
+	expect_untouched(&s, XDP_PASS);
+	s.dport = 80;
+	s.proto = IPPROTO_UDP;
+	expect_untouched(&s, XDP_PASS);
+	s.proto = 47; /* GRE */
+	expect_untouched(&s, XDP_PASS);
+	assert_int_equal(stat(XLB_STAT_PASS_VIP_NO_PORT), 3);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), 0);
+}
+
+static void test_non_ip_and_icmp_pass(void **state)
+{
+	struct pkt_spec s = tcp4(0, 0);
+
+	(void)state;
+	vip4_with_3();
+	s.proto = IPPROTO_ICMP;
+	expect_untouched(&s, XDP_PASS);
+	s.family = 6;
+	s.saddr = CLIENT6;
+	s.daddr = VIP6;
+	add_vip(VIP6, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	s.proto = IPPROTO_ICMPV6;
+	expect_untouched(&s, XDP_PASS);
+	assert_int_equal(stat(XLB_STAT_ICMP), 2);
+	s.ether_type = ETH_P_ARP;
+	expect_untouched(&s, XDP_PASS);
+	assert_int_equal(stat(XLB_STAT_PASS_NON_IP), 1);
+}
+
+/*
+ * Every truncation of a valid VIP packet: never forwarded. Cut before the
+ * destination address is complete, it cannot be recognised and passes;
+ * after, its IP length exceeds the packet and it is dropped.
+ */
+static void truncations(const struct pkt_spec *s, size_t daddr_end)
+{
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(s, in), cut;
+	__u64 passed = 0, dropped = 0;
+	int ret;
+
+	for (cut = 1; cut < len; cut++) {
+		ret = run(in, cut, out, NULL);
+		if (cut < ETH_HLEN) {
+			/* the kernel refuses frames shorter than Ethernet */
+			assert_int_equal(ret, -EINVAL);
+		} else if (cut < daddr_end) {
+			assert_int_equal(ret, XDP_PASS);
+			passed++;
+		} else {
+			assert_int_equal(ret, XDP_DROP);
+			dropped++;
+		}
+	}
+	assert_int_equal(stat(XLB_STAT_PASS_SHORT), passed);
+	assert_int_equal(stat(XLB_STAT_DROP_L3_TRUNC), dropped);
+	assert_int_equal(stat(XLB_STAT_TX), 0);
+	/* and the whole packet still goes through */
+	expect_tx(s);
+}
+
+static void test_truncated_tcp4(void **state)
+{
+	struct pkt_spec s = tcp4(40000, 0x10);
+
+	(void)state;
+	vip4_with_3();
+	truncations(&s, ETH_HLEN + 20);
+}
+
+static void test_truncated_tcp6(void **state)
+{
+	struct vip_key k = add_vip(VIP6, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s = tcp6(40000, 0x10);
+
+	(void)state;
+	add_backend(&k, "2001:db8::11", 0x11);
+	truncations(&s, ETH_HLEN + 40);
+}
+
+/* ---- malformed headers on a VIP ---- */
+
+static void expect_drop(__u8 *pkt, size_t len, enum xlb_stat reason)
+{
+	__u8 out[PKT_MAX];
+	__u64 before = stat(reason);
+
+	assert_verdict(run(pkt, len, out, NULL), XDP_DROP);
+	assert_int_equal(stat(reason), before + 1);
+}
+
+static void test_malformed_ipv4(void **state)
+{
+	struct pkt_spec s = tcp4(40000, 0x10);
+	__u8 p[PKT_MAX];
+	size_t len, l3 = ETH_HLEN, l4 = ETH_HLEN + 20;
+
+	(void)state;
+	vip4_with_3();
+	len = pkt_build(&s, p);
+	p[l3] = 0x44; /* IHL 4 */
+	expect_drop(p, len, XLB_STAT_DROP_BAD_IHL);
+	len = pkt_build(&s, p);
+	p[l3] = 0x65; /* version 6 in an IPv4 frame */
+	expect_drop(p, len, XLB_STAT_DROP_BAD_VERSION);
+	len = pkt_build(&s, p);
+	p[l3 + 2] = 0;
+	p[l3 + 3] = 19; /* total length < header */
+	expect_drop(p, len, XLB_STAT_DROP_BAD_LEN);
+	len = pkt_build(&s, p);
+	p[l3] = 0x4f; /* IHL 15: options run past the IP length */
+	expect_drop(p, len, XLB_STAT_DROP_BAD_LEN);
+	len = pkt_build(&s, p);
+	p[l3 + 2] = 0;
+	p[l3 + 3] = 30; /* IP says 10 bytes of TCP */
+	expect_drop(p, len, XLB_STAT_DROP_L4_TRUNC);
+	len = pkt_build(&s, p);
+	p[l4 + 12] = 0x40; /* data offset 4 */
+	expect_drop(p, len, XLB_STAT_DROP_BAD_TCP_DOFF);
+	len = pkt_build(&s, p);
+	p[l4 + 12] = 0xf0; /* data offset 15 = 60 bytes > 30 left */
+	expect_drop(p, len, XLB_STAT_DROP_BAD_TCP_DOFF);
+	assert_int_equal(stat(XLB_STAT_TX), 0);
+}
+
+static void test_malformed_udp(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 53, IPPROTO_UDP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s = tcp4(5353, 0);
+	__u8 p[PKT_MAX];
+	size_t len, l4 = ETH_HLEN + 20;
+
+	(void)state;
+	add_backend(&k, "198.18.0.11", 0x11);
+	s.proto = IPPROTO_UDP;
+	s.dport = 53;
+	len = pkt_build(&s, p);
+	p[l4 + 4] = 0;
+	p[l4 + 5] = 7;
+	expect_drop(p, len, XLB_STAT_DROP_BAD_UDP_LEN);
+	len = pkt_build(&s, p);
+	p[l4 + 5] = 200;
+	expect_drop(p, len, XLB_STAT_DROP_BAD_UDP_LEN);
+}
+
+/* ---- header variants ---- */
+
+static void test_ipv4_options(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	struct pkt_spec s = tcp4(40000, 0x10);
+	int words;
+
+	(void)state;
+	for (words = 1; words <= 10; words++) {
+		s.ip_opt_words = words;
+		assert_int_equal(expect_tx(&s), mac_of_id(&k, table_pick(&k, &s, 0)));
+	}
+}
+
+static void test_ipv6_ext_headers(void **state)
+{
+	struct vip_key k = add_vip(VIP6, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s = tcp6(40000, 0x10);
+	__u8 p[PKT_MAX];
+	size_t len;
+	int n;
+
+	(void)state;
+	add_backend(&k, "2001:db8::11", 0x11);
+	add_backend(&k, "2001:db8::12", 0x12);
+	for (n = 1; n <= XLB_MAX_EXT_HDRS; n++) {
+		s.ext_hdrs = n;
+		assert_int_equal(expect_tx(&s), mac_of_id(&k, table_pick(&k, &s, 0)));
+	}
+	s.ext_hdrs = XLB_MAX_EXT_HDRS + 1;
+	len = pkt_build(&s, p);
+	expect_drop(p, len, XLB_STAT_DROP_EXT_LIMIT);
+	/* an extension header that claims more than the packet holds */
+	s.ext_hdrs = 2;
+	len = pkt_build(&s, p);
+	p[ETH_HLEN + 40 + 8 + 1] = 200;
+	expect_drop(p, len, XLB_STAT_DROP_EXT_TRUNC);
+	assert_int_equal(stat(XLB_STAT_TX), XLB_MAX_EXT_HDRS);
+}
+
+static void test_vlan_tags(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	struct pkt_spec s = tcp4(40000, 0x10);
+	__u8 want = mac_of_id(&k, table_pick(&k, &s, 0));
+
+	(void)state;
+	s.nvlan = 1;
+	assert_int_equal(expect_tx(&s), want);
+	s.nvlan = 2;
+	s.vlan_tpid[0] = 0x88a8; /* 802.1ad outer, 802.1Q inner */
+	assert_int_equal(expect_tx(&s), want);
+	s.nvlan = 3; /* deeper than we parse: not IP to us */
+	expect_untouched(&s, XDP_PASS);
+	assert_int_equal(stat(XLB_STAT_PASS_NON_IP), 1);
+}
+
+/*
+ * Fragments: the VIP named for the address's fragments takes them, hashed
+ * on addresses and protocol only, so first and later fragments of one
+ * datagram reach one backend; no connection-table entry is made.
+ */
+static void test_fragments(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 53, IPPROTO_UDP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s = tcp4(5353, 0), s6;
+	__u8 first, later, p[PKT_MAX];
+	__u32 i;
+	size_t len;
+
+	(void)state;
+	for (i = 0; i < 8; i++) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "198.18.0.%u", 11 + i);
+		add_backend(&k, addr, 0x11 + i);
+	}
+	s.proto = IPPROTO_UDP;
+	s.dport = 53;
+	s.frag = 1;
+	first = expect_tx(&s);
+	s.frag = 2;
+	later = expect_tx(&s);
+	assert_int_equal(first, later);
+	s.sport = 0;
+	s.dport = 0;
+	assert_int_equal(first, mac_of_id(&k, table_pick(&k, &s, 0)));
+	assert_int_equal(stat(XLB_STAT_FRAGMENT), 2);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), 0);
+
+	/* IPv6 fragment header, first and later */
+	k = add_vip(VIP6, 53, IPPROTO_UDP, XLB_SCHED_MAGLEV);
+	add_backend(&k, "2001:db8::11", 0x31);
+	add_backend(&k, "2001:db8::12", 0x32);
+	s6 = tcp6(5353, 0);
+	s6.proto = IPPROTO_UDP;
+	s6.dport = 53;
+	s6.frag = 1;
+	first = expect_tx(&s6);
+	s6.frag = 2;
+	assert_int_equal(expect_tx(&s6), first);
+
+	/* two ports on one address and no port-0 VIP: no VIP owns fragments */
+	add_vip(VIP4, 54, IPPROTO_UDP, XLB_SCHED_MAGLEV);
+	len = pkt_build(&s, p);
+	expect_drop(p, len, XLB_STAT_DROP_FRAG_NO_VIP);
+	/* a port-0 VIP takes them */
+	k = add_vip(VIP4, 0, IPPROTO_UDP, XLB_SCHED_MAGLEV);
+	add_backend(&k, "198.18.0.99", 0x99);
+	assert_int_equal(expect_tx(&s), 0x99);
+}
+
+/* ---- the connection table ---- */
+
+static void test_bare_syn_not_tracked(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	struct pkt_spec syn = tcp4(40000, 0x02), ack = tcp4(40000, 0x10);
+	struct traffic_stats ts;
+
+	(void)state;
+	expect_tx(&syn);
+	expect_tx(&syn);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), 2);
+	expect_tx(&ack);
+	expect_tx(&ack);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), 3);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
+	assert_int_equal(xlb_dp_vip_stats(&F.dp, xlb_lb_vip_find(F.lb, &k)->id, &ts), 0);
+	assert_int_equal(ts.new_flows, 1);
+	assert_int_equal(ts.packets, 4);
+}
+
+/* Find a client port whose flow the table sends to the backend with mac_last. */
+static __u16 port_for(const struct vip_key *k, __u8 mac_last, __u16 from)
+{
+	struct pkt_spec s = tcp4(0, 0x10);
+	__u16 p;
+
+	for (p = from; p < from + 2000; p++) {
+		s.sport = p;
+		if (mac_of_id(k, table_pick(k, &s, 0)) == mac_last)
+			return p;
+	}
+	fail_msg("no port maps to backend %02x", mac_last);
+	return 0;
+}
+
+static void test_established_flow_sticks(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s = tcp4(0, 0x10);
+	__u8 be;
+	int i, moved = 0;
+
+	(void)state;
+	add_backend(&k, "198.18.0.11", 0x11);
+	add_backend(&k, "198.18.0.12", 0x12);
+	/* 200 flows established on 2 backends */
+	for (i = 0; i < 200; i++) {
+		s.sport = 30000 + i;
+		expect_tx(&s);
+	}
+	/* a third backend takes a third of the table ... */
+	add_backend(&k, "198.18.0.13", 0x13);
+	for (i = 0; i < 200; i++) {
+		s.sport = 30000 + i;
+		be = expect_tx(&s);
+		assert_true(be == 0x11 || be == 0x12);
+		moved += mac_of_id(&k, table_pick(&k, &s, 0)) == 0x13;
+	}
+	/* ... so some of these flows would have moved without the table */
+	assert_true(moved > 20);
+
+	/* removing another backend leaves a flow on 0x11 where it is */
+	s.sport = port_for(&k, 0x11, 50000);
+	assert_int_equal(expect_tx(&s), 0x11);
+	del_backend(&k, "198.18.0.12");
+	assert_int_equal(expect_tx(&s), 0x11);
+
+	/* a flow whose backend is removed moves */
+	del_backend(&k, "198.18.0.11");
+	assert_int_equal(expect_tx(&s), 0x13);
+}
+
+static void test_drain_keeps_down_moves(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	struct pkt_spec s = tcp4(0, 0x10), fresh = tcp4(0, 0x10);
+	int i;
+
+	(void)state;
+	s.sport = port_for(&k, 0x12, 20000);
+	assert_int_equal(expect_tx(&s), 0x12);
+	set_state(&k, "198.18.0.12", XLB_BE_DRAIN);
+	/* established flow stays on the drained backend */
+	assert_int_equal(expect_tx(&s), 0x12);
+	/* new flows avoid it */
+	for (i = 0; i < 300; i++) {
+		fresh.sport = 40000 + i;
+		assert_int_not_equal(expect_tx(&fresh), 0x12);
+	}
+	/* down: its flows move too */
+	set_state(&k, "198.18.0.12", XLB_BE_DOWN);
+	assert_int_not_equal(expect_tx(&s), 0x12);
+	/* back up, the flow stays where it moved (a fresh entry was made) */
+	set_state(&k, "198.18.0.12", XLB_BE_UP);
+	assert_int_not_equal(expect_tx(&s), 0x12);
+}
+
+static void test_idle_timeout_per_protocol(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 0, IPPROTO_UDP, XLB_SCHED_MAGLEV);
+	struct pkt_spec u = tcp4(7000, 0);
+
+	(void)state;
+	vip4_with_3();
+	add_backend(&k, "198.18.0.21", 0x21);
+	u.proto = IPPROTO_UDP;
+	expect_tx(&u);
+	F.skel->bss->fake_clock_ns += 29 * NS;
+	expect_tx(&u);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
+	F.skel->bss->fake_clock_ns += 31 * NS; /* idle for 31 s > udp_idle 30 s */
+	expect_tx(&u);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), 2);
+
+	/* TCP: 31 s idle is well within 300 s */
+	struct pkt_spec t = tcp4(7000, 0x10);
+
+	expect_tx(&t);
+	F.skel->bss->fake_clock_ns += 31 * NS;
+	expect_tx(&t);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), 2);
+	F.skel->bss->fake_clock_ns += 301 * NS;
+	expect_tx(&t);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), 2);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), 4);
+}
+
+/* ---- schedulers ---- */
+
+static void test_source_hash_one_backend(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_SOURCE_HASH);
+	struct pkt_spec s = tcp4(0, 0x02);
+	__u8 first = 0, seen[256] = {};
+	int i, distinct = 0;
+	char addr[32];
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		snprintf(addr, sizeof(addr), "198.18.0.%d", 11 + i);
+		add_backend(&k, addr, 0x11 + i);
+	}
+	for (i = 0; i < 1000; i++) {
+		__u8 be;
+
+		s.sport = 10000 + i;
+		be = expect_tx(&s);
+		if (!i)
+			first = be;
+		assert_int_equal(be, first);
+	}
+	assert_int_equal(first, mac_of_id(&k, table_pick(&k, &s, 1)));
+	/* other clients spread over the backends */
+	for (i = 0; i < 64; i++) {
+		snprintf(addr, sizeof(addr), "198.19.1.%d", i);
+		s.saddr = addr;
+		if (!seen[expect_tx(&s)]++)
+			distinct++;
+	}
+	assert_int_equal(distinct, 4);
+}
+
+static void test_maglev_spread_100k(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s = tcp4(0, 0x02);
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	__u32 count[4] = {}, i;
+	char addr[32];
+	size_t len;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		snprintf(addr, sizeof(addr), "198.18.0.%u", 11 + i);
+		add_backend(&k, addr, 0x11 + i);
+	}
+	for (i = 0; i < 100000; i++) {
+		snprintf(addr, sizeof(addr), "198.19.%u.%u", (i >> 8) & 0xff, i & 0xff);
+		s.saddr = addr;
+		s.sport = 1024 + (i % 50000);
+		len = pkt_build(&s, in);
+		assert_int_equal(run(in, len, out, NULL), XDP_TX);
+		assert_true(out[5] >= 0x11 && out[5] <= 0x14);
+		count[out[5] - 0x11]++;
+	}
+	for (i = 0; i < 4; i++) {
+		double share = count[i] / 1000.0; /* percent */
+
+		print_message("# maglev spread: backend %u took %.2f%% of 100000 flows\n",
+			      i, share);
+		assert_true(share > 22.0 && share < 28.0);
+	}
+}
+
+static void test_no_backend_dropped(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s = tcp4(40000, 0x10);
+	__u8 p[PKT_MAX];
+	size_t len = pkt_build(&s, p);
+
+	(void)state;
+	expect_drop(p, len, XLB_STAT_DROP_NO_BACKEND);
+	add_backend(&k, "198.18.0.11", 0x11);
+	assert_int_equal(expect_tx(&s), 0x11);
+	set_state(&k, "198.18.0.11", XLB_BE_DOWN);
+	expect_drop(p, len, XLB_STAT_DROP_NO_BACKEND);
+	set_state(&k, "198.18.0.11", XLB_BE_DISABLED);
+	expect_drop(p, len, XLB_STAT_DROP_NO_BACKEND);
+	assert_int_equal(stat(XLB_STAT_DROP_NO_BACKEND), 3);
+}
+
+static void test_vip_delete_stops_forwarding(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	struct pkt_spec s = tcp4(40000, 0x10);
+
+	(void)state;
+	expect_tx(&s);
+	assert_int_equal(xlb_lb_vip_del(F.lb, &k), 0);
+	/* the established flow does not outlive its VIP */
+	expect_untouched(&s, XDP_PASS);
+	assert_int_equal(stat(XLB_STAT_PASS_NON_VIP), 1);
+}
+
+/* ---- counters ---- */
+
+static void test_counters_exact(void **state)
+{
+	struct vip_key k = vip4_with_3(), empty;
+	struct pkt_spec s;
+	__u64 want[XLB_STAT_MAX] = {}, got[XLB_STAT_MAX];
+	struct traffic_stats vs, bs, sum = {};
+	__u8 p[PKT_MAX], out[PKT_MAX];
+	__u64 bytes = 0;
+	size_t len;
+	__u32 i;
+	int ret;
+	struct xlb_lb_vip *vip;
+
+	(void)state;
+	empty = add_vip(VIP4, 443, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+
+	s = tcp4(1, 0);
+	s.ether_type = ETH_P_ARP;
+	run(p, pkt_build(&s, p), out, NULL);
+	want[XLB_STAT_PASS_NON_IP]++;
+
+	s = tcp4(1, 0x10);
+	len = pkt_build(&s, p);
+	run(p, ETH_HLEN + 10, out, NULL);
+	want[XLB_STAT_PASS_SHORT]++;
+
+	s.daddr = "198.18.200.1";
+	for (i = 0; i < 2; i++)
+		run(p, pkt_build(&s, p), out, NULL);
+	want[XLB_STAT_PASS_NON_VIP] += 2;
+
+	s = tcp4(1, 0x10);
+	s.dport = 8080;
+	run(p, pkt_build(&s, p), out, NULL);
+	want[XLB_STAT_PASS_VIP_NO_PORT]++;
+
+	s = tcp4(1, 0);
+	s.proto = IPPROTO_ICMP;
+	run(p, pkt_build(&s, p), out, NULL);
+	want[XLB_STAT_ICMP]++;
+
+	/* one TCP connection: SYN, then 4 packets */
+	s = tcp4(33333, 0x02);
+	len = pkt_build(&s, p);
+	assert_int_equal(run(p, len, out, NULL), XDP_TX);
+	bytes += len;
+	s.tcp_flags = 0x10;
+	for (i = 0; i < 4; i++) {
+		len = pkt_build(&s, p);
+		assert_int_equal(run(p, len, out, NULL), XDP_TX);
+		bytes += len;
+	}
+	want[XLB_STAT_CT_MISS] += 2; /* the SYN and the first ACK */
+	want[XLB_STAT_CT_HIT] += 3;
+	want[XLB_STAT_TX] += 5;
+
+	s.ip_opt_words = 0;
+	len = pkt_build(&s, p);
+	p[ETH_HLEN] = 0x43;
+	assert_int_equal(run(p, len, out, NULL), XDP_DROP);
+	want[XLB_STAT_DROP_BAD_IHL]++;
+
+	s = tcp4(1, 0x10);
+	s.dport = 443;
+	assert_int_equal(run(p, pkt_build(&s, p), out, NULL), XDP_DROP);
+	want[XLB_STAT_CT_MISS]++;
+	want[XLB_STAT_DROP_NO_BACKEND]++;
+
+	assert_int_equal(xlb_dp_stats(&F.dp, got), 0);
+	for (i = 0; i < XLB_STAT_MAX; i++) {
+		if (got[i] != want[i])
+			fail_msg("counter %s: got %llu, want %llu", xlb_stat_names[i],
+				 (unsigned long long)got[i], (unsigned long long)want[i]);
+	}
+
+	vip = xlb_lb_vip_find(F.lb, &k);
+	assert_int_equal(xlb_dp_vip_stats(&F.dp, vip->id, &vs), 0);
+	assert_int_equal(vs.packets, 5);
+	assert_int_equal(vs.bytes, bytes);
+	assert_int_equal(vs.new_flows, 1);
+	for (i = 0; i < vip->nbackends; i++) {
+		ret = xlb_dp_backend_stats(&F.dp, vip->backends[i].id, &bs);
+		assert_int_equal(ret, 0);
+		assert_true(bs.packets == 0 || bs.packets == 5);
+		sum.packets += bs.packets;
+		sum.bytes += bs.bytes;
+		sum.new_flows += bs.new_flows;
+	}
+	assert_int_equal(sum.packets, 5);
+	assert_int_equal(sum.bytes, bytes);
+	assert_int_equal(sum.new_flows, 1);
+	assert_int_equal(xlb_dp_vip_stats(&F.dp, xlb_lb_vip_find(F.lb, &empty)->id, &vs), 0);
+	assert_int_equal(vs.packets, 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_tcp4_to_vip_tx),
+		T(test_tcp6_to_vip_tx),
+		T(test_udp4_udp6_to_vip_tx),
+		T(test_port0_vip_matches_every_port),
+		T(test_redirect_other_interface),
+		T(test_non_vip_untouched),
+		T(test_vip_other_port_or_proto_untouched),
+		T(test_non_ip_and_icmp_pass),
+		T(test_truncated_tcp4),
+		T(test_truncated_tcp6),
+		T(test_malformed_ipv4),
+		T(test_malformed_udp),
+		T(test_ipv4_options),
+		T(test_ipv6_ext_headers),
+		T(test_vlan_tags),
+		T(test_fragments),
+		T(test_bare_syn_not_tracked),
+		T(test_established_flow_sticks),
+		T(test_drain_keeps_down_moves),
+		T(test_idle_timeout_per_protocol),
+		T(test_source_hash_one_backend),
+		T(test_maglev_spread_100k),
+		T(test_no_backend_dropped),
+		T(test_vip_delete_stops_forwarding),
+		T(test_counters_exact),
+	};
+
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

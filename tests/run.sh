@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Run every test suite; print each suite's results and, last and alone on
+# its line, the total: "N passed, M failed[, K skipped]". Exit 1 on failure.
+set -u
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+passed=0 failed=0 skipped=0
+ns="xlbt-pkt-$$"
+
+cleanup() {
+	ip netns del "$ns" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+# count_tap SUITE RC OUTPUT: add a suite's TAP results to the totals.
+count_tap() {
+	local suite=$1 rc=$2 out=$3 ok notok skip
+	ok=$(grep -cE '^ok [0-9]+' <<<"$out" || true)
+	skip=$(grep -cE '^ok [0-9]+.*# (SKIP|skip)' <<<"$out" || true)
+	notok=$(grep -cE '^not ok [0-9]+' <<<"$out" || true)
+	ok=$((ok - skip))
+	if [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
+		echo "$suite: exited with status $rc before reporting a failure"
+		notok=1
+	fi
+	printf '%s: %d passed, %d failed, %d skipped\n' "$suite" "$ok" "$notok" "$skip"
+	passed=$((passed + ok)) failed=$((failed + notok)) skipped=$((skipped + skip))
+}
+
+# run_suite NAME CMD...: run a TAP-speaking suite, show its output.
+run_suite() {
+	local suite=$1 out rc
+	shift
+	echo "== $suite"
+	out=$(CMOCKA_MESSAGE_OUTPUT=TAP timeout 600 "$@" 2>&1)
+	rc=$?
+	sed 's/^/  /' <<<"$out"
+	count_tap "$suite" "$rc" "$out"
+}
+
+run_suite unit-maglev "$build/test_maglev"
+
+# Packet tests run in their own namespace, with a veth pair to redirect to.
+if ip netns add "$ns" &&
+	ip -n "$ns" link add xlbt-pkt0 type veth peer name xlbt-pkt1 &&
+	ip -n "$ns" link set xlbt-pkt0 up && ip -n "$ns" link set xlbt-pkt1 up &&
+	ip -n "$ns" link set lo up; then
+	run_suite packet ip netns exec "$ns" "$build/test_packets"
+else
+	echo "packet: cannot create namespace $ns"
+	failed=$((failed + 1))
+fi
+
+echo
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]

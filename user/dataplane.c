@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "dataplane.h"
+
+const char *const xlb_stat_names[XLB_STAT_MAX] = { XLB_STAT_NAMES };
+
+static int map_fd(struct bpf_object *obj, const char *name, int *fd)
+{
+	*fd = bpf_object__find_map_fd_by_name(obj, name);
+	return *fd < 0 ? -ENOENT : 0;
+}
+
+int xlb_dp_init(struct xlb_dp *dp, struct bpf_object *obj)
+{
+	int err = 0;
+
+	memset(dp, 0, sizeof(*dp));
+	err = err ?: map_fd(obj, "vip_addrs", &dp->vip_addrs_fd);
+	err = err ?: map_fd(obj, "vips", &dp->vips_fd);
+	err = err ?: map_fd(obj, "maglev_tables", &dp->maglev_tables_fd);
+	err = err ?: map_fd(obj, "backends", &dp->backends_fd);
+	err = err ?: map_fd(obj, "conntrack", &dp->conntrack_fd);
+	err = err ?: map_fd(obj, "tx_ports", &dp->tx_ports_fd);
+	err = err ?: map_fd(obj, "stats", &dp->stats_fd);
+	err = err ?: map_fd(obj, "vip_stats", &dp->vip_stats_fd);
+	err = err ?: map_fd(obj, "backend_stats", &dp->backend_stats_fd);
+	if (err)
+		return err;
+	dp->ncpus = libbpf_num_possible_cpus();
+	return dp->ncpus < 0 ? dp->ncpus : 0;
+}
+
+static int update(int fd, const void *key, const void *value)
+{
+	return bpf_map_update_elem(fd, key, value, BPF_ANY) ? -errno : 0;
+}
+
+static int delete(int fd, const void *key)
+{
+	return bpf_map_delete_elem(fd, key) ? -errno : 0;
+}
+
+int xlb_dp_vip_addr_set(struct xlb_dp *dp, const __be32 addr[4], __u32 vip_count)
+{
+	struct vip_key key = {};
+	struct vip_addr_meta meta = { .vip_count = vip_count };
+
+	memcpy(key.addr, addr, sizeof(key.addr));
+	return update(dp->vip_addrs_fd, &key, &meta);
+}
+
+int xlb_dp_vip_addr_del(struct xlb_dp *dp, const __be32 addr[4])
+{
+	struct vip_key key = {};
+
+	memcpy(key.addr, addr, sizeof(key.addr));
+	return delete(dp->vip_addrs_fd, &key);
+}
+
+int xlb_dp_vip_set(struct xlb_dp *dp, const struct vip_key *key,
+		   const struct vip_meta *meta)
+{
+	return update(dp->vips_fd, key, meta);
+}
+
+int xlb_dp_vip_del(struct xlb_dp *dp, const struct vip_key *key)
+{
+	return delete(dp->vips_fd, key);
+}
+
+int xlb_dp_backend_set(struct xlb_dp *dp, __u32 id, const struct backend *be)
+{
+	return update(dp->backends_fd, &id, be);
+}
+
+int xlb_dp_backend_get(struct xlb_dp *dp, __u32 id, struct backend *be)
+{
+	return bpf_map_lookup_elem(dp->backends_fd, &id, be) ? -errno : 0;
+}
+
+int xlb_dp_table_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *table)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, batch_opts);
+	__u32 *keys, count = XLB_MAGLEV_SIZE, i;
+	int inner_fd, err;
+
+	inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev_table", sizeof(__u32),
+				  sizeof(__u32), XLB_MAGLEV_SIZE, NULL);
+	if (inner_fd < 0)
+		return -errno;
+	keys = malloc(sizeof(*keys) * XLB_MAGLEV_SIZE);
+	if (!keys) {
+		err = -ENOMEM;
+		goto out_close;
+	}
+	for (i = 0; i < XLB_MAGLEV_SIZE; i++)
+		keys[i] = i;
+	err = bpf_map_update_batch(inner_fd, keys, table, &count, &batch_opts);
+	if (err) {
+		err = -errno;
+		goto out_free;
+	}
+	/* The swap is one pointer store: readers see the old or the new table. */
+	err = update(dp->maglev_tables_fd, &vip_id, &inner_fd);
+out_free:
+	free(keys);
+out_close:
+	close(inner_fd);
+	return err;
+}
+
+int xlb_dp_table_get(struct xlb_dp *dp, __u32 vip_id, __u32 *table)
+{
+	__u32 inner_id, i;
+	int inner_fd, err = 0;
+
+	if (bpf_map_lookup_elem(dp->maglev_tables_fd, &vip_id, &inner_id))
+		return -errno;
+	inner_fd = bpf_map_get_fd_by_id(inner_id);
+	if (inner_fd < 0)
+		return -errno;
+	for (i = 0; i < XLB_MAGLEV_SIZE && !err; i++)
+		if (bpf_map_lookup_elem(inner_fd, &i, &table[i]))
+			err = -errno;
+	close(inner_fd);
+	return err;
+}
+
+int xlb_dp_tx_port_add(struct xlb_dp *dp, __u32 ifindex)
+{
+	struct bpf_devmap_val val = { .ifindex = ifindex };
+
+	return update(dp->tx_ports_fd, &ifindex, &val);
+}
+
+int xlb_dp_stats(struct xlb_dp *dp, __u64 out[XLB_STAT_MAX])
+{
+	__u64 *percpu;
+	__u32 i;
+	int cpu, err = 0;
+
+	percpu = calloc(dp->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (i = 0; i < XLB_STAT_MAX; i++) {
+		if (bpf_map_lookup_elem(dp->stats_fd, &i, percpu)) {
+			err = -errno;
+			break;
+		}
+		out[i] = 0;
+		for (cpu = 0; cpu < dp->ncpus; cpu++)
+			out[i] += percpu[cpu];
+	}
+	free(percpu);
+	return err;
+}
+
+static int traffic_read(struct xlb_dp *dp, int fd, __u32 id,
+			struct traffic_stats *out)
+{
+	struct traffic_stats *percpu;
+	int cpu, err = 0;
+
+	percpu = calloc(dp->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(fd, &id, percpu)) {
+		err = -errno;
+		goto out;
+	}
+	for (cpu = 0; cpu < dp->ncpus; cpu++) {
+		out->packets += percpu[cpu].packets;
+		out->bytes += percpu[cpu].bytes;
+		out->new_flows += percpu[cpu].new_flows;
+	}
+out:
+	free(percpu);
+	return err;
+}
+
+int xlb_dp_vip_stats(struct xlb_dp *dp, __u32 vip_id, struct traffic_stats *out)
+{
+	return traffic_read(dp, dp->vip_stats_fd, vip_id, out);
+}
+
+int xlb_dp_backend_stats(struct xlb_dp *dp, __u32 backend_id,
+			 struct traffic_stats *out)
+{
+	return traffic_read(dp, dp->backend_stats_fd, backend_id, out);
+}
+
+int xlb_dp_traffic_reset(struct xlb_dp *dp, int map_fd, __u32 id)
+{
+	struct traffic_stats *zero;
+	int err;
+
+	zero = calloc(dp->ncpus, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	err = update(map_fd, &id, zero);
+	free(zero);
+	return err;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Map-level access to a loaded xlb data plane: one function per map write. */
+#ifndef XLB_DATAPLANE_H
+#define XLB_DATAPLANE_H
+
+#include <linux/types.h>
+#include <bpf/libbpf.h>
+#include "../maps/xlb_maps.h"
+
+struct xlb_dp {
+	int vip_addrs_fd;
+	int vips_fd;
+	int maglev_tables_fd;
+	int backends_fd;
+	int conntrack_fd;
+	int tx_ports_fd;
+	int stats_fd;
+	int vip_stats_fd;
+	int backend_stats_fd;
+	int ncpus;
+};
+
+/* Load-time settings, written to the object's .rodata before load. */
+struct xlb_load_opts {
+	__u32 ct_size;
+	__u64 tcp_idle_ns;
+	__u64 udp_idle_ns;
+	__u32 fake_clock; /* tests: time comes from the fake_clock_ns global */
+};
+
+#define XLB_LOAD_OPTS_DEFAULT                                                  \
+	{                                                                      \
+		.ct_size = XLB_CT_SIZE, .tcp_idle_ns = 300ULL * 1000000000ULL, \
+		.udp_idle_ns = 30ULL * 1000000000ULL,                          \
+	}
+
+/* Apply opts to any skeleton built from bpf/xlb.bpf.c, before its load. */
+#define XLB_SKEL_CONFIGURE(skel, opts)                                         \
+	({                                                                     \
+		(skel)->rodata->tcp_idle_ns = (opts)->tcp_idle_ns;             \
+		(skel)->rodata->udp_idle_ns = (opts)->udp_idle_ns;             \
+		(skel)->rodata->use_fake_clock = (opts)->fake_clock;           \
+		bpf_map__set_max_entries((skel)->maps.conntrack,               \
+					 (opts)->ct_size);                     \
+	})
+
+/* Find the maps of a loaded object. Returns 0 or -ENOENT. */
+int xlb_dp_init(struct xlb_dp *dp, struct bpf_object *obj);
+
+int xlb_dp_vip_addr_set(struct xlb_dp *dp, const __be32 addr[4], __u32 vip_count);
+int xlb_dp_vip_addr_del(struct xlb_dp *dp, const __be32 addr[4]);
+int xlb_dp_vip_set(struct xlb_dp *dp, const struct vip_key *key,
+		   const struct vip_meta *meta);
+int xlb_dp_vip_del(struct xlb_dp *dp, const struct vip_key *key);
+int xlb_dp_backend_set(struct xlb_dp *dp, __u32 id, const struct backend *be);
+int xlb_dp_backend_get(struct xlb_dp *dp, __u32 id, struct backend *be);
+/* Write table (XLB_MAGLEV_SIZE backend ids) into a new inner map, then swap it in. */
+int xlb_dp_table_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *table);
+int xlb_dp_table_get(struct xlb_dp *dp, __u32 vip_id, __u32 *table);
+int xlb_dp_tx_port_add(struct xlb_dp *dp, __u32 ifindex);
+
+/* Counters, summed over CPUs. */
+int xlb_dp_stats(struct xlb_dp *dp, __u64 out[XLB_STAT_MAX]);
+int xlb_dp_vip_stats(struct xlb_dp *dp, __u32 vip_id, struct traffic_stats *out);
+int xlb_dp_backend_stats(struct xlb_dp *dp, __u32 backend_id,
+			 struct traffic_stats *out);
+/* Zero a per-CPU traffic slot (an id is being reused). */
+int xlb_dp_traffic_reset(struct xlb_dp *dp, int map_fd, __u32 id);
+
+extern const char *const xlb_stat_names[XLB_STAT_MAX];
+
+#endif /* XLB_DATAPLANE_H */

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "lb.h"
+#include "maglev.h"
+
+struct xlb_lb *xlb_lb_new(struct xlb_dp *dp)
+{
+	struct xlb_lb *lb = calloc(1, sizeof(*lb));
+
+	if (!lb)
+		return NULL;
+	lb->table = calloc(XLB_MAGLEV_SIZE, sizeof(*lb->table));
+	if (!lb->table) {
+		free(lb);
+		return NULL;
+	}
+	lb->dp = dp;
+	lb->next_backend_id = 1;
+	return lb;
+}
+
+void xlb_lb_free(struct xlb_lb *lb)
+{
+	__u32 i;
+
+	if (!lb)
+		return;
+	for (i = 0; i < XLB_MAX_VIPS; i++)
+		free(lb->vips[i].backends);
+	free(lb->table);
+	free(lb);
+}
+
+static int same_addr(const __be32 a[4], const __be32 b[4])
+{
+	return !memcmp(a, b, 16);
+}
+
+struct xlb_lb_vip *xlb_lb_vip_find(struct xlb_lb *lb, const struct vip_key *key)
+{
+	__u32 i;
+
+	for (i = 0; i < XLB_MAX_VIPS; i++)
+		if (lb->vips[i].in_use && !memcmp(&lb->vips[i].key, key, sizeof(*key)))
+			return &lb->vips[i];
+	return NULL;
+}
+
+struct xlb_lb_backend *xlb_lb_backend_find(struct xlb_lb_vip *vip,
+					   const __be32 addr[4])
+{
+	__u32 i;
+
+	for (i = 0; i < vip->nbackends; i++)
+		if (same_addr(vip->backends[i].spec.addr, addr))
+			return &vip->backends[i];
+	return NULL;
+}
+
+static int keeps_flows(const struct xlb_backend_spec *spec)
+{
+	return spec->state == XLB_BE_UP || spec->state == XLB_BE_DRAIN;
+}
+
+static int in_table(const struct xlb_backend_spec *spec)
+{
+	return spec->state == XLB_BE_UP && spec->weight > 0;
+}
+
+static int backend_write(struct xlb_lb *lb, const struct xlb_lb_vip *vip,
+			 struct xlb_lb_backend *b, int keep)
+{
+	struct backend be = {};
+	int err;
+
+	memcpy(be.addr, b->spec.addr, sizeof(be.addr));
+	memcpy(be.mac, b->spec.mac, sizeof(be.mac));
+	memcpy(be.src_mac, b->spec.src_mac, sizeof(be.src_mac));
+	be.ifindex = b->spec.ifindex;
+	be.flags = keep ? XLB_BACKEND_F_KEEP_FLOWS : 0;
+	be.gen = lb->backend_gen[b->id];
+	be.vip_id = vip->id;
+	if (!memcmp(&be, &b->written, sizeof(be)))
+		return 0;
+	err = xlb_dp_backend_set(lb->dp, b->id, &be);
+	if (!err)
+		b->written = be;
+	return err;
+}
+
+static int table_write(struct xlb_lb *lb, struct xlb_lb_vip *vip)
+{
+	struct maglev_backend *mb;
+	__u32 *ids, n = 0, i;
+	int err;
+
+	mb = calloc(vip->nbackends + 1, sizeof(*mb));
+	ids = calloc(vip->nbackends + 1, sizeof(*ids));
+	if (!mb || !ids) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < vip->nbackends; i++) {
+		if (!in_table(&vip->backends[i].spec))
+			continue;
+		memcpy(mb[n].key, vip->backends[i].spec.addr, 16);
+		mb[n].weight = vip->backends[i].spec.weight;
+		ids[n++] = vip->backends[i].id;
+	}
+	err = maglev_build(mb, n, XLB_MAGLEV_SIZE, lb->table);
+	if (err)
+		goto out;
+	for (i = 0; i < XLB_MAGLEV_SIZE; i++)
+		lb->table[i] = lb->table[i] == MAGLEV_EMPTY ? XLB_NO_BACKEND :
+							     ids[lb->table[i]];
+	err = xlb_dp_table_set(lb->dp, vip->id, lb->table);
+out:
+	free(mb);
+	free(ids);
+	return err;
+}
+
+/*
+ * Push a VIP's backends and table. Backends that take flows are written
+ * before the table that names them; backends that lose them after the
+ * table that no longer does.
+ */
+static int vip_sync(struct xlb_lb *lb, struct xlb_lb_vip *vip)
+{
+	__u32 i;
+	int err;
+
+	for (i = 0; i < vip->nbackends; i++) {
+		if (!keeps_flows(&vip->backends[i].spec))
+			continue;
+		err = backend_write(lb, vip, &vip->backends[i], 1);
+		if (err)
+			return err;
+	}
+	err = table_write(lb, vip);
+	if (err)
+		return err;
+	for (i = 0; i < vip->nbackends; i++) {
+		if (keeps_flows(&vip->backends[i].spec))
+			continue;
+		err = backend_write(lb, vip, &vip->backends[i], 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int backend_id_alloc(struct xlb_lb *lb, __u32 *id)
+{
+	__u32 i, cand;
+
+	for (i = 0; i < XLB_MAX_BACKENDS; i++) {
+		cand = (lb->next_backend_id + i) % XLB_MAX_BACKENDS;
+		if (cand == XLB_NO_BACKEND || lb->backend_used[cand])
+			continue;
+		lb->backend_used[cand] = 1;
+		lb->backend_gen[cand]++;
+		lb->next_backend_id = cand + 1;
+		*id = cand;
+		return xlb_dp_traffic_reset(lb->dp, lb->dp->backend_stats_fd, cand);
+	}
+	return -ENOSPC;
+}
+
+/* Out of service in the map first, then the id may be handed out again. */
+static int backend_release(struct xlb_lb *lb, struct xlb_lb_vip *vip,
+			   struct xlb_lb_backend *b)
+{
+	int err = backend_write(lb, vip, b, 0);
+
+	if (!err)
+		lb->backend_used[b->id] = 0;
+	return err;
+}
+
+/*
+ * Fragments carry no port, so one VIP per address and protocol takes them
+ * all: the port-0 VIP if there is one, else the only VIP; with several
+ * ports and no port-0 VIP, fragments are dropped.
+ */
+static int frag_vip_sync(struct xlb_lb *lb, const __be32 addr[4], __u8 proto)
+{
+	struct xlb_lb_vip *pick = NULL;
+	struct vip_key key = { .proto = proto, .flags = XLB_VIPKEY_F_FRAG };
+	struct vip_meta meta = {};
+	__u32 i, count = 0;
+	int err;
+
+	for (i = 0; i < XLB_MAX_VIPS; i++) {
+		struct xlb_lb_vip *v = &lb->vips[i];
+
+		if (!v->in_use || v->key.proto != proto || !same_addr(v->key.addr, addr))
+			continue;
+		count++;
+		if (!pick || v->key.port == 0)
+			pick = v;
+	}
+	memcpy(key.addr, addr, sizeof(key.addr));
+	if (!pick || (count > 1 && pick->key.port != 0)) {
+		err = xlb_dp_vip_del(lb->dp, &key);
+		return err == -ENOENT ? 0 : err;
+	}
+	meta.id = pick->id;
+	meta.sched = pick->sched;
+	meta.forward = pick->forward;
+	return xlb_dp_vip_set(lb->dp, &key, &meta);
+}
+
+static __u32 vips_on_addr(struct xlb_lb *lb, const __be32 addr[4])
+{
+	__u32 i, count = 0;
+
+	for (i = 0; i < XLB_MAX_VIPS; i++)
+		if (lb->vips[i].in_use && same_addr(lb->vips[i].key.addr, addr))
+			count++;
+	return count;
+}
+
+int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
+		   __u8 forward)
+{
+	struct xlb_lb_vip *vip = NULL;
+	struct vip_meta meta = {};
+	__u32 i;
+	int err;
+
+	if (key->flags || (key->proto != 6 && key->proto != 17))
+		return -EINVAL;
+	if (xlb_lb_vip_find(lb, key))
+		return -EEXIST;
+	for (i = 0; i < XLB_MAX_VIPS && !vip; i++)
+		if (!lb->vips[i].in_use)
+			vip = &lb->vips[i];
+	if (!vip)
+		return -ENOSPC;
+	memset(vip, 0, sizeof(*vip));
+	vip->key = *key;
+	vip->sched = sched;
+	vip->forward = forward;
+	vip->id = vip - lb->vips;
+	err = xlb_dp_traffic_reset(lb->dp, lb->dp->vip_stats_fd, vip->id);
+	if (err)
+		return err;
+	meta.id = vip->id;
+	meta.sched = sched;
+	meta.forward = forward;
+	/* the VIP entry exists before the address filter sends packets to it */
+	err = xlb_dp_vip_set(lb->dp, key, &meta);
+	if (err)
+		return err;
+	vip->in_use = 1;
+	err = xlb_dp_vip_addr_set(lb->dp, key->addr, vips_on_addr(lb, key->addr));
+	err = err ?: frag_vip_sync(lb, key->addr, key->proto);
+	if (err) {
+		xlb_lb_vip_del(lb, key);
+		return err;
+	}
+	return vip->id;
+}
+
+int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key)
+{
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(lb, key);
+	__u32 i, left;
+	int err = 0, e;
+
+	if (!vip)
+		return -ENOENT;
+	vip->in_use = 0;
+	left = vips_on_addr(lb, key->addr);
+	e = left ? xlb_dp_vip_addr_set(lb->dp, key->addr, left) :
+		   xlb_dp_vip_addr_del(lb->dp, key->addr);
+	err = err ?: (e == -ENOENT ? 0 : e);
+	e = xlb_dp_vip_del(lb->dp, key);
+	err = err ?: (e == -ENOENT ? 0 : e);
+	err = err ?: frag_vip_sync(lb, key->addr, key->proto);
+	for (i = 0; i < vip->nbackends; i++) {
+		e = backend_release(lb, vip, &vip->backends[i]);
+		err = err ?: e;
+	}
+	e = bpf_map_delete_elem(lb->dp->maglev_tables_fd, &vip->id) ? -errno : 0;
+	err = err ?: (e == -ENOENT ? 0 : e);
+	free(vip->backends);
+	memset(vip, 0, sizeof(*vip));
+	return err;
+}
+
+int xlb_lb_backend_add(struct xlb_lb *lb, const struct vip_key *key,
+		       const struct xlb_backend_spec *spec)
+{
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(lb, key);
+	struct xlb_lb_backend *b;
+	int err;
+
+	if (!vip)
+		return -ENOENT;
+	if (xlb_lb_backend_find(vip, spec->addr))
+		return -EEXIST;
+	if (vip->nbackends == vip->cap) {
+		__u32 cap = vip->cap ? vip->cap * 2 : 8;
+		void *p = realloc(vip->backends, cap * sizeof(*vip->backends));
+
+		if (!p)
+			return -ENOMEM;
+		vip->backends = p;
+		vip->cap = cap;
+	}
+	b = &vip->backends[vip->nbackends];
+	memset(b, 0, sizeof(*b));
+	b->spec = *spec;
+	err = backend_id_alloc(lb, &b->id);
+	if (err)
+		return err;
+	vip->nbackends++;
+	err = vip_sync(lb, vip);
+	if (err) {
+		backend_release(lb, vip, b);
+		vip->nbackends--;
+		return err;
+	}
+	return b->id;
+}
+
+int xlb_lb_backend_update(struct xlb_lb *lb, const struct vip_key *key,
+			  const struct xlb_backend_spec *spec)
+{
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(lb, key);
+	struct xlb_lb_backend *b;
+
+	if (!vip)
+		return -ENOENT;
+	b = xlb_lb_backend_find(vip, spec->addr);
+	if (!b)
+		return -ENOENT;
+	b->spec = *spec;
+	return vip_sync(lb, vip);
+}
+
+int xlb_lb_backend_del(struct xlb_lb *lb, const struct vip_key *key,
+		       const __be32 addr[4])
+{
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(lb, key);
+	struct xlb_lb_backend *b, gone;
+	int err;
+
+	if (!vip)
+		return -ENOENT;
+	b = xlb_lb_backend_find(vip, addr);
+	if (!b)
+		return -ENOENT;
+	gone = *b;
+	*b = vip->backends[--vip->nbackends];
+	err = vip_sync(lb, vip); /* the table without it first */
+	return err ?: backend_release(lb, vip, &gone);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The load balancer's state in user space: VIPs, their backends and the
+ * ids they use in the maps. Every change is pushed to the data plane at
+ * once, in an order that never lets a packet see a half-made change.
+ */
+#ifndef XLB_LB_H
+#define XLB_LB_H
+
+#include <linux/types.h>
+#include "dataplane.h"
+
+enum xlb_backend_state {
+	XLB_BE_UP,       /* in the Maglev table */
+	XLB_BE_DOWN,     /* failing checks: out, its flows move */
+	XLB_BE_DRAIN,    /* admin: no new flows, established flows stay */
+	XLB_BE_DISABLED, /* admin: out, its flows move */
+};
+
+struct xlb_backend_spec {
+	__be32 addr[4];
+	__u32 weight;
+	__u32 state; /* enum xlb_backend_state */
+	__u8 mac[6];
+	__u8 src_mac[6];
+	__u32 ifindex;
+};
+
+struct xlb_lb_backend {
+	struct xlb_backend_spec spec;
+	__u32 id;
+	struct backend written; /* what the map holds, to skip needless writes */
+};
+
+struct xlb_lb_vip {
+	struct vip_key key;
+	__u8 sched;
+	__u8 forward;
+	__u8 in_use;
+	__u32 id;
+	struct xlb_lb_backend *backends;
+	__u32 nbackends;
+	__u32 cap;
+};
+
+struct xlb_lb {
+	struct xlb_dp *dp;
+	struct xlb_lb_vip vips[XLB_MAX_VIPS]; /* index = VIP id */
+	__u32 backend_gen[XLB_MAX_BACKENDS];
+	__u8 backend_used[XLB_MAX_BACKENDS];
+	__u32 next_backend_id; /* ids are handed out round-robin, not reused at once */
+	__u32 *table;          /* scratch for table builds */
+};
+
+struct xlb_lb *xlb_lb_new(struct xlb_dp *dp);
+void xlb_lb_free(struct xlb_lb *lb);
+
+struct xlb_lb_vip *xlb_lb_vip_find(struct xlb_lb *lb, const struct vip_key *key);
+struct xlb_lb_backend *xlb_lb_backend_find(struct xlb_lb_vip *vip,
+					   const __be32 addr[4]);
+
+/* Each returns 0 (or the new id for *_add) or a negative errno. */
+int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
+		   __u8 forward);
+int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key);
+int xlb_lb_backend_add(struct xlb_lb *lb, const struct vip_key *key,
+		       const struct xlb_backend_spec *spec);
+/* Replace a backend's spec (weight, state, MAC, ...); the address identifies it. */
+int xlb_lb_backend_update(struct xlb_lb *lb, const struct vip_key *key,
+			  const struct xlb_backend_spec *spec);
+int xlb_lb_backend_del(struct xlb_lb *lb, const struct vip_key *key,
+		       const __be32 addr[4]);
+
+#endif /* XLB_LB_H */
