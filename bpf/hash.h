@@ -9,6 +9,7 @@
 #define XLB_HASH_H
 
 #include <linux/types.h>
+#include "../maps/xlb_maps.h"
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
@@ -53,6 +54,20 @@ static __always_inline __u32 xlb_be32_to_host(__be32 v)
 #error "xlb_be32_to_host assumes a little-endian host"
 #endif
 
+/*
+ * Bit of an address in the vip_addr_bits filter: a multiplicative hash,
+ * so the common "not a VIP" answer costs a multiply and one array load.
+ */
+static __always_inline __u32 xlb_addr_bit(const __be32 a[4])
+{
+	__u32 h;
+
+	h = xlb_be32_to_host(a[3]) * 0x9e3779b1u;
+	h ^= (xlb_be32_to_host(a[0]) ^ xlb_be32_to_host(a[1])) * 0x85ebca6bu;
+	h ^= xlb_be32_to_host(a[2]) * 0xc2b2ae35u;
+	return h >> (32 - XLB_ADDR_BITS_LOG2);
+}
+
 /* Client address only: the source-hash scheduler. */
 static __always_inline __u32 xlb_hash_addr(const __be32 saddr[4])
 {
@@ -65,28 +80,40 @@ static __always_inline __u32 xlb_hash_addr(const __be32 saddr[4])
 	return xlb_hash_final(h, 16);
 }
 
+static __always_inline int xlb_is_v4mapped(const __be32 a[4])
+{
+	return !(a[0] | a[1]) && a[2] == (__be32)__builtin_bswap32(0xffff);
+}
+
 /*
- * Addresses, ports and protocol. Fragments pass ports of 0, so every
- * fragment of a datagram hashes alike.
+ * Addresses, ports and protocol. IPv4 hashes only the 32-bit addresses,
+ * a third of the work. Fragments pass ports of 0, so every fragment of a
+ * datagram hashes alike.
  */
 static __always_inline __u32 xlb_hash_flow(const __be32 saddr[4],
 					   const __be32 daddr[4], __be16 sport,
 					   __be16 dport, __u8 proto)
 {
-	__u32 h = XLB_HASH_SEED;
+	__u32 h = XLB_HASH_SEED, len = 13;
 
-	h = xlb_hash_step(h, xlb_be32_to_host(saddr[0]));
-	h = xlb_hash_step(h, xlb_be32_to_host(saddr[1]));
-	h = xlb_hash_step(h, xlb_be32_to_host(saddr[2]));
-	h = xlb_hash_step(h, xlb_be32_to_host(saddr[3]));
-	h = xlb_hash_step(h, xlb_be32_to_host(daddr[0]));
-	h = xlb_hash_step(h, xlb_be32_to_host(daddr[1]));
-	h = xlb_hash_step(h, xlb_be32_to_host(daddr[2]));
-	h = xlb_hash_step(h, xlb_be32_to_host(daddr[3]));
+	if (xlb_is_v4mapped(saddr) && xlb_is_v4mapped(daddr)) {
+		h = xlb_hash_step(h, xlb_be32_to_host(saddr[3]));
+		h = xlb_hash_step(h, xlb_be32_to_host(daddr[3]));
+	} else {
+		h = xlb_hash_step(h, xlb_be32_to_host(saddr[0]));
+		h = xlb_hash_step(h, xlb_be32_to_host(saddr[1]));
+		h = xlb_hash_step(h, xlb_be32_to_host(saddr[2]));
+		h = xlb_hash_step(h, xlb_be32_to_host(saddr[3]));
+		h = xlb_hash_step(h, xlb_be32_to_host(daddr[0]));
+		h = xlb_hash_step(h, xlb_be32_to_host(daddr[1]));
+		h = xlb_hash_step(h, xlb_be32_to_host(daddr[2]));
+		h = xlb_hash_step(h, xlb_be32_to_host(daddr[3]));
+		len = 37;
+	}
 	h = xlb_hash_step(h, ((__u32)__builtin_bswap16(sport) << 16) |
 				     __builtin_bswap16(dport));
 	h = xlb_hash_step(h, proto);
-	return xlb_hash_final(h, 37);
+	return xlb_hash_final(h, len);
 }
 
 #endif /* XLB_HASH_H */

@@ -7,7 +7,19 @@
 #include <bpf/bpf_helpers.h>
 #include "../maps/xlb_maps.h"
 
-/* Any VIP on this address? One cheap lookup rejects the host's own traffic. */
+/*
+ * A bit per hashed VIP address. A clear bit means "not a VIP address" for
+ * certain, so the host's own traffic costs one array load. A set bit may be
+ * a collision: vip_addrs confirms wherever the answer must be exact.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_ADDR_BITS_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} vip_addr_bits SEC(".maps");
+
+/* Exactly the addresses that have a VIP. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XLB_MAX_VIPS);

@@ -61,6 +61,22 @@ static __always_inline __u64 idle_timeout(__u8 proto)
 	return proto == IPPROTO_TCP ? tcp_idle_ns : udp_idle_ns;
 }
 
+static __always_inline int maybe_vip_addr(const __be32 addr[4])
+{
+	__u32 bit = xlb_addr_bit(addr), word = bit >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&vip_addr_bits, &word);
+
+	return bits && (*bits & (1ULL << (bit & 63)));
+}
+
+static __always_inline int is_vip_addr(const __be32 addr[4])
+{
+	struct vip_key key = {};
+
+	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
+	return bpf_map_lookup_elem(&vip_addrs, &key) != NULL;
+}
+
 /* Parse up to the point where the packet is a forwarding candidate. */
 static __always_inline __u32 classify(struct xdp_md *ctx, struct packet *pkt)
 {
@@ -68,7 +84,6 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct packet *pkt)
 		.pos = (void *)(long)ctx->data,
 		.end = (void *)(long)ctx->data_end,
 	};
-	struct vip_key addr_key = {};
 	struct ipv6hdr *ip6;
 	struct iphdr *iph;
 	__u32 reason, l4_len = 0;
@@ -83,8 +98,8 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct packet *pkt)
 		iph = PULL(&c, struct iphdr);
 		if (!iph)
 			return XLB_STAT_PASS_SHORT;
-		addr_from_ipv4(addr_key.addr, iph->daddr);
-		if (!bpf_map_lookup_elem(&vip_addrs, &addr_key))
+		addr_from_ipv4(pkt->flow.daddr, iph->daddr);
+		if (!maybe_vip_addr(pkt->flow.daddr))
 			return XLB_STAT_PASS_NON_VIP;
 		reason = parse_ipv4_rest(&c, iph, pkt, &l4_len);
 		addr_from_ipv4(pkt->flow.saddr, iph->saddr);
@@ -92,26 +107,32 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct packet *pkt)
 		ip6 = PULL(&c, struct ipv6hdr);
 		if (!ip6)
 			return XLB_STAT_PASS_SHORT;
-		addr_from_ipv6(addr_key.addr, &ip6->daddr);
-		if (!bpf_map_lookup_elem(&vip_addrs, &addr_key))
+		addr_from_ipv6(pkt->flow.daddr, &ip6->daddr);
+		if (!maybe_vip_addr(pkt->flow.daddr))
 			return XLB_STAT_PASS_NON_VIP;
 		reason = parse_ipv6_rest(&c, ip6, pkt, &l4_len);
 		addr_from_ipv6(pkt->flow.saddr, &ip6->saddr);
 	} else {
 		return XLB_STAT_PASS_NON_IP;
 	}
-	if (reason != XLB_PARSE_OK)
-		return reason;
-	__builtin_memcpy(pkt->flow.daddr, addr_key.addr, sizeof(addr_key.addr));
 
-	if (pkt->fragment) {
-		if (pkt->flow.proto == IPPROTO_TCP || pkt->flow.proto == IPPROTO_UDP)
-			return XLB_PARSE_OK;
-		if (pkt->flow.proto == IPPROTO_ICMP || pkt->flow.proto == IPPROTO_ICMPV6)
-			return XLB_STAT_ICMP;
-		return XLB_STAT_PASS_VIP_NO_PORT;
+	if (reason == XLB_PARSE_OK) {
+		if (pkt->fragment) {
+			if (pkt->flow.proto == IPPROTO_TCP || pkt->flow.proto == IPPROTO_UDP)
+				return XLB_PARSE_OK;
+			if (pkt->flow.proto == IPPROTO_ICMP ||
+			    pkt->flow.proto == IPPROTO_ICMPV6)
+				reason = XLB_STAT_ICMP;
+			else
+				reason = XLB_STAT_PASS_VIP_NO_PORT;
+		} else {
+			reason = parse_l4(&c, pkt, l4_len);
+		}
 	}
-	return parse_l4(&c, pkt, l4_len);
+	/* Only a packet that is surely for a VIP address is dropped or counted as ours. */
+	if (reason != XLB_PARSE_OK && !is_vip_addr(pkt->flow.daddr))
+		return XLB_STAT_PASS_NON_VIP;
+	return reason;
 }
 
 /*
@@ -216,9 +237,12 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	}
 
 	vip = find_vip(&pkt);
-	if (!vip)
+	if (!vip) {
+		if (!is_vip_addr(pkt.flow.daddr))
+			return count_and_leave(XLB_STAT_PASS_NON_VIP);
 		return count_and_leave(pkt.fragment ? XLB_STAT_DROP_FRAG_NO_VIP :
 						      XLB_STAT_PASS_VIP_NO_PORT);
+	}
 	stat_inc(pkt.fragment ? XLB_STAT_FRAGMENT : XLB_STAT_CT_MISS);
 	vip_id = vip->id;
 	backend_id = pick_backend(&pkt, vip);

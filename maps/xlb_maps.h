@@ -29,6 +29,11 @@
 #define XLB_MAX_EXT_HDRS 4 /* IPv6 extension headers skipped before L4 */
 #endif
 
+#ifndef XLB_ADDR_BITS_LOG2
+#define XLB_ADDR_BITS_LOG2 19 /* 512 Kbit = 64 KiB: stays in cache */
+#endif
+#define XLB_ADDR_BITS_WORDS (1u << (XLB_ADDR_BITS_LOG2 - 6))
+
 #define XLB_NO_BACKEND 0 /* empty Maglev slot / no backend */
 
 /* vip_key.flags */

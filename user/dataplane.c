@@ -20,6 +20,7 @@ int xlb_dp_init(struct xlb_dp *dp, struct bpf_object *obj)
 	int err = 0;
 
 	memset(dp, 0, sizeof(*dp));
+	err = err ?: map_fd(obj, "vip_addr_bits", &dp->vip_addr_bits_fd);
 	err = err ?: map_fd(obj, "vip_addrs", &dp->vip_addrs_fd);
 	err = err ?: map_fd(obj, "vips", &dp->vips_fd);
 	err = err ?: map_fd(obj, "maglev_tables", &dp->maglev_tables_fd);
@@ -43,6 +44,11 @@ static int update(int fd, const void *key, const void *value)
 static int delete(int fd, const void *key)
 {
 	return bpf_map_delete_elem(fd, key) ? -errno : 0;
+}
+
+int xlb_dp_addr_bits_set(struct xlb_dp *dp, __u32 word, __u64 bits)
+{
+	return update(dp->vip_addr_bits_fd, &word, &bits);
 }
 
 int xlb_dp_vip_addr_set(struct xlb_dp *dp, const __be32 addr[4], __u32 vip_count)

@@ -8,6 +8,7 @@
 #include "../maps/xlb_maps.h"
 
 struct xlb_dp {
+	int vip_addr_bits_fd;
 	int vip_addrs_fd;
 	int vips_fd;
 	int maglev_tables_fd;
@@ -47,6 +48,7 @@ struct xlb_load_opts {
 /* Find the maps of a loaded object. Returns 0 or -ENOENT. */
 int xlb_dp_init(struct xlb_dp *dp, struct bpf_object *obj);
 
+int xlb_dp_addr_bits_set(struct xlb_dp *dp, __u32 word, __u64 bits);
 int xlb_dp_vip_addr_set(struct xlb_dp *dp, const __be32 addr[4], __u32 vip_count);
 int xlb_dp_vip_addr_del(struct xlb_dp *dp, const __be32 addr[4]);
 int xlb_dp_vip_set(struct xlb_dp *dp, const struct vip_key *key,

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "lb.h"
+#include "../bpf/hash.h"
 #include "maglev.h"
 
 struct xlb_lb *xlb_lb_new(struct xlb_dp *dp)
@@ -224,6 +225,22 @@ static __u32 vips_on_addr(struct xlb_lb *lb, const __be32 addr[4])
 	return count;
 }
 
+/* Rewrite the filter word holding addr's bit from the VIPs that remain. */
+static int addr_bits_sync(struct xlb_lb *lb, const __be32 addr[4])
+{
+	__u32 word = xlb_addr_bit(addr) >> 6, i, bit;
+	__u64 bits = 0;
+
+	for (i = 0; i < XLB_MAX_VIPS; i++) {
+		if (!lb->vips[i].in_use)
+			continue;
+		bit = xlb_addr_bit(lb->vips[i].key.addr);
+		if (bit >> 6 == word)
+			bits |= 1ULL << (bit & 63);
+	}
+	return xlb_dp_addr_bits_set(lb->dp, word, bits);
+}
+
 int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 		   __u8 forward)
 {
@@ -258,6 +275,7 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 		return err;
 	vip->in_use = 1;
 	err = xlb_dp_vip_addr_set(lb->dp, key->addr, vips_on_addr(lb, key->addr));
+	err = err ?: addr_bits_sync(lb, key->addr);
 	err = err ?: frag_vip_sync(lb, key->addr, key->proto);
 	if (err) {
 		xlb_lb_vip_del(lb, key);
@@ -276,6 +294,7 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key)
 		return -ENOENT;
 	vip->in_use = 0;
 	left = vips_on_addr(lb, key->addr);
+	err = addr_bits_sync(lb, key->addr);
 	e = left ? xlb_dp_vip_addr_set(lb->dp, key->addr, left) :
 		   xlb_dp_vip_addr_del(lb->dp, key->addr);
 	err = err ?: (e == -ENOENT ? 0 : e);

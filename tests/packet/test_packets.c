@@ -371,6 +371,50 @@ static void test_non_vip_untouched(void **state)
 	assert_int_equal(stat(XLB_STAT_PASS_NON_VIP), 2);
 }
 
+/*
+ * An address that shares a VIP's bit in the fast filter is still not a
+ * VIP: whatever it receives, valid or not, passes untouched.
+ */
+static void test_filter_collision_not_vip(void **state)
+{
+	struct vip_key k = add_vip(VIP6, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s = tcp6(40000, 0x10);
+	__u32 want = xlb_addr_bit(k.addr), i;
+	__be32 a[4];
+	char str[INET6_ADDRSTRLEN];
+	__u8 p[PKT_MAX], out[PKT_MAX];
+	size_t len;
+
+	(void)state;
+	add_backend(&k, "2001:db8::11", 0x11);
+	addr_parse16("2001:db8:200::", a);
+	for (i = 1; i < 50000000; i++) {
+		a[3] = htonl(i);
+		if (xlb_addr_bit(a) == want)
+			break;
+	}
+	assert_int_equal(xlb_addr_bit(a), want);
+	inet_ntop(AF_INET6, a, str, sizeof(str));
+	s.daddr = str;
+	expect_untouched(&s, XDP_PASS);
+	s.tcp_flags = 0x02;
+	expect_untouched(&s, XDP_PASS);
+	s.proto = IPPROTO_ICMPV6;
+	expect_untouched(&s, XDP_PASS);
+	s.proto = IPPROTO_TCP;
+	s.frag = 2;
+	expect_untouched(&s, XDP_PASS);
+	s.frag = 0;
+	len = pkt_build(&s, p);
+	assert_int_equal(run(p, len - 5, out, NULL), XDP_PASS);
+	assert_int_equal(stat(XLB_STAT_PASS_NON_VIP), 5);
+	assert_int_equal(stat(XLB_STAT_ICMP), 0);
+	assert_int_equal(stat(XLB_STAT_DROP_L3_TRUNC), 0);
+	/* the VIP itself still works */
+	s = tcp6(40000, 0x10);
+	assert_int_equal(expect_tx(&s), 0x11);
+}
+
 static void test_vip_other_port_or_proto_untouched(void **state)
 {
 	struct pkt_spec s = tcp4(40000, 0x10);
@@ -972,6 +1016,7 @@ int main(void)
 		T(test_port0_vip_matches_every_port),
 		T(test_redirect_other_interface),
 		T(test_non_vip_untouched),
+		T(test_filter_collision_not_vip),
 		T(test_vip_other_port_or_proto_untouched),
 		T(test_non_ip_and_icmp_pass),
 		T(test_truncated_tcp4),

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * make bench: ns/packet of the data plane under BPF_PROG_TEST_RUN, each
+ * beside the floor (a MAC-swap XDP_TX program) measured in the same run.
+ * Prints a Markdown table and one "BENCH <case> <ns> <ratio>" line per row.
+ *
+ * Run inside the namespace tests/bench/run.sh makes (veth xlbt-b0 with a
+ * neighbour 198.18.0.11, for the bpf_fib_lookup row).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bench.skel.h"
+#include "../../user/dataplane.h"
+#include "../../user/lb.h"
+#include "../../user/maglev.h"
+#include "../packet/pkt.h"
+
+#define RUNS 5
+#define VIP4 "198.18.100.10"
+#define VIP6 "2001:db8:100::10"
+
+static __u32 repeat = 1000000;
+static int ifindex;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/*
+ * ns per packet as the kernel times the repeat loop. Wall time would add a
+ * fixed cost of tens of ms per call (test-run setup and teardown).
+ */
+static double run_once(int prog_fd, const __u8 *pkt, size_t len, int want)
+{
+	__u8 out[PKT_MAX];
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = len,
+		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
+	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
+		fprintf(stderr, "bench: test run: %s\n", strerror(errno));
+		exit(1);
+	}
+	if ((int)opts.retval != want) {
+		fprintf(stderr, "bench: verdict %u, want %d\n", opts.retval, want);
+		exit(1);
+	}
+	return opts.duration;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median_of(double *v, int n)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return v[n / 2];
+}
+
+struct row {
+	const char *name;
+	const char *what;
+	double ns;
+	double ratio;
+};
+
+static struct row rows[20];
+static int nrows;
+static int floor_fd;
+static __u8 floor_pkt[PKT_MAX];
+static size_t floor_len;
+static double floors[20 * RUNS];
+static int nfloors;
+
+/*
+ * Each round times the floor and then the case, back to back, so a slow
+ * patch of the shared machine hits both; the row keeps the median ns and
+ * the median of the per-round ratios. offset (ns) is subtracted from the
+ * case: the cost of the bench's own wrapper, where there is one.
+ */
+static void measure(const char *name, const char *what, int prog_fd, const __u8 *pkt,
+		    size_t len, int want, double offset)
+{
+	double ns[RUNS], ratio[RUNS], f;
+	int i;
+
+	for (i = 0; i < RUNS; i++) {
+		f = run_once(floor_fd, floor_pkt, floor_len, XDP_TX);
+		ns[i] = run_once(prog_fd, pkt, len, want) - offset;
+		ratio[i] = ns[i] / f;
+		floors[nfloors++] = f;
+	}
+	rows[nrows++] = (struct row){ name, what, median_of(ns, RUNS), median_of(ratio, RUNS) };
+}
+
+static struct pkt_spec flow(int family, __u8 proto, __u16 dport, __u8 flags)
+{
+	struct pkt_spec s = {
+		.family = family, .proto = proto,
+		.saddr = family == 4 ? "198.18.0.1" : "2001:db8::1",
+		.daddr = family == 4 ? VIP4 : VIP6,
+		.sport = 40000, .dport = dport, .tcp_flags = flags, .payload = 10,
+	};
+
+	mac_set(s.smac, 1);
+	mac_set(s.dmac, 0xee);
+	return s;
+}
+
+static void add_vip(struct xlb_lb *lb, const char *addr, __u16 port, __u8 proto,
+		    int nbackends)
+{
+	struct vip_key k = { .port = htons(port), .proto = proto };
+	struct xlb_backend_spec b = { .weight = 1, .state = XLB_BE_UP };
+	char buf[64];
+	int i;
+
+	addr_parse16(addr, k.addr);
+	if (xlb_lb_vip_add(lb, &k, XLB_SCHED_MAGLEV, XLB_FWD_L2DSR) < 0)
+		exit(1);
+	mac_set(b.src_mac, 0xee);
+	b.ifindex = ifindex;
+	for (i = 0; i < nbackends; i++) {
+		if (strchr(addr, ':'))
+			snprintf(buf, sizeof(buf), "2001:db8:1::%x", i + 1);
+		else
+			snprintf(buf, sizeof(buf), "198.18.%d.%d", 1 + i / 250, 1 + i % 250);
+		addr_parse16(buf, b.addr);
+		mac_set(b.mac, i);
+		if (xlb_lb_backend_add(lb, &k, &b) < 0) {
+			fprintf(stderr, "bench: backend add failed\n");
+			exit(1);
+		}
+	}
+}
+
+static long memlock_of(int fd)
+{
+	char path[64], line[256];
+	long bytes = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %ld", &bytes) == 1)
+			break;
+	fclose(f);
+	return bytes;
+}
+
+static double maglev_build_ms(__u32 n)
+{
+	struct maglev_backend *b = calloc(n, sizeof(*b));
+	__u32 *table = calloc(XLB_MAGLEV_SIZE, sizeof(*table)), i;
+	double t[RUNS];
+	int r;
+
+	for (i = 0; i < n; i++) {
+		b[i].key[10] = b[i].key[11] = 0xff;
+		b[i].key[12] = 198;
+		b[i].key[13] = 18;
+		b[i].key[14] = i >> 8;
+		b[i].key[15] = i;
+		b[i].weight = 1;
+	}
+	for (r = 0; r < RUNS; r++) {
+		double t0 = now_ns();
+
+		if (maglev_build(b, n, XLB_MAGLEV_SIZE, table))
+			exit(1);
+		t[r] = (now_ns() - t0) / 1e6;
+	}
+	qsort(t, RUNS, sizeof(t[0]), cmp_double);
+	free(b);
+	free(table);
+	return t[RUNS / 2];
+}
+
+int main(int argc, char **argv)
+{
+	struct xlb_load_opts opts = XLB_LOAD_OPTS_DEFAULT;
+	struct bench_bpf *skel;
+	struct xlb_dp dp;
+	struct xlb_lb *lb;
+	struct bpf_map *map;
+	int xlb_fd, vary_fd, i;
+	double floor_ns, vary_cost;
+	__u8 pkt[PKT_MAX];
+	size_t len;
+	struct pkt_spec s;
+	cpu_set_t cpus;
+	long total_mem = 0;
+
+	if (argc > 1)
+		repeat = strtoul(argv[1], NULL, 0);
+	if (argc > 2)
+		opts.ct_size = strtoul(argv[2], NULL, 0);
+	/* one CPU: the per-CPU LRU and counters stay warm, as under RSS */
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
+	ifindex = if_nametoindex("xlbt-b0");
+	if (!ifindex) {
+		fprintf(stderr, "bench: no interface xlbt-b0 (run through tests/bench/run.sh)\n");
+		return 1;
+	}
+
+	skel = bench_bpf__open();
+	if (!skel)
+		return 1;
+	XLB_SKEL_CONFIGURE(skel, &opts);
+	if (bench_bpf__load(skel)) {
+		fprintf(stderr, "bench: load failed\n");
+		return 1;
+	}
+	if (xlb_dp_init(&dp, skel->obj))
+		return 1;
+	lb = xlb_lb_new(&dp);
+	add_vip(lb, VIP4, 80, IPPROTO_TCP, 10);
+	add_vip(lb, VIP4, 81, IPPROTO_TCP, 1000);
+	add_vip(lb, VIP4, 53, IPPROTO_UDP, 10);
+	add_vip(lb, VIP6, 80, IPPROTO_TCP, 10);
+
+	xlb_fd = bpf_program__fd(skel->progs.xlb_xdp);
+	vary_fd = bpf_program__fd(skel->progs.bench_xlb_vary);
+	floor_fd = bpf_program__fd(skel->progs.bench_floor);
+	s = flow(4, IPPROTO_TCP, 80, 0x10);
+	floor_len = pkt_build(&s, floor_pkt);
+
+	/* established: the first packet inserts the flow, the rest hit */
+	len = pkt_build(&s, pkt);
+	measure("est4", "established IPv4 TCP", xlb_fd, pkt, len, XDP_TX, 0);
+	s.dport = 81;
+	len = pkt_build(&s, pkt);
+	measure("est4_1000be", "established IPv4 TCP, VIP of 1000 backends", xlb_fd, pkt,
+		len, XDP_TX, 0);
+	s = flow(4, IPPROTO_UDP, 53, 0);
+	len = pkt_build(&s, pkt);
+	measure("udp4", "established IPv4 UDP flow", xlb_fd, pkt, len, XDP_TX, 0);
+	s = flow(6, IPPROTO_TCP, 80, 0x10);
+	len = pkt_build(&s, pkt);
+	measure("est6", "established IPv6 TCP", xlb_fd, pkt, len, XDP_TX, 0);
+	s = flow(4, IPPROTO_TCP, 80, 0x10);
+	s.daddr = "198.18.200.1";
+	len = pkt_build(&s, pkt);
+	measure("pass", "not for a VIP: XDP_PASS", xlb_fd, pkt, len, XDP_PASS, 0);
+
+	/*
+	 * A bare SYN is never inserted, so repeating one runs the same code as
+	 * a stream of new SYNs, with warm caches.
+	 */
+	s = flow(4, IPPROTO_TCP, 80, 0x02);
+	len = pkt_build(&s, pkt);
+	measure("syn4", "IPv4 SYN (lookup, Maglev pick, no insert), warm caches", xlb_fd, pkt,
+		len, XDP_TX, 0);
+	s = flow(6, IPPROTO_TCP, 80, 0x02);
+	len = pkt_build(&s, pkt);
+	measure("syn6", "IPv6 SYN, warm caches", xlb_fd, pkt, len, XDP_TX, 0);
+
+	/* new 5-tuple every packet: subtract what varying it costs on the floor */
+	skel->bss->vary_offset = ETH_HLEN + 12; /* IPv4 source address */
+	{
+		double v[RUNS];
+
+		for (i = 0; i < RUNS; i++)
+			v[i] = run_once(bpf_program__fd(skel->progs.bench_floor_vary),
+					floor_pkt, floor_len, XDP_TX) -
+			       run_once(floor_fd, floor_pkt, floor_len, XDP_TX);
+		vary_cost = median_of(v, RUNS);
+	}
+	s = flow(4, IPPROTO_TCP, 80, 0x02);
+	len = pkt_build(&s, pkt);
+	measure("syn4_cold", "IPv4 SYN, new 5-tuple each: cache misses in the connection table",
+		vary_fd, pkt, len, XDP_TX, vary_cost);
+	s.tcp_flags = 0x10;
+	len = pkt_build(&s, pkt);
+	measure("new4_cold", "IPv4 first ACK of a new flow, new 5-tuple each (LRU insert)",
+		vary_fd, pkt, len, XDP_TX, vary_cost);
+	s = flow(6, IPPROTO_TCP, 80, 0x02);
+	len = pkt_build(&s, pkt);
+	skel->bss->vary_offset = ETH_HLEN + 8 + 12; /* last 4 bytes of the IPv6 source */
+	measure("syn6_cold", "IPv6 SYN, new 5-tuple each", vary_fd, pkt, len, XDP_TX, vary_cost);
+
+	/* the alternative to the backend table's MAC: a FIB lookup per packet */
+	skel->bss->fib_ifindex = ifindex;
+	inet_pton(AF_INET, "198.18.0.11", &skel->bss->fib_dst);
+	s = flow(4, IPPROTO_TCP, 80, 0x10);
+	len = pkt_build(&s, pkt);
+	measure("fib4", "floor + bpf_fib_lookup (not used: see README)",
+		bpf_program__fd(skel->progs.bench_fib_lookup), pkt, len, XDP_TX, 0);
+
+	floor_ns = median_of(floors, nfloors);
+	memmove(&rows[1], &rows[0], nrows * sizeof(rows[0]));
+	rows[0] = (struct row){ "floor", "MAC swap + XDP_TX", floor_ns, 1.0 };
+	nrows++;
+
+	printf("| case | what | ns/packet | × floor |\n|---|---|---:|---:|\n");
+	for (i = 0; i < nrows; i++)
+		printf("| %s | %s | %.1f | %.2f |\n", rows[i].name, rows[i].what, rows[i].ns,
+		       rows[i].ratio);
+	printf("\nwrapper cost subtracted from the new-5-tuple rows: %.1f ns\n", vary_cost);
+	printf("repeat %u, median of %d rounds (floor, case) per row, one CPU; ns as the kernel\n"
+	       "times the loop, whole ns\n\n", repeat, RUNS);
+
+	printf("| map | memory (default limits) |\n|---|---:|\n");
+	bpf_object__for_each_map(map, skel->obj) {
+		long bytes = memlock_of(bpf_map__fd(map));
+
+		if (bpf_map__type(map) == BPF_MAP_TYPE_ARRAY &&
+		    strchr(bpf_map__name(map), '.'))
+			continue; /* the bench's own globals */
+		total_mem += bytes;
+		printf("| %s | %.1f MiB |\n", bpf_map__name(map), bytes / 1048576.0);
+	}
+	printf("| one Maglev table (per VIP) | %.2f MiB |\n", XLB_MAGLEV_SIZE * 4 / 1048576.0);
+	printf("| total, %u-entry connection table, 4 VIPs | %.1f MiB |\n\n", opts.ct_size,
+	       (total_mem + 4.0 * XLB_MAGLEV_SIZE * 4) / 1048576.0);
+	printf("Maglev table build (user space, 65537 slots): 10 backends %.2f ms, 1000 backends %.2f ms\n\n",
+	       maglev_build_ms(10), maglev_build_ms(1000));
+
+	for (i = 0; i < nrows; i++)
+		printf("BENCH %s %.1f %.2f\n", rows[i].name, rows[i].ns, rows[i].ratio);
+	xlb_lb_free(lb);
+	bench_bpf__destroy(skel);
+	return 0;
+}
