@@ -11,6 +11,7 @@ BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -I$(ARCH_INC)
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -I$(BUILD)
 LDLIBS     := -lbpf -lelf -lz
+DAEMON_LIBS := -lcyaml -lyaml -ljson-c -lcurl -lmnl
 
 ifeq ($(V),1)
 Q :=
@@ -21,17 +22,21 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 BPF_HDRS  := $(wildcard bpf/*.h) maps/xlb_maps.h
-LIB_SRCS  := user/dataplane.c user/lb.c user/maglev.c
+LIB_SRCS  := user/dataplane.c user/lb.c user/maglev.c user/syntax.c user/config.c \
+	     user/proto.c user/state.c user/health.c user/neigh.c user/attach.c
 LIB_HDRS  := $(wildcard user/*.h) maps/xlb_maps.h bpf/hash.h
 LIB       := $(BUILD)/libxlb.a
 
-TEST_BINS := $(BUILD)/test_maglev $(BUILD)/test_packets
+PROGS     := $(BUILD)/xlbd $(BUILD)/xlbctl
+TEST_BINS := $(BUILD)/test_maglev $(BUILD)/test_packets $(BUILD)/test_syntax \
+	     $(BUILD)/test_config $(BUILD)/test_proto $(BUILD)/test_health \
+	     $(BUILD)/probe $(BUILD)/pass.bpf.o
 BENCH_BIN := $(BUILD)/bench
 
 .PHONY: all deps test bench clean
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/xlb.bpf.o $(BUILD)/xlb.skel.h $(LIB) $(TEST_BINS) $(BENCH_BIN)
+all: $(BUILD)/xlb.bpf.o $(BUILD)/xlb.skel.h $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BIN)
 
 deps:
 	$(Q)bash scripts/deps.sh
@@ -57,19 +62,38 @@ $(BUILD)/%.o: user/%.c $(LIB_HDRS) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/attach.o: $(BUILD)/xlb.skel.h
+
 $(LIB): $(patsubst user/%.c,$(BUILD)/%.o,$(LIB_SRCS))
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-# tests and benchmark
-$(BUILD)/test_maglev: tests/unit/test_maglev.c $(LIB)
+# programs
+$(BUILD)/xlbd: user/xlbd.c $(LIB)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser $< $(LIB) -o $@ -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) -o $@ $(DAEMON_LIBS) $(LDLIBS)
+
+$(BUILD)/xlbctl: user/xlbctl.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) -o $@ -ljson-c
+
+# tests and benchmark
+$(BUILD)/test_%: tests/unit/test_%.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser $< $(LIB) -o $@ -lcmocka $(DAEMON_LIBS) $(LDLIBS)
 
 $(BUILD)/test_packets: tests/packet/test_packets.c tests/packet/pkt.c tests/packet/pkt.h \
 		$(BUILD)/xlb.skel.h $(LIB)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) tests/packet/test_packets.c tests/packet/pkt.c $(LIB) -o $@ -lcmocka $(LDLIBS)
+
+$(BUILD)/probe: tests/daemon/probe.c tests/packet/pkt.c tests/packet/pkt.h $(LIB)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) tests/daemon/probe.c tests/packet/pkt.c $(LIB) -o $@ $(LDLIBS)
+
+$(BUILD)/pass.bpf.o: bpf/pass.bpf.c | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BENCH_BIN): tests/bench/bench.c tests/packet/pkt.c tests/packet/pkt.h \
 		$(BUILD)/bench.skel.h $(LIB)

@@ -6,8 +6,10 @@ set -euo pipefail
 packages=(
 	# build
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
-	# tests
-	libcmocka-dev iproute2 ethtool
+	# xlbd: config, control protocol, health checks, neighbour table
+	libcyaml-dev libyaml-dev libjson-c-dev libcurl4-openssl-dev libmnl-dev
+	# tests: namespaces, backends, clients
+	libcmocka-dev iproute2 ethtool util-linux socat jq nginx-light curl
 )
 
 missing=()

@@ -2,7 +2,7 @@
 # Run every test suite; print each suite's results and, last and alone on
 # its line, the total: "N passed, M failed[, K skipped]". Exit 1 on failure.
 set -u
-build=${1:-build}
+build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0 skipped=0
 ns="xlbt-pkt-$$"
@@ -39,6 +39,10 @@ run_suite() {
 }
 
 run_suite unit-maglev "$build/test_maglev"
+run_suite unit-syntax "$build/test_syntax"
+run_suite unit-config "$build/test_config"
+run_suite unit-proto env XLBCTL="$build/xlbctl" "$build/test_proto"
+run_suite unit-health bash "$here/unit/run_health.sh" "$build/test_health"
 
 # Packet tests run in their own namespace, with a veth pair to redirect to.
 if ip netns add "$ns" &&
@@ -50,6 +54,8 @@ else
 	echo "packet: cannot create namespace $ns"
 	failed=$((failed + 1))
 fi
+
+run_suite daemon env BUILD="$build" bash "$here/daemon/test_daemon.sh"
 
 echo
 if [ "$skipped" -gt 0 ]; then

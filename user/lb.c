@@ -32,12 +32,23 @@ void xlb_lb_free(struct xlb_lb *lb)
 	for (i = 0; i < XLB_MAX_VIPS; i++)
 		free(lb->vips[i].backends);
 	free(lb->table);
+	free(lb->adopting);
 	free(lb);
 }
 
 static int same_addr(const __be32 a[4], const __be32 b[4])
 {
 	return !memcmp(a, b, 16);
+}
+
+static __u32 vips_on_addr(struct xlb_lb *lb, const __be32 addr[4])
+{
+	__u32 i, count = 0;
+
+	for (i = 0; i < XLB_MAX_VIPS; i++)
+		if (lb->vips[i].in_use && same_addr(lb->vips[i].key.addr, addr))
+			count++;
+	return count;
 }
 
 struct xlb_lb_vip *xlb_lb_vip_find(struct xlb_lb *lb, const struct vip_key *key)
@@ -171,6 +182,138 @@ static int backend_id_alloc(struct xlb_lb *lb, __u32 *id)
 	return -ENOSPC;
 }
 
+/* Take over the id a previous daemon gave this backend, if it still serves flows. */
+static int backend_adopt(struct xlb_lb *lb, const struct xlb_lb_vip *vip,
+			 struct xlb_lb_backend *b)
+{
+	__u32 i;
+
+	if (!lb->adopting)
+		return 0;
+	for (i = 1; i < XLB_MAX_BACKENDS; i++) {
+		const struct backend *old = &lb->adopting[i];
+
+		if (!(old->flags & XLB_BACKEND_F_KEEP_FLOWS) || lb->backend_used[i] ||
+		    old->vip_id != vip->id || !same_addr(old->addr, b->spec.addr))
+			continue;
+		lb->backend_used[i] = 1;
+		b->id = i;
+		b->written = *old;
+		b->was_serving = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int xlb_lb_backend_was_serving(const struct xlb_lb_backend *b)
+{
+	return b->was_serving;
+}
+
+int xlb_lb_adopt_begin(struct xlb_lb *lb)
+{
+	__u32 i;
+	int err;
+
+	lb->adopting = calloc(XLB_MAX_BACKENDS, sizeof(*lb->adopting));
+	if (!lb->adopting)
+		return -ENOMEM;
+	for (i = 1; i < XLB_MAX_BACKENDS; i++) {
+		err = xlb_dp_backend_get(lb->dp, i, &lb->adopting[i]);
+		if (err)
+			return err;
+		/* generations only grow, so old flows never match a reused id */
+		lb->backend_gen[i] = lb->adopting[i].gen;
+	}
+	return 0;
+}
+
+static int vip_key_in_use(struct xlb_lb *lb, const struct vip_key *key)
+{
+	__u32 i;
+
+	for (i = 0; i < XLB_MAX_VIPS; i++) {
+		const struct xlb_lb_vip *v = &lb->vips[i];
+
+		if (!v->in_use || !same_addr(v->key.addr, key->addr))
+			continue;
+		if (key->flags & XLB_VIPKEY_F_FRAG ? v->key.proto == key->proto :
+		     !memcmp(&v->key, key, sizeof(*key)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Delete every key of map that keep() refuses. */
+static int map_prune(struct xlb_lb *lb, int fd, int (*keep)(struct xlb_lb *, const struct vip_key *))
+{
+	struct vip_key key, next, *doomed = NULL;
+	__u32 n = 0, i;
+	int err = 0;
+
+	doomed = calloc(XLB_MAX_VIPS * 2 + 1, sizeof(*doomed));
+	if (!doomed)
+		return -ENOMEM;
+	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		if (!keep(lb, &key) && n < XLB_MAX_VIPS * 2 + 1)
+			doomed[n++] = key;
+	}
+	err = 0;
+	for (i = 0; i < n && !err; i++)
+		if (bpf_map_delete_elem(fd, &doomed[i]) && errno != ENOENT)
+			err = -errno;
+	free(doomed);
+	return err;
+}
+
+static int addr_in_use(struct xlb_lb *lb, const struct vip_key *key)
+{
+	return vips_on_addr(lb, key->addr) > 0;
+}
+
+int xlb_lb_adopt_finish(struct xlb_lb *lb)
+{
+	__u64 bits, *want;
+	__u32 i, bit;
+	int err = 0;
+
+	if (!lb->adopting)
+		return 0;
+	/* flows of backends that are gone move on their next packet */
+	for (i = 1; i < XLB_MAX_BACKENDS && !err; i++) {
+		struct backend be = lb->adopting[i];
+
+		if (!(be.flags & XLB_BACKEND_F_KEEP_FLOWS) || lb->backend_used[i])
+			continue;
+		be.flags = 0;
+		err = xlb_dp_backend_set(lb->dp, i, &be);
+	}
+	err = err ?: map_prune(lb, lb->dp->vips_fd, vip_key_in_use);
+	err = err ?: map_prune(lb, lb->dp->vip_addrs_fd, addr_in_use);
+	for (i = 0; i < XLB_MAX_VIPS && !err; i++)
+		if (!lb->vips[i].in_use &&
+		    bpf_map_delete_elem(lb->dp->maglev_tables_fd, &i) && errno != ENOENT)
+			err = -errno;
+	want = calloc(XLB_ADDR_BITS_WORDS, sizeof(*want));
+	if (!want)
+		err = err ?: -ENOMEM;
+	for (i = 0; i < XLB_MAX_VIPS && want; i++) {
+		if (!lb->vips[i].in_use)
+			continue;
+		bit = xlb_addr_bit(lb->vips[i].key.addr);
+		want[bit >> 6] |= 1ULL << (bit & 63);
+	}
+	for (i = 0; i < XLB_ADDR_BITS_WORDS && want && !err; i++)
+		if (bpf_map_lookup_elem(lb->dp->vip_addr_bits_fd, &i, &bits) || bits != want[i])
+			err = xlb_dp_addr_bits_set(lb->dp, i, want[i]);
+	free(want);
+	free(lb->adopting);
+	lb->adopting = NULL;
+	return err;
+}
+
 /* Out of service in the map first, then the id may be handed out again. */
 static int backend_release(struct xlb_lb *lb, struct xlb_lb_vip *vip,
 			   struct xlb_lb_backend *b)
@@ -215,15 +358,6 @@ static int frag_vip_sync(struct xlb_lb *lb, const __be32 addr[4], __u8 proto)
 	return xlb_dp_vip_set(lb->dp, &key, &meta);
 }
 
-static __u32 vips_on_addr(struct xlb_lb *lb, const __be32 addr[4])
-{
-	__u32 i, count = 0;
-
-	for (i = 0; i < XLB_MAX_VIPS; i++)
-		if (lb->vips[i].in_use && same_addr(lb->vips[i].key.addr, addr))
-			count++;
-	return count;
-}
 
 /* Rewrite the filter word holding addr's bit from the VIPs that remain. */
 static int addr_bits_sync(struct xlb_lb *lb, const __be32 addr[4])
@@ -247,12 +381,17 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 	struct xlb_lb_vip *vip = NULL;
 	struct vip_meta meta = {};
 	__u32 i;
-	int err;
+	int err, adopted;
 
 	if (key->flags || (key->proto != 6 && key->proto != 17))
 		return -EINVAL;
 	if (xlb_lb_vip_find(lb, key))
 		return -EEXIST;
+	/* adopting: the id the maps already use keeps its counters */
+	adopted = lb->adopting && !bpf_map_lookup_elem(lb->dp->vips_fd, key, &meta) &&
+		  meta.id < XLB_MAX_VIPS && !lb->vips[meta.id].in_use;
+	if (adopted)
+		vip = &lb->vips[meta.id];
 	for (i = 0; i < XLB_MAX_VIPS && !vip; i++)
 		if (!lb->vips[i].in_use)
 			vip = &lb->vips[i];
@@ -263,9 +402,12 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 	vip->sched = sched;
 	vip->forward = forward;
 	vip->id = vip - lb->vips;
-	err = xlb_dp_traffic_reset(lb->dp, lb->dp->vip_stats_fd, vip->id);
-	if (err)
-		return err;
+	if (!adopted) {
+		err = xlb_dp_traffic_reset(lb->dp, lb->dp->vip_stats_fd, vip->id);
+		if (err)
+			return err;
+	}
+	memset(&meta, 0, sizeof(meta));
 	meta.id = vip->id;
 	meta.sched = sched;
 	meta.forward = forward;
@@ -312,6 +454,24 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key)
 	return err;
 }
 
+int xlb_lb_vip_update(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
+		      __u8 forward)
+{
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(lb, key);
+	struct vip_meta meta = {};
+	int err;
+
+	if (!vip)
+		return -ENOENT;
+	vip->sched = sched;
+	vip->forward = forward;
+	meta.id = vip->id;
+	meta.sched = sched;
+	meta.forward = forward;
+	err = xlb_dp_vip_set(lb->dp, key, &meta);
+	return err ?: frag_vip_sync(lb, key->addr, key->proto);
+}
+
 int xlb_lb_backend_add(struct xlb_lb *lb, const struct vip_key *key,
 		       const struct xlb_backend_spec *spec)
 {
@@ -335,9 +495,11 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct vip_key *key,
 	b = &vip->backends[vip->nbackends];
 	memset(b, 0, sizeof(*b));
 	b->spec = *spec;
-	err = backend_id_alloc(lb, &b->id);
-	if (err)
-		return err;
+	if (!backend_adopt(lb, vip, b)) {
+		err = backend_id_alloc(lb, &b->id);
+		if (err)
+			return err;
+	}
 	vip->nbackends++;
 	err = vip_sync(lb, vip);
 	if (err) {

@@ -30,6 +30,7 @@ struct xlb_lb_backend {
 	struct xlb_backend_spec spec;
 	__u32 id;
 	struct backend written; /* what the map holds, to skip needless writes */
+	int was_serving;        /* adopted while up or draining */
 };
 
 struct xlb_lb_vip {
@@ -50,6 +51,7 @@ struct xlb_lb {
 	__u8 backend_used[XLB_MAX_BACKENDS];
 	__u32 next_backend_id; /* ids are handed out round-robin, not reused at once */
 	__u32 *table;          /* scratch for table builds */
+	struct backend *adopting; /* the backends map as a previous daemon left it */
 };
 
 struct xlb_lb *xlb_lb_new(struct xlb_dp *dp);
@@ -59,10 +61,23 @@ struct xlb_lb_vip *xlb_lb_vip_find(struct xlb_lb *lb, const struct vip_key *key)
 struct xlb_lb_backend *xlb_lb_backend_find(struct xlb_lb_vip *vip,
 					   const __be32 addr[4]);
 
+/*
+ * Adoption of a data plane left by a previous daemon. Between begin and
+ * finish, adding a VIP or backend that is already in the maps takes over
+ * its id (and generation), so established flows and counters carry on;
+ * finish removes whatever was in the maps but was not added again.
+ */
+int xlb_lb_adopt_begin(struct xlb_lb *lb);
+int xlb_lb_adopt_finish(struct xlb_lb *lb);
+/* Was this backend in service (up or draining) when adopted? */
+int xlb_lb_backend_was_serving(const struct xlb_lb_backend *b);
+
 /* Each returns 0 (or the new id for *_add) or a negative errno. */
 int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 		   __u8 forward);
 int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key);
+int xlb_lb_vip_update(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
+		      __u8 forward);
 int xlb_lb_backend_add(struct xlb_lb *lb, const struct vip_key *key,
 		       const struct xlb_backend_spec *spec);
 /* Replace a backend's spec (weight, state, MAC, ...); the address identifies it. */

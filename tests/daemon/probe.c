@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Test probe for a running data plane, through its pins:
+ *
+ *   probe flow DIR IFNAME SRC SPORT VIP [syn]
+ *       run one packet through the program attached to IFNAME (as if it
+ *       came in there) and print the verdict and the destination MAC
+ *   probe table-check DIR VIP ADDR=WEIGHT...
+ *       compare the VIP's pinned Maglev table, slot by slot, with one built
+ *       here from the given backends
+ *   probe table-id DIR VIP      id of the VIP's current table (inner map)
+ *   probe ct-count DIR          entries in the connection table
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "../../maps/xlb_maps.h"
+#include "../../user/maglev.h"
+#include "../../user/syntax.h"
+#include "../packet/pkt.h"
+
+static int pinned(const char *dir, const char *name)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		fprintf(stderr, "probe: %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	return fd;
+}
+
+static void vip_arg(const char *s, struct vip_key *key)
+{
+	char err[128];
+
+	if (xlb_parse_vip(s, key, err, sizeof(err))) {
+		fprintf(stderr, "probe: %s: %s\n", s, err);
+		exit(2);
+	}
+}
+
+static __u32 vip_id(const char *dir, const struct vip_key *key)
+{
+	struct vip_meta meta;
+
+	if (bpf_map_lookup_elem(pinned(dir, "vips"), key, &meta)) {
+		fprintf(stderr, "probe: VIP not in the vips map\n");
+		exit(1);
+	}
+	return meta.id;
+}
+
+static int table_fd(const char *dir, __u32 id, __u32 *inner_id)
+{
+	if (bpf_map_lookup_elem(pinned(dir, "maglev_tables"), &id, inner_id)) {
+		fprintf(stderr, "probe: VIP has no table\n");
+		exit(1);
+	}
+	return bpf_map_get_fd_by_id(*inner_id);
+}
+
+static int cmd_flow(int argc, char **argv)
+{
+	struct pkt_spec s = { .payload = 16, .tcp_flags = 0x10 };
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	struct vip_key key;
+	char path[512], addr[XLB_ADDR_STR_MAX], src[XLB_ADDR_STR_MAX];
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	int link_fd, prog_fd, ifindex;
+	size_t n;
+
+	if (argc < 7)
+		return 2;
+	ifindex = if_nametoindex(argv[3]);
+	snprintf(path, sizeof(path), "%s/link_%s", argv[2], argv[3]);
+	link_fd = bpf_obj_get(path);
+	if (!ifindex || link_fd < 0 || bpf_obj_get_info_by_fd(link_fd, &info, &len)) {
+		fprintf(stderr, "probe: no xlb link on %s\n", argv[3]);
+		return 2;
+	}
+	prog_fd = bpf_prog_get_fd_by_id(info.prog_id);
+	vip_arg(argv[6], &key);
+	xlb_format_addr(key.addr, addr, sizeof(addr));
+	snprintf(src, sizeof(src), "%s", argv[4]);
+	s.family = xlb_addr_is_v4(key.addr) ? 4 : 6;
+	s.proto = key.proto;
+	s.saddr = src;
+	s.daddr = addr;
+	s.sport = atoi(argv[5]);
+	s.dport = ntohs(key.port) ? ntohs(key.port) : 80;
+	if (argc > 7 && !strcmp(argv[7], "syn"))
+		s.tcp_flags = 0x02;
+	mac_set(s.smac, 1);
+	mac_set(s.dmac, 2);
+	n = pkt_build(&s, in);
+	{
+		struct xdp_md ctx = { .data_end = n, .ingress_ifindex = ifindex };
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = n,
+			    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+		static const char *const names[] = { "ABORTED", "DROP", "PASS", "TX", "REDIRECT" };
+
+		if (bpf_prog_test_run_opts(prog_fd, &opts)) {
+			fprintf(stderr, "probe: test run: %s\n", strerror(errno));
+			return 2;
+		}
+		if (opts.retval == XDP_TX || opts.retval == XDP_REDIRECT)
+			printf("%s %02x:%02x:%02x:%02x:%02x:%02x\n", names[opts.retval], out[0],
+			       out[1], out[2], out[3], out[4], out[5]);
+		else
+			printf("%s\n", opts.retval < 5 ? names[opts.retval] : "?");
+	}
+	return 0;
+}
+
+static int cmd_table_check(int argc, char **argv)
+{
+	struct maglev_backend *mb;
+	struct backend be;
+	struct vip_key key;
+	__u32 *want, inner_id, slot, got_id, n = argc - 4, i, bad = 0;
+	int tfd, bfd;
+	char err[128], *eq;
+
+	if (argc < 4)
+		return 2;
+	vip_arg(argv[3], &key);
+	mb = calloc(n + 1, sizeof(*mb));
+	want = calloc(XLB_MAGLEV_SIZE, sizeof(*want));
+	for (i = 0; i < n; i++) {
+		char a[XLB_ADDR_STR_MAX];
+
+		snprintf(a, sizeof(a), "%s", argv[4 + i]);
+		eq = strchr(a, '=');
+		if (!eq)
+			return 2;
+		*eq = '\0';
+		if (xlb_parse_addr(a, (__be32 *)mb[i].key, err, sizeof(err)))
+			return 2;
+		mb[i].weight = atoi(eq + 1);
+	}
+	if (maglev_build(mb, n, XLB_MAGLEV_SIZE, want))
+		return 2;
+	tfd = table_fd(argv[2], vip_id(argv[2], &key), &inner_id);
+	bfd = pinned(argv[2], "backends");
+	for (slot = 0; slot < XLB_MAGLEV_SIZE; slot++) {
+		if (bpf_map_lookup_elem(tfd, &slot, &got_id))
+			return 2;
+		if (want[slot] == MAGLEV_EMPTY) {
+			bad += got_id != XLB_NO_BACKEND;
+			continue;
+		}
+		if (got_id == XLB_NO_BACKEND || bpf_map_lookup_elem(bfd, &got_id, &be) ||
+		    memcmp(be.addr, mb[want[slot]].key, 16) ||
+		    !(be.flags & XLB_BACKEND_F_KEEP_FLOWS))
+			bad++;
+	}
+	if (bad) {
+		printf("table differs in %u of %u slots\n", bad, XLB_MAGLEV_SIZE);
+		return 1;
+	}
+	printf("table matches, %u slots\n", XLB_MAGLEV_SIZE);
+	return 0;
+}
+
+static int cmd_table_id(int argc, char **argv)
+{
+	struct vip_key key;
+	__u32 inner_id;
+
+	if (argc < 4)
+		return 2;
+	vip_arg(argv[3], &key);
+	close(table_fd(argv[2], vip_id(argv[2], &key), &inner_id));
+	printf("%u\n", inner_id);
+	return 0;
+}
+
+static int cmd_ct_count(int argc, char **argv)
+{
+	struct flow_key key, next;
+	int fd, err;
+	__u64 n = 0;
+
+	if (argc < 3)
+		return 2;
+	fd = pinned(argv[2], "conntrack");
+	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		n++;
+	}
+	printf("%llu\n", (unsigned long long)n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int ret = 2;
+
+	if (argc > 1 && !strcmp(argv[1], "flow"))
+		ret = cmd_flow(argc, argv);
+	else if (argc > 1 && !strcmp(argv[1], "table-check"))
+		ret = cmd_table_check(argc, argv);
+	else if (argc > 1 && !strcmp(argv[1], "table-id"))
+		ret = cmd_table_id(argc, argv);
+	else if (argc > 1 && !strcmp(argv[1], "ct-count"))
+		ret = cmd_ct_count(argc, argv);
+	if (ret == 2)
+		fprintf(stderr, "usage: see tests/daemon/probe.c\n");
+	return ret;
+}

@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# xlbd and xlbctl on a site of network namespaces: tables, health checks,
+# persistence across kill -9, hitless restarts, reload and bad input.
+# Prints TAP.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+P=xlbt-d$$-
+cleanup() {
+	site_down
+}
+trap cleanup EXIT INT TERM
+
+site_up "$P" -n 3 --nginx
+LB=${P}lb
+V80=198.18.100.10:80/tcp
+V443=198.18.100.10:443/tcp
+CONF=$RUN/xlb.yaml
+cat >"$CONF" <<EOF
+interfaces: [eth0]
+conntrack: { size: 65536 }
+vips:
+  - vip: $V80
+    health: { check: tcp, interval: 300ms, timeout: 200ms, rise: 2, fall: 2 }
+    backends:
+      - { address: 198.18.0.11 }
+      - { address: 198.18.0.12 }
+      - { address: 198.18.0.13, state: drain }
+  - vip: $V443
+    health: { check: tcp, port: 80, interval: 300ms, timeout: 200ms }
+    backends:
+      - { address: 198.18.0.11, weight: 10 }
+      - { address: 198.18.0.12, weight: 20 }
+EOF
+
+states() { # VIP -> "up up drain"
+	ctl -j backend show "$1" | jq -r '[.backends[].state] | join(" ")'
+}
+state_is() { [ "$(states "$1")" = "$2" ]; }
+field() { # VIP ADDR FIELD
+	ctl -j backend show "$1" | jq -r --arg a "$2" ".backends[] | select(.address == \$a) | .$3"
+}
+field_is() { [ "$(field "$1" "$2" "$3")" = "$4" ]; }
+table() { "$PROBE" table-check "$PIN" "$@"; }
+flow() { # SPORT [syn] -> "TX mac"
+	ip netns exec "$LB" "$PROBE" flow "$PIN" eth0 198.18.0.1 "$@"
+}
+flows() { # VIP: the backend of 20 flows, one line
+	local p out=
+	for p in $(seq 41000 41019); do out="$out $(flow "$p" "$1" | cut -d' ' -f2)"; done
+	echo "$out"
+}
+
+# ---- start ----
+check_start "xlbd starts and serves its socket" "$CONF"
+expect_eq "status names the interface and counts" \
+	"$(ctl -j status | jq -c '[.interfaces, .vips, .backends, (.prog_id > 0)]')" \
+	'[["eth0"],2,5,true]'
+check "health checks bring the backends up (drain stays drain)" \
+	wait_for 10 state_is "$V80" "up up drain"
+check "socket is mode 0600" test "$(stat -c %a "$SOCK")" = 600
+
+# ---- tables ----
+check "VIP table: the up backends, equal weights" table "$V80" 198.18.0.11=100 198.18.0.12=100
+check "VIP table: weights 10/20" table "$V443" 198.18.0.11=10 198.18.0.12=20
+ctl backend set "$V80" 198.18.0.12 weight 300
+check "weight change rebuilds the table" table "$V80" 198.18.0.11=100 198.18.0.12=300
+ctl backend set "$V80" 198.18.0.11 disable
+check "disable takes a backend out of the table" table "$V80" 198.18.0.12=300
+expect_eq "disabled backend shows as disabled" "$(states "$V80")" "disabled up drain"
+ctl backend set "$V80" 198.18.0.11 enable
+ctl backend set "$V80" 198.18.0.13 undrain
+check "enable and undrain put them back" table "$V80" 198.18.0.11=100 198.18.0.12=300 198.18.0.13=100
+ctl backend set "$V80" 198.18.0.12 drain
+check "drain takes a backend out of the table" table "$V80" 198.18.0.11=100 198.18.0.13=100
+ctl backend set "$V80" 198.18.0.12 undrain
+ctl backend set "$V80" 198.18.0.12 weight 100
+ctl backend set "$V80" 198.18.0.13 drain
+
+# ---- health ----
+bash "$TOP/scripts/topo.sh" nginx-stop -p "$P" 2
+t0=$(date +%s%N)
+check "a backend whose listener stops goes down after fall checks" \
+	wait_for 10 field_is "$V80" 198.18.0.12 state down
+t1=$(date +%s%N)
+echo "# detected down in $(((t1 - t0) / 1000000)) ms (interval 300ms, fall 2)"
+expect_eq "its last check and failure streak" \
+	"$(ctl -j backend show "$V80" | jq -c '.backends[] | select(.address == "198.18.0.12") | [.last_check, .fail_streak >= 2, .health]')" \
+	'["connect refused",true,"down"]'
+check "the log line names backend, VIP, reason and count" \
+	grep -q "backend 198.18.0.12 of $V80 health down: connect refused (2/2)" "$RUN/xlbd.log"
+check "a down backend leaves the table" table "$V80" 198.18.0.11=100
+bash "$TOP/scripts/topo.sh" nginx-start -p "$P" 2
+check "and comes back up after rise checks" wait_for 10 field_is "$V80" 198.18.0.12 state up
+check "back in the table" table "$V80" 198.18.0.11=100 198.18.0.12=100
+
+ctl vip add 198.18.100.10:8080/tcp check http /healthz check-port 80 interval 300ms timeout 200ms rise 1 fall 1
+ctl backend add 198.18.100.10:8080/tcp 198.18.0.11
+check "http check: 200 is up" wait_for 10 field_is 198.18.100.10:8080/tcp 198.18.0.11 state up
+touch "$RUN/nginx-be1/unhealthy"
+check "http check: 500 marks the backend down" \
+	wait_for 10 field_is 198.18.100.10:8080/tcp 198.18.0.11 last_check "HTTP 500"
+expect_eq "and down it is" "$(field 198.18.100.10:8080/tcp 198.18.0.11 state)" down
+rm -f "$RUN/nginx-be1/unhealthy"
+check "http check: healthy again" wait_for 10 field_is 198.18.100.10:8080/tcp 198.18.0.11 state up
+
+# ---- persistence and hitless restart ----
+before_flows=$(flows "$V80")
+ctl backend set "$V80" 198.18.0.13 undrain # the table changes under established flows
+check "table changed under the flows" table "$V80" 198.18.0.11=100 198.18.0.12=100 198.18.0.13=100
+expect_eq "established flows keep their backends across a table change" "$(flows "$V80")" "$before_flows"
+ctl backend set "$V80" 198.18.0.12 weight 70
+ctl backend set "$V80" 198.18.0.13 drain
+view_before=$(backend_view)
+vips_before=$(ctl -j vip show | jq -c '[.vips[] | {vip, sched, forward, health, backends}]')
+ct_before=$("$PROBE" ct-count "$PIN")
+old_pid=$XLBD_PID
+xlbd_stop KILL
+check "the killed xlbd is gone" bash -c "! kill -0 $old_pid 2>/dev/null"
+expect_eq "after kill -9 the data plane still forwards the flows" "$(flows "$V80")" "$before_flows"
+check_start "xlbd restarts" "$CONF"
+check "restart adopts the running program" grep -q "adopted the running XDP on eth0" "$RUN/xlbd.log"
+check "backends settle" wait_for 10 state_is "$V80" "up up drain"
+expect_eq "every VIP, backend, weight and drain state is back" "$(backend_view)" "$view_before"
+expect_eq "VIP settings are back" \
+	"$(ctl -j vip show | jq -c '[.vips[] | {vip, sched, forward, health, backends}]')" "$vips_before"
+expect_eq "the connection table kept its entries" "$("$PROBE" ct-count "$PIN")" "$ct_before"
+expect_eq "running flows kept their backends across the restart" "$(flows "$V80")" "$before_flows"
+
+xlbd_stop TERM
+check "SIGTERM: the log says the data plane keeps forwarding" \
+	grep -q "exiting; the data plane keeps forwarding with the last tables" "$RUN/xlbd.log"
+expect_eq "SIGTERM: flows still forwarded" "$(flows "$V80")" "$before_flows"
+check_start "xlbd restarts after SIGTERM" "$CONF"
+
+# ---- bad input: each gets its message and exit code, state unchanged ----
+view_before=$(backend_view)
+vips_before=$(ctl -j vip show | jq -c '[.vips[] | {vip, sched, forward, health}]')
+bad() { # EXIT MESSAGE ARGS...
+	local want_rc=$1 want=$2 out rc
+	shift 2
+	out=$(ctl "$@" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc" = "$want_rc" ] && [ "$out" = "$want" ]; then
+		ok "bad input: xlbctl $*"
+	else
+		not_ok "bad input: xlbctl $*" "got:  rc=$rc $out" "want: rc=$want_rc $want"
+	fi
+}
+bad 2 "xlbctl: invalid VIP '192.0.2.300:80/tcp': bad IPv4 address" vip add 192.0.2.300:80/tcp
+bad 2 "xlbctl: invalid VIP '198.18.100.10:80': missing protocol" vip add 198.18.100.10:80
+bad 2 "xlbctl: invalid VIP '198.18.100.10/tcp': missing port" vip add 198.18.100.10/tcp
+bad 2 "xlbctl: invalid VIP '198.18.100.10:65536/tcp': bad port" vip add 198.18.100.10:65536/tcp
+bad 2 "xlbctl: invalid VIP '198.18.100.10:80/sctp': bad protocol (tcp or udp)" vip add 198.18.100.10:80/sctp
+bad 2 "xlbctl: invalid VIP '2001:db8::10:80/tcp': IPv6 address needs brackets" vip add 2001:db8::10:80/tcp
+bad 2 "xlbctl: invalid VIP '[2001:db8::zz]:80/tcp': bad IPv6 address" vip add "[2001:db8::zz]:80/tcp"
+bad 2 "xlbctl: missing VIP" vip add
+bad 2 "xlbctl: unknown object 'foo'" foo show
+bad 2 "xlbctl: unknown verb 'frob' for 'vip'" vip frob
+bad 2 "xlbctl: unknown keyword 'foo' for 'vip add'" vip add 198.18.100.20:80/tcp foo bar
+bad 2 "xlbctl: 'vip add': duplicate keyword 'sched'" vip add 198.18.100.20:80/tcp sched maglev sched maglev
+bad 2 "xlbctl: sched: bad scheduler (maglev or source-hash)" vip add 198.18.100.20:80/tcp sched rr
+bad 2 "xlbctl: forward: bad forwarding mode (l2dsr)" vip add 198.18.100.20:80/tcp forward nat
+bad 2 "xlbctl: interval: bad duration (e.g. 2s, 500ms)" vip add 198.18.100.20:80/tcp interval 5
+bad 2 "xlbctl: rise: out of range (1..100)" vip add 198.18.100.20:80/tcp rise 0
+bad 2 "xlbctl: check-port: out of range (1..65535)" vip add 198.18.100.20:80/tcp check-port 70000
+bad 2 "xlbctl: 'vip show': unexpected argument 'x'" vip show "$V80" x
+bad 2 "xlbctl: invalid address '198.18.0.300': bad IPv4 address" backend add "$V80" 198.18.0.300
+bad 2 "xlbctl: weight: out of range (1..65535)" backend add "$V80" 198.18.0.20 weight 0
+bad 2 "xlbctl: weight: out of range (1..65535)" backend add "$V80" 198.18.0.20 weight 65536
+bad 2 "xlbctl: weight: not a number" backend add "$V80" 198.18.0.20 weight ten
+bad 2 "xlbctl: 'backend set': missing weight value" backend set "$V80" 198.18.0.11 weight
+bad 2 "xlbctl: missing address" backend del "$V80"
+bad 1 "xlbctl: VIP already exists" vip add "$V80"
+bad 1 "xlbctl: no such VIP" vip del 198.18.100.99:80/tcp
+bad 1 "xlbctl: no such VIP" backend add 198.18.100.99:80/tcp 198.18.0.11
+bad 1 "xlbctl: backend already exists" backend add "$V80" 198.18.0.11
+bad 1 "xlbctl: no such backend" backend del "$V80" 198.18.0.99
+bad 1 "xlbctl: no such backend" backend set "$V80" 198.18.0.99 drain
+bad 1 "xlbctl: IPv6 backend for an IPv4 VIP" backend add "$V80" 2001:db8::11
+bad 1 "xlbctl: no such VIP" backend show 198.18.100.99:80/tcp
+bad 3 "xlbctl: daemon not running (connect $RUN/none.sock: No such file or directory)" \
+	-s "$RUN/none.sock" status
+out=$(ctl -j vip del 198.18.100.99:80/tcp 2>&1 >/dev/null)
+expect_eq "-j: errors are JSON" "$out" '{"error":"no such VIP"}'
+expect_eq "bad input left the backends unchanged" "$(backend_view)" "$view_before"
+expect_eq "bad input left the VIPs unchanged" \
+	"$(ctl -j vip show | jq -c '[.vips[] | {vip, sched, forward, health}]')" "$vips_before"
+
+# ---- the socket itself ----
+raw() { socat -t 5 - "UNIX-CONNECT:$SOCK"; }
+expect_eq "malformed JSON gets an error reply" "$(printf 'not json\n' | raw)" \
+	'{"ok":false,"error":"malformed JSON"}'
+expect_eq "a non-object request" "$(printf '[1,2]\n' | raw)" \
+	'{"ok":false,"error":"request must be a JSON object"}'
+expect_eq "an unknown command" "$(printf '{"cmd":"frob"}\n' | raw)" \
+	'{"ok":false,"error":"unknown command '"'"'frob'"'"'"}'
+big=$(head -c 70000 /dev/zero | tr '\0' 'a')
+expect_eq "an oversized line is refused, and the connection goes on" \
+	"$(printf '%s\n{"cmd":"status"}\n' "$big" | raw | jq -r '.error // .ok' | tr '\n' ' ')" \
+	"request too long true "
+chmod 666 "$SOCK"
+expect_eq "a non-root peer is refused" \
+	"$(printf '{"cmd":"status"}\n' | setpriv --reuid=65534 --regid=65534 --clear-groups socat -t 5 - "UNIX-CONNECT:$SOCK")" \
+	'{"ok":false,"error":"permission denied: root only"}'
+chmod 600 "$SOCK"
+check "the daemon still serves" ctl status
+
+# ---- config file errors and reload ----
+bad_conf=$RUN/bad.yaml
+printf 'vips:\n  - vip: 198.18.100.10:80/tcp\n    backends:\n      - { address: 198.18.0.300 }\n' >"$bad_conf"
+out=$(ip netns exec "$LB" "$XLBD" -c "$bad_conf" --bpffs "$RUN/bpf/other" --socket "$RUN/other.sock" \
+	--state-dir "$RUN/other" 2>&1)
+rc=$?
+expect_eq "an invalid config is refused at start, with file:line" \
+	"$rc $(echo "$out" | tail -1)" \
+	"1 xlbd: error: $bad_conf:4: vips[0].backends[0].address: bad IPv4 address '198.18.0.300'"
+cp "$CONF" "$RUN/good.yaml"
+cp "$bad_conf" "$CONF"
+view_before=$(backend_view)
+out=$(ctl reload 2>&1)
+rc=$?
+expect_eq "reload of an invalid config is refused" "$rc $out" \
+	"1 xlbctl: $CONF:4: vips[0].backends[0].address: bad IPv4 address '198.18.0.300'"
+expect_eq "and the running state is unchanged" "$(backend_view)" "$view_before"
+cp "$RUN/good.yaml" "$CONF"
+
+id443=$("$PROBE" table-id "$PIN" "$V443")
+id80=$("$PROBE" table-id "$PIN" "$V80")
+cat >"$CONF" <<EOF
+interfaces: [eth0]
+conntrack: { size: 65536 }
+vips:
+  - vip: $V80
+    health: { check: tcp, interval: 300ms, timeout: 200ms, rise: 2, fall: 2 }
+    backends:
+      - { address: 198.18.0.11, weight: 50 }
+      - { address: 198.18.0.12 }
+  - vip: $V443
+    health: { check: tcp, port: 80, interval: 300ms, timeout: 200ms }
+    backends:
+      - { address: 198.18.0.11, weight: 10 }
+      - { address: 198.18.0.12, weight: 20 }
+  - vip: 198.18.100.11:80/tcp
+    health: { check: none }
+    backends:
+      - { address: 198.18.0.13 }
+EOF
+expect_eq "reload reports what it added, changed and removed" \
+	"$(ctl -j reload | jq -c '[.added, .changed, .removed]')" \
+	'[["198.18.100.11:80/tcp","backend 198.18.0.13 of 198.18.100.11:80/tcp"],["backend 198.18.0.11 of 198.18.100.10:80/tcp","backend 198.18.0.12 of 198.18.100.10:80/tcp"],["198.18.100.10:8080/tcp","backend 198.18.0.13 of 198.18.100.10:80/tcp"]]'
+expect_eq "an unchanged VIP keeps its table" "$("$PROBE" table-id "$PIN" "$V443")" "$id443"
+check "a changed VIP gets a new table" test "$("$PROBE" table-id "$PIN" "$V80")" != "$id80"
+check "which holds the new weights" table "$V80" 198.18.0.11=50 198.18.0.12=100
+check "the new VIP is served" wait_for 10 state_is 198.18.100.11:80/tcp up
+kill -HUP "$XLBD_PID"
+check "SIGHUP reloads too" wait_for 5 grep -q "SIGHUP: reloading" "$RUN/xlbd.log"
+
+# ---- a second instance, side by side ----
+ip netns exec "${P}client" "$XLBD" -c "$RUN/good.yaml" -i eth0 --bpffs "$RUN/bpf/second" \
+	--socket "$RUN/second.sock" --state-dir "$RUN/second" >>"$RUN/second.log" 2>&1 &
+second=$!
+echo "$second" >"$RUN/second.pid"
+check "a second xlbd runs beside the first" wait_for 10 "$XLBCTL" -s "$RUN/second.sock" status
+check "and the first still answers" ctl status
+kill "$second"
+wait "$second" 2>/dev/null
+ip netns exec "${P}client" "$XLBD" --teardown --bpffs "$RUN/bpf/second" >/dev/null 2>&1
+
+# ---- teardown ----
+xlbd_stop TERM
+check "--teardown detaches and unpins" ip netns exec "$LB" "$XLBD" --teardown --bpffs "$PIN"
+check "no XDP left on the interface" bash -c "! ip -n $LB link show eth0 | grep -q xdp"
+check "no pins left" test ! -e "$PIN"
+
+tap_end

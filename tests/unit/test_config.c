@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests for the config file loader (user/config.c). The messages are
+ * what an operator sees, so invalid configs assert the exact string.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../user/config.h"
+#include "../../user/syntax.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static int parse(const char *yaml, struct xlb_config *cfg, char *err)
+{
+	return xlb_config_parse(yaml, strlen(yaml), "t.yaml", cfg, err,
+				XLB_ERR_MAX);
+}
+
+static void assert_addr(const __be32 a[4], const char *want)
+{
+	char buf[XLB_ADDR_STR_MAX];
+
+	xlb_format_addr(a, buf, sizeof(buf));
+	assert_string_equal(buf, want);
+}
+
+static void assert_vip(const struct vip_key *k, const char *want)
+{
+	char buf[XLB_VIP_STR_MAX];
+
+	xlb_format_vip(k, buf, sizeof(buf));
+	assert_string_equal(buf, want);
+	assert_int_equal(k->flags, 0);
+}
+
+static const char full_yaml[] =
+	"# every key\n"						/* 1 */
+	"interfaces: [eth0, ens1f0]\n"
+	"xdp_mode: generic\n"
+	"conntrack: { size: 2000000, tcp_idle: 10m, udp_idle: 45s }\n"
+	"metrics: 198.18.0.2:9100\n"				/* 5 */
+	"vips:\n"
+	"  - vip: 192.0.2.10:80/tcp\n"
+	"    scheduler: source-hash\n"
+	"    forward: l2dsr\n"
+	"    health: { check: http, path: /healthz, port: 8080, interval: 3s,\n" /* 10 */
+	"              timeout: 1500ms, rise: 4, fall: 5 }\n"
+	"    backends:\n"
+	"      - { address: 198.18.0.11, weight: 100 }\n"
+	"      - { address: 198.18.0.12, weight: 65535, state: drain }\n"
+	"      - address: 198.18.0.13\n"			/* 15 */
+	"        weight: 1\n"
+	"        state: disabled\n"
+	"        health: { interval: 1s, timeout: 500ms, rise: 1, fall: 2 }\n"
+	"      - { address: 198.18.0.14, state: enabled, health: { timeout: 2s } }\n"
+	"  - vip: \"[2001:db8::10]:443/udp\"\n"		/* 20 */
+	"    scheduler: maglev\n"
+	"    health:\n"
+	"      check: https\n"
+	"      path: /\n"
+	"    backends:\n"					/* 25 */
+	"      - address: 2001:db8::1\n"
+	"      - address: 2001:DB8::2\n"
+	"  - vip: 192.0.2.10:0/udp\n"
+	"    health: { check: none }\n"
+	"  - vip: 192.0.2.11:53/udp\n"				/* 30 */
+	"    health: { check: tcp, port: 0 }\n"
+	"    backends: []\n";
+
+static void test_full(void **state)
+{
+	struct xlb_config cfg;
+	const struct xlb_vip_cfg *v;
+	const struct xlb_backend_cfg *b;
+	char err[XLB_ERR_MAX] = "";
+
+	(void)state;
+	assert_int_equal(parse(full_yaml, &cfg, err), 0);
+	assert_string_equal(err, "");
+
+	assert_int_equal(cfg.nifaces, 2);
+	assert_string_equal(cfg.ifaces[0], "eth0");
+	assert_string_equal(cfg.ifaces[1], "ens1f0");
+	assert_int_equal(cfg.xdp_mode, XLB_XDP_GENERIC);
+	assert_int_equal(cfg.ct_size, 2000000);
+	assert_int_equal(cfg.tcp_idle_ms, 600000);
+	assert_int_equal(cfg.udp_idle_ms, 45000);
+	assert_string_equal(cfg.metrics, "198.18.0.2:9100");
+	assert_int_equal(cfg.nvips, 4);
+
+	v = &cfg.vips[0];
+	assert_vip(&v->key, "192.0.2.10:80/tcp");
+	assert_int_equal(v->line, 7);
+	assert_int_equal(v->sched, XLB_SCHED_SOURCE_HASH);
+	assert_int_equal(v->forward, XLB_FWD_L2DSR);
+	assert_int_equal(v->health.kind, XLB_CHECK_HTTP);
+	assert_string_equal(v->health.path, "/healthz");
+	assert_int_equal(v->health.port, 8080);
+	assert_int_equal(v->health.interval_ms, 3000);
+	assert_int_equal(v->health.timeout_ms, 1500);
+	assert_int_equal(v->health.rise, 4);
+	assert_int_equal(v->health.fall, 5);
+	assert_int_equal(v->nbackends, 4);
+
+	b = &v->backends[0];
+	assert_addr(b->addr, "198.18.0.11");
+	assert_int_equal(b->weight, 100);
+	assert_int_equal(b->admin, XLB_ADMIN_ENABLED);
+	assert_int_equal(b->interval_ms, 0);
+	assert_int_equal(b->timeout_ms, 0);
+	assert_int_equal(b->rise, 0);
+	assert_int_equal(b->fall, 0);
+	assert_int_equal(b->line, 13);
+
+	b = &v->backends[1];
+	assert_addr(b->addr, "198.18.0.12");
+	assert_int_equal(b->weight, 65535);
+	assert_int_equal(b->admin, XLB_ADMIN_DRAIN);
+	assert_int_equal(b->line, 14);
+
+	b = &v->backends[2];
+	assert_addr(b->addr, "198.18.0.13");
+	assert_int_equal(b->weight, 1);
+	assert_int_equal(b->admin, XLB_ADMIN_DISABLED);
+	assert_int_equal(b->interval_ms, 1000);
+	assert_int_equal(b->timeout_ms, 500);
+	assert_int_equal(b->rise, 1);
+	assert_int_equal(b->fall, 2);
+	assert_int_equal(b->line, 15);
+
+	/* Override timeout 2s < the VIP's interval 3s: accepted. */
+	b = &v->backends[3];
+	assert_addr(b->addr, "198.18.0.14");
+	assert_int_equal(b->weight, 100);
+	assert_int_equal(b->admin, XLB_ADMIN_ENABLED);
+	assert_int_equal(b->interval_ms, 0);
+	assert_int_equal(b->timeout_ms, 2000);
+	assert_int_equal(b->line, 19);
+
+	v = &cfg.vips[1];
+	assert_vip(&v->key, "[2001:db8::10]:443/udp");
+	assert_int_equal(v->line, 20);
+	assert_int_equal(v->sched, XLB_SCHED_MAGLEV);
+	assert_int_equal(v->health.kind, XLB_CHECK_HTTPS);
+	assert_string_equal(v->health.path, "/");
+	assert_int_equal(v->health.port, 0);
+	assert_int_equal(v->health.interval_ms, 2000);
+	assert_int_equal(v->health.timeout_ms, 1000);
+	assert_int_equal(v->nbackends, 2);
+	assert_addr(v->backends[0].addr, "2001:db8::1");
+	assert_addr(v->backends[1].addr, "2001:db8::2");
+	assert_int_equal(v->backends[1].line, 27);
+
+	/* Port-0 VIP: the check port stays 0 for the daemon to pick. */
+	v = &cfg.vips[2];
+	assert_vip(&v->key, "192.0.2.10:0/udp");
+	assert_int_equal(v->health.kind, XLB_CHECK_NONE);
+	assert_int_equal(v->health.port, 0);
+	assert_int_equal(v->nbackends, 0);
+	assert_null(v->backends);
+
+	v = &cfg.vips[3];
+	assert_vip(&v->key, "192.0.2.11:53/udp");
+	assert_int_equal(v->health.kind, XLB_CHECK_TCP);
+	assert_int_equal(v->nbackends, 0);
+
+	xlb_config_free(&cfg);
+	assert_null(cfg.vips);
+	assert_int_equal(cfg.nvips, 0);
+}
+
+static void assert_defaults(const struct xlb_config *cfg)
+{
+	assert_int_equal(cfg->nifaces, 0);
+	assert_int_equal(cfg->xdp_mode, XLB_XDP_NATIVE);
+	assert_int_equal(cfg->ct_size, XLB_CT_SIZE);
+	assert_int_equal(cfg->tcp_idle_ms, 300000);
+	assert_int_equal(cfg->udp_idle_ms, 30000);
+	assert_string_equal(cfg->metrics, "");
+}
+
+static void test_defaults(void **state)
+{
+	static const char yaml[] =
+		"vips:\n"
+		"  - vip: 192.0.2.10:80/tcp\n"
+		"    backends:\n"
+		"      - address: 198.18.0.11\n";
+	struct xlb_health_cfg h;
+	struct xlb_config cfg;
+	const struct xlb_vip_cfg *v;
+	char err[XLB_ERR_MAX];
+
+	(void)state;
+	xlb_health_cfg_default(&h);
+	assert_int_equal(h.kind, XLB_CHECK_TCP);
+	assert_string_equal(h.path, "/");
+	assert_int_equal(h.port, 0);
+	assert_int_equal(h.interval_ms, 2000);
+	assert_int_equal(h.timeout_ms, 1000);
+	assert_int_equal(h.rise, 2);
+	assert_int_equal(h.fall, 3);
+
+	assert_int_equal(parse(yaml, &cfg, err), 0);
+	assert_defaults(&cfg);
+	assert_int_equal(cfg.nvips, 1);
+	v = &cfg.vips[0];
+	assert_int_equal(v->sched, XLB_SCHED_MAGLEV);
+	assert_int_equal(v->forward, XLB_FWD_L2DSR);
+	assert_memory_equal(&v->health, &h, sizeof(h));
+	assert_int_equal(v->nbackends, 1);
+	assert_int_equal(v->backends[0].weight, 100);
+	assert_int_equal(v->backends[0].admin, XLB_ADMIN_ENABLED);
+	assert_int_equal(v->backends[0].interval_ms, 0);
+	assert_int_equal(v->backends[0].timeout_ms, 0);
+	assert_int_equal(v->backends[0].rise, 0);
+	assert_int_equal(v->backends[0].fall, 0);
+	assert_int_equal(v->backends[0].line, 4);
+	xlb_config_free(&cfg);
+}
+
+/* Nothing at all, or only comments or nulls, is a valid empty config. */
+static void test_empty(void **state)
+{
+	static const char *const empty[] = {
+		"", "\n", "# just a comment\n\n   # another\n", "---\n",
+		"--- ~\n", "---\n...\n", "vips:\n", "vips: []\n",
+		"conntrack:\nvips: ~\n", "{}\n",
+	};
+	struct xlb_config cfg;
+	char err[XLB_ERR_MAX];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(empty); i++) {
+		memset(&cfg, 0xa5, sizeof(cfg));
+		err[0] = '\0';
+		if (parse(empty[i], &cfg, err)) {
+			print_error("'%s': %s\n", empty[i], err);
+			fail();
+		}
+		assert_defaults(&cfg);
+		assert_int_equal(cfg.nvips, 0);
+		assert_null(cfg.vips);
+		xlb_config_free(&cfg);
+	}
+}
+
+struct bad_case {
+	const char *yaml;
+	const char *err;
+};
+
+#define VIP4 "vips:\n  - vip: 192.0.2.10:80/tcp\n"
+#define VIP6 "vips:\n  - vip: \"[2001:db8::10]:80/tcp\"\n"
+#define BE "    backends:\n      - address: 198.18.0.11\n"
+
+static const struct bad_case bad[] = {
+	/* schema: unknown keys, wrong types, missing and repeated keys */
+	{ "interfaces: [eth0]\nfoo: 1\n",
+	  "t.yaml:2: unknown key 'foo'" },
+	{ VIP4 BE "        wieght: 5\n",
+	  "t.yaml:5: vips[0].backends[0]: unknown key 'wieght'" },
+	{ VIP4 "    health: { check: tcp, intreval: 2s }\n",
+	  "t.yaml:3: vips[0].health: unknown key 'intreval'" },
+	{ VIP4 BE "        health: { check: tcp }\n",
+	  "t.yaml:5: vips[0].backends[0].health: unknown key 'check'" },
+	{ "conntrack:\n  size: 2048\n  Size: 4096\n",
+	  "t.yaml:3: conntrack: unknown key 'Size'" },
+	{ "interfaces: eth0\n",
+	  "t.yaml:1: interfaces: expected a list, got a single value" },
+	{ "interfaces:\n",
+	  "t.yaml:1: interfaces: expected a list, got a single value" },
+	{ "interfaces: [eth0, [eth1]]\n",
+	  "t.yaml:1: interfaces[1]: expected a single value, got a list" },
+	{ VIP4 "    backends: { address: 198.18.0.11 }\n",
+	  "t.yaml:3: vips[0].backends: expected a list, got a mapping" },
+	{ VIP4 BE "        weight: [1]\n",
+	  "t.yaml:5: vips[0].backends[0].weight: expected a single value, got a list" },
+	{ VIP4 "    health: http\n",
+	  "t.yaml:3: vips[0].health: expected a mapping, got a single value" },
+	{ "vips:\n  - scheduler: maglev\n    forward: l2dsr\n",
+	  "t.yaml:2: vips[0]: missing key 'vip'" },
+	{ VIP4 "    backends:\n      - address: 198.18.0.11\n      - {}\n",
+	  "t.yaml:5: vips[0].backends[1]: missing key 'address'" },
+	{ VIP4 "    scheduler: maglev\n    scheduler: source-hash\n",
+	  "t.yaml:4: vips[0]: duplicate key 'scheduler'" },
+	{ "- vip: 192.0.2.10:80/tcp\n",
+	  "t.yaml:1: expected a mapping at the top level" },
+	{ "a: 1\n---\nb: 2\n",
+	  "t.yaml:3: only one YAML document is allowed" },
+
+	{ "? [a]\n: b\n",
+	  "t.yaml:1: expected a key name, got a list" },
+	{ "xdp_mode: \"native\\0\"\n",
+	  "t.yaml:1: NUL character in a value" },
+	{ "vips: &a [*a]\n",
+	  "t.yaml:1: vips: recursive alias 'a'" },
+
+	/* YAML syntax */
+	{ VIP4 "   backends: []\n",
+	  "t.yaml:3: YAML syntax error: did not find expected '-' indicator (while parsing a block collection at line 2)" },
+	{ "interfaces: [eth0\nxdp_mode: native\n",
+	  "t.yaml:2: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 1)" },
+	{ "vips:\n\t- vip: 192.0.2.10:80/tcp\n",
+	  "t.yaml:2: YAML syntax error: found character that cannot start any token" },
+	{ "xdp_mode: native\nmetrics: a: b\n",
+	  "t.yaml:2: YAML syntax error: mapping values are not allowed in this context" },
+	{ "xdp_mode: *mode\n",
+	  "t.yaml:1: YAML syntax error: found undefined alias" },
+
+	/* interfaces, xdp_mode, conntrack, metrics */
+	{ "interfaces: [a, b, c, d, e, f, g, h, i]\n",
+	  "t.yaml:1: interfaces: too many interfaces (9, max 8)" },
+	{ "interfaces: []\n",
+	  "t.yaml:1: interfaces: no interfaces listed (1 to 8)" },
+	{ "interfaces:\n  - eth0\n  - eth1\n  - eth0\n",
+	  "t.yaml:4: interfaces[2]: duplicate interface 'eth0' (first at line 2)" },
+	{ "interfaces: [eth0, a-very-long-name0]\n",
+	  "t.yaml:1: interfaces[1]: interface name too long (max 15 chars) 'a-very-long-name0'" },
+	{ "interfaces: [\"eth 0\"]\n",
+	  "t.yaml:1: interfaces[0]: bad interface name 'eth 0'" },
+	{ "interfaces: [\"\"]\n",
+	  "t.yaml:1: interfaces[0]: empty interface name" },
+	{ "xdp_mode: skb\n",
+	  "t.yaml:1: xdp_mode: bad XDP mode (native or generic) 'skb'" },
+	{ "conntrack:\n  size: 1023\n",
+	  "t.yaml:2: conntrack.size: out of range (1024..100000000) '1023'" },
+	{ "conntrack: { size: 100000001 }\n",
+	  "t.yaml:1: conntrack.size: out of range (1024..100000000) '100000001'" },
+	{ "conntrack: { size: 1e6 }\n",
+	  "t.yaml:1: conntrack.size: not a number '1e6'" },
+	{ "conntrack:\n  tcp_idle: 300\n",
+	  "t.yaml:2: conntrack.tcp_idle: bad duration (e.g. 2s, 500ms) '300'" },
+	{ "conntrack:\n  udp_idle: 0s\n",
+	  "t.yaml:2: conntrack.udp_idle: out of range (1s..168h) '0s'" },
+	{ "metrics: 198.18.0.2\n",
+	  "t.yaml:1: metrics: missing port '198.18.0.2'" },
+	{ "metrics: 198.18.0.2:0\n",
+	  "t.yaml:1: metrics: bad port '198.18.0.2:0'" },
+	{ "metrics: \"2001:db8::2:9100\"\n",
+	  "t.yaml:1: metrics: IPv6 address needs brackets '2001:db8::2:9100'" },
+	{ "metrics: localhost:9100\n",
+	  "t.yaml:1: metrics: bad IPv4 address 'localhost:9100'" },
+
+	/* VIPs */
+	{ "vips:\n  - vip: 192.0.2.300:80/tcp\n",
+	  "t.yaml:2: vips[0].vip: bad IPv4 address '192.0.2.300:80/tcp'" },
+	{ "vips:\n  - vip: 2001:db8::10:80/tcp\n",
+	  "t.yaml:2: vips[0].vip: IPv6 address needs brackets '2001:db8::10:80/tcp'" },
+	{ "vips:\n  - vip: 192.0.2.10:80/sctp\n",
+	  "t.yaml:2: vips[0].vip: bad protocol (tcp or udp) '192.0.2.10:80/sctp'" },
+	{ "vips:\n  - vip: 192.0.2.10:65536/tcp\n",
+	  "t.yaml:2: vips[0].vip: bad port '192.0.2.10:65536/tcp'" },
+	{ "vips:\n  - vip: 192.0.2.10:80/tcp\n  - vip: 192.0.2.10:80/udp\n"
+	  "  - vip: 192.0.2.10:80/tcp\n",
+	  "t.yaml:4: vips[2].vip: duplicate VIP 192.0.2.10:80/tcp (first at line 2)" },
+	{ "vips:\n  - vip: \"[2001:db8::10]:80/tcp\"\n"
+	  "  - vip: \"[2001:DB8:0::10]:80/tcp\"\n",
+	  "t.yaml:3: vips[1].vip: duplicate VIP [2001:db8::10]:80/tcp (first at line 2)" },
+	{ VIP4 "    scheduler: wrr\n",
+	  "t.yaml:3: vips[0].scheduler: bad scheduler (maglev or source-hash) 'wrr'" },
+	{ VIP4 "    forward: nat\n",
+	  "t.yaml:3: vips[0].forward: bad forwarding mode (l2dsr) 'nat'" },
+
+	/* health checks */
+	{ VIP4 "    health: { check: icmp }\n",
+	  "t.yaml:3: vips[0].health.check: bad check (none, tcp, http or https) 'icmp'" },
+	{ VIP4 "    health:\n      check: http\n      path: healthz\n",
+	  "t.yaml:5: vips[0].health.path: bad path (must start with '/') 'healthz'" },
+	{ VIP4 "    health: { check: http, path: \"/a b\" }\n",
+	  "t.yaml:3: vips[0].health.path: bad path (no spaces or control characters) '/a b'" },
+	{ VIP4 "    health: { port: 65536 }\n",
+	  "t.yaml:3: vips[0].health.port: out of range (0..65535) '65536'" },
+	{ VIP4 "    health:\n      interval: 2\n",
+	  "t.yaml:4: vips[0].health.interval: bad duration (e.g. 2s, 500ms) '2'" },
+	{ VIP4 "    health:\n      interval: 1.5s\n",
+	  "t.yaml:4: vips[0].health.interval: bad duration (e.g. 2s, 500ms) '1.5s'" },
+	{ VIP4 "    health:\n      interval: 50ms\n",
+	  "t.yaml:4: vips[0].health.interval: out of range (100ms..1h) '50ms'" },
+	{ VIP4 "    health:\n      interval: 61m\n",
+	  "t.yaml:4: vips[0].health.interval: out of range (100ms..1h) '61m'" },
+	{ VIP4 "    health:\n      timeout: 5ms\n",
+	  "t.yaml:4: vips[0].health.timeout: out of range (10ms..1h) '5ms'" },
+	/* would wrap to 0 in 32 bits */
+	{ VIP4 "    health:\n      timeout: 4294967296ms\n",
+	  "t.yaml:4: vips[0].health.timeout: out of range (10ms..1h) '4294967296ms'" },
+	{ VIP4 "    health:\n      interval: 2s\n      timeout: 2s\n",
+	  "t.yaml:5: vips[0].health.timeout: timeout 2s must be less than interval 2s" },
+	{ VIP4 "    health:\n      check: tcp\n      interval: 500ms\n",
+	  "t.yaml:5: vips[0].health.interval: timeout 1s must be less than interval 500ms" },
+	{ VIP4 "    health:\n      rise: 0\n",
+	  "t.yaml:4: vips[0].health.rise: out of range (1..100) '0'" },
+	{ VIP4 "    health:\n      fall: 101\n",
+	  "t.yaml:4: vips[0].health.fall: out of range (1..100) '101'" },
+	{ VIP4 "    health:\n      fall: -1\n",
+	  "t.yaml:4: vips[0].health.fall: not a number '-1'" },
+
+	/* backends */
+	{ VIP4 "    backends:\n      - address: 198.18.0.11\n"
+	  "      - address: 198.18.0.300\n",
+	  "t.yaml:5: vips[0].backends[1].address: bad IPv4 address '198.18.0.300'" },
+	{ VIP6 "    backends:\n      - address: 2001:db8::zz\n",
+	  "t.yaml:4: vips[0].backends[0].address: bad IPv6 address '2001:db8::zz'" },
+	{ VIP4 "    backends:\n      - address: 2001:db8::1\n",
+	  "t.yaml:4: vips[0].backends[0].address: IPv6 backend for an IPv4 VIP" },
+	{ VIP6 "    backends:\n      - address: 198.18.0.11\n",
+	  "t.yaml:4: vips[0].backends[0].address: IPv4 backend for an IPv6 VIP" },
+	{ VIP4 "    backends:\n      - { address: 198.18.0.1 }\n"
+	  "      - { address: 198.18.0.2 }\n      - { address: 198.18.0.1 }\n",
+	  "t.yaml:6: vips[0].backends[2].address: duplicate backend 198.18.0.1 (first at line 4)" },
+	{ VIP4 BE "        weight: 0\n",
+	  "t.yaml:5: vips[0].backends[0].weight: out of range (1..65535) '0'" },
+	{ VIP4 BE "        weight: 70000\n",
+	  "t.yaml:5: vips[0].backends[0].weight: out of range (1..65535) '70000'" },
+	{ VIP4 BE "        weight: heavy\n",
+	  "t.yaml:5: vips[0].backends[0].weight: not a number 'heavy'" },
+	{ VIP4 BE "        state: down\n",
+	  "t.yaml:5: vips[0].backends[0].state: bad state (enabled, drain or disabled) 'down'" },
+	{ VIP4 BE "        health:\n          timeout: 3s\n",
+	  "t.yaml:6: vips[0].backends[0].health.timeout: timeout 3s must be less than interval 2s" },
+	{ VIP4 BE "        health:\n          interval: 1s\n",
+	  "t.yaml:6: vips[0].backends[0].health.interval: timeout 1s must be less than interval 1s" },
+	{ VIP4 BE "        health: { rise: 0 }\n",
+	  "t.yaml:5: vips[0].backends[0].health.rise: out of range (1..100) '0'" },
+	{ VIP4 BE "        health: { interval: 10ms }\n",
+	  "t.yaml:5: vips[0].backends[0].health.interval: out of range (100ms..1h) '10ms'" },
+
+	/* messages stay on one line whatever the value holds */
+	{ VIP4 "    scheduler: |\n      maglev\n      x\n",
+	  "t.yaml:3: vips[0].scheduler: bad scheduler (maglev or source-hash) 'maglev?x?'" },
+};
+
+static void test_bad(void **state)
+{
+	struct xlb_config cfg, orig;
+	char err[XLB_ERR_MAX];
+	int failures = 0;
+	size_t i;
+
+	(void)state;
+	assert_true(ARRAY_SIZE(bad) >= 20);
+	memset(&orig, 0x5a, sizeof(orig));
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int ret;
+
+		cfg = orig;
+		err[0] = '\0';
+		ret = parse(bad[i].yaml, &cfg, err);
+		if (ret != -EINVAL || strcmp(err, bad[i].err)) {
+			print_error("case %zu: ret %d\n  got:  %s\n  want: %s\n",
+				    i, ret, err, bad[i].err);
+			failures++;
+		}
+		if (memcmp(&cfg, &orig, sizeof(cfg))) {
+			print_error("case %zu: cfg was written\n", i);
+			failures++;
+		}
+		if (strchr(err, '\n')) {
+			print_error("case %zu: message has a newline\n", i);
+			failures++;
+		}
+	}
+	assert_int_equal(failures, 0);
+}
+
+/* Growable text buffer for generated configs. */
+struct text {
+	char *buf;
+	size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		assert_true(n >= 0);
+		if ((size_t)n < t->cap - t->len)
+			break;
+		t->cap = t->cap * 2 + n + 1;
+		t->buf = realloc(t->buf, t->cap);
+		assert_non_null(t->buf);
+	}
+	t->len += n;
+}
+
+static void test_vip_limit(void **state)
+{
+	struct text t = { .buf = malloc(1), .cap = 1 };
+	struct xlb_config cfg;
+	char err[XLB_ERR_MAX], want[XLB_ERR_MAX];
+	int i;
+
+	(void)state;
+	t.buf[0] = '\0';
+	add(&t, "vips:\n");
+	for (i = 0; i < XLB_MAX_VIPS; i++)
+		add(&t, "  - vip: 10.%d.%d.1:80/tcp\n", i >> 8, i & 0xff);
+	assert_int_equal(parse(t.buf, &cfg, err), 0);
+	assert_int_equal(cfg.nvips, XLB_MAX_VIPS);
+	xlb_config_free(&cfg);
+
+	add(&t, "  - vip: 10.255.255.1:80/tcp\n");
+	assert_int_equal(parse(t.buf, &cfg, err), -EINVAL);
+	snprintf(want, sizeof(want), "t.yaml:1: vips: too many VIPs (%d, max %d)",
+		 XLB_MAX_VIPS + 1, XLB_MAX_VIPS);
+	assert_string_equal(err, want);
+	free(t.buf);
+}
+
+/*
+ * XLB_MAX_BACKENDS - 1 backends in total is the most that fits; spread
+ * over many VIPs, and one more is refused at the first backend too many.
+ */
+static void test_backend_limit(void **state)
+{
+	const int per_vip = 128, nvips = XLB_MAX_BACKENDS / per_vip;
+	struct text t = { .buf = malloc(1), .cap = 1 };
+	struct xlb_config cfg;
+	char err[XLB_ERR_MAX], want[XLB_ERR_MAX];
+	int i, j, line;
+
+	(void)state;
+	assert_true(nvips <= XLB_MAX_VIPS);
+	t.buf[0] = '\0';
+	add(&t, "vips:\n");
+	for (i = 0; i < nvips; i++) {
+		add(&t, "  - vip: 10.%d.%d.1:80/tcp\n    backends:\n",
+		    i >> 8, i & 0xff);
+		for (j = 0; j < per_vip; j++)
+			add(&t, "      - {address: 198.18.0.%d}\n", j + 1);
+	}
+	/* Line of the last backend: 1 + per VIP (2 + per_vip) lines. */
+	line = 1 + (nvips - 1) * (2 + per_vip) + 2 + per_vip;
+	assert_int_equal(parse(t.buf, &cfg, err), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "t.yaml:%d: vips[%d].backends[%d]: too many backends in total (max %d)",
+		 line, nvips - 1, per_vip - 1, XLB_MAX_BACKENDS - 1);
+	assert_string_equal(err, want);
+
+	/* Drop the last backend: exactly at the limit. */
+	t.len -= strlen("      - {address: 198.18.0.128}\n");
+	t.buf[t.len] = '\0';
+	assert_int_equal(parse(t.buf, &cfg, err), 0);
+	assert_int_equal(cfg.nvips, nvips);
+	assert_int_equal(cfg.vips[nvips - 1].nbackends, per_vip - 1);
+	xlb_config_free(&cfg);
+	free(t.buf);
+}
+
+static void test_load_file(void **state)
+{
+	char path[] = "/tmp/xlb-test-config-XXXXXX";
+	struct xlb_config cfg;
+	char err[XLB_ERR_MAX], want[XLB_ERR_MAX];
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(full_yaml, f);
+	fclose(f);
+
+	assert_int_equal(xlb_config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nvips, 4);
+	assert_int_equal(cfg.vips[0].nbackends, 4);
+	xlb_config_free(&cfg);
+
+	/* The file name is the message prefix. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("xdp_mode: native\nvips:\n  - vip: 192.0.2.10:80\n", f);
+	fclose(f);
+	assert_int_equal(xlb_config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:3: vips[0].vip: missing protocol '192.0.2.10:80'", path);
+	assert_string_equal(err, want);
+
+	unlink(path);
+	assert_int_equal(xlb_config_load(path, &cfg, err, sizeof(err)), -ENOENT);
+	snprintf(want, sizeof(want), "%s: cannot read: No such file or directory",
+		 path);
+	assert_string_equal(err, want);
+
+	assert_int_equal(xlb_config_load("/", &cfg, err, sizeof(err)), -EISDIR);
+	assert_string_equal(err, "/: cannot read: Is a directory");
+}
+
+/* A short or missing err buffer is fine. */
+static void test_err_buffer(void **state)
+{
+	struct xlb_config cfg;
+	char err[8];
+
+	(void)state;
+	assert_int_equal(parse("xdp_mode: x\n", &cfg, NULL), -EINVAL);
+	assert_int_equal(xlb_config_parse("xdp_mode: x\n", 12, "t.yaml", &cfg,
+					  err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "t.yaml:");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_vip_limit),
+		cmocka_unit_test(test_backend_limit),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_err_buffer),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Loading, pinning and attaching the data plane. Everything lives under
+ * one bpffs folder: the maps by name and one XDP link per interface
+ * (link_IFNAME), so the data plane outlives the daemon, and a new daemon
+ * adopts it.
+ */
+#ifndef XLB_ATTACH_H
+#define XLB_ATTACH_H
+
+#include <stddef.h>
+#include "config.h"
+#include "dataplane.h"
+
+struct xlb_bpf;
+
+struct xlb_attach_opts {
+	const char *pin_dir;
+	const char (*ifaces)[XLB_IFNAME_MAX];
+	__u32 nifaces;
+	__u32 xdp_mode; /* enum xlb_xdp_mode */
+	struct xlb_load_opts load;
+};
+
+struct xlb_attached {
+	struct xlb_bpf *skel;
+	struct xlb_dp dp;
+	int link_fd[XLB_MAX_IFACES];
+	int ifindex[XLB_MAX_IFACES];
+	__u32 nifaces;
+	__u32 prog_id;     /* the program running on the links */
+	int maps_adopted;  /* the maps were already pinned */
+	int links_adopted; /* at least one link was already there */
+	int replaced;      /* a running program was replaced by this build */
+};
+
+/* Returns 0 or a negative errno with a one-line reason in err. */
+int xlb_attach(struct xlb_attached *a, const struct xlb_attach_opts *opts,
+	       char *err, size_t errlen);
+/* Close our handles; pinned maps and links stay, and keep forwarding. */
+void xlb_attached_close(struct xlb_attached *a);
+/* Detach every pinned link under pin_dir and remove the pins. */
+int xlb_teardown(const char *pin_dir, char *err, size_t errlen);
+
+#endif /* XLB_ATTACH_H */

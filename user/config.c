@@ -1,0 +1,1211 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The xlbd config file.
+ *
+ * libcyaml loads the YAML against a schema in which every scalar is a
+ * string, so that all numbers, durations and addresses go through the same
+ * parsers (user/syntax.c) as xlbctl's, with the same messages. The loaded
+ * tree is then checked and converted into struct xlb_config.
+ *
+ * Error messages carry the line of the offending key. libcyaml's own line
+ * numbers point wherever its parser happened to be, so the path it logs is
+ * walked again in a libyaml document of the same text to find the key;
+ * errors found after loading use the same walk.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cyaml/cyaml.h>
+#include <yaml.h>
+
+#include "config.h"
+#include "syntax.h"
+
+#define MS_PER_S	1000ull
+#define MS_PER_H	(3600 * MS_PER_S)
+
+#define CT_SIZE_MIN		1024
+#define CT_SIZE_MAX		100000000
+#define IDLE_MIN_MS		MS_PER_S
+#define IDLE_MAX_MS		(168 * MS_PER_H)
+#define INTERVAL_MIN_MS		100
+#define INTERVAL_MAX_MS		MS_PER_H
+#define TIMEOUT_MIN_MS		10
+#define TIMEOUT_MAX_MS		INTERVAL_MAX_MS	/* and below the interval */
+#define RISE_FALL_MAX		100
+#define WEIGHT_DEFAULT		100
+#define WEIGHT_MAX		65535
+#define CONFIG_FILE_MAX		(64 << 20)
+
+/* Longest path: "vips[511].backends[65534].health.timeout" */
+#define PATH_MAX_LEN		160
+#define QUOTE_MAX		64	/* longest value quoted back in a message */
+#define CY_LINE_MAX		256
+#define CY_BT_MAX		16	/* deeper than our schema ever nests */
+
+/* The YAML as libcyaml loads it: every scalar a string, NULL if absent. */
+struct y_timing {
+	char *interval, *timeout, *rise, *fall;
+};
+
+struct y_health {
+	char *check, *path, *port, *interval, *timeout, *rise, *fall;
+};
+
+struct y_backend {
+	char *address, *weight, *state;
+	struct y_timing *health;
+};
+
+struct y_vip {
+	char *vip, *scheduler, *forward;
+	struct y_health *health;
+	struct y_backend *backends;
+	unsigned int backends_count;
+};
+
+struct y_conntrack {
+	char *size, *tcp_idle, *udp_idle;
+};
+
+struct y_config {
+	char **interfaces;
+	unsigned int interfaces_count;
+	char *xdp_mode;
+	struct y_conntrack *conntrack;
+	char *metrics;
+	struct y_vip *vips;
+	unsigned int vips_count;
+};
+
+#define OPT_STR(key, type, member) \
+	CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_OPTIONAL, type, member, \
+			       0, CYAML_UNLIMITED)
+#define REQ_STR(key, type, member) \
+	CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_DEFAULT, type, member, \
+			       0, CYAML_UNLIMITED)
+/* An empty or null value for a list or mapping means "none given". */
+#define OPT_NULL (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER_NULL_STR)
+
+static const cyaml_schema_field_t timing_fields[] = {
+	OPT_STR("interval", struct y_timing, interval),
+	OPT_STR("timeout", struct y_timing, timeout),
+	OPT_STR("rise", struct y_timing, rise),
+	OPT_STR("fall", struct y_timing, fall),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t health_fields[] = {
+	OPT_STR("check", struct y_health, check),
+	OPT_STR("path", struct y_health, path),
+	OPT_STR("port", struct y_health, port),
+	OPT_STR("interval", struct y_health, interval),
+	OPT_STR("timeout", struct y_health, timeout),
+	OPT_STR("rise", struct y_health, rise),
+	OPT_STR("fall", struct y_health, fall),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t backend_fields[] = {
+	REQ_STR("address", struct y_backend, address),
+	OPT_STR("weight", struct y_backend, weight),
+	OPT_STR("state", struct y_backend, state),
+	CYAML_FIELD_MAPPING_PTR("health", OPT_NULL, struct y_backend, health,
+				timing_fields),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t backend_schema = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct y_backend,
+			    backend_fields),
+};
+
+static const cyaml_schema_field_t vip_fields[] = {
+	REQ_STR("vip", struct y_vip, vip),
+	OPT_STR("scheduler", struct y_vip, scheduler),
+	OPT_STR("forward", struct y_vip, forward),
+	CYAML_FIELD_MAPPING_PTR("health", OPT_NULL, struct y_vip, health,
+				health_fields),
+	CYAML_FIELD_SEQUENCE("backends", OPT_NULL, struct y_vip, backends,
+			     &backend_schema, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t vip_schema = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct y_vip, vip_fields),
+};
+
+static const cyaml_schema_field_t conntrack_fields[] = {
+	OPT_STR("size", struct y_conntrack, size),
+	OPT_STR("tcp_idle", struct y_conntrack, tcp_idle),
+	OPT_STR("udp_idle", struct y_conntrack, udp_idle),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t ifname_schema = {
+	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
+};
+
+static const cyaml_schema_field_t config_fields[] = {
+	/* No null here: "interfaces:" with nothing after it is a mistake. */
+	CYAML_FIELD_SEQUENCE("interfaces",
+			     CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER,
+			     struct y_config, interfaces, &ifname_schema,
+			     0, CYAML_UNLIMITED),
+	OPT_STR("xdp_mode", struct y_config, xdp_mode),
+	CYAML_FIELD_MAPPING_PTR("conntrack", OPT_NULL, struct y_config,
+				conntrack, conntrack_fields),
+	OPT_STR("metrics", struct y_config, metrics),
+	CYAML_FIELD_SEQUENCE("vips", OPT_NULL, struct y_config, vips,
+			     &vip_schema, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t config_schema = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct y_config,
+			    config_fields),
+};
+
+/* What libcyaml logged about the error that stopped it. */
+struct cy_log {
+	char msg[CY_LINE_MAX];
+	char bt[CY_BT_MAX][CY_LINE_MAX];	/* innermost first */
+	unsigned int nbt;
+};
+
+struct cfg_ctx {
+	const char *name;
+	yaml_document_t *doc;
+	char *err;
+	size_t errlen;
+};
+
+void xlb_health_cfg_default(struct xlb_health_cfg *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->kind = XLB_CHECK_TCP;
+	strcpy(h->path, "/");
+	h->interval_ms = 2000;
+	h->timeout_ms = 1000;
+	h->rise = 2;
+	h->fall = 3;
+}
+
+void xlb_config_free(struct xlb_config *cfg)
+{
+	__u32 i;
+
+	if (!cfg)
+		return;
+	for (i = 0; i < cfg->nvips; i++)
+		free(cfg->vips[i].backends);
+	free(cfg->vips);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static void config_defaults(struct xlb_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->xdp_mode = XLB_XDP_NATIVE;
+	cfg->ct_size = XLB_CT_SIZE;
+	cfg->tcp_idle_ms = 300 * MS_PER_S;
+	cfg->udp_idle_ms = 30 * MS_PER_S;
+}
+
+/* A value as it may appear in a one-line message: printable, bounded. */
+static const char *quote(const char *s, char *buf, size_t len)
+{
+	size_t i, n = strlen(s);
+	int cut = n >= len;
+
+	if (cut)
+		n = len - 4;
+	for (i = 0; i < n; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	strcpy(buf + n, cut ? "..." : "");
+	return buf;
+}
+
+/* Document walking, for line numbers. Lines are 1-based from here on. */
+
+static int node_line(const yaml_node_t *n)
+{
+	return (int)n->start_mark.line + 1;
+}
+
+/* Value of the nth (1-based) occurrence of key in a mapping node. */
+static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *n,
+			    const char *key, size_t klen, int nth,
+			    yaml_node_t **knode)
+{
+	yaml_node_pair_t *p;
+
+	if (!n || n->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+
+		if (!k || k->type != YAML_SCALAR_NODE ||
+		    k->data.scalar.length != klen ||
+		    memcmp(k->data.scalar.value, key, klen) || --nth)
+			continue;
+		*knode = k;
+		return yaml_document_get_node(doc, p->value);
+	}
+	return NULL;
+}
+
+static yaml_node_t *seq_get(yaml_document_t *doc, yaml_node_t *n,
+			    unsigned long idx)
+{
+	if (!n || n->type != YAML_SEQUENCE_NODE ||
+	    idx >= (unsigned long)(n->data.sequence.items.top -
+				   n->data.sequence.items.start))
+		return NULL;
+	return yaml_document_get_node(doc, n->data.sequence.items.start[idx]);
+}
+
+/*
+ * Follow a path like "vips[1].backends[0].address" and return its node, or
+ * NULL. *line gets the line of the deepest step found (the key for a
+ * mapping step), so a message always has the closest line we know.
+ */
+static yaml_node_t *path_node(yaml_document_t *doc, const char *path,
+			      int *line)
+{
+	yaml_node_t *n = yaml_document_get_root_node(doc), *k;
+	const char *p = path;
+	char *end;
+
+	*line = n ? node_line(n) : 1;
+	while (n && *p) {
+		size_t len = strcspn(p, ".[");
+
+		if (len) {
+			n = map_get(doc, n, p, len, 1, &k);
+			if (!n)
+				return NULL;
+			*line = node_line(k);
+			p += len;
+		}
+		while (n && *p == '[') {
+			n = seq_get(doc, n, strtoul(p + 1, &end, 10));
+			if (!n)
+				return NULL;
+			*line = node_line(n);
+			p = *end == ']' ? end + 1 : end;
+		}
+		if (*p == '.')
+			p++;
+	}
+	return n;
+}
+
+static int path_line(yaml_document_t *doc, const char *path)
+{
+	int line;
+
+	path_node(doc, path, &line);
+	return line;
+}
+
+/* Line of the nth occurrence of key in the mapping at path. */
+static int key_line(yaml_document_t *doc, const char *path, const char *key,
+		    int nth)
+{
+	yaml_node_t *n, *k;
+	int line;
+
+	n = path_node(doc, path, &line);
+	if (n && map_get(doc, n, key, strlen(key), nth, &k))
+		line = node_line(k);
+	return line;
+}
+
+/* Messages */
+
+static void report(struct cfg_ctx *c, int line, const char *path,
+		   const char *msg)
+{
+	if (!c->err || !c->errlen)
+		return;
+	if (*path)
+		snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->name, line,
+			 path, msg);
+	else
+		snprintf(c->err, c->errlen, "%s:%d: %s", c->name, line, msg);
+}
+
+static void join(char *buf, size_t len, const char *prefix, const char *key)
+{
+	if (!key)
+		snprintf(buf, len, "%s", prefix);
+	else if (!*prefix)
+		snprintf(buf, len, "%s", key);
+	else
+		snprintf(buf, len, "%s.%s", prefix, key);
+}
+
+/* Error at prefix.key (either may be empty/NULL), on that key's line. */
+__attribute__((format(printf, 4, 5)))
+static int cfg_err(struct cfg_ctx *c, const char *prefix, const char *key,
+		   const char *fmt, ...)
+{
+	char path[PATH_MAX_LEN], msg[XLB_ERR_MAX];
+	va_list ap;
+
+	join(path, sizeof(path), prefix, key);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	report(c, path_line(c->doc, path), path, msg);
+	return -EINVAL;
+}
+
+/* "<reason> '<value>'" */
+static int val_err(struct cfg_ctx *c, const char *prefix, const char *key,
+		   const char *reason, const char *val)
+{
+	char q[QUOTE_MAX];
+
+	return cfg_err(c, prefix, key, "%s '%s'", reason, quote(val, q, sizeof(q)));
+}
+
+/* Typed getters: a NULL value (key absent) leaves *out as it is. */
+
+static int get_u32(struct cfg_ctx *c, const char *prefix, const char *key,
+		   const char *val, __u32 min, __u32 max, __u32 *out)
+{
+	char why[64];
+
+	if (val && xlb_parse_u32(val, min, max, out, why, sizeof(why)))
+		return val_err(c, prefix, key, why, val);
+	return 0;
+}
+
+static int get_ms(struct cfg_ctx *c, const char *prefix, const char *key,
+		  const char *val, __u64 min, __u64 max, __u64 *out)
+{
+	char why[64], a[24], b[24];
+	__u64 ms;
+
+	if (!val)
+		return 0;
+	if (xlb_parse_duration_ms(val, &ms, why, sizeof(why)))
+		return val_err(c, prefix, key, why, val);
+	if (ms < min || ms > max) {
+		xlb_format_duration_ms(min, a, sizeof(a));
+		xlb_format_duration_ms(max, b, sizeof(b));
+		snprintf(why, sizeof(why), "out of range (%s..%s)", a, b);
+		return val_err(c, prefix, key, why, val);
+	}
+	*out = ms;
+	return 0;
+}
+
+static int get_ms32(struct cfg_ctx *c, const char *prefix, const char *key,
+		    const char *val, __u64 min, __u64 max, __u32 *out)
+{
+	__u64 ms = *out;
+	int err;
+
+	err = get_ms(c, prefix, key, val, min, max, &ms);
+	if (!err)
+		*out = (__u32)ms;	/* max fits: callers pass <= 1h */
+	return err;
+}
+
+/* Index of s in a NULL-terminated list of names, or -1. */
+static int lookup(const char *s, const char *const *names)
+{
+	int i;
+
+	for (i = 0; names[i]; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
+static int get_enum(struct cfg_ctx *c, const char *prefix, const char *key,
+		    const char *val, const char *const *names,
+		    const char *reason, __u32 *out)
+{
+	int i;
+
+	if (!val)
+		return 0;
+	i = lookup(val, names);
+	if (i < 0)
+		return val_err(c, prefix, key, reason, val);
+	*out = (__u32)i;
+	return 0;
+}
+
+/* libcyaml's errors */
+
+static void cy_log_fn(cyaml_log_t level, void *ctx, const char *fmt,
+		      va_list args)
+{
+	struct cy_log *log = ctx;
+	char line[CY_LINE_MAX];
+	size_t n;
+
+	if (level < CYAML_LOG_ERROR)
+		return;
+	vsnprintf(line, sizeof(line), fmt, args);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+
+	if (!strncmp(line, "  in ", 5)) {
+		if (log->nbt < CY_BT_MAX)
+			strcpy(log->bt[log->nbt++], line);
+	} else if (!log->msg[0] && strcmp(line, "Load: Backtrace:")) {
+		strcpy(log->msg, line);
+	}
+}
+
+/*
+ * One backtrace line to a path step: "  in mapping field 'x' (line: ...)"
+ * gives ".x", "  in sequence entry 'N' (...)" gives "[N-1]" (libcyaml
+ * counts entries from 1), "  in mapping (...)" nothing. The older
+ * "field: x" / "entry: N" forms are understood too.
+ */
+static void bt_step(const char *bt, char *path, size_t len)
+{
+	static const char field[] = "  in mapping field", entry[] = "  in sequence entry";
+	size_t used = strlen(path), n;
+	const char *p;
+
+	if (!strncmp(bt, field, sizeof(field) - 1)) {
+		p = bt + sizeof(field) - 1;
+		p += strspn(p, ": '");
+		n = strcspn(p, "' ");
+		snprintf(path + used, len - used, "%s%.*s", used ? "." : "",
+			 (int)n, p);
+	} else if (!strncmp(bt, entry, sizeof(entry) - 1)) {
+		unsigned long i;
+
+		p = bt + sizeof(entry) - 1;
+		p += strspn(p, ": '");
+		i = strtoul(p, NULL, 10);
+		if (i > 0)
+			snprintf(path + used, len - used, "[%lu]", i - 1);
+	}
+}
+
+static const char *cy_kind(const char *s)
+{
+	if (!strncmp(s, "SEQUENCE", 8))
+		return "a list";
+	if (!strncmp(s, "MAPPING", 7))
+		return "a mapping";
+	return "a single value";
+}
+
+static int cyaml_error(struct cfg_ctx *c, const struct cy_log *log,
+		       cyaml_err_t cerr)
+{
+	static const char unknown[] = "Load: Unexpected key: ";
+	static const char missing[] = "Load: Missing required mapping field: ";
+	static const char twice[] = "Load: Mapping field already seen: ";
+	static const char expect[] = "Load: Expecting ";
+	static const char noanchor[] = "Load: No anchor found for alias: ";
+	char path[PATH_MAX_LEN] = "", msg[XLB_ERR_MAX], q[QUOTE_MAX];
+	const char *m = log->msg;
+	unsigned int i, skip = 0;
+	int line;
+
+	if (cerr == CYAML_ERR_OOM) {
+		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
+		return -ENOMEM;
+	}
+
+	/*
+	 * For a missing or repeated key, libcyaml's innermost step names
+	 * whichever field it saw last: the message is about the mapping.
+	 */
+	if ((!strncmp(m, missing, sizeof(missing) - 1) ||
+	     !strncmp(m, twice, sizeof(twice) - 1)) && log->nbt &&
+	    strstr(log->bt[0], "in mapping field"))
+		skip = 1;
+	for (i = log->nbt; i > skip; i--)
+		bt_step(log->bt[i - 1], path, sizeof(path));
+	line = path_line(c->doc, path);
+
+	if (!strncmp(m, unknown, sizeof(unknown) - 1)) {
+		m += sizeof(unknown) - 1;
+		line = key_line(c->doc, path, m, 1);
+		snprintf(msg, sizeof(msg), "unknown key '%s'",
+			 quote(m, q, sizeof(q)));
+	} else if (!strncmp(m, missing, sizeof(missing) - 1)) {
+		m += sizeof(missing) - 1;
+		snprintf(msg, sizeof(msg), "missing key '%s'",
+			 quote(m, q, sizeof(q)));
+	} else if (!strncmp(m, twice, sizeof(twice) - 1)) {
+		m += sizeof(twice) - 1;
+		line = key_line(c->doc, path, m, 2);
+		snprintf(msg, sizeof(msg), "duplicate key '%s'",
+			 quote(m, q, sizeof(q)));
+	} else if (!strncmp(m, expect, sizeof(expect) - 1)) {
+		const char *got = strstr(m, "got event: ");
+
+		m += sizeof(expect) - 1;
+		snprintf(msg, sizeof(msg), "expected %s, got %s", cy_kind(m),
+			 got ? cy_kind(got + 11) : "something else");
+	} else if (!strncmp(m, noanchor, sizeof(noanchor) - 1)) {
+		/* libyaml has vouched for every alias: this one is inside its anchor. */
+		m += sizeof(noanchor) - 1;
+		snprintf(msg, sizeof(msg), "recursive alias %s",
+			 quote(m, q, sizeof(q)));
+	} else if (!strncmp(m, "Load: ", 6)) {
+		snprintf(msg, sizeof(msg), "%s", quote(m + 6, q, sizeof(q)));
+	} else {
+		snprintf(msg, sizeof(msg), "%s", cyaml_strerror(cerr));
+	}
+	report(c, line, path, msg);
+	return -EINVAL;
+}
+
+/* Conversion and checks */
+
+static int has_space_or_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static int check_ifname(struct cfg_ctx *c, const char *prefix, const char *s)
+{
+	char q[QUOTE_MAX];
+
+	if (!*s)
+		return cfg_err(c, prefix, NULL, "empty interface name");
+	if (strlen(s) >= XLB_IFNAME_MAX)
+		return cfg_err(c, prefix, NULL,
+			       "interface name too long (max %d chars) '%s'",
+			       XLB_IFNAME_MAX - 1, quote(s, q, sizeof(q)));
+	/* What the kernel refuses in a device name. */
+	if (!strcmp(s, ".") || !strcmp(s, "..") || strpbrk(s, "/:") ||
+	    has_space_or_ctl(s))
+		return val_err(c, prefix, NULL, "bad interface name", s);
+	return 0;
+}
+
+static int conv_ifaces(struct cfg_ctx *c, const struct y_config *y,
+		       struct xlb_config *cfg)
+{
+	char p[32], first[32];
+	unsigned int i, j;
+	int line, err;
+
+	if (!y->interfaces_count) {
+		/* Absent is fine (xlbd -i); an empty list is not. */
+		if (path_node(c->doc, "interfaces", &line))
+			return cfg_err(c, "interfaces", NULL,
+				       "no interfaces listed (1 to %d)",
+				       XLB_MAX_IFACES);
+		return 0;
+	}
+	if (y->interfaces_count > XLB_MAX_IFACES)
+		return cfg_err(c, "interfaces", NULL,
+			       "too many interfaces (%u, max %d)",
+			       y->interfaces_count, XLB_MAX_IFACES);
+	for (i = 0; i < y->interfaces_count; i++) {
+		snprintf(p, sizeof(p), "interfaces[%u]", i);
+		err = check_ifname(c, p, y->interfaces[i]);
+		if (err)
+			return err;
+		for (j = 0; j < i; j++) {
+			if (strcmp(y->interfaces[i], y->interfaces[j]))
+				continue;
+			snprintf(first, sizeof(first), "interfaces[%u]", j);
+			return cfg_err(c, p, NULL,
+				       "duplicate interface '%s' (first at line %d)",
+				       y->interfaces[i],
+				       path_line(c->doc, first));
+		}
+		strcpy(cfg->ifaces[i], y->interfaces[i]);
+	}
+	cfg->nifaces = y->interfaces_count;
+	return 0;
+}
+
+/* "ADDR:PORT" or "[ADDR]:PORT", as a listener address. */
+static int check_listen(const char *s, char *why, size_t len)
+{
+	char addr[XLB_ADDR_STR_MAX];
+	const char *port, *end;
+	__be32 a[4];
+	__u32 n;
+
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end || (size_t)(end - s - 1) >= sizeof(addr) ||
+		    !memchr(s + 1, ':', end - s - 1)) {
+			snprintf(why, len, "bad IPv6 address");
+			return -EINVAL;
+		}
+		memcpy(addr, s + 1, end - s - 1);
+		addr[end - s - 1] = '\0';
+		port = end + 1;
+	} else {
+		end = strchr(s, ':');
+		if (end && strchr(end + 1, ':')) {
+			snprintf(why, len, "IPv6 address needs brackets");
+			return -EINVAL;
+		}
+		if (!end)
+			end = s + strlen(s);
+		if ((size_t)(end - s) >= sizeof(addr)) {
+			snprintf(why, len, "bad IPv4 address");
+			return -EINVAL;
+		}
+		memcpy(addr, s, end - s);
+		addr[end - s] = '\0';
+		port = end;
+	}
+	if (xlb_parse_addr(addr, a, why, len))
+		return -EINVAL;
+	if (*port != ':' || !port[1]) {
+		snprintf(why, len, "missing port");
+		return -EINVAL;
+	}
+	if (xlb_parse_u32(port + 1, 1, 65535, &n, NULL, 0)) {
+		snprintf(why, len, "bad port");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int conv_global(struct cfg_ctx *c, const struct y_config *y,
+		       struct xlb_config *cfg)
+{
+	static const char *const modes[] = { "native", "generic", NULL };
+	const struct y_conntrack *ct = y->conntrack;
+	char why[64];
+	int err;
+
+	err = conv_ifaces(c, y, cfg);
+	if (err)
+		return err;
+	err = get_enum(c, "", "xdp_mode", y->xdp_mode, modes,
+		       "bad XDP mode (native or generic)", &cfg->xdp_mode);
+	if (err)
+		return err;
+	if (ct) {
+		err = get_u32(c, "conntrack", "size", ct->size, CT_SIZE_MIN,
+			      CT_SIZE_MAX, &cfg->ct_size);
+		if (!err)
+			err = get_ms(c, "conntrack", "tcp_idle", ct->tcp_idle,
+				     IDLE_MIN_MS, IDLE_MAX_MS, &cfg->tcp_idle_ms);
+		if (!err)
+			err = get_ms(c, "conntrack", "udp_idle", ct->udp_idle,
+				     IDLE_MIN_MS, IDLE_MAX_MS, &cfg->udp_idle_ms);
+		if (err)
+			return err;
+	}
+	if (y->metrics) {
+		if (strlen(y->metrics) >= sizeof(cfg->metrics))
+			return val_err(c, "", "metrics", "too long", y->metrics);
+		if (check_listen(y->metrics, why, sizeof(why)))
+			return val_err(c, "", "metrics", why, y->metrics);
+		strcpy(cfg->metrics, y->metrics);
+	}
+	return 0;
+}
+
+/*
+ * The health check of a VIP, over the defaults. timeout < interval is
+ * reported on whichever of the two keys is written, timeout first.
+ */
+static int conv_health(struct cfg_ctx *c, const char *vp,
+		       const struct y_health *y, struct xlb_health_cfg *h)
+{
+	static const char *const kinds[] = { "none", "tcp", "http", "https", NULL };
+	char hp[PATH_MAX_LEN + 8], a[24], b[24];
+	__u32 port = 0;
+	int err;
+
+	xlb_health_cfg_default(h);
+	if (!y)
+		return 0;
+	snprintf(hp, sizeof(hp), "%s.health", vp);
+
+	err = get_enum(c, hp, "check", y->check, kinds,
+		       "bad check (none, tcp, http or https)", &h->kind);
+	if (err)
+		return err;
+	if (y->path) {
+		if (y->path[0] != '/')
+			return val_err(c, hp, "path",
+				       "bad path (must start with '/')", y->path);
+		/* It goes into an HTTP request line as is. */
+		if (has_space_or_ctl(y->path))
+			return val_err(c, hp, "path",
+				       "bad path (no spaces or control characters)",
+				       y->path);
+		if (strlen(y->path) >= sizeof(h->path))
+			return val_err(c, hp, "path", "path too long (max 255 chars)",
+				       y->path);
+		strcpy(h->path, y->path);
+	}
+	err = get_u32(c, hp, "port", y->port, 0, 65535, &port);
+	if (err)
+		return err;
+	h->port = (__u16)port;
+	err = get_ms32(c, hp, "interval", y->interval, INTERVAL_MIN_MS,
+		       INTERVAL_MAX_MS, &h->interval_ms);
+	if (!err)
+		err = get_ms32(c, hp, "timeout", y->timeout, TIMEOUT_MIN_MS,
+			       TIMEOUT_MAX_MS, &h->timeout_ms);
+	if (!err)
+		err = get_u32(c, hp, "rise", y->rise, 1, RISE_FALL_MAX, &h->rise);
+	if (!err)
+		err = get_u32(c, hp, "fall", y->fall, 1, RISE_FALL_MAX, &h->fall);
+	if (err)
+		return err;
+	if (h->timeout_ms >= h->interval_ms) {
+		xlb_format_duration_ms(h->timeout_ms, a, sizeof(a));
+		xlb_format_duration_ms(h->interval_ms, b, sizeof(b));
+		return cfg_err(c, hp, y->timeout ? "timeout" : "interval",
+			       "timeout %s must be less than interval %s", a, b);
+	}
+	return 0;
+}
+
+/* Per-backend timing overrides; 0 in b means "the VIP's". */
+static int conv_timing(struct cfg_ctx *c, const char *bp,
+		       const struct y_timing *y, const struct xlb_health_cfg *h,
+		       struct xlb_backend_cfg *b)
+{
+	char hp[PATH_MAX_LEN + 8], a[24], s[24];
+	__u32 interval, timeout;
+	int err;
+
+	if (!y)
+		return 0;
+	snprintf(hp, sizeof(hp), "%s.health", bp);
+	err = get_ms32(c, hp, "interval", y->interval, INTERVAL_MIN_MS,
+		       INTERVAL_MAX_MS, &b->interval_ms);
+	if (!err)
+		err = get_ms32(c, hp, "timeout", y->timeout, TIMEOUT_MIN_MS,
+			       TIMEOUT_MAX_MS, &b->timeout_ms);
+	if (!err)
+		err = get_u32(c, hp, "rise", y->rise, 1, RISE_FALL_MAX, &b->rise);
+	if (!err)
+		err = get_u32(c, hp, "fall", y->fall, 1, RISE_FALL_MAX, &b->fall);
+	if (err || (!y->interval && !y->timeout))
+		return err;
+
+	interval = b->interval_ms ? b->interval_ms : h->interval_ms;
+	timeout = b->timeout_ms ? b->timeout_ms : h->timeout_ms;
+	if (timeout >= interval) {
+		xlb_format_duration_ms(timeout, a, sizeof(a));
+		xlb_format_duration_ms(interval, s, sizeof(s));
+		return cfg_err(c, hp, y->timeout ? "timeout" : "interval",
+			       "timeout %s must be less than interval %s", a, s);
+	}
+	return 0;
+}
+
+static int conv_backend(struct cfg_ctx *c, const char *bp,
+			const struct y_backend *y, const struct xlb_vip_cfg *v,
+			struct xlb_backend_cfg *b)
+{
+	static const char *const states[] = { "enabled", "drain", "disabled", NULL };
+	char why[64];
+	int v4, err;
+
+	if (xlb_parse_addr(y->address, b->addr, why, sizeof(why)))
+		return val_err(c, bp, "address", why, y->address);
+	v4 = xlb_addr_is_v4(b->addr);
+	if (v4 != xlb_addr_is_v4(v->key.addr))
+		return cfg_err(c, bp, "address", "%s",
+			       v4 ? "IPv4 backend for an IPv6 VIP" :
+				    "IPv6 backend for an IPv4 VIP");
+	b->weight = WEIGHT_DEFAULT;
+	err = get_u32(c, bp, "weight", y->weight, 1, WEIGHT_MAX, &b->weight);
+	if (!err)
+		err = get_enum(c, bp, "state", y->state, states,
+			       "bad state (enabled, drain or disabled)",
+			       &b->admin);
+	if (!err)
+		err = conv_timing(c, bp, y->health, &v->health, b);
+	b->line = path_line(c->doc, bp);
+	return err;
+}
+
+struct addr_ent {
+	__be32 addr[4];
+	__u32 idx;
+};
+
+static int addr_ent_cmp(const void *pa, const void *pb)
+{
+	const struct addr_ent *a = pa, *b = pb;
+	int r = memcmp(a->addr, b->addr, sizeof(a->addr));
+
+	if (r)
+		return r;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/*
+ * Duplicate backend addresses in one VIP. Sorting keeps this n log n for
+ * a VIP with tens of thousands of backends; the message names the first
+ * repeat in file order and where the address first appeared.
+ */
+static int check_dup_backends(struct cfg_ctx *c, const char *vp,
+			      const struct xlb_vip_cfg *v)
+{
+	char p[PATH_MAX_LEN], addr[XLB_ADDR_STR_MAX];
+	struct addr_ent *e;
+	__u32 i, dup = ~0u, first = 0, run = 0;
+
+	if (v->nbackends < 2)
+		return 0;
+	e = calloc(v->nbackends, sizeof(*e));
+	if (!e) {
+		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
+		return -ENOMEM;
+	}
+	for (i = 0; i < v->nbackends; i++) {
+		memcpy(e[i].addr, v->backends[i].addr, sizeof(e[i].addr));
+		e[i].idx = i;
+	}
+	qsort(e, v->nbackends, sizeof(*e), addr_ent_cmp);
+	for (i = 1; i < v->nbackends; i++) {
+		if (memcmp(e[i].addr, e[i - 1].addr, sizeof(e[i].addr))) {
+			run = i;
+			continue;
+		}
+		if (e[i].idx < dup) {
+			dup = e[i].idx;
+			first = e[run].idx;
+		}
+	}
+	free(e);
+	if (dup == ~0u)
+		return 0;
+	xlb_format_addr(v->backends[dup].addr, addr, sizeof(addr));
+	snprintf(p, sizeof(p), "%s.backends[%u]", vp, dup);
+	return cfg_err(c, p, "address", "duplicate backend %s (first at line %d)",
+		       addr, v->backends[first].line);
+}
+
+/* VIP n of cfg; the ones before it are done, for duplicates and totals. */
+static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
+		    struct xlb_config *cfg, __u32 n, __u32 *total)
+{
+	struct xlb_vip_cfg *v = &cfg->vips[n];
+	char why[64], bp[PATH_MAX_LEN];
+	__u32 i;
+	int err;
+
+	v->line = path_line(c->doc, vp);
+	if (xlb_parse_vip(y->vip, &v->key, why, sizeof(why)))
+		return val_err(c, vp, "vip", why, y->vip);
+	for (i = 0; i < n; i++) {
+		if (memcmp(&cfg->vips[i].key, &v->key, sizeof(v->key)))
+			continue;
+		xlb_format_vip(&v->key, why, sizeof(why));
+		return cfg_err(c, vp, "vip", "duplicate VIP %s (first at line %d)",
+			       why, cfg->vips[i].line);
+	}
+	if (y->scheduler && xlb_parse_sched(y->scheduler, &v->sched, why,
+					    sizeof(why)))
+		return val_err(c, vp, "scheduler", why, y->scheduler);
+	if (y->forward && xlb_parse_forward(y->forward, &v->forward, why,
+					    sizeof(why)))
+		return val_err(c, vp, "forward", why, y->forward);
+	err = conv_health(c, vp, y->health, &v->health);
+	if (err)
+		return err;
+
+	if (!y->backends_count)
+		return 0;
+	if (y->backends_count > XLB_MAX_BACKENDS - 1 - *total) {
+		snprintf(bp, sizeof(bp), "%s.backends[%u]", vp,
+			 XLB_MAX_BACKENDS - 1 - *total);
+		return cfg_err(c, bp, NULL, "too many backends in total (max %d)",
+			       XLB_MAX_BACKENDS - 1);
+	}
+	v->backends = calloc(y->backends_count, sizeof(*v->backends));
+	if (!v->backends) {
+		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
+		return -ENOMEM;
+	}
+	v->nbackends = y->backends_count;
+	*total += v->nbackends;
+	for (i = 0; i < v->nbackends; i++) {
+		snprintf(bp, sizeof(bp), "%s.backends[%u]", vp, i);
+		err = conv_backend(c, bp, &y->backends[i], v, &v->backends[i]);
+		if (err)
+			return err;
+	}
+	return check_dup_backends(c, vp, v);
+}
+
+static int conv_vips(struct cfg_ctx *c, const struct y_config *y,
+		     struct xlb_config *cfg)
+{
+	__u32 i, total = 0;
+	char vp[32];
+	int err;
+
+	if (!y->vips_count)
+		return 0;
+	if (y->vips_count > XLB_MAX_VIPS)
+		return cfg_err(c, "vips", NULL, "too many VIPs (%u, max %d)",
+			       y->vips_count, XLB_MAX_VIPS);
+	cfg->vips = calloc(y->vips_count, sizeof(*cfg->vips));
+	if (!cfg->vips) {
+		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
+		return -ENOMEM;
+	}
+	/* Counted as filled so that xlb_config_free() sees every array. */
+	cfg->nvips = y->vips_count;
+	for (i = 0; i < cfg->nvips; i++) {
+		snprintf(vp, sizeof(vp), "vips[%u]", i);
+		err = conv_vip(c, vp, &y->vips[i], cfg, i, &total);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* libyaml's own complaint about the text, with its line. */
+static int yaml_error(struct cfg_ctx *c, yaml_parser_t *parser,
+		      const char *yaml, size_t len)
+{
+	size_t line = parser->problem_mark.line + 1, i;
+	int n;
+
+	if (parser->error == YAML_MEMORY_ERROR) {
+		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
+		return -ENOMEM;
+	}
+	if (parser->error == YAML_READER_ERROR) {
+		/* Reader errors give a byte offset, not a mark. */
+		line = 1;
+		for (i = 0; i < parser->problem_offset && i < len; i++)
+			line += yaml[i] == '\n';
+	}
+	n = snprintf(c->err, c->errlen, "%s:%zu: YAML syntax error: %s",
+		     c->name, line,
+		     parser->problem ? parser->problem : "unknown error");
+	/* Where an unclosed construct began is often the real mistake. */
+	if (parser->context && parser->context_mark.line + 1 != line &&
+	    n > 0 && (size_t)n < c->errlen)
+		snprintf(c->err + n, c->errlen - n, " (%s at line %zu)",
+			 parser->context, parser->context_mark.line + 1);
+	return -EINVAL;
+}
+
+/* A document that holds nothing: no node, or a lone null ("---"). */
+static int doc_is_empty(yaml_document_t *doc)
+{
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
+	yaml_node_t *root = yaml_document_get_root_node(doc);
+
+	if (!root)
+		return 1;
+	return root->type == YAML_SCALAR_NODE &&
+	       root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       lookup((const char *)root->data.scalar.value, nulls) >= 0;
+}
+
+/*
+ * What libcyaml would mishandle: a list or mapping used as a key (it has
+ * no message for that) and a NUL inside a value (C strings end there).
+ */
+static int check_nodes(struct cfg_ctx *c)
+{
+	yaml_node_t *n, *k;
+	yaml_node_pair_t *p;
+
+	for (n = c->doc->nodes.start; n < c->doc->nodes.top; n++) {
+		if (n->type == YAML_SCALAR_NODE &&
+		    memchr(n->data.scalar.value, '\0', n->data.scalar.length)) {
+			snprintf(c->err, c->errlen,
+				 "%s:%d: NUL character in a value", c->name,
+				 node_line(n));
+			return -EINVAL;
+		}
+		if (n->type != YAML_MAPPING_NODE)
+			continue;
+		for (p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++) {
+			k = yaml_document_get_node(c->doc, p->key);
+			if (!k || k->type == YAML_SCALAR_NODE)
+				continue;
+			snprintf(c->err, c->errlen,
+				 "%s:%d: expected a key name, got %s", c->name,
+				 node_line(k), k->type == YAML_SEQUENCE_NODE ?
+				 "a list" : "a mapping");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int load_doc(struct cfg_ctx *c, const char *yaml, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_document_t extra;
+	yaml_node_t *root;
+	int err = 0;
+
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	if (!yaml_parser_load(&parser, c->doc)) {
+		err = yaml_error(c, &parser, yaml, len);
+		goto out;
+	}
+	/* libcyaml reads only the first document: refuse to drop the rest. */
+	if (!yaml_parser_load(&parser, &extra)) {
+		err = yaml_error(c, &parser, yaml, len);
+		goto out_doc;
+	}
+	root = yaml_document_get_root_node(&extra);
+	if (root) {
+		snprintf(c->err, c->errlen,
+			 "%s:%d: only one YAML document is allowed", c->name,
+			 node_line(root));
+		err = -EINVAL;
+	}
+	yaml_document_delete(&extra);
+	if (err)
+		goto out_doc;
+
+	err = check_nodes(c);
+	if (err)
+		goto out_doc;
+	root = yaml_document_get_root_node(c->doc);
+	if (!doc_is_empty(c->doc) && root->type != YAML_MAPPING_NODE) {
+		snprintf(c->err, c->errlen,
+			 "%s:%d: expected a mapping at the top level",
+			 c->name, node_line(root));
+		err = -EINVAL;
+		goto out_doc;
+	}
+	goto out;
+out_doc:
+	yaml_document_delete(c->doc);
+out:
+	yaml_parser_delete(&parser);
+	return err;
+}
+
+int xlb_config_parse(const char *yaml, size_t len, const char *name,
+		     struct xlb_config *cfg, char *err, size_t errlen)
+{
+	struct cy_log log = {};
+	cyaml_config_t cy = {
+		.log_fn = cy_log_fn,
+		.log_ctx = &log,
+		.mem_fn = cyaml_mem,
+		.log_level = CYAML_LOG_ERROR,
+		.flags = CYAML_CFG_DEFAULT,
+	};
+	char dummy[1];
+	yaml_document_t doc;
+	struct cfg_ctx c = {
+		.name = name ? name : "config",
+		.doc = &doc,
+		.err = err && errlen ? err : dummy,
+		.errlen = err && errlen ? errlen : sizeof(dummy),
+	};
+	struct y_config *y = NULL;
+	struct xlb_config tmp;
+	cyaml_err_t cerr;
+	int ret;
+
+	c.err[0] = '\0';
+	if (!yaml)
+		yaml = "";	/* libyaml asserts on a NULL input */
+	config_defaults(&tmp);
+	ret = load_doc(&c, yaml, len);
+	if (ret)
+		return ret;
+	if (doc_is_empty(&doc))
+		goto done;
+
+	cerr = cyaml_load_data((const uint8_t *)yaml, len, &cy, &config_schema,
+			       (cyaml_data_t **)&y, NULL);
+	if (cerr != CYAML_OK) {
+		ret = cyaml_error(&c, &log, cerr);
+		goto out_doc;
+	}
+	if (!y)
+		goto done;
+
+	ret = conv_global(&c, y, &tmp);
+	if (!ret)
+		ret = conv_vips(&c, y, &tmp);
+	cyaml_free(&cy, &config_schema, y, 0);
+	if (ret) {
+		xlb_config_free(&tmp);
+		goto out_doc;
+	}
+done:
+	*cfg = tmp;
+out_doc:
+	yaml_document_delete(&doc);
+	return ret;
+}
+
+int xlb_config_load(const char *path, struct xlb_config *cfg, char *err,
+		    size_t errlen)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL, *nbuf;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "r");
+	if (!f)
+		goto fail;
+	/* Read to EOF rather than trust st_size: stdin and pipes work too. */
+	for (;;) {
+		if (len == cap) {
+			if (cap >= CONFIG_FILE_MAX) {
+				errno = EFBIG;
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 4096;
+			nbuf = realloc(buf, cap);
+			if (!nbuf)
+				goto fail;
+			buf = nbuf;
+		}
+		len += fread(buf + len, 1, cap - len, f);
+		if (ferror(f))
+			goto fail;
+		if (feof(f))
+			break;
+	}
+	fclose(f);
+	ret = xlb_config_parse(buf, len, path, cfg, err, errlen);
+	free(buf);
+	return ret;
+fail:
+	ret = -errno;
+	if (ret == 0)
+		ret = -EIO;
+	if (err && errlen)
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+	if (f)
+		fclose(f);
+	free(buf);
+	return ret;
+}

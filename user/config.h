@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The xlbd config file (YAML), loaded into plain structs and validated. */
+#ifndef XLB_CONFIG_H
+#define XLB_CONFIG_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "../maps/xlb_maps.h"
+
+#define XLB_IFNAME_MAX 16
+#define XLB_MAX_IFACES 8
+#define XLB_HTTP_PATH_MAX 256
+#define XLB_ERR_MAX 512
+
+enum xlb_check_kind {
+	XLB_CHECK_NONE,
+	XLB_CHECK_TCP,
+	XLB_CHECK_HTTP,
+	XLB_CHECK_HTTPS,
+};
+
+enum xlb_xdp_mode {
+	XLB_XDP_NATIVE,
+	XLB_XDP_GENERIC,
+};
+
+/* Admin state of a backend, as configured. Health adds "down" at run time. */
+enum xlb_admin_state {
+	XLB_ADMIN_ENABLED,
+	XLB_ADMIN_DRAIN,
+	XLB_ADMIN_DISABLED,
+};
+
+struct xlb_health_cfg {
+	__u32 kind;                      /* enum xlb_check_kind */
+	char path[XLB_HTTP_PATH_MAX];    /* http(s): GET path, default "/" */
+	__u16 port;                      /* 0 = the VIP's port (80 for a port-0 VIP) */
+	__u16 pad;
+	__u32 interval_ms, timeout_ms, rise, fall;
+};
+
+struct xlb_backend_cfg {
+	__be32 addr[4];
+	__u32 weight;                    /* 1..65535, default 100 */
+	__u32 admin;                     /* enum xlb_admin_state */
+	/* per-backend overrides of the VIP's check timing; 0 = inherit */
+	__u32 interval_ms, timeout_ms, rise, fall;
+	int line;                        /* line in the config file, 0 if none */
+};
+
+struct xlb_vip_cfg {
+	struct vip_key key;
+	__u8 sched;                      /* enum xlb_sched */
+	__u8 forward;                    /* enum xlb_forward */
+	struct xlb_health_cfg health;
+	struct xlb_backend_cfg *backends;
+	__u32 nbackends;
+	int line;
+};
+
+struct xlb_config {
+	char ifaces[XLB_MAX_IFACES][XLB_IFNAME_MAX];
+	__u32 nifaces;
+	__u32 xdp_mode;                  /* enum xlb_xdp_mode */
+	__u32 ct_size;                   /* default XLB_CT_SIZE */
+	__u64 tcp_idle_ms, udp_idle_ms;  /* default 300 s, 30 s */
+	char metrics[64];                /* "ADDR:PORT" or "" (off) */
+	struct xlb_vip_cfg *vips;
+	__u32 nvips;
+};
+
+/* Defaults of a VIP's health check: interval 2 s, timeout 1 s, rise 2, fall 3. */
+void xlb_health_cfg_default(struct xlb_health_cfg *h);
+
+/*
+ * Load and validate a config file. On error returns a negative errno and
+ * writes one line to err: "FILE:LINE: path.to.key: what is wrong"
+ * (e.g. "xlb.yaml:7: vips[0].backends[1].address: bad IPv4 address '198.18.0.300'").
+ * cfg is untouched on error.
+ */
+int xlb_config_load(const char *path, struct xlb_config *cfg, char *err, size_t errlen);
+/* The same from a string; name stands in for FILE in messages. */
+int xlb_config_parse(const char *yaml, size_t len, const char *name,
+		     struct xlb_config *cfg, char *err, size_t errlen);
+void xlb_config_free(struct xlb_config *cfg);
+
+#endif /* XLB_CONFIG_H */

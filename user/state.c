@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <json-c/json.h>
+#include <zlib.h>
+#include "state.h"
+#include "syntax.h"
+
+#define STATE_VERSION 1
+
+void xlb_state_init(struct xlb_state *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void xlb_state_free(struct xlb_state *s)
+{
+	__u32 i;
+
+	for (i = 0; i < s->nvips; i++)
+		free(s->vips[i].backends);
+	free(s->vips);
+	memset(s, 0, sizeof(*s));
+}
+
+struct xlb_state_vip *xlb_state_find_vip(struct xlb_state *s, const struct vip_key *key)
+{
+	__u32 i;
+
+	for (i = 0; i < s->nvips; i++)
+		if (!memcmp(&s->vips[i].cfg.key, key, sizeof(*key)))
+			return &s->vips[i];
+	return NULL;
+}
+
+struct xlb_state_backend *xlb_state_find_backend(struct xlb_state_vip *v,
+						 const __be32 addr[4])
+{
+	__u32 i;
+
+	for (i = 0; i < v->nbackends; i++)
+		if (!memcmp(v->backends[i].cfg.addr, addr, 16))
+			return &v->backends[i];
+	return NULL;
+}
+
+int xlb_state_find_hid(struct xlb_state *s, __u64 hid, struct xlb_state_vip **v,
+		       struct xlb_state_backend **b)
+{
+	__u32 i, j;
+
+	for (i = 0; i < s->nvips; i++)
+		for (j = 0; j < s->vips[i].nbackends; j++)
+			if (s->vips[i].backends[j].hid == hid) {
+				*v = &s->vips[i];
+				*b = &s->vips[i].backends[j];
+				return 0;
+			}
+	return -ENOENT;
+}
+
+static int grow(void **arr, __u32 *cap, __u32 n, size_t size)
+{
+	__u32 ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 8;
+	p = realloc(*arr, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+int xlb_state_vip_insert(struct xlb_state *s, const struct xlb_vip_cfg *cfg,
+			 struct xlb_state_vip **out)
+{
+	struct xlb_state_vip *v;
+	int ret = grow((void **)&s->vips, &s->cap, s->nvips, sizeof(*s->vips));
+
+	if (ret)
+		return ret;
+	v = &s->vips[s->nvips++];
+	memset(v, 0, sizeof(*v));
+	v->cfg = *cfg;
+	v->cfg.backends = NULL;
+	v->cfg.nbackends = 0;
+	*out = v;
+	return 0;
+}
+
+void xlb_state_vip_remove(struct xlb_state *s, __u32 idx)
+{
+	free(s->vips[idx].backends);
+	memmove(&s->vips[idx], &s->vips[idx + 1], (s->nvips - idx - 1) * sizeof(*s->vips));
+	s->nvips--;
+}
+
+int xlb_state_backend_insert(struct xlb_state_vip *v, const struct xlb_backend_cfg *cfg,
+			     struct xlb_state_backend **out)
+{
+	struct xlb_state_backend *b;
+	int ret = grow((void **)&v->backends, &v->cap, v->nbackends, sizeof(*v->backends));
+
+	if (ret)
+		return ret;
+	b = &v->backends[v->nbackends++];
+	memset(b, 0, sizeof(*b));
+	b->cfg = *cfg;
+	*out = b;
+	return 0;
+}
+
+void xlb_state_backend_remove(struct xlb_state_vip *v, __u32 idx)
+{
+	memmove(&v->backends[idx], &v->backends[idx + 1],
+		(v->nbackends - idx - 1) * sizeof(*v->backends));
+	v->nbackends--;
+}
+
+const struct xlb_vip_cfg *xlb_config_find_vip(const struct xlb_config *c,
+					      const struct vip_key *key)
+{
+	__u32 i;
+
+	for (i = 0; i < c->nvips; i++)
+		if (!memcmp(&c->vips[i].key, key, sizeof(*key)))
+			return &c->vips[i];
+	return NULL;
+}
+
+const struct xlb_backend_cfg *xlb_config_find_backend(const struct xlb_vip_cfg *v,
+						      const __be32 addr[4])
+{
+	__u32 i;
+
+	for (i = 0; i < v->nbackends; i++)
+		if (!memcmp(v->backends[i].addr, addr, 16))
+			return &v->backends[i];
+	return NULL;
+}
+
+int xlb_backend_cfg_equal(const struct xlb_backend_cfg *a, const struct xlb_backend_cfg *b)
+{
+	return !memcmp(a->addr, b->addr, 16) && a->weight == b->weight &&
+	       a->admin == b->admin && a->interval_ms == b->interval_ms &&
+	       a->timeout_ms == b->timeout_ms && a->rise == b->rise && a->fall == b->fall;
+}
+
+static void digest_of(const char *path, char out[64])
+{
+	unsigned char buf[65536];
+	uLong crc = crc32(0L, Z_NULL, 0);
+	size_t n, total = 0;
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		snprintf(out, 64, "missing");
+		return;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		crc = crc32(crc, buf, n);
+		total += n;
+	}
+	fclose(f);
+	snprintf(out, 64, "crc32:%08lx:%zu", crc, total);
+}
+
+void xlb_state_set_digest(struct xlb_state *s, const char *config_path)
+{
+	digest_of(config_path, s->digest);
+}
+
+int xlb_state_digest_matches(const char *digest, const char *config_path)
+{
+	char now[64];
+
+	digest_of(config_path, now);
+	return !strcmp(now, digest);
+}
+
+static const char *const admin_names[] = { "enabled", "drain", "disabled" };
+static const char *const check_names[] = { "none", "tcp", "http", "https" };
+
+static struct json_object *vip_to_json(const struct xlb_state_vip *v)
+{
+	struct json_object *o = json_object_new_object(), *h = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+	char buf[XLB_VIP_STR_MAX];
+	__u32 i;
+
+	xlb_format_vip(&v->cfg.key, buf, sizeof(buf));
+	json_object_object_add(o, "vip", json_object_new_string(buf));
+	json_object_object_add(o, "sched", json_object_new_string(xlb_sched_name(v->cfg.sched)));
+	json_object_object_add(o, "forward",
+			       json_object_new_string(xlb_forward_name(v->cfg.forward)));
+	json_object_object_add(h, "check", json_object_new_string(check_names[v->cfg.health.kind]));
+	json_object_object_add(h, "path", json_object_new_string(v->cfg.health.path));
+	json_object_object_add(h, "port", json_object_new_int(v->cfg.health.port));
+	json_object_object_add(h, "interval_ms", json_object_new_int64(v->cfg.health.interval_ms));
+	json_object_object_add(h, "timeout_ms", json_object_new_int64(v->cfg.health.timeout_ms));
+	json_object_object_add(h, "rise", json_object_new_int64(v->cfg.health.rise));
+	json_object_object_add(h, "fall", json_object_new_int64(v->cfg.health.fall));
+	json_object_object_add(o, "health", h);
+	for (i = 0; i < v->nbackends; i++) {
+		const struct xlb_backend_cfg *b = &v->backends[i].cfg;
+		struct json_object *bo = json_object_new_object();
+
+		xlb_format_addr(b->addr, buf, sizeof(buf));
+		json_object_object_add(bo, "address", json_object_new_string(buf));
+		json_object_object_add(bo, "weight", json_object_new_int64(b->weight));
+		json_object_object_add(bo, "admin", json_object_new_string(admin_names[b->admin]));
+		json_object_object_add(bo, "interval_ms", json_object_new_int64(b->interval_ms));
+		json_object_object_add(bo, "timeout_ms", json_object_new_int64(b->timeout_ms));
+		json_object_object_add(bo, "rise", json_object_new_int64(b->rise));
+		json_object_object_add(bo, "fall", json_object_new_int64(b->fall));
+		json_object_array_add(arr, bo);
+	}
+	json_object_object_add(o, "backends", arr);
+	return o;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int xlb_state_save(const struct xlb_state *s, const char *dir, char *err, size_t errlen)
+{
+	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
+	char path[512], tmp[520];
+	const char *text;
+	size_t len;
+	__u32 i;
+	int fd = -1, ret = 0;
+
+	json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
+	json_object_object_add(root, "config_digest", json_object_new_string(s->digest));
+	for (i = 0; i < s->nvips; i++)
+		json_object_array_add(arr, vip_to_json(&s->vips[i]));
+	json_object_object_add(root, "vips", arr);
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
+	len = strlen(text);
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) || close(fd) || rename(tmp, path)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot save the runtime state to %s: %s", path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	ret = fsync_dir(dir);
+out:
+	json_object_put(root);
+	return ret;
+}
+
+static int jerr(char *err, size_t errlen, const char *path, const char *what, int idx)
+{
+	if (idx >= 0)
+		snprintf(err, errlen, "%s: vips[%d]: %s; fix or remove the file", path, idx, what);
+	else
+		snprintf(err, errlen, "%s: %s; fix or remove the file", path, what);
+	return -EINVAL;
+}
+
+static int get_int(struct json_object *o, const char *key, __u32 max, __u32 *out)
+{
+	struct json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	n = json_object_get_int64(v);
+	if (n < 0 || n > max)
+		return -EINVAL;
+	*out = n;
+	return 0;
+}
+
+static const char *get_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int name_index(const char *s, const char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; s && i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
+static int backend_from_json(struct json_object *bo, struct xlb_backend_cfg *b)
+{
+	char why[128];
+	const char *s = get_str(bo, "address");
+	int admin = name_index(get_str(bo, "admin"), admin_names, 3);
+
+	memset(b, 0, sizeof(*b));
+	if (!s || xlb_parse_addr(s, b->addr, why, sizeof(why)) || admin < 0 ||
+	    get_int(bo, "weight", 65535, &b->weight) || !b->weight ||
+	    get_int(bo, "interval_ms", 3600000, &b->interval_ms) ||
+	    get_int(bo, "timeout_ms", 3600000, &b->timeout_ms) ||
+	    get_int(bo, "rise", 100, &b->rise) || get_int(bo, "fall", 100, &b->fall))
+		return -EINVAL;
+	b->admin = admin;
+	return 0;
+}
+
+static int vip_from_json(struct json_object *o, struct xlb_vip_cfg *v)
+{
+	struct json_object *h, *arr;
+	char why[128];
+	const char *s;
+	__u32 i, port;
+	int kind;
+
+	memset(v, 0, sizeof(*v));
+	s = get_str(o, "vip");
+	if (!s || xlb_parse_vip(s, &v->key, why, sizeof(why)))
+		return -EINVAL;
+	if (xlb_parse_sched(get_str(o, "sched") ?: "", &v->sched, why, sizeof(why)) ||
+	    xlb_parse_forward(get_str(o, "forward") ?: "", &v->forward, why, sizeof(why)))
+		return -EINVAL;
+	if (!json_object_object_get_ex(o, "health", &h))
+		return -EINVAL;
+	kind = name_index(get_str(h, "check"), check_names, 4);
+	s = get_str(h, "path");
+	if (kind < 0 || !s || strlen(s) >= sizeof(v->health.path) ||
+	    get_int(h, "port", 65535, &port) ||
+	    get_int(h, "interval_ms", 3600000, &v->health.interval_ms) ||
+	    get_int(h, "timeout_ms", 3600000, &v->health.timeout_ms) ||
+	    get_int(h, "rise", 100, &v->health.rise) || get_int(h, "fall", 100, &v->health.fall))
+		return -EINVAL;
+	v->health.kind = kind;
+	v->health.port = port;
+	snprintf(v->health.path, sizeof(v->health.path), "%s", s);
+	if (!json_object_object_get_ex(o, "backends", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return -EINVAL;
+	v->nbackends = json_object_array_length(arr);
+	v->backends = calloc(v->nbackends + 1, sizeof(*v->backends));
+	if (!v->backends)
+		return -ENOMEM;
+	for (i = 0; i < v->nbackends; i++)
+		if (backend_from_json(json_object_array_get_idx(arr, i), &v->backends[i]))
+			return -EINVAL;
+	return 0;
+}
+
+int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], char *err,
+		   size_t errlen)
+{
+	struct json_object *root, *arr;
+	struct xlb_config cfg = {};
+	char path[512];
+	const char *s;
+	__u32 i, version;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	if (access(path, F_OK))
+		return -ENOENT;
+	root = json_object_from_file(path);
+	if (!root)
+		return jerr(err, errlen, path, "not valid JSON", -1);
+	if (get_int(root, "version", 1000, &version) || version != STATE_VERSION) {
+		ret = jerr(err, errlen, path, "unknown version", -1);
+		goto out;
+	}
+	s = get_str(root, "config_digest");
+	if (!s || !json_object_object_get_ex(root, "vips", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		ret = jerr(err, errlen, path, "missing config_digest or vips", -1);
+		goto out;
+	}
+	snprintf(digest, 64, "%s", s);
+	cfg.nvips = json_object_array_length(arr);
+	cfg.vips = calloc(cfg.nvips + 1, sizeof(*cfg.vips));
+	if (!cfg.vips) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < cfg.nvips; i++) {
+		if (vip_from_json(json_object_array_get_idx(arr, i), &cfg.vips[i])) {
+			ret = jerr(err, errlen, path, "bad VIP entry", i);
+			goto out;
+		}
+	}
+	out->vips = cfg.vips;
+	out->nvips = cfg.nvips;
+	cfg.vips = NULL;
+out:
+	if (cfg.vips) {
+		for (i = 0; i < cfg.nvips; i++)
+			free(cfg.vips[i].backends);
+		free(cfg.vips);
+	}
+	json_object_put(root);
+	return ret;
+}
+
+int xlb_state_set_aside(const char *dir, char *err, size_t errlen)
+{
+	char path[512], prev[520];
+
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(prev, sizeof(prev), "%s.prev", path);
+	if (rename(path, prev)) {
+		snprintf(err, errlen, "cannot keep %s as %s: %s", path, prev, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Text forms of addresses, VIPs, durations and MACs, shared by the config
+ * file, xlbctl and xlbd so that all three accept and print the same thing.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "syntax.h"
+
+#define MS_PER_S	1000ull
+#define MS_PER_M	(60 * MS_PER_S)
+#define MS_PER_H	(60 * MS_PER_M)
+
+static int fail(char *err, size_t errlen, const char *msg)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", msg);
+	return -EINVAL;
+}
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+int xlb_addr_is_v4(const __be32 a[4])
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == htonl(0xffff);
+}
+
+/* IPv4 text (at most len bytes of s) into the v4-mapped form. */
+static int parse_v4(const char *s, size_t len, __be32 out[4])
+{
+	char buf[INET_ADDRSTRLEN];
+	struct in_addr in;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, &in) != 1)
+		return -EINVAL;
+	out[0] = 0;
+	out[1] = 0;
+	out[2] = htonl(0xffff);
+	out[3] = in.s_addr;
+	return 0;
+}
+
+/*
+ * IPv6 text into the 16-byte form. A v4-mapped address is refused: it would
+ * silently become an IPv4 key and print back in another family.
+ */
+static int parse_v6(const char *s, size_t len, __be32 out[4])
+{
+	char buf[XLB_ADDR_STR_MAX];
+	struct in6_addr in6;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET6, buf, &in6) != 1)
+		return -EINVAL;
+	memcpy(out, &in6, 16);
+	if (xlb_addr_is_v4(out))
+		return -EINVAL;
+	return 0;
+}
+
+int xlb_parse_addr(const char *s, __be32 out[4], char *err, size_t errlen)
+{
+	__be32 a[4];
+
+	if (strchr(s, ':')) {
+		if (parse_v6(s, strlen(s), a))
+			return fail(err, errlen, "bad IPv6 address");
+	} else if (parse_v4(s, strlen(s), a)) {
+		return fail(err, errlen, "bad IPv4 address");
+	}
+	memcpy(out, a, sizeof(a));
+	return 0;
+}
+
+void xlb_format_addr(const __be32 a[4], char *buf, size_t len)
+{
+	char tmp[XLB_ADDR_STR_MAX];
+
+	if (xlb_addr_is_v4(a)) {
+		if (!inet_ntop(AF_INET, &a[3], tmp, sizeof(tmp)))
+			tmp[0] = '\0';
+	} else if (!inet_ntop(AF_INET6, a, tmp, sizeof(tmp))) {
+		tmp[0] = '\0';
+	}
+	snprintf(buf, len, "%s", tmp);
+}
+
+int xlb_parse_vip(const char *s, struct vip_key *key, char *err, size_t errlen)
+{
+	const char *p, *end;
+	struct vip_key k = {};
+	__u32 port = 0;
+	int ndigits = 0;
+
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end || parse_v6(s + 1, end - s - 1, k.addr))
+			return fail(err, errlen, "bad IPv6 address");
+		p = end + 1;
+	} else {
+		const char *colon;
+
+		/* Address ends at the first ':' (or '/' if there is no port). */
+		end = s + strcspn(s, ":/");
+		if (parse_v4(s, end - s, k.addr)) {
+			colon = strchr(s, ':');
+			if (colon && strchr(colon + 1, ':'))
+				return fail(err, errlen,
+					    "IPv6 address needs brackets");
+			return fail(err, errlen, "bad IPv4 address");
+		}
+		p = end;
+	}
+
+	if (*p != ':')
+		return fail(err, errlen, "missing port");
+	p++;
+	if (*p == '\0' || *p == '/')
+		return fail(err, errlen, "missing port");
+	for (; is_digit(*p); p++) {
+		if (++ndigits > 5)
+			return fail(err, errlen, "bad port");
+		port = port * 10 + (*p - '0');
+	}
+	if ((*p != '\0' && *p != '/') || port > 65535)
+		return fail(err, errlen, "bad port");
+	if (*p == '\0' || p[1] == '\0')
+		return fail(err, errlen, "missing protocol");
+	p++;
+	if (!strcmp(p, "tcp"))
+		k.proto = IPPROTO_TCP;
+	else if (!strcmp(p, "udp"))
+		k.proto = IPPROTO_UDP;
+	else
+		return fail(err, errlen, "bad protocol (tcp or udp)");
+
+	k.port = htons((__u16)port);
+	*key = k;
+	return 0;
+}
+
+void xlb_format_vip(const struct vip_key *key, char *buf, size_t len)
+{
+	char addr[XLB_ADDR_STR_MAX];
+	const char *proto;
+	int v4 = xlb_addr_is_v4(key->addr);
+
+	switch (key->proto) {
+	case IPPROTO_TCP:
+		proto = "tcp";
+		break;
+	case IPPROTO_UDP:
+		proto = "udp";
+		break;
+	default:
+		proto = "?";
+		break;
+	}
+	xlb_format_addr(key->addr, addr, sizeof(addr));
+	snprintf(buf, len, "%s%s%s:%u/%s", v4 ? "" : "[", addr, v4 ? "" : "]",
+		 ntohs(key->port), proto);
+}
+
+int xlb_parse_duration_ms(const char *s, __u64 *ms, char *err, size_t errlen)
+{
+	const char *p = s;
+	__u64 n = 0, mult;
+
+	if (!is_digit(*p))
+		goto bad;
+	for (; is_digit(*p); p++) {
+		unsigned int d = *p - '0';
+
+		if (n > (~0ull - d) / 10)
+			goto bad;
+		n = n * 10 + d;
+	}
+	if (!strcmp(p, "ms"))
+		mult = 1;
+	else if (!strcmp(p, "s"))
+		mult = MS_PER_S;
+	else if (!strcmp(p, "m"))
+		mult = MS_PER_M;
+	else if (!strcmp(p, "h"))
+		mult = MS_PER_H;
+	else
+		goto bad;
+	if (n > ~0ull / mult)
+		goto bad;
+	*ms = n * mult;
+	return 0;
+bad:
+	return fail(err, errlen, "bad duration (e.g. 2s, 500ms)");
+}
+
+void xlb_format_duration_ms(__u64 ms, char *buf, size_t len)
+{
+	unsigned long long v = ms;
+
+	if (ms == 0)
+		snprintf(buf, len, "0s");
+	else if (ms % MS_PER_H == 0)
+		snprintf(buf, len, "%lluh", v / MS_PER_H);
+	else if (ms % MS_PER_M == 0)
+		snprintf(buf, len, "%llum", v / MS_PER_M);
+	else if (ms % MS_PER_S == 0)
+		snprintf(buf, len, "%llus", v / MS_PER_S);
+	else
+		snprintf(buf, len, "%llums", v);
+}
+
+int xlb_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out, char *err,
+		  size_t errlen)
+{
+	__u64 n = 0;
+	const char *p;
+
+	if (!is_digit(*s))
+		return fail(err, errlen, "not a number");
+	for (p = s; is_digit(*p); p++) {
+		/* Keep counting past 2^32 only as "too big". */
+		if (n <= 0xffffffffull)
+			n = n * 10 + (*p - '0');
+	}
+	if (*p != '\0')
+		return fail(err, errlen, "not a number");
+	if (n < min || n > max) {
+		if (err && errlen)
+			snprintf(err, errlen, "out of range (%u..%u)", min, max);
+		return -EINVAL;
+	}
+	*out = (__u32)n;
+	return 0;
+}
+
+int xlb_parse_sched(const char *s, __u8 *sched, char *err, size_t errlen)
+{
+	if (!strcmp(s, "maglev"))
+		*sched = XLB_SCHED_MAGLEV;
+	else if (!strcmp(s, "source-hash"))
+		*sched = XLB_SCHED_SOURCE_HASH;
+	else
+		return fail(err, errlen, "bad scheduler (maglev or source-hash)");
+	return 0;
+}
+
+const char *xlb_sched_name(__u8 sched)
+{
+	switch (sched) {
+	case XLB_SCHED_MAGLEV:
+		return "maglev";
+	case XLB_SCHED_SOURCE_HASH:
+		return "source-hash";
+	default:
+		return "unknown";
+	}
+}
+
+int xlb_parse_forward(const char *s, __u8 *forward, char *err, size_t errlen)
+{
+	if (strcmp(s, "l2dsr"))
+		return fail(err, errlen, "bad forwarding mode (l2dsr)");
+	*forward = XLB_FWD_L2DSR;
+	return 0;
+}
+
+const char *xlb_forward_name(__u8 forward)
+{
+	return forward == XLB_FWD_L2DSR ? "l2dsr" : "unknown";
+}
+
+void xlb_format_mac(const __u8 mac[6], char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}

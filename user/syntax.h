@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Text forms shared by the config file, xlbctl and xlbd: addresses, VIPs
+ * (ADDR:PORT/PROTO, [ADDR]:PORT/PROTO for IPv6), durations and MACs.
+ * Parsers return 0 or -EINVAL and, on error, write the reason (no
+ * prefix, no quote of the input) to err, e.g. "bad IPv4 address".
+ */
+#ifndef XLB_SYNTAX_H
+#define XLB_SYNTAX_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "../maps/xlb_maps.h"
+
+#define XLB_ADDR_STR_MAX 48  /* enough for any IPv6 text form */
+#define XLB_VIP_STR_MAX 64
+
+/* "198.18.0.1" or "2001:db8::1" into the 16-byte form (IPv4 v4-mapped). */
+int xlb_parse_addr(const char *s, __be32 out[4], char *err, size_t errlen);
+void xlb_format_addr(const __be32 a[4], char *buf, size_t len);
+int xlb_addr_is_v4(const __be32 a[4]);
+
+/*
+ * "198.18.100.10:80/tcp", "[2001:db8::10]:443/udp"; port 0 = every port.
+ * Errors: "bad IPv4 address", "bad IPv6 address", "missing port",
+ * "bad port", "missing protocol", "bad protocol (tcp or udp)",
+ * "IPv6 address needs brackets".
+ */
+int xlb_parse_vip(const char *s, struct vip_key *key, char *err, size_t errlen);
+void xlb_format_vip(const struct vip_key *key, char *buf, size_t len);
+
+/*
+ * Durations: an unsigned number with a unit: "ms", "s", "m" or "h"
+ * ("300s", "1500ms", "2m"). No unit, a negative, a fraction or overflow is
+ * an error ("bad duration (e.g. 2s, 500ms)").
+ */
+int xlb_parse_duration_ms(const char *s, __u64 *ms, char *err, size_t errlen);
+void xlb_format_duration_ms(__u64 ms, char *buf, size_t len); /* "2s", "1500ms" */
+
+/* Unsigned decimal in [min, max]; errors "not a number", "out of range (min..max)". */
+int xlb_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out, char *err,
+		  size_t errlen);
+
+/* "maglev" | "source-hash", "l2dsr" */
+int xlb_parse_sched(const char *s, __u8 *sched, char *err, size_t errlen);
+const char *xlb_sched_name(__u8 sched);
+int xlb_parse_forward(const char *s, __u8 *forward, char *err, size_t errlen);
+const char *xlb_forward_name(__u8 forward);
+
+void xlb_format_mac(const __u8 mac[6], char *buf, size_t len);
+
+#endif /* XLB_SYNTAX_H */
