@@ -183,8 +183,12 @@ static void backend_spec(const struct xlb_state_backend *b, __u32 state,
 	spec->ifindex = b->ifindex;
 }
 
-/* Push one backend's effective state to the maps; log a change of state. */
-static int backend_push(struct xlb_state_vip *v, struct xlb_state_backend *b)
+/*
+ * Push one backend's effective state to the maps and log a change of
+ * state, with cause (a health check result) or the state's own reason.
+ */
+static int backend_push_cause(struct xlb_state_vip *v, struct xlb_state_backend *b,
+			      const char *cause)
 {
 	struct xlb_backend_spec spec;
 	char vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX], err[128];
@@ -203,11 +207,18 @@ static int backend_push(struct xlb_state_vip *v, struct xlb_state_backend *b)
 		return ret;
 	}
 	if (state != b->state) {
+		if (cause && (state == XLB_BE_UP || state == XLB_BE_DOWN || state == XLB_BE_DRAIN))
+			why = cause;
 		logmsg(LOG_INFO, "backend %s of %s %s%s%s", addr, vip, state_name(state),
 		       why[0] ? ": " : "", why);
 		b->state = state;
 	}
 	return 0;
+}
+
+static int backend_push(struct xlb_state_vip *v, struct xlb_state_backend *b)
+{
+	return backend_push_cause(v, b, NULL);
 }
 
 static void health_target(const struct xlb_state_vip *v, const struct xlb_state_backend *b,
@@ -266,6 +277,14 @@ static int backend_start(struct xlb_state_vip *v, struct xlb_state_backend *b)
 	int ret;
 
 	mac_resolve(b);
+	if (!b->mac_known) {
+		char vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX];
+
+		xlb_format_vip(&v->cfg.key, vip, sizeof(vip));
+		xlb_format_addr(b->cfg.addr, addr, sizeof(addr));
+		logmsg(LOG_INFO, "backend %s of %s not in service yet: %s", addr, vip,
+		       b->mac_why);
+	}
 	b->hid = ++D.state.next_hid;
 	b->health_up = 0;
 	b->state = XLB_BE_DOWN;
@@ -324,18 +343,21 @@ static void on_health(void *ctx, __u64 id, int up, const struct xlb_health_resul
 {
 	struct xlb_state_vip *v;
 	struct xlb_state_backend *b;
-	char vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX];
+	char cause[XLB_HEALTH_LAST_MAX + 32], vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX];
 
 	(void)ctx;
 	if (xlb_state_find_hid(&D.state, id, &v, &b))
 		return;
-	xlb_format_vip(&v->cfg.key, vip, sizeof(vip));
-	xlb_format_addr(b->cfg.addr, addr, sizeof(addr));
-	logmsg(LOG_INFO, "backend %s of %s health %s: %s (%u/%u)", addr, vip,
-	       up ? "up" : "down", r->last, up ? r->ok_streak : r->fail_streak,
-	       up ? r->rise : r->fall);
+	snprintf(cause, sizeof(cause), "%s (%u/%u)", r->last,
+		 up ? r->ok_streak : r->fail_streak, up ? r->rise : r->fall);
 	b->health_up = up;
-	backend_push(v, b);
+	if (!backend_push_cause(v, b, cause) && b->state != (up ? XLB_BE_UP : XLB_BE_DOWN)) {
+		/* the state did not follow (admin, MAC): still say what the checks saw */
+		xlb_format_vip(&v->cfg.key, vip, sizeof(vip));
+		xlb_format_addr(b->cfg.addr, addr, sizeof(addr));
+		logmsg(LOG_INFO, "backend %s of %s health %s: %s; stays %s", addr, vip,
+		       up ? "up" : "down", cause, state_name(b->state));
+	}
 }
 
 static void on_neigh(void *ctx, const __be32 addr[4], int known, int ifindex,

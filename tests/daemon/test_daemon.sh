@@ -78,17 +78,18 @@ ctl backend set "$V80" 198.18.0.12 weight 100
 ctl backend set "$V80" 198.18.0.13 drain
 
 # ---- health ----
-bash "$TOP/scripts/topo.sh" nginx-stop -p "$P" 2
 t0=$(date +%s%N)
+bash "$TOP/scripts/topo.sh" nginx-stop -p "$P" 2
+t_stopped=$(date +%s%N)
 check "a backend whose listener stops goes down after fall checks" \
 	wait_for 10 field_is "$V80" 198.18.0.12 state down
 t1=$(date +%s%N)
-echo "# detected down in $(((t1 - t0) / 1000000)) ms (interval 300ms, fall 2)"
+echo "# nginx gone after $(((t_stopped - t0) / 1000000)) ms, backend down after $(((t1 - t0) / 1000000)) ms (interval 300ms, fall 2)"
 expect_eq "its last check and failure streak" \
 	"$(ctl -j backend show "$V80" | jq -c '.backends[] | select(.address == "198.18.0.12") | [.last_check, .fail_streak >= 2, .health]')" \
 	'["connect refused",true,"down"]'
 check "the log line names backend, VIP, reason and count" \
-	grep -q "backend 198.18.0.12 of $V80 health down: connect refused (2/2)" "$RUN/xlbd.log"
+	grep -q "backend 198.18.0.12 of $V80 down: connect refused (2/2)" "$RUN/xlbd.log"
 check "a down backend leaves the table" table "$V80" 198.18.0.11=100
 bash "$TOP/scripts/topo.sh" nginx-start -p "$P" 2
 check "and comes back up after rise checks" wait_for 10 field_is "$V80" 198.18.0.12 state up
@@ -255,6 +256,29 @@ check "which holds the new weights" table "$V80" 198.18.0.11=50 198.18.0.12=100
 check "the new VIP is served" wait_for 10 state_is 198.18.100.11:80/tcp up
 kill -HUP "$XLBD_PID"
 check "SIGHUP reloads too" wait_for 5 grep -q "SIGHUP: reloading" "$RUN/xlbd.log"
+
+# ---- what wins at start: the file, if it changed while xlbd was down ----
+ctl backend set "$V80" 198.18.0.11 weight 77
+flows_now=$(flows "$V80")
+xlbd_stop TERM
+sed -i 's/conntrack: { size: 65536 }/conntrack: { size: 65536, udp_idle: 31s }/' "$CONF"
+check_start "xlbd starts with a config edited while it was down" "$CONF"
+check "it says the file wins and where the old state went" \
+	grep -q "$CONF changed while xlbd was down: it wins over the saved runtime state, which is kept in $STATE/state.json.prev" "$RUN/xlbd.log"
+expect_eq "the file's weight wins" "$(field "$V80" 198.18.0.11 weight)" 50
+expect_eq "the runtime change is kept aside, not lost" \
+	"$(jq -r '.vips[] | select(.vip == "'"$V80"'") | .backends[] | select(.address == "198.18.0.11") | .weight' "$STATE/state.json.prev")" 77
+check "new load-time settings replace the program atomically" \
+	grep -q "replaced the running XDP on eth0" "$RUN/xlbd.log"
+expect_eq "flows keep their backends across the replace" "$(flows "$V80")" "$flows_now"
+
+# ---- command prefixes, and native XDP where the driver has none ----
+expect_eq "unique prefixes work (xlbctl b s)" "$(ctl b s "$V80")" "$(ctl backend show "$V80")"
+out=$(ip netns exec "$LB" "$XLBD" -c "$CONF" -i lo --bpffs "$RUN/bpf/lo" --socket "$RUN/lo.sock" \
+	--state-dir "$RUN/lo" 2>&1)
+expect_eq "native XDP on a driver without it fails and names --xdp-mode generic" \
+	"$? $(echo "$out" | tail -1)" \
+	"1 xlbd: error: interface lo: driver cannot run XDP natively; use --xdp-mode generic (slower)"
 
 # ---- a second instance, side by side ----
 ip netns exec "${P}client" "$XLBD" -c "$RUN/good.yaml" -i eth0 --bpffs "$RUN/bpf/second" \
