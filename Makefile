@@ -7,7 +7,7 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 CC       ?= gcc
 
-BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -I$(ARCH_INC)
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -I$(ARCH_INC) $(BPF_EXTRA)
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -I$(BUILD)
 LDLIBS     := -lbpf -lelf -lz
@@ -33,10 +33,16 @@ TEST_BINS := $(BUILD)/test_maglev $(BUILD)/test_packets $(BUILD)/test_syntax \
 	     $(BUILD)/probe $(BUILD)/pass.bpf.o
 BENCH_BIN := $(BUILD)/bench
 
-.PHONY: all deps test bench clean
+.PHONY: all deps test bench clean variant
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/xlb.bpf.o $(BUILD)/xlb.skel.h $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BIN)
+all: $(BUILD)/xlb.bpf.o $(BUILD)/xlb.skel.h $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BIN) variant
+
+# A rebuilt data plane with other code and the same maps: the end-to-end
+# tests upgrade a running one to it.
+variant:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/variant \
+		BPF_EXTRA=-DXLB_MAX_EXT_HDRS=5 $(BUILD)/variant/xlbd
 
 deps:
 	$(Q)bash scripts/deps.sh

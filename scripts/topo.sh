@@ -6,7 +6,10 @@
 #   PREFIXbeN     198.18.0.1N  2001:db8::1N   VIPs on lo, answers the client directly
 #   PREFIXsw      bridge br0 joining them all
 #
-# VIPs: 198.18.100.10 and 2001:db8:100::10.
+# VIPs: 198.18.100.10 and .11, 2001:db8:100::10 and ::11 (on every backend's lo).
+# Each backend's nginx serves / (a page naming it), /healthz (500 while
+# the file unhealthy exists in its folder), /big (4 MiB) and /slow (1 MiB
+# at 256 KiB/s), with an X-Backend header.
 #
 # usage: topo.sh up   [-p PREFIX] [-n BACKENDS] [--nginx] [--no-ipv6]
 #        topo.sh down [-p PREFIX]
@@ -81,6 +84,11 @@ up() {
 	[ -f "$top/build/pass.bpf.o" ] || { echo "topo.sh: build first (make)" >&2; exit 1; }
 	mkdir -p "$run_dir"
 	ip netns add "$sw"
+	# A switch forwards frames as they are; the kernel's bridge would hand
+	# them to netfilter, which drops malformed IP before the LB sees it.
+	ip netns exec "$sw" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+		net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0 \
+		2>/dev/null || true
 	ip -n "$sw" link add br0 type bridge
 	ip -n "$sw" link set br0 up
 
@@ -100,9 +108,13 @@ up() {
 		ns=$(be_ns "$i")
 		ip netns add "$ns"
 		link_up "$ns" "xlbtb$i$$" "$(be_v4 "$i")" "$(be_v6 "$i")" "p-be$i"
-		# DSR: the VIP lives on lo; never answer ARP for it on eth0
+		# DSR: the VIPs live on lo; never answer ARP for them on eth0
 		ip -n "$ns" addr add 198.18.100.10/32 dev lo
-		[ "$ipv6" = 1 ] && ip -n "$ns" addr add 2001:db8:100::10/128 dev lo nodad
+		ip -n "$ns" addr add 198.18.100.11/32 dev lo
+		if [ "$ipv6" = 1 ]; then
+			ip -n "$ns" addr add 2001:db8:100::10/128 dev lo nodad
+			ip -n "$ns" addr add 2001:db8:100::11/128 dev lo nodad
+		fi
 		ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
 			net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.rp_filter=0 \
 			net.ipv4.conf.all.rp_filter=0
@@ -118,8 +130,9 @@ nginx_start() { # N
 	mkdir -p "$dir/www"
 	echo "backend be$1 $(be_v4 "$1")" >"$dir/www/index.html"
 	echo ok >"$dir/www/healthz"
-	# a big file, for throttled and large downloads
+	# files for large and for throttled downloads
 	head -c 4194304 /dev/zero >"$dir/www/big"
+	head -c 1048576 /dev/zero >"$dir/www/slow"
 	cat >"$dir/nginx.conf" <<EOF
 worker_processes 1;
 pid $dir/nginx.pid;
@@ -137,7 +150,8 @@ http {
 		listen 80 reuseport;
 		$( [ "$ipv6" = 1 ] && echo "listen [::]:80 reuseport;" )
 		root $dir/www;
-		location /slow { limit_rate 64k; alias $dir/www/big; }
+		add_header X-Backend be$1 always;
+		location = /slow { limit_rate 256k; }
 		# health checks fail while the file "unhealthy" exists
 		location = /healthz { if (-f $dir/unhealthy) { return 500; } }
 	}

@@ -56,6 +56,7 @@ else
 fi
 
 run_suite daemon env BUILD="$build" bash "$here/daemon/test_daemon.sh"
+run_suite e2e env BUILD="$build" bash "$here/e2e/test_e2e.sh"
 
 echo
 if [ "$skipped" -gt 0 ]; then

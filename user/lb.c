@@ -152,7 +152,8 @@ static int vip_sync(struct xlb_lb *lb, struct xlb_lb_vip *vip)
 		if (err)
 			return err;
 	}
-	err = table_write(lb, vip);
+	/* adopting: the running table stays until every backend is back */
+	err = lb->adopting ? 0 : table_write(lb, vip);
 	if (err)
 		return err;
 	for (i = 0; i < vip->nbackends; i++) {
@@ -199,15 +200,24 @@ static int backend_adopt(struct xlb_lb *lb, const struct xlb_lb_vip *vip,
 		lb->backend_used[i] = 1;
 		b->id = i;
 		b->written = *old;
-		b->was_serving = 1;
 		return 1;
 	}
 	return 0;
 }
 
-int xlb_lb_backend_was_serving(const struct xlb_lb_backend *b)
+int xlb_lb_adoptable(struct xlb_lb *lb, const struct vip_key *key, const __be32 addr[4])
 {
-	return b->was_serving;
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(lb, key);
+	__u32 i;
+
+	for (i = 1; vip && lb->adopting && i < XLB_MAX_BACKENDS; i++) {
+		const struct backend *old = &lb->adopting[i];
+
+		if ((old->flags & XLB_BACKEND_F_KEEP_FLOWS) && !lb->backend_used[i] &&
+		    old->vip_id == vip->id && same_addr(old->addr, addr))
+			return 1;
+	}
+	return 0;
 }
 
 int xlb_lb_adopt_begin(struct xlb_lb *lb)
@@ -290,6 +300,10 @@ int xlb_lb_adopt_finish(struct xlb_lb *lb)
 		be.flags = 0;
 		err = xlb_dp_backend_set(lb->dp, i, &be);
 	}
+	/* every backend is back: now each table, whole, as the set is */
+	for (i = 0; i < XLB_MAX_VIPS && !err; i++)
+		if (lb->vips[i].in_use)
+			err = table_write(lb, &lb->vips[i]);
 	err = err ?: map_prune(lb, lb->dp->vips_fd, vip_key_in_use);
 	err = err ?: map_prune(lb, lb->dp->vip_addrs_fd, addr_in_use);
 	for (i = 0; i < XLB_MAX_VIPS && !err; i++)

@@ -30,7 +30,6 @@ struct xlb_lb_backend {
 	struct xlb_backend_spec spec;
 	__u32 id;
 	struct backend written; /* what the map holds, to skip needless writes */
-	int was_serving;        /* adopted while up or draining */
 };
 
 struct xlb_lb_vip {
@@ -69,8 +68,8 @@ struct xlb_lb_backend *xlb_lb_backend_find(struct xlb_lb_vip *vip,
  */
 int xlb_lb_adopt_begin(struct xlb_lb *lb);
 int xlb_lb_adopt_finish(struct xlb_lb *lb);
-/* Was this backend in service (up or draining) when adopted? */
-int xlb_lb_backend_was_serving(const struct xlb_lb_backend *b);
+/* Would adding addr to the VIP take over a backend that serves flows now? */
+int xlb_lb_adoptable(struct xlb_lb *lb, const struct vip_key *key, const __be32 addr[4]);
 
 /* Each returns 0 (or the new id for *_add) or a negative errno. */
 int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,

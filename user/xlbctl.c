@@ -827,6 +827,59 @@ static int simple_request(struct cmd *c, const char *cmd,
 	return transact(new_request(cmd), print_human);
 }
 
+/* Global counters by reason, then traffic per VIP and per backend. */
+static void print_stats(struct json_object *reply)
+{
+	static const char *const gheads[] = { "COUNTER", "VALUE" };
+	static const bool gright[] = { 0, 1 };
+	static const char *const vheads[] = { "VIP", "PACKETS", "BYTES", "FLOWS" };
+	static const bool vright[] = { 0, 1, 1, 1 };
+	static const char *const bheads[] = { "VIP", "BACKEND", "STATE", "PACKETS", "BYTES", "FLOWS" };
+	static const bool bright[] = { 0, 0, 0, 1, 1, 1 };
+	struct table g = { .ncols = 2, .heads = gheads, .right = gright };
+	struct table v = { .ncols = 4, .heads = vheads, .right = vright };
+	struct table b = { .ncols = 6, .heads = bheads, .right = bright };
+	struct json_object *global = member(reply, "global", json_type_object);
+	struct json_object *vips = member(reply, "vips", json_type_array);
+	struct json_object *bes = member(reply, "backends", json_type_array);
+	size_t i, n;
+
+	if (global) {
+		json_object_object_foreach(global, key, val) {
+			char *row[] = { strdup(key), strdup(json_object_get_string(val)) };
+
+			table_add(&g, row);
+		}
+		table_flush(&g);
+	}
+	n = vips ? json_object_array_length(vips) : 0;
+	if (n)
+		putchar('\n');
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(vips, i);
+		char *row[] = { cell(e, "vip"), cell(e, "packets"), cell(e, "bytes"), cell(e, "flows") };
+
+		table_add(&v, row);
+	}
+	table_flush(&v);
+	n = bes ? json_object_array_length(bes) : 0;
+	if (n)
+		putchar('\n');
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(bes, i);
+		char *row[] = { cell(e, "vip"), cell(e, "address"), cell(e, "state"),
+				cell(e, "packets"), cell(e, "bytes"), cell(e, "flows") };
+
+		table_add(&b, row);
+	}
+	table_flush(&b);
+}
+
+static int stats(struct cmd *c)
+{
+	return show(c, "stats", print_stats);
+}
+
 static int status(struct cmd *c)
 {
 	return simple_request(c, "status", print_status);
@@ -880,6 +933,11 @@ static const struct object objects[] = {
 		"xlbctl backend del VIP ADDR\n"
 		"xlbctl backend set VIP ADDR weight N | drain | undrain | disable | enable\n"
 		"xlbctl backend show [VIP]\n",
+	},
+	{
+		.w = { "stats" },
+		.run = stats,
+		.usage = "xlbctl stats [VIP]\n",
 	},
 	{
 		.w = { "status" },

@@ -272,7 +272,6 @@ static int backend_start(struct xlb_state_vip *v, struct xlb_state_backend *b)
 {
 	struct xlb_backend_spec spec;
 	struct xlb_health_target t;
-	struct xlb_lb_backend *lbb;
 	const char *why;
 	int ret;
 
@@ -286,24 +285,16 @@ static int backend_start(struct xlb_state_vip *v, struct xlb_state_backend *b)
 		       b->mac_why);
 	}
 	b->hid = ++D.state.next_hid;
-	b->health_up = 0;
-	b->state = XLB_BE_DOWN;
-	backend_spec(b, XLB_BE_DOWN, &spec);
+	/* serving when a previous xlbd left: stay in service until checks say otherwise */
+	b->health_up = xlb_lb_adoptable(D.lb, &v->cfg.key, b->cfg.addr);
+	b->state = effective_state(b, &why);
+	backend_spec(b, b->state, &spec);
 	ret = xlb_lb_backend_add(D.lb, &v->cfg.key, &spec);
 	if (ret < 0)
 		return ret;
-	/* adopted while serving: stay in service until checks say otherwise */
-	lbb = xlb_lb_backend_find(xlb_lb_vip_find(D.lb, &v->cfg.key), b->cfg.addr);
-	b->health_up = lbb && xlb_lb_backend_was_serving(lbb);
 	health_target(v, b, &t);
 	t.initially_up = b->health_up;
-	ret = xlb_health_add(D.health, b->hid, &t);
-	if (ret)
-		return ret;
-	b->state = XLB_BE_DOWN;
-	if (effective_state(b, &why) != XLB_BE_DOWN || b->health_up)
-		return backend_push(v, b);
-	return 0;
+	return xlb_health_add(D.health, b->hid, &t);
 }
 
 static void backend_stop(struct xlb_state_vip *v, struct xlb_state_backend *b)
@@ -592,8 +583,8 @@ static int get_duration(struct json_object *req, const char *name, __u32 *ms, ch
 
 	if (ret <= 0)
 		return ret;
-	if (xlb_parse_duration_ms(s, &v, why, sizeof(why)) || v > 3600000) {
-		snprintf(err, errlen, "%s: %s", name, v > 3600000 ? "at most 1h" : why);
+	if (xlb_parse_duration_ms(s, &v, why, sizeof(why)) || v > XLB_CHECK_TIME_MAX_MS) {
+		snprintf(err, errlen, "%s: %s", name, v > XLB_CHECK_TIME_MAX_MS ? "at most 1h" : why);
 		return -EINVAL;
 	}
 	*ms = v;
@@ -659,9 +650,10 @@ static struct json_object *cmd_vip_add(struct json_object *req)
 	    xlb_proto_get_opt_u32(req, "fall", 1, XLB_RISE_FALL_MAX, &cfg.health.fall, err,
 				  sizeof(err)) < 0)
 		ERR_REPLY("%s", err);
-	if (cfg.health.interval_ms < 100)
+	if (cfg.health.interval_ms < XLB_INTERVAL_MIN_MS)
 		ERR_REPLY("interval: at least 100ms");
-	if (cfg.health.timeout_ms < 10 || cfg.health.timeout_ms >= cfg.health.interval_ms)
+	if (cfg.health.timeout_ms < XLB_TIMEOUT_MIN_MS ||
+	    cfg.health.timeout_ms >= cfg.health.interval_ms)
 		ERR_REPLY("timeout: must be at least 10ms and shorter than the interval");
 	if (xlb_state_find_vip(&D.state, &cfg.key))
 		ERR_REPLY("VIP already exists");
@@ -849,6 +841,67 @@ static struct json_object *cmd_backend_show(struct json_object *req)
 			json_object_array_add(arr, backend_json(v, &v->backends[j]));
 	}
 	json_object_object_add(reply, "backends", arr);
+	return reply;
+}
+
+/* Counters: global by reason, per VIP and per backend (all summed over CPUs). */
+static struct json_object *cmd_stats(struct json_object *req)
+{
+	static const char *const keys[] = { "vip", NULL };
+	struct json_object *reply, *global, *vips, *bes;
+	__u64 counters[XLB_STAT_MAX];
+	struct vip_key key;
+	char err[256];
+	int has, ret;
+	__u32 i, j;
+
+	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
+	    (has = get_vip(req, "vip", 0, &key, err, sizeof(err))) < 0)
+		ERR_REPLY("%s", err);
+	if (has && !xlb_state_find_vip(&D.state, &key))
+		ERR_REPLY("no such VIP");
+	ret = xlb_dp_stats(&D.at.dp, counters);
+	if (ret)
+		return err_from(ret, "cannot read counters");
+	reply = xlb_proto_ok();
+	global = json_object_new_object();
+	for (i = 0; i < XLB_STAT_MAX; i++)
+		add_u64(global, xlb_stat_names[i], counters[i]);
+	json_object_object_add(reply, "global", global);
+	vips = json_object_new_array();
+	bes = json_object_new_array();
+	for (i = 0; i < D.state.nvips; i++) {
+		struct xlb_state_vip *v = &D.state.vips[i];
+		struct json_object *vo, *o;
+
+		if (has && memcmp(&v->cfg.key, &key, sizeof(key)))
+			continue;
+		vo = vip_json(v);
+		o = json_object_new_object();
+		json_object_object_add(o, "vip", json_object_get(json_object_object_get(vo, "vip")));
+		json_object_object_add(o, "packets", json_object_get(json_object_object_get(vo, "packets")));
+		json_object_object_add(o, "bytes", json_object_get(json_object_object_get(vo, "bytes")));
+		json_object_object_add(o, "flows", json_object_get(json_object_object_get(vo, "flows")));
+		json_object_put(vo);
+		json_object_array_add(vips, o);
+		for (j = 0; j < v->nbackends; j++) {
+			struct json_object *bo = backend_json(v, &v->backends[j]);
+
+			o = json_object_new_object();
+			json_object_object_add(o, "vip", json_object_get(json_object_object_get(bo, "vip")));
+			json_object_object_add(o, "address",
+					       json_object_get(json_object_object_get(bo, "address")));
+			json_object_object_add(o, "state", json_object_get(json_object_object_get(bo, "state")));
+			json_object_object_add(o, "packets",
+					       json_object_get(json_object_object_get(bo, "packets")));
+			json_object_object_add(o, "bytes", json_object_get(json_object_object_get(bo, "bytes")));
+			json_object_object_add(o, "flows", json_object_get(json_object_object_get(bo, "flows")));
+			json_object_put(bo);
+			json_object_array_add(bes, o);
+		}
+	}
+	json_object_object_add(reply, "vips", vips);
+	json_object_object_add(reply, "backends", bes);
 	return reply;
 }
 
@@ -1065,6 +1118,7 @@ static const struct {
 	{ "backend-set", cmd_backend_set },
 	{ "backend-show", cmd_backend_show },
 	{ "status", cmd_status },
+	{ "stats", cmd_stats },
 	{ "reload", cmd_reload },
 };
 
