@@ -33,7 +33,7 @@ TEST_BINS := $(BUILD)/test_maglev $(BUILD)/test_packets $(BUILD)/test_syntax \
 	     $(BUILD)/probe $(BUILD)/pass.bpf.o
 BENCH_BIN := $(BUILD)/bench
 
-.PHONY: all deps test bench clean variant
+.PHONY: all deps test bench clean variant demo
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/xlb.bpf.o $(BUILD)/xlb.skel.h $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BIN) variant
@@ -109,6 +109,10 @@ $(BENCH_BIN): tests/bench/bench.c tests/packet/pkt.c tests/packet/pkt.h \
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tests/run.sh $(BUILD)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash scripts/demo.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -931,6 +931,7 @@ static const struct bad_case bad_cases[] = {
 	{ { "vip", "add", VIP4, "sched", "rr" },
 	  "sched: bad scheduler (maglev or source-hash)" },
 	{ { "vip", "add", VIP4, "forward", "nat" }, "forward: bad forwarding mode (l2dsr)" },
+	{ { "s" }, "ambiguous command 's': stats, status" },
 	{ { "vip", "add", VIP4, "f", "l2dsr" }, "ambiguous keyword 'f' for 'vip add': fall, forward" },
 	{ { "vip", "add", VIP4, "c", "tcp" },
 	  "ambiguous keyword 'c' for 'vip add': check, check-port" },
@@ -1054,7 +1055,8 @@ static void test_xlbctl_no_daemon(void **state)
 {
 	static const char *const cases[][MAX_ARGS] = {
 		{ "-s", NOSOCK, "status" },
-		{ "-s", NOSOCK, "s" },
+		{ "-s", NOSOCK, "statu" },
+		{ "-s", NOSOCK, "stats" },
 		{ "-s", NOSOCK, "reload" },
 		{ "--socket", NOSOCK, "vip", "show" },
 		{ "--socket=" NOSOCK, "vip" },

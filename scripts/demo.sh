@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# make demo: xlb's main job in one command. Builds a site of network
+# namespaces (a client, the LB, three nginx backends), starts xlbd with
+# examples/xlb.yaml, sends traffic and shows what happens. Tears it all
+# down at the end, unless DEMO_KEEP=1.
+set -euo pipefail
+. "$(dirname "$0")/../tests/lib.sh"
+
+V4=198.18.100.10
+V6=2001:db8:100::10
+keep=${DEMO_KEEP:-0}
+
+cleanup() {
+	[ "$keep" = 1 ] && return 0
+	site_down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT INT TERM
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+client() { ip netns exec "${SITE}client" "$@"; }
+ask() { client curl -s -g -m 3 -H 'Connection: close' "$@"; }
+up_count() { ctl -j backend show "$V4:80/tcp" | jq '[.backends[] | select(.state == "up")] | length'; }
+
+# a previous kept demo would be in the way
+if ip netns list | grep -q '^xlbt-demo-sw'; then
+	SITE=xlbt-demo- RUN=/run/xlbt/xlbt-demo PIN=/run/xlbt/xlbt-demo/bpf/xlb
+	XLBD_PID=$(cat "$RUN/xlbd.pid" 2>/dev/null || true)
+	site_down >/dev/null 2>&1 || true
+fi
+
+say "Building the site: client, LB and three nginx backends, in network namespaces"
+site_up xlbt-demo- -n 3 --nginx
+cp "$TOP/examples/xlb.yaml" "$RUN/xlb.yaml"
+cat <<EOF
+  client   ${SITE}client   198.18.0.1   2001:db8::1    routes the VIPs via the LB
+  LB       ${SITE}lb       198.18.0.2   2001:db8::2    xlbd on eth0 (native XDP)
+  backends ${SITE}be1..3   198.18.0.11..13             nginx; VIPs on lo, answer directly
+  VIPs     $V4:80/tcp and [$V6]:80/tcp
+EOF
+
+say "Starting xlbd with examples/xlb.yaml"
+xlbd_start "$RUN/xlb.yaml" || { tail -5 "$RUN/xlbd.log"; exit 1; }
+wait_for 15 bash -c "[ \"\$($XLBCTL -s $SOCK -j backend show $V4:80/tcp | jq '[.backends[] | select(.state == \"up\")] | length')\" = 3 ]"
+sed 's/^/  /' "$RUN/xlbd.log"
+
+say "Who answers? Six requests from the client, each on a new connection"
+for i in 1 2 3; do
+	printf '  http://%s/        -> %s\n' "$V4" "$(ask "http://$V4/")"
+	printf '  http://[%s]/  -> %s\n' "$V6" "$(ask "http://[$V6]/")"
+done
+
+say "Distribution over 300 connections (Maglev hashing of the 5-tuple)"
+args=()
+for i in $(seq 1 300); do args+=(-o /dev/stdout "http://$V4/"); done
+client curl -s -m 10 -H 'Connection: close' "${args[@]}" | awk '{print $2}' | sort | uniq -c |
+	awk '{ bar = ""; for (i = 0; i < $1 / 4; i++) bar = bar "#"; printf "  %s %4d  %5.1f%%  %s\n", $2, $1, $1 / 3, bar }'
+
+say "Direct server return: replies bypass the LB"
+rx() { ip -n "$1" -j -s link show eth0 | jq ".[0].stats64.$2"; }
+c_tx=$(rx "${SITE}client" tx.bytes) c_rx=$(rx "${SITE}client" rx.bytes)
+l_rx=$(rx "${SITE}lb" rx.bytes) x_b=$(ctl -j vip show "$V4:80/tcp" | jq '.vips[0].bytes')
+for i in 1 2 3 4 5; do client curl -s -m 10 -o /dev/null "http://$V4/big"; done
+printf '  five 4 MiB downloads through the VIP:\n'
+printf '  %-42s %12s bytes\n' "client sent (requests, ACKs)" "$(($(rx "${SITE}client" tx.bytes) - c_tx))"
+printf '  %-42s %12s bytes\n' "XDP on the LB forwarded for the VIP" "$(($(ctl -j vip show "$V4:80/tcp" | jq '.vips[0].bytes') - x_b))"
+printf '  %-42s %12s bytes\n' "LB interface counter (no Ethernet headers)" "$(($(rx "${SITE}lb" rx.bytes) - l_rx))"
+printf '  %-42s %12s bytes   <- straight from the backends\n' "client received (the files)" "$(($(rx "${SITE}client" rx.bytes) - c_rx))"
+
+say "Failover: nginx on be2 stops while the client keeps asking"
+t0=$(date +%s%N)
+kill "$(cat "$RUN/nginx-be2/nginx.pid")"
+fails=0
+for i in $(seq 1 60); do
+	r=$(ask -o /dev/null -w '%{http_code}' "http://$V4/" || true)
+	[ "$r" = 200 ] || fails=$((fails + 1))
+	[ "$(up_count)" = 2 ] && break
+	sleep 0.05
+done
+printf '  be2 marked down after %d ms (health check every 500ms, fall 2); %d requests failed meanwhile\n' \
+	$((($(date +%s%N) - t0) / 1000000)) "$fails"
+grep 'be2\|198.18.0.12 of 198.18.100.10:80/tcp down' "$RUN/xlbd.log" | tail -1 | sed 's/^/  log: /'
+ok=0
+for i in $(seq 1 100); do [ "$(ask -o /dev/null -w '%{http_code}' "http://$V4/")" = 200 ] && ok=$((ok + 1)); done
+printf '  then 100 more requests: %d succeeded\n' "$ok"
+bash "$TOP/scripts/topo.sh" nginx-stop -p "$SITE" 2
+bash "$TOP/scripts/topo.sh" nginx-start -p "$SITE" 2
+wait_for 10 bash -c "[ \"\$($XLBCTL -s $SOCK -j backend show $V4:80/tcp | jq '[.backends[] | select(.state == \"up\")] | length')\" = 3 ]"
+printf '  nginx back on be2: up again after 2 good checks\n'
+
+say "xlbctl backend show"
+ctl backend show | sed 's/^/  /'
+
+say "xlbctl stats $V4:80/tcp"
+ctl stats "$V4:80/tcp" | grep -v ' 0$' | sed 's/^/  /'
+
+if [ "$keep" = 1 ]; then
+	say "The site stays up (DEMO_KEEP=1). Explore:"
+	cat <<EOF
+  ip netns exec ${SITE}client curl http://$V4/
+  $XLBCTL -s $SOCK backend show
+  $XLBCTL -s $SOCK stats
+  $XLBCTL -s $SOCK backend set $V4:80/tcp 198.18.0.11 drain
+  tail -f $RUN/xlbd.log
+  ip netns exec ${SITE}client wrk -c 16 -d 10s http://$V4/
+Tear it down:
+  kill $XLBD_PID; ip netns exec ${SITE}lb $XLBD --teardown --bpffs $PIN
+  umount $RUN/bpf; bash $TOP/scripts/topo.sh down -p $SITE
+EOF
+else
+	say "Tearing down"
+fi
