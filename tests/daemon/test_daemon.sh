@@ -105,6 +105,23 @@ expect_eq "and down it is" "$(field 198.18.100.10:8080/tcp 198.18.0.11 state)" d
 rm -f "$RUN/nginx-be1/unhealthy"
 check "http check: healthy again" wait_for 10 field_is 198.18.100.10:8080/tcp 198.18.0.11 state up
 
+# ---- backend MACs: from the neighbour table, followed as they change ----
+mac13=$(ip -n "${P}be3" -j link show eth0 | jq -r '.[0].address')
+expect_eq "backend MAC comes from the neighbour table" "$(field "$V80" 198.18.0.13 mac)" "$mac13"
+ip -n "$LB" neigh replace 198.18.0.13 lladdr 02:00:5e:00:99:13 nud permanent dev eth0
+check "a changed neighbour entry is followed" wait_for 5 field_is "$V80" 198.18.0.13 mac 02:00:5e:00:99:13
+ip -n "$LB" neigh del 198.18.0.13 dev eth0
+check "and resolved again when it goes away" wait_for 10 field_is "$V80" 198.18.0.13 mac "$mac13"
+ctl vip add 198.18.100.10:9000/tcp check none
+ctl backend add 198.18.100.10:9000/tcp 198.18.0.99
+expect_eq "a backend whose MAC is unknown stays out of service, and says why" \
+	"$(ctl -j backend show 198.18.100.10:9000/tcp | jq -c '.backends[0] | [.state, .reason]')" \
+	'["down","MAC unknown (resolving)"]'
+check "the log says why too" \
+	grep -q "backend 198.18.0.99 of 198.18.100.10:9000/tcp not in service yet: MAC unknown (resolving)" "$RUN/xlbd.log"
+check "its VIP has no backend in its table" table 198.18.100.10:9000/tcp
+ctl vip del 198.18.100.10:9000/tcp
+
 # ---- persistence and hitless restart ----
 before_flows=$(flows "$V80")
 ctl backend set "$V80" 198.18.0.13 undrain # the table changes under established flows
