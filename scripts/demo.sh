@@ -21,11 +21,16 @@ client() { ip netns exec "${SITE}client" "$@"; }
 ask() { client curl -s -g -m 3 -H 'Connection: close' "$@"; }
 up_count() { ctl -j backend show "$V4:80/tcp" | jq '[.backends[] | select(.state == "up")] | length'; }
 
-# a previous kept demo would be in the way
+# a previous kept demo would be in the way; 'demo.sh down' only removes it
 if ip netns list | grep -q '^xlbt-demo-sw'; then
 	SITE=xlbt-demo- RUN=/run/xlbt/xlbt-demo PIN=/run/xlbt/xlbt-demo/bpf/xlb
 	XLBD_PID=$(cat "$RUN/xlbd.pid" 2>/dev/null || true)
 	site_down >/dev/null 2>&1 || true
+fi
+if [ "${1:-}" = down ]; then
+	keep=1
+	echo "demo site removed"
+	exit 0
 fi
 
 say "Building the site: client, LB and three nginx backends, in network namespaces"
@@ -103,8 +108,7 @@ if [ "$keep" = 1 ]; then
   tail -f $RUN/xlbd.log
   ip netns exec ${SITE}client wrk -c 16 -d 10s http://$V4/
 Tear it down:
-  kill $XLBD_PID; ip netns exec ${SITE}lb $XLBD --teardown --bpffs $PIN
-  umount $RUN/bpf; bash $TOP/scripts/topo.sh down -p $SITE
+  bash $TOP/scripts/demo.sh down
 EOF
 else
 	say "Tearing down"
