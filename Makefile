@@ -11,7 +11,7 @@ BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -I$(ARCH_INC) $(BPF_EXTRA)
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -I$(BUILD)
 LDLIBS     := -lbpf -lelf -lz
-DAEMON_LIBS := -lcyaml -lyaml -ljson-c -lcurl -lmnl
+DAEMON_LIBS := -lcyaml -lyaml -ljson-c -lcurl -lmnl -lmicrohttpd
 
 ifeq ($(V),1)
 Q :=
@@ -23,14 +23,17 @@ endif
 
 BPF_HDRS  := $(wildcard bpf/*.h) maps/xlb_maps.h
 LIB_SRCS  := user/dataplane.c user/lb.c user/maglev.c user/syntax.c user/config.c \
-	     user/proto.c user/state.c user/health.c user/neigh.c user/attach.c
+	     user/proto.c user/state.c user/health.c user/neigh.c user/attach.c \
+	     user/metrics.c \
+	     user/explain.c
 LIB_HDRS  := $(wildcard user/*.h) maps/xlb_maps.h bpf/hash.h
 LIB       := $(BUILD)/libxlb.a
 
 PROGS     := $(BUILD)/xlbd $(BUILD)/xlbctl
 TEST_BINS := $(BUILD)/test_maglev $(BUILD)/test_packets $(BUILD)/test_syntax \
 	     $(BUILD)/test_config $(BUILD)/test_proto $(BUILD)/test_health \
-	     $(BUILD)/probe $(BUILD)/pass.bpf.o
+	     $(BUILD)/test_metrics \
+	     $(BUILD)/probe $(BUILD)/pass.bpf.o $(BUILD)/test_explain
 BENCH_BIN := $(BUILD)/bench
 
 .PHONY: all deps test bench clean variant demo
@@ -75,13 +78,15 @@ $(LIB): $(patsubst user/%.c,$(BUILD)/%.o,$(LIB_SRCS))
 	$(Q)$(AR) rcs $@ $^
 
 # programs
+XLB_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
 $(BUILD)/xlbd: user/xlbd.c $(LIB)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) -o $@ $(DAEMON_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -DXLB_VERSION='"$(XLB_VERSION)"' $< $(LIB) -o $@ $(DAEMON_LIBS) $(LDLIBS)
 
 $(BUILD)/xlbctl: user/xlbctl.c $(LIB)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) -o $@ -ljson-c
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) -o $@ -ljson-c -lncursesw
 
 # tests and benchmark
 $(BUILD)/test_%: tests/unit/test_%.c $(LIB)
@@ -92,6 +97,12 @@ $(BUILD)/test_packets: tests/packet/test_packets.c tests/packet/pkt.c tests/pack
 		$(BUILD)/xlb.skel.h $(LIB)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) tests/packet/test_packets.c tests/packet/pkt.c $(LIB) -o $@ -lcmocka $(LDLIBS)
+
+$(BUILD)/test_explain: tests/packet/test_explain.c tests/packet/pkt.c tests/packet/pkt.h \
+		$(BUILD)/xlb.skel.h $(LIB)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) tests/packet/test_explain.c tests/packet/pkt.c $(LIB) -o $@ \
+		-lcmocka -ljson-c $(LDLIBS)
 
 $(BUILD)/probe: tests/daemon/probe.c tests/packet/pkt.c tests/packet/pkt.h $(LIB)
 	$(call msg,CC,$@)

@@ -8,9 +8,10 @@ packages=(
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 	# xlbd: config, control protocol, health checks, neighbour table
 	libcyaml-dev libyaml-dev libjson-c-dev libcurl4-openssl-dev libmnl-dev
+	libmicrohttpd-dev libncurses-dev
 	# tests: namespaces, backends, clients
 	libcmocka-dev iproute2 ethtool util-linux socat jq nginx-light curl wrk
-	python3 python3-scapy
+	python3 python3-scapy prometheus tmux
 )
 
 missing=()

@@ -43,6 +43,7 @@ run_suite unit-syntax "$build/test_syntax"
 run_suite unit-config "$build/test_config"
 run_suite unit-proto env XLBCTL="$build/xlbctl" "$build/test_proto"
 run_suite unit-health bash "$here/unit/run_health.sh" "$build/test_health"
+run_suite unit-metrics bash "$here/unit/run_metrics.sh" "$build/test_metrics"
 
 # Packet tests run in their own namespace, with a veth pair to redirect to.
 if ip netns add "$ns" &&
@@ -50,6 +51,7 @@ if ip netns add "$ns" &&
 	ip -n "$ns" link set xlbt-pkt0 up && ip -n "$ns" link set xlbt-pkt1 up &&
 	ip -n "$ns" link set lo up; then
 	run_suite packet ip netns exec "$ns" "$build/test_packets"
+	run_suite explain ip netns exec "$ns" "$build/test_explain"
 else
 	echo "packet: cannot create namespace $ns"
 	failed=$((failed + 1))
@@ -57,6 +59,7 @@ fi
 
 run_suite daemon env BUILD="$build" bash "$here/daemon/test_daemon.sh"
 run_suite e2e env BUILD="$build" bash "$here/e2e/test_e2e.sh"
+run_suite observe env BUILD="$build" bash "$here/obs/test_observe.sh"
 
 echo
 if [ "$skipped" -gt 0 ]; then

@@ -449,11 +449,7 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key)
 	if (!vip)
 		return -ENOENT;
 	vip->in_use = 0;
-	left = vips_on_addr(lb, key->addr);
-	err = addr_bits_sync(lb, key->addr);
-	e = left ? xlb_dp_vip_addr_set(lb->dp, key->addr, left) :
-		   xlb_dp_vip_addr_del(lb->dp, key->addr);
-	err = err ?: (e == -ENOENT ? 0 : e);
+	/* no new flows, then no old ones, then the address stops being ours */
 	e = xlb_dp_vip_del(lb->dp, key);
 	err = err ?: (e == -ENOENT ? 0 : e);
 	err = err ?: frag_vip_sync(lb, key->addr, key->proto);
@@ -462,6 +458,12 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key)
 		err = err ?: e;
 	}
 	e = bpf_map_delete_elem(lb->dp->maglev_tables_fd, &vip->id) ? -errno : 0;
+	err = err ?: (e == -ENOENT ? 0 : e);
+	left = vips_on_addr(lb, key->addr);
+	e = addr_bits_sync(lb, key->addr);
+	err = err ?: e;
+	e = left ? xlb_dp_vip_addr_set(lb->dp, key->addr, left) :
+		   xlb_dp_vip_addr_del(lb->dp, key->addr);
 	err = err ?: (e == -ENOENT ? 0 : e);
 	free(vip->backends);
 	memset(vip, 0, sizeof(*vip));

@@ -33,12 +33,17 @@
 #include "config.h"
 #include "evloop.h"
 #include "health.h"
+#include "explain.h"
 #include "lb.h"
+#include "metrics.h"
 #include "neigh.h"
 #include "proto.h"
 #include "state.h"
 #include "syntax.h"
 
+#ifndef XLB_VERSION
+#define XLB_VERSION "dev"
+#endif
 #define DEFAULT_CONFIG "/etc/xlb/xlb.yaml"
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/xlb"
 #define DEFAULT_STATE_DIR "/var/lib/xlb"
@@ -98,6 +103,7 @@ struct xlbd {
 	char cli_ifaces[XLB_MAX_IFACES][XLB_IFNAME_MAX];
 	__u32 cli_nifaces;
 	int cli_xdp_mode; /* -1: from the config */
+	const char *cli_metrics;
 
 	struct xlb_config file;  /* the config file's top-level settings */
 	struct xlb_state state;  /* desired VIPs and backends, with run-time status */
@@ -108,9 +114,12 @@ struct xlbd {
 	int epfd;
 	struct xlb_evsrc sig_src, listen_src, tick_src;
 	struct client *clients[MAX_CLIENTS];
+	struct xlb_metrics *metrics;
 	time_t started;
 	int running;
 	__u64 reloads;
+	__u64 config_errors;
+	__u64 health_ups, health_downs;
 };
 
 static struct xlbd D;
@@ -342,6 +351,10 @@ static void on_health(void *ctx, __u64 id, int up, const struct xlb_health_resul
 	snprintf(cause, sizeof(cause), "%s (%u/%u)", r->last,
 		 up ? r->ok_streak : r->fail_streak, up ? r->rise : r->fall);
 	b->health_up = up;
+	if (up)
+		D.health_ups++;
+	else
+		D.health_downs++;
 	if (!backend_push_cause(v, b, cause) && b->state != (up ? XLB_BE_UP : XLB_BE_DOWN)) {
 		/* the state did not follow (admin, MAC): still say what the checks saw */
 		xlb_format_vip(&v->cfg.key, vip, sizeof(vip));
@@ -1069,6 +1082,7 @@ static struct json_object *do_reload(void)
 
 	ret = xlb_config_load(D.config_path, &cfg, err, sizeof(err));
 	if (ret) {
+		D.config_errors++;
 		logmsg(LOG_ERR, "reload refused: %s", err);
 		return xlb_proto_error("%s", err);
 	}
@@ -1106,6 +1120,229 @@ static struct json_object *cmd_reload(struct json_object *req)
 	return do_reload();
 }
 
+/* "198.18.0.1:40000" or "[2001:db8::1]:40000" */
+static int parse_client(const char *s, __be32 addr[4], __u16 *port, char *err, size_t errlen)
+{
+	char host[XLB_ADDR_STR_MAX + 2], why[128];
+	const char *colon = strrchr(s, ':'), *h = s;
+	size_t len;
+	__u32 p;
+
+	if (!colon) {
+		snprintf(err, errlen, "invalid client '%s': missing port", s);
+		return -EINVAL;
+	}
+	len = colon - s;
+	if (s[0] == '[') {
+		if (len < 2 || s[len - 1] != ']') {
+			snprintf(err, errlen, "invalid client '%s': bad IPv6 address", s);
+			return -EINVAL;
+		}
+		h = s + 1;
+		len -= 2;
+	}
+	if (len >= sizeof(host)) {
+		snprintf(err, errlen, "invalid client '%s': bad address", s);
+		return -EINVAL;
+	}
+	memcpy(host, h, len);
+	host[len] = '\0';
+	if (xlb_parse_addr(host, addr, why, sizeof(why)) ||
+	    xlb_parse_u32(colon + 1, 0, 65535, &p, why, sizeof(why))) {
+		snprintf(err, errlen, "invalid client '%s': %s", s, why);
+		return -EINVAL;
+	}
+	*port = p;
+	return 0;
+}
+
+/* What the data plane does with one flow, computed from the same maps. */
+static struct json_object *cmd_explain(struct json_object *req)
+{
+	static const char *const keys[] = { "client", "vip", "syn", NULL };
+	struct json_object *reply, *syn;
+	struct xlb_explain e;
+	struct flow_key flow = {};
+	struct vip_key key;
+	struct timespec now;
+	const char *client;
+	char err[256], ifname[IF_NAMESIZE] = "?";
+	__u16 port;
+	__u32 i;
+	int ret;
+
+	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
+	    xlb_proto_get_str(req, "client", &client, err, sizeof(err)) ||
+	    get_vip(req, "vip", 1, &key, err, sizeof(err)) < 0 ||
+	    parse_client(client, flow.saddr, &port, err, sizeof(err)))
+		ERR_REPLY("%s", err);
+	if (xlb_addr_is_v4(flow.saddr) != xlb_addr_is_v4(key.addr))
+		ERR_REPLY("client and VIP are of different address families");
+	memcpy(flow.daddr, key.addr, sizeof(flow.daddr));
+	flow.sport = htons(port);
+	flow.dport = key.port ? key.port : htons(80);
+	flow.proto = key.proto;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	syn = json_object_object_get(req, "syn");
+	ret = xlb_explain(&D.at.dp, &flow,
+			  syn && json_object_get_boolean(syn) ? 0x02 : 0x10, D.at.ifindex[0],
+			  now.tv_sec * 1000000000ULL + now.tv_nsec,
+			  D.file.tcp_idle_ms * 1000000ULL, D.file.udp_idle_ms * 1000000ULL, &e);
+	if (ret)
+		return err_from(ret, "cannot read the maps");
+	for (i = 0; i < D.at.nifaces; i++)
+		if ((__u32)D.at.ifindex[i] == e.be.ifindex)
+			if_indextoname(e.be.ifindex, ifname);
+	if (ifname[0] == '?')
+		if_indextoname(D.at.ifindex[0], ifname);
+	reply = xlb_explain_json(&e, ifname);
+	if (!reply)
+		return xlb_proto_error("out of memory");
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	return reply;
+}
+
+/* ---- Prometheus metrics ---- */
+
+#define L(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static int render_backend_metrics(struct xlb_prom *w)
+{
+	static const char *const states[] = { "up", "down", "drain", "disabled" };
+	static const struct {
+		const char *name, *type, *help;
+	} fams[] = {
+		{ "xlb_backend_packets_total", "counter", "Packets forwarded to the backend." },
+		{ "xlb_backend_bytes_total", "counter", "Bytes forwarded to the backend." },
+		{ "xlb_backend_new_flows_total", "counter", "Flows entered into the connection table for the backend." },
+		{ "xlb_backend_up", "gauge", "1 if the backend takes new flows." },
+		{ "xlb_backend_state", "gauge", "The backend's state (up, down, drain, disabled): 1 for the current one." },
+		{ "xlb_backend_check_latency_seconds", "gauge", "Duration of the last health check." },
+		{ "xlb_backend_checks_total", "counter", "Health checks run." },
+		{ "xlb_backend_check_failures_total", "counter", "Health checks failed." },
+	};
+	char vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX];
+	size_t f;
+	__u32 i, j, k;
+	int ret = 0;
+
+	for (f = 0; f < sizeof(fams) / sizeof(fams[0]) && !ret; f++) {
+		ret = xlb_prom_family(w, fams[f].name, fams[f].type, fams[f].help);
+		for (i = 0; i < D.state.nvips && !ret; i++) {
+			struct xlb_state_vip *v = &D.state.vips[i];
+			struct xlb_lb_vip *lv = xlb_lb_vip_find(D.lb, &v->cfg.key);
+
+			xlb_format_vip(&v->cfg.key, vip, sizeof(vip));
+			for (j = 0; j < v->nbackends && !ret; j++) {
+				struct xlb_state_backend *b = &v->backends[j];
+				struct xlb_lb_backend *lbb = lv ? xlb_lb_backend_find(lv, b->cfg.addr) : NULL;
+				struct traffic_stats ts = {};
+				struct xlb_health_result r = {};
+				const char *const *l;
+
+				xlb_format_addr(b->cfg.addr, addr, sizeof(addr));
+				l = L("vip", vip, "backend", addr);
+				if (f < 3 && lbb)
+					xlb_dp_backend_stats(&D.at.dp, lbb->id, &ts);
+				if (f >= 5)
+					xlb_health_get(D.health, b->hid, &r);
+				switch (f) {
+				case 0: ret = xlb_prom_sample_u64(w, fams[f].name, l, ts.packets); break;
+				case 1: ret = xlb_prom_sample_u64(w, fams[f].name, l, ts.bytes); break;
+				case 2: ret = xlb_prom_sample_u64(w, fams[f].name, l, ts.new_flows); break;
+				case 3: ret = xlb_prom_sample_u64(w, fams[f].name, l, b->state == XLB_BE_UP); break;
+				case 4:
+					for (k = 0; k < 4 && !ret; k++)
+						ret = xlb_prom_sample_u64(w, fams[f].name,
+									  L("vip", vip, "backend", addr, "state", states[k]),
+									  b->state == k);
+					break;
+				case 5: ret = xlb_prom_sample(w, fams[f].name, l, r.latency_us / 1e6); break;
+				case 6: ret = xlb_prom_sample_u64(w, fams[f].name, l, r.checks); break;
+				case 7: ret = xlb_prom_sample_u64(w, fams[f].name, l, r.failures); break;
+				}
+			}
+		}
+	}
+	return ret;
+}
+
+static int render_vip_metrics(struct xlb_prom *w)
+{
+	static const char *const names[] = { "xlb_vip_packets_total", "xlb_vip_bytes_total",
+					     "xlb_vip_new_flows_total" };
+	static const char *const helps[] = { "Packets forwarded for the VIP.",
+					     "Bytes forwarded for the VIP.",
+					     "Flows entered into the connection table for the VIP." };
+	char vip[XLB_VIP_STR_MAX];
+	__u32 f, i;
+	int ret = 0;
+
+	for (f = 0; f < 3 && !ret; f++) {
+		ret = xlb_prom_family(w, names[f], "counter", helps[f]);
+		for (i = 0; i < D.state.nvips && !ret; i++) {
+			struct xlb_lb_vip *lv = xlb_lb_vip_find(D.lb, &D.state.vips[i].cfg.key);
+			struct traffic_stats ts = {};
+
+			if (lv)
+				xlb_dp_vip_stats(&D.at.dp, lv->id, &ts);
+			xlb_format_vip(&D.state.vips[i].cfg.key, vip, sizeof(vip));
+			ret = xlb_prom_sample_u64(w, names[f], L("vip", vip),
+						  f == 0 ? ts.packets : f == 1 ? ts.bytes : ts.new_flows);
+		}
+	}
+	return ret;
+}
+
+static int render_metrics(void *ctx, struct xlb_prom *w)
+{
+	__u64 c[XLB_STAT_MAX];
+	char prog[16];
+	__u32 i;
+	int ret;
+
+	(void)ctx;
+	ret = xlb_dp_stats(&D.at.dp, c);
+	if (ret)
+		return ret;
+	snprintf(prog, sizeof(prog), "%u", D.at.prog_id);
+	ret = xlb_prom_family(w, "xlb_build_info", "gauge", "Build of xlbd and the running XDP program.");
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_build_info", L("version", XLB_VERSION, "prog_id", prog), 1);
+	ret = ret ?: xlb_prom_family(w, "xlb_start_time_seconds", "gauge", "When xlbd started, in seconds since the epoch.");
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_start_time_seconds", NULL, D.started);
+	ret = ret ?: xlb_prom_family(w, "xlb_reloads_total", "counter", "Config reloads applied.");
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_reloads_total", NULL, D.reloads);
+	ret = ret ?: xlb_prom_family(w, "xlb_config_errors_total", "counter", "Config reloads refused as invalid.");
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_config_errors_total", NULL, D.config_errors);
+	ret = ret ?: xlb_prom_family(w, "xlb_health_transitions_total", "counter", "Backend health changes, by the new state.");
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_health_transitions_total", L("to", "up"), D.health_ups);
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_health_transitions_total", L("to", "down"), D.health_downs);
+
+	ret = ret ?: xlb_prom_family(w, "xlb_passed_packets_total", "counter",
+				     "Packets left to the kernel (XDP_PASS), by reason.");
+	for (i = 0; i < XLB_STAT_MAX && !ret; i++)
+		if (!strncmp(xlb_stat_names[i], "pass_", 5) || i == XLB_STAT_ICMP)
+			ret = xlb_prom_sample_u64(w, "xlb_passed_packets_total",
+						  L("reason", xlb_stat_names[i] + (i == XLB_STAT_ICMP ? 0 : 5)), c[i]);
+	ret = ret ?: xlb_prom_family(w, "xlb_dropped_packets_total", "counter", "Packets dropped, by reason.");
+	for (i = 0; i < XLB_STAT_MAX && !ret; i++)
+		if (!strncmp(xlb_stat_names[i], "drop_", 5))
+			ret = xlb_prom_sample_u64(w, "xlb_dropped_packets_total",
+						  L("reason", xlb_stat_names[i] + 5), c[i]);
+	ret = ret ?: xlb_prom_family(w, "xlb_forwarded_packets_total", "counter", "Packets sent to a backend, by action.");
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_forwarded_packets_total", L("action", "tx"), c[XLB_STAT_TX]);
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_forwarded_packets_total", L("action", "redirect"), c[XLB_STAT_REDIRECT]);
+	ret = ret ?: xlb_prom_family(w, "xlb_conntrack_hits_total", "counter", "VIP packets of a flow in the connection table.");
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_conntrack_hits_total", NULL, c[XLB_STAT_CT_HIT]);
+	ret = ret ?: xlb_prom_family(w, "xlb_conntrack_misses_total", "counter", "VIP packets without a live connection-table entry.");
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_conntrack_misses_total", NULL, c[XLB_STAT_CT_MISS]);
+	ret = ret ?: xlb_prom_family(w, "xlb_fragments_total", "counter", "IP fragments forwarded by address hash.");
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_fragments_total", NULL, c[XLB_STAT_FRAGMENT]);
+
+	ret = ret ?: render_vip_metrics(w);
+	return ret ?: render_backend_metrics(w);
+}
+
 static const struct {
 	const char *name;
 	cmd_fn fn;
@@ -1119,6 +1356,7 @@ static const struct {
 	{ "backend-show", cmd_backend_show },
 	{ "status", cmd_status },
 	{ "stats", cmd_stats },
+	{ "explain", cmd_explain },
 	{ "reload", cmd_reload },
 };
 
@@ -1352,7 +1590,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xlbd [-c FILE] [-i IFACE]... [--xdp-mode native|generic] [--bpffs DIR]\n"
-		"            [--socket PATH] [--state-dir DIR] [-v]\n"
+		"            [--socket PATH] [--state-dir DIR] [--metrics ADDR:PORT] [-v]\n"
 		"       xlbd --teardown [--bpffs DIR]\n"
 		"\n"
 		"  -c, --config FILE     config file (default " DEFAULT_CONFIG ")\n"
@@ -1361,6 +1599,8 @@ static void usage(FILE *f)
 		"      --bpffs DIR       where maps and links are pinned (default " DEFAULT_PIN_DIR ")\n"
 		"      --socket PATH     control socket (default " XLB_SOCKET_PATH ")\n"
 		"      --state-dir DIR   saved runtime state (default " DEFAULT_STATE_DIR ")\n"
+		"      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+		"                        (overrides metrics:; default off)\n"
 		"      --teardown        detach and unpin everything under --bpffs, then exit\n"
 		"  -v, --verbose         debug logging\n");
 }
@@ -1495,6 +1735,17 @@ static int run(void)
 	}
 	add_src(&D.listen_src, fd, on_listen);
 	logmsg(LOG_INFO, "serving %s", D.socket_path);
+	if (D.cli_metrics)
+		snprintf(D.file.metrics, sizeof(D.file.metrics), "%s", D.cli_metrics);
+	if (D.file.metrics[0]) {
+		D.metrics = xlb_metrics_new(D.epfd, D.file.metrics, render_metrics, &D, err,
+					    sizeof(err));
+		if (!D.metrics) {
+			logmsg(LOG_ERR, "%s", err);
+			return 1;
+		}
+		logmsg(LOG_INFO, "serving metrics on http://%s/metrics", D.file.metrics);
+	}
 
 	D.started = time(NULL);
 	D.running = 1;
@@ -1514,6 +1765,7 @@ static int run(void)
 		if (D.clients[i])
 			client_close(D.clients[i]);
 	unlink(D.socket_path);
+	xlb_metrics_free(D.metrics);
 	xlb_health_free(D.health);
 	xlb_neigh_free(D.neigh);
 	xlb_lb_free(D.lb);
@@ -1532,6 +1784,7 @@ int main(int argc, char **argv)
 		{ "bpffs", required_argument, NULL, 'b' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "teardown", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1576,6 +1829,9 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			D.state_dir = optarg;
+			break;
+		case 'M':
+			D.cli_metrics = optarg;
 			break;
 		case 't':
 			teardown = 1;

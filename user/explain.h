@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * "xlbctl explain": what the XDP data plane does with one packet of a
+ * flow, step by step. The answer is computed in user space from the same
+ * maps, in the same order and with the same tests as bpf/xlb.bpf.c, so it
+ * is the program's answer, not an approximation (tests/packet/test_explain.c
+ * holds the two to agreement).
+ *
+ * Scope: a well-formed TCP or UDP packet, not a fragment, untagged or not
+ * (VLAN tags do not change the outcome).
+ */
+#ifndef XLB_EXPLAIN_H
+#define XLB_EXPLAIN_H
+
+#include <linux/types.h>
+#include "dataplane.h"
+
+struct json_object;
+
+#define XLB_EXPLAIN_STEPS 6
+#define XLB_EXPLAIN_LINE_MAX 256
+
+struct xlb_explain {
+	/* the question */
+	struct flow_key flow;     /* pad zeroed: the connection-table key */
+	__u8 tcp_flags;
+	__u32 ingress_ifindex;
+	__u64 idle_ns;            /* idle timeout of the flow's protocol */
+
+	/* 1. VIP match */
+	int addr_bit;             /* address filter bit set: the program looks further */
+	int vip_addr;             /* destination is a VIP address (exact vip_addrs) */
+	int vip_found;            /* a VIP takes this port/protocol */
+	struct vip_key vip_key;   /* the key that matched (exact port or port 0) */
+	struct vip_meta vip;
+
+	/* 2. connection table */
+	int ct_looked_up;         /* the program reached the lookup */
+	int ct_found;
+	struct flow_entry ct;
+	__u64 ct_age_ns;          /* now - last_seen, as the program computes it (wraps) */
+	int ct_used;              /* entry valid and used */
+	char ct_why[96];          /* why not used */
+
+	/* 3. hash (new flows only) */
+	int hashed;
+	int hash_src_only;        /* source-hash VIP: client address only */
+	__u32 hash;
+
+	/* 4. Maglev table */
+	int table_found;          /* the VIP has a table (else no backend) */
+	__u32 slot;
+	__u32 table_backend_id;   /* XLB_NO_BACKEND for an empty slot */
+
+	/* 5. backend: from the connection table or the table */
+	__u32 backend_id;         /* XLB_NO_BACKEND if none */
+	int be_found;             /* backends map has the id */
+	struct backend be;
+	int be_in_service;        /* XLB_BACKEND_F_KEEP_FLOWS: up or drain */
+
+	/* 6. action */
+	int action;               /* XDP_TX, XDP_REDIRECT, XDP_DROP, XDP_PASS */
+	__u32 reason;             /* enum xlb_stat of the outcome */
+	__u32 egress_ifindex;     /* TX/REDIRECT/DROP_REDIRECT: the backend's ifindex */
+	int would_insert;         /* the packet creates a connection-table entry */
+};
+
+/*
+ * Explain one packet of flow. flow: addresses (16-byte form, IPv4
+ * v4-mapped, both of one family), ports in network order and protocol
+ * (TCP or UDP) as the client sends them. tcp_flags: the TCP flags byte
+ * (0x02 bare SYN, 0x10 ACK; ignored for UDP). now_ns: the program's clock,
+ * CLOCK_MONOTONIC_COARSE (xlb_explain_now()) or the fake clock in tests.
+ * tcp_idle_ns/udp_idle_ns: the timeouts loaded into the program.
+ * Reads the maps only. Returns 0, -EINVAL (mixed families),
+ * -EPROTONOSUPPORT (not TCP/UDP) or a negative errno from a map read.
+ */
+int xlb_explain(struct xlb_dp *dp, const struct flow_key *flow, __u8 tcp_flags,
+		__u32 ingress_ifindex, __u64 now_ns, __u64 tcp_idle_ns,
+		__u64 udp_idle_ns, struct xlb_explain *out);
+
+/* The data plane's clock, as bpf_ktime_get_coarse_ns() reads it. */
+__u64 xlb_explain_now(void);
+
+/* Name of an outcome: "XDP_TX", "XDP_REDIRECT", "XDP_DROP", "XDP_PASS". */
+const char *xlb_explain_action_name(int action);
+
+/*
+ * Step i (0..5: vip, conntrack, hash, maglev, backend, action) as one line
+ * for people, "1. vip: ..." to "6. action: ...", into buf. egress_ifname
+ * names the interface the packet leaves by (NULL: looked up, else
+ * "ifindex N").
+ */
+void xlb_explain_step(const struct xlb_explain *e, int i, const char *egress_ifname,
+		      char *buf, size_t len);
+
+/*
+ * The whole answer: {"flow":..., "steps":[{"step":"vip","text":"1. vip: ..."},
+ * ...], "vip":"ADDR:PORT/PROTO"|null, "vip_id":N|null, "backend":"ADDR"|null,
+ * "backend_id":N|null, "action":"XDP_TX", "reason":"tx", "hash":"0x..."|null,
+ * "slot":N|null, "conntrack":{...}|null, "new_entry":bool}. NULL on ENOMEM.
+ */
+struct json_object *xlb_explain_json(const struct xlb_explain *e,
+				     const char *egress_ifname);
+
+#endif /* XLB_EXPLAIN_H */
