@@ -138,24 +138,34 @@ out:
 /*
  * Push a VIP's backends and table. Backends that take flows are written
  * before the table that names them; backends that lose them after the
- * table that no longer does.
+ * table that no longer does. Only a table that gains backends may wait for
+ * the end of a batch: one that loses any is rebuilt at once (force too).
  */
-static int vip_sync(struct xlb_lb *lb, struct xlb_lb_vip *vip)
+static int vip_sync(struct xlb_lb *lb, struct xlb_lb_vip *vip, int force)
 {
+	int losing = force;
 	__u32 i;
 	int err;
 
 	for (i = 0; i < vip->nbackends; i++) {
-		if (!keeps_flows(&vip->backends[i].spec))
+		struct xlb_lb_backend *b = &vip->backends[i];
+
+		if (!keeps_flows(&b->spec)) {
+			losing |= !!(b->written.flags & XLB_BACKEND_F_KEEP_FLOWS);
 			continue;
-		err = backend_write(lb, vip, &vip->backends[i], 1);
+		}
+		err = backend_write(lb, vip, b, 1);
 		if (err)
 			return err;
 	}
-	/* adopting: the running table stays until every backend is back */
-	err = lb->adopting ? 0 : table_write(lb, vip);
-	if (err)
-		return err;
+	if (lb->adopting || (lb->batch && !losing)) {
+		vip->table_stale = 1;
+	} else {
+		err = table_write(lb, vip);
+		if (err)
+			return err;
+		vip->table_stale = 0;
+	}
 	for (i = 0; i < vip->nbackends; i++) {
 		if (keeps_flows(&vip->backends[i].spec))
 			continue;
@@ -301,9 +311,12 @@ int xlb_lb_adopt_finish(struct xlb_lb *lb)
 		err = xlb_dp_backend_set(lb->dp, i, &be);
 	}
 	/* every backend is back: now each table, whole, as the set is */
-	for (i = 0; i < XLB_MAX_VIPS && !err; i++)
-		if (lb->vips[i].in_use)
-			err = table_write(lb, &lb->vips[i]);
+	for (i = 0; i < XLB_MAX_VIPS && !err; i++) {
+		if (!lb->vips[i].in_use)
+			continue;
+		err = table_write(lb, &lb->vips[i]);
+		lb->vips[i].table_stale = 0;
+	}
 	err = err ?: map_prune(lb, lb->dp->vips_fd, vip_key_in_use);
 	err = err ?: map_prune(lb, lb->dp->vip_addrs_fd, addr_in_use);
 	for (i = 0; i < XLB_MAX_VIPS && !err; i++)
@@ -470,6 +483,34 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key)
 	return err;
 }
 
+void xlb_lb_batch_begin(struct xlb_lb *lb)
+{
+	lb->batch++;
+}
+
+int xlb_lb_flush(struct xlb_lb *lb)
+{
+	__u32 i;
+	int err = 0;
+
+	if (lb->adopting)
+		return 0; /* adopt_finish writes them */
+	for (i = 0; i < XLB_MAX_VIPS && !err; i++) {
+		if (!lb->vips[i].in_use || !lb->vips[i].table_stale)
+			continue;
+		err = table_write(lb, &lb->vips[i]);
+		lb->vips[i].table_stale = !!err;
+	}
+	return err;
+}
+
+int xlb_lb_batch_end(struct xlb_lb *lb)
+{
+	if (lb->batch && --lb->batch)
+		return 0;
+	return xlb_lb_flush(lb);
+}
+
 int xlb_lb_vip_update(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 		      __u8 forward)
 {
@@ -517,7 +558,7 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct vip_key *key,
 			return err;
 	}
 	vip->nbackends++;
-	err = vip_sync(lb, vip);
+	err = vip_sync(lb, vip, 0);
 	if (err) {
 		backend_release(lb, vip, b);
 		vip->nbackends--;
@@ -538,7 +579,7 @@ int xlb_lb_backend_update(struct xlb_lb *lb, const struct vip_key *key,
 	if (!b)
 		return -ENOENT;
 	b->spec = *spec;
-	return vip_sync(lb, vip);
+	return vip_sync(lb, vip, 0);
 }
 
 int xlb_lb_backend_del(struct xlb_lb *lb, const struct vip_key *key,
@@ -555,6 +596,6 @@ int xlb_lb_backend_del(struct xlb_lb *lb, const struct vip_key *key,
 		return -ENOENT;
 	gone = *b;
 	*b = vip->backends[--vip->nbackends];
-	err = vip_sync(lb, vip); /* the table without it first */
+	err = vip_sync(lb, vip, 1); /* the table without it first */
 	return err ?: backend_release(lb, vip, &gone);
 }

@@ -37,6 +37,7 @@ struct xlb_lb_vip {
 	__u8 sched;
 	__u8 forward;
 	__u8 in_use;
+	__u8 table_stale; /* changed during a batch: rebuild at its end */
 	__u32 id;
 	struct xlb_lb_backend *backends;
 	__u32 nbackends;
@@ -51,6 +52,7 @@ struct xlb_lb {
 	__u32 next_backend_id; /* ids are handed out round-robin, not reused at once */
 	__u32 *table;          /* scratch for table builds */
 	struct backend *adopting; /* the backends map as a previous daemon left it */
+	int batch;                /* depth of xlb_lb_batch_begin/end */
 };
 
 struct xlb_lb *xlb_lb_new(struct xlb_dp *dp);
@@ -67,6 +69,13 @@ struct xlb_lb_backend *xlb_lb_backend_find(struct xlb_lb_vip *vip,
  * finish removes whatever was in the maps but was not added again.
  */
 int xlb_lb_adopt_begin(struct xlb_lb *lb);
+/*
+ * Many changes at once (a config applied, a reload): each VIP's table is
+ * rebuilt once, at the end, instead of after every backend.
+ */
+void xlb_lb_batch_begin(struct xlb_lb *lb);
+int xlb_lb_batch_end(struct xlb_lb *lb);    /* rebuilds when the outermost batch ends */
+int xlb_lb_flush(struct xlb_lb *lb);        /* rebuild stale tables now, batch or not */
 int xlb_lb_adopt_finish(struct xlb_lb *lb);
 /* Would adding addr to the VIP take over a backend that serves flows now? */
 int xlb_lb_adoptable(struct xlb_lb *lb, const struct vip_key *key, const __be32 addr[4]);

@@ -446,11 +446,12 @@ static int apply_config(const struct xlb_config *cfg, struct json_object *added,
 	struct json_object *junk = json_object_new_array();
 	char vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX];
 	__u32 i, j;
-	int ret = 0;
+	int ret = 0, e;
 
 	added = added ?: junk;
 	changed = changed ?: junk;
 	removed = removed ?: junk;
+	xlb_lb_batch_begin(D.lb);
 
 	/* VIPs gone from the config */
 	for (i = 0; i < D.state.nvips;) {
@@ -537,7 +538,8 @@ static int apply_config(const struct xlb_config *cfg, struct json_object *added,
 		}
 	}
 	json_object_put(junk);
-	return ret;
+	e = xlb_lb_batch_end(D.lb);
+	return ret ?: e;
 }
 
 /* ---- control socket: commands ---- */
@@ -1372,6 +1374,9 @@ static struct json_object *dispatch(const char *line, size_t len)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(cmd, commands[i].name))
 			reply = commands[i].fn(req);
+	/* the tables a command changed are in place before it is answered */
+	if (xlb_lb_flush(D.lb))
+		logmsg(LOG_ERR, "cannot write a Maglev table");
 	if (!reply)
 		reply = xlb_proto_error("unknown command '%s'", cmd);
 	json_object_put(req);
@@ -1755,11 +1760,15 @@ static int run(void)
 			logmsg(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			break;
 		}
+		/* many backends changing at once (health, neighbours) rebuild each table once */
+		xlb_lb_batch_begin(D.lb);
 		for (i = 0; i < n; i++) {
 			struct xlb_evsrc *src = evs[i].data.ptr;
 
 			src->fn(src, evs[i].events);
 		}
+		if (xlb_lb_batch_end(D.lb))
+			logmsg(LOG_ERR, "cannot write a Maglev table");
 	}
 	for (i = 0; i < MAX_CLIENTS; i++)
 		if (D.clients[i])

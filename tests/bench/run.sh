@@ -23,6 +23,7 @@ ip -n "$ns" addr add 198.18.0.2/24 dev xlbt-b0
 ip -n "$ns" neigh add 198.18.0.11 lladdr 02:00:5e:10:00:11 dev xlbt-b0 nud permanent
 
 ip netns exec "$ns" "$build/bench" "$repeat" | tee "$out"
+bash "$(dirname "$0")/scrape.sh" "$build" | tee -a "$out"
 
 {
 	echo "# Benchmarks"

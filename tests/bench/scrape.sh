@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Part of make bench: how long a Prometheus scrape of xlbd takes with 100
+# VIPs x 100 backends (10,000 backends), and what it does to the control
+# socket meanwhile. Prints a Markdown table and BENCH lines.
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd)
+ns="xlbt-scrape-$$"
+run="/run/xlbt/scrape-$$"
+scrapes=20
+pid=
+
+cleanup() {
+	set +e
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	ip netns exec "$ns" "$build/xlbd" --teardown --bpffs "$run/bpf/xlb" >/dev/null 2>&1 || true
+	umount "$run/bpf" 2>/dev/null || true
+	ip netns del "$ns" 2>/dev/null || true
+	rm -rf "$run"
+}
+trap cleanup EXIT INT TERM
+
+mkdir -p "$run/bpf"
+mount -t bpf bpf "$run/bpf"
+ip netns add "$ns"
+ip -n "$ns" link add xlbt-s0 type veth peer name xlbt-s1
+ip -n "$ns" link set lo up
+ip -n "$ns" link set xlbt-s0 up
+ip -n "$ns" link set xlbt-s1 up
+ip -n "$ns" addr add 198.18.0.2/24 dev xlbt-s0
+ip -n "$ns" addr add 198.19.255.254/16 dev xlbt-s0
+# every backend's MAC known up front, so all 10,000 are in service
+{
+	for v in $(seq 0 99); do
+		for b in $(seq 1 100); do
+			echo "neigh add 198.19.$v.$b lladdr 02:00:5e:20:$(printf '%02x:%02x' "$v" "$b") dev xlbt-s0 nud permanent"
+		done
+	done
+} | ip -n "$ns" -batch -
+
+{
+	echo "interfaces: [xlbt-s0]"
+	echo "conntrack: { size: 65536 }"
+	echo "metrics: 198.18.0.2:9100"
+	echo "vips:"
+	for v in $(seq 0 99); do
+		echo "  - vip: 198.18.200.$v:80/tcp"
+		echo "    health: { check: none }"
+		echo "    backends:"
+		for b in $(seq 1 100); do echo "      - { address: 198.19.$v.$b }"; done
+	done
+} >"$run/xlb.yaml"
+
+ip netns exec "$ns" "$build/xlbd" -c "$run/xlb.yaml" --bpffs "$run/bpf/xlb" --socket "$run/sock" \
+	--state-dir "$run/state" >"$run/log" 2>&1 &
+pid=$!
+up=0
+for _ in $(seq 1 600); do # up to 60 s for 10,000 backends
+	up=$("$build/xlbctl" -s "$run/sock" -j vip show 2>/dev/null | jq '[.vips[].up] | add // 0' || echo 0)
+	[ "$up" = 10000 ] && break
+	sleep 0.1
+done
+if [ "$up" != 10000 ]; then
+	echo "scrape bench: only $up of 10000 backends came up" >&2
+	tail -3 "$run/log" >&2
+	exit 1
+fi
+
+times=()
+for _ in $(seq 1 "$scrapes"); do
+	times+=("$(ip netns exec "$ns" curl -s -o "$run/metrics" -w '%{time_total}' http://198.18.0.2:9100/metrics)")
+done
+bytes=$(stat -c %s "$run/metrics")
+samples=$(grep -vc '^#' "$run/metrics")
+median_ms=$(printf '%s\n' "${times[@]}" | sort -n | awk -v n="$scrapes" 'NR == int(n / 2) + 1 {printf "%.1f", $1 * 1000}')
+max_ms=$(printf '%s\n' "${times[@]}" | sort -n | tail -1 | awk '{printf "%.1f", $1 * 1000}')
+
+# a control request while a scrape is running waits for it at most
+ip netns exec "$ns" curl -s -o /dev/null http://198.18.0.2:9100/metrics &
+scrape_pid=$!
+t0=$(date +%s%N)
+"$build/xlbctl" -s "$run/sock" status >/dev/null
+ctl_ms=$(awk -v d=$(($(date +%s%N) - t0)) 'BEGIN {printf "%.1f", d / 1e6}')
+wait "$scrape_pid"
+
+echo "| scrape of 100 VIPs x 100 backends | value |"
+echo "|---|---:|"
+echo "| median of $scrapes scrapes | $median_ms ms |"
+echo "| slowest | $max_ms ms |"
+echo "| size | $((bytes / 1024)) KiB, $samples samples |"
+echo "| an xlbctl status issued during a scrape | $ctl_ms ms |"
+echo
+echo "BENCH scrape_100x100_ms $median_ms -"
