@@ -42,8 +42,8 @@ run_suite unit-maglev "$build/test_maglev"
 run_suite unit-syntax "$build/test_syntax"
 run_suite unit-config "$build/test_config"
 run_suite unit-proto env XLBCTL="$build/xlbctl" "$build/test_proto"
-run_suite unit-health bash "$here/unit/run_health.sh" "$build/test_health"
-run_suite unit-metrics bash "$here/unit/run_metrics.sh" "$build/test_metrics"
+run_suite unit-health bash "$here/unit/in_netns.sh" "$build/test_health"
+run_suite unit-metrics bash "$here/unit/in_netns.sh" "$build/test_metrics"
 
 # Packet tests run in their own namespace, with a veth pair to redirect to.
 if ip netns add "$ns" &&

@@ -33,6 +33,7 @@
 #include <curl/curl.h>
 
 #include "health.h"
+#include "syntax.h"
 
 #define NSEC_PER_USEC		1000ull
 #define NSEC_PER_MSEC		1000000ull
@@ -125,11 +126,6 @@ static __u64 mix64(__u64 x)
 	x *= 0x94d049bb133111ebull;
 	x ^= x >> 31;
 	return x;
-}
-
-static int addr_is_v4(const __be32 a[4])
-{
-	return !a[0] && !a[1] && a[2] == htonl(0xffff);
 }
 
 static int is_http(__u32 kind)
@@ -438,7 +434,7 @@ static socklen_t target_sockaddr(const struct hc_target *t,
 				 struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
-	if (addr_is_v4(t->cfg.addr)) {
+	if (xlb_addr_is_v4(t->cfg.addr)) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
 		sin->sin_family = AF_INET;
@@ -751,7 +747,7 @@ static void http_url(const struct hc_target *t, char *buf, size_t len)
 	const char *scheme = t->cfg.kind == XLB_CHECK_HTTPS ? "https" : "http";
 	char a[INET6_ADDRSTRLEN];
 
-	if (addr_is_v4(t->cfg.addr)) {
+	if (xlb_addr_is_v4(t->cfg.addr)) {
 		inet_ntop(AF_INET, &t->cfg.addr[3], a, sizeof(a));
 		snprintf(buf, len, "%s://%s:%u%s", scheme, a, t->cfg.port,
 			 t->cfg.path);

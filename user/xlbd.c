@@ -606,6 +606,31 @@ static int get_duration(struct json_object *req, const char *name, __u32 *ms, ch
 	return 1;
 }
 
+/*
+ * The arguments of the show-like commands: an optional VIP, which must
+ * exist. Returns 1 with *key set, 0 without a VIP, or -EINVAL with err.
+ */
+static int get_vip_filter(struct json_object *req, struct vip_key *key, char *err,
+			  size_t errlen)
+{
+	static const char *const keys[] = { "vip", NULL };
+	int has;
+
+	if (xlb_proto_check_keys(req, keys, err, errlen) ||
+	    (has = get_vip(req, "vip", 0, key, err, errlen)) < 0)
+		return -EINVAL;
+	if (has && !xlb_state_find_vip(&D.state, key)) {
+		snprintf(err, errlen, "no such VIP");
+		return -ENOENT;
+	}
+	return has;
+}
+
+static int vip_selected(const struct xlb_state_vip *v, int has, const struct vip_key *key)
+{
+	return !has || !memcmp(&v->cfg.key, key, sizeof(*key));
+}
+
 static struct json_object *cmd_vip_add(struct json_object *req)
 {
 	static const char *const keys[] = { "vip", "sched", "forward", "check", "path",
@@ -761,22 +786,19 @@ static struct json_object *vip_json(struct xlb_state_vip *v)
 
 static struct json_object *cmd_vip_show(struct json_object *req)
 {
-	static const char *const keys[] = { "vip", NULL };
 	struct json_object *reply, *arr;
 	struct vip_key key;
 	char err[256];
 	int has;
 	__u32 i;
 
-	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
-	    (has = get_vip(req, "vip", 0, &key, err, sizeof(err))) < 0)
+	has = get_vip_filter(req, &key, err, sizeof(err));
+	if (has < 0)
 		ERR_REPLY("%s", err);
-	if (has && !xlb_state_find_vip(&D.state, &key))
-		ERR_REPLY("no such VIP");
 	reply = xlb_proto_ok();
 	arr = json_object_new_array();
 	for (i = 0; i < D.state.nvips; i++)
-		if (!has || !memcmp(&D.state.vips[i].cfg.key, &key, sizeof(key)))
+		if (vip_selected(&D.state.vips[i], has, &key))
 			json_object_array_add(arr, vip_json(&D.state.vips[i]));
 	json_object_object_add(reply, "vips", arr);
 	return reply;
@@ -833,24 +855,21 @@ static struct json_object *backend_json(struct xlb_state_vip *v, struct xlb_stat
 
 static struct json_object *cmd_backend_show(struct json_object *req)
 {
-	static const char *const keys[] = { "vip", NULL };
 	struct json_object *reply, *arr;
 	struct vip_key key;
 	char err[256];
 	int has;
 	__u32 i, j;
 
-	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
-	    (has = get_vip(req, "vip", 0, &key, err, sizeof(err))) < 0)
+	has = get_vip_filter(req, &key, err, sizeof(err));
+	if (has < 0)
 		ERR_REPLY("%s", err);
-	if (has && !xlb_state_find_vip(&D.state, &key))
-		ERR_REPLY("no such VIP");
 	reply = xlb_proto_ok();
 	arr = json_object_new_array();
 	for (i = 0; i < D.state.nvips; i++) {
 		struct xlb_state_vip *v = &D.state.vips[i];
 
-		if (has && memcmp(&v->cfg.key, &key, sizeof(key)))
+		if (!vip_selected(v, has, &key))
 			continue;
 		for (j = 0; j < v->nbackends; j++)
 			json_object_array_add(arr, backend_json(v, &v->backends[j]));
@@ -862,7 +881,6 @@ static struct json_object *cmd_backend_show(struct json_object *req)
 /* Counters: global by reason, per VIP and per backend (all summed over CPUs). */
 static struct json_object *cmd_stats(struct json_object *req)
 {
-	static const char *const keys[] = { "vip", NULL };
 	struct json_object *reply, *global, *vips, *bes;
 	__u64 counters[XLB_STAT_MAX];
 	struct vip_key key;
@@ -870,11 +888,9 @@ static struct json_object *cmd_stats(struct json_object *req)
 	int has, ret;
 	__u32 i, j;
 
-	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
-	    (has = get_vip(req, "vip", 0, &key, err, sizeof(err))) < 0)
+	has = get_vip_filter(req, &key, err, sizeof(err));
+	if (has < 0)
 		ERR_REPLY("%s", err);
-	if (has && !xlb_state_find_vip(&D.state, &key))
-		ERR_REPLY("no such VIP");
 	ret = xlb_dp_stats(&D.at.dp, counters);
 	if (ret)
 		return err_from(ret, "cannot read counters");
@@ -889,7 +905,7 @@ static struct json_object *cmd_stats(struct json_object *req)
 		struct xlb_state_vip *v = &D.state.vips[i];
 		struct json_object *vo, *o;
 
-		if (has && memcmp(&v->cfg.key, &key, sizeof(key)))
+		if (!vip_selected(v, has, &key))
 			continue;
 		vo = vip_json(v);
 		o = json_object_new_object();

@@ -5,7 +5,7 @@
  * Each test runs its own epoll loop, in which the engine's fds and the
  * test's own tiny TCP/HTTP servers are all xlb_evsrc sources, as in xlbd.
  * Loopback only (127.0.0.1, ::1); meant to run in a private network
- * namespace (tests/unit/run_health.sh) so fixed port numbers are free.
+ * namespace (tests/unit/in_netns.sh) so fixed port numbers are free.
  * Waits drive the loop until the expected callback or a 5 s deadline, never
  * sleep. Figures are "# ..." lines, TAP comments under CMOCKA_MESSAGE_OUTPUT=TAP.
  */

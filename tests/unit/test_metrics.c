@@ -6,7 +6,7 @@
  * (so a test can also be a client that connects and says nothing).
  *
  * Loopback only (127.0.0.1, ::1); meant to run in a private network
- * namespace (tests/unit/run_metrics.sh) so fixed port numbers are free.
+ * namespace (tests/unit/in_netns.sh) so fixed port numbers are free.
  * Waits drive the loop until the client is done or a deadline, never sleep.
  * Figures are "# ..." lines, TAP comments under CMOCKA_MESSAGE_OUTPUT=TAP.
  */
