@@ -1224,6 +1224,32 @@ static struct json_object *cmd_explain(struct json_object *req)
 
 #define L(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
+struct backend_sample {
+	struct traffic_stats ts;
+	struct xlb_health_result r;
+};
+
+/* Each backend's counters once per scrape, in state order: the families then only format. */
+static struct backend_sample *backend_samples(void)
+{
+	struct backend_sample *out = calloc(total_backends() + 1, sizeof(*out)), *p = out;
+	__u32 i, j;
+
+	for (i = 0; out && i < D.state.nvips; i++) {
+		struct xlb_state_vip *v = &D.state.vips[i];
+		struct xlb_lb_vip *lv = xlb_lb_vip_find(D.lb, &v->cfg.key);
+
+		for (j = 0; j < v->nbackends; j++, p++) {
+			struct xlb_lb_backend *lbb = lv ? xlb_lb_backend_find(lv, v->backends[j].cfg.addr) : NULL;
+
+			if (lbb)
+				xlb_dp_backend_stats(&D.at.dp, lbb->id, &p->ts);
+			xlb_health_get(D.health, v->backends[j].hid, &p->r);
+		}
+	}
+	return out;
+}
+
 static int render_backend_metrics(struct xlb_prom *w)
 {
 	static const char *const states[] = { "up", "down", "drain", "disabled" };
@@ -1239,35 +1265,31 @@ static int render_backend_metrics(struct xlb_prom *w)
 		{ "xlb_backend_checks_total", "counter", "Health checks run." },
 		{ "xlb_backend_check_failures_total", "counter", "Health checks failed." },
 	};
+	struct backend_sample *samples = backend_samples(), *sm;
 	char vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX];
 	size_t f;
 	__u32 i, j, k;
 	int ret = 0;
 
+	if (!samples)
+		return -ENOMEM;
 	for (f = 0; f < sizeof(fams) / sizeof(fams[0]) && !ret; f++) {
 		ret = xlb_prom_family(w, fams[f].name, fams[f].type, fams[f].help);
+		sm = samples;
 		for (i = 0; i < D.state.nvips && !ret; i++) {
 			struct xlb_state_vip *v = &D.state.vips[i];
-			struct xlb_lb_vip *lv = xlb_lb_vip_find(D.lb, &v->cfg.key);
 
 			xlb_format_vip(&v->cfg.key, vip, sizeof(vip));
-			for (j = 0; j < v->nbackends && !ret; j++) {
+			for (j = 0; j < v->nbackends && !ret; j++, sm++) {
 				struct xlb_state_backend *b = &v->backends[j];
-				struct xlb_lb_backend *lbb = lv ? xlb_lb_backend_find(lv, b->cfg.addr) : NULL;
-				struct traffic_stats ts = {};
-				struct xlb_health_result r = {};
 				const char *const *l;
 
 				xlb_format_addr(b->cfg.addr, addr, sizeof(addr));
 				l = L("vip", vip, "backend", addr);
-				if (f < 3 && lbb)
-					xlb_dp_backend_stats(&D.at.dp, lbb->id, &ts);
-				if (f >= 5)
-					xlb_health_get(D.health, b->hid, &r);
 				switch (f) {
-				case 0: ret = xlb_prom_sample_u64(w, fams[f].name, l, ts.packets); break;
-				case 1: ret = xlb_prom_sample_u64(w, fams[f].name, l, ts.bytes); break;
-				case 2: ret = xlb_prom_sample_u64(w, fams[f].name, l, ts.new_flows); break;
+				case 0: ret = xlb_prom_sample_u64(w, fams[f].name, l, sm->ts.packets); break;
+				case 1: ret = xlb_prom_sample_u64(w, fams[f].name, l, sm->ts.bytes); break;
+				case 2: ret = xlb_prom_sample_u64(w, fams[f].name, l, sm->ts.new_flows); break;
 				case 3: ret = xlb_prom_sample_u64(w, fams[f].name, l, b->state == XLB_BE_UP); break;
 				case 4:
 					for (k = 0; k < 4 && !ret; k++)
@@ -1275,13 +1297,14 @@ static int render_backend_metrics(struct xlb_prom *w)
 									  L("vip", vip, "backend", addr, "state", states[k]),
 									  b->state == k);
 					break;
-				case 5: ret = xlb_prom_sample(w, fams[f].name, l, r.latency_us / 1e6); break;
-				case 6: ret = xlb_prom_sample_u64(w, fams[f].name, l, r.checks); break;
-				case 7: ret = xlb_prom_sample_u64(w, fams[f].name, l, r.failures); break;
+				case 5: ret = xlb_prom_sample(w, fams[f].name, l, sm->r.latency_us / 1e6); break;
+				case 6: ret = xlb_prom_sample_u64(w, fams[f].name, l, sm->r.checks); break;
+				case 7: ret = xlb_prom_sample_u64(w, fams[f].name, l, sm->r.failures); break;
 				}
 			}
 		}
 	}
+	free(samples);
 	return ret;
 }
 
