@@ -93,22 +93,23 @@ static int nfloors;
 /*
  * Each round times the floor and then the case, back to back, so a slow
  * patch of the shared machine hits both; the row keeps the median ns and
- * the median of the per-round ratios. offset (ns) is subtracted from the
- * case: the cost of the bench's own wrapper, where there is one.
+ * its ratio to the median floor of its own rounds. offset (ns) is
+ * subtracted from the case: the cost of the bench's own wrapper.
  */
 static void measure(const char *name, const char *what, int prog_fd, const __u8 *pkt,
 		    size_t len, int want, double offset)
 {
-	double ns[RUNS], ratio[RUNS], f;
+	double ns[RUNS], f[RUNS];
 	int i;
 
 	for (i = 0; i < RUNS; i++) {
-		f = run_once(floor_fd, floor_pkt, floor_len, XDP_TX);
+		f[i] = run_once(floor_fd, floor_pkt, floor_len, XDP_TX);
 		ns[i] = run_once(prog_fd, pkt, len, want) - offset;
-		ratio[i] = ns[i] / f;
-		floors[nfloors++] = f;
+		floors[nfloors++] = f[i];
 	}
-	rows[nrows++] = (struct row){ name, what, median_of(ns, RUNS), median_of(ratio, RUNS) };
+	/* medians, not per-round ratios: a floor of ~10 whole ns jumps by 10% a step */
+	rows[nrows++] = (struct row){ name, what, median_of(ns, RUNS),
+				      median_of(ns, RUNS) / median_of(f, RUNS) };
 }
 
 static struct pkt_spec flow(int family, __u8 proto, __u16 dport, __u8 flags)
@@ -321,7 +322,8 @@ int main(int argc, char **argv)
 		       rows[i].ratio);
 	printf("\nwrapper cost subtracted from the new-5-tuple rows: %.1f ns\n", vary_cost);
 	printf("repeat %u, median of %d rounds (floor, case) per row, one CPU; ns as the kernel\n"
-	       "times the loop, whole ns\n\n", repeat, RUNS);
+	       "times the loop, in whole ns; ratio = the row's median / the median floor of its rounds\n\n",
+	       repeat, RUNS);
 
 	printf("| map | memory (default limits) |\n|---|---:|\n");
 	bpf_object__for_each_map(map, skel->obj) {
