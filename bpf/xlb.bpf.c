@@ -214,6 +214,7 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	struct backend *be;
 	__u32 reason, backend_id, vip_id, new_flow = 0;
 	__u64 now;
+	int action;
 
 	reason = classify(ctx, &pkt);
 	if (reason != XLB_PARSE_OK)
@@ -227,7 +228,9 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 			be = bpf_map_lookup_elem(&backends, &backend_id);
 			if (be && be->gen == flow->backend_gen &&
 			    (be->flags & XLB_BACKEND_F_KEEP_FLOWS) &&
-			    now - flow->last_seen_ns <= idle_timeout(pkt.flow.proto)) {
+			    /* signed: another CPU may have stamped it after our now */
+			    (__s64)(now - flow->last_seen_ns) <=
+				    (__s64)idle_timeout(pkt.flow.proto)) {
 				flow->last_seen_ns = now;
 				stat_inc(XLB_STAT_CT_HIT);
 				vip_id = be->vip_id;
@@ -259,9 +262,13 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	}
 
 forward:
-	traffic_add(&vip_stats, vip_id, pkt.len, new_flow);
-	traffic_add(&backend_stats, backend_id, pkt.len, new_flow);
-	return forward_l2(ctx, &pkt, be);
+	action = forward_l2(ctx, &pkt, be);
+	/* a packet that could not be sent is not the VIP's or the backend's traffic */
+	if (action != XDP_DROP) {
+		traffic_add(&vip_stats, vip_id, pkt.len, new_flow);
+		traffic_add(&backend_stats, backend_id, pkt.len, new_flow);
+	}
+	return action;
 }
 
 SEC("xdp")

@@ -141,7 +141,7 @@ static int conntrack_step(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns
 	if (err <= 0)
 		return err;
 	e->ct_found = 1;
-	/* unsigned, as in the program: a last_seen after now counts as very idle */
+	/* signed, as in the program: a last_seen after now (another CPU) is fresh */
 	e->ct_age_ns = now_ns - e->ct.last_seen_ns;
 	err = backend_lookup(dp, e, e->ct.backend_id);
 	if (err)
@@ -155,21 +155,16 @@ static int conntrack_step(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns
 			 e->ct.backend_gen);
 	} else if (!(e->be.flags & XLB_BACKEND_F_KEEP_FLOWS)) {
 		snprintf(e->ct_why, sizeof(e->ct_why), "backend removed or down");
-	} else if (e->ct_age_ns > e->idle_ns) {
+	} else if ((__s64)e->ct_age_ns > (__s64)e->idle_ns) {
 		format_timeout(e->idle_ns, limit, sizeof(limit));
-		if (now_ns < e->ct.last_seen_ns) {
-			snprintf(e->ct_why, sizeof(e->ct_why),
-				 "stamped after now, counts as idle > %s", limit);
-		} else {
-			/* just past the limit: show the nanoseconds that matter */
-			if (e->ct_age_ns / (NS_PER_SEC / 10) == e->idle_ns / (NS_PER_SEC / 10))
-				snprintf(age, sizeof(age), "%llu.%09llu s",
-					 (unsigned long long)(e->ct_age_ns / NS_PER_SEC),
-					 (unsigned long long)(e->ct_age_ns % NS_PER_SEC));
-			else
-				format_secs(e->ct_age_ns, age, sizeof(age));
-			snprintf(e->ct_why, sizeof(e->ct_why), "idle %s > %s", age, limit);
-		}
+		/* just past the limit: show the nanoseconds that matter */
+		if (e->ct_age_ns / (NS_PER_SEC / 10) == e->idle_ns / (NS_PER_SEC / 10))
+			snprintf(age, sizeof(age), "%llu.%09llu s",
+				 (unsigned long long)(e->ct_age_ns / NS_PER_SEC),
+				 (unsigned long long)(e->ct_age_ns % NS_PER_SEC));
+		else
+			format_secs(e->ct_age_ns, age, sizeof(age));
+		snprintf(e->ct_why, sizeof(e->ct_why), "idle %s > %s", age, limit);
 	} else {
 		e->ct_used = 1;
 		return 0;

@@ -166,7 +166,8 @@ static int vip_sync(struct xlb_lb *lb, struct xlb_lb_vip *vip, int force)
 			return err;
 		vip->table_stale = 0;
 	}
-	for (i = 0; i < vip->nbackends; i++) {
+	/* adopting: the old tables still name them; adopt_finish clears after */
+	for (i = 0; i < vip->nbackends && !lb->adopting; i++) {
 		if (keeps_flows(&vip->backends[i].spec))
 			continue;
 		err = backend_write(lb, vip, &vip->backends[i], 0);
@@ -183,6 +184,9 @@ static int backend_id_alloc(struct xlb_lb *lb, __u32 *id)
 	for (i = 0; i < XLB_MAX_BACKENDS; i++) {
 		cand = (lb->next_backend_id + i) % XLB_MAX_BACKENDS;
 		if (cand == XLB_NO_BACKEND || lb->backend_used[cand])
+			continue;
+		/* adopting: a serving backend not re-added yet still owns its id */
+		if (lb->adopting && (lb->adopting[cand].flags & XLB_BACKEND_F_KEEP_FLOWS))
 			continue;
 		lb->backend_used[cand] = 1;
 		lb->backend_gen[cand]++;
@@ -235,9 +239,19 @@ int xlb_lb_adopt_begin(struct xlb_lb *lb)
 	__u32 i;
 	int err;
 
+	struct vip_key key, next;
+	struct vip_meta meta;
+
 	lb->adopting = calloc(XLB_MAX_BACKENDS, sizeof(*lb->adopting));
 	if (!lb->adopting)
 		return -ENOMEM;
+	/* a new VIP must not take an id whose old table still carries traffic */
+	for (err = bpf_map_get_next_key(lb->dp->vips_fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(lb->dp->vips_fd, &key, &next)) {
+		key = next;
+		if (!bpf_map_lookup_elem(lb->dp->vips_fd, &key, &meta) && meta.id < XLB_MAX_VIPS)
+			lb->vip_reserved[meta.id] = 1;
+	}
 	for (i = 1; i < XLB_MAX_BACKENDS; i++) {
 		err = xlb_dp_backend_get(lb->dp, i, &lb->adopting[i]);
 		if (err)
@@ -295,27 +309,33 @@ static int addr_in_use(struct xlb_lb *lb, const struct vip_key *key)
 
 int xlb_lb_adopt_finish(struct xlb_lb *lb)
 {
+	struct backend *old = lb->adopting;
 	__u64 bits, *want;
-	__u32 i, bit;
+	__u32 i, j, bit;
 	int err = 0;
 
-	if (!lb->adopting)
+	if (!old)
 		return 0;
-	/* flows of backends that are gone move on their next packet */
-	for (i = 1; i < XLB_MAX_BACKENDS && !err; i++) {
-		struct backend be = lb->adopting[i];
-
-		if (!(be.flags & XLB_BACKEND_F_KEEP_FLOWS) || lb->backend_used[i])
-			continue;
-		be.flags = 0;
-		err = xlb_dp_backend_set(lb->dp, i, &be);
-	}
-	/* every backend is back: now each table, whole, as the set is */
+	lb->adopting = NULL;
+	/* every backend is back: each table, whole, as the set now is ... */
 	for (i = 0; i < XLB_MAX_VIPS && !err; i++) {
 		if (!lb->vips[i].in_use)
 			continue;
 		err = table_write(lb, &lb->vips[i]);
 		lb->vips[i].table_stale = 0;
+	}
+	/* ... then out of service what no table names any more */
+	for (i = 0; i < XLB_MAX_VIPS && !err; i++)
+		for (j = 0; lb->vips[i].in_use && j < lb->vips[i].nbackends && !err; j++)
+			if (!keeps_flows(&lb->vips[i].backends[j].spec))
+				err = backend_write(lb, &lb->vips[i], &lb->vips[i].backends[j], 0);
+	for (i = 1; i < XLB_MAX_BACKENDS && !err; i++) {
+		struct backend be = old[i];
+
+		if (!(be.flags & XLB_BACKEND_F_KEEP_FLOWS) || lb->backend_used[i])
+			continue;
+		be.flags = 0;
+		err = xlb_dp_backend_set(lb->dp, i, &be);
 	}
 	err = err ?: map_prune(lb, lb->dp->vips_fd, vip_key_in_use);
 	err = err ?: map_prune(lb, lb->dp->vip_addrs_fd, addr_in_use);
@@ -336,8 +356,8 @@ int xlb_lb_adopt_finish(struct xlb_lb *lb)
 		if (bpf_map_lookup_elem(lb->dp->vip_addr_bits_fd, &i, &bits) || bits != want[i])
 			err = xlb_dp_addr_bits_set(lb->dp, i, want[i]);
 	free(want);
-	free(lb->adopting);
-	lb->adopting = NULL;
+	free(old);
+	memset(lb->vip_reserved, 0, sizeof(lb->vip_reserved));
 	return err;
 }
 
@@ -392,6 +412,10 @@ static int addr_bits_sync(struct xlb_lb *lb, const __be32 addr[4])
 	__u32 word = xlb_addr_bit(addr) >> 6, i, bit;
 	__u64 bits = 0;
 
+	/* adopting: old VIPs not re-added yet share words; only add, finish rebuilds */
+	if (lb->adopting && bpf_map_lookup_elem(lb->dp->vip_addr_bits_fd, &word, &bits))
+		return -errno;
+
 	for (i = 0; i < XLB_MAX_VIPS; i++) {
 		if (!lb->vips[i].in_use)
 			continue;
@@ -420,7 +444,7 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 	if (adopted)
 		vip = &lb->vips[meta.id];
 	for (i = 0; i < XLB_MAX_VIPS && !vip; i++)
-		if (!lb->vips[i].in_use)
+		if (!lb->vips[i].in_use && !(lb->adopting && lb->vip_reserved[i]))
 			vip = &lb->vips[i];
 	if (!vip)
 		return -ENOSPC;

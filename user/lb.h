@@ -52,6 +52,7 @@ struct xlb_lb {
 	__u32 next_backend_id; /* ids are handed out round-robin, not reused at once */
 	__u32 *table;          /* scratch for table builds */
 	struct backend *adopting; /* the backends map as a previous daemon left it */
+	__u8 vip_reserved[XLB_MAX_VIPS]; /* adopting: ids the pinned maps still use */
 	int batch;                /* depth of xlb_lb_batch_begin/end */
 };
 

@@ -1025,7 +1025,7 @@ static struct json_object *cmd_backend_set(struct json_object *req)
 	const char *admin = NULL;
 	char err[256], vip[XLB_VIP_STR_MAX];
 	__u32 weight = 0;
-	int has_weight, has_admin;
+	int has_weight, has_admin, ret;
 
 	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
 	    get_vip(req, "vip", 1, &key, err, sizeof(err)) < 0 ||
@@ -1053,8 +1053,10 @@ static struct json_object *cmd_backend_set(struct json_object *req)
 	} else {
 		ERR_REPLY("admin: bad value (drain, undrain, disable or enable)");
 	}
-	backend_push(v, b);
+	ret = backend_push(v, b);
 	save_state();
+	if (ret)
+		return err_from(ret, "saved, but the data plane did not take it");
 	xlb_format_vip(&key, vip, sizeof(vip));
 	xlb_format_addr(addr, err, sizeof(err));
 	if (has_weight)
@@ -1108,7 +1110,9 @@ static struct json_object *do_reload(void)
 	changed = json_object_new_array();
 	removed = json_object_new_array();
 	ret = apply_config(&cfg, added, changed, removed);
-	xlb_state_set_digest(&D.state, D.config_path);
+	/* a partial apply must not be mistaken, at the next start, for the file applied */
+	if (!ret)
+		xlb_state_set_digest(&D.state, D.config_path);
 	save_state();
 	D.reloads++;
 	logmsg(LOG_INFO, "reloaded %s: %zu added, %zu changed, %zu removed", D.config_path,
@@ -1452,6 +1456,11 @@ static int client_queue(struct client *c, struct json_object *reply)
 		free(line);
 		return -ENOBUFS;
 	}
+	if (c->out_off) { /* drop what was sent, so the buffer holds only what is not */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
 	p = realloc(c->out, c->out_len + len);
 	if (!p) {
 		free(line);
@@ -1498,8 +1507,15 @@ static void on_client(struct xlb_evsrc *src, uint32_t events)
 
 	if (events & EPOLLIN) {
 		n = recv(c->src.fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		if (n < 0 && errno != EAGAIN) {
 			client_close(c);
+			return;
+		}
+		if (n == 0) {
+			/* the client is done sending: answer what it asked, then close */
+			c->closing = 1;
+			if (client_flush(c))
+				client_close(c);
 			return;
 		}
 		if (n > 0 && xlb_linebuf_feed(&c->in, buf, n)) {

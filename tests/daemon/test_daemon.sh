@@ -289,6 +289,34 @@ check "new load-time settings replace the program atomically" \
 	grep -q "replaced the running XDP on eth0" "$RUN/xlbd.log"
 expect_eq "flows keep their backends across the replace" "$(flows "$V80")" "$flows_now"
 
+# ---- adoption when the state changed: other backends keep ids, tables, flows ----
+ids() { ctl -j backend show | jq -c '[.backends[] | select(.state != "disabled") | [.vip, .address, .id]]'; }
+flows443() { # 20 flows to the 443 VIP, their backends
+	local p out=
+	for p in $(seq 42000 42019); do out="$out $(flow "$p" "$V443" | cut -d' ' -f2)"; done
+	echo "$out"
+}
+flows80=$(flows "$V80") f443=$(flows443)
+ctl backend add "$V80" 198.18.0.13
+ctl backend set "$V80" 198.18.0.13 disable
+ids_before=$(ids)
+xlbd_stop TERM
+check_start "restart with a disabled backend added last to the first VIP" "$CONF"
+check "backends settle" wait_for 10 bash -c "[ \"\$($XLBCTL -s $SOCK -j backend show $V80 | jq -r '[.backends[].state] | join(\" \")')\" = 'up up disabled' ]"
+expect_eq "every other backend kept its id" "$(ids)" "$ids_before"
+expect_eq "flows of the first VIP kept their backends" "$(flows "$V80")" "$flows80"
+expect_eq "flows of the next VIP kept their backends" "$(flows443)" "$f443"
+check "the next VIP's table is as it was" table "$V443" 198.18.0.11=10 198.18.0.12=20
+ids_before=$(ids)
+xlbd_stop TERM
+sed -i 's|^vips:$|vips:\n  - vip: 198.18.100.12:80/tcp\n    health: { check: none }\n    backends: [ { address: 198.18.0.11 } ]|' "$CONF"
+check_start "restart with a new VIP at the top of the file" "$CONF"
+check "the new VIP comes up" wait_for 10 bash -c "[ \"\$($XLBCTL -s $SOCK -j backend show 198.18.100.12:80/tcp | jq -r '.backends[0].state')\" = up ]"
+expect_eq "the old VIPs' flows kept their backends" "$(flows "$V80") $(flows443)" "$flows80 $f443"
+check "the old VIPs' tables are as they were" table "$V443" 198.18.0.11=10 198.18.0.12=20
+expect_eq "the old VIPs' backends kept their ids" \
+	"$(ids | jq -c '[.[] | select(.[0] != "198.18.100.12:80/tcp")]')" "$ids_before"
+
 # ---- command prefixes, and native XDP where the driver has none ----
 expect_eq "unique prefixes work (xlbctl b s)" "$(ctl b s "$V80")" "$(ctl backend show "$V80")"
 out=$(ip netns exec "$LB" "$XLBD" -c "$CONF" -i lo --bpffs "$RUN/bpf/lo" --socket "$RUN/lo.sock" \

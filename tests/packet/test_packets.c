@@ -354,6 +354,14 @@ static void test_redirect_other_interface(void **state)
 	assert_int_equal(run(in, len, out, NULL), XDP_REDIRECT);
 	assert_int_equal(out[5], 0x11);
 	assert_int_equal(stat(XLB_STAT_REDIRECT), 1);
+	/* the dropped one is not the VIP's traffic, the redirected one is */
+	{
+		struct traffic_stats ts;
+
+		assert_int_equal(xlb_dp_vip_stats(&F.dp, xlb_lb_vip_find(F.lb, &k)->id, &ts), 0);
+		assert_int_equal(ts.packets, 1);
+		assert_int_equal(ts.bytes, len);
+	}
 }
 
 /* ---- what is not ours ---- */
