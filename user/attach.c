@@ -219,6 +219,40 @@ static int attach_one(struct xlb_attached *a, const struct xlb_attach_opts *opts
 	return link_prog_id(fd, &a->prog_id);
 }
 
+/* An interface dropped from the config must stop forwarding: detach its old link. */
+static int detach_unlisted(const struct xlb_attach_opts *opts, char *err, size_t errlen)
+{
+	char path[512], buf[128];
+	struct dirent *de;
+	int fd, listed, ret = 0;
+	__u32 i;
+	DIR *dir = opendir(opts->pin_dir);
+
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir)) && !ret) {
+		if (strncmp(de->d_name, "link_", 5))
+			continue;
+		for (listed = 0, i = 0; i < opts->nifaces && !listed; i++)
+			listed = !strcmp(de->d_name + 5, opts->ifaces[i]);
+		if (listed)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", opts->pin_dir, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			if (bpf_link_detach(fd))
+				ret = fail(err, errlen, -errno, "cannot detach %s: %s", path,
+					   strerr(-errno, buf, sizeof(buf)));
+			close(fd);
+		}
+		if (!ret && unlink(path))
+			ret = fail(err, errlen, -errno, "cannot remove %s: %s", path,
+				   strerror(errno));
+	}
+	closedir(dir);
+	return ret;
+}
+
 int xlb_attach(struct xlb_attached *a, const struct xlb_attach_opts *opts,
 	       char *err, size_t errlen)
 {
@@ -266,6 +300,9 @@ int xlb_attach(struct xlb_attached *a, const struct xlb_attach_opts *opts,
 		if (ret)
 			goto err_close;
 	}
+	ret = detach_unlisted(opts, err, errlen);
+	if (ret)
+		goto err_close;
 	/* any attached interface may be another's egress */
 	for (i = 0; i < opts->nifaces; i++) {
 		ret = xlb_dp_tx_port_add(&a->dp, a->ifindex[i]);

@@ -317,6 +317,19 @@ check "the old VIPs' tables are as they were" table "$V443" 198.18.0.11=10 198.1
 expect_eq "the old VIPs' backends kept their ids" \
 	"$(ids | jq -c '[.[] | select(.[0] != "198.18.100.12:80/tcp")]')" "$ids_before"
 
+# ---- an interface dropped from the config is detached at the next start ----
+ip -n "$LB" link add xlbt-x0 type veth peer name xlbt-x1
+ip -n "$LB" link set xlbt-x0 up
+ip -n "$LB" link set xlbt-x1 up
+xlbd_stop TERM
+check_start "xlbd starts on two interfaces" "$CONF" -i eth0 -i xlbt-x0
+check "both have XDP" bash -c "ip -n $LB link show xlbt-x0 | grep -q xdp && test -e $PIN/link_xlbt-x0"
+xlbd_stop TERM
+check_start "and restarts on one" "$CONF" -i eth0
+check "the dropped interface no longer runs XDP" bash -c "! ip -n $LB link show xlbt-x0 | grep -q xdp"
+check "and its link is unpinned" test ! -e "$PIN/link_xlbt-x0"
+expect_eq "the kept interface still forwards" "$(flows "$V80")" "$flows80"
+
 # ---- command prefixes, and native XDP where the driver has none ----
 expect_eq "unique prefixes work (xlbctl b s)" "$(ctl b s "$V80")" "$(ctl backend show "$V80")"
 out=$(ip netns exec "$LB" "$XLBD" -c "$CONF" -i lo --bpffs "$RUN/bpf/lo" --socket "$RUN/lo.sock" \
