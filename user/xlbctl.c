@@ -323,6 +323,17 @@ static int transact(struct json_object *req, void (*print_human)(struct json_obj
 	return ret;
 }
 
+/* The end of every request-building command: send it, or drop it on a usage error. */
+static int send_unless(int ret, struct json_object *req,
+		       void (*print_human)(struct json_object *))
+{
+	if (ret) {
+		json_object_put(req);
+		return ret;
+	}
+	return transact(req, print_human);
+}
+
 /* Aligned text tables: numbers to the right, words to the left. */
 #define TABLE_MAX_COLS 12
 
@@ -664,11 +675,7 @@ static int vip_add(struct cmd *c)
 	/* Only when both are given: the daemon knows the defaults. */
 	if (!ret && interval && timeout && timeout >= interval)
 		ret = usage_error("'%s': timeout must be shorter than interval", c->what);
-	if (ret) {
-		json_object_put(req);
-		return ret;
-	}
-	return transact(req, NULL);
+	return send_unless(ret, req, NULL);
 }
 
 static int vip_del(struct cmd *c)
@@ -679,11 +686,7 @@ static int vip_del(struct cmd *c)
 	ret = take_vip(c, req);
 	if (!ret)
 		ret = no_more_args(c);
-	if (ret) {
-		json_object_put(req);
-		return ret;
-	}
-	return transact(req, NULL);
+	return send_unless(ret, req, NULL);
 }
 
 /* "vip show [VIP]", "backend show [VIP]" */
@@ -696,11 +699,7 @@ static int show(struct cmd *c, const char *cmd, void (*print_human)(struct json_
 		ret = take_vip(c, req);
 	if (!ret)
 		ret = no_more_args(c);
-	if (ret) {
-		json_object_put(req);
-		return ret;
-	}
-	return transact(req, print_human);
+	return send_unless(ret, req, print_human);
 }
 
 static int vip_show(struct cmd *c)
@@ -740,11 +739,7 @@ static int backend_add(struct cmd *c)
 		if (!ret)
 			add_int(req, "weight", weight);
 	}
-	if (ret) {
-		json_object_put(req);
-		return ret;
-	}
-	return transact(req, NULL);
+	return send_unless(ret, req, NULL);
 }
 
 static int backend_del(struct cmd *c)
@@ -757,11 +752,7 @@ static int backend_del(struct cmd *c)
 		ret = take_address(c, req);
 	if (!ret)
 		ret = no_more_args(c);
-	if (ret) {
-		json_object_put(req);
-		return ret;
-	}
-	return transact(req, NULL);
+	return send_unless(ret, req, NULL);
 }
 
 /* backend set VIP ADDR weight N | drain | undrain | disable | enable: one change. */
@@ -814,11 +805,7 @@ static int backend_set(struct cmd *c)
 	if (!ret && !changed)
 		ret = usage_error("'%s': nothing to set (weight N, drain, undrain, disable or enable)",
 				  c->what);
-	if (ret) {
-		json_object_put(req);
-		return ret;
-	}
-	return transact(req, NULL);
+	return send_unless(ret, req, NULL);
 }
 
 static int backend_show(struct cmd *c)
@@ -1011,11 +998,7 @@ static int explain(struct cmd *c)
 		syn = true;
 		json_object_object_add(req, "syn", json_object_new_boolean(1));
 	}
-	if (ret) {
-		json_object_put(req);
-		return ret;
-	}
-	return transact(req, print_explain);
+	return send_unless(ret, req, print_explain);
 }
 
 /*

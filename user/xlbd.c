@@ -748,6 +748,13 @@ static void add_u64(struct json_object *o, const char *k, __u64 v)
 	json_object_object_add(o, k, json_object_new_uint64(v));
 }
 
+static void add_traffic(struct json_object *o, const struct traffic_stats *ts)
+{
+	add_u64(o, "packets", ts->packets);
+	add_u64(o, "bytes", ts->bytes);
+	add_u64(o, "flows", ts->new_flows);
+}
+
 static struct json_object *vip_json(struct xlb_state_vip *v)
 {
 	struct json_object *o = json_object_new_object(), *h = json_object_new_object();
@@ -778,9 +785,7 @@ static struct json_object *vip_json(struct xlb_state_vip *v)
 	json_object_object_add(o, "health", h);
 	add_u64(o, "backends", v->nbackends);
 	add_u64(o, "up", up);
-	add_u64(o, "packets", ts.packets);
-	add_u64(o, "bytes", ts.bytes);
-	add_u64(o, "flows", ts.new_flows);
+	add_traffic(o, &ts);
 	return o;
 }
 
@@ -847,9 +852,7 @@ static struct json_object *backend_json(struct xlb_state_vip *v, struct xlb_stat
 	add_u64(o, "check_latency_us", r.latency_us);
 	if (lb)
 		add_u64(o, "id", lb->id);
-	add_u64(o, "flows", ts.new_flows);
-	add_u64(o, "packets", ts.packets);
-	add_u64(o, "bytes", ts.bytes);
+	add_traffic(o, &ts);
 	return o;
 }
 
@@ -903,31 +906,35 @@ static struct json_object *cmd_stats(struct json_object *req)
 	bes = json_object_new_array();
 	for (i = 0; i < D.state.nvips; i++) {
 		struct xlb_state_vip *v = &D.state.vips[i];
-		struct json_object *vo, *o;
+		struct xlb_lb_vip *lv = xlb_lb_vip_find(D.lb, &v->cfg.key);
+		struct traffic_stats ts = {};
+		struct json_object *o;
+		char vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX];
+		const char *why;
 
 		if (!vip_selected(v, has, &key))
 			continue;
-		vo = vip_json(v);
+		xlb_format_vip(&v->cfg.key, vip, sizeof(vip));
+		if (lv)
+			xlb_dp_vip_stats(&D.at.dp, lv->id, &ts);
 		o = json_object_new_object();
-		json_object_object_add(o, "vip", json_object_get(json_object_object_get(vo, "vip")));
-		json_object_object_add(o, "packets", json_object_get(json_object_object_get(vo, "packets")));
-		json_object_object_add(o, "bytes", json_object_get(json_object_object_get(vo, "bytes")));
-		json_object_object_add(o, "flows", json_object_get(json_object_object_get(vo, "flows")));
-		json_object_put(vo);
+		json_object_object_add(o, "vip", json_object_new_string(vip));
+		add_traffic(o, &ts);
 		json_object_array_add(vips, o);
 		for (j = 0; j < v->nbackends; j++) {
-			struct json_object *bo = backend_json(v, &v->backends[j]);
+			struct xlb_state_backend *b = &v->backends[j];
+			struct xlb_lb_backend *lbb = lv ? xlb_lb_backend_find(lv, b->cfg.addr) : NULL;
 
+			memset(&ts, 0, sizeof(ts));
+			if (lbb)
+				xlb_dp_backend_stats(&D.at.dp, lbb->id, &ts);
+			xlb_format_addr(b->cfg.addr, addr, sizeof(addr));
 			o = json_object_new_object();
-			json_object_object_add(o, "vip", json_object_get(json_object_object_get(bo, "vip")));
-			json_object_object_add(o, "address",
-					       json_object_get(json_object_object_get(bo, "address")));
-			json_object_object_add(o, "state", json_object_get(json_object_object_get(bo, "state")));
-			json_object_object_add(o, "packets",
-					       json_object_get(json_object_object_get(bo, "packets")));
-			json_object_object_add(o, "bytes", json_object_get(json_object_object_get(bo, "bytes")));
-			json_object_object_add(o, "flows", json_object_get(json_object_object_get(bo, "flows")));
-			json_object_put(bo);
+			json_object_object_add(o, "vip", json_object_new_string(vip));
+			json_object_object_add(o, "address", json_object_new_string(addr));
+			json_object_object_add(o, "state",
+					       json_object_new_string(state_name(effective_state(b, &why))));
+			add_traffic(o, &ts);
 			json_object_array_add(bes, o);
 		}
 	}
