@@ -68,6 +68,14 @@ struct {
 	__type(value, struct flow_entry);
 } conntrack SEC(".maps");
 
+/* Outer source addresses for forward ipip; user space writes entry 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct encap_config);
+} encap_config SEC(".maps");
+
 /* Egress interfaces other than the ingress one, keyed by ifindex. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

@@ -27,6 +27,7 @@
 #ifndef ETH_P_8021AD
 #define ETH_P_8021AD 0x88A8
 #endif
+#define XLB_IP_DF 0x4000
 #define XLB_IP_MF 0x2000
 #define XLB_IP_OFFSET 0x1fff
 #define XLB_IP6_OFFSET 0xfff8 /* fragment offset bits of frag_off */
@@ -57,9 +58,17 @@ struct ipv6_frag {
 struct packet {
 	struct flow_key flow;
 	struct ethhdr *eth;
-	__u32 len;
+	__u32 len;     /* whole frame */
+	__u16 l3_len;  /* IP packet as its header gives it (no link padding) */
+	__be16 ip_id;  /* IPv4 identification, copied to an IPIP outer header */
+	__u8 l2_len;   /* Ethernet plus VLAN tags: 14, 18 or 22 */
+	__u8 family;   /* 4 or 6 */
+	__u8 tos;      /* IPv4 TOS or IPv6 traffic class */
+	__u8 df;       /* IPv4 don't-fragment */
 	__u8 fragment; /* ports unknown or not used: hash on addresses only */
 	__u8 tcp_flags;
+	__u8 icmp_error; /* too-big error: flow is the quoted packet's tuple, reversed */
+	__u8 answered;   /* turned into an ICMP answer to the client */
 };
 
 #define XLB_TCP_SYN 0x02
@@ -116,6 +125,7 @@ static __always_inline __be16 parse_eth(struct cursor *c, struct packet *pkt)
 			return 0;
 		proto = vlan->encap_proto;
 	}
+	pkt->l2_len = c->pos - (void *)pkt->eth;
 	return proto;
 }
 
@@ -143,6 +153,11 @@ static __always_inline __u32 parse_ipv4_rest(struct cursor *c, struct iphdr *iph
 		return XLB_STAT_DROP_L3_TRUNC;
 	*l4_len = tot_len - hdr_len;
 	pkt->flow.proto = iph->protocol;
+	pkt->family = 4;
+	pkt->l3_len = tot_len;
+	pkt->tos = iph->tos;
+	pkt->ip_id = iph->id;
+	pkt->df = !!(iph->frag_off & bpf_htons(XLB_IP_DF));
 	if (iph->frag_off & bpf_htons(XLB_IP_MF | XLB_IP_OFFSET))
 		pkt->fragment = 1;
 	return XLB_PARSE_OK;
@@ -169,6 +184,9 @@ static __always_inline __u32 parse_ipv6_rest(struct cursor *c, struct ipv6hdr *i
 	payload_len = bpf_ntohs(ip6->payload_len);
 	if ((void *)(ip6 + 1) + payload_len > c->end)
 		return XLB_STAT_DROP_L3_TRUNC;
+	pkt->family = 6;
+	pkt->l3_len = sizeof(*ip6) + payload_len;
+	pkt->tos = (bpf_ntohs(*(__be16 *)ip6) >> 4) & 0xff;
 	nexthdr = ip6->nexthdr;
 #pragma unroll
 	for (i = 0; i < XLB_MAX_EXT_HDRS; i++) {
@@ -199,6 +217,65 @@ static __always_inline __u32 parse_ipv6_rest(struct cursor *c, struct ipv6hdr *i
 		return XLB_STAT_DROP_EXT_TRUNC;
 	*l4_len = payload_len - consumed;
 	pkt->flow.proto = nexthdr;
+	return XLB_PARSE_OK;
+}
+
+#define XLB_ICMP_DEST_UNREACH 3
+#define XLB_ICMP_FRAG_NEEDED 4
+#define XLB_ICMPV6_PKT_TOOBIG 2
+
+/*
+ * A too-big error sent to a VIP address quotes a packet a backend sent
+ * (VIP -> client). Its tuple, reversed, is the flow's own tuple: the error
+ * then takes the flow's way to the backend, which must lower its path MTU.
+ */
+static __always_inline __u32 parse_icmp_quote(struct cursor *c, struct packet *pkt,
+					      void *icmp, __u32 l4_len)
+{
+	__be32 client[4], vip[4];
+	struct ipv6hdr *ip6;
+	struct iphdr *iph;
+	__be16 *ports;
+	__u8 proto;
+
+	if (pkt->flow.proto == IPPROTO_ICMP) {
+		iph = PULL(c, struct iphdr);
+		if (!iph)
+			return XLB_STAT_DROP_ICMP_TRUNC;
+		if (iph->version != 4 || iph->ihl < 5)
+			return XLB_STAT_DROP_ICMP_INNER;
+		if (!cursor_pull(c, iph->ihl * 4 - sizeof(*iph)))
+			return XLB_STAT_DROP_ICMP_TRUNC;
+		/* a later fragment carries no ports: not ours to route */
+		if (iph->frag_off & bpf_htons(XLB_IP_OFFSET))
+			return XLB_STAT_ICMP;
+		proto = iph->protocol;
+		addr_from_ipv4(client, iph->daddr);
+		addr_from_ipv4(vip, iph->saddr);
+	} else {
+		ip6 = PULL(c, struct ipv6hdr);
+		if (!ip6)
+			return XLB_STAT_DROP_ICMP_TRUNC;
+		if (ip6->version != 6)
+			return XLB_STAT_DROP_ICMP_INNER;
+		proto = ip6->nexthdr;
+		addr_from_ipv6(client, &ip6->daddr);
+		addr_from_ipv6(vip, &ip6->saddr);
+	}
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return XLB_STAT_ICMP;
+	ports = cursor_pull(c, 4);
+	if (!ports || c->pos - icmp > l4_len)
+		return XLB_STAT_DROP_ICMP_TRUNC;
+	/* the error was sent to the quoted packet's source, which must be this VIP */
+	if ((vip[0] ^ pkt->flow.daddr[0]) | (vip[1] ^ pkt->flow.daddr[1]) |
+	    (vip[2] ^ pkt->flow.daddr[2]) | (vip[3] ^ pkt->flow.daddr[3]))
+		return XLB_STAT_DROP_ICMP_INNER;
+	__builtin_memcpy(pkt->flow.saddr, client, sizeof(client));
+	pkt->flow.proto = proto;
+	pkt->flow.sport = ports[1];
+	pkt->flow.dport = ports[0];
+	pkt->icmp_error = 1;
 	return XLB_PARSE_OK;
 }
 
@@ -234,8 +311,14 @@ static __always_inline __u32 parse_l4(struct cursor *c, struct packet *pkt,
 	}
 	if (pkt->flow.proto == IPPROTO_ICMP || pkt->flow.proto == IPPROTO_ICMPV6) {
 		/* type, code, checksum and 4 more bytes */
-		if (!cursor_pull(c, 8) || l4_len < 8)
+		__u8 *icmp = cursor_pull(c, 8);
+
+		if (!icmp || l4_len < 8)
 			return XLB_STAT_DROP_L4_TRUNC;
+		if (pkt->flow.proto == IPPROTO_ICMP ?
+			    icmp[0] == XLB_ICMP_DEST_UNREACH && icmp[1] == XLB_ICMP_FRAG_NEEDED :
+			    icmp[0] == XLB_ICMPV6_PKT_TOOBIG)
+			return parse_icmp_quote(c, pkt, icmp, l4_len);
 		return XLB_STAT_ICMP;
 	}
 	return XLB_STAT_PASS_VIP_NO_PORT;

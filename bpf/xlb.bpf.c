@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "parse.h"
+#include "encap.h"
 #include "hash.h"
 #include "maps.bpf.h"
 
@@ -182,7 +183,7 @@ static __always_inline __u32 pick_backend(const struct packet *pkt,
 /* A bare SYN is not inserted: a SYN flood must not evict real flows. */
 static __always_inline int starts_tracking(const struct packet *pkt)
 {
-	if (pkt->fragment)
+	if (pkt->fragment || pkt->icmp_error)
 		return 0;
 	if (pkt->flow.proto == IPPROTO_TCP &&
 	    (pkt->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN)
@@ -190,20 +191,121 @@ static __always_inline int starts_tracking(const struct packet *pkt)
 	return 1;
 }
 
-static __always_inline int forward_l2(struct xdp_md *ctx, struct packet *pkt,
-				      const struct backend *be)
+
+/* A thin wrapper: tests and benchmarks may stand in for the FIB. */
+static __always_inline long xlb_fib_lookup(struct xdp_md *ctx, struct bpf_fib_lookup *fib)
+{
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
+static __always_inline int send_back_out(struct xdp_md *ctx, __u32 ifindex)
 {
 	int action;
 
-	__builtin_memcpy(pkt->eth->h_dest, be->mac, ETH_ALEN);
-	__builtin_memcpy(pkt->eth->h_source, be->src_mac, ETH_ALEN);
-	if (be->ifindex == ctx->ingress_ifindex) {
+	if (ifindex == ctx->ingress_ifindex) {
 		stat_inc(XLB_STAT_TX);
 		return XDP_TX;
 	}
-	action = bpf_redirect_map(&tx_ports, be->ifindex, XDP_DROP);
+	action = bpf_redirect_map(&tx_ports, ifindex, XDP_DROP);
 	stat_inc(action == XDP_REDIRECT ? XLB_STAT_REDIRECT : XLB_STAT_DROP_REDIRECT);
 	return action;
+}
+
+/*
+ * Over the path MTU: tell the client, where it may be told. An ICMP error
+ * is never answered, and IPv4 without DF may be fragmented on the way,
+ * which XDP cannot do: both are dropped.
+ */
+static __always_inline int answer_too_big(struct xdp_md *ctx, struct packet *pkt,
+					  __u32 mtu)
+{
+	__u32 floor = pkt->family == 6 ? 1280 : 68;
+
+	if (pkt->icmp_error || (pkt->family == 4 && !pkt->df))
+		return count_and_leave(XLB_STAT_DROP_TOO_BIG);
+	if (mtu < floor)
+		mtu = floor;
+	if (icmp_too_big_build(ctx, pkt, mtu))
+		return count_and_leave(XLB_STAT_DROP_ENCAP);
+	pkt->answered = 1;
+	stat_inc(XLB_STAT_ICMP_TOO_BIG);
+	return XDP_TX;
+}
+
+/* Source within the configured prefix: the low bits come from the flow hash. */
+static __always_inline void encap_source_pick(const struct encap_source *src,
+					      __u32 hash, __be32 out[4])
+{
+	__u32 mask;
+
+	__builtin_memcpy(out, src->addr, 16);
+	if (!src->hash_bits)
+		return;
+	mask = src->hash_bits >= 32 ? ~0u : (1u << src->hash_bits) - 1;
+	out[3] = bpf_htonl((bpf_ntohl(out[3]) & ~mask) | (hash & mask));
+}
+
+static __always_inline int forward_encap(struct xdp_md *ctx, struct packet *pkt,
+					 const struct backend *be)
+{
+	struct bpf_fib_lookup fib = {};
+	struct encap_outer o = {};
+	struct encap_config *cfg;
+	const struct encap_source *src;
+	__u32 zero = 0, hash, olen;
+	long rc;
+
+	o.outer6 = !xlb_is_v4mapped(be->addr);
+	if (pkt->family == 6 && !o.outer6) /* user space never pairs these */
+		return count_and_leave(XLB_STAT_DROP_ENCAP);
+	cfg = bpf_map_lookup_elem(&encap_config, &zero);
+	if (!cfg)
+		return count_and_leave(XLB_STAT_DROP_NO_ENCAP_SRC);
+	src = o.outer6 ? &cfg->v6 : &cfg->v4;
+	if (!(src->flags & XLB_ENCAP_F_SET))
+		return count_and_leave(XLB_STAT_DROP_NO_ENCAP_SRC);
+	hash = xlb_hash_flow(pkt->flow.saddr, pkt->flow.daddr, pkt->flow.sport,
+			     pkt->flow.dport, pkt->flow.proto);
+	encap_source_pick(src, hash, o.saddr);
+	__builtin_memcpy(o.daddr, be->addr, 16);
+	o.flow_label = hash;
+
+	olen = o.outer6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.tot_len = pkt->l3_len + olen; /* the helper checks it against the MTU */
+	if (o.outer6) {
+		fib.family = XLB_AF_INET6;
+		__builtin_memcpy(fib.ipv6_src, o.saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, o.daddr, 16);
+	} else {
+		fib.family = XLB_AF_INET;
+		fib.tos = pkt->tos;
+		fib.ipv4_src = o.saddr[3];
+		fib.ipv4_dst = o.daddr[3];
+	}
+	rc = xlb_fib_lookup(ctx, &fib);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return answer_too_big(ctx, pkt, fib.mtu_result - olen);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return count_and_leave(XLB_STAT_DROP_NO_ROUTE);
+
+	/* link padding would sit between the outer packet's end and the frame's */
+	if (pkt->len > pkt->l2_len + pkt->l3_len &&
+	    bpf_xdp_adjust_tail(ctx, (int)(pkt->l2_len + pkt->l3_len) - (int)pkt->len))
+		return count_and_leave(XLB_STAT_DROP_ENCAP);
+	if (encap_push(ctx, pkt, &o))
+		return count_and_leave(XLB_STAT_DROP_ENCAP);
+	/* the kernel resolves the next hop and forwards this one itself */
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return count_and_leave(XLB_STAT_PASS_NO_NEIGH);
+
+	struct ethhdr *eth = (void *)(long)ctx->data;
+
+	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
+		return count_and_leave(XLB_STAT_DROP_ENCAP);
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	return send_back_out(ctx, fib.ifindex);
 }
 
 static __always_inline int xlb_process(struct xdp_md *ctx)
@@ -231,8 +333,11 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 			    /* signed: another CPU may have stamped it after our now */
 			    (__s64)(now - flow->last_seen_ns) <=
 				    (__s64)idle_timeout(pkt.flow.proto)) {
-				flow->last_seen_ns = now;
-				stat_inc(XLB_STAT_CT_HIT);
+				/* an ICMP error says nothing of the flow's life */
+				if (!pkt.icmp_error) {
+					flow->last_seen_ns = now;
+					stat_inc(XLB_STAT_CT_HIT);
+				}
 				vip_id = be->vip_id;
 				goto forward;
 			}
@@ -246,7 +351,8 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 		return count_and_leave(pkt.fragment ? XLB_STAT_DROP_FRAG_NO_VIP :
 						      XLB_STAT_PASS_VIP_NO_PORT);
 	}
-	stat_inc(pkt.fragment ? XLB_STAT_FRAGMENT : XLB_STAT_CT_MISS);
+	if (!pkt.icmp_error)
+		stat_inc(pkt.fragment ? XLB_STAT_FRAGMENT : XLB_STAT_CT_MISS);
 	vip_id = vip->id;
 	backend_id = pick_backend(&pkt, vip);
 	be = bpf_map_lookup_elem(&backends, &backend_id);
@@ -262,9 +368,17 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	}
 
 forward:
-	action = forward_l2(ctx, &pkt, be);
-	/* a packet that could not be sent is not the VIP's or the backend's traffic */
-	if (action != XDP_DROP) {
+	if (pkt.icmp_error)
+		stat_inc(XLB_STAT_ICMP_ROUTED);
+	if (be->flags & XLB_BACKEND_F_ENCAP) {
+		action = forward_encap(ctx, &pkt, be);
+	} else {
+		__builtin_memcpy(pkt.eth->h_dest, be->mac, ETH_ALEN);
+		__builtin_memcpy(pkt.eth->h_source, be->src_mac, ETH_ALEN);
+		action = send_back_out(ctx, be->ifindex);
+	}
+	/* a packet that was not sent on is not the VIP's or the backend's traffic */
+	if (action != XDP_DROP && !pkt.answered) {
 		traffic_add(&vip_stats, vip_id, pkt.len, new_flow);
 		traffic_add(&backend_stats, backend_id, pkt.len, new_flow);
 	}

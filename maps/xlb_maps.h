@@ -54,7 +54,30 @@ enum xlb_sched {
 
 enum xlb_forward {
 	XLB_FWD_L2DSR = 0, /* rewrite MACs, IP untouched */
+	XLB_FWD_IPIP = 1,  /* encapsulate: IPIP, IP6IP6 or 4in6 by the backend's family */
 };
+
+/* encap_source.flags */
+#define XLB_ENCAP_F_SET 0x01 /* this family has a source: without one, encap drops */
+
+/*
+ * Outer source address of one family. hash_bits = 0: addr as is. Otherwise
+ * the low hash_bits bits (at most 32) of addr come from the flow hash, so
+ * backends and routers on the way see a spread of sources (RSS, ECMP).
+ */
+struct encap_source {
+	__be32 addr[4]; /* v4-mapped for IPv4 */
+	__u32 hash_bits;
+	__u32 flags;    /* XLB_ENCAP_F_* */
+};
+
+/* encap_config[0]: one source per outer family. */
+struct encap_config {
+	struct encap_source v4;
+	struct encap_source v6;
+};
+
+#define XLB_IPIP_TTL 64
 
 struct vip_meta {
 	__u32 id; /* index into maglev_tables and vip_stats */
@@ -71,6 +94,7 @@ struct vip_addr_meta {
 
 /* backend.flags */
 #define XLB_BACKEND_F_KEEP_FLOWS 0x01 /* up or drain: established flows stay */
+#define XLB_BACKEND_F_ENCAP 0x02      /* its VIP forwards by ipip: next hop from the FIB */
 
 /* One (VIP, backend) pair; index = backend id. */
 struct backend {
@@ -118,9 +142,16 @@ enum xlb_stat {
 	XLB_STAT_ICMP,              /* ICMP/ICMPv6 to a VIP address, passed */
 	XLB_STAT_TX,                /* forwarded out of the ingress interface */
 	XLB_STAT_REDIRECT,          /* forwarded out of another interface */
+	XLB_STAT_PASS_NO_NEIGH,     /* encapsulated, next hop's MAC unknown: the kernel forwards it */
+	XLB_STAT_ICMP_TOO_BIG,      /* answered with frag-needed / packet-too-big */
+	XLB_STAT_ICMP_ROUTED,       /* ICMP error about a VIP flow, sent to its backend */
 	XLB_STAT_DROP_NO_BACKEND,   /* VIP has no backend in service */
 	XLB_STAT_DROP_FRAG_NO_VIP,  /* fragment, but no VIP takes this address's fragments */
 	XLB_STAT_DROP_REDIRECT,     /* egress interface missing from the devmap */
+	XLB_STAT_DROP_NO_ROUTE,     /* FIB has no usable route to the backend (or forwarding off) */
+	XLB_STAT_DROP_NO_ENCAP_SRC, /* no encap_source for the backend's family */
+	XLB_STAT_DROP_TOO_BIG,      /* over the path MTU and may not be answered: IPv4 without DF, ICMP */
+	XLB_STAT_DROP_ENCAP,        /* the packet could not be grown for the outer header */
 	/* malformed packets to a VIP address, all dropped */
 	XLB_STAT_DROP_L3_TRUNC,     /* IP header or total length beyond the packet */
 	XLB_STAT_DROP_BAD_VERSION,  /* IP version does not match the ethertype */
@@ -131,6 +162,8 @@ enum xlb_stat {
 	XLB_STAT_DROP_L4_TRUNC,     /* TCP/UDP/ICMP header beyond the IP payload */
 	XLB_STAT_DROP_BAD_TCP_DOFF, /* TCP data offset < 5 or beyond the payload */
 	XLB_STAT_DROP_BAD_UDP_LEN,  /* UDP length < 8 or beyond the payload */
+	XLB_STAT_DROP_ICMP_TRUNC,   /* ICMP error whose quoted header is cut short */
+	XLB_STAT_DROP_ICMP_INNER,   /* ICMP error quoting a bad header, or one not from the VIP */
 	XLB_STAT_MAX,
 };
 
@@ -145,9 +178,16 @@ enum xlb_stat {
 	[XLB_STAT_ICMP] = "icmp",                                              \
 	[XLB_STAT_TX] = "tx",                                                  \
 	[XLB_STAT_REDIRECT] = "redirect",                                      \
+	[XLB_STAT_PASS_NO_NEIGH] = "pass_no_neigh",                            \
+	[XLB_STAT_ICMP_TOO_BIG] = "icmp_too_big_sent",                         \
+	[XLB_STAT_ICMP_ROUTED] = "icmp_routed",                                \
 	[XLB_STAT_DROP_NO_BACKEND] = "drop_no_backend",                        \
 	[XLB_STAT_DROP_FRAG_NO_VIP] = "drop_frag_no_vip",                      \
 	[XLB_STAT_DROP_REDIRECT] = "drop_redirect",                            \
+	[XLB_STAT_DROP_NO_ROUTE] = "drop_no_route",                            \
+	[XLB_STAT_DROP_NO_ENCAP_SRC] = "drop_no_encap_source",                 \
+	[XLB_STAT_DROP_TOO_BIG] = "drop_too_big",                              \
+	[XLB_STAT_DROP_ENCAP] = "drop_encap",                                  \
 	[XLB_STAT_DROP_L3_TRUNC] = "drop_malformed_l3_trunc",                  \
 	[XLB_STAT_DROP_BAD_VERSION] = "drop_malformed_bad_version",            \
 	[XLB_STAT_DROP_BAD_IHL] = "drop_malformed_bad_ihl",                    \
@@ -156,6 +196,8 @@ enum xlb_stat {
 	[XLB_STAT_DROP_EXT_LIMIT] = "drop_malformed_ext_limit",                \
 	[XLB_STAT_DROP_L4_TRUNC] = "drop_malformed_l4_trunc",                  \
 	[XLB_STAT_DROP_BAD_TCP_DOFF] = "drop_malformed_bad_tcp_doff",          \
-	[XLB_STAT_DROP_BAD_UDP_LEN] = "drop_malformed_bad_udp_len",
+	[XLB_STAT_DROP_BAD_UDP_LEN] = "drop_malformed_bad_udp_len",            \
+	[XLB_STAT_DROP_ICMP_TRUNC] = "drop_malformed_icmp_trunc",              \
+	[XLB_STAT_DROP_ICMP_INNER] = "drop_malformed_icmp_inner",
 
 #endif /* XLB_MAPS_H */

@@ -71,7 +71,12 @@ struct y_conntrack {
 	char *size, *tcp_idle, *udp_idle;
 };
 
+struct y_encap {
+	char *ipv4, *ipv6;
+};
+
 struct y_config {
+	struct y_encap *encap_source;
 	char **interfaces;
 	unsigned int interfaces_count;
 	char *xdp_mode;
@@ -145,6 +150,12 @@ static const cyaml_schema_field_t conntrack_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t encap_fields[] = {
+	OPT_STR("ipv4", struct y_encap, ipv4),
+	OPT_STR("ipv6", struct y_encap, ipv6),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_value_t ifname_schema = {
 	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
 };
@@ -159,6 +170,8 @@ static const cyaml_schema_field_t config_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("conntrack", OPT_NULL, struct y_config,
 				conntrack, conntrack_fields),
 	OPT_STR("metrics", struct y_config, metrics),
+	CYAML_FIELD_MAPPING_PTR("encap_source", OPT_NULL, struct y_config,
+				encap_source, encap_fields),
 	CYAML_FIELD_SEQUENCE("vips", OPT_NULL, struct y_config, vips,
 			     &vip_schema, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_END
@@ -717,6 +730,12 @@ static int conv_global(struct cfg_ctx *c, const struct y_config *y,
 			return val_err(c, "", "metrics", why, y->metrics);
 		strcpy(cfg->metrics, y->metrics);
 	}
+	if (y->encap_source && y->encap_source->ipv4 &&
+	    xlb_parse_encap_source(y->encap_source->ipv4, 4, &cfg->encap.v4, why, sizeof(why)))
+		return val_err(c, "encap_source", "ipv4", why, y->encap_source->ipv4);
+	if (y->encap_source && y->encap_source->ipv6 &&
+	    xlb_parse_encap_source(y->encap_source->ipv6, 6, &cfg->encap.v6, why, sizeof(why)))
+		return val_err(c, "encap_source", "ipv6", why, y->encap_source->ipv6);
 	return 0;
 }
 
@@ -819,16 +838,13 @@ static int conv_backend(struct cfg_ctx *c, const char *bp,
 			struct xlb_backend_cfg *b)
 {
 	static const char *const states[] = { "enabled", "drain", "disabled", NULL };
-	char why[64];
-	int v4, err;
+	char why[96];
+	int err;
 
 	if (xlb_parse_addr(y->address, b->addr, why, sizeof(why)))
 		return val_err(c, bp, "address", why, y->address);
-	v4 = xlb_addr_is_v4(b->addr);
-	if (v4 != xlb_addr_is_v4(v->key.addr))
-		return cfg_err(c, bp, "address", "%s",
-			       v4 ? "IPv4 backend for an IPv6 VIP" :
-				    "IPv6 backend for an IPv4 VIP");
+	if (xlb_check_backend_family(v->forward, v->key.addr, b->addr, why, sizeof(why)))
+		return cfg_err(c, bp, "address", "%s", why);
 	b->weight = WEIGHT_DEFAULT;
 	err = get_u32(c, bp, "weight", y->weight, 1, WEIGHT_MAX, &b->weight);
 	if (!err)
@@ -948,6 +964,11 @@ static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 		err = conv_backend(c, bp, &y->backends[i], v, &v->backends[i]);
 		if (err)
 			return err;
+		if (v->forward == XLB_FWD_IPIP &&
+		    !((xlb_addr_is_v4(v->backends[i].addr) ? &cfg->encap.v4 : &cfg->encap.v6)->flags &
+		      XLB_ENCAP_F_SET))
+			return cfg_err(c, bp, "address", "forward ipip needs encap_source.%s for this backend",
+				       xlb_addr_is_v4(v->backends[i].addr) ? "ipv4" : "ipv6");
 	}
 	return check_dup_backends(c, vp, v);
 }

@@ -65,6 +65,7 @@ struct xlb_config {
 	__u32 ct_size;                   /* default XLB_CT_SIZE */
 	__u64 tcp_idle_ms, udp_idle_ms;  /* default 300 s, 30 s */
 	char metrics[64];                /* "ADDR:PORT" or "" (off) */
+	struct encap_config encap;       /* outer sources for forward ipip */
 	struct xlb_vip_cfg *vips;
 	__u32 nvips;
 };

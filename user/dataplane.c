@@ -27,6 +27,7 @@ int xlb_dp_init(struct xlb_dp *dp, struct bpf_object *obj)
 	err = err ?: map_fd(obj, "backends", &dp->backends_fd);
 	err = err ?: map_fd(obj, "conntrack", &dp->conntrack_fd);
 	err = err ?: map_fd(obj, "tx_ports", &dp->tx_ports_fd);
+	err = err ?: map_fd(obj, "encap_config", &dp->encap_config_fd);
 	err = err ?: map_fd(obj, "stats", &dp->stats_fd);
 	err = err ?: map_fd(obj, "vip_stats", &dp->vip_stats_fd);
 	err = err ?: map_fd(obj, "backend_stats", &dp->backend_stats_fd);
@@ -135,6 +136,20 @@ int xlb_dp_table_get(struct xlb_dp *dp, __u32 vip_id, __u32 *table)
 			err = -errno;
 	close(inner_fd);
 	return err;
+}
+
+int xlb_dp_encap_set(struct xlb_dp *dp, const struct encap_config *cfg)
+{
+	__u32 zero = 0;
+
+	return update(dp->encap_config_fd, &zero, cfg);
+}
+
+int xlb_dp_encap_get(struct xlb_dp *dp, struct encap_config *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(dp->encap_config_fd, &zero, cfg) ? -errno : 0;
 }
 
 int xlb_dp_tx_port_add(struct xlb_dp *dp, __u32 ifindex)

@@ -15,6 +15,7 @@ struct xlb_dp {
 	int backends_fd;
 	int conntrack_fd;
 	int tx_ports_fd;
+	int encap_config_fd;
 	int stats_fd;
 	int vip_stats_fd;
 	int backend_stats_fd;
@@ -54,6 +55,8 @@ int xlb_dp_vip_addr_del(struct xlb_dp *dp, const __be32 addr[4]);
 int xlb_dp_vip_set(struct xlb_dp *dp, const struct vip_key *key,
 		   const struct vip_meta *meta);
 int xlb_dp_vip_del(struct xlb_dp *dp, const struct vip_key *key);
+int xlb_dp_encap_set(struct xlb_dp *dp, const struct encap_config *cfg);
+int xlb_dp_encap_get(struct xlb_dp *dp, struct encap_config *cfg);
 int xlb_dp_backend_set(struct xlb_dp *dp, __u32 id, const struct backend *be);
 int xlb_dp_backend_get(struct xlb_dp *dp, __u32 id, struct backend *be);
 /* Write table (XLB_MAGLEV_SIZE backend ids) into a new inner map, then swap it in. */

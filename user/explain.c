@@ -206,6 +206,13 @@ static int forward_step(struct xlb_dp *dp, struct xlb_explain *e)
 	__u32 ifindex = e->be.ifindex;
 	int err;
 
+	if (e->be.flags & XLB_BACKEND_F_ENCAP) {
+		/* the usual way out; the FIB at send time may say otherwise */
+		e->encap = 1;
+		e->action = XDP_TX;
+		e->reason = XLB_STAT_TX;
+		return 0;
+	}
 	e->egress_ifindex = ifindex;
 	if (ifindex == e->ingress_ifindex) {
 		e->action = XDP_TX;
@@ -469,6 +476,17 @@ static void step_action(const struct xlb_explain *e, const char *ifname, char *b
 			 xlb_explain_action_name(e->action),
 			 e->action == XDP_PASS ? " to the host's stack" : "",
 			 xlb_stat_names[e->reason], why);
+		return;
+	}
+	if (e->encap) {
+		char addr[XLB_ADDR_STR_MAX];
+
+		xlb_format_addr(e->be.addr, addr, sizeof(addr));
+		snprintf(buf, len, "6. action: encapsulate (%s) to %s; next hop, egress and "
+			 "path MTU from the kernel's FIB for each packet; %s",
+			 xlb_addr_is_v4(e->be.addr) ? "IPIP" :
+			 xlb_addr_is_v4(e->flow.daddr) ? "4in6" : "IP6IP6",
+			 addr, entry_effect(e));
 		return;
 	}
 	if (ifname)

@@ -60,6 +60,7 @@ struct xlb_explain {
 
 	/* 6. action */
 	int action;               /* XDP_TX, XDP_REDIRECT, XDP_DROP, XDP_PASS */
+	int encap;                /* forward ipip: the FIB picks next hop and egress per packet */
 	__u32 reason;             /* enum xlb_stat of the outcome */
 	__u32 egress_ifindex;     /* TX/REDIRECT/DROP_REDIRECT: the backend's ifindex */
 	int would_insert;         /* the packet creates a connection-table entry */

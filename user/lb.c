@@ -93,6 +93,8 @@ static int backend_write(struct xlb_lb *lb, const struct xlb_lb_vip *vip,
 	memcpy(be.src_mac, b->spec.src_mac, sizeof(be.src_mac));
 	be.ifindex = b->spec.ifindex;
 	be.flags = keep ? XLB_BACKEND_F_KEEP_FLOWS : 0;
+	if (vip->forward == XLB_FWD_IPIP)
+		be.flags |= XLB_BACKEND_F_ENCAP;
 	be.gen = lb->backend_gen[b->id];
 	be.vip_id = vip->id;
 	if (!memcmp(&be, &b->written, sizeof(be)))
@@ -550,6 +552,8 @@ int xlb_lb_vip_update(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 	meta.sched = sched;
 	meta.forward = forward;
 	err = xlb_dp_vip_set(lb->dp, key, &meta);
+	/* the backends carry the forwarding mode for flows that skip the VIP lookup */
+	err = err ?: vip_sync(lb, vip, 0);
 	return err ?: frag_vip_sync(lb, key->addr, key->proto);
 }
 

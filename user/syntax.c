@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "syntax.h"
@@ -272,15 +273,84 @@ const char *xlb_sched_name(__u8 sched)
 
 int xlb_parse_forward(const char *s, __u8 *forward, char *err, size_t errlen)
 {
-	if (strcmp(s, "l2dsr"))
-		return fail(err, errlen, "bad forwarding mode (l2dsr)");
-	*forward = XLB_FWD_L2DSR;
+	if (!strcmp(s, "l2dsr"))
+		*forward = XLB_FWD_L2DSR;
+	else if (!strcmp(s, "ipip"))
+		*forward = XLB_FWD_IPIP;
+	else
+		return fail(err, errlen, "bad forwarding mode (l2dsr, ipip)");
 	return 0;
 }
 
 const char *xlb_forward_name(__u8 forward)
 {
-	return forward == XLB_FWD_L2DSR ? "l2dsr" : "unknown";
+	switch (forward) {
+	case XLB_FWD_L2DSR:
+		return "l2dsr";
+	case XLB_FWD_IPIP:
+		return "ipip";
+	default:
+		return "unknown";
+	}
+}
+
+int xlb_check_backend_family(__u8 forward, const __be32 vip[4], const __be32 backend[4],
+			     char *err, size_t errlen)
+{
+	int vip4 = xlb_addr_is_v4(vip), be4 = xlb_addr_is_v4(backend);
+
+	if (vip4 == be4)
+		return 0;
+	if (forward == XLB_FWD_IPIP && vip4)
+		return 0; /* 4in6 */
+	return fail(err, errlen, be4 ? "IPv4 backend for an IPv6 VIP" :
+			"IPv6 backend for an IPv4 VIP (only forward ipip carries one)");
+}
+
+int xlb_parse_encap_source(const char *s, int family, struct encap_source *src,
+			   char *err, size_t errlen)
+{
+	char addr[INET6_ADDRSTRLEN + 8], *slash, *end;
+	__u32 full = family == 4 ? 32 : 128;
+	unsigned long len = full;
+
+	if (strlen(s) >= sizeof(addr))
+		return fail(err, errlen, "bad address");
+	strcpy(addr, s);
+	slash = strchr(addr, '/');
+	if (slash) {
+		*slash = '\0';
+		errno = 0;
+		len = strtoul(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || len > full)
+			return fail(err, errlen, "bad prefix length");
+		if (full - len > 32)
+			return fail(err, errlen, "prefix leaves more than 32 bits to hash");
+	}
+	memset(src, 0, sizeof(*src));
+	if (xlb_parse_addr(addr, src->addr, err, errlen))
+		return -EINVAL;
+	if ((family == 4) != xlb_addr_is_v4(src->addr))
+		return fail(err, errlen, family == 4 ? "not an IPv4 address" : "not an IPv6 address");
+	src->hash_bits = full - len;
+	src->flags = XLB_ENCAP_F_SET;
+	return 0;
+}
+
+void xlb_format_encap_source(const struct encap_source *src, char *buf, size_t len)
+{
+	char a[XLB_ADDR_STR_MAX];
+
+	if (!(src->flags & XLB_ENCAP_F_SET)) {
+		snprintf(buf, len, "none");
+		return;
+	}
+	xlb_format_addr(src->addr, a, sizeof(a));
+	if (src->hash_bits)
+		snprintf(buf, len, "%s/%u", a,
+			 (xlb_addr_is_v4(src->addr) ? 32 : 128) - src->hash_bits);
+	else
+		snprintf(buf, len, "%s", a);
 }
 
 void xlb_format_mac(const __u8 mac[6], char *buf, size_t len)

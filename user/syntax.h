@@ -45,6 +45,13 @@ int xlb_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out, char *err,
 int xlb_parse_sched(const char *s, __u8 *sched, char *err, size_t errlen);
 const char *xlb_sched_name(__u8 sched);
 int xlb_parse_forward(const char *s, __u8 *forward, char *err, size_t errlen);
+/* Which backend families a forwarding mode can reach from a VIP's family. */
+int xlb_check_backend_family(__u8 forward, const __be32 vip[4], const __be32 backend[4],
+			     char *err, size_t errlen);
+/* "ADDR" (that source) or "ADDR/LEN" (sources hashed within the prefix). */
+int xlb_parse_encap_source(const char *s, int family, struct encap_source *src,
+			   char *err, size_t errlen);
+void xlb_format_encap_source(const struct encap_source *src, char *buf, size_t len);
 const char *xlb_forward_name(__u8 forward);
 
 void xlb_format_mac(const __u8 mac[6], char *buf, size_t len);

@@ -1552,7 +1552,7 @@ static const struct object objects[] = {
 		.nverbs = sizeof(vip_verbs) / sizeof(vip_verbs[0]),
 		.default_verb = "show",
 		.usage =
-		"xlbctl vip add VIP [sched maglev|source-hash] [forward l2dsr]\n"
+		"xlbctl vip add VIP [sched maglev|source-hash] [forward l2dsr|ipip]\n"
 		"               [check none|tcp|http PATH|https PATH] [check-port PORT]\n"
 		"               [interval DUR] [timeout DUR] [rise N] [fall N]\n"
 		"xlbctl vip del VIP\n"

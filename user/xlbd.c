@@ -246,11 +246,28 @@ static void health_target(const struct xlb_state_vip *v, const struct xlb_state_
 	t->fall = b->cfg.fall ?: h->fall;
 }
 
-static void mac_resolve(struct xlb_state_backend *b)
+/* Can the data plane encapsulate to addr? Always yes when not encapsulating. */
+static int encap_source_for(__u8 forward, const __be32 addr[4], const struct encap_config *e)
+{
+	if (forward != XLB_FWD_IPIP)
+		return 1;
+	return !!((xlb_addr_is_v4(addr) ? &e->v4 : &e->v6)->flags & XLB_ENCAP_F_SET);
+}
+
+static void mac_resolve(const struct xlb_state_vip *v, struct xlb_state_backend *b)
 {
 	int ifindex;
 	__u8 mac[6];
 
+	if (v->cfg.forward == XLB_FWD_IPIP) {
+		/* encapsulated: the data plane asks the FIB for each packet's next hop */
+		memset(b->mac, 0, sizeof(b->mac));
+		memset(b->src_mac, 0, sizeof(b->src_mac));
+		b->ifindex = 0;
+		b->mac_known = 1;
+		b->mac_why[0] = '\0';
+		return;
+	}
 	b->mac_known = 0;
 	if (xlb_neigh_lookup(D.neigh, b->cfg.addr, &ifindex, mac)) {
 		snprintf(b->mac_why, sizeof(b->mac_why), "MAC unknown (resolving)");
@@ -284,7 +301,7 @@ static int backend_start(struct xlb_state_vip *v, struct xlb_state_backend *b)
 	const char *why;
 	int ret;
 
-	mac_resolve(b);
+	mac_resolve(v, b);
 	if (!b->mac_known) {
 		char vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX];
 
@@ -383,7 +400,7 @@ static void on_neigh(void *ctx, const __be32 addr[4], int known, int ifindex,
 
 			if (memcmp(b->cfg.addr, addr, 16))
 				continue;
-			mac_resolve(b);
+			mac_resolve(v, b);
 			if (known && b->mac_known)
 				logmsg(LOG_DEBUG, "backend %s is at %s", a, m);
 			backend_push(v, b);
@@ -490,6 +507,11 @@ static int apply_config(const struct xlb_config *cfg, struct json_object *added,
 			v->cfg.sched = want->sched;
 			v->cfg.forward = want->forward;
 			ret = xlb_lb_vip_update(D.lb, &v->cfg.key, v->cfg.sched, v->cfg.forward);
+			/* l2dsr <-> ipip: the next hop comes from elsewhere now */
+			for (j = 0; j < v->nbackends && !ret; j++) {
+				mac_resolve(v, &v->backends[j]);
+				backend_push(v, &v->backends[j]);
+			}
 			vip_changed = 1;
 		}
 		health_changed = memcmp(&v->cfg.health, &want->health, sizeof(want->health));
@@ -971,9 +993,11 @@ static struct json_object *cmd_backend_add(struct json_object *req)
 	v = xlb_state_find_vip(&D.state, &key);
 	if (!v)
 		ERR_REPLY("no such VIP");
-	if (xlb_addr_is_v4(cfg.addr) != xlb_addr_is_v4(key.addr))
-		ERR_REPLY("%s backend for an %s VIP", xlb_addr_is_v4(cfg.addr) ? "IPv4" : "IPv6",
-			  xlb_addr_is_v4(key.addr) ? "IPv4" : "IPv6");
+	if (xlb_check_backend_family(v->cfg.forward, key.addr, cfg.addr, err, sizeof(err)))
+		ERR_REPLY("%s", err);
+	if (!encap_source_for(v->cfg.forward, cfg.addr, &D.file.encap))
+		ERR_REPLY("no encap_source.%s in %s for this backend", xlb_addr_is_v4(cfg.addr) ?
+			  "ipv4" : "ipv6", D.config_path);
 	if (xlb_state_find_backend(v, cfg.addr))
 		ERR_REPLY("backend already exists");
 	if (total_backends() >= XLB_MAX_BACKENDS - 1)
@@ -1076,8 +1100,8 @@ static struct json_object *cmd_backend_set(struct json_object *req)
 static struct json_object *cmd_status(struct json_object *req)
 {
 	static const char *const keys[] = { NULL };
-	struct json_object *reply, *ifs;
-	char err[256], name[IF_NAMESIZE];
+	struct json_object *reply, *ifs, *enc;
+	char err[256], name[IF_NAMESIZE], name4[XLB_ADDR_STR_MAX + 4], name6[XLB_ADDR_STR_MAX + 4];
 	__u32 i;
 
 	if (xlb_proto_check_keys(req, keys, err, sizeof(err)))
@@ -1097,6 +1121,12 @@ static struct json_object *cmd_status(struct json_object *req)
 	add_u64(reply, "reloads", D.reloads);
 	json_object_object_add(reply, "config", json_object_new_string(D.config_path));
 	json_object_object_add(reply, "bpffs", json_object_new_string(D.pin_dir));
+	xlb_format_encap_source(&D.file.encap.v4, name4, sizeof(name4));
+	xlb_format_encap_source(&D.file.encap.v6, name6, sizeof(name6));
+	enc = json_object_new_object();
+	json_object_object_add(enc, "ipv4", json_object_new_string(name4));
+	json_object_object_add(enc, "ipv6", json_object_new_string(name6));
+	json_object_object_add(reply, "encap_source", enc);
 	return reply;
 }
 
@@ -1113,6 +1143,13 @@ static struct json_object *do_reload(void)
 		logmsg(LOG_ERR, "reload refused: %s", err);
 		return xlb_proto_error("%s", err);
 	}
+	/* sources first: VIPs that encapsulate may be added below */
+	ret = xlb_dp_encap_set(&D.at.dp, &cfg.encap);
+	if (ret) {
+		xlb_config_free(&cfg);
+		return err_from(ret, "cannot write encap_config");
+	}
+	D.file.encap = cfg.encap;
 	added = json_object_new_array();
 	changed = json_object_new_array();
 	removed = json_object_new_array();
@@ -1390,6 +1427,12 @@ static int render_metrics(void *ctx, struct xlb_prom *w)
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_conntrack_misses_total", NULL, c[XLB_STAT_CT_MISS]);
 	ret = ret ?: xlb_prom_family(w, "xlb_fragments_total", "counter", "IP fragments forwarded by address hash.");
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_fragments_total", NULL, c[XLB_STAT_FRAGMENT]);
+	ret = ret ?: xlb_prom_family(w, "xlb_icmp_too_big_sent_total", "counter",
+				     "Clients told their packet was over the path MTU to the backend.");
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_icmp_too_big_sent_total", NULL, c[XLB_STAT_ICMP_TOO_BIG]);
+	ret = ret ?: xlb_prom_family(w, "xlb_icmp_routed_total", "counter",
+				     "Too-big errors about a VIP flow, sent on to the flow's backend.");
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_icmp_routed_total", NULL, c[XLB_STAT_ICMP_ROUTED]);
 
 	ret = ret ?: render_vip_metrics(w);
 	return ret ?: render_backend_metrics(w);
@@ -1769,7 +1812,8 @@ static int run(void)
 		logmsg(LOG_ERR, "cannot read the pinned maps: %s", strerror(-ret));
 		return 1;
 	}
-	ret = apply_config(from_state ? &desired : &D.file, NULL, NULL, NULL);
+	ret = xlb_dp_encap_set(&D.at.dp, &D.file.encap);
+	ret = ret ?: apply_config(from_state ? &desired : &D.file, NULL, NULL, NULL);
 	ret = ret ?: xlb_lb_adopt_finish(D.lb);
 	if (ret) {
 		libbpf_strerror(ret, err, sizeof(err));

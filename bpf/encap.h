@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Header surgery for L3 DSR: push an outer IPv4/IPv6 header after the link
+ * header, or turn a packet into the ICMP too-big answer to its sender.
+ * Both keep the Ethernet header and VLAN tags as they came. After every
+ * bpf_xdp_adjust_head/tail the packet pointers are loaded and checked anew.
+ */
+#ifndef XLB_ENCAP_H
+#define XLB_ENCAP_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "parse.h"
+
+/* sys/socket.h is not for BPF programs */
+#define XLB_AF_INET 2
+#define XLB_AF_INET6 10
+
+#define XLB_L2_MAX 22 /* Ethernet and two VLAN tags */
+#define XLB_ICMP_TOS 0xc0 /* internetwork control, as routers send errors */
+/* Quote as much as RFC 1812 / RFC 4443 allow: 576 and 1280 bytes in all. */
+#define XLB_ICMP4_QUOTE_MAX (576 - 20 - 8)
+#define XLB_ICMP6_QUOTE_MAX (1280 - 40 - 8)
+#define XLB_CSUM_CHUNK 64
+
+static __always_inline __u16 csum_fold(__u64 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum;
+}
+
+static __always_inline __u16 ipv4_hdr_csum(const struct iphdr *iph)
+{
+	const __u16 *word = (const __u16 *)iph;
+	__u64 sum = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < (int)(sizeof(*iph) / 2); i++)
+		sum += word[i];
+	return csum_fold(sum);
+}
+
+/*
+ * Unfolded sum of n bytes at p (n a multiple of 4, at most 8 + the largest
+ * quote): 64-byte helper calls, then 4-byte ones. -1 if p + n is beyond end.
+ */
+static __always_inline __s64 csum_region(void *p, __u32 n, void *end, __s64 sum)
+{
+	__u32 off = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < (8 + XLB_ICMP6_QUOTE_MAX) / XLB_CSUM_CHUNK; i++) {
+		if (off + XLB_CSUM_CHUNK > n)
+			break;
+		if (p + off + XLB_CSUM_CHUNK > end)
+			return -1;
+		sum = bpf_csum_diff(NULL, 0, p + off, XLB_CSUM_CHUNK, sum);
+		off += XLB_CSUM_CHUNK;
+	}
+#pragma unroll
+	for (i = 0; i < XLB_CSUM_CHUNK / 4; i++) {
+		if (off + 4 > n)
+			break;
+		if (p + off + 4 > end)
+			return -1;
+		sum = bpf_csum_diff(NULL, 0, p + off, 4, sum);
+		off += 4;
+	}
+	return off == n ? sum : -1;
+}
+
+/* Keep the link header: saved before the head moves, written back after. */
+static __always_inline int l2_save(struct xdp_md *ctx, __u8 *l2)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+
+	if (data + XLB_L2_MAX > end)
+		return -1;
+	__builtin_memcpy(l2, data, XLB_L2_MAX);
+	return 0;
+}
+
+/* The innermost ethertype: the one that names the IP header after the tags. */
+static __always_inline int l2_set_proto(__u8 *l2, __u32 l2_len, __u16 proto)
+{
+	__be16 p = bpf_htons(proto);
+
+	if (l2_len == 14)
+		__builtin_memcpy(l2 + 12, &p, 2);
+	else if (l2_len == 18)
+		__builtin_memcpy(l2 + 16, &p, 2);
+	else if (l2_len == 22)
+		__builtin_memcpy(l2 + 20, &p, 2);
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * Grow the head by room bytes and put the link header back at the front.
+ * What followed the link header now starts room bytes after it. The whole
+ * saved block is written: bytes past l2_len are overwritten by the caller.
+ */
+static __always_inline int l2_grow(struct xdp_md *ctx, const __u8 *l2, int room)
+{
+	void *data, *end;
+
+	if (bpf_xdp_adjust_head(ctx, -room))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (data + XLB_L2_MAX > end)
+		return -1;
+	__builtin_memcpy(data, l2, XLB_L2_MAX);
+	return 0;
+}
+
+struct encap_outer {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__u32 flow_label; /* IPv6 outer only */
+	__u8 outer6;
+};
+
+/* Outer header for the packet in pkt: IPIP, IP6IP6 or 4in6. */
+static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *pkt,
+				      const struct encap_outer *o)
+{
+	__u32 l2_len = pkt->l2_len, inner_len = pkt->l3_len;
+	__u8 l2[XLB_L2_MAX], inner_proto;
+	struct ipv6hdr *ip6;
+	struct iphdr *iph;
+	void *data, *end;
+
+	inner_proto = pkt->family == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	if (l2_len > XLB_L2_MAX || l2_save(ctx, l2) ||
+	    l2_set_proto(l2, l2_len, o->outer6 ? ETH_P_IPV6 : ETH_P_IP))
+		return -1;
+
+	if (o->outer6) {
+		if (l2_grow(ctx, l2, sizeof(*ip6)))
+			return -1;
+		data = (void *)(long)ctx->data;
+		end = (void *)(long)ctx->data_end;
+		ip6 = data + l2_len;
+		if ((void *)(ip6 + 1) > end)
+			return -1;
+		*(__be32 *)ip6 = bpf_htonl(6 << 28 | (__u32)pkt->tos << 20 |
+					   (o->flow_label & 0xfffff));
+		ip6->payload_len = bpf_htons(inner_len);
+		ip6->nexthdr = inner_proto;
+		ip6->hop_limit = XLB_IPIP_TTL;
+		__builtin_memcpy(&ip6->saddr, o->saddr, 16);
+		__builtin_memcpy(&ip6->daddr, o->daddr, 16);
+		return 0;
+	}
+	if (l2_grow(ctx, l2, sizeof(*iph)))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	iph = data + l2_len;
+	if ((void *)(iph + 1) > end)
+		return -1;
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->tos = pkt->tos;
+	iph->tot_len = bpf_htons(inner_len + sizeof(*iph));
+	/* RFC 2003: the inner DF decides; its id keeps fragments apart if it is clear */
+	iph->id = pkt->ip_id;
+	iph->frag_off = pkt->df ? bpf_htons(XLB_IP_DF) : 0;
+	iph->ttl = XLB_IPIP_TTL;
+	iph->protocol = inner_proto;
+	iph->check = 0;
+	iph->saddr = o->saddr[3];
+	iph->daddr = o->daddr[3];
+	iph->check = ipv4_hdr_csum(iph);
+	return 0;
+}
+
+struct icmp6_pseudo {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be32 len;
+	__be32 nexthdr;
+};
+
+/*
+ * Turn the packet into "fragmentation needed" (IPv4) or "packet too big"
+ * (IPv6) from the VIP to the client, quoting the start of the packet, with
+ * the link header's addresses swapped: it leaves the way it came.
+ */
+static __always_inline int icmp_too_big_build(struct xdp_md *ctx, const struct packet *pkt,
+					      __u32 mtu)
+{
+	__u32 l2_len = pkt->l2_len, quote, hdr_len, cur_len, new_len;
+	__u8 l2[XLB_L2_MAX], mac[ETH_ALEN];
+	struct icmp6_pseudo ph;
+	struct ipv6hdr *ip6;
+	struct iphdr *iph;
+	void *data, *end;
+	__u8 *icmp;
+	__s64 sum;
+	int six = pkt->family == 6;
+
+	quote = pkt->l3_len;
+	if (quote > (six ? XLB_ICMP6_QUOTE_MAX : XLB_ICMP4_QUOTE_MAX))
+		quote = six ? XLB_ICMP6_QUOTE_MAX : XLB_ICMP4_QUOTE_MAX;
+	quote &= ~3u; /* the checksum helper takes whole words */
+	hdr_len = six ? sizeof(*ip6) + 8 : sizeof(*iph) + 8;
+	if (l2_len > XLB_L2_MAX || l2_save(ctx, l2))
+		return -1;
+	__builtin_memcpy(mac, l2, ETH_ALEN);
+	__builtin_memcpy(l2, l2 + ETH_ALEN, ETH_ALEN);
+	__builtin_memcpy(l2 + ETH_ALEN, mac, ETH_ALEN);
+	if (l2_grow(ctx, l2, hdr_len))
+		return -1;
+
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	cur_len = end - data;
+	new_len = l2_len + hdr_len + quote;
+	if (cur_len > new_len && bpf_xdp_adjust_tail(ctx, (int)new_len - (int)cur_len))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+
+	if (six) {
+		ip6 = data + l2_len;
+		icmp = (__u8 *)(ip6 + 1);
+		if ((void *)(icmp + 8) > end)
+			return -1;
+		*(__be32 *)ip6 = bpf_htonl(6 << 28);
+		ip6->payload_len = bpf_htons(8 + quote);
+		ip6->nexthdr = IPPROTO_ICMPV6;
+		ip6->hop_limit = XLB_IPIP_TTL;
+		__builtin_memcpy(&ip6->saddr, pkt->flow.daddr, 16);
+		__builtin_memcpy(&ip6->daddr, pkt->flow.saddr, 16);
+		icmp[0] = XLB_ICMPV6_PKT_TOOBIG;
+		icmp[1] = 0;
+		*(__u16 *)(icmp + 2) = 0;
+		*(__be32 *)(icmp + 4) = bpf_htonl(mtu);
+		__builtin_memcpy(ph.saddr, pkt->flow.daddr, 16);
+		__builtin_memcpy(ph.daddr, pkt->flow.saddr, 16);
+		ph.len = bpf_htonl(8 + quote);
+		ph.nexthdr = bpf_htonl(IPPROTO_ICMPV6);
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
+	} else {
+		iph = data + l2_len;
+		icmp = (__u8 *)(iph + 1);
+		if ((void *)(icmp + 8) > end)
+			return -1;
+		iph->version = 4;
+		iph->ihl = 5;
+		iph->tos = XLB_ICMP_TOS;
+		iph->tot_len = bpf_htons(sizeof(*iph) + 8 + quote);
+		iph->id = 0;
+		iph->frag_off = 0;
+		iph->ttl = XLB_IPIP_TTL;
+		iph->protocol = IPPROTO_ICMP;
+		iph->check = 0;
+		iph->saddr = pkt->flow.daddr[3];
+		iph->daddr = pkt->flow.saddr[3];
+		iph->check = ipv4_hdr_csum(iph);
+		icmp[0] = XLB_ICMP_DEST_UNREACH;
+		icmp[1] = XLB_ICMP_FRAG_NEEDED;
+		*(__u16 *)(icmp + 2) = 0;
+		*(__be16 *)(icmp + 4) = 0;
+		*(__be16 *)(icmp + 6) = bpf_htons(mtu);
+		sum = 0;
+	}
+	sum = csum_region(icmp, 8 + quote, end, sum);
+	if (sum < 0)
+		return -1;
+	*(__u16 *)(icmp + 2) = csum_fold(sum);
+	return 0;
+}
+
+#endif /* XLB_ENCAP_H */
