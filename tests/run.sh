@@ -51,6 +51,7 @@ if ip netns add "$ns" &&
 	ip -n "$ns" link set xlbt-pkt0 up && ip -n "$ns" link set xlbt-pkt1 up &&
 	ip -n "$ns" link set lo up; then
 	run_suite packet ip netns exec "$ns" "$build/test_packets"
+	run_suite encap ip netns exec "$ns" "$build/test_encap"
 	run_suite explain ip netns exec "$ns" "$build/test_explain"
 else
 	echo "packet: cannot create namespace $ns"

@@ -106,6 +106,9 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
 		ip->ihl = 5 + s->ip_opt_words;
 		ip->tot_len = htons(total - l3);
 		ip->id = htons(0x1234);
+		ip->tos = s->tos;
+		if (s->df)
+			ip->frag_off = htons(0x4000);
 		ip->ttl = 64;
 		ip->protocol = s->proto;
 		ip->saddr = src[3];
@@ -123,6 +126,8 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
 		__u8 *next = &ip6->nexthdr;
 
 		ip6->version = 6;
+		ip6->priority = s->tos >> 4;
+		ip6->flow_lbl[0] = (s->tos & 0xf) << 4;
 		ip6->payload_len = htons(total - l3 - 40);
 		ip6->hop_limit = 64;
 		memcpy(&ip6->saddr, src, 16);

@@ -23,6 +23,8 @@ struct pkt_spec {
 	int frag;                /* 1 = first fragment (MF), 2 = non-first fragment */
 	__u16 ether_type;        /* override, e.g. ARP; 0 = from family */
 	int payload;             /* bytes of L4 payload */
+	int df;                  /* IPv4 don't-fragment */
+	__u8 tos;                /* IPv4 TOS / IPv6 traffic class */
 };
 
 /* Build the packet into buf (at least PKT_MAX). Returns its length. */

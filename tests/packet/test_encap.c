@@ -1,0 +1,883 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Packet tests of L3 DSR: forward ipip (IPIP, IP6IP6, 4in6), the ICMP
+ * too-big answer, and the routing of too-big errors to a flow's backend.
+ * The real XDP object and the kernel's own FIB: the test namespace gets
+ * routes (one with a small MTU), permanent neighbours and one gateway with
+ * no neighbour, so every bpf_fib_lookup outcome used is a real one.
+ * Expected packets are built here, field by field, and checksums are
+ * verified with the test's own RFC 1071 sum.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "xlb.skel.h"
+#include "../../user/dataplane.h"
+#include "../../user/lb.h"
+#include "../../user/syntax.h"
+#include "../../user/explain.h"
+#include "../../bpf/hash.h"
+#include "pkt.h"
+
+#define VIP4 "198.18.100.10"
+#define VIP6 "2001:db8:100::10"
+#define CLIENT4 "198.18.0.1"
+#define CLIENT6 "2001:db8::1"
+#define ROUTER4 "198.18.0.254"
+#define ROUTER6 "2001:db8::254"
+#define SRC4 "198.18.50.1"
+#define SRC6 "2001:db8:50::1"
+#define EGRESS "xlbt-pkt0"
+#define EGRESS_MAC 0xa0  /* 02:00:5e:10:00:a0 */
+#define GW_MAC 0xb0      /* the permanent neighbour */
+#define LB_MAC_LAST 0xee
+#define CLIENT_MAC_LAST 0x01
+#define NS 1000000000ULL
+
+static const char *const net_setup[] = {
+	"sysctl -qw net.ipv4.conf.all.forwarding=1",
+	"sysctl -qw net.ipv6.conf.all.forwarding=1",
+	"ip link set dev " EGRESS " address 02:00:5e:10:00:a0",
+	"ip addr replace 198.18.50.1/24 dev " EGRESS,
+	"ip -6 addr replace 2001:db8:50::1/64 dev " EGRESS " nodad",
+	"ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b0 dev " EGRESS " nud permanent",
+	"ip -6 neigh replace 2001:db8:50::2 lladdr 02:00:5e:10:00:b0 dev " EGRESS " nud permanent",
+	"ip route replace 198.18.60.0/24 via 198.18.50.2",
+	"ip route replace 198.18.61.0/24 via 198.18.50.2 mtu lock 1400",
+	"ip route replace 198.18.62.0/24 via 198.18.50.3",
+	"ip -6 route replace 2001:db8:60::/64 via 2001:db8:50::2",
+	"ip -6 route replace 2001:db8:61::/64 via 2001:db8:50::2 mtu lock 1400",
+	"ip -6 route replace 2001:db8:62::/64 via 2001:db8:50::3",
+};
+
+struct fixture {
+	struct xlb_bpf *skel;
+	struct xlb_dp dp;
+	struct xlb_lb *lb;
+	int prog_fd;
+	int egress;
+};
+
+static struct fixture F;
+
+static int group_setup(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(net_setup) / sizeof(net_setup[0]); i++)
+		if (system(net_setup[i])) {
+			fprintf(stderr, "failed: %s\n", net_setup[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static void set_sources(const char *v4, const char *v6)
+{
+	struct encap_config cfg = {};
+	char err[128];
+
+	if (v4)
+		assert_int_equal(xlb_parse_encap_source(v4, 4, &cfg.v4, err, sizeof(err)), 0);
+	if (v6)
+		assert_int_equal(xlb_parse_encap_source(v6, 6, &cfg.v6, err, sizeof(err)), 0);
+	assert_int_equal(xlb_dp_encap_set(&F.dp, &cfg), 0);
+}
+
+static int setup(void **state)
+{
+	struct xlb_load_opts opts = XLB_LOAD_OPTS_DEFAULT;
+
+	(void)state;
+	memset(&F, 0, sizeof(F));
+	opts.ct_size = 65536;
+	opts.fake_clock = 1;
+	F.skel = xlb_bpf__open();
+	if (!F.skel)
+		return -1;
+	XLB_SKEL_CONFIGURE(F.skel, &opts);
+	if (xlb_bpf__load(F.skel))
+		return -1;
+	F.skel->bss->fake_clock_ns = 1000 * NS;
+	if (xlb_dp_init(&F.dp, F.skel->obj))
+		return -1;
+	F.lb = xlb_lb_new(&F.dp);
+	F.prog_fd = bpf_program__fd(F.skel->progs.xlb_xdp);
+	F.egress = if_nametoindex(EGRESS);
+	if (!F.lb || F.egress <= 0 || xlb_dp_tx_port_add(&F.dp, F.egress))
+		return -1;
+	set_sources(SRC4, SRC6);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	xlb_lb_free(F.lb);
+	xlb_bpf__destroy(F.skel);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
+{
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = 1 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = len,
+		    .data_out = out, .data_size_out = PKT_MAX, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int err = bpf_prog_test_run_opts(F.prog_fd, &opts);
+
+	if (err)
+		return -errno;
+	if (out_len)
+		*out_len = opts.data_size_out;
+	return opts.retval;
+}
+
+static __u64 stat(enum xlb_stat reason)
+{
+	__u64 all[XLB_STAT_MAX];
+
+	assert_int_equal(xlb_dp_stats(&F.dp, all), 0);
+	return all[reason];
+}
+
+static void assert_verdict(int got, int want)
+{
+	__u64 all[XLB_STAT_MAX];
+	__u32 i;
+
+	if (got == want)
+		return;
+	xlb_dp_stats(&F.dp, all);
+	for (i = 0; i < XLB_STAT_MAX; i++)
+		if (all[i])
+			fprintf(stderr, "  %s: %llu\n", xlb_stat_names[i], (unsigned long long)all[i]);
+	assert_int_equal(got, want);
+}
+
+static struct vip_key add_vip(const char *addr, __u16 port, __u8 forward)
+{
+	struct vip_key k = {};
+
+	assert_int_equal(addr_parse16(addr, k.addr), 0);
+	k.port = htons(port);
+	k.proto = IPPROTO_TCP;
+	assert_true(xlb_lb_vip_add(F.lb, &k, XLB_SCHED_MAGLEV, forward) >= 0);
+	return k;
+}
+
+static void add_backend(const struct vip_key *k, const char *addr, __u8 mac_last)
+{
+	struct xlb_backend_spec s = {};
+
+	assert_int_equal(addr_parse16(addr, s.addr), 0);
+	mac_set(s.mac, mac_last);
+	mac_set(s.src_mac, LB_MAC_LAST);
+	s.ifindex = 1;
+	s.weight = 100;
+	s.state = XLB_BE_UP;
+	assert_true(xlb_lb_backend_add(F.lb, k, &s) > 0);
+}
+
+static struct pkt_spec tcp_spec(int family, __u16 sport, int payload)
+{
+	struct pkt_spec s = {
+		.family = family, .proto = IPPROTO_TCP,
+		.saddr = family == 4 ? CLIENT4 : CLIENT6,
+		.daddr = family == 4 ? VIP4 : VIP6,
+		.sport = sport, .dport = 80, .tcp_flags = 0x10, .payload = payload,
+		.df = 1, .tos = 0x28,
+	};
+
+	mac_set(s.smac, CLIENT_MAC_LAST);
+	mac_set(s.dmac, LB_MAC_LAST);
+	return s;
+}
+
+/* RFC 1071, computed here and not by the code under test. */
+static __u32 sum16(__u32 sum, const __u8 *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (p[i] << 8) | p[i + 1];
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	return sum;
+}
+
+static __u16 fold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+static void put16(__u8 *p, __u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static void put32(__u8 *p, __u32 v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v & 0xffff);
+}
+
+static __u32 flow_hash(const struct pkt_spec *s)
+{
+	__be32 sa[4], da[4];
+
+	addr_parse16(s->saddr, sa);
+	addr_parse16(s->daddr, da);
+	return xlb_hash_flow(sa, da, htons(s->sport), htons(s->dport), s->proto);
+}
+
+/*
+ * What forward ipip must send for the frame in: the link header with the
+ * next hop's MACs and the outer ethertype, the outer header, then the
+ * inner packet byte for byte. src/dst are 16-byte (v4-mapped) addresses.
+ */
+static size_t expect_encap(const __u8 *in, size_t len, size_t l2, int outer6,
+			   const __be32 src[4], const __be32 dst[4], __u32 label, __u8 *out)
+{
+	const __u8 *inner = in + l2;
+	int inner6 = (inner[0] >> 4) == 6;
+	size_t olen = outer6 ? 40 : 20, inner_len;
+	__u8 *o = out + l2, tos;
+
+	inner_len = inner6 ? 40 + ((inner[4] << 8) | inner[5]) : (inner[2] << 8) | inner[3];
+	tos = inner6 ? ((inner[0] & 0xf) << 4) | (inner[1] >> 4) : inner[1];
+	memcpy(out, in, l2);
+	mac_set(out, GW_MAC);
+	mac_set(out + 6, EGRESS_MAC);
+	put16(out + l2 - 2, outer6 ? ETH_P_IPV6 : ETH_P_IP);
+	memset(o, 0, olen);
+	if (outer6) {
+		put32(o, 6u << 28 | (__u32)tos << 20 | (label & 0xfffff));
+		put16(o + 4, inner_len);
+		o[6] = inner6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+		o[7] = 64;
+		memcpy(o + 8, src, 16);
+		memcpy(o + 24, dst, 16);
+	} else {
+		o[0] = 0x45;
+		o[1] = tos;
+		put16(o + 2, inner_len + 20);
+		o[4] = inner[4]; /* the inner id */
+		o[5] = inner[5];
+		o[6] = inner[6] & 0x40; /* the inner DF */
+		o[8] = 64;
+		o[9] = IPPROTO_IPIP;
+		memcpy(o + 12, &src[3], 4);
+		memcpy(o + 16, &dst[3], 4);
+		put16(o + 10, fold(sum16(0, o, 20)));
+	}
+	memcpy(o + olen, inner, inner_len);
+	(void)len;
+	return l2 + olen + inner_len;
+}
+
+static void assert_bytes(const __u8 *got, size_t got_len, const __u8 *want, size_t want_len)
+{
+	size_t i;
+
+	assert_int_equal(got_len, want_len);
+	for (i = 0; i < want_len; i++)
+		if (got[i] != want[i]) {
+			fprintf(stderr, "  first difference at byte %zu: got %02x want %02x\n", i,
+				got[i], want[i]);
+			fail();
+		}
+}
+
+static void parse16(const char *s, __be32 out[4])
+{
+	assert_int_equal(addr_parse16(s, out), 0);
+}
+
+/* ---- encapsulation ---- */
+
+static void test_ipip4_fixed_source(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
+	struct pkt_spec s = tcp_spec(4, 40000, 100);
+	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	__be32 src[4], dst[4];
+	size_t len = pkt_build(&s, in), want_len;
+	__u32 out_len;
+
+	(void)state;
+	add_backend(&k, "198.18.60.11", 0x11);
+	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+	parse16(SRC4, src);
+	parse16("198.18.60.11", dst);
+	want_len = expect_encap(in, len, 14, 0, src, dst, 0, want);
+	assert_bytes(out, out_len, want, want_len);
+	/* the outer checksum holds by an independent sum */
+	assert_int_equal(fold(sum16(0, out + 14, 20)), 0);
+	assert_int_equal(stat(XLB_STAT_REDIRECT), 1);
+	/* DF clear inside: clear outside too, and the inner id carries over */
+	s.df = 0;
+	len = pkt_build(&s, in);
+	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+	assert_int_equal(out[14 + 6] & 0x40, 0);
+	want_len = expect_encap(in, len, 14, 0, src, dst, 0, want);
+	assert_bytes(out, out_len, want, want_len);
+}
+
+static void test_ip6ip6_hashed_source(void **state)
+{
+	struct vip_key k;
+	struct pkt_spec s = tcp_spec(6, 40000, 100);
+	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	__be32 src[4], dst[4];
+	size_t len, want_len;
+	__u32 out_len, hash, i, distinct = 0;
+	__u16 seen[64];
+
+	(void)state;
+	set_sources(SRC4, "2001:db8:70::/112");
+	k = add_vip(VIP6, 80, XLB_FWD_IPIP);
+	add_backend(&k, "2001:db8:60::11", 0x11);
+	parse16("2001:db8:60::11", dst);
+	for (i = 0; i < 64; i++) {
+		s.sport = 40000 + i;
+		len = pkt_build(&s, in);
+		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+		hash = flow_hash(&s);
+		parse16("2001:db8:70::", src);
+		src[3] = htonl(hash & 0xffff);
+		want_len = expect_encap(in, len, 14, 1, src, dst, hash, want);
+		assert_bytes(out, out_len, want, want_len);
+		seen[i] = hash & 0xffff;
+	}
+	/* the sources spread: RSS and ECMP on the way get entropy */
+	for (i = 0; i < 64; i++) {
+		__u32 j;
+
+		for (j = 0; j < i && seen[j] != seen[i]; j++)
+			;
+		distinct += j == i;
+	}
+	assert_true(distinct >= 60);
+}
+
+static void test_ipip4_hashed_source(void **state)
+{
+	struct vip_key k;
+	struct pkt_spec s = tcp_spec(4, 41000, 20);
+	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	__be32 src[4], dst[4];
+	size_t len = pkt_build(&s, in), want_len;
+	__u32 out_len, hash = flow_hash(&s);
+
+	(void)state;
+	set_sources("198.18.70.0/24", SRC6);
+	k = add_vip(VIP4, 80, XLB_FWD_IPIP);
+	add_backend(&k, "198.18.60.11", 0x11);
+	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+	parse16("198.18.70.0", src);
+	src[3] = htonl(ntohl(src[3]) | (hash & 0xff));
+	parse16("198.18.60.11", dst);
+	want_len = expect_encap(in, len, 14, 0, src, dst, 0, want);
+	assert_bytes(out, out_len, want, want_len);
+	assert_int_equal(fold(sum16(0, out + 14, 20)), 0);
+}
+
+static void test_4in6_with_vlan_tags(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
+	struct pkt_spec s = tcp_spec(4, 42000, 64);
+	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	__be32 src[4], dst[4];
+	size_t len, want_len, l2;
+	__u32 out_len;
+	int tags;
+
+	(void)state;
+	add_backend(&k, "2001:db8:60::12", 0x12);
+	parse16(SRC6, src);
+	parse16("2001:db8:60::12", dst);
+	for (tags = 0; tags <= 2; tags++) {
+		s.nvlan = tags;
+		len = pkt_build(&s, in);
+		l2 = 14 + 4 * tags;
+		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+		want_len = expect_encap(in, len, l2, 1, src, dst, flow_hash(&s), want);
+		assert_bytes(out, out_len, want, want_len);
+		/* the tags stay; the ethertype after them names IPv6 now */
+		assert_int_equal(out[l2 - 2], 0x86);
+		assert_int_equal(out[l2 - 1], 0xdd);
+	}
+}
+
+static void test_ipv6_vip_to_ipv4_backend_refused(void **state)
+{
+	struct vip_key k = add_vip(VIP6, 80, XLB_FWD_IPIP);
+	char err[128];
+	__be32 a[4];
+
+	(void)state;
+	parse16("198.18.60.11", a);
+	assert_int_not_equal(xlb_check_backend_family(XLB_FWD_IPIP, k.addr, a, err, sizeof(err)), 0);
+	assert_string_equal(err, "IPv4 backend for an IPv6 VIP");
+	parse16(VIP4, k.addr);
+	parse16("2001:db8:60::1", a);
+	assert_int_equal(xlb_check_backend_family(XLB_FWD_IPIP, k.addr, a, err, sizeof(err)), 0);
+	assert_int_not_equal(xlb_check_backend_family(XLB_FWD_L2DSR, k.addr, a, err, sizeof(err)), 0);
+}
+
+static void test_no_neigh_passes_encapsulated(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
+	struct pkt_spec s = tcp_spec(4, 40000, 30);
+	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	__be32 src[4], dst[4];
+	size_t len = pkt_build(&s, in), want_len;
+	__u32 out_len;
+	struct traffic_stats ts;
+
+	(void)state;
+	add_backend(&k, "198.18.62.11", 0x11);
+	assert_verdict(run(in, len, out, &out_len), XDP_PASS);
+	parse16(SRC4, src);
+	parse16("198.18.62.11", dst);
+	want_len = expect_encap(in, len, 14, 0, src, dst, 0, want);
+	/* the kernel resolves the gateway and routes this one: MACs as they came */
+	memcpy(want, in, 12);
+	assert_bytes(out, out_len, want, want_len);
+	assert_int_equal(stat(XLB_STAT_PASS_NO_NEIGH), 1);
+	assert_int_equal(xlb_dp_vip_stats(&F.dp, xlb_lb_vip_find(F.lb, &k)->id, &ts), 0);
+	assert_int_equal(ts.packets, 1);
+}
+
+static void test_no_route_and_no_source_dropped(void **state)
+{
+	struct vip_key k4 = add_vip(VIP4, 80, XLB_FWD_IPIP), k6;
+	struct pkt_spec s = tcp_spec(4, 40000, 30);
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in);
+
+	(void)state;
+	add_backend(&k4, "198.18.99.11", 0x11);
+	assert_verdict(run(in, len, out, NULL), XDP_DROP);
+	assert_int_equal(stat(XLB_STAT_DROP_NO_ROUTE), 1);
+
+	set_sources(SRC4, NULL);
+	k6 = add_vip(VIP6, 80, XLB_FWD_IPIP);
+	add_backend(&k6, "2001:db8:60::11", 0x11);
+	s = tcp_spec(6, 40000, 30);
+	len = pkt_build(&s, in);
+	assert_verdict(run(in, len, out, NULL), XDP_DROP);
+	assert_int_equal(stat(XLB_STAT_DROP_NO_ENCAP_SRC), 1);
+}
+
+static void test_l2dsr_to_ipip_switch_moves_flows(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_L2DSR);
+	struct pkt_spec s = tcp_spec(4, 40000, 30);
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in);
+	__u32 out_len;
+
+	(void)state;
+	add_backend(&k, "198.18.60.11", 0x11);
+	assert_verdict(run(in, len, out, &out_len), XDP_TX);
+	assert_int_equal(out_len, len);
+	/* the flow is in the connection table; its next packet follows the new mode */
+	assert_int_equal(xlb_lb_vip_update(F.lb, &k, XLB_SCHED_MAGLEV, XLB_FWD_IPIP), 0);
+	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+	assert_int_equal(out_len, len + 20);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
+}
+
+/* ---- too big ---- */
+
+/* What the LB must answer: MACs swapped, IP/ICMP from the VIP, the quote. */
+static size_t expect_too_big(const __u8 *in, size_t l2, int six, __u32 mtu, __u8 *out)
+{
+	const __u8 *l3 = in + l2;
+	size_t l3_len = six ? 40 + ((l3[4] << 8) | l3[5]) : (l3[2] << 8) | l3[3];
+	size_t quote = l3_len < (six ? 1232u : 548u) ? l3_len : (six ? 1232u : 548u);
+	size_t hdr = six ? 48 : 28;
+	__u8 *ip = out + l2, *icmp = ip + hdr - 8;
+	__u32 sum;
+
+	quote &= ~(size_t)3;
+	memcpy(out, in, l2);
+	memcpy(out, in + 6, 6);
+	memcpy(out + 6, in, 6);
+	memset(ip, 0, hdr);
+	memcpy(ip + hdr, l3, quote);
+	if (six) {
+		ip[0] = 0x60;
+		put16(ip + 4, 8 + quote);
+		ip[6] = 58;
+		ip[7] = 64;
+		memcpy(ip + 8, l3 + 24, 16);  /* from the VIP */
+		memcpy(ip + 24, l3 + 8, 16);  /* to the client */
+		icmp[0] = 2;
+		put32(icmp + 4, mtu);
+		sum = sum16(0, ip + 8, 32);   /* pseudo-header */
+		sum += 8 + quote + 58;
+	} else {
+		ip[0] = 0x45;
+		ip[1] = 0xc0;
+		put16(ip + 2, 28 + quote);
+		ip[8] = 64;
+		ip[9] = 1;
+		memcpy(ip + 12, l3 + 16, 4);
+		memcpy(ip + 16, l3 + 12, 4);
+		put16(ip + 10, fold(sum16(0, ip, 20)));
+		icmp[0] = 3;
+		icmp[1] = 4;
+		put16(icmp + 6, mtu);
+		sum = 0;
+	}
+	put16(icmp + 2, fold(sum16(sum, icmp, 8 + quote)));
+	return l2 + hdr + quote;
+}
+
+static void too_big_case(int family, const char *backend, int payload, int vlans, __u32 mtu)
+{
+	struct vip_key k = add_vip(family == 4 ? VIP4 : VIP6, 80, XLB_FWD_IPIP);
+	struct pkt_spec s = tcp_spec(family, 40000, payload);
+	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	size_t len, want_len, l2 = 14 + 4 * vlans;
+	__u32 out_len;
+	struct traffic_stats ts;
+
+	add_backend(&k, backend, 0x11);
+	s.nvlan = vlans;
+	len = pkt_build(&s, in);
+	assert_verdict(run(in, len, out, &out_len), XDP_TX);
+	want_len = expect_too_big(in, l2, family == 6, mtu, want);
+	assert_bytes(out, out_len, want, want_len);
+	assert_int_equal(stat(XLB_STAT_ICMP_TOO_BIG), 1);
+	/* answered, not sent: the VIP's traffic did not grow */
+	assert_int_equal(xlb_dp_vip_stats(&F.dp, xlb_lb_vip_find(F.lb, &k)->id, &ts), 0);
+	assert_int_equal(ts.packets, 0);
+}
+
+static void test_too_big_ipv4(void **state)
+{
+	(void)state;
+	/* 1400 bytes of IP + 20 of IPIP > the route's MTU of 1400 */
+	too_big_case(4, "198.18.61.11", 1360, 0, 1380);
+}
+
+static void test_too_big_ipv4_vlan(void **state)
+{
+	(void)state;
+	too_big_case(4, "198.18.61.11", 1360, 2, 1380);
+}
+
+static void test_too_big_ipv6(void **state)
+{
+	(void)state;
+	too_big_case(6, "2001:db8:61::11", 1340, 0, 1360);
+}
+
+static void test_too_big_4in6(void **state)
+{
+	(void)state;
+	too_big_case(4, "2001:db8:61::11", 1360, 1, 1360);
+}
+
+static void test_too_big_limits(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
+	struct pkt_spec s = tcp_spec(4, 40000, 1360);
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len;
+	__u32 out_len;
+
+	(void)state;
+	add_backend(&k, "198.18.61.11", 0x11);
+	/* the largest packet that fits after encapsulation is sent */
+	s.payload = 1340;
+	len = pkt_build(&s, in);
+	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+	assert_int_equal(out_len, len + 20);
+	/* IPv4 without DF may not be answered, and XDP cannot fragment */
+	s.payload = 1341;
+	s.df = 0;
+	len = pkt_build(&s, in);
+	assert_verdict(run(in, len, out, NULL), XDP_DROP);
+	assert_int_equal(stat(XLB_STAT_DROP_TOO_BIG), 1);
+	assert_int_equal(stat(XLB_STAT_ICMP_TOO_BIG), 0);
+}
+
+/* ---- ICMP errors about VIP flows ---- */
+
+/*
+ * A router's error about a packet the backend sent (VIP:80 -> client:sport):
+ * it quotes quote_len bytes of that packet's IP packet.
+ */
+static size_t build_icmp_error(int family, __u16 sport, size_t quote_len, __u8 *buf)
+{
+	struct pkt_spec r = {
+		.family = family, .proto = IPPROTO_TCP,
+		.saddr = family == 4 ? VIP4 : VIP6, .daddr = family == 4 ? CLIENT4 : CLIENT6,
+		.sport = 80, .dport = sport, .tcp_flags = 0x18, .payload = 1400, .df = 1,
+	};
+	__u8 reply[PKT_MAX];
+	size_t l3_len, hdr = family == 4 ? 28 : 48;
+	__u8 *ip = buf + 14, *icmp = ip + hdr - 8;
+	__be32 a[4];
+
+	pkt_build(&r, reply);
+	if (quote_len > 1200)
+		quote_len = 1200;
+	memset(buf, 0, 14 + hdr);
+	mac_set(buf, LB_MAC_LAST);
+	mac_set(buf + 6, 0x54);
+	put16(buf + 12, family == 4 ? ETH_P_IP : ETH_P_IPV6);
+	l3_len = hdr + quote_len;
+	if (family == 4) {
+		ip[0] = 0x45;
+		put16(ip + 2, l3_len);
+		ip[8] = 64;
+		ip[9] = IPPROTO_ICMP;
+		parse16(ROUTER4, a);
+		memcpy(ip + 12, &a[3], 4);
+		parse16(VIP4, a);
+		memcpy(ip + 16, &a[3], 4);
+		put16(ip + 10, fold(sum16(0, ip, 20)));
+		icmp[0] = 3;
+		icmp[1] = 4;
+		put16(icmp + 6, 1400);
+	} else {
+		ip[0] = 0x60;
+		put16(ip + 4, l3_len - 40);
+		ip[6] = IPPROTO_ICMPV6;
+		ip[7] = 64;
+		parse16(ROUTER6, a);
+		memcpy(ip + 8, a, 16);
+		parse16(VIP6, a);
+		memcpy(ip + 24, a, 16);
+		icmp[0] = 2;
+		put32(icmp + 4, 1400);
+	}
+	memcpy(icmp + 8, reply + 14, quote_len);
+	return 14 + l3_len;
+}
+
+/* The outer destination of an encapsulated frame: the backend. */
+static __u32 outer_dst4(const __u8 *out)
+{
+	__u32 a;
+
+	memcpy(&a, out + 14 + 16, 4);
+	return a;
+}
+
+static void test_icmp_follows_flow(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
+	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	__u32 flow_be[200], out_len, i, moved = 0;
+	__be32 src[4], dst[4];
+	size_t len, want_len;
+	char addr[32];
+	struct pkt_spec s;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		snprintf(addr, sizeof(addr), "198.18.60.%u", 11 + i);
+		add_backend(&k, addr, 0x11 + i);
+	}
+	/* 200 established flows: each goes to some backend, and is tracked */
+	for (i = 0; i < 200; i++) {
+		s = tcp_spec(4, 20000 + i, 10);
+		len = pkt_build(&s, in);
+		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+		flow_be[i] = outer_dst4(out);
+	}
+	/* the error about each flow's reply reaches that flow's backend */
+	for (i = 0; i < 200; i++) {
+		len = build_icmp_error(4, 20000 + i, 576 - 28, in);
+		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+		assert_int_equal(outer_dst4(out), flow_be[i]);
+	}
+	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 200);
+	/* the ICMP packet itself travels unchanged inside */
+	parse16(SRC4, src);
+	memset(dst, 0, sizeof(dst));
+	dst[2] = htonl(0xffff);
+	dst[3] = flow_be[199];
+	s = tcp_spec(4, 20000 + 199, 10);
+	want_len = expect_encap(in, len, 14, 0, src, dst, 0, want);
+	assert_bytes(out, out_len, want, want_len);
+
+	/* more backends: Maglev would move some flows, the table keeps them */
+	for (i = 4; i < 12; i++) {
+		snprintf(addr, sizeof(addr), "198.18.60.%u", 11 + i);
+		add_backend(&k, addr, 0x11 + i);
+	}
+	for (i = 0; i < 200; i++) {
+		struct xlb_explain e;
+		struct flow_key f = {};
+
+		s = tcp_spec(4, 20000 + i, 10);
+		addr_parse16(CLIENT4, f.saddr);
+		addr_parse16(VIP4, f.daddr);
+		f.sport = htons(20000 + i);
+		f.dport = htons(80);
+		f.proto = IPPROTO_TCP;
+		assert_int_equal(xlb_explain(&F.dp, &f, 0x10, 1, 1000 * NS, 300 * NS, 30 * NS, &e), 0);
+		moved += e.table_backend_id != e.backend_id;
+		len = build_icmp_error(4, 20000 + i, 64, in);
+		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+		assert_int_equal(outer_dst4(out), flow_be[i]);
+	}
+	assert_true(moved > 0);
+	/* errors neither count as flow packets nor keep flows alive */
+	assert_int_equal(stat(XLB_STAT_CT_HIT), 0);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), 200);
+}
+
+static void test_icmp6_untracked_uses_maglev(void **state)
+{
+	struct vip_key k = add_vip(VIP6, 80, XLB_FWD_IPIP);
+	__u8 in[PKT_MAX], out[PKT_MAX], out2[PKT_MAX];
+	__u32 out_len, i;
+	size_t len;
+	char addr[48];
+	struct pkt_spec s;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		snprintf(addr, sizeof(addr), "2001:db8:60::%x", 0x11 + i);
+		add_backend(&k, addr, 0x11 + i);
+	}
+	/* bare SYNs are not tracked: the error must find the same backend by hash */
+	for (i = 0; i < 100; i++) {
+		s = tcp_spec(6, 30000 + i, 0);
+		s.tcp_flags = 0x02;
+		len = pkt_build(&s, in);
+		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+		len = build_icmp_error(6, 30000 + i, 1232, in);
+		assert_verdict(run(in, len, out2, &out_len), XDP_REDIRECT);
+		/* outer IPv6 destination */
+		assert_memory_equal(out + 14 + 24, out2 + 14 + 24, 16);
+	}
+	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 100);
+}
+
+static void test_icmp_l2dsr_vip(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_L2DSR);
+	__u8 in[PKT_MAX], out[PKT_MAX], mac[6];
+	__u32 out_len, i;
+	size_t len;
+	struct pkt_spec s;
+
+	(void)state;
+	add_backend(&k, "198.18.0.11", 0x11);
+	add_backend(&k, "198.18.0.12", 0x12);
+	add_backend(&k, "198.18.0.13", 0x13);
+	for (i = 0; i < 50; i++) {
+		s = tcp_spec(4, 25000 + i, 10);
+		len = pkt_build(&s, in);
+		assert_verdict(run(in, len, out, NULL), XDP_TX);
+		memcpy(mac, out, 6);
+		len = build_icmp_error(4, 25000 + i, 100, in);
+		assert_verdict(run(in, len, out, &out_len), XDP_TX);
+		assert_memory_equal(out, mac, 6);
+		/* only the MACs change */
+		assert_int_equal(out_len, len);
+		assert_memory_equal(out + 12, in + 12, len - 12);
+	}
+}
+
+static void test_icmp_malformed_dropped(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP), k6;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len, q;
+	__u64 trunc = 0;
+
+	(void)state;
+	add_backend(&k, "198.18.60.11", 0x11);
+	k6 = add_vip(VIP6, 80, XLB_FWD_IPIP);
+	add_backend(&k6, "2001:db8:60::11", 0x11);
+	/* every quote too short for the inner header and the ports */
+	for (q = 0; q < 24; q++) {
+		len = build_icmp_error(4, 20000, q, in);
+		assert_verdict(run(in, len, out, NULL), XDP_DROP);
+		assert_int_equal(stat(XLB_STAT_DROP_ICMP_TRUNC), ++trunc);
+	}
+	for (q = 0; q < 44; q++) {
+		len = build_icmp_error(6, 20000, q, in);
+		assert_verdict(run(in, len, out, NULL), XDP_DROP);
+		assert_int_equal(stat(XLB_STAT_DROP_ICMP_TRUNC), ++trunc);
+	}
+	/* the quote reaches past the IP packet's own length */
+	len = build_icmp_error(4, 20000, 64, in);
+	put16(in + 14 + 2, 28 + 22);
+	assert_verdict(run(in, len, out, NULL), XDP_DROP);
+	assert_int_equal(stat(XLB_STAT_DROP_ICMP_TRUNC), ++trunc);
+	/* a quoted header that is not IPv4 */
+	len = build_icmp_error(4, 20000, 64, in);
+	in[14 + 28] = 0x65;
+	assert_verdict(run(in, len, out, NULL), XDP_DROP);
+	assert_int_equal(stat(XLB_STAT_DROP_ICMP_INNER), 1);
+	/* a quoted packet the VIP did not send */
+	len = build_icmp_error(4, 20000, 64, in);
+	in[14 + 28 + 15] ^= 1;
+	assert_verdict(run(in, len, out, NULL), XDP_DROP);
+	assert_int_equal(stat(XLB_STAT_DROP_ICMP_INNER), 2);
+	/* other ICMP to the VIP address is the host's, as before */
+	len = build_icmp_error(4, 20000, 64, in);
+	in[14 + 20] = 8; /* echo request */
+	assert_verdict(run(in, len, out, NULL), XDP_PASS);
+	assert_int_equal(stat(XLB_STAT_ICMP), 1);
+	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_ipip4_fixed_source),
+		T(test_ip6ip6_hashed_source),
+		T(test_ipip4_hashed_source),
+		T(test_4in6_with_vlan_tags),
+		T(test_ipv6_vip_to_ipv4_backend_refused),
+		T(test_no_neigh_passes_encapsulated),
+		T(test_no_route_and_no_source_dropped),
+		T(test_l2dsr_to_ipip_switch_moves_flows),
+		T(test_too_big_ipv4),
+		T(test_too_big_ipv4_vlan),
+		T(test_too_big_ipv6),
+		T(test_too_big_4in6),
+		T(test_too_big_limits),
+		T(test_icmp_follows_flow),
+		T(test_icmp6_untracked_uses_maglev),
+		T(test_icmp_l2dsr_vip),
+		T(test_icmp_malformed_dropped),
+	};
+
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
