@@ -29,11 +29,12 @@ LIB_SRCS  := user/dataplane.c user/lb.c user/maglev.c user/syntax.c user/config.
 LIB_HDRS  := $(wildcard user/*.h) maps/xlb_maps.h bpf/hash.h
 LIB       := $(BUILD)/libxlb.a
 
-PROGS     := $(BUILD)/xlbd $(BUILD)/xlbctl
+PROGS     := $(BUILD)/xlbd $(BUILD)/xlbctl $(BUILD)/xlb-decap
 TEST_BINS := $(BUILD)/test_maglev $(BUILD)/test_packets $(BUILD)/test_syntax \
 	     $(BUILD)/test_config $(BUILD)/test_proto $(BUILD)/test_health \
 	     $(BUILD)/test_metrics \
-	     $(BUILD)/probe $(BUILD)/pass.bpf.o $(BUILD)/test_explain
+	     $(BUILD)/probe $(BUILD)/pass.bpf.o $(BUILD)/test_explain \
+	     $(BUILD)/test_decap $(BUILD)/test_encap
 BENCH_BIN := $(BUILD)/bench
 
 .PHONY: all deps test bench clean variant demo
@@ -59,6 +60,11 @@ $(BUILD)/xlb.bpf.o: bpf/xlb.bpf.c $(BPF_HDRS) | $(BUILD)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/bench.bpf.o: tests/bench/bench.bpf.c bpf/xlb.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# backend-side decapsulation for L3 DSR
+$(BUILD)/decap.bpf.o: bpf/decap.bpf.c $(BPF_HDRS) maps/decap_maps.h | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -88,6 +94,10 @@ $(BUILD)/xlbctl: user/xlbctl.c $(LIB)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB) -o $@ -ljson-c -lncursesw
 
+$(BUILD)/xlb-decap: user/xlb-decap.c maps/decap_maps.h $(BUILD)/decap.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ -ljson-c $(LDLIBS)
+
 # tests and benchmark
 $(BUILD)/test_%: tests/unit/test_%.c $(LIB)
 	$(call msg,CC,$@)
@@ -103,6 +113,16 @@ $(BUILD)/test_explain: tests/packet/test_explain.c tests/packet/pkt.c tests/pack
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) tests/packet/test_explain.c tests/packet/pkt.c $(LIB) -o $@ \
 		-lcmocka -ljson-c $(LDLIBS)
+
+$(BUILD)/test_encap: tests/packet/test_encap.c tests/packet/pkt.c tests/packet/pkt.h \
+		$(BUILD)/xlb.skel.h $(LIB)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) tests/packet/test_encap.c tests/packet/pkt.c $(LIB) -o $@ -lcmocka -ljson-c $(LDLIBS)
+
+$(BUILD)/test_decap: tests/packet/test_decap.c tests/packet/pkt.c tests/packet/pkt.h \
+		maps/decap_maps.h $(BUILD)/decap.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) tests/packet/test_decap.c tests/packet/pkt.c -o $@ -lcmocka $(LDLIBS)
 
 $(BUILD)/probe: tests/daemon/probe.c tests/packet/pkt.c tests/packet/pkt.h $(LIB)
 	$(call msg,CC,$@)

@@ -76,6 +76,14 @@ struct {
 	__type(value, struct encap_config);
 } encap_config SEC(".maps");
 
+/* Next hops of ipip backends, so the FIB is asked a few times a second, not per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_NEXTHOP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct nexthop_entry);
+} nexthop_cache SEC(".maps");
+
 /* Egress interfaces other than the ingress one, keyed by ifindex. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

@@ -15,6 +15,8 @@
 const volatile __u64 tcp_idle_ns = 300ULL * 1000000000ULL;
 const volatile __u64 udp_idle_ns = 30ULL * 1000000000ULL;
 const volatile __u32 use_fake_clock = 0; /* tests drive time through fake_clock_ns */
+/* How long a FIB answer for an ipip backend is used: route and neighbour changes apply within it. */
+const volatile __u64 nexthop_ttl_ns = 100ULL * 1000000ULL;
 
 __u64 fake_clock_ns = 0;
 
@@ -245,14 +247,51 @@ static __always_inline void encap_source_pick(const struct encap_source *src,
 	out[3] = bpf_htonl((bpf_ntohl(out[3]) & ~mask) | (hash & mask));
 }
 
-static __always_inline int forward_encap(struct xdp_md *ctx, struct packet *pkt,
-					 const struct backend *be)
+/*
+ * The FIB's answer for the way to the backend: egress, MACs and the MTU.
+ * Returns a BPF_FIB_LKUP_RET_* code; only a whole answer is kept.
+ */
+static __always_inline long nexthop_refresh(struct xdp_md *ctx, const struct encap_outer *o,
+					    __u8 tos, __u32 backend_id, __u32 backend_gen,
+					    __u64 now, struct nexthop_entry *nh)
 {
 	struct bpf_fib_lookup fib = {};
+	long rc;
+
+	fib.ifindex = ctx->ingress_ifindex;
+	if (o->outer6) {
+		fib.family = XLB_AF_INET6;
+		__builtin_memcpy(fib.ipv6_src, o->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, o->daddr, 16);
+	} else {
+		fib.family = XLB_AF_INET;
+		fib.tos = tos;
+		fib.ipv4_src = o->saddr[3];
+		fib.ipv4_dst = o->daddr[3];
+	}
+	rc = xlb_fib_lookup(ctx, &fib); /* tot_len 0: no MTU check here */
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return rc;
+	nh->ifindex = fib.ifindex;
+	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+	/* on success the helper returns the way's MTU in mtu_result (5.12+) */
+	nh->mtu = fib.mtu_result;
+	nh->backend_id = backend_id;
+	nh->backend_gen = backend_gen;
+	nh->expires_ns = now + nexthop_ttl_ns;
+	return rc;
+}
+
+static __always_inline int forward_encap(struct xdp_md *ctx, struct packet *pkt,
+					 const struct backend *be, __u32 backend_id, __u64 now)
+{
 	struct encap_outer o = {};
+	struct nexthop_entry *nh;
 	struct encap_config *cfg;
 	const struct encap_source *src;
-	__u32 zero = 0, hash, olen;
+	__u32 zero = 0, hash = 0, olen, slot;
+	struct ethhdr *eth;
 	long rc;
 
 	o.outer6 = !xlb_is_v4mapped(be->addr);
@@ -264,30 +303,27 @@ static __always_inline int forward_encap(struct xdp_md *ctx, struct packet *pkt,
 	src = o.outer6 ? &cfg->v6 : &cfg->v4;
 	if (!(src->flags & XLB_ENCAP_F_SET))
 		return count_and_leave(XLB_STAT_DROP_NO_ENCAP_SRC);
-	hash = xlb_hash_flow(pkt->flow.saddr, pkt->flow.daddr, pkt->flow.sport,
-			     pkt->flow.dport, pkt->flow.proto);
+	/* entropy only where something uses it: a hashed source, the IPv6 flow label */
+	if (src->hash_bits || o.outer6)
+		hash = xlb_hash_flow(pkt->flow.saddr, pkt->flow.daddr, pkt->flow.sport,
+				     pkt->flow.dport, pkt->flow.proto);
 	encap_source_pick(src, hash, o.saddr);
 	__builtin_memcpy(o.daddr, be->addr, 16);
 	o.flow_label = hash;
-
 	olen = o.outer6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
-	fib.ifindex = ctx->ingress_ifindex;
-	fib.tot_len = pkt->l3_len + olen; /* the helper checks it against the MTU */
-	if (o.outer6) {
-		fib.family = XLB_AF_INET6;
-		__builtin_memcpy(fib.ipv6_src, o.saddr, 16);
-		__builtin_memcpy(fib.ipv6_dst, o.daddr, 16);
-	} else {
-		fib.family = XLB_AF_INET;
-		fib.tos = pkt->tos;
-		fib.ipv4_src = o.saddr[3];
-		fib.ipv4_dst = o.daddr[3];
-	}
-	rc = xlb_fib_lookup(ctx, &fib);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return answer_too_big(ctx, pkt, fib.mtu_result - olen);
+
+	slot = backend_id & (XLB_NEXTHOP_SLOTS - 1);
+	nh = bpf_map_lookup_elem(&nexthop_cache, &slot);
+	if (!nh)
+		return count_and_leave(XLB_STAT_DROP_NO_ROUTE);
+	rc = BPF_FIB_LKUP_RET_SUCCESS;
+	if (nh->backend_id != backend_id || nh->backend_gen != be->gen ||
+	    (__s64)(nh->expires_ns - now) <= 0 || nh->expires_ns == 0)
+		rc = nexthop_refresh(ctx, &o, pkt->tos, backend_id, be->gen, now, nh);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return count_and_leave(XLB_STAT_DROP_NO_ROUTE);
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS && pkt->l3_len + olen > nh->mtu)
+		return answer_too_big(ctx, pkt, nh->mtu > olen ? nh->mtu - olen : 0);
 
 	/* link padding would sit between the outer packet's end and the frame's */
 	if (pkt->len > pkt->l2_len + pkt->l3_len &&
@@ -299,13 +335,12 @@ static __always_inline int forward_encap(struct xdp_md *ctx, struct packet *pkt,
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return count_and_leave(XLB_STAT_PASS_NO_NEIGH);
 
-	struct ethhdr *eth = (void *)(long)ctx->data;
-
+	eth = (void *)(long)ctx->data;
 	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
 		return count_and_leave(XLB_STAT_DROP_ENCAP);
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-	return send_back_out(ctx, fib.ifindex);
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+	return send_back_out(ctx, nh->ifindex);
 }
 
 static __always_inline int xlb_process(struct xdp_md *ctx)
@@ -371,7 +406,7 @@ forward:
 	if (pkt.icmp_error)
 		stat_inc(XLB_STAT_ICMP_ROUTED);
 	if (be->flags & XLB_BACKEND_F_ENCAP) {
-		action = forward_encap(ctx, &pkt, be);
+		action = forward_encap(ctx, &pkt, be, backend_id, now);
 	} else {
 		__builtin_memcpy(pkt.eth->h_dest, be->mac, ETH_ALEN);
 		__builtin_memcpy(pkt.eth->h_source, be->src_mac, ETH_ALEN);

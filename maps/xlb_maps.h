@@ -29,6 +29,10 @@
 #define XLB_MAX_EXT_HDRS 4 /* IPv6 extension headers skipped before L4 */
 #endif
 
+#ifndef XLB_NEXTHOP_SLOTS
+#define XLB_NEXTHOP_SLOTS 4096 /* per CPU; a power of two */
+#endif
+
 #ifndef XLB_ADDR_BITS_LOG2
 #define XLB_ADDR_BITS_LOG2 19 /* 512 Kbit = 64 KiB: stays in cache */
 #endif
@@ -105,6 +109,22 @@ struct backend {
 	__u32 flags;     /* XLB_BACKEND_F_* */
 	__u32 gen;       /* bumped when the id is reused, so stale flows move */
 	__u32 vip_id;
+};
+
+/*
+ * The data plane's own cache of bpf_fib_lookup answers for forward ipip,
+ * per CPU, slot = backend id mod XLB_NEXTHOP_SLOTS. User space never
+ * writes it; it is here because every map value is.
+ */
+struct nexthop_entry {
+	__u64 expires_ns;
+	__u32 backend_id;  /* which backend the slot holds now */
+	__u32 backend_gen;
+	__u32 ifindex;     /* egress */
+	__u16 mtu;         /* of the way to the backend */
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u8 pad[6];
 };
 
 /* Connection table: 5-tuple as it arrives from the client. */

@@ -51,6 +51,7 @@ if ip netns add "$ns" &&
 	ip -n "$ns" link set xlbt-pkt0 up && ip -n "$ns" link set xlbt-pkt1 up &&
 	ip -n "$ns" link set lo up; then
 	run_suite packet ip netns exec "$ns" "$build/test_packets"
+	run_suite decap ip netns exec "$ns" "$build/test_decap"
 	run_suite encap ip netns exec "$ns" "$build/test_encap"
 	run_suite explain ip netns exec "$ns" "$build/test_explain"
 else
@@ -60,6 +61,8 @@ fi
 
 run_suite daemon env BUILD="$build" bash "$here/daemon/test_daemon.sh"
 run_suite e2e env BUILD="$build" bash "$here/e2e/test_e2e.sh"
+run_suite l3dsr env BUILD="$build" bash "$here/e2e/test_l3dsr.sh"
+run_suite decap-cli env BUILD="$build" bash "$here/decap/test_decap_cli.sh"
 run_suite observe env BUILD="$build" bash "$here/obs/test_observe.sh"
 
 echo

@@ -178,7 +178,7 @@ bad 2 "xlbctl: unknown verb 'frob' for 'vip'" vip frob
 bad 2 "xlbctl: unknown keyword 'foo' for 'vip add'" vip add 198.18.100.20:80/tcp foo bar
 bad 2 "xlbctl: 'vip add': duplicate keyword 'sched'" vip add 198.18.100.20:80/tcp sched maglev sched maglev
 bad 2 "xlbctl: sched: bad scheduler (maglev or source-hash)" vip add 198.18.100.20:80/tcp sched rr
-bad 2 "xlbctl: forward: bad forwarding mode (l2dsr)" vip add 198.18.100.20:80/tcp forward nat
+bad 2 "xlbctl: forward: bad forwarding mode (l2dsr, ipip)" vip add 198.18.100.20:80/tcp forward nat
 bad 2 "xlbctl: interval: bad duration (e.g. 2s, 500ms)" vip add 198.18.100.20:80/tcp interval 5
 bad 2 "xlbctl: rise: out of range (1..100)" vip add 198.18.100.20:80/tcp rise 0
 bad 2 "xlbctl: check-port: out of range (1..65535)" vip add 198.18.100.20:80/tcp check-port 70000
@@ -195,7 +195,7 @@ bad 1 "xlbctl: no such VIP" backend add 198.18.100.99:80/tcp 198.18.0.11
 bad 1 "xlbctl: backend already exists" backend add "$V80" 198.18.0.11
 bad 1 "xlbctl: no such backend" backend del "$V80" 198.18.0.99
 bad 1 "xlbctl: no such backend" backend set "$V80" 198.18.0.99 drain
-bad 1 "xlbctl: IPv6 backend for an IPv4 VIP" backend add "$V80" 2001:db8::11
+bad 1 "xlbctl: IPv6 backend for an IPv4 VIP (only forward ipip carries one)" backend add "$V80" 2001:db8::11
 bad 1 "xlbctl: no such VIP" backend show 198.18.100.99:80/tcp
 bad 3 "xlbctl: daemon not running (connect $RUN/none.sock: No such file or directory)" \
 	-s "$RUN/none.sock" status

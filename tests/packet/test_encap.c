@@ -509,6 +509,32 @@ static void test_l2dsr_to_ipip_switch_moves_flows(void **state)
 	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
 }
 
+static void test_nexthop_change_seen_after_ttl(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
+	struct pkt_spec s = tcp_spec(4, 40000, 30);
+	__u8 in[PKT_MAX], out[PKT_MAX], mac[6];
+	size_t len = pkt_build(&s, in);
+
+	(void)state;
+	add_backend(&k, "198.18.60.11", 0x11);
+	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
+	mac_set(mac, GW_MAC);
+	assert_memory_equal(out, mac, 6);
+	assert_int_equal(system("ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b1 dev "
+				EGRESS " nud permanent"), 0);
+	/* the FIB's answer is kept for 100 ms of the data plane's clock */
+	F.skel->bss->fake_clock_ns += 99 * 1000000ULL;
+	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
+	assert_memory_equal(out, mac, 6);
+	F.skel->bss->fake_clock_ns += 2 * 1000000ULL;
+	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
+	mac_set(mac, GW_MAC + 1);
+	assert_memory_equal(out, mac, 6);
+	assert_int_equal(system("ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b0 dev "
+				EGRESS " nud permanent"), 0);
+}
+
 /* ---- too big ---- */
 
 /* What the LB must answer: MACs swapped, IP/ICMP from the VIP, the quote. */
@@ -867,6 +893,7 @@ int main(void)
 		T(test_no_neigh_passes_encapsulated),
 		T(test_no_route_and_no_source_dropped),
 		T(test_l2dsr_to_ipip_switch_moves_flows),
+		T(test_nexthop_change_seen_after_ttl),
 		T(test_too_big_ipv4),
 		T(test_too_big_ipv4_vlan),
 		T(test_too_big_ipv6),

@@ -373,7 +373,7 @@ static const struct bad_case bad[] = {
 	{ VIP4 "    scheduler: wrr\n",
 	  "t.yaml:3: vips[0].scheduler: bad scheduler (maglev or source-hash) 'wrr'" },
 	{ VIP4 "    forward: nat\n",
-	  "t.yaml:3: vips[0].forward: bad forwarding mode (l2dsr) 'nat'" },
+	  "t.yaml:3: vips[0].forward: bad forwarding mode (l2dsr, ipip) 'nat'" },
 
 	/* health checks */
 	{ VIP4 "    health: { check: icmp }\n",
@@ -415,9 +415,26 @@ static const struct bad_case bad[] = {
 	{ VIP6 "    backends:\n      - address: 2001:db8::zz\n",
 	  "t.yaml:4: vips[0].backends[0].address: bad IPv6 address '2001:db8::zz'" },
 	{ VIP4 "    backends:\n      - address: 2001:db8::1\n",
-	  "t.yaml:4: vips[0].backends[0].address: IPv6 backend for an IPv4 VIP" },
+	  "t.yaml:4: vips[0].backends[0].address: IPv6 backend for an IPv4 VIP (only forward ipip carries one)" },
 	{ VIP6 "    backends:\n      - address: 198.18.0.11\n",
 	  "t.yaml:4: vips[0].backends[0].address: IPv4 backend for an IPv6 VIP" },
+	/* forward ipip: sources and families */
+	{ VIP4 "    forward: ipip\n    backends:\n      - address: 198.18.0.11\n",
+	  "t.yaml:5: vips[0].backends[0].address: forward ipip needs encap_source.ipv4 for this backend" },
+	{ "encap_source: { ipv4: 198.18.0.2 }\n" VIP4 "    forward: ipip\n    backends:\n"
+	  "      - address: 2001:db8::11\n",
+	  "t.yaml:6: vips[0].backends[0].address: forward ipip needs encap_source.ipv6 for this backend" },
+	{ "encap_source: { ipv6: 2001:db8::2 }\n" VIP6 "    forward: ipip\n    backends:\n"
+	  "      - address: 198.18.0.11\n",
+	  "t.yaml:6: vips[0].backends[0].address: IPv4 backend for an IPv6 VIP" },
+	{ "encap_source:\n  ipv4: 198.18.0.300\n",
+	  "t.yaml:2: encap_source.ipv4: bad IPv4 address '198.18.0.300'" },
+	{ "encap_source:\n  ipv4: 2001:db8::2\n",
+	  "t.yaml:2: encap_source.ipv4: not an IPv4 address '2001:db8::2'" },
+	{ "encap_source:\n  ipv6: 2001:db8::/64\n",
+	  "t.yaml:2: encap_source.ipv6: prefix leaves more than 32 bits to hash '2001:db8::/64'" },
+	{ "encap_source:\n  ipv4: 198.18.0.0/33\n",
+	  "t.yaml:2: encap_source.ipv4: bad prefix length '198.18.0.0/33'" },
 	{ VIP4 "    backends:\n      - { address: 198.18.0.1 }\n"
 	  "      - { address: 198.18.0.2 }\n      - { address: 198.18.0.1 }\n",
 	  "t.yaml:6: vips[0].backends[2].address: duplicate backend 198.18.0.1 (first at line 4)" },

@@ -942,7 +942,7 @@ static const struct bad_case bad_cases[] = {
 	{ { "vip", "add", VIP4, "sched" }, "'vip add': missing sched value" },
 	{ { "vip", "add", VIP4, "sched", "rr" },
 	  "sched: bad scheduler (maglev or source-hash)" },
-	{ { "vip", "add", VIP4, "forward", "nat" }, "forward: bad forwarding mode (l2dsr)" },
+	{ { "vip", "add", VIP4, "forward", "nat" }, "forward: bad forwarding mode (l2dsr, ipip)" },
 	{ { "s" }, "ambiguous command 's': stats, status" },
 	{ { "vip", "add", VIP4, "f", "l2dsr" }, "ambiguous keyword 'f' for 'vip add': fall, forward" },
 	{ { "vip", "add", VIP4, "c", "tcp" },

@@ -412,7 +412,7 @@ static void test_sched_forward(void **state)
 	assert_string_equal(xlb_forward_name(XLB_FWD_L2DSR), "l2dsr");
 	v = 99;
 	assert_int_equal(xlb_parse_forward("nat", &v, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "bad forwarding mode (l2dsr)");
+	assert_string_equal(err, "bad forwarding mode (l2dsr, ipip)");
 	assert_int_equal(xlb_parse_forward("L2DSR", &v, err, sizeof(err)), -EINVAL);
 	assert_int_equal(v, 99);
 }

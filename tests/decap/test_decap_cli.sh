@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# xlb-decap, the command: attach, show, attach again (in place), detach,
+# and its error messages and exit codes. Then real packets: a tunnelled
+# ping to a VIP on lo, sent from the veth peer, is decapsulated by the
+# attached program and answered directly from the VIP. Prints TAP.
+#
+# Everything lives in its own namespace and its own bpffs (pins under /sys
+# would not outlive "ip netns exec"), removed on exit.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+DECAP=$BUILD/xlb-decap
+NS=xlbt-dcp-$$
+RUN=/run/xlbt/dcp-$$
+BASE=$RUN/bpf/xlb-decap
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+cleanup() {
+	ip netns del "$NS" 2>/dev/null || true # its veths go, and so do the links
+	umount "$RUN/bpf" 2>/dev/null || true
+	rm -rf "$RUN"
+}
+trap cleanup EXIT INT TERM
+
+in_ns() { ip netns exec "$NS" "$@"; }
+dcp() { in_ns "$DECAP" -d "$BASE" "$@"; }
+mac_of() { ip -n "$NS" -j link show "$1" | jq -r '.[0].address'; }
+xdp_prog() { ip -n "$NS" -j link show "$1" | jq -r '.[0].xdp.prog.name // "none"'; }
+counter() { dcp -j show dev dcp0 | jq -r ".counters.$1"; }
+
+# expect_fail DESC CODE MESSAGE CMD...: CMD exits with CODE and says exactly MESSAGE on stderr.
+expect_fail() {
+	local desc=$1 code=$2 msg=$3 out rc
+	shift 3
+	out=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc" = "$code" ] && [ "$out" = "$msg" ]; then
+		ok "$desc"
+	else
+		not_ok "$desc" "exit $rc, want $code" "got:  $out" "want: $msg"
+	fi
+}
+
+mkdir -p "$RUN/bpf"
+if ! { ip netns add "$NS" &&
+	mount -t bpf bpf "$RUN/bpf" &&
+	ip -n "$NS" link add dcp0 type veth peer name dcp1 &&
+	in_ns sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 &&
+	ip -n "$NS" link set lo up && ip -n "$NS" link set dcp0 up && ip -n "$NS" link set dcp1 up &&
+	ip -n "$NS" addr add 198.18.100.10/32 dev lo &&
+	ip -n "$NS" addr add 2001:db8:100::10/128 dev lo &&
+	ip -n "$NS" addr add 198.18.0.21/24 dev dcp0 &&
+	ip -n "$NS" addr add 2001:db8:1::21/64 dev dcp0 nodad; }; then
+	not_ok "namespace $NS with a veth pair and a bpffs"
+	tap_end
+	exit 1
+fi
+
+# ---- attach, show, attach again, detach
+
+check "attach" dcp attach dev dcp0 source 198.18.0.0/24 source 2001:db8:1::/48 \
+	vip 198.18.100.10 vip 2001:db8:100::10
+expect_eq "attached: the program is on dcp0" "$(xdp_prog dcp0)" xlb_decap
+expect_eq "attached: link and maps pinned by name" \
+	"$(ls "$BASE/dcp0" | tr '\n' ' ')" "decap_sources decap_stats decap_vips link "
+expect_eq "show: sources and VIPs" "$(dcp show dev dcp0 | awk '$1 == "source" || $1 == "vip"' | tr -s ' ')" \
+	" source 198.18.0.0/24
+ source 2001:db8:1::/48
+ vip 198.18.100.10
+ vip 2001:db8:100::10"
+expect_eq "show: every counter, at 0" \
+	"$(dcp show dev dcp0 | awk 'NR > 5 {print $1, $2}' | tr '\n' ' ')" \
+	"decap 0 pass_not_encap 0 pass_fragment 0 pass_foreign_source 0 pass_not_vip 0 drop_malformed 0 "
+expect_eq "show -j" "$(dcp show dev dcp0 -j | jq -c '[.dev, .sources, .vips, (.counters | keys | length)]')" \
+	'["dcp0",["198.18.0.0/24","2001:db8:1::/48"],["198.18.100.10","2001:db8:100::10"],6]'
+prog=$(dcp -j show dev dcp0 | jq .prog_id)
+
+check "attach again, other sets" dcp attach dev dcp0 source 198.18.0.9/16 vip 2001:db8:100::10 \
+	vip 198.18.100.11 vip 198.18.100.11
+expect_eq "attach again: sets replaced, host bits cleared, repeats kept once" \
+	"$(dcp -j show dev dcp0 | jq -c '[.sources, .vips]')" \
+	'[["198.18.0.0/16"],["198.18.100.11","2001:db8:100::10"]]'
+expect_eq "attach again: the same program, not re-attached" "$(dcp -j show dev dcp0 | jq .prog_id)" "$prog"
+check "attach again, the first sets" dcp attach dev dcp0 source 198.18.0.0/24 \
+	source 2001:db8:1::/48 vip 198.18.100.10 vip 2001:db8:100::10
+before=$(dcp -j show dev dcp0)
+check "attach again, the same sets" dcp attach dev dcp0 source 2001:db8:1::/48 \
+	source 198.18.0.0/24 vip 2001:db8:100::10 vip 198.18.100.10
+expect_eq "attach is idempotent" "$(dcp -j show dev dcp0)" "$before"
+
+# ---- real packets through the attached program
+
+if command -v python3 >/dev/null; then
+	peer=$(mac_of dcp1) me=$(mac_of dcp0)
+	# the answers go straight back to the client, through the peer
+	ip -n "$NS" route add 198.18.200.0/24 dev dcp0
+	ip -n "$NS" route add 2001:db8:200::/64 dev dcp0
+	ip -n "$NS" neigh add 198.18.200.1 lladdr "$peer" dev dcp0 nud permanent
+	ip -n "$NS" neigh add 2001:db8:200::1 lladdr "$peer" dev dcp0 nud permanent
+	ping_via() { # OUTER_SRC OUTER_DST CLIENT VIP
+		in_ns python3 "$HERE/tunnel_ping.py" dcp1 "$me" "$@" 2
+	}
+	check "IPIP ping to the VIP answered from the VIP" \
+		ping_via 198.18.0.1 198.18.0.21 198.18.200.1 198.18.100.10
+	check "IP6IP6 ping answered" ping_via 2001:db8:1::1 2001:db8:1::21 2001:db8:200::1 2001:db8:100::10
+	check "4in6 ping answered" ping_via 2001:db8:1::1 2001:db8:1::21 198.18.200.1 198.18.100.10
+	check "6in4 ping answered" ping_via 198.18.0.1 198.18.0.21 2001:db8:200::1 2001:db8:100::10
+	expect_eq "decap counted 4" "$(counter decap)" 4
+	if ping_via 198.18.1.1 198.18.0.21 198.18.200.1 198.18.100.10 >/dev/null; then
+		not_ok "foreign source: not decapsulated, no answer"
+	else
+		ok "foreign source: not decapsulated, no answer"
+	fi
+	expect_eq "pass_foreign_source counted 1" "$(counter pass_foreign_source)" 1
+else
+	for i in 1 2 3 4 5 6 7; do ok "real packets # SKIP no python3"; done
+fi
+
+# ---- errors
+
+expect_fail "bad address: exit 2, one line" 2 'xlb-decap: source "10.0.0.300/8": bad address' \
+	dcp attach dev dcp0 source 10.0.0.300/8 vip 198.18.100.10
+expect_fail "bad prefix length" 2 'xlb-decap: source "198.18.0.0/33": bad prefix length (0..32)' \
+	dcp attach dev dcp0 source 198.18.0.0/33 vip 198.18.100.10
+expect_fail "a VIP is no prefix" 2 'xlb-decap: vip "198.18.100.10/32": a VIP is one address, not a prefix' \
+	dcp attach dev dcp0 source 198.18.0.0/24 vip 198.18.100.10/32
+expect_fail "no vip" 2 'xlb-decap: attach: at least one vip ADDR is needed' \
+	dcp attach dev dcp0 source 198.18.0.0/24
+expect_fail "no source" 2 'xlb-decap: attach: at least one source PREFIX is needed' \
+	dcp attach dev dcp0 vip 198.18.100.10
+expect_fail "no dev" 2 'xlb-decap: show: missing dev IF' dcp show
+expect_fail "unknown keyword" 2 'xlb-decap: detach: unexpected argument "source"' \
+	dcp detach dev dcp0 source 198.18.0.0/24
+expect_fail "unknown command" 2 'xlb-decap: unknown command "up" (attach, detach or show)' dcp up dev dcp0
+expect_fail "no such interface: exit 1" 1 'xlb-decap: dev "nope0": no such interface' \
+	dcp attach dev nope0 source 198.18.0.0/24 vip 198.18.100.10
+expect_fail "show, not attached: exit 1" 1 \
+	"xlb-decap: dev \"dcp1\": not attached (no $BASE/dcp1/link)" dcp show dev dcp1
+out=$(dcp -j attach dev dcp0 source 198.18.0.0/99 vip 198.18.100.10 2>/dev/null)
+rc=$?
+expect_eq "-j: the error as JSON on stdout, exit 2" "$rc $(jq -r .error <<<"$out")" \
+	'2 source "198.18.0.0/99": bad prefix length (0..32)'
+expect_eq "a refused attach changed nothing" "$(dcp -j show dev dcp0 | jq -c '[.sources, .vips]')" \
+	'[["198.18.0.0/24","2001:db8:1::/48"],["198.18.100.10","2001:db8:100::10"]]'
+if in_ns ip link set dev dcp1 xdp obj "$BUILD/pass.bpf.o" sec xdp 2>/dev/null; then
+	expect_fail "another XDP program on the interface: exit 1" 1 \
+		'xlb-decap: dev "dcp1": another XDP program is attached' \
+		dcp attach dev dcp1 source 198.18.0.0/24 vip 198.18.100.10
+	expect_eq "the refused attach left no pins" "$(ls "$BASE")" dcp0
+	in_ns ip link set dev dcp1 xdp off
+else
+	ok "another XDP program # SKIP cannot attach pass.bpf.o"
+	ok "no pins left # SKIP"
+fi
+
+# ---- detach
+
+check "detach" dcp detach dev dcp0
+expect_eq "detached: no program on dcp0" "$(xdp_prog dcp0)" none
+expect_eq "detached: the folder is gone" "$(ls "$BASE")" ""
+expect_fail "detach, not attached: exit 1" 1 \
+	"xlb-decap: dev \"dcp0\": not attached (no $BASE/dcp0/link)" dcp detach dev dcp0
+
+tap_end
