@@ -15,12 +15,18 @@ trap cleanup EXIT INT TERM
 
 ip netns add "$ns"
 ip -n "$ns" link add xlbt-b0 type veth peer name xlbt-b1
-ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 # bpf_fib_lookup needs forwarding on
+# bpf_fib_lookup needs forwarding on
+ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip -n "$ns" link set lo up
 ip -n "$ns" link set xlbt-b0 up
 ip -n "$ns" link set xlbt-b1 up
 ip -n "$ns" addr add 198.18.0.2/24 dev xlbt-b0
 ip -n "$ns" neigh add 198.18.0.11 lladdr 02:00:5e:10:00:11 dev xlbt-b0 nud permanent
+# forward ipip rows: backends behind that gateway
+ip -n "$ns" addr add 2001:db8::2/64 dev xlbt-b0 nodad
+ip -n "$ns" neigh add 2001:db8::11 lladdr 02:00:5e:10:00:11 dev xlbt-b0 nud permanent
+ip -n "$ns" route add 198.18.60.0/24 via 198.18.0.11
+ip -n "$ns" -6 route add 2001:db8:60::/64 via 2001:db8::11
 
 ip netns exec "$ns" "$build/bench" "$repeat" | tee "$out"
 bash "$(dirname "$0")/scrape.sh" "$build" | tee -a "$out"

@@ -68,9 +68,11 @@ expect_eq "show: sources and VIPs" "$(dcp show dev dcp0 | awk '$1 == "source" ||
  source 2001:db8:1::/48
  vip 198.18.100.10
  vip 2001:db8:100::10"
-expect_eq "show: every counter, at 0" \
-	"$(dcp show dev dcp0 | awk 'NR > 5 {print $1, $2}' | tr '\n' ' ')" \
-	"decap 0 pass_not_encap 0 pass_fragment 0 pass_foreign_source 0 pass_not_vip 0 drop_malformed 0 "
+# every counter by name; the kernel's own IPv6 chatter (MLD, router
+# solicitations) may already count as pass_not_encap, so only its name is checked
+expect_eq "show: every counter, nothing decapsulated yet" \
+	"$(dcp show dev dcp0 | awk 'NR > 5 {print $1, ($1 == "pass_not_encap" ? "-" : $2)}' | tr '\n' ' ')" \
+	"decap 0 pass_not_encap - pass_fragment 0 pass_foreign_source 0 pass_not_vip 0 drop_malformed 0 "
 expect_eq "show -j" "$(dcp show dev dcp0 -j | jq -c '[.dev, .sources, .vips, (.counters | keys | length)]')" \
 	'["dcp0",["198.18.0.0/24","2001:db8:1::/48"],["198.18.100.10","2001:db8:100::10"],6]'
 prog=$(dcp -j show dev dcp0 | jq .prog_id)
