@@ -131,58 +131,89 @@ struct encap_outer {
 	__u8 outer6;
 };
 
-/* Outer header for the packet in pkt: IPIP, IP6IP6 or 4in6. */
-static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *pkt,
-				      const struct encap_outer *o)
+/*
+ * Make room for an outer header of room bytes after a plain Ethernet
+ * header. VLAN tags go: the FIB's egress is an untagged device (the helper
+ * reports no VLAN), so the frame leaves untagged. The MACs move to the new
+ * front (the caller sets the next hop's; a frame passed to the kernel
+ * keeps these) and the ethertype becomes proto. Returns 0 with
+ * data + 14 + room within the frame, or -1.
+ */
+static __always_inline int l2_push_by(struct xdp_md *ctx, const int grow, __u16 proto)
 {
-	__u32 l2_len = pkt->l2_len, inner_len = pkt->l3_len;
-	__u8 l2[XLB_L2_MAX], inner_proto;
-	struct ipv6hdr *ip6;
-	struct iphdr *iph;
 	void *data, *end;
 
-	inner_proto = pkt->family == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
-	if (l2_len > XLB_L2_MAX || l2_save(ctx, l2) ||
-	    l2_set_proto(l2, l2_len, o->outer6 ? ETH_P_IPV6 : ETH_P_IP))
-		return -1;
-
-	if (o->outer6) {
-		if (l2_grow(ctx, l2, sizeof(*ip6)))
-			return -1;
-		data = (void *)(long)ctx->data;
-		end = (void *)(long)ctx->data_end;
-		ip6 = data + l2_len;
-		if ((void *)(ip6 + 1) > end)
-			return -1;
-		*(__be32 *)ip6 = bpf_htonl(6 << 28 | (__u32)pkt->tos << 20 |
-					   (o->flow_label & 0xfffff));
-		ip6->payload_len = bpf_htons(inner_len);
-		ip6->nexthdr = inner_proto;
-		ip6->hop_limit = XLB_IPIP_TTL;
-		__builtin_memcpy(&ip6->saddr, o->saddr, 16);
-		__builtin_memcpy(&ip6->daddr, o->daddr, 16);
-		return 0;
-	}
-	if (l2_grow(ctx, l2, sizeof(*iph)))
+	if (bpf_xdp_adjust_head(ctx, -grow))
 		return -1;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	iph = data + l2_len;
-	if ((void *)(iph + 1) > end)
+	if (data + grow + ETH_HLEN > end)
 		return -1;
-	iph->version = 4;
-	iph->ihl = 5;
-	iph->tos = pkt->tos;
-	iph->tot_len = bpf_htons(inner_len + sizeof(*iph));
-	/* RFC 2003: the inner DF decides; its id keeps fragments apart if it is clear */
-	iph->id = pkt->ip_id;
-	iph->frag_off = pkt->df ? bpf_htons(XLB_IP_DF) : 0;
-	iph->ttl = XLB_IPIP_TTL;
-	iph->protocol = inner_proto;
-	iph->check = 0;
-	iph->saddr = o->saddr[3];
-	iph->daddr = o->daddr[3];
-	iph->check = ipv4_hdr_csum(iph);
+	__builtin_memcpy(data, data + grow, 2 * ETH_ALEN); /* grow >= 12: no overlap */
+	*(__be16 *)(data + 12) = bpf_htons(proto);
+	return 0;
+}
+
+static __always_inline int l2_push(struct xdp_md *ctx, __u32 l2_len, const int room, __u16 proto)
+{
+	if (l2_len == ETH_HLEN)
+		return l2_push_by(ctx, room, proto);
+	if (l2_len == ETH_HLEN + 4)
+		return l2_push_by(ctx, room - 4, proto);
+	if (l2_len == ETH_HLEN + 8)
+		return l2_push_by(ctx, room - 8, proto);
+	return -1;
+}
+
+/*
+ * Outer header for the packet in pkt: IPIP, IP6IP6 or 4in6, written a word
+ * at a time. ip_id: the outer IPv4 id.
+ */
+static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *pkt,
+				      const struct encap_outer *o, __be16 ip_id)
+{
+	__u32 inner_len = pkt->l3_len, w0, w1, w2, sum;
+	void *data, *end;
+	__u32 *out;
+
+	if (o->outer6) {
+		if (l2_push(ctx, pkt->l2_len, sizeof(struct ipv6hdr), ETH_P_IPV6))
+			return -1;
+		data = (void *)(long)ctx->data;
+		end = (void *)(long)ctx->data_end;
+		out = data + ETH_HLEN;
+		if ((void *)out + sizeof(struct ipv6hdr) > end)
+			return -1;
+		out[0] = bpf_htonl(6 << 28 | (__u32)pkt->tos << 20 | (o->flow_label & 0xfffff));
+		/* payload length, next header, hop limit */
+		out[1] = bpf_htonl(inner_len << 16 |
+				   (__u32)(pkt->family == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP) << 8 |
+				   XLB_IPIP_TTL);
+		__builtin_memcpy(&out[2], o->saddr, 16);
+		__builtin_memcpy(&out[6], o->daddr, 16);
+		return 0;
+	}
+	if (pkt->family != 4) /* user space never pairs an IPv6 VIP with an IPv4 backend */
+		return -1;
+	if (l2_push(ctx, pkt->l2_len, sizeof(struct iphdr), ETH_P_IP))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	out = data + ETH_HLEN;
+	if ((void *)out + sizeof(struct iphdr) > end)
+		return -1;
+	/* version 4, IHL 5, the inner TOS, total length; the id; RFC 2003: the inner DF */
+	w0 = bpf_htonl(0x45u << 24 | (__u32)pkt->tos << 16 | (inner_len + sizeof(struct iphdr)));
+	w1 = bpf_htonl((__u32)bpf_ntohs(ip_id) << 16 | (pkt->df ? XLB_IP_DF : 0));
+	w2 = bpf_htonl((__u32)XLB_IPIP_TTL << 24 | (__u32)IPPROTO_IPIP << 16);
+	sum = (w0 & 0xffff) + (w0 >> 16) + (w1 & 0xffff) + (w1 >> 16) + (w2 & 0xffff) +
+	      (w2 >> 16) + (o->saddr[3] & 0xffff) + (o->saddr[3] >> 16) +
+	      (o->daddr[3] & 0xffff) + (o->daddr[3] >> 16);
+	out[0] = w0;
+	out[1] = w1;
+	out[2] = w2 | (__u32)csum_fold(sum) << 16; /* the checksum's two bytes, in place */
+	out[3] = o->saddr[3];
+	out[4] = o->daddr[3];
 	return 0;
 }
 
@@ -198,7 +229,8 @@ struct icmp6_pseudo {
  * (IPv6) from the VIP to the client, quoting the start of the packet, with
  * the link header's addresses swapped: it leaves the way it came.
  */
-static __always_inline int icmp_too_big_build(struct xdp_md *ctx, const struct packet *pkt,
+/* Rare, and large: a function of its own keeps it off the hot path's code. */
+static __attribute__((noinline)) int icmp_too_big_build(struct xdp_md *ctx, const struct packet *pkt,
 					      __u32 mtu)
 {
 	__u32 l2_len = pkt->l2_len, quote, hdr_len, cur_len, new_len;

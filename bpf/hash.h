@@ -116,4 +116,21 @@ static __always_inline __u32 xlb_hash_flow(const __be32 saddr[4],
 	return xlb_hash_final(h, len);
 }
 
+/*
+ * Entropy for forward ipip's outer header (a hashed source, the IPv6 flow
+ * label): the same for every packet of a flow, cheap, every bit mixed. It
+ * only has to agree with itself, so it skips the Maglev hash's rounds.
+ */
+static __always_inline __u32 xlb_hash_entropy(const __be32 saddr[4], const __be32 daddr[4],
+					      __be16 sport, __be16 dport, __u8 proto)
+{
+	__u32 h;
+
+	h = (__u32)(saddr[0] ^ saddr[1] ^ saddr[2] ^ saddr[3]) * 0x9e3779b1u;
+	h ^= (__u32)(daddr[0] ^ daddr[1] ^ daddr[2] ^ daddr[3]);
+	h = xlb_rotl32(h, 13) * 5 + 0xe6546b64u;
+	h ^= ((__u32)sport << 16 | dport) ^ ((__u32)proto << 8);
+	return xlb_hash_final(h, 0);
+}
+
 #endif /* XLB_HASH_H */

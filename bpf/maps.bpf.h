@@ -84,6 +84,13 @@ struct {
 	__type(value, struct nexthop_entry);
 } nexthop_cache SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct icmp_bucket);
+} icmp_buckets SEC(".maps");
+
 /* Egress interfaces other than the ingress one, keyed by ifindex. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

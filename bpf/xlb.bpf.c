@@ -17,6 +17,9 @@ const volatile __u64 udp_idle_ns = 30ULL * 1000000000ULL;
 const volatile __u32 use_fake_clock = 0; /* tests drive time through fake_clock_ns */
 /* How long a FIB answer for an ipip backend is used: route and neighbour changes apply within it. */
 const volatile __u64 nexthop_ttl_ns = 100ULL * 1000000ULL;
+/* ICMP too-big answers, per CPU: rate per second and burst */
+const volatile __u64 icmp_rate = 1000;
+const volatile __u64 icmp_burst = 50;
 
 __u64 fake_clock_ns = 0;
 
@@ -213,20 +216,65 @@ static __always_inline int send_back_out(struct xdp_md *ctx, __u32 ifindex)
 	return action;
 }
 
+/* A client that may be answered: unicast, from a routable address. */
+static __always_inline int answerable(const struct packet *pkt)
+{
+	const __be32 *a = pkt->flow.saddr;
+	__u32 first;
+
+	if (pkt->eth->h_dest[0] & 1) /* sent to a group MAC */
+		return 0;
+	if (pkt->family == 4) {
+		first = bpf_ntohl(a[3]) >> 24;
+		/* 0/8, 127/8, 224/3 (multicast, reserved, broadcast) */
+		return first != 0 && first != 127 && first < 224;
+	}
+	/* ::, ::1, ff00::/8, v4-mapped */
+	if (!(a[0] | a[1] | a[2]) && (!a[3] || a[3] == bpf_htonl(1)))
+		return 0;
+	return (bpf_ntohl(a[0]) >> 24) != 0xff && !xlb_is_v4mapped(a);
+}
+
+/*
+ * RFC 4443 2.4(f), RFC 1812 4.3.2.8: errors are rate-limited. A token
+ * bucket per CPU, kept in nanoseconds of credit: each answer costs
+ * 1 s / icmp_rate, and the credit holds at most icmp_burst answers.
+ */
+static __always_inline int icmp_token_take(__u64 now)
+{
+	__u64 cost = 1000000000ULL / icmp_rate, cap = cost * icmp_burst, credit;
+	__u32 zero = 0;
+	struct icmp_bucket *b = bpf_map_lookup_elem(&icmp_buckets, &zero);
+
+	if (!b)
+		return 0;
+	credit = now < b->last_ns || now - b->last_ns >= cap ? cap :
+								b->credit_ns + (now - b->last_ns);
+	if (credit > cap)
+		credit = cap;
+	b->last_ns = now;
+	if (credit < cost) {
+		b->credit_ns = credit;
+		return 0;
+	}
+	b->credit_ns = credit - cost;
+	return 1;
+}
+
 /*
  * Over the path MTU: tell the client, where it may be told. An ICMP error
- * is never answered, and IPv4 without DF may be fragmented on the way,
- * which XDP cannot do: both are dropped.
+ * is never answered; IPv4 without DF would need fragmenting, which XDP
+ * cannot do; an MTU below the family's minimum cannot be asked for; nor
+ * are broadcast, multicast or unroutable sources answered. All dropped.
  */
 static __always_inline int answer_too_big(struct xdp_md *ctx, struct packet *pkt,
-					  __u32 mtu)
+					  __u32 mtu, __u64 now)
 {
-	__u32 floor = pkt->family == 6 ? 1280 : 68;
-
-	if (pkt->icmp_error || (pkt->family == 4 && !pkt->df))
+	if (pkt->icmp_error || (pkt->family == 4 && !pkt->df) ||
+	    mtu < (pkt->family == 6 ? 1280 : 68) || !answerable(pkt))
 		return count_and_leave(XLB_STAT_DROP_TOO_BIG);
-	if (mtu < floor)
-		mtu = floor;
+	if (!icmp_token_take(now))
+		return count_and_leave(XLB_STAT_DROP_ICMP_RATELIMIT);
 	if (icmp_too_big_build(ctx, pkt, mtu))
 		return count_and_leave(XLB_STAT_DROP_ENCAP);
 	pkt->answered = 1;
@@ -249,25 +297,27 @@ static __always_inline void encap_source_pick(const struct encap_source *src,
 
 /*
  * The FIB's answer for the way to the backend: egress, MACs and the MTU.
- * Returns a BPF_FIB_LKUP_RET_* code; only a whole answer is kept.
+ * Asked with the configured source as it is (not hashed) and no TOS, so the
+ * answer is the backend's, whatever the flow: the same for every packet
+ * the cache serves. Returns a BPF_FIB_LKUP_RET_* code; only a whole answer
+ * is kept.
  */
-static __always_inline long nexthop_refresh(struct xdp_md *ctx, const struct encap_outer *o,
-					    __u8 tos, __u32 backend_id, __u32 backend_gen,
+static __always_inline long nexthop_refresh(struct xdp_md *ctx, const struct encap_source *src,
+					    const struct backend *be, __u32 backend_id,
 					    __u64 now, struct nexthop_entry *nh)
 {
 	struct bpf_fib_lookup fib = {};
 	long rc;
 
 	fib.ifindex = ctx->ingress_ifindex;
-	if (o->outer6) {
-		fib.family = XLB_AF_INET6;
-		__builtin_memcpy(fib.ipv6_src, o->saddr, 16);
-		__builtin_memcpy(fib.ipv6_dst, o->daddr, 16);
-	} else {
+	if (xlb_is_v4mapped(be->addr)) {
 		fib.family = XLB_AF_INET;
-		fib.tos = tos;
-		fib.ipv4_src = o->saddr[3];
-		fib.ipv4_dst = o->daddr[3];
+		fib.ipv4_src = src->addr[3];
+		fib.ipv4_dst = be->addr[3];
+	} else {
+		fib.family = XLB_AF_INET6;
+		__builtin_memcpy(fib.ipv6_src, src->addr, 16);
+		__builtin_memcpy(fib.ipv6_dst, be->addr, 16);
 	}
 	rc = xlb_fib_lookup(ctx, &fib); /* tot_len 0: no MTU check here */
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
@@ -275,10 +325,10 @@ static __always_inline long nexthop_refresh(struct xdp_md *ctx, const struct enc
 	nh->ifindex = fib.ifindex;
 	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
-	/* on success the helper returns the way's MTU in mtu_result (5.12+) */
-	nh->mtu = fib.mtu_result;
+	/* on success the helper returns the way's MTU (5.12+); 0: not told */
+	nh->mtu = fib.mtu_result ?: 0xffff;
 	nh->backend_id = backend_id;
-	nh->backend_gen = backend_gen;
+	nh->backend_gen = be->gen;
 	nh->expires_ns = now + nexthop_ttl_ns;
 	return rc;
 }
@@ -286,11 +336,12 @@ static __always_inline long nexthop_refresh(struct xdp_md *ctx, const struct enc
 static __always_inline int forward_encap(struct xdp_md *ctx, struct packet *pkt,
 					 const struct backend *be, __u32 backend_id, __u64 now)
 {
-	struct encap_outer o = {};
+	struct encap_outer o;
 	struct nexthop_entry *nh;
 	struct encap_config *cfg;
 	const struct encap_source *src;
 	__u32 zero = 0, hash = 0, olen, slot;
+	__be16 ip_id = pkt->ip_id;
 	struct ethhdr *eth;
 	long rc;
 
@@ -303,14 +354,6 @@ static __always_inline int forward_encap(struct xdp_md *ctx, struct packet *pkt,
 	src = o.outer6 ? &cfg->v6 : &cfg->v4;
 	if (!(src->flags & XLB_ENCAP_F_SET))
 		return count_and_leave(XLB_STAT_DROP_NO_ENCAP_SRC);
-	/* entropy only where something uses it: a hashed source, the IPv6 flow label */
-	if (src->hash_bits || o.outer6)
-		hash = xlb_hash_flow(pkt->flow.saddr, pkt->flow.daddr, pkt->flow.sport,
-				     pkt->flow.dport, pkt->flow.proto);
-	encap_source_pick(src, hash, o.saddr);
-	__builtin_memcpy(o.daddr, be->addr, 16);
-	o.flow_label = hash;
-	olen = o.outer6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 
 	slot = backend_id & (XLB_NEXTHOP_SLOTS - 1);
 	nh = bpf_map_lookup_elem(&nexthop_cache, &slot);
@@ -318,18 +361,30 @@ static __always_inline int forward_encap(struct xdp_md *ctx, struct packet *pkt,
 		return count_and_leave(XLB_STAT_DROP_NO_ROUTE);
 	rc = BPF_FIB_LKUP_RET_SUCCESS;
 	if (nh->backend_id != backend_id || nh->backend_gen != be->gen ||
-	    (__s64)(nh->expires_ns - now) <= 0 || nh->expires_ns == 0)
-		rc = nexthop_refresh(ctx, &o, pkt->tos, backend_id, be->gen, now, nh);
+	    (__s64)(nh->expires_ns - now) <= 0 || !nh->expires_ns)
+		rc = nexthop_refresh(ctx, src, be, backend_id, now, nh);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return count_and_leave(XLB_STAT_DROP_NO_ROUTE);
+	olen = o.outer6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS && pkt->l3_len + olen > nh->mtu)
-		return answer_too_big(ctx, pkt, nh->mtu > olen ? nh->mtu - olen : 0);
+		return answer_too_big(ctx, pkt, nh->mtu > olen ? nh->mtu - olen : 0, now);
+
+	/* entropy only where something uses it: a hashed source, the IPv6 flow label */
+	if (src->hash_bits || o.outer6)
+		hash = xlb_hash_entropy(pkt->flow.saddr, pkt->flow.daddr, pkt->flow.sport,
+					pkt->flow.dport, pkt->flow.proto);
+	encap_source_pick(src, hash, o.saddr);
+	__builtin_memcpy(o.daddr, be->addr, 16);
+	o.flow_label = hash;
+	/* RFC 6864: an outer packet that may be fragmented needs an id of its own */
+	if (!pkt->df)
+		ip_id = bpf_get_prandom_u32();
 
 	/* link padding would sit between the outer packet's end and the frame's */
 	if (pkt->len > pkt->l2_len + pkt->l3_len &&
 	    bpf_xdp_adjust_tail(ctx, (int)(pkt->l2_len + pkt->l3_len) - (int)pkt->len))
 		return count_and_leave(XLB_STAT_DROP_ENCAP);
-	if (encap_push(ctx, pkt, &o))
+	if (encap_push(ctx, pkt, &o, ip_id))
 		return count_and_leave(XLB_STAT_DROP_ENCAP);
 	/* the kernel resolves the next hop and forwards this one itself */
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
@@ -403,8 +458,6 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	}
 
 forward:
-	if (pkt.icmp_error)
-		stat_inc(XLB_STAT_ICMP_ROUTED);
 	if (be->flags & XLB_BACKEND_F_ENCAP) {
 		action = forward_encap(ctx, &pkt, be, backend_id, now);
 	} else {
@@ -412,6 +465,8 @@ forward:
 		__builtin_memcpy(pkt.eth->h_source, be->src_mac, ETH_ALEN);
 		action = send_back_out(ctx, be->ifindex);
 	}
+	if (pkt.icmp_error && action != XDP_DROP)
+		stat_inc(XLB_STAT_ICMP_ROUTED);
 	/* a packet that was not sent on is not the VIP's or the backend's traffic */
 	if (action != XDP_DROP && !pkt.answered) {
 		traffic_add(&vip_stats, vip_id, pkt.len, new_flow);

@@ -127,6 +127,12 @@ struct nexthop_entry {
 	__u8 pad[6];
 };
 
+/* The data plane's own: a token bucket per CPU for ICMP answers. */
+struct icmp_bucket {
+	__u64 last_ns;
+	__u64 credit_ns;
+};
+
 /* Connection table: 5-tuple as it arrives from the client. */
 struct flow_key {
 	__be32 saddr[4];
@@ -170,8 +176,9 @@ enum xlb_stat {
 	XLB_STAT_DROP_REDIRECT,     /* egress interface missing from the devmap */
 	XLB_STAT_DROP_NO_ROUTE,     /* FIB has no usable route to the backend (or forwarding off) */
 	XLB_STAT_DROP_NO_ENCAP_SRC, /* no encap_source for the backend's family */
-	XLB_STAT_DROP_TOO_BIG,      /* over the path MTU and may not be answered: IPv4 without DF, ICMP */
+	XLB_STAT_DROP_TOO_BIG,      /* over the path MTU, may not be answered (no DF, ICMP, source) */
 	XLB_STAT_DROP_ENCAP,        /* the packet could not be grown for the outer header */
+	XLB_STAT_DROP_ICMP_RATELIMIT, /* a too-big answer over the rate limit */
 	/* malformed packets to a VIP address, all dropped */
 	XLB_STAT_DROP_L3_TRUNC,     /* IP header or total length beyond the packet */
 	XLB_STAT_DROP_BAD_VERSION,  /* IP version does not match the ethertype */
@@ -208,6 +215,7 @@ enum xlb_stat {
 	[XLB_STAT_DROP_NO_ENCAP_SRC] = "drop_no_encap_source",                 \
 	[XLB_STAT_DROP_TOO_BIG] = "drop_too_big",                              \
 	[XLB_STAT_DROP_ENCAP] = "drop_encap",                                  \
+	[XLB_STAT_DROP_ICMP_RATELIMIT] = "drop_too_big_ratelimit",             \
 	[XLB_STAT_DROP_L3_TRUNC] = "drop_malformed_l3_trunc",                  \
 	[XLB_STAT_DROP_BAD_VERSION] = "drop_malformed_bad_version",            \
 	[XLB_STAT_DROP_BAD_IHL] = "drop_malformed_bad_ihl",                    \

@@ -207,8 +207,18 @@ static int forward_step(struct xlb_dp *dp, struct xlb_explain *e)
 	int err;
 
 	if (e->be.flags & XLB_BACKEND_F_ENCAP) {
-		/* the usual way out; the FIB at send time may say otherwise */
+		struct encap_config enc;
+
 		e->encap = 1;
+		err = xlb_dp_encap_get(dp, &enc);
+		if (err)
+			return err;
+		if (!((xlb_addr_is_v4(e->be.addr) ? &enc.v4 : &enc.v6)->flags & XLB_ENCAP_F_SET)) {
+			e->action = XDP_DROP;
+			e->reason = XLB_STAT_DROP_NO_ENCAP_SRC;
+			return 0;
+		}
+		/* egress, next hop and MTU are the FIB's: told as such, not guessed */
 		e->action = XDP_TX;
 		e->reason = XLB_STAT_TX;
 		return 0;
@@ -322,7 +332,7 @@ static const char *const step_names[XLB_EXPLAIN_STEPS] = {
 static int forwarded(const struct xlb_explain *e)
 {
 	return e->action == XDP_TX || e->action == XDP_REDIRECT ||
-	       e->reason == XLB_STAT_DROP_REDIRECT;
+	       e->reason == XLB_STAT_DROP_REDIRECT || e->encap;
 }
 
 /* "198.18.100.10:80/tcp" for the packet's destination */
@@ -482,8 +492,13 @@ static void step_action(const struct xlb_explain *e, const char *ifname, char *b
 		char addr[XLB_ADDR_STR_MAX];
 
 		xlb_format_addr(e->be.addr, addr, sizeof(addr));
-		snprintf(buf, len, "6. action: encapsulate (%s) to %s; next hop, egress and "
-			 "path MTU from the kernel's FIB for each packet; %s",
+		if (e->reason == XLB_STAT_DROP_NO_ENCAP_SRC) {
+			snprintf(buf, len, "6. action: XDP_DROP (drop_no_encap_source: no encap_source "
+				 "for the backend %s's family)", addr);
+			return;
+		}
+		snprintf(buf, len, "6. action: encapsulate (%s) to %s; egress, next hop and "
+			 "MTU from the kernel's FIB (kept per backend for 100 ms); %s",
 			 xlb_addr_is_v4(e->be.addr) ? "IPIP" :
 			 xlb_addr_is_v4(e->flow.daddr) ? "4in6" : "IP6IP6",
 			 addr, entry_effect(e));

@@ -324,8 +324,10 @@ int xlb_parse_encap_source(const char *s, int family, struct encap_source *src,
 		len = strtoul(slash + 1, &end, 10);
 		if (errno || end == slash + 1 || *end || len > full)
 			return fail(err, errlen, "bad prefix length");
-		if (full - len > 32)
-			return fail(err, errlen, "prefix leaves more than 32 bits to hash");
+		/* sources all over the address space would reach 0/8, 127/8, multicast */
+		if (full - len > (family == 4 ? 16u : 32u))
+			return fail(err, errlen, family == 4 ? "prefix too short (at least /16)" :
+							      "prefix too short (at least /96)");
 	}
 	memset(src, 0, sizeof(*src));
 	if (xlb_parse_addr(addr, src->addr, err, errlen))

@@ -120,6 +120,7 @@ struct xlbd {
 	__u64 reloads;
 	__u64 config_errors;
 	__u64 health_ups, health_downs;
+	__u64 no_neigh_seen; /* pass_no_neigh at the last tick */
 };
 
 static struct xlbd D;
@@ -408,6 +409,26 @@ static void on_neigh(void *ctx, const __be32 addr[4], int known, int ifindex,
 	}
 }
 
+/*
+ * forward ipip: the data plane met a next hop without a MAC and left the
+ * packet to the kernel, which may not resolve it (an IPv4 packet from a
+ * local source is dropped as martian unless accept_local is on). A
+ * datagram to each ipip backend makes the kernel resolve the way there.
+ */
+static void solicit_ipip_next_hops(void)
+{
+	__u64 c[XLB_STAT_MAX];
+	__u32 i, j;
+
+	if (xlb_dp_stats(&D.at.dp, c) || c[XLB_STAT_PASS_NO_NEIGH] == D.no_neigh_seen)
+		return;
+	D.no_neigh_seen = c[XLB_STAT_PASS_NO_NEIGH];
+	for (i = 0; i < D.state.nvips; i++)
+		if (D.state.vips[i].cfg.forward == XLB_FWD_IPIP)
+			for (j = 0; j < D.state.vips[i].nbackends; j++)
+				xlb_neigh_solicit(D.state.vips[i].backends[j].cfg.addr);
+}
+
 /* Once a second: ask again for MACs still unknown. */
 static void on_tick(struct xlb_evsrc *src, uint32_t events)
 {
@@ -421,6 +442,7 @@ static void on_tick(struct xlb_evsrc *src, uint32_t events)
 		for (j = 0; j < D.state.vips[i].nbackends; j++)
 			if (!D.state.vips[i].backends[j].mac_known)
 				xlb_neigh_solicit(D.state.vips[i].backends[j].cfg.addr);
+	solicit_ipip_next_hops();
 }
 
 /* ---- persistence ---- */
@@ -504,14 +526,23 @@ static int apply_config(const struct xlb_config *cfg, struct json_object *added,
 			continue;
 		}
 		if (v->cfg.sched != want->sched || v->cfg.forward != want->forward) {
+			int to_ipip = want->forward == XLB_FWD_IPIP && v->cfg.forward != XLB_FWD_IPIP;
+
 			v->cfg.sched = want->sched;
 			v->cfg.forward = want->forward;
-			ret = xlb_lb_vip_update(D.lb, &v->cfg.key, v->cfg.sched, v->cfg.forward);
-			/* l2dsr <-> ipip: the next hop comes from elsewhere now */
+			/*
+			 * l2dsr <-> ipip: the next hop comes from elsewhere now. The
+			 * mode flips before the MACs are cleared (to ipip) or after
+			 * they are resolved (to l2dsr): no packet meets an empty MAC.
+			 */
+			if (to_ipip)
+				ret = xlb_lb_vip_update(D.lb, &v->cfg.key, v->cfg.sched, v->cfg.forward);
 			for (j = 0; j < v->nbackends && !ret; j++) {
 				mac_resolve(v, &v->backends[j]);
-				backend_push(v, &v->backends[j]);
+				ret = backend_push(v, &v->backends[j]);
 			}
+			if (!to_ipip && !ret)
+				ret = xlb_lb_vip_update(D.lb, &v->cfg.key, v->cfg.sched, v->cfg.forward);
 			vip_changed = 1;
 		}
 		health_changed = memcmp(&v->cfg.health, &want->health, sizeof(want->health));

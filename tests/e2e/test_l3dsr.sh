@@ -114,6 +114,13 @@ else
 	not_ok "both backends decapsulated what they served" "be1: $d1 be2: $d2"
 fi
 
+be_of_flow=$(ctl explain 198.18.0.1:40000 "$V4:80/tcp" | grep -o 'encapsulate (IPIP) to 198\.18\.2\.1[12]')
+if [ -n "$be_of_flow" ]; then
+	ok "explain names the encapsulation and the backend ($be_of_flow)"
+else
+	not_ok "explain names the encapsulation and the backend" "$(ctl explain 198.18.0.1:40000 "$V4:80/tcp")"
+fi
+
 # Replies go around the LB: what the router gets from the LB is a fraction
 # of what it hands the client.
 rx_from_lb() {

@@ -61,6 +61,7 @@ static const char *const net_setup[] = {
 	"ip -6 route replace 2001:db8:60::/64 via 2001:db8:50::2",
 	"ip -6 route replace 2001:db8:61::/64 via 2001:db8:50::2 mtu lock 1400",
 	"ip -6 route replace 2001:db8:62::/64 via 2001:db8:50::3",
+	"ip -6 route replace 2001:db8:63::/64 via 2001:db8:50::2 mtu lock 1300",
 };
 
 struct fixture {
@@ -247,28 +248,29 @@ static __u32 flow_hash(const struct pkt_spec *s)
 
 	addr_parse16(s->saddr, sa);
 	addr_parse16(s->daddr, da);
-	return xlb_hash_flow(sa, da, htons(s->sport), htons(s->dport), s->proto);
+	return xlb_hash_entropy(sa, da, htons(s->sport), htons(s->dport), s->proto);
 }
 
 /*
- * What forward ipip must send for the frame in: the link header with the
- * next hop's MACs and the outer ethertype, the outer header, then the
- * inner packet byte for byte. src/dst are 16-byte (v4-mapped) addresses.
+ * What forward ipip must send for the frame in (link header of l2 bytes):
+ * Ethernet to the next hop, untagged (the FIB's egress is), the outer
+ * header, then the inner packet byte for byte. src/dst are 16-byte
+ * (v4-mapped) addresses. An IPv4 inner packet without DF gets an outer id
+ * of its own (random): that one is taken from got.
  */
-static size_t expect_encap(const __u8 *in, size_t len, size_t l2, int outer6,
-			   const __be32 src[4], const __be32 dst[4], __u32 label, __u8 *out)
+static size_t expect_encap(const __u8 *in, size_t l2, int outer6, const __be32 src[4],
+			   const __be32 dst[4], __u32 label, const __u8 *got, __u8 *out)
 {
 	const __u8 *inner = in + l2;
 	int inner6 = (inner[0] >> 4) == 6;
 	size_t olen = outer6 ? 40 : 20, inner_len;
-	__u8 *o = out + l2, tos;
+	__u8 *o = out + 14, tos;
 
 	inner_len = inner6 ? 40 + ((inner[4] << 8) | inner[5]) : (inner[2] << 8) | inner[3];
 	tos = inner6 ? ((inner[0] & 0xf) << 4) | (inner[1] >> 4) : inner[1];
-	memcpy(out, in, l2);
 	mac_set(out, GW_MAC);
 	mac_set(out + 6, EGRESS_MAC);
-	put16(out + l2 - 2, outer6 ? ETH_P_IPV6 : ETH_P_IP);
+	put16(out + 12, outer6 ? ETH_P_IPV6 : ETH_P_IP);
 	memset(o, 0, olen);
 	if (outer6) {
 		put32(o, 6u << 28 | (__u32)tos << 20 | (label & 0xfffff));
@@ -281,9 +283,14 @@ static size_t expect_encap(const __u8 *in, size_t len, size_t l2, int outer6,
 		o[0] = 0x45;
 		o[1] = tos;
 		put16(o + 2, inner_len + 20);
-		o[4] = inner[4]; /* the inner id */
-		o[5] = inner[5];
-		o[6] = inner[6] & 0x40; /* the inner DF */
+		if (inner[6] & 0x40) { /* DF: the inner id, and DF outside too */
+			o[4] = inner[4];
+			o[5] = inner[5];
+			o[6] = 0x40;
+		} else {
+			o[4] = got[14 + 4];
+			o[5] = got[14 + 5];
+		}
 		o[8] = 64;
 		o[9] = IPPROTO_IPIP;
 		memcpy(o + 12, &src[3], 4);
@@ -291,8 +298,7 @@ static size_t expect_encap(const __u8 *in, size_t len, size_t l2, int outer6,
 		put16(o + 10, fold(sum16(0, o, 20)));
 	}
 	memcpy(o + olen, inner, inner_len);
-	(void)len;
-	return l2 + olen + inner_len;
+	return 14 + olen + inner_len;
 }
 
 static void assert_bytes(const __u8 *got, size_t got_len, const __u8 *want, size_t want_len)
@@ -329,7 +335,7 @@ static void test_ipip4_fixed_source(void **state)
 	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
 	parse16(SRC4, src);
 	parse16("198.18.60.11", dst);
-	want_len = expect_encap(in, len, 14, 0, src, dst, 0, want);
+	want_len = expect_encap(in, 14, 0, src, dst, 0, out, want);
 	assert_bytes(out, out_len, want, want_len);
 	/* the outer checksum holds by an independent sum */
 	assert_int_equal(fold(sum16(0, out + 14, 20)), 0);
@@ -339,8 +345,20 @@ static void test_ipip4_fixed_source(void **state)
 	len = pkt_build(&s, in);
 	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
 	assert_int_equal(out[14 + 6] & 0x40, 0);
-	want_len = expect_encap(in, len, 14, 0, src, dst, 0, want);
+	want_len = expect_encap(in, 14, 0, src, dst, 0, out, want);
 	assert_bytes(out, out_len, want, want_len);
+	assert_int_equal(fold(sum16(0, out + 14, 20)), 0);
+	/* ... and that id is not the inner one: it is its own per packet */
+	{
+		int i, differ = 0;
+		__u8 first[2] = { out[18], out[19] };
+
+		for (i = 0; i < 8; i++) {
+			assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+			differ |= out[18] != first[0] || out[19] != first[1];
+		}
+		assert_true(differ);
+	}
 }
 
 static void test_ip6ip6_hashed_source(void **state)
@@ -365,7 +383,7 @@ static void test_ip6ip6_hashed_source(void **state)
 		hash = flow_hash(&s);
 		parse16("2001:db8:70::", src);
 		src[3] = htonl(hash & 0xffff);
-		want_len = expect_encap(in, len, 14, 1, src, dst, hash, want);
+		want_len = expect_encap(in, 14, 1, src, dst, hash, out, want);
 		assert_bytes(out, out_len, want, want_len);
 		seen[i] = hash & 0xffff;
 	}
@@ -397,7 +415,7 @@ static void test_ipip4_hashed_source(void **state)
 	parse16("198.18.70.0", src);
 	src[3] = htonl(ntohl(src[3]) | (hash & 0xff));
 	parse16("198.18.60.11", dst);
-	want_len = expect_encap(in, len, 14, 0, src, dst, 0, want);
+	want_len = expect_encap(in, 14, 0, src, dst, 0, out, want);
 	assert_bytes(out, out_len, want, want_len);
 	assert_int_equal(fold(sum16(0, out + 14, 20)), 0);
 }
@@ -421,11 +439,11 @@ static void test_4in6_with_vlan_tags(void **state)
 		len = pkt_build(&s, in);
 		l2 = 14 + 4 * tags;
 		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-		want_len = expect_encap(in, len, l2, 1, src, dst, flow_hash(&s), want);
+		want_len = expect_encap(in, l2, 1, src, dst, flow_hash(&s), out, want);
 		assert_bytes(out, out_len, want, want_len);
-		/* the tags stay; the ethertype after them names IPv6 now */
-		assert_int_equal(out[l2 - 2], 0x86);
-		assert_int_equal(out[l2 - 1], 0xdd);
+		/* the tags go (the FIB's egress is untagged); the ethertype names IPv6 */
+		assert_int_equal(out[12], 0x86);
+		assert_int_equal(out[13], 0xdd);
 	}
 }
 
@@ -460,8 +478,8 @@ static void test_no_neigh_passes_encapsulated(void **state)
 	assert_verdict(run(in, len, out, &out_len), XDP_PASS);
 	parse16(SRC4, src);
 	parse16("198.18.62.11", dst);
-	want_len = expect_encap(in, len, 14, 0, src, dst, 0, want);
-	/* the kernel resolves the gateway and routes this one: MACs as they came */
+	want_len = expect_encap(in, 14, 0, src, dst, 0, out, want);
+	/* passed to the kernel, which resolves the gateway: MACs as they came */
 	memcpy(want, in, 12);
 	assert_bytes(out, out_len, want, want_len);
 	assert_int_equal(stat(XLB_STAT_PASS_NO_NEIGH), 1);
@@ -652,6 +670,62 @@ static void test_too_big_limits(void **state)
 	assert_int_equal(stat(XLB_STAT_ICMP_TOO_BIG), 0);
 }
 
+static void test_too_big_not_answered(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP), k6;
+	struct pkt_spec s = tcp_spec(4, 40000, 1360);
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len;
+
+	(void)state;
+	add_backend(&k, "198.18.61.11", 0x11);
+	/* a group MAC, or a source that cannot be answered */
+	memset(s.dmac, 0xff, 6);
+	len = pkt_build(&s, in);
+	assert_verdict(run(in, len, out, NULL), XDP_DROP);
+	s = tcp_spec(4, 40000, 1360);
+	s.saddr = "224.0.0.1";
+	len = pkt_build(&s, in);
+	assert_verdict(run(in, len, out, NULL), XDP_DROP);
+	s.saddr = "127.0.0.1";
+	len = pkt_build(&s, in);
+	assert_verdict(run(in, len, out, NULL), XDP_DROP);
+	/* IPv6 over a way of 1300: 1300 - 40 is below what IPv6 may ask for */
+	k6 = add_vip(VIP6, 80, XLB_FWD_IPIP);
+	add_backend(&k6, "2001:db8:63::11", 0x11);
+	s = tcp_spec(6, 40000, 1240);
+	len = pkt_build(&s, in);
+	assert_verdict(run(in, len, out, NULL), XDP_DROP);
+	s.saddr = "ff02::1";
+	s.payload = 1400;
+	len = pkt_build(&s, in);
+	assert_verdict(run(in, len, out, NULL), XDP_DROP);
+	assert_int_equal(stat(XLB_STAT_DROP_TOO_BIG), 5);
+	assert_int_equal(stat(XLB_STAT_ICMP_TOO_BIG), 0);
+}
+
+static void test_too_big_rate_limited(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
+	struct pkt_spec s = tcp_spec(4, 40000, 1360);
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in);
+	int i, answered = 0;
+
+	(void)state;
+	add_backend(&k, "198.18.61.11", 0x11);
+	/* a burst of 50, then 1000 a second */
+	for (i = 0; i < 60; i++)
+		answered += run(in, len, out, NULL) == XDP_TX;
+	assert_int_equal(answered, 50);
+	assert_int_equal(stat(XLB_STAT_DROP_ICMP_RATELIMIT), 10);
+	F.skel->bss->fake_clock_ns += 3 * 1000000ULL;
+	for (i = 0; i < 10; i++)
+		answered += run(in, len, out, NULL) == XDP_TX;
+	assert_int_equal(answered, 53);
+	assert_int_equal(stat(XLB_STAT_ICMP_TOO_BIG), 53);
+}
+
 /* ---- ICMP errors about VIP flows ---- */
 
 /*
@@ -751,7 +825,7 @@ static void test_icmp_follows_flow(void **state)
 	dst[2] = htonl(0xffff);
 	dst[3] = flow_be[199];
 	s = tcp_spec(4, 20000 + 199, 10);
-	want_len = expect_encap(in, len, 14, 0, src, dst, 0, want);
+	want_len = expect_encap(in, 14, 0, src, dst, 0, out, want);
 	assert_bytes(out, out_len, want, want_len);
 
 	/* more backends: Maglev would move some flows, the table keeps them */
@@ -899,6 +973,8 @@ int main(void)
 		T(test_too_big_ipv6),
 		T(test_too_big_4in6),
 		T(test_too_big_limits),
+		T(test_too_big_not_answered),
+		T(test_too_big_rate_limited),
 		T(test_icmp_follows_flow),
 		T(test_icmp6_untracked_uses_maglev),
 		T(test_icmp_l2dsr_vip),

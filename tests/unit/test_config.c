@@ -432,7 +432,9 @@ static const struct bad_case bad[] = {
 	{ "encap_source:\n  ipv4: 2001:db8::2\n",
 	  "t.yaml:2: encap_source.ipv4: not an IPv4 address '2001:db8::2'" },
 	{ "encap_source:\n  ipv6: 2001:db8::/64\n",
-	  "t.yaml:2: encap_source.ipv6: prefix leaves more than 32 bits to hash '2001:db8::/64'" },
+	  "t.yaml:2: encap_source.ipv6: prefix too short (at least /96) '2001:db8::/64'" },
+	{ "encap_source:\n  ipv4: 198.18.0.0/15\n",
+	  "t.yaml:2: encap_source.ipv4: prefix too short (at least /16) '198.18.0.0/15'" },
 	{ "encap_source:\n  ipv4: 198.18.0.0/33\n",
 	  "t.yaml:2: encap_source.ipv4: bad prefix length '198.18.0.0/33'" },
 	{ VIP4 "    backends:\n      - { address: 198.18.0.1 }\n"
