@@ -124,10 +124,12 @@ static __always_inline int l2_grow(struct xdp_md *ctx, const __u8 *l2, int room)
 	return 0;
 }
 
+/* The outer addresses, by reference: no copies on the way to the packet. */
 struct encap_outer {
-	__be32 saddr[4];
-	__be32 daddr[4];
-	__u32 flow_label; /* IPv6 outer only */
+	const __be32 *saddr; /* its first three words; the last is saddr_last */
+	const __be32 *daddr;
+	__be32 saddr_last;
+	__u32 flow_label;    /* IPv6 outer only */
 	__u8 outer6;
 };
 
@@ -189,7 +191,10 @@ static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *p
 		out[1] = bpf_htonl(inner_len << 16 |
 				   (__u32)(pkt->family == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP) << 8 |
 				   XLB_IPIP_TTL);
-		__builtin_memcpy(&out[2], o->saddr, 16);
+		out[2] = o->saddr[0];
+		out[3] = o->saddr[1];
+		out[4] = o->saddr[2];
+		out[5] = o->saddr_last;
 		__builtin_memcpy(&out[6], o->daddr, 16);
 		return 0;
 	}
@@ -207,12 +212,12 @@ static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *p
 	w1 = bpf_htonl((__u32)bpf_ntohs(ip_id) << 16 | (pkt->df ? XLB_IP_DF : 0));
 	w2 = bpf_htonl((__u32)XLB_IPIP_TTL << 24 | (__u32)IPPROTO_IPIP << 16);
 	sum = (w0 & 0xffff) + (w0 >> 16) + (w1 & 0xffff) + (w1 >> 16) + (w2 & 0xffff) +
-	      (w2 >> 16) + (o->saddr[3] & 0xffff) + (o->saddr[3] >> 16) +
+	      (w2 >> 16) + (o->saddr_last & 0xffff) + (o->saddr_last >> 16) +
 	      (o->daddr[3] & 0xffff) + (o->daddr[3] >> 16);
 	out[0] = w0;
 	out[1] = w1;
 	out[2] = w2 | (__u32)csum_fold(sum) << 16; /* the checksum's two bytes, in place */
-	out[3] = o->saddr[3];
+	out[3] = o->saddr_last;
 	out[4] = o->daddr[3];
 	return 0;
 }

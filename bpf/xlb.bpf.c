@@ -283,16 +283,14 @@ static __always_inline int answer_too_big(struct xdp_md *ctx, struct packet *pkt
 }
 
 /* Source within the configured prefix: the low bits come from the flow hash. */
-static __always_inline void encap_source_pick(const struct encap_source *src,
-					      __u32 hash, __be32 out[4])
+static __always_inline __be32 encap_source_last(const struct encap_source *src, __u32 hash)
 {
 	__u32 mask;
 
-	__builtin_memcpy(out, src->addr, 16);
 	if (!src->hash_bits)
-		return;
+		return src->addr[3];
 	mask = src->hash_bits >= 32 ? ~0u : (1u << src->hash_bits) - 1;
-	out[3] = bpf_htonl((bpf_ntohl(out[3]) & ~mask) | (hash & mask));
+	return bpf_htonl((bpf_ntohl(src->addr[3]) & ~mask) | (hash & mask));
 }
 
 /*
@@ -373,8 +371,9 @@ static __always_inline int forward_encap(struct xdp_md *ctx, struct packet *pkt,
 	if (src->hash_bits || o.outer6)
 		hash = xlb_hash_entropy(pkt->flow.saddr, pkt->flow.daddr, pkt->flow.sport,
 					pkt->flow.dport, pkt->flow.proto);
-	encap_source_pick(src, hash, o.saddr);
-	__builtin_memcpy(o.daddr, be->addr, 16);
+	o.saddr = src->addr;
+	o.saddr_last = encap_source_last(src, hash);
+	o.daddr = be->addr;
 	o.flow_label = hash;
 	/* RFC 6864: an outer packet that may be fragmented needs an id of its own */
 	if (!pkt->df)

@@ -38,6 +38,6 @@ bash "$(dirname "$0")/scrape.sh" "$build" | tee -a "$out"
 		"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))."
 	echo "The machine is shared and noisy: compare the ratios to the floor, measured in the same run."
 	echo
-	grep -v '^BENCH ' "$out"
+	grep -v '^BENCH' "$out"
 } >docs/benchmarks.md
 echo "bench: table written to docs/benchmarks.md"
