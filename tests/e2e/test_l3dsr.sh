@@ -33,27 +33,10 @@ for i in 1 2; do
 	echo $! >"$RUN/socat$i.pid"
 done
 
-health='{ check: http, path: /healthz, interval: 300ms, timeout: 200ms, rise: 1, fall: 2 }'
+# examples/xlb-l3.yaml, and a VIP per family for the uploads
 tcp_health='{ check: tcp, interval: 300ms, timeout: 200ms, rise: 1, fall: 2 }'
-cat >"$RUN/xlb.yaml" <<EOF
-interfaces: [eth0, eth1]
-conntrack: { size: 65536 }
-encap_source:
-  ipv4: 198.18.3.2
-  ipv6: 2001:db8:3::100/120
-vips:
-  - vip: "$V4:80/tcp"
-    forward: ipip
-    health: $health
-    backends: [{ address: 198.18.2.11 }, { address: 198.18.2.12 }]
-  - vip: "[$V6]:80/tcp"
-    forward: ipip
-    health: $health
-    backends: [{ address: "2001:db8:2::11" }, { address: "2001:db8:2::12" }]
-  - vip: "$V4IN6:80/tcp"
-    forward: ipip
-    health: $health
-    backends: [{ address: "2001:db8:2::11" }, { address: "2001:db8:2::12" }]
+cp "$TOP/examples/xlb-l3.yaml" "$RUN/xlb.yaml"
+cat >>"$RUN/xlb.yaml" <<EOF
   - vip: "$V4:9000/tcp"
     forward: ipip
     health: $tcp_health
