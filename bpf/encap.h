@@ -186,16 +186,16 @@ static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *p
 		out = data + ETH_HLEN;
 		if ((void *)out + sizeof(struct ipv6hdr) > end)
 			return -1;
-		out[0] = bpf_htonl(6 << 28 | (__u32)pkt->tos << 20 | (o->flow_label & 0xfffff));
-		/* payload length, next header, hop limit */
-		out[1] = bpf_htonl(inner_len << 16 |
-				   (__u32)(pkt->family == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP) << 8 |
-				   XLB_IPIP_TTL);
-		out[2] = o->saddr[0];
-		out[3] = o->saddr[1];
-		out[4] = o->saddr[2];
-		out[5] = o->saddr_last;
-		__builtin_memcpy(&out[6], o->daddr, 16);
+		/* version, class, label; payload length, next header, hop limit */
+		w0 = bpf_htonl(6 << 28 | (__u32)pkt->tos << 20 | (o->flow_label & 0xfffff));
+		w1 = bpf_htonl(inner_len << 16 |
+			       (__u32)(pkt->family == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP) << 8 |
+			       XLB_IPIP_TTL);
+		*(__u64 *)&out[0] = w0 | (__u64)w1 << 32;
+		*(__u64 *)&out[2] = o->saddr[0] | (__u64)o->saddr[1] << 32;
+		*(__u64 *)&out[4] = o->saddr[2] | (__u64)o->saddr_last << 32;
+		*(__u64 *)&out[6] = o->daddr[0] | (__u64)o->daddr[1] << 32;
+		*(__u64 *)&out[8] = o->daddr[2] | (__u64)o->daddr[3] << 32;
 		return 0;
 	}
 	if (pkt->family != 4) /* user space never pairs an IPv6 VIP with an IPv4 backend */
@@ -214,11 +214,10 @@ static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *p
 	sum = (w0 & 0xffff) + (w0 >> 16) + (w1 & 0xffff) + (w1 >> 16) + (w2 & 0xffff) +
 	      (w2 >> 16) + (o->saddr_last & 0xffff) + (o->saddr_last >> 16) +
 	      (o->daddr[3] & 0xffff) + (o->daddr[3] >> 16);
+	/* the checksum's two bytes go in place; 8-byte stores where they fit */
 	out[0] = w0;
-	out[1] = w1;
-	out[2] = w2 | (__u32)csum_fold(sum) << 16; /* the checksum's two bytes, in place */
-	out[3] = o->saddr_last;
-	out[4] = o->daddr[3];
+	*(__u64 *)&out[1] = w1 | (__u64)(w2 | (__u32)csum_fold(sum) << 16) << 32;
+	*(__u64 *)&out[3] = o->saddr_last | (__u64)o->daddr[3] << 32;
 	return 0;
 }
 
