@@ -53,6 +53,7 @@ struct tunnel {
 	__u32 outer_len; /* outer IP header, IPv4 options included */
 	__u32 inner_len; /* what the outer header says follows it */
 	__be16 inner_ethertype;
+	__u8 outer_ecn;
 };
 
 static __always_inline void stat_inc(__u32 reason)
@@ -146,6 +147,44 @@ static __always_inline __u32 parse_inner(struct cursor *c, __u8 outer_proto,
 	return DECAP_GO;
 }
 
+#define XLB_ECN_MASK 3
+#define XLB_ECN_CE 3
+
+/*
+ * RFC 6040: congestion marked on the outer header on the way must reach
+ * the inner one, or the endpoints never hear of it. Outer CE: an ECN-capable
+ * inner packet becomes CE; one that is not is dropped (as the kernel's
+ * tunnels do), since dropping is how congestion is told to it.
+ */
+static __always_inline __u32 ecn_decap(void *inner, void *end, __u8 outer_proto)
+{
+	struct ipv6hdr *ip6 = inner;
+	struct iphdr *iph = inner;
+	__u32 sum;
+	__u16 old;
+
+	if (outer_proto == IPPROTO_IPIP) {
+		if ((void *)(iph + 1) > end)
+			return XLB_DECAP_STAT_DROP_MALFORMED;
+		if (!(iph->tos & XLB_ECN_MASK))
+			return XLB_DECAP_STAT_DROP_ECN;
+		/* RFC 1624 incremental update of the word holding the TOS */
+		old = *(__u16 *)iph;
+		iph->tos |= XLB_ECN_CE;
+		sum = (__u16)~iph->check + (__u16)~old + *(__u16 *)iph;
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		iph->check = ~sum;
+		return DECAP_GO;
+	}
+	if ((void *)(ip6 + 1) > end)
+		return XLB_DECAP_STAT_DROP_MALFORMED;
+	if (!((bpf_ntohl(*(__be32 *)ip6) >> 20) & XLB_ECN_MASK))
+		return XLB_DECAP_STAT_DROP_ECN;
+	*(__be32 *)ip6 |= bpf_htonl(XLB_ECN_CE << 20);
+	return DECAP_GO;
+}
+
 static __always_inline __u32 classify(struct xdp_md *ctx, struct tunnel *t)
 {
 	struct cursor c = {
@@ -199,6 +238,7 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct tunnel *t)
 			return XLB_DECAP_STAT_DROP_MALFORMED;
 		t->inner_len = tot_len - t->outer_len;
 		outer_proto = iph->protocol;
+		t->outer_ecn = iph->tos & XLB_ECN_MASK;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		/* extension headers are not expected from a load balancer: not ours */
 		ip6 = PULL(&c, struct ipv6hdr);
@@ -212,6 +252,7 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct tunnel *t)
 		if (ip6->version != 6 || c.pos + t->inner_len > c.end)
 			return XLB_DECAP_STAT_DROP_MALFORMED;
 		outer_proto = ip6->nexthdr;
+		t->outer_ecn = (bpf_ntohl(*(__be32 *)ip6) >> 20) & XLB_ECN_MASK;
 	} else {
 		return XLB_DECAP_STAT_PASS_NOT_ENCAP;
 	}
@@ -221,6 +262,8 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct tunnel *t)
 		return reason;
 	if (!is_local_vip(daddr))
 		return XLB_DECAP_STAT_PASS_NOT_VIP;
+	if (t->outer_ecn == XLB_ECN_CE)
+		return ecn_decap(l3 + t->outer_len, c.end, outer_proto);
 	return DECAP_GO;
 }
 
@@ -280,7 +323,8 @@ int xlb_decap(struct xdp_md *ctx)
 
 	if (reason != DECAP_GO) {
 		stat_inc(reason);
-		return reason == XLB_DECAP_STAT_DROP_MALFORMED ? XDP_DROP : XDP_PASS;
+		return reason == XLB_DECAP_STAT_DROP_MALFORMED || reason == XLB_DECAP_STAT_DROP_ECN ?
+			       XDP_DROP : XDP_PASS;
 	}
 	if (strip_outer(ctx, &t)) {
 		/* helpers only refuse frames under 14 bytes; the inner IP header rules that out */

@@ -40,6 +40,7 @@ enum xlb_decap_stat {
 	XLB_DECAP_STAT_PASS_FOREIGN_SOURCE, /* outer source not a load balancer prefix */
 	XLB_DECAP_STAT_PASS_NOT_VIP,        /* inner destination not a local VIP */
 	XLB_DECAP_STAT_DROP_MALFORMED,      /* from a load balancer, but cannot be decapsulated */
+	XLB_DECAP_STAT_DROP_ECN,            /* outer CE, inner not ECN-capable (RFC 6040) */
 	XLB_DECAP_STAT_MAX,
 };
 
@@ -49,6 +50,7 @@ enum xlb_decap_stat {
 	[XLB_DECAP_STAT_PASS_FRAGMENT] = "pass_fragment",                      \
 	[XLB_DECAP_STAT_PASS_FOREIGN_SOURCE] = "pass_foreign_source",          \
 	[XLB_DECAP_STAT_PASS_NOT_VIP] = "pass_not_vip",                        \
-	[XLB_DECAP_STAT_DROP_MALFORMED] = "drop_malformed",
+	[XLB_DECAP_STAT_DROP_MALFORMED] = "drop_malformed",                    \
+	[XLB_DECAP_STAT_DROP_ECN] = "drop_ecn",
 
 #endif /* XLB_DECAP_MAPS_H */

@@ -19,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mount.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -33,6 +34,7 @@
 #define BPFFS_ROOT "/sys/fs/bpf"
 #define DEFAULT_BASE BPFFS_ROOT "/xlb-decap"
 #define LINK_PIN "link"
+#define LOCK_FILE "/run/xlb-decap.lock"
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 enum {
@@ -294,15 +296,16 @@ static int path_of(char *buf, size_t len, const char *dir, const char *name)
 	return 0;
 }
 
-/* Make BASE/IF; a fresh machine may have no bpffs mounted yet. */
+/*
+ * Make BASE/IF. No bpffs is mounted for the caller: a bpffs mounted here
+ * could be one that dies with this command (under ip netns exec, /sys is
+ * that command's own), pins and program with it.
+ */
 static int pin_dir_create(const struct request *rq, const char *dir)
 {
-	if (!strcmp(rq->base, DEFAULT_BASE) && !is_bpffs(BPFFS_ROOT)) {
-		mkdir(BPFFS_ROOT, 0700);
-		if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700"))
-			return fail(-errno, "cannot mount bpffs at %s: %s", BPFFS_ROOT,
-				    strerror(errno));
-	}
+	if (!strcmp(rq->base, DEFAULT_BASE) && !is_bpffs(BPFFS_ROOT))
+		return fail(-ENOENT, "no bpffs at %s (under ip netns exec there is none): "
+			    "mount one there, or use -d DIR on one", BPFFS_ROOT);
 	if (mkdir(rq->base, 0700) && errno != EEXIST)
 		return fail(-errno, "cannot create %s: %s", rq->base, strerror(errno));
 	if (!is_bpffs(rq->base))
@@ -370,6 +373,23 @@ static int map_check(int fd, const struct bpf_map *want, const char *path)
  * Open what is pinned in dir. Returns 0, -ENOENT when nothing is attached
  * (no link pin; nothing printed), or another negative errno (printed).
  */
+/*
+ * Interface indexes are per network namespace: a pinned link found by
+ * name may be another namespace's (one bpffs shared by several). It is
+ * ours only if this namespace's interface runs the link's program.
+ */
+static int link_here(const char *dir, __u32 ifindex, __u32 prog_id)
+{
+	__u32 id = 0;
+
+	if (!ifindex) /* defunct: its interface is gone */
+		return 0;
+	if (bpf_xdp_query_id(ifindex, 0, &id) || id != prog_id)
+		return fail(-EXDEV, "%s holds another network namespace's link (ifindex %u runs "
+			    "no such program here); use another -d", dir, ifindex);
+	return 0;
+}
+
 static int pinned_open(const char *dir, const struct decap_bpf *skel, struct pinned *p)
 {
 	const struct bpf_map *maps[NMAPS] = {
@@ -399,6 +419,9 @@ static int pinned_open(const char *dir, const struct decap_bpf *skel, struct pin
 		return fail(-EINVAL, "%s: not an XDP link", path);
 	p->ifindex = info.xdp.ifindex;
 	p->prog_id = info.prog_id;
+	ret = link_here(dir, p->ifindex, p->prog_id);
+	if (ret)
+		return ret;
 	for (i = 0; i < NMAPS; i++) {
 		ret = path_of(path, sizeof(path), dir, map_pins[i]);
 		if (ret)
@@ -653,10 +676,20 @@ static int cmd_detach(const struct request *rq, const char *dir)
 		return ret;
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
-		if (errno == ENOENT)
+		if (errno == ENOENT) {
+			/* map pins an interrupted attach left behind go too */
+			pins_remove(dir);
 			return fail(-ENOENT, "dev \"%s\": not attached (no %s)", rq->dev, path);
+		}
 		return fail(-errno, "%s: %s", path, bpf_err(-errno));
 	}
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    (ret = link_here(dir, info.xdp.ifindex, info.prog_id))) {
+		close(fd);
+		return ret;
+	}
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
 	ret = bpf_link_detach(fd) ? -errno : 0;
 	/* a defunct link (interface gone) has nothing left to detach */
 	if (ret && !bpf_obj_get_info_by_fd(fd, &info, &len) && !info.xdp.ifindex)
@@ -817,6 +850,15 @@ int main(int argc, char **argv)
 	}
 
 	libbpf_set_print(libbpf_print);
+	/* attach and detach read and then change the pins: one at a time */
+	if (rq.cmd != CMD_SHOW) {
+		int lock = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+		if (lock < 0 || flock(lock, LOCK_EX)) {
+			fail(-errno, "cannot lock %s: %s", LOCK_FILE, strerror(errno));
+			return EXIT_FAIL;
+		}
+	}
 	switch (rq.cmd) {
 	case CMD_ATTACH:
 		ret = cmd_attach(&rq, dir);

@@ -11,12 +11,14 @@ set -u
 
 DECAP=$BUILD/xlb-decap
 NS=xlbt-dcp-$$
+NS2=xlbt-dcp2-$$
 RUN=/run/xlbt/dcp-$$
 BASE=$RUN/bpf/xlb-decap
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 cleanup() {
 	ip netns del "$NS" 2>/dev/null || true # its veths go, and so do the links
+	ip netns del "$NS2" 2>/dev/null || true
 	umount "$RUN/bpf" 2>/dev/null || true
 	rm -rf "$RUN"
 }
@@ -72,9 +74,9 @@ expect_eq "show: sources and VIPs" "$(dcp show dev dcp0 | awk '$1 == "source" ||
 # solicitations) may already count as pass_not_encap, so only its name is checked
 expect_eq "show: every counter, nothing decapsulated yet" \
 	"$(dcp show dev dcp0 | awk 'NR > 5 {print $1, ($1 == "pass_not_encap" ? "-" : $2)}' | tr '\n' ' ')" \
-	"decap 0 pass_not_encap - pass_fragment 0 pass_foreign_source 0 pass_not_vip 0 drop_malformed 0 "
+	"decap 0 pass_not_encap - pass_fragment 0 pass_foreign_source 0 pass_not_vip 0 drop_malformed 0 drop_ecn 0 "
 expect_eq "show -j" "$(dcp show dev dcp0 -j | jq -c '[.dev, .sources, .vips, (.counters | keys | length)]')" \
-	'["dcp0",["198.18.0.0/24","2001:db8:1::/48"],["198.18.100.10","2001:db8:100::10"],6]'
+	'["dcp0",["198.18.0.0/24","2001:db8:1::/48"],["198.18.100.10","2001:db8:100::10"],7]'
 prog=$(dcp -j show dev dcp0 | jq .prog_id)
 
 check "attach again, other sets" dcp attach dev dcp0 source 198.18.0.9/16 vip 2001:db8:100::10 \
@@ -155,6 +157,34 @@ else
 	ok "another XDP program # SKIP cannot attach pass.bpf.o"
 	ok "no pins left # SKIP"
 fi
+
+expect_fail "the default pins under ip netns exec: refused, not lost" 1 \
+	"xlb-decap: no bpffs at /sys/fs/bpf (under ip netns exec there is none): mount one there, or use -d DIR on one" \
+	in_ns "$DECAP" attach dev dcp1 source 198.18.0.0/24 vip 198.18.100.10
+expect_eq "... and nothing attached" "$(xdp_prog dcp1)" none
+
+# one bpffs, two namespaces with a dcp0 each: the pins are the first one's
+if ip netns add "$NS2" && ip -n "$NS2" link add dcp0 type veth peer name dcp1 &&
+	ip -n "$NS2" link set dcp0 up; then
+	out=$(ip netns exec "$NS2" "$DECAP" -d "$BASE" show dev dcp0 2>&1)
+	rc=$?
+	if [ "$rc" = 1 ] && grep -q "holds another network namespace's link" <<<"$out"; then
+		ok "another namespace's pins: show refuses (exit 1)"
+	else
+		not_ok "another namespace's pins: show refuses (exit 1)" "exit $rc: $out"
+	fi
+	ip netns exec "$NS2" "$DECAP" -d "$BASE" detach dev dcp0 >/dev/null 2>&1
+	expect_eq "... and detach there leaves this one attached" "$(xdp_prog dcp0)" xlb_decap
+else
+	not_ok "a second namespace $NS2"
+fi
+
+# map pins without a link (an interrupted attach): detach clears them
+mkdir -p "$BASE/dcp1" &&
+	bpftool map pin pinned "$BASE/dcp0/decap_stats" "$BASE/dcp1/decap_stats" &&
+	expect_fail "detach without a link: exit 1" 1 \
+		"xlb-decap: dev \"dcp1\": not attached (no $BASE/dcp1/link)" dcp detach dev dcp1
+expect_eq "... and the stray map pins are gone" "$(ls "$BASE")" dcp0
 
 # ---- detach
 

@@ -178,6 +178,7 @@ struct outer {
 	int opt_words;   /* IPv4 options, in 4-byte words */
 	__u16 frag_off;  /* IPv4, host order: flags and offset */
 	__u8 proto;      /* 0: from the inner packet's version */
+	__u8 tos;        /* TOS / traffic class, ECN in its low 2 bits */
 };
 
 struct frame {
@@ -239,6 +240,7 @@ static void encap_bytes(struct frame *f, const struct outer *o, size_t inner_len
 		ip->id = htons(0x4242);
 		ip->frag_off = htons(o->frag_off);
 		ip->ttl = 64;
+		ip->tos = o->tos;
 		ip->protocol = proto;
 		ip->saddr = src[3];
 		ip->daddr = dst[3];
@@ -250,6 +252,8 @@ static void encap_bytes(struct frame *f, const struct outer *o, size_t inner_len
 		f->outer_len = 40;
 		memset(ip6, 0, sizeof(*ip6));
 		ip6->version = 6;
+		ip6->priority = o->tos >> 4;
+		ip6->flow_lbl[0] = (o->tos & 0xf) << 4;
 		ip6->payload_len = htons(inner_len);
 		ip6->nexthdr = proto;
 		ip6->hop_limit = 64;
@@ -781,6 +785,41 @@ static void test_inner_shorter_than_outer_payload(void **state)
 
 /* ---- counters ---- */
 
+/* RFC 6040: a CE mark on the outer header reaches the inner one, or the packet is dropped. */
+static void test_ecn_ce_carried_in(void **state)
+{
+	int family;
+
+	(void)state;
+	for (family = 4; family <= 6; family += 2) {
+		struct pkt_spec s = inner_tcp(family), marked;
+		struct outer o = outer_from(family);
+		struct frame f;
+
+		/* ECT(0) inside, CE outside: out comes the inner packet marked CE */
+		s.tos = 0x02;
+		o.tos = 0x03;
+		encap(&f, &s, &o, 0);
+		marked = s;
+		marked.tos = 0x03;
+		f.want_len = pkt_build(&marked, f.want); /* its own checksum, computed afresh */
+		expect_decap(&f);
+		/* CE inside already: unchanged */
+		s.tos = 0x03;
+		encap(&f, &s, &o, 0);
+		expect_decap(&f);
+		/* not ECN-capable inside: dropped, as congestion is told to such a flow */
+		s.tos = 0x00;
+		encap(&f, &s, &o, 0);
+		expect_untouched(f.in, f.in_len, XDP_DROP, XLB_DECAP_STAT_DROP_ECN);
+		/* no CE outside: the inner packet as it was */
+		s.tos = 0x00;
+		o.tos = 0x02;
+		encap(&f, &s, &o, 0);
+		expect_decap(&f);
+	}
+}
+
 static void test_counters_exact(void **state)
 {
 	__u64 want[XLB_DECAP_STAT_MAX] = {}, got[XLB_DECAP_STAT_MAX];
@@ -855,6 +894,7 @@ int main(void)
 		T(test_truncated_inner_dropped),
 		T(test_malformed_dropped),
 		T(test_inner_shorter_than_outer_payload),
+		T(test_ecn_ce_carried_in),
 		T(test_counters_exact),
 	};
 
