@@ -1,14 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "pkt.h"
 
-static __u32 csum_add(__u32 sum, const void *data, size_t len)
+int pkt_run(int prog_fd, __u32 ingress_ifindex, const __u8 *in, size_t len, __u8 *out,
+	    __u32 *out_len)
+{
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ingress_ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = len,
+		    .data_out = out, .data_size_out = PKT_MAX, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		return -errno;
+	if (out_len)
+		*out_len = opts.data_size_out;
+	return opts.retval;
+}
+
+__u32 pkt_csum_add(__u32 sum, const void *data, size_t len)
 {
 	const __u8 *p = data;
 	size_t i;
@@ -20,7 +38,7 @@ static __u32 csum_add(__u32 sum, const void *data, size_t len)
 	return sum;
 }
 
-static __u16 csum_fold(__u32 sum)
+__u16 pkt_csum_fold(__u32 sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -119,7 +137,7 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
 			ip->frag_off = htons(185); /* offset 1480 bytes, last */
 		for (i = 0; i < (size_t)s->ip_opt_words * 4; i++)
 			buf[l3 + 20 + i] = 1; /* NOP options */
-		ip->check = csum_fold(csum_add(0, ip, ip->ihl * 4));
+		ip->check = pkt_csum_fold(pkt_csum_add(0, ip, ip->ihl * 4));
 	} else {
 		struct ipv6hdr *ip6 = (struct ipv6hdr *)(buf + l3);
 		__u8 *ext = buf + l3 + 40;
@@ -191,15 +209,15 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
 			pseudo[39] = s->proto;
 			plen = 40;
 		}
-		sum = csum_add(csum_add(0, pseudo, plen), p, l4_len);
+		sum = pkt_csum_add(pkt_csum_add(0, pseudo, plen), p, l4_len);
 		if (s->proto == IPPROTO_TCP)
-			((struct tcphdr *)p)->check = csum_fold(sum);
+			((struct tcphdr *)p)->check = pkt_csum_fold(sum);
 		else if (s->proto == IPPROTO_UDP)
-			((struct udphdr *)p)->check = csum_fold(sum);
+			((struct udphdr *)p)->check = pkt_csum_fold(sum);
 		else
-			*(__be16 *)(p + 2) = csum_fold(sum);
+			*(__be16 *)(p + 2) = pkt_csum_fold(sum);
 	} else if (s->proto == IPPROTO_ICMP) {
-		*(__be16 *)(p + 2) = csum_fold(csum_add(0, p, l4_len));
+		*(__be16 *)(p + 2) = pkt_csum_fold(pkt_csum_add(0, p, l4_len));
 	}
 	return total;
 }

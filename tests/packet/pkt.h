@@ -34,6 +34,14 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf);
 size_t pkt_l3_offset(const struct pkt_spec *s);
 size_t pkt_l4_offset(const struct pkt_spec *s);
 
+/* One frame through an XDP program (BPF_PROG_TEST_RUN): the verdict, or -errno. */
+int pkt_run(int prog_fd, __u32 ingress_ifindex, const __u8 *in, size_t len, __u8 *out,
+	    __u32 *out_len);
+
+/* RFC 1071: an unfolded sum of 16-bit big-endian words; the checksum, in network order. */
+__u32 pkt_csum_add(__u32 sum, const void *data, size_t len);
+__u16 pkt_csum_fold(__u32 sum);
+
 /* Parse "a.b.c.d" or IPv6 into the 16-byte form the maps use (v4-mapped). */
 int addr_parse16(const char *str, __be32 out[4]);
 void mac_set(__u8 mac[6], __u8 last);

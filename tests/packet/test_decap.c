@@ -102,17 +102,7 @@ static int teardown(void **state)
 
 static int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
 {
-	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = 1 };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = len,
-		    .data_out = out, .data_size_out = PKT_MAX, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	int err = bpf_prog_test_run_opts(F.prog_fd, &opts);
-
-	if (err)
-		return -errno;
-	if (out_len)
-		*out_len = opts.data_size_out;
-	return opts.retval;
+	return pkt_run(F.prog_fd, 1, in, len, out, out_len);
 }
 
 static void stats_get(__u64 all[XLB_DECAP_STAT_MAX])
@@ -160,15 +150,7 @@ static void assert_verdict(int got, int want)
 
 static __u16 ipv4_csum(const void *hdr, size_t len)
 {
-	const __u8 *p = hdr;
-	__u32 sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (p[i] << 8) | p[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons(~sum & 0xffff);
+	return pkt_csum_fold(pkt_csum_add(0, hdr, len));
 }
 
 /* What the load balancer wraps the client packet in. */

@@ -174,15 +174,7 @@ struct counts {
 
 static int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
 {
-	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = F.ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = len,
-		    .data_out = out, .data_size_out = PKT_MAX, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	if (bpf_prog_test_run_opts(F.prog_fd, &opts))
-		return -errno;
-	*out_len = opts.data_size_out;
-	return opts.retval;
+	return pkt_run(F.prog_fd, F.ifindex, in, len, out, out_len);
 }
 
 static void flow_key_of(const struct tflow *f, struct flow_key *key)
