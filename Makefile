@@ -104,6 +104,7 @@ $(BUILD)/test_%: tests/unit/test_%.c $(LIB)
 	$(Q)$(CC) $(CFLAGS) -Iuser $< $(LIB) -o $@ -lcmocka $(DAEMON_LIBS) $(LDLIBS)
 
 $(BUILD)/test_packets: tests/packet/test_packets.c tests/packet/pkt.c tests/packet/pkt.h \
+		tests/packet/xlb_check.h \
 		$(BUILD)/xlb.skel.h $(LIB)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) tests/packet/test_packets.c tests/packet/pkt.c $(LIB) -o $@ -lcmocka $(LDLIBS)
@@ -115,6 +116,7 @@ $(BUILD)/test_explain: tests/packet/test_explain.c tests/packet/pkt.c tests/pack
 		-lcmocka -ljson-c $(LDLIBS)
 
 $(BUILD)/test_encap: tests/packet/test_encap.c tests/packet/pkt.c tests/packet/pkt.h \
+		tests/packet/xlb_check.h \
 		$(BUILD)/xlb.skel.h $(LIB)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) tests/packet/test_encap.c tests/packet/pkt.c $(LIB) -o $@ -lcmocka -ljson-c $(LDLIBS)

@@ -33,6 +33,7 @@
 #include "../../user/explain.h"
 #include "../../bpf/hash.h"
 #include "pkt.h"
+#include "xlb_check.h"
 
 #define VIP4 "198.18.100.10"
 #define VIP6 "2001:db8:100::10"
@@ -154,24 +155,12 @@ static int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
 
 static __u64 stat(enum xlb_stat reason)
 {
-	__u64 all[XLB_STAT_MAX];
-
-	assert_int_equal(xlb_dp_stats(&F.dp, all), 0);
-	return all[reason];
+	return xlb_check_stat(&F.dp, reason);
 }
 
 static void assert_verdict(int got, int want)
 {
-	__u64 all[XLB_STAT_MAX];
-	__u32 i;
-
-	if (got == want)
-		return;
-	xlb_dp_stats(&F.dp, all);
-	for (i = 0; i < XLB_STAT_MAX; i++)
-		if (all[i])
-			fprintf(stderr, "  %s: %llu\n", xlb_stat_names[i], (unsigned long long)all[i]);
-	assert_int_equal(got, want);
+	xlb_check_verdict(&F.dp, got, want);
 }
 
 static struct vip_key add_vip(const char *addr, __u16 port, __u8 forward)

@@ -26,6 +26,7 @@
 #include "../../user/lb.h"
 #include "../../bpf/hash.h"
 #include "pkt.h"
+#include "xlb_check.h"
 
 #define VIP4 "198.18.100.10"
 #define VIP6 "2001:db8:100::10"
@@ -174,26 +175,12 @@ static struct pkt_spec tcp6(__u16 sport, __u8 flags)
 
 static __u64 stat(enum xlb_stat reason)
 {
-	__u64 all[XLB_STAT_MAX];
-
-	assert_int_equal(xlb_dp_stats(&F.dp, all), 0);
-	return all[reason];
+	return xlb_check_stat(&F.dp, reason);
 }
 
-/* On a wrong verdict, show the counters: they say why. */
 static void assert_verdict(int got, int want)
 {
-	__u64 all[XLB_STAT_MAX];
-	__u32 i;
-
-	if (got == want)
-		return;
-	if (!xlb_dp_stats(&F.dp, all))
-		for (i = 0; i < XLB_STAT_MAX; i++)
-			if (all[i])
-				print_message("# counter %s = %llu\n", xlb_stat_names[i],
-					      (unsigned long long)all[i]);
-	fail_msg("verdict %d, want %d", got, want);
+	xlb_check_verdict(&F.dp, got, want);
 }
 
 /*
