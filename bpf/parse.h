@@ -233,10 +233,12 @@ static __always_inline __u32 parse_icmp_quote(struct cursor *c, struct packet *p
 					      void *icmp, __u32 l4_len)
 {
 	__be32 client[4], vip[4];
+	struct ipv6_ext_hdr *ext;
 	struct ipv6hdr *ip6;
 	struct iphdr *iph;
 	__be16 *ports;
 	__u8 proto;
+	int i;
 
 	if (pkt->flow.proto == IPPROTO_ICMP) {
 		iph = PULL(c, struct iphdr);
@@ -261,6 +263,23 @@ static __always_inline __u32 parse_icmp_quote(struct cursor *c, struct packet *p
 		proto = ip6->nexthdr;
 		addr_from_ipv6(client, &ip6->daddr);
 		addr_from_ipv6(vip, &ip6->saddr);
+		/* the quoted packet's own extension headers, as parse_ipv6_rest takes them */
+#pragma unroll
+		for (i = 0; i < XLB_MAX_EXT_HDRS; i++) {
+			if (!ipv6_is_ext_hdr(proto))
+				break;
+			ext = PULL(c, struct ipv6_ext_hdr);
+			if (!ext)
+				return XLB_STAT_DROP_ICMP_TRUNC;
+			/* a later fragment carries no ports */
+			if (proto == IPPROTO_FRAGMENT &&
+			    (((struct ipv6_frag *)ext)->frag_off & bpf_htons(XLB_IP6_OFFSET)))
+				return XLB_STAT_ICMP;
+			if (proto != IPPROTO_FRAGMENT &&
+			    !cursor_pull(c, (ext->hdrlen + 1) * 8 - sizeof(*ext)))
+				return XLB_STAT_DROP_ICMP_TRUNC;
+			proto = ext->nexthdr;
+		}
 	}
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return XLB_STAT_ICMP;

@@ -715,12 +715,15 @@ static void test_too_big_rate_limited(void **state)
  * A router's error about a packet the backend sent (VIP:80 -> client:sport):
  * it quotes quote_len bytes of that packet's IP packet.
  */
-static size_t build_icmp_error(int family, __u16 sport, size_t quote_len, __u8 *buf)
+/* ext_hdrs, frag: the quoted IPv6 packet's own (see struct pkt_spec) */
+static size_t build_icmp_error_ext(int family, __u16 sport, size_t quote_len, int ext_hdrs,
+				   int frag, __u8 *buf)
 {
 	struct pkt_spec r = {
 		.family = family, .proto = IPPROTO_TCP,
 		.saddr = family == 4 ? VIP4 : VIP6, .daddr = family == 4 ? CLIENT4 : CLIENT6,
 		.sport = 80, .dport = sport, .tcp_flags = 0x18, .payload = 1400, .df = 1,
+		.ext_hdrs = ext_hdrs, .frag = frag,
 	};
 	__u8 reply[PKT_MAX];
 	size_t l3_len, hdr = family == 4 ? 28 : 48;
@@ -762,6 +765,11 @@ static size_t build_icmp_error(int family, __u16 sport, size_t quote_len, __u8 *
 	}
 	memcpy(icmp + 8, reply + 14, quote_len);
 	return 14 + l3_len;
+}
+
+static size_t build_icmp_error(int family, __u16 sport, size_t quote_len, __u8 *buf)
+{
+	return build_icmp_error_ext(family, sport, quote_len, 0, 0, buf);
 }
 
 /* The outer destination of an encapsulated frame: the backend. */
@@ -866,6 +874,45 @@ static void test_icmp6_untracked_uses_maglev(void **state)
 	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 100);
 }
 
+/* A quoted IPv6 packet with extension headers, or a first fragment, is routed too. */
+static void test_icmp6_quote_ext_headers(void **state)
+{
+	struct vip_key k = add_vip(VIP6, 80, XLB_FWD_IPIP);
+	__u8 in[PKT_MAX], out[PKT_MAX], out2[PKT_MAX];
+	__u32 out_len, i;
+	size_t len;
+	char addr[48];
+	struct pkt_spec s;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		snprintf(addr, sizeof(addr), "2001:db8:60::%x", 0x11 + i);
+		add_backend(&k, addr, 0x11 + i);
+	}
+	for (i = 0; i < 30; i++) {
+		s = tcp_spec(6, 31000 + i, 10);
+		len = pkt_build(&s, in);
+		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+		/* two destination-options headers */
+		len = build_icmp_error_ext(6, 31000 + i, 1232, 2, 0, in);
+		assert_verdict(run(in, len, out2, &out_len), XDP_REDIRECT);
+		assert_memory_equal(out + 14 + 24, out2 + 14 + 24, 16);
+		/* a first fragment: its ports are there */
+		len = build_icmp_error_ext(6, 31000 + i, 1232, 0, 1, in);
+		assert_verdict(run(in, len, out2, &out_len), XDP_REDIRECT);
+		assert_memory_equal(out + 14 + 24, out2 + 14 + 24, 16);
+	}
+	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 60);
+	/* a later fragment has none: the host's, as other ICMP */
+	len = build_icmp_error_ext(6, 31000, 1232, 0, 2, in);
+	assert_verdict(run(in, len, out, NULL), XDP_PASS);
+	assert_int_equal(stat(XLB_STAT_ICMP), 1);
+	/* an extension header cut short by the quote */
+	len = build_icmp_error_ext(6, 31000, 40 + 4, 1, 0, in);
+	assert_verdict(run(in, len, out, NULL), XDP_DROP);
+	assert_int_equal(stat(XLB_STAT_DROP_ICMP_TRUNC), 1);
+}
+
 static void test_icmp_l2dsr_vip(void **state)
 {
 	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_L2DSR);
@@ -960,6 +1007,7 @@ int main(void)
 		T(test_too_big_rate_limited),
 		T(test_icmp_follows_flow),
 		T(test_icmp6_untracked_uses_maglev),
+		T(test_icmp6_quote_ext_headers),
 		T(test_icmp_l2dsr_vip),
 		T(test_icmp_malformed_dropped),
 	};
