@@ -164,6 +164,25 @@ for url in "http://$V4/big" "http://[$V6]/big"; do
 			"size $size, errors routed $((r1 - r0))"
 	fi
 done
+# run-time changes: an ipip VIP added by xlbctl, serving, kept across a restart
+check "xlbctl vip add $V4:8080/tcp forward ipip" ctl vip add "$V4:8080/tcp" forward ipip check none
+check "xlbctl backend add, IPv6 (4in6)" ctl backend add "$V4:8080/tcp" 2001:db8:2::12
+out=$(ctl backend add "[$V6]:80/tcp" 198.18.2.13 2>&1)
+expect_eq "an IPv4 backend for an IPv6 ipip VIP: refused" "$? $out" \
+	"1 xlbctl: IPv4 backend for an IPv6 VIP"
+ip netns exec "${SITE}be2" socat TCP6-LISTEN:8080,reuseaddr,ipv6only=0 SYSTEM:'echo be2' \
+	2>/dev/null &
+SOCAT_PIDS+=($!)
+echo $! >"$RUN/socat8080.pid"
+listening() { ip netns exec "${SITE}be2" ss -Hltn 'sport = :8080' | grep -q LISTEN; }
+wait_for 5 listening
+expect_eq "the run-time VIP serves through 4in6" \
+	"$(ip netns exec "$CLIENT" timeout 5 socat -T 3 - "TCP:$V4:8080" </dev/null 2>/dev/null)" be2
+xlbd_stop TERM
+check_start "xlbd restarts" "$RUN/xlb.yaml"
+expect_eq "... with the run-time VIP still forward ipip" \
+	"$(ctl -j vip show "$V4:8080/tcp" | jq -r '.vips[0].forward')" ipip
+
 expect_eq "nothing dropped for want of a route or a source" \
 	"$(ctl -j stats | jq -c '[.global.drop_no_route, .global.drop_no_encap_source, .global.drop_encap]')" \
 	"[0,0,0]"
