@@ -187,4 +187,32 @@ expect_eq "nothing dropped for want of a route or a source" \
 	"$(ctl -j stats | jq -c '[.global.drop_no_route, .global.drop_no_encap_source, .global.drop_encap]')" \
 	"[0,0,0]"
 
+# A next hop nobody has resolved: the data plane passes the packet (the
+# kernel drops an IPv4 one from a local source as martian), xlbd sees
+# pass_no_neigh grow and makes the kernel resolve it; the client's
+# retransmission gets through. No health check helps: check none, and
+# nothing else goes to that backend.
+cat >"$RUN/xlb.yaml" <<EOF
+interfaces: [eth0, eth1]
+conntrack: { size: 65536 }
+encap_source: { ipv4: 198.18.3.2 }
+vips:
+  - vip: "$V4:80/tcp"
+    forward: ipip
+    health: { check: none }
+    backends: [{ address: 198.18.2.12 }]
+EOF
+check "reload: one VIP, one backend, no health checks" ctl reload
+ip -n "$ROUTER" addr add 198.18.3.253/24 dev ro
+ip -n "${SITE}lb" route add 198.18.2.12/32 via 198.18.3.253 dev eth1
+nn0=$(stat pass_no_neigh)
+got=$(ip netns exec "$CLIENT" curl -s -m 10 "http://$V4/" | awk '{print $2}')
+nn1=$(stat pass_no_neigh)
+if [ "$got" = be2 ] && [ $((nn1 - nn0)) -gt 0 ]; then
+	ok "an unresolved next hop: resolved at xlbd's prompt, the request served ($((nn1 - nn0)) passed meanwhile)"
+else
+	not_ok "an unresolved next hop: resolved at xlbd's prompt, the request served" \
+		"answer '$got', pass_no_neigh +$((nn1 - nn0))" "$(ip -n "${SITE}lb" neigh show dev eth1)"
+fi
+
 tap_end
