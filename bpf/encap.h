@@ -89,22 +89,6 @@ static __always_inline int l2_save(struct xdp_md *ctx, __u8 *l2)
 	return 0;
 }
 
-/* The innermost ethertype: the one that names the IP header after the tags. */
-static __always_inline int l2_set_proto(__u8 *l2, __u32 l2_len, __u16 proto)
-{
-	__be16 p = bpf_htons(proto);
-
-	if (l2_len == 14)
-		__builtin_memcpy(l2 + 12, &p, 2);
-	else if (l2_len == 18)
-		__builtin_memcpy(l2 + 16, &p, 2);
-	else if (l2_len == 22)
-		__builtin_memcpy(l2 + 20, &p, 2);
-	else
-		return -1;
-	return 0;
-}
-
 /*
  * Grow the head by room bytes and put the link header back at the front.
  * What followed the link header now starts room bytes after it. The whole

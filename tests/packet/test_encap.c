@@ -772,6 +772,24 @@ static size_t build_icmp_error(int family, __u16 sport, size_t quote_len, __u8 *
 	return build_icmp_error_ext(family, sport, quote_len, 0, 0, buf);
 }
 
+/* Backends 2001:db8:60::11 and on, n of them. */
+static void add_backends6(const struct vip_key *k, __u32 n)
+{
+	char addr[48];
+	__u32 i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(addr, sizeof(addr), "2001:db8:60::%x", 0x11 + i);
+		add_backend(k, addr, 0x11 + i);
+	}
+}
+
+/* Two encapsulated IPv6 frames went to the same backend (outer destination). */
+static void assert_same_backend6(const __u8 *a, const __u8 *b)
+{
+	assert_memory_equal(a + 14 + 24, b + 14 + 24, 16);
+}
+
 /* The outer destination of an encapsulated frame: the backend. */
 static __u32 outer_dst4(const __u8 *out)
 {
@@ -852,14 +870,10 @@ static void test_icmp6_untracked_uses_maglev(void **state)
 	__u8 in[PKT_MAX], out[PKT_MAX], out2[PKT_MAX];
 	__u32 out_len, i;
 	size_t len;
-	char addr[48];
 	struct pkt_spec s;
 
 	(void)state;
-	for (i = 0; i < 5; i++) {
-		snprintf(addr, sizeof(addr), "2001:db8:60::%x", 0x11 + i);
-		add_backend(&k, addr, 0x11 + i);
-	}
+	add_backends6(&k, 5);
 	/* bare SYNs are not tracked: the error must find the same backend by hash */
 	for (i = 0; i < 100; i++) {
 		s = tcp_spec(6, 30000 + i, 0);
@@ -868,8 +882,7 @@ static void test_icmp6_untracked_uses_maglev(void **state)
 		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
 		len = build_icmp_error(6, 30000 + i, 1232, in);
 		assert_verdict(run(in, len, out2, &out_len), XDP_REDIRECT);
-		/* outer IPv6 destination */
-		assert_memory_equal(out + 14 + 24, out2 + 14 + 24, 16);
+		assert_same_backend6(out, out2);
 	}
 	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 100);
 }
@@ -881,14 +894,10 @@ static void test_icmp6_quote_ext_headers(void **state)
 	__u8 in[PKT_MAX], out[PKT_MAX], out2[PKT_MAX];
 	__u32 out_len, i;
 	size_t len;
-	char addr[48];
 	struct pkt_spec s;
 
 	(void)state;
-	for (i = 0; i < 5; i++) {
-		snprintf(addr, sizeof(addr), "2001:db8:60::%x", 0x11 + i);
-		add_backend(&k, addr, 0x11 + i);
-	}
+	add_backends6(&k, 5);
 	for (i = 0; i < 30; i++) {
 		s = tcp_spec(6, 31000 + i, 10);
 		len = pkt_build(&s, in);
@@ -896,11 +905,11 @@ static void test_icmp6_quote_ext_headers(void **state)
 		/* two destination-options headers */
 		len = build_icmp_error_ext(6, 31000 + i, 1232, 2, 0, in);
 		assert_verdict(run(in, len, out2, &out_len), XDP_REDIRECT);
-		assert_memory_equal(out + 14 + 24, out2 + 14 + 24, 16);
+		assert_same_backend6(out, out2);
 		/* a first fragment: its ports are there */
 		len = build_icmp_error_ext(6, 31000 + i, 1232, 0, 1, in);
 		assert_verdict(run(in, len, out2, &out_len), XDP_REDIRECT);
-		assert_memory_equal(out + 14 + 24, out2 + 14 + 24, 16);
+		assert_same_backend6(out, out2);
 	}
 	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 60);
 	/* a later fragment has none: the host's, as other ICMP */
