@@ -1,4 +1,7 @@
 # xlb: XDP/eBPF L4 load balancer.  `make V=1` shows every command.
+#
+# Layout: bpf/ (data plane), maps/ (the kernel/user contract), user/lib/
+# (the library), one folder per program under user/, tests/.
 
 BUILD    ?= build
 ARCH_INC := /usr/include/$(shell gcc -dumpmachine)
@@ -9,7 +12,8 @@ CC       ?= gcc
 
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -I$(ARCH_INC) $(BPF_EXTRA)
 CFLAGS     ?= -O2 -g
-CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -I$(BUILD)
+CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Iuser/lib $(USER_EXTRA)
+DEPFLAGS    = -MMD -MP -MF $@.d
 LDLIBS     := -lbpf -lelf -lz
 DAEMON_LIBS := -lcyaml -lyaml -ljson-c -lcurl -lmnl -lmicrohttpd
 
@@ -21,127 +25,106 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-BPF_HDRS  := $(wildcard bpf/*.h) maps/xlb_maps.h
-LIB_SRCS  := user/dataplane.c user/lb.c user/maglev.c user/syntax.c user/config.c \
-	     user/proto.c user/state.c user/health.c user/neigh.c user/attach.c \
-	     user/metrics.c \
-	     user/explain.c
-LIB_HDRS  := $(wildcard user/*.h) maps/xlb_maps.h bpf/hash.h
+OBJ       := $(BUILD)/obj
+objs       = $(patsubst %.c,$(OBJ)/%.o,$(1))
+
+LIB_SRCS  := $(wildcard user/lib/*.c)
 LIB       := $(BUILD)/libxlb.a
+SKELS     := $(BUILD)/xlb.skel.h $(BUILD)/decap.skel.h $(BUILD)/bench.skel.h
 
 PROGS     := $(BUILD)/xlbd $(BUILD)/xlbctl $(BUILD)/xlb-decap
-TEST_BINS := $(BUILD)/test_maglev $(BUILD)/test_packets $(BUILD)/test_syntax \
-	     $(BUILD)/test_config $(BUILD)/test_proto $(BUILD)/test_health \
-	     $(BUILD)/test_metrics \
-	     $(BUILD)/probe $(BUILD)/pass.bpf.o $(BUILD)/test_explain \
-	     $(BUILD)/test_decap $(BUILD)/test_encap
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))
+PKT_TESTS := $(patsubst tests/packet/%.c,$(BUILD)/%,$(wildcard tests/packet/test_*.c))
+TEST_BINS := $(UNIT_TESTS) $(PKT_TESTS) $(BUILD)/probe $(BUILD)/pass.bpf.o
 BENCH_BIN := $(BUILD)/bench
 
-.PHONY: all deps test bench clean variant demo
+.PHONY: all deps test check bench clean variant demo
 .DELETE_ON_ERROR:
+.SECONDARY:
 
-all: $(BUILD)/xlb.bpf.o $(BUILD)/xlb.skel.h $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BIN) variant
+all: $(BUILD)/xlb.bpf.o $(SKELS) $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BIN) variant
 
-# A rebuilt data plane with other code and the same maps: the end-to-end
-# tests upgrade a running one to it.
+# A rebuilt data plane with one more counter and one more map, and the same
+# maps otherwise: the end-to-end tests upgrade a running one to it.
 variant:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/variant \
-		BPF_EXTRA=-DXLB_MAX_EXT_HDRS=5 $(BUILD)/variant/xlbd
+		BPF_EXTRA='-DXLB_VARIANT -DXLB_MAX_EXT_HDRS=5' USER_EXTRA=-DXLB_VARIANT $(BUILD)/variant/xlbd
 
 deps:
 	$(Q)bash scripts/deps.sh
 
-$(BUILD):
-	$(Q)mkdir -p $@
-
-# BPF objects and their skeletons
-$(BUILD)/xlb.bpf.o: bpf/xlb.bpf.c $(BPF_HDRS) | $(BUILD)
+# BPF objects and their skeletons; headers tracked by -MMD
+$(BUILD)/%.bpf.o: bpf/%.bpf.c
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/bench.bpf.o: tests/bench/bench.bpf.c bpf/xlb.bpf.c $(BPF_HDRS) | $(BUILD)
+$(BUILD)/bench.bpf.o: tests/bench/bench.bpf.c
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-
-# backend-side decapsulation for L3 DSR
-$(BUILD)/decap.bpf.o: bpf/decap.bpf.c $(BPF_HDRS) maps/decap_maps.h | $(BUILD)
-	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-# user-space library
-$(BUILD)/%.o: user/%.c $(LIB_HDRS) | $(BUILD)
+# every user-space object; skeletons first, since some objects include them
+$(OBJ)/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/attach.o: $(BUILD)/xlb.skel.h
-
-$(LIB): $(patsubst user/%.c,$(BUILD)/%.o,$(LIB_SRCS))
+$(LIB): $(call objs,$(LIB_SRCS))
 	$(call msg,AR,$@)
+	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-# programs
+# programs: one folder each
 XLB_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+$(OBJ)/user/%.o: CFLAGS += -DXLB_VERSION='"$(XLB_VERSION)"'
 
-$(BUILD)/xlbd: user/xlbd.c $(LIB)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -DXLB_VERSION='"$(XLB_VERSION)"' $< $(LIB) -o $@ $(DAEMON_LIBS) $(LDLIBS)
+$(BUILD)/xlbd: $(call objs,$(wildcard user/xlbd/*.c)) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(DAEMON_LIBS) $(LDLIBS)
 
-$(BUILD)/xlbctl: user/xlbctl.c $(LIB)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) -o $@ -ljson-c -lncursesw
+$(BUILD)/xlbctl: $(call objs,$(wildcard user/xlbctl/*.c)) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -ljson-c -lncursesw
 
-$(BUILD)/xlb-decap: user/xlb-decap.c maps/decap_maps.h $(BUILD)/decap.skel.h
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ -ljson-c $(LDLIBS)
+$(BUILD)/xlb-decap: $(call objs,$(wildcard user/xlb-decap/*.c)) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -ljson-c $(LDLIBS)
 
-# tests and benchmark
-$(BUILD)/test_%: tests/unit/test_%.c $(LIB)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser $< $(LIB) -o $@ -lcmocka $(DAEMON_LIBS) $(LDLIBS)
+# tests and benchmark: each test_*.c is one binary; the packet tests share
+# tests/packet's helpers (pkt.c, fixture.c)
+PKT_LIB := $(call objs,$(filter-out tests/packet/test_%.c,$(wildcard tests/packet/*.c)))
 
-$(BUILD)/test_packets: tests/packet/test_packets.c tests/packet/pkt.c tests/packet/pkt.h \
-		tests/packet/xlb_check.h \
-		$(BUILD)/xlb.skel.h $(LIB)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) tests/packet/test_packets.c tests/packet/pkt.c $(LIB) -o $@ -lcmocka $(LDLIBS)
+$(BUILD)/test_%: $(OBJ)/tests/unit/test_%.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lcmocka $(DAEMON_LIBS) $(LDLIBS)
 
-$(BUILD)/test_explain: tests/packet/test_explain.c tests/packet/pkt.c tests/packet/pkt.h \
-		$(BUILD)/xlb.skel.h $(LIB)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) tests/packet/test_explain.c tests/packet/pkt.c $(LIB) -o $@ \
-		-lcmocka -ljson-c $(LDLIBS)
+$(BUILD)/test_%: $(OBJ)/tests/packet/test_%.o $(PKT_LIB) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lcmocka -ljson-c $(LDLIBS)
 
-$(BUILD)/test_encap: tests/packet/test_encap.c tests/packet/pkt.c tests/packet/pkt.h \
-		tests/packet/xlb_check.h \
-		$(BUILD)/xlb.skel.h $(LIB)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) tests/packet/test_encap.c tests/packet/pkt.c $(LIB) -o $@ -lcmocka -ljson-c $(LDLIBS)
+$(BUILD)/probe: $(OBJ)/tests/daemon/probe.o $(PKT_LIB) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -ljson-c $(LDLIBS)
 
-$(BUILD)/test_decap: tests/packet/test_decap.c tests/packet/pkt.c tests/packet/pkt.h \
-		maps/decap_maps.h $(BUILD)/decap.skel.h
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) tests/packet/test_decap.c tests/packet/pkt.c -o $@ -lcmocka $(LDLIBS)
+$(BENCH_BIN): $(OBJ)/tests/bench/bench.o $(PKT_LIB) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -ljson-c $(LDLIBS)
 
-$(BUILD)/probe: tests/daemon/probe.c tests/packet/pkt.c tests/packet/pkt.h $(LIB)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) tests/daemon/probe.c tests/packet/pkt.c $(LIB) -o $@ $(LDLIBS)
-
-$(BUILD)/pass.bpf.o: bpf/pass.bpf.c | $(BUILD)
-	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-
-$(BENCH_BIN): tests/bench/bench.c tests/packet/pkt.c tests/packet/pkt.h \
-		$(BUILD)/bench.skel.h $(LIB)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) tests/bench/bench.c tests/packet/pkt.c $(LIB) -o $@ $(LDLIBS)
+-include $(shell find $(BUILD) -name '*.d' -not -path '$(BUILD)/variant/*' 2>/dev/null)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tests/run.sh $(BUILD)
+
+# the quick edit loop: unit tests that need neither root nor namespaces
+check:
+	$(Q)$(MAKE) --no-print-directory $(PROGS) $(UNIT_TESTS)
+	$(Q)bash tests/run.sh $(BUILD) --unit
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

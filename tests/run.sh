@@ -3,6 +3,8 @@
 # its line, the total: "N passed, M failed[, K skipped]". Exit 1 on failure.
 set -u
 build=$(cd "${1:-build}" && pwd)
+only_unit=0
+[ "${2:-}" = --unit ] && only_unit=1 # make check: no root, no namespaces
 here=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0 skipped=0
 ns="xlbt-pkt-$$"
@@ -42,28 +44,30 @@ run_suite unit-maglev "$build/test_maglev"
 run_suite unit-syntax "$build/test_syntax"
 run_suite unit-config "$build/test_config"
 run_suite unit-proto env XLBCTL="$build/xlbctl" "$build/test_proto"
-run_suite unit-health bash "$here/unit/in_netns.sh" "$build/test_health"
-run_suite unit-metrics bash "$here/unit/in_netns.sh" "$build/test_metrics"
+if [ "$only_unit" -eq 0 ]; then
+	run_suite unit-health bash "$here/unit/in_netns.sh" "$build/test_health"
+	run_suite unit-metrics bash "$here/unit/in_netns.sh" "$build/test_metrics"
 
-# Packet tests run in their own namespace, with a veth pair to redirect to.
-if ip netns add "$ns" &&
-	ip -n "$ns" link add xlbt-pkt0 type veth peer name xlbt-pkt1 &&
-	ip -n "$ns" link set xlbt-pkt0 up && ip -n "$ns" link set xlbt-pkt1 up &&
-	ip -n "$ns" link set lo up; then
-	run_suite packet ip netns exec "$ns" "$build/test_packets"
-	run_suite decap ip netns exec "$ns" "$build/test_decap"
-	run_suite encap ip netns exec "$ns" "$build/test_encap"
-	run_suite explain ip netns exec "$ns" "$build/test_explain"
-else
-	echo "packet: cannot create namespace $ns"
-	failed=$((failed + 1))
+	# Packet tests run in their own namespace, with a veth pair to redirect to.
+	if ip netns add "$ns" &&
+		ip -n "$ns" link add xlbt-pkt0 type veth peer name xlbt-pkt1 &&
+		ip -n "$ns" link set xlbt-pkt0 up && ip -n "$ns" link set xlbt-pkt1 up &&
+		ip -n "$ns" link set lo up; then
+		run_suite packet ip netns exec "$ns" "$build/test_packets"
+		run_suite decap ip netns exec "$ns" "$build/test_decap"
+		run_suite encap ip netns exec "$ns" "$build/test_encap"
+		run_suite explain ip netns exec "$ns" "$build/test_explain"
+	else
+		echo "packet: cannot create namespace $ns"
+		failed=$((failed + 1))
+	fi
+
+	run_suite daemon env BUILD="$build" bash "$here/daemon/test_daemon.sh"
+	run_suite e2e env BUILD="$build" bash "$here/e2e/test_e2e.sh"
+	run_suite l3dsr env BUILD="$build" bash "$here/e2e/test_l3dsr.sh"
+	run_suite decap-cli env BUILD="$build" bash "$here/decap/test_decap_cli.sh"
+	run_suite observe env BUILD="$build" bash "$here/obs/test_observe.sh"
 fi
-
-run_suite daemon env BUILD="$build" bash "$here/daemon/test_daemon.sh"
-run_suite e2e env BUILD="$build" bash "$here/e2e/test_e2e.sh"
-run_suite l3dsr env BUILD="$build" bash "$here/e2e/test_l3dsr.sh"
-run_suite decap-cli env BUILD="$build" bash "$here/decap/test_decap_cli.sh"
-run_suite observe env BUILD="$build" bash "$here/obs/test_observe.sh"
 
 echo
 if [ "$skipped" -gt 0 ]; then

@@ -20,10 +20,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bench.skel.h"
-#include "../../user/dataplane.h"
-#include "../../user/lb.h"
-#include "../../user/maglev.h"
-#include "../../user/syntax.h"
+#include "../../user/lib/dataplane.h"
+#include "../../user/lib/lb.h"
+#include "../../user/lib/maglev.h"
+#include "../../user/lib/syntax.h"
 #include "../packet/pkt.h"
 
 #define RUNS 5

@@ -22,8 +22,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "../../maps/xlb_maps.h"
-#include "../../user/maglev.h"
-#include "../../user/syntax.h"
+#include "../../user/lib/maglev.h"
+#include "../../user/lib/syntax.h"
 #include "../packet/pkt.h"
 
 static int pinned(const char *dir, const char *name)

@@ -27,10 +27,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "xlb.skel.h"
-#include "../../user/dataplane.h"
-#include "../../user/lb.h"
-#include "../../user/syntax.h"
-#include "../../user/explain.h"
+#include "../../user/lib/dataplane.h"
+#include "../../user/lib/lb.h"
+#include "../../user/lib/syntax.h"
+#include "../../user/lib/explain.h"
 #include "../../bpf/hash.h"
 #include "pkt.h"
 #include "xlb_check.h"

@@ -26,10 +26,10 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "xlb.skel.h"
-#include "../../user/dataplane.h"
-#include "../../user/explain.h"
-#include "../../user/lb.h"
-#include "../../user/syntax.h"
+#include "../../user/lib/dataplane.h"
+#include "../../user/lib/explain.h"
+#include "../../user/lib/lb.h"
+#include "../../user/lib/syntax.h"
 #include "../../bpf/hash.h"
 #include "pkt.h"
 

@@ -22,8 +22,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "xlb.skel.h"
-#include "../../user/dataplane.h"
-#include "../../user/lb.h"
+#include "../../user/lib/dataplane.h"
+#include "../../user/lib/lb.h"
 #include "../../bpf/hash.h"
 #include "pkt.h"
 #include "xlb_check.h"

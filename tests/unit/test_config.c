@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../user/config.h"
-#include "../../user/syntax.h"
+#include "../../user/lib/config.h"
+#include "../../user/lib/syntax.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

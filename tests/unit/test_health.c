@@ -27,7 +27,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "../../user/health.h"
+#include "../../user/lib/health.h"
 
 /*
  * Every duration goes through T(): valgrind runs curl's code paths slowly

@@ -32,8 +32,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "../../user/evloop.h"
-#include "../../user/metrics.h"
+#include "../../user/lib/evloop.h"
+#include "../../user/lib/metrics.h"
 
 /* valgrind is slow: XLB_TEST_TIME_SCALE=N stretches every wait */
 static unsigned int time_scale = 1;

@@ -26,7 +26,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#include "../../user/proto.h"
+#include "../../user/lib/proto.h"
 
 #define VIP4 "198.18.100.10:80/tcp"
 #define BE4 "198.18.0.11"

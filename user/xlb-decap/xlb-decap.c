@@ -28,7 +28,7 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "decap.skel.h"
-#include "../maps/decap_maps.h"
+#include "../../maps/decap_maps.h"
 
 #define PROG_NAME "xlb-decap"
 #define BPFFS_ROOT "/sys/fs/bpf"

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 #include <linux/types.h>
-#include "../maps/xlb_maps.h"
+#include "../../maps/xlb_maps.h"
 
 #define XLB_ADDR_STR_MAX 48  /* enough for any IPv6 text form */
 #define XLB_VIP_STR_MAX 64

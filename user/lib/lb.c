@@ -4,7 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "lb.h"
-#include "../bpf/hash.h"
+#include "../../bpf/hash.h"
 #include "maglev.h"
 
 struct xlb_lb *xlb_lb_new(struct xlb_dp *dp)

@@ -16,7 +16,7 @@
 #include <json-c/json.h>
 #include "explain.h"
 #include "syntax.h"
-#include "../bpf/hash.h"
+#include "../../bpf/hash.h"
 
 #define NS_PER_SEC 1000000000ULL
 #define TCP_SYN 0x02

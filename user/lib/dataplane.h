@@ -5,7 +5,7 @@
 
 #include <linux/types.h>
 #include <bpf/libbpf.h>
-#include "../maps/xlb_maps.h"
+#include "../../maps/xlb_maps.h"
 
 struct xlb_dp {
 	int vip_addr_bits_fd;

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 #include <linux/types.h>
-#include "../maps/xlb_maps.h"
+#include "../../maps/xlb_maps.h"
 
 #define XLB_IFNAME_MAX 16
 #define XLB_MAX_IFACES 8
