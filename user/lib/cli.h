@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What xlbctl and xlb-decap share as commands: words found by a unique
+ * prefix, one-line errors (or one JSON object), JSON output.
+ */
+#ifndef XLB_CLI_H
+#define XLB_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <json-c/json.h>
+
+#define XLB_CLI_JSON_LINE (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define XLB_CLI_JSON_PRETTY (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* How the program speaks; main() sets it from its options. */
+struct xlb_cli {
+	const char *prog;	/* "xlbctl": text errors read "xlbctl: ..." */
+	bool json;		/* output, and errors, as JSON */
+	bool pretty;		/* ... indented */
+	bool json_errors_on_stdout;	/* else on stderr */
+};
+
+extern struct xlb_cli xlb_cli;
+
+/* Control characters (from argv or a daemon) as '?': one line stays one line. */
+void xlb_cli_print_sanitized(FILE *f, const char *s);
+
+/* msg as "prog: msg" on stderr, or as {"error":"msg"}; returns ret. */
+int xlb_cli_fail(int ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* obj on one line, or indented with pretty, then a newline. */
+void xlb_cli_print_json(FILE *f, struct json_object *obj);
+
+/*
+ * Words of a command line. An exact name or alias wins; otherwise any
+ * unique prefix of a name. Aliases settle the prefixes people type most
+ * ("s" is show, not set).
+ */
+struct xlb_cli_word {
+	const char *name;
+	const char *alias;
+};
+
+enum { XLB_CLI_WORD_UNKNOWN = -1, XLB_CLI_WORD_AMBIGUOUS = -2 };
+
+/*
+ * Look arg up in a table of n entries of size bytes, each starting with a
+ * struct xlb_cli_word. Returns the index, XLB_CLI_WORD_UNKNOWN, or
+ * XLB_CLI_WORD_AMBIGUOUS with the candidates, sorted, in cands.
+ */
+int xlb_cli_lookup(const void *table, size_t n, size_t size, const char *arg,
+		   char *cands, size_t candlen);
+
+#endif /* XLB_CLI_H */

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* xlbctl vip add | del | show */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include "config.h"
+#include "syntax.h"
+#include "xlbctl.h"
+
+/* A health-check duration in [min_ms, XLB_CHECK_TIME_MAX_MS], as xlbd wants it. */
+static int parse_duration(const char *keyword, const char *arg, __u64 min_ms, __u64 *ms)
+{
+	char err[128], lo[32], hi[32];
+
+	if (xlb_parse_duration_ms(arg, ms, err, sizeof(err)))
+		return usage_error("%s: %s", keyword, err);
+	if (*ms < min_ms || *ms > XLB_CHECK_TIME_MAX_MS) {
+		xlb_format_duration_ms(min_ms, lo, sizeof(lo));
+		xlb_format_duration_ms(XLB_CHECK_TIME_MAX_MS, hi, sizeof(hi));
+		return usage_error("%s: out of range (%s..%s)", keyword, lo, hi);
+	}
+	return 0;
+}
+
+/* The GET path goes into an HTTP request line as is. */
+static int check_http_path(const char *path)
+{
+	const char *p;
+
+	if (path[0] != '/')
+		return usage_error("invalid path '%s': must start with '/'", path);
+	if (strlen(path) >= XLB_HTTP_PATH_MAX)
+		return usage_error("invalid path '%s': longer than %d bytes", path,
+				   XLB_HTTP_PATH_MAX - 1);
+	for (p = path; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return usage_error("invalid path '%s': spaces and control characters are not allowed",
+					   path);
+	return 0;
+}
+
+/* "http:80/healthz", "tcp:8080", "none" */
+static char *check_cell(struct json_object *vip)
+{
+	struct json_object *health = member(vip, "health", json_type_object);
+	struct json_object *kind, *port, *path;
+	char *text;
+
+	if (!health || !(kind = member(health, "check", json_type_string)))
+		return strdup("-");
+	port = member(health, "port", json_type_int);
+	path = member(health, "path", json_type_string);
+	if (asprintf(&text, "%s%s%s%s", json_object_get_string(kind),
+		     port ? ":" : "", port ? json_object_get_string(port) : "",
+		     path ? json_object_get_string(path) : "") < 0)
+		return NULL;
+	return text;
+}
+
+static void print_vips(struct json_object *reply)
+{
+	static const char *const heads[] = {
+		"VIP", "SCHED", "FORWARD", "CHECK", "BACKENDS", "UP", "PACKETS", "BYTES", "FLOWS",
+	};
+	static const bool right[] = { 0, 0, 0, 0, 1, 1, 1, 1, 1 };
+	struct table t = { .ncols = 9, .heads = heads, .right = right };
+	struct json_object *vips = member(reply, "vips", json_type_array);
+	size_t i, n = vips ? json_object_array_length(vips) : 0;
+
+	for (i = 0; i < n; i++) {
+		struct json_object *v = json_object_array_get_idx(vips, i);
+		char *row[] = {
+			cell(v, "vip"), cell(v, "sched"), cell(v, "forward"), check_cell(v),
+			cell(v, "backends"), cell(v, "up"), cell(v, "packets"),
+			cell(v, "bytes"), cell(v, "flows"),
+		};
+
+		table_add(&t, row);
+	}
+	table_flush(&t);
+}
+
+/* vip add VIP [sched S] [forward F] [check KIND [PATH]] [check-port P] ... */
+enum vip_add_keyword {
+	KW_SCHED, KW_FORWARD, KW_CHECK, KW_CHECK_PORT, KW_INTERVAL, KW_TIMEOUT,
+	KW_RISE, KW_FALL,
+};
+
+static const struct xlb_cli_word vip_add_words[] = {
+	[KW_SCHED] = { .name = "sched" },
+	[KW_FORWARD] = { .name = "forward" },
+	[KW_CHECK] = { .name = "check" },
+	[KW_CHECK_PORT] = { .name = "check-port" },
+	[KW_INTERVAL] = { .name = "interval" },
+	[KW_TIMEOUT] = { .name = "timeout" },
+	[KW_RISE] = { .name = "rise" },
+	[KW_FALL] = { .name = "fall" },
+};
+
+static const char *const check_kinds[] = {
+	[XLB_CHECK_NONE] = "none",
+	[XLB_CHECK_TCP] = "tcp",
+	[XLB_CHECK_HTTP] = "http",
+	[XLB_CHECK_HTTPS] = "https",
+};
+
+static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
+			  const char *val, __u64 *interval, __u64 *timeout)
+{
+	const char *name = vip_add_words[kw].name, *path;
+	char err[128], text[32];
+	__u32 n;
+	__u8 u8;
+	size_t i;
+	int ret;
+
+	switch (kw) {
+	case KW_SCHED:
+		if (xlb_parse_sched(val, &u8, err, sizeof(err)))
+			return usage_error("sched: %s", err);
+		add_str(req, "sched", xlb_sched_name(u8));
+		return 0;
+	case KW_FORWARD:
+		if (xlb_parse_forward(val, &u8, err, sizeof(err)))
+			return usage_error("forward: %s", err);
+		add_str(req, "forward", xlb_forward_name(u8));
+		return 0;
+	case KW_CHECK:
+		for (i = 0; i < sizeof(check_kinds) / sizeof(check_kinds[0]); i++)
+			if (!strcmp(val, check_kinds[i]))
+				break;
+		if (i == sizeof(check_kinds) / sizeof(check_kinds[0]))
+			return usage_error("check: unknown kind '%s' (none, tcp, http or https)", val);
+		add_str(req, "check", val);
+		if (i != XLB_CHECK_HTTP && i != XLB_CHECK_HTTPS)
+			return 0;
+		path = next_arg(c);
+		if (!path)
+			return usage_error("'%s': missing path for 'check %s'", c->what, val);
+		ret = check_http_path(path);
+		if (ret)
+			return ret;
+		add_str(req, "path", path);
+		return 0;
+	case KW_CHECK_PORT:
+		ret = parse_number(name, val, 1, 65535, &n);
+		if (!ret)
+			add_int(req, "check_port", n);
+		return ret;
+	case KW_INTERVAL:
+		ret = parse_duration(name, val, XLB_INTERVAL_MIN_MS, interval);
+		if (ret)
+			return ret;
+		xlb_format_duration_ms(*interval, text, sizeof(text));
+		add_str(req, name, text);
+		return 0;
+	case KW_TIMEOUT:
+		ret = parse_duration(name, val, XLB_TIMEOUT_MIN_MS, timeout);
+		if (ret)
+			return ret;
+		xlb_format_duration_ms(*timeout, text, sizeof(text));
+		add_str(req, name, text);
+		return 0;
+	case KW_RISE:
+	case KW_FALL:
+		ret = parse_number(name, val, 1, XLB_RISE_FALL_MAX, &n);
+		if (!ret)
+			add_int(req, name, n);
+		return ret;
+	}
+	return usage_error("'%s': internal error: keyword %d", c->what, kw);
+}
+
+static int vip_add(struct cmd *c)
+{
+	struct json_object *req = new_request("vip-add");
+	__u64 interval = 0, timeout = 0;
+	unsigned int seen = 0;
+	const char *arg, *val;
+	int kw, ret;
+
+	ret = take_vip(c, req);
+	while (!ret && (arg = next_arg(c))) {
+		kw = lookup_keyword(c, vip_add_words, sizeof(vip_add_words) / sizeof(vip_add_words[0]),
+				    arg, &ret);
+		if (kw < 0)
+			break;
+		if (seen & (1u << kw)) {
+			ret = usage_error("'%s': duplicate keyword '%s'", c->what, vip_add_words[kw].name);
+			break;
+		}
+		seen |= 1u << kw;
+		val = next_arg(c);
+		if (!val) {
+			ret = usage_error("'%s': missing %s value", c->what, vip_add_words[kw].name);
+			break;
+		}
+		ret = vip_add_option(c, req, kw, val, &interval, &timeout);
+	}
+	/* Only when both are given: the daemon knows the defaults. */
+	if (!ret && interval && timeout && timeout >= interval)
+		ret = usage_error("'%s': timeout must be shorter than interval", c->what);
+	return send_unless(ret, req, NULL);
+}
+
+static int vip_del(struct cmd *c)
+{
+	struct json_object *req = new_request("vip-del");
+	int ret;
+
+	ret = take_vip(c, req);
+	if (!ret)
+		ret = no_more_args(c);
+	return send_unless(ret, req, NULL);
+}
+
+static int vip_show(struct cmd *c)
+{
+	return show(c, "vip-show", print_vips);
+}
+
+static const struct verb verbs[] = {
+	{ { .name = "add" }, vip_add },
+	{ { .name = "del", .alias = "delete" }, vip_del },
+	{ { .name = "show", .alias = "s" }, vip_show },
+	{ { .name = "help" }, object_help },
+};
+
+int do_vip(struct cmd *c)
+{
+	return run_verb(c, verbs, sizeof(verbs) / sizeof(verbs[0]), "show");
+}
