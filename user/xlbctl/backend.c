@@ -11,21 +11,13 @@ static void print_backends(struct json_object *reply)
 		"FLOWS", "PACKETS", "BYTES",
 	};
 	static const bool right[] = { 0, 0, 1, 0, 0, 1, 1, 1, 1, 1 };
+	static const char *const keys[] = {
+		"vip", "address", "weight", "state", "last_check", "ok_streak", "fail_streak",
+		"flows", "packets", "bytes",
+	};
 	struct table t = { .ncols = 10, .heads = heads, .right = right };
-	struct json_object *list = member(reply, "backends", json_type_array);
-	size_t i, n = list ? json_object_array_length(list) : 0;
 
-	for (i = 0; i < n; i++) {
-		struct json_object *b = json_object_array_get_idx(list, i);
-		char *row[] = {
-			cell(b, "vip"), cell(b, "address"), cell(b, "weight"),
-			cell(b, "state"), cell(b, "last_check"), cell(b, "ok_streak"),
-			cell(b, "fail_streak"), cell(b, "flows"), cell(b, "packets"),
-			cell(b, "bytes"),
-		};
-
-		table_add(&t, row);
-	}
+	table_add_list(&t, member(reply, "backends", json_type_array), keys);
 	table_flush(&t);
 }
 
@@ -33,34 +25,32 @@ static const struct xlb_cli_word backend_add_words[] = {
 	{ .name = "weight" },
 };
 
+/* The N of "weight N". */
+static int take_weight(struct cmd *c, struct json_object *req)
+{
+	const char *val = next_arg(c);
+	__u32 weight;
+	int ret;
+
+	if (!val)
+		return usage_error("'%s': missing weight value", c->what);
+	ret = parse_number("weight", val, XLB_WEIGHT_MIN, XLB_WEIGHT_MAX, &weight);
+	if (!ret)
+		add_int(req, "weight", weight);
+	return ret;
+}
+
 static int backend_add(struct cmd *c)
 {
 	struct json_object *req = new_request("backend-add");
-	const char *arg, *val;
-	bool have_weight = false;
-	__u32 weight;
+	unsigned int seen = 0;
 	int ret;
 
 	ret = take_vip(c, req);
 	if (!ret)
 		ret = take_address(c, req);
-	while (!ret && (arg = next_arg(c))) {
-		if (lookup_keyword(c, backend_add_words, 1, arg, &ret) < 0)
-			break;
-		if (have_weight) {
-			ret = usage_error("'%s': duplicate keyword 'weight'", c->what);
-			break;
-		}
-		have_weight = true;
-		val = next_arg(c);
-		if (!val) {
-			ret = usage_error("'%s': missing weight value", c->what);
-			break;
-		}
-		ret = parse_number("weight", val, XLB_WEIGHT_MIN, XLB_WEIGHT_MAX, &weight);
-		if (!ret)
-			add_int(req, "weight", weight);
-	}
+	while (!ret && next_keyword(c, backend_add_words, 1, &seen, &ret) >= 0)
+		ret = take_weight(c, req);
 	return send_unless(ret, req, NULL);
 }
 
@@ -91,38 +81,24 @@ static const struct xlb_cli_word backend_set_words[] = {
 static int backend_set(struct cmd *c)
 {
 	struct json_object *req = new_request("backend-set");
-	const char *arg, *val;
 	bool changed = false;
-	__u32 weight;
 	int op, ret;
 
 	ret = take_vip(c, req);
 	if (!ret)
 		ret = take_address(c, req);
-	while (!ret && (arg = next_arg(c))) {
-		op = lookup_keyword(c, backend_set_words,
-				    sizeof(backend_set_words) / sizeof(backend_set_words[0]),
-				    arg, &ret);
-		if (op < 0)
-			break;
+	while (!ret && (op = next_keyword(c, backend_set_words, sizeof(backend_set_words) /
+					  sizeof(backend_set_words[0]), NULL, &ret)) >= 0) {
 		if (changed) {
 			ret = usage_error("'%s': only one of weight, drain, undrain, disable, enable",
 					  c->what);
 			break;
 		}
 		changed = true;
-		if (op != SET_WEIGHT) {
+		if (op == SET_WEIGHT)
+			ret = take_weight(c, req);
+		else
 			add_str(req, "admin", backend_set_words[op].name);
-			continue;
-		}
-		val = next_arg(c);
-		if (!val) {
-			ret = usage_error("'%s': missing weight value", c->what);
-			break;
-		}
-		ret = parse_number("weight", val, XLB_WEIGHT_MIN, XLB_WEIGHT_MAX, &weight);
-		if (!ret)
-			add_int(req, "weight", weight);
 	}
 	if (!ret && !changed)
 		ret = usage_error("'%s': nothing to set (weight N, drain, undrain, disable or enable)",

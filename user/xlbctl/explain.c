@@ -101,23 +101,14 @@ static const struct xlb_cli_word explain_words[] = {
 int do_explain(struct cmd *c)
 {
 	struct json_object *req = new_request("explain");
-	const char *arg;
-	bool syn = false;
+	unsigned int seen = 0;
 	int ret;
 
 	ret = take_client(c, req);
 	if (!ret)
 		ret = take_vip(c, req);
-	while (!ret && (arg = next_arg(c))) {
-		if (lookup_keyword(c, explain_words, 1, arg, &ret) < 0)
-			break;
-		if (syn) {
-			ret = usage_error("'%s': duplicate keyword 'syn'", c->what);
-			break;
-		}
-		syn = true;
+	while (!ret && next_keyword(c, explain_words, 1, &seen, &ret) >= 0)
 		json_object_object_add(req, "syn", json_object_new_boolean(1));
-	}
 	return send_unless(ret, req, print_explain);
 }
 

@@ -87,6 +87,25 @@ int lookup_keyword(const struct cmd *c, const struct xlb_cli_word *table, size_t
 	return i;
 }
 
+int next_keyword(struct cmd *c, const struct xlb_cli_word *table, size_t n,
+		 unsigned int *seen, int *ret)
+{
+	const char *arg = next_arg(c);
+	int kw;
+
+	if (!arg)
+		return -1;
+	kw = lookup_keyword(c, table, n, arg, ret);
+	if (kw < 0 || !seen)
+		return kw;
+	if (*seen & (1u << kw)) {
+		*ret = usage_error("'%s': duplicate keyword '%s'", c->what, table[kw].name);
+		return -1;
+	}
+	*seen |= 1u << kw;
+	return kw;
+}
+
 int run_verb(struct cmd *c, const struct verb *verbs, size_t n, const char *default_verb)
 {
 	const char *arg = next_arg(c), *object = c->obj->w.name;

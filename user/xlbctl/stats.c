@@ -16,10 +16,9 @@ static void print_stats(struct json_object *reply)
 	struct table g = { .ncols = 2, .heads = gheads, .right = gright };
 	struct table v = { .ncols = 4, .heads = vheads, .right = vright };
 	struct table b = { .ncols = 6, .heads = bheads, .right = bright };
+	static const char *const vkeys[] = { "vip", "packets", "bytes", "flows" };
+	static const char *const bkeys[] = { "vip", "address", "state", "packets", "bytes", "flows" };
 	struct json_object *global = member(reply, "global", json_type_object);
-	struct json_object *vips = member(reply, "vips", json_type_array);
-	struct json_object *bes = member(reply, "backends", json_type_array);
-	size_t i, n;
 
 	if (global) {
 		json_object_object_foreach(global, key, val) {
@@ -29,26 +28,14 @@ static void print_stats(struct json_object *reply)
 		}
 		table_flush(&g);
 	}
-	n = vips ? json_object_array_length(vips) : 0;
-	if (n)
+	/* A blank line before each table that has rows. */
+	table_add_list(&v, member(reply, "vips", json_type_array), vkeys);
+	if (v.rows)
 		putchar('\n');
-	for (i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(vips, i);
-		char *row[] = { cell(e, "vip"), cell(e, "packets"), cell(e, "bytes"), cell(e, "flows") };
-
-		table_add(&v, row);
-	}
 	table_flush(&v);
-	n = bes ? json_object_array_length(bes) : 0;
-	if (n)
+	table_add_list(&b, member(reply, "backends", json_type_array), bkeys);
+	if (b.rows)
 		putchar('\n');
-	for (i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(bes, i);
-		char *row[] = { cell(e, "vip"), cell(e, "address"), cell(e, "state"),
-				cell(e, "packets"), cell(e, "bytes"), cell(e, "flows") };
-
-		table_add(&b, row);
-	}
 	table_flush(&b);
 }
 

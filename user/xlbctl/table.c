@@ -19,6 +19,20 @@ void table_add(struct table *t, char **row)
 	t->rows++;
 }
 
+void table_add_list(struct table *t, struct json_object *list, const char *const *keys)
+{
+	size_t i, j, n = list ? json_object_array_length(list) : 0;
+	char *row[TABLE_MAX_COLS];
+
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(list, i);
+
+		for (j = 0; j < t->ncols; j++)
+			row[j] = cell(e, keys[j]);
+		table_add(t, row);
+	}
+}
+
 static void table_print_row(FILE *f, const struct table *t, const size_t *width,
 			    const char *const *row)
 {

@@ -109,6 +109,7 @@ static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 {
 	const char *name = vip_add_words[kw].name, *path;
 	char err[128], text[32];
+	__u64 *ms;
 	__u32 n;
 	__u8 u8;
 	size_t i;
@@ -148,17 +149,13 @@ static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 			add_int(req, "check_port", n);
 		return ret;
 	case KW_INTERVAL:
-		ret = parse_duration(name, val, XLB_INTERVAL_MIN_MS, interval);
-		if (ret)
-			return ret;
-		xlb_format_duration_ms(*interval, text, sizeof(text));
-		add_str(req, name, text);
-		return 0;
 	case KW_TIMEOUT:
-		ret = parse_duration(name, val, XLB_TIMEOUT_MIN_MS, timeout);
+		ms = kw == KW_INTERVAL ? interval : timeout;
+		ret = parse_duration(name, val, kw == KW_INTERVAL ? XLB_INTERVAL_MIN_MS :
+				     XLB_TIMEOUT_MIN_MS, ms);
 		if (ret)
 			return ret;
-		xlb_format_duration_ms(*timeout, text, sizeof(text));
+		xlb_format_duration_ms(*ms, text, sizeof(text));
 		add_str(req, name, text);
 		return 0;
 	case KW_RISE:
@@ -176,20 +173,12 @@ static int vip_add(struct cmd *c)
 	struct json_object *req = new_request("vip-add");
 	__u64 interval = 0, timeout = 0;
 	unsigned int seen = 0;
-	const char *arg, *val;
+	const char *val;
 	int kw, ret;
 
 	ret = take_vip(c, req);
-	while (!ret && (arg = next_arg(c))) {
-		kw = lookup_keyword(c, vip_add_words, sizeof(vip_add_words) / sizeof(vip_add_words[0]),
-				    arg, &ret);
-		if (kw < 0)
-			break;
-		if (seen & (1u << kw)) {
-			ret = usage_error("'%s': duplicate keyword '%s'", c->what, vip_add_words[kw].name);
-			break;
-		}
-		seen |= 1u << kw;
+	while (!ret && (kw = next_keyword(c, vip_add_words, sizeof(vip_add_words) /
+					  sizeof(vip_add_words[0]), &seen, &ret)) >= 0) {
 		val = next_arg(c);
 		if (!val) {
 			ret = usage_error("'%s': missing %s value", c->what, vip_add_words[kw].name);

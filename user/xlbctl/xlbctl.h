@@ -53,6 +53,13 @@ int run_verb(struct cmd *c, const struct verb *verbs, size_t n, const char *defa
 /* The keyword at arg in a table, with the message for a bad one. */
 int lookup_keyword(const struct cmd *c, const struct xlb_cli_word *table, size_t n,
 		   const char *arg, int *ret);
+/*
+ * The next keyword of table at the cursor: its index; -1 at the end of the
+ * line, or on a bad or repeated one with *ret its exit code. seen has a bit
+ * per keyword given so far (NULL: repeats are the caller's to judge).
+ */
+int next_keyword(struct cmd *c, const struct xlb_cli_word *table, size_t n,
+		 unsigned int *seen, int *ret);
 int object_help(struct cmd *c);
 
 /* one file each */
@@ -99,6 +106,8 @@ struct table {
 /* Takes the row's strings (ncols of them, NULL shows as "-"). */
 void table_add(struct table *t, char **row);
 /* Print to f and free. Nothing at all for an empty table, like ip(8). */
+/* A row per entry of list (an array of objects; NULL: none): their members named by keys. */
+void table_add_list(struct table *t, struct json_object *list, const char *const *keys);
 void table_flush_to(FILE *f, struct table *t);
 void table_flush(struct table *t);
 /* Text of a member for display: strings as they are, other values as JSON, "-" if absent. */
