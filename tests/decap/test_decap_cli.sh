@@ -93,6 +93,13 @@ check "attach again, the same sets" dcp attach dev dcp0 source 2001:db8:1::/48 \
 	source 198.18.0.0/24 vip 2001:db8:100::10 vip 198.18.100.10
 expect_eq "attach is idempotent" "$(dcp -j show dev dcp0 | jq -c 'del(.counters)')" "$before"
 
+# commands and keywords by any unique prefix, as in xlbctl
+expect_eq "prefixes: 's d dcp0' is show dev dcp0" "$(dcp -j s d dcp0 | jq -c 'del(.counters)')" "$before"
+check "prefixes: 'at d dcp0 so ... v ...' is attach" dcp at d dcp0 so 2001:db8:1::/48 \
+	so 198.18.0.0/24 v 2001:db8:100::10 v 198.18.100.10
+expect_eq "... and changed nothing" "$(dcp -j show dev dcp0 | jq -c 'del(.counters)')" "$before"
+expect_eq "prefixes: 'h' is help" "$(dcp h | head -1)" "Usage: xlb-decap [-d DIR] [-j] [-v] COMMAND"
+
 # ---- real packets through the attached program
 
 if command -v python3 >/dev/null; then
@@ -137,6 +144,20 @@ expect_fail "no dev" 2 'xlb-decap: show: missing dev IF' dcp show
 expect_fail "unknown keyword" 2 'xlb-decap: detach: unexpected argument "source"' \
 	dcp detach dev dcp0 source 198.18.0.0/24
 expect_fail "unknown command" 2 'xlb-decap: unknown command "up" (attach, detach or show)' dcp up dev dcp0
+expect_fail "a keyword another command takes" 2 'xlb-decap: show: unexpected argument "v"' \
+	dcp show dev dcp0 v 198.18.100.10
+expect_fail "a prefix names the keyword in messages" 2 'xlb-decap: attach: dev needs a value' \
+	dcp attach source 198.18.0.0/24 d
+expect_fail "an IPv4-mapped VIP" 2 'xlb-decap: vip "::ffff:198.18.100.10": IPv4-mapped; give the IPv4 address' \
+	dcp attach dev dcp0 source 198.18.0.0/24 vip ::ffff:198.18.100.10
+expect_fail "an IPv4-mapped source" 2 \
+	'xlb-decap: source "::ffff:198.18.0.0/120": overlaps ::ffff:0:0/96, the IPv4-mapped range; give IPv4 prefixes as IPv4' \
+	dcp attach dev dcp0 source ::ffff:198.18.0.0/120 vip 198.18.100.10
+expect_fail "an IPv6 source over the IPv4-mapped range" 2 \
+	'xlb-decap: source "::/64": overlaps ::ffff:0:0/96, the IPv4-mapped range; give IPv4 prefixes as IPv4' \
+	dcp attach dev dcp0 source ::/64 vip 198.18.100.10
+expect_fail "a control character in a message: one line" 2 \
+	'xlb-decap: unknown command "up?dev" (attach, detach or show)' dcp $'up\ndev'
 expect_fail "no such interface: exit 1" 1 'xlb-decap: dev "nope0": no such interface' \
 	dcp attach dev nope0 source 198.18.0.0/24 vip 198.18.100.10
 expect_fail "show, not attached: exit 1" 1 \

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* xlb-decap show: the sources, VIPs and counters of one interface. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "syntax.h"
+#include "xlb-decap.h"
+
+static const char *const stat_names[XLB_DECAP_STAT_MAX] = { XLB_DECAP_STAT_NAMES };
+
+static int cmp_keys16(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static int cmp_source_keys(const void *a, const void *b)
+{
+	const struct decap_source_key *x = a, *y = b;
+	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
+
+	return c ? c : (int)x->prefixlen - (int)y->prefixlen;
+}
+
+/* Every key of a small map, sorted. Returns the count or a negative errno. */
+static int keys_read(int fd, void *keys, __u32 key_size, __u32 max,
+		     int (*cmp)(const void *, const void *))
+{
+	char cur[sizeof(struct decap_source_key)];
+	void *prev = NULL;
+	__u32 n = 0;
+
+	while (n < max && !bpf_map_get_next_key(fd, prev, cur)) {
+		memcpy((char *)keys + n * key_size, cur, key_size);
+		prev = (char *)keys + n++ * key_size;
+	}
+	qsort(keys, n, key_size, cmp);
+	return n;
+}
+
+static void source_str(const struct decap_source_key *k, char *buf, size_t len)
+{
+	char a[XLB_ADDR_STR_MAX];
+	int v4 = xlb_addr_is_v4(k->addr) && k->prefixlen >= XLB_DECAP_V4_PREFIX_BASE;
+
+	if (v4)
+		xlb_format_addr(k->addr, a, sizeof(a));
+	else
+		inet_ntop(AF_INET6, k->addr, a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, v4 ? k->prefixlen - XLB_DECAP_V4_PREFIX_BASE : k->prefixlen);
+}
+
+static int stats_read(int fd, __u64 sums[XLB_DECAP_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu, ret = 0;
+	__u64 *vals;
+	__u32 i;
+
+	if (ncpu < 0)
+		return xlb_cli_fail(ncpu, "cannot count CPUs: %s", bpf_err(ncpu));
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return xlb_cli_fail(-ENOMEM, "out of memory");
+	for (i = 0; i < XLB_DECAP_STAT_MAX; i++) {
+		if (bpf_map_lookup_elem(fd, &i, vals)) {
+			ret = xlb_cli_fail(-errno, "decap_stats: %s", bpf_err(-errno));
+			break;
+		}
+		for (sums[i] = 0, cpu = 0; cpu < ncpu; cpu++)
+			sums[i] += vals[cpu];
+	}
+	free(vals);
+	return ret;
+}
+
+static int show_json(const struct request *rq, const struct pinned *p,
+		     const struct decap_source_key *sources, int nsources,
+		     const struct decap_vip_key *vips, int nvips, const __u64 *sums)
+{
+	struct json_object *obj = json_object_new_object(), *arr, *counters;
+	char buf[INET6_ADDRSTRLEN + 8];
+	int i;
+
+	if (!obj)
+		return xlb_cli_fail(-ENOMEM, "out of memory");
+	json_object_object_add(obj, "dev", json_object_new_string(rq->dev));
+	json_object_object_add(obj, "ifindex", json_object_new_int64(p->ifindex));
+	json_object_object_add(obj, "prog_id", json_object_new_int64(p->prog_id));
+	arr = json_object_new_array();
+	for (i = 0; i < nsources; i++) {
+		source_str(&sources[i], buf, sizeof(buf));
+		json_object_array_add(arr, json_object_new_string(buf));
+	}
+	json_object_object_add(obj, "sources", arr);
+	arr = json_object_new_array();
+	for (i = 0; i < nvips; i++) {
+		xlb_format_addr(vips[i].addr, buf, sizeof(buf));
+		json_object_array_add(arr, json_object_new_string(buf));
+	}
+	json_object_object_add(obj, "vips", arr);
+	counters = json_object_new_object();
+	for (i = 0; i < XLB_DECAP_STAT_MAX; i++)
+		json_object_object_add(counters, stat_names[i], json_object_new_uint64(sums[i]));
+	json_object_object_add(obj, "counters", counters);
+	xlb_cli_print_json(stdout, obj);
+	json_object_put(obj);
+	return 0;
+}
+
+static void show_text(const struct request *rq, const struct pinned *p,
+		      const struct decap_source_key *sources, int nsources,
+		      const struct decap_vip_key *vips, int nvips, const __u64 *sums)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	int i;
+
+	printf("dev %s ifindex %u prog %u%s\n", rq->dev, p->ifindex, p->prog_id,
+	       p->ifindex ? "" : " (interface gone: attach again or detach)");
+	for (i = 0; i < nsources; i++) {
+		source_str(&sources[i], buf, sizeof(buf));
+		printf("  source %s\n", buf);
+	}
+	for (i = 0; i < nvips; i++) {
+		xlb_format_addr(vips[i].addr, buf, sizeof(buf));
+		printf("  vip %s\n", buf);
+	}
+	for (i = 0; i < XLB_DECAP_STAT_MAX; i++)
+		printf("  %s %llu\n", stat_names[i], (unsigned long long)sums[i]);
+}
+
+int decap_show(const struct request *rq, const char *dir)
+{
+	static struct decap_source_key sources[XLB_DECAP_MAX_SOURCES];
+	static struct decap_vip_key vips[XLB_DECAP_MAX_VIPS];
+	__u64 sums[XLB_DECAP_STAT_MAX];
+	int nsources, nvips, ret;
+	struct decap_bpf *skel;
+	struct pinned p;
+
+	/* opened, not loaded: only for the layouts the pins must have */
+	skel = decap_bpf__open();
+	if (!skel)
+		return xlb_cli_fail(-errno, "cannot open the BPF object: %s", bpf_err(-errno));
+	ret = pinned_open(dir, skel, &p);
+	if (ret == -ENOENT)
+		ret = xlb_cli_fail(-ENOENT, "dev \"%s\": not attached (no %s/%s)", rq->dev, dir,
+				   LINK_PIN);
+	if (ret)
+		goto out;
+	nsources = keys_read(p.map_fd[MAP_SOURCES], sources, sizeof(sources[0]),
+			     XLB_DECAP_MAX_SOURCES, cmp_source_keys);
+	nvips = keys_read(p.map_fd[MAP_VIPS], vips, sizeof(vips[0]), XLB_DECAP_MAX_VIPS, cmp_keys16);
+	ret = stats_read(p.map_fd[MAP_STATS], sums);
+	if (ret)
+		goto out;
+	if (xlb_cli.json)
+		ret = show_json(rq, &p, sources, nsources, vips, nvips, sums);
+	else
+		show_text(rq, &p, sources, nsources, vips, nvips, sums);
+out:
+	pinned_close(&p);
+	decap_bpf__destroy(skel);
+	return ret;
+}
+
