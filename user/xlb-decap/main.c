@@ -80,6 +80,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "PREFIX := ADDR[/LEN] (no LEN: the one address)\n"
 	      "ADDR   := an IPv4 or IPv6 address\n"
+	      "Any unique prefix of a command or keyword will do: 'show dev IF' is 's d IF'.\n"
 	      "\n"
 	      "Options:\n"
 	      "  -d, --bpffs DIR  pins go under DIR/IF/ (default " DEFAULT_BASE ")\n"
