@@ -230,6 +230,16 @@ expect_eq "a non-root peer is refused" \
 	"$(printf '{"cmd":"status"}\n' | setpriv --reuid=65534 --regid=65534 --clear-groups socat -t 5 - "UNIX-CONNECT:$SOCK")" \
 	'{"ok":false,"error":"permission denied: root only"}'
 chmod 600 "$SOCK"
+# xlbctl checks durations itself: only a raw request reaches xlbd's parser
+expect_eq "a malformed interval gets the parser's message" \
+	"$(printf '{"cmd":"vip-add","vip":"198.18.100.20:80/tcp","interval":"5"}\n' | raw)" \
+	'{"ok":false,"error":"interval: bad duration (e.g. 2s, 500ms)"}'
+expect_eq "a malformed timeout gets the parser's message" \
+	"$(printf '{"cmd":"vip-add","vip":"198.18.100.20:80/tcp","timeout":"soon"}\n' | raw)" \
+	'{"ok":false,"error":"timeout: bad duration (e.g. 2s, 500ms)"}'
+expect_eq "a duration over 1h is refused as such" \
+	"$(printf '{"cmd":"vip-add","vip":"198.18.100.20:80/tcp","interval":"2h"}\n' | raw)" \
+	'{"ok":false,"error":"interval: at most 1h"}'
 check "the daemon still serves" ctl status
 
 # ---- config file errors and reload ----

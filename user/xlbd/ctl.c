@@ -68,8 +68,12 @@ int get_duration(struct json_object *req, const char *name, __u32 *ms, char *err
 
 	if (ret <= 0)
 		return ret;
-	if (xlb_parse_duration_ms(s, &v, why, sizeof(why)) || v > XLB_CHECK_TIME_MAX_MS) {
-		snprintf(err, errlen, "%s: %s", name, v > XLB_CHECK_TIME_MAX_MS ? "at most 1h" : why);
+	if (xlb_parse_duration_ms(s, &v, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: %s", name, why);
+		return -EINVAL;
+	}
+	if (v > XLB_CHECK_TIME_MAX_MS) {
+		snprintf(err, errlen, "%s: at most 1h", name);
 		return -EINVAL;
 	}
 	*ms = v;
