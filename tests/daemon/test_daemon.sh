@@ -240,6 +240,16 @@ expect_eq "a malformed timeout gets the parser's message" \
 expect_eq "a duration over 1h is refused as such" \
 	"$(printf '{"cmd":"vip-add","vip":"198.18.100.20:80/tcp","interval":"2h"}\n' | raw)" \
 	'{"ok":false,"error":"interval: at most 1h"}'
+client() { python3 "$(dirname "$0")/ctl_client.py" "$@"; }
+# 2000 replies fill the socket buffer: output stays pending after the client's EOF
+out=$(client halfclose "$SOCK" "$XLBD_PID" 2000)
+cpu=$(echo "$out" | awk '{print $2}')
+check "a half-closed client that reads late costs xlbd no CPU (${cpu}s in 2s)" \
+	awk -v c="$cpu" 'BEGIN { exit !(c != "" && c < 0.3) }'
+expect_eq "and gets every reply when it reads" "$(echo "$out" | awk '{print $4}')" 2000
+out=$(client idle "$SOCK" 12)
+check "a silent client is closed after the idle timeout, a busy one still served ($out)" \
+	awk -v o="$out" 'BEGIN { split(o, f, " "); exit !(f[2] != "never" && f[2] >= 4.5 && f[4] == "yes") }'
 check "the daemon still serves" ctl status
 
 # ---- config file errors and reload ----

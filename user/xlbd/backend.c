@@ -313,7 +313,7 @@ static void solicit_ipip_next_hops(struct xlbd *d)
 				xlb_neigh_solicit(d->state.vips[i].backends[j].cfg.addr);
 }
 
-/* Once a second: ask again for MACs still unknown. */
+/* Once a second: ask again for MACs still unknown; close idle control clients. */
 void on_tick(struct xlb_evsrc *src, uint32_t events)
 {
 	struct xlbd *d = src->ctx;
@@ -328,6 +328,7 @@ void on_tick(struct xlb_evsrc *src, uint32_t events)
 			if (!d->state.vips[i].backends[j].mac_known)
 				xlb_neigh_solicit(d->state.vips[i].backends[j].cfg.addr);
 	solicit_ipip_next_hops(d);
+	clients_expire(d);
 }
 
 __u32 total_backends(const struct xlbd *d)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -204,10 +205,22 @@ static int client_queue(struct client *c, struct json_object *reply)
 	return 0;
 }
 
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Send what the socket takes; watch for input until the client's EOF, and
+ * for output while some is pending. -ECONNRESET: done, close it.
+ */
 static int client_flush(struct client *c)
 {
 	struct xlbd *d = c->d;
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->src };
+	struct epoll_event ev = { .events = c->closing ? 0 : EPOLLIN, .data.ptr = &c->src };
 	ssize_t n;
 
 	while (c->out_off < c->out_len) {
@@ -225,8 +238,10 @@ static int client_flush(struct client *c)
 	} else {
 		ev.events |= EPOLLOUT;
 	}
+	if (c->closing && !c->out_len)
+		return -ECONNRESET;
 	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->src.fd, &ev);
-	return c->closing && !c->out_len ? -ECONNRESET : 0;
+	return 0;
 }
 
 static void on_client(struct xlb_evsrc *src, uint32_t events)
@@ -256,6 +271,7 @@ static void on_client(struct xlb_evsrc *src, uint32_t events)
 			return;
 		}
 		while (!ret && (ret = xlb_linebuf_pop(&c->in, &line, &len)) != 0) {
+			c->active_ms = now_ms();
 			if (c->refused) {
 				c->closing = 1;
 				ret = client_queue(c, xlb_proto_error("permission denied: root only"));
@@ -298,6 +314,7 @@ void on_listen(struct xlb_evsrc *src, uint32_t events)
 	c->src.fn = on_client;
 	c->src.ctx = c;
 	c->d = d;
+	c->active_ms = now_ms();
 	xlb_linebuf_init(&c->in, XLB_PROTO_MAX_LINE);
 	d->clients[i] = c;
 	ev.data.ptr = &c->src;
@@ -307,6 +324,20 @@ void on_listen(struct xlb_evsrc *src, uint32_t events)
 		logmsg(LOG_WARN, "refused a control connection from uid %d",
 		       len == sizeof(cred) ? (int)cred.uid : -1);
 		c->refused = 1;
+	}
+}
+
+/* Once a tick: close the clients silent for CLIENT_IDLE_MS with nothing left to send. */
+void clients_expire(struct xlbd *d)
+{
+	__u64 now = now_ms();
+	size_t i;
+
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = d->clients[i];
+
+		if (c && c->out_off == c->out_len && now - c->active_ms > CLIENT_IDLE_MS)
+			client_close(d, c);
 	}
 }
 

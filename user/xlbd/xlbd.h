@@ -36,6 +36,8 @@
 #define DEFAULT_STATE_DIR "/var/lib/xlb"
 #define MAX_CLIENTS 64
 #define MAX_OUT (XLB_PROTO_MAX_REPLY)
+/* a control client silent this long is closed (xlbctl top asks every second) */
+#define CLIENT_IDLE_MS 5000
 
 /* ---- log.c ---- */
 
@@ -55,7 +57,8 @@ struct client {
 	struct xlb_linebuf in;
 	char *out;
 	size_t out_len, out_off;
-	int closing;
+	__u64 active_ms; /* CLOCK_MONOTONIC of the last complete request, or of accept */
+	int closing; /* the client sent EOF (or was refused): answer, then close */
 	int refused; /* not root: every request gets the refusal */
 };
 
@@ -135,6 +138,7 @@ void add_traffic(struct json_object *o, const struct traffic_stats *ts);
 int listen_socket(const char *path, char *err, size_t errlen);
 void on_listen(struct xlb_evsrc *src, uint32_t events);
 void client_close(struct xlbd *d, struct client *c);
+void clients_expire(struct xlbd *d);
 
 /* ---- the commands, one file per object ---- */
 
