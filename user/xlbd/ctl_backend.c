@@ -12,11 +12,11 @@ static const char *admin_name(__u32 admin)
 	return admin < 3 ? names[admin] : "?";
 }
 
+/* lv: the VIP in the load balancer (NULL if it is not there), looked up once per VIP */
 static struct json_object *backend_json(struct xlbd *d, struct xlb_state_vip *v,
-					struct xlb_state_backend *b)
+					struct xlb_lb_vip *lv, struct xlb_state_backend *b)
 {
 	struct json_object *o = json_object_new_object();
-	struct xlb_lb_vip *lv = xlb_lb_vip_find(d->lb, &v->cfg.key);
 	struct xlb_lb_backend *lb = lv ? xlb_lb_backend_find(lv, b->cfg.addr) : NULL;
 	struct xlb_health_result r = {};
 	struct traffic_stats ts = {};
@@ -68,11 +68,13 @@ struct json_object *cmd_backend_show(struct xlbd *d, struct json_object *req)
 	arr = json_object_new_array();
 	for (i = 0; i < d->state.nvips; i++) {
 		struct xlb_state_vip *v = &d->state.vips[i];
+		struct xlb_lb_vip *lv;
 
 		if (!vip_selected(v, has, &key))
 			continue;
+		lv = xlb_lb_vip_find(d->lb, &v->cfg.key);
 		for (j = 0; j < v->nbackends; j++)
-			json_object_array_add(arr, backend_json(d, v, &v->backends[j]));
+			json_object_array_add(arr, backend_json(d, v, lv, &v->backends[j]));
 	}
 	json_object_object_add(reply, "backends", arr);
 	return reply;
