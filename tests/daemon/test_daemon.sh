@@ -230,6 +230,26 @@ expect_eq "a non-root peer is refused" \
 	"$(printf '{"cmd":"status"}\n' | setpriv --reuid=65534 --regid=65534 --clear-groups socat -t 5 - "UNIX-CONNECT:$SOCK")" \
 	'{"ok":false,"error":"permission denied: root only"}'
 chmod 600 "$SOCK"
+# xlbctl checks durations itself: only a raw request reaches xlbd's parser
+expect_eq "a malformed interval gets the parser's message" \
+	"$(printf '{"cmd":"vip-add","vip":"198.18.100.20:80/tcp","interval":"5"}\n' | raw)" \
+	'{"ok":false,"error":"interval: bad duration (e.g. 2s, 500ms)"}'
+expect_eq "a malformed timeout gets the parser's message" \
+	"$(printf '{"cmd":"vip-add","vip":"198.18.100.20:80/tcp","timeout":"soon"}\n' | raw)" \
+	'{"ok":false,"error":"timeout: bad duration (e.g. 2s, 500ms)"}'
+expect_eq "a duration over 1h is refused as such" \
+	"$(printf '{"cmd":"vip-add","vip":"198.18.100.20:80/tcp","interval":"2h"}\n' | raw)" \
+	'{"ok":false,"error":"interval: at most 1h"}'
+client() { python3 "$(dirname "$0")/ctl_client.py" "$@"; }
+# 2000 replies fill the socket buffer: output stays pending after the client's EOF
+out=$(client halfclose "$SOCK" "$XLBD_PID" 2000)
+cpu=$(echo "$out" | awk '{print $2}')
+check "a half-closed client that reads late costs xlbd no CPU (${cpu}s in 2s)" \
+	awk -v c="$cpu" 'BEGIN { exit !(c != "" && c < 0.3) }'
+expect_eq "and gets every reply when it reads" "$(echo "$out" | awk '{print $4}')" 2000
+out=$(client idle "$SOCK" 12)
+check "a silent client is closed after the idle timeout, a busy one still served ($out)" \
+	awk -v o="$out" 'BEGIN { split(o, f, " "); exit !(f[2] != "never" && f[2] >= 4.5 && f[4] == "yes") }'
 check "the daemon still serves" ctl status
 
 # ---- config file errors and reload ----

@@ -7,6 +7,9 @@
 #include "../../bpf/hash.h"
 #include "maglev.h"
 
+/* twice the backends: probes stay short */
+#define XLB_ADOPT_INDEX_SIZE (2 * XLB_MAX_BACKENDS)
+
 struct xlb_lb *xlb_lb_new(struct xlb_dp *dp)
 {
 	struct xlb_lb *lb = calloc(1, sizeof(*lb));
@@ -29,10 +32,13 @@ void xlb_lb_free(struct xlb_lb *lb)
 
 	if (!lb)
 		return;
-	for (i = 0; i < XLB_MAX_VIPS; i++)
+	for (i = 0; i < XLB_MAX_VIPS; i++) {
 		free(lb->vips[i].backends);
+		free(lb->vips[i].by_addr);
+	}
 	free(lb->table);
 	free(lb->adopting);
+	free(lb->adopt_index);
 	free(lb);
 }
 
@@ -61,15 +67,85 @@ struct xlb_lb_vip *xlb_lb_vip_find(struct xlb_lb *lb, const struct vip_key *key)
 	return NULL;
 }
 
+/* ---- indexes by address: open addressing, linear probing ---- */
+
+static __u32 addr_hash(__u32 vip_id, const __be32 addr[4])
+{
+	__u32 h = xlb_hash_step(XLB_HASH_SEED, vip_id), i;
+
+	for (i = 0; i < 4; i++)
+		h = xlb_hash_step(h, addr[i]);
+	return xlb_hash_final(h, 20);
+}
+
+/* The slot holding addr in the VIP's index, or the free slot where it would go. */
+static __u32 *by_addr_slot(struct xlb_lb_vip *vip, const __be32 addr[4])
+{
+	__u32 mask = vip->by_addr_cap - 1, h = addr_hash(0, addr) & mask;
+
+	while (vip->by_addr[h] && !same_addr(vip->backends[vip->by_addr[h] - 1].spec.addr, addr))
+		h = (h + 1) & mask;
+	return &vip->by_addr[h];
+}
+
+/* Index every backend of the VIP again, in a table sized for its capacity. */
+static int by_addr_rebuild(struct xlb_lb_vip *vip)
+{
+	__u32 cap = 16, i;
+
+	while (cap < vip->cap * 2)
+		cap *= 2;
+	if (cap != vip->by_addr_cap) {
+		__u32 *p = calloc(cap, sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		free(vip->by_addr);
+		vip->by_addr = p;
+		vip->by_addr_cap = cap;
+	} else {
+		memset(vip->by_addr, 0, cap * sizeof(*vip->by_addr));
+	}
+	for (i = 0; i < vip->nbackends; i++)
+		*by_addr_slot(vip, vip->backends[i].spec.addr) = i + 1;
+	return 0;
+}
+
 struct xlb_lb_backend *xlb_lb_backend_find(struct xlb_lb_vip *vip,
 					   const __be32 addr[4])
 {
-	__u32 i;
+	__u32 slot;
 
-	for (i = 0; i < vip->nbackends; i++)
-		if (same_addr(vip->backends[i].spec.addr, addr))
-			return &vip->backends[i];
-	return NULL;
+	if (!vip->by_addr)
+		return NULL;
+	slot = *by_addr_slot(vip, addr);
+	return slot ? &vip->backends[slot - 1] : NULL;
+}
+
+/* Adopting: the slot of (VIP id, addr) in the index of the old backends that keep flows. */
+static __u32 *adopt_slot(struct xlb_lb *lb, __u32 vip_id, const __be32 addr[4])
+{
+	__u32 mask = XLB_ADOPT_INDEX_SIZE - 1, h = addr_hash(vip_id, addr) & mask;
+
+	while (lb->adopt_index[h]) {
+		const struct backend *old = &lb->adopting[lb->adopt_index[h]];
+
+		if (old->vip_id == vip_id && same_addr(old->addr, addr))
+			break;
+		h = (h + 1) & mask;
+	}
+	return &lb->adopt_index[h];
+}
+
+/* The id a previous daemon gave (VIP, addr) if it serves flows and is not taken, else 0. */
+static __u32 adopt_lookup(struct xlb_lb *lb, const struct xlb_lb_vip *vip, const __be32 addr[4])
+{
+	__u32 id;
+
+	if (!lb->adopting)
+		return 0;
+	id = *adopt_slot(lb, vip->id, addr);
+	return id && !lb->backend_used[id] ? id : 0;
 }
 
 static int keeps_flows(const struct xlb_backend_spec *spec)
@@ -203,37 +279,21 @@ static int backend_id_alloc(struct xlb_lb *lb, __u32 *id)
 static int backend_adopt(struct xlb_lb *lb, const struct xlb_lb_vip *vip,
 			 struct xlb_lb_backend *b)
 {
-	__u32 i;
+	__u32 id = adopt_lookup(lb, vip, b->spec.addr);
 
-	if (!lb->adopting)
+	if (!id)
 		return 0;
-	for (i = 1; i < XLB_MAX_BACKENDS; i++) {
-		const struct backend *old = &lb->adopting[i];
-
-		if (!(old->flags & XLB_BACKEND_F_KEEP_FLOWS) || lb->backend_used[i] ||
-		    old->vip_id != vip->id || !same_addr(old->addr, b->spec.addr))
-			continue;
-		lb->backend_used[i] = 1;
-		b->id = i;
-		b->written = *old;
-		return 1;
-	}
-	return 0;
+	lb->backend_used[id] = 1;
+	b->id = id;
+	b->written = lb->adopting[id];
+	return 1;
 }
 
 int xlb_lb_adoptable(struct xlb_lb *lb, const struct vip_key *key, const __be32 addr[4])
 {
-	struct xlb_lb_vip *vip = xlb_lb_vip_find(lb, key);
-	__u32 i;
+	struct xlb_lb_vip *vip = lb->adopting ? xlb_lb_vip_find(lb, key) : NULL;
 
-	for (i = 1; vip && lb->adopting && i < XLB_MAX_BACKENDS; i++) {
-		const struct backend *old = &lb->adopting[i];
-
-		if ((old->flags & XLB_BACKEND_F_KEEP_FLOWS) && !lb->backend_used[i] &&
-		    old->vip_id == vip->id && same_addr(old->addr, addr))
-			return 1;
-	}
-	return 0;
+	return vip && adopt_lookup(lb, vip, addr);
 }
 
 int xlb_lb_adopt_begin(struct xlb_lb *lb)
@@ -245,7 +305,8 @@ int xlb_lb_adopt_begin(struct xlb_lb *lb)
 	struct vip_meta meta;
 
 	lb->adopting = calloc(XLB_MAX_BACKENDS, sizeof(*lb->adopting));
-	if (!lb->adopting)
+	lb->adopt_index = calloc(XLB_ADOPT_INDEX_SIZE, sizeof(*lb->adopt_index));
+	if (!lb->adopting || !lb->adopt_index)
 		return -ENOMEM;
 	/* a new VIP must not take an id whose old table still carries traffic */
 	for (err = bpf_map_get_next_key(lb->dp->vips_fd, NULL, &next); !err;
@@ -260,6 +321,12 @@ int xlb_lb_adopt_begin(struct xlb_lb *lb)
 			return err;
 		/* generations only grow, so old flows never match a reused id */
 		lb->backend_gen[i] = lb->adopting[i].gen;
+		/* the lowest id wins a (VIP, address) that several claim */
+		if (lb->adopting[i].flags & XLB_BACKEND_F_KEEP_FLOWS) {
+			__u32 *slot = adopt_slot(lb, lb->adopting[i].vip_id, lb->adopting[i].addr);
+
+			*slot = *slot ?: i;
+		}
 	}
 	return 0;
 }
@@ -319,6 +386,8 @@ int xlb_lb_adopt_finish(struct xlb_lb *lb)
 	if (!old)
 		return 0;
 	lb->adopting = NULL;
+	free(lb->adopt_index);
+	lb->adopt_index = NULL;
 	/* every backend is back: each table, whole, as the set now is ... */
 	for (i = 0; i < XLB_MAX_VIPS && !err; i++) {
 		if (!lb->vips[i].in_use)
@@ -505,6 +574,7 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key)
 		   xlb_dp_vip_addr_del(lb->dp, key->addr);
 	err = err ?: (e == -ENOENT ? 0 : e);
 	free(vip->backends);
+	free(vip->by_addr);
 	memset(vip, 0, sizeof(*vip));
 	return err;
 }
@@ -576,6 +646,9 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct vip_key *key,
 			return -ENOMEM;
 		vip->backends = p;
 		vip->cap = cap;
+		err = by_addr_rebuild(vip);
+		if (err)
+			return err;
 	}
 	b = &vip->backends[vip->nbackends];
 	memset(b, 0, sizeof(*b));
@@ -586,10 +659,12 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct vip_key *key,
 			return err;
 	}
 	vip->nbackends++;
+	*by_addr_slot(vip, spec->addr) = vip->nbackends;
 	err = vip_sync(lb, vip, 0);
 	if (err) {
 		backend_release(lb, vip, b);
 		vip->nbackends--;
+		by_addr_rebuild(vip); /* same size: cannot fail */
 		return err;
 	}
 	return b->id;
@@ -624,6 +699,7 @@ int xlb_lb_backend_del(struct xlb_lb *lb, const struct vip_key *key,
 		return -ENOENT;
 	gone = *b;
 	*b = vip->backends[--vip->nbackends];
+	by_addr_rebuild(vip); /* same size: cannot fail */
 	err = vip_sync(lb, vip, 1); /* the table without it first */
 	return err ?: backend_release(lb, vip, &gone);
 }

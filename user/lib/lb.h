@@ -42,6 +42,8 @@ struct xlb_lb_vip {
 	struct xlb_lb_backend *backends;
 	__u32 nbackends;
 	__u32 cap;
+	__u32 *by_addr;   /* open addressing: index + 1 into backends, 0 = free */
+	__u32 by_addr_cap; /* a power of two, at least twice cap */
 };
 
 struct xlb_lb {
@@ -52,6 +54,7 @@ struct xlb_lb {
 	__u32 next_backend_id; /* ids are handed out round-robin, not reused at once */
 	__u32 *table;          /* scratch for table builds */
 	struct backend *adopting; /* the backends map as a previous daemon left it */
+	__u32 *adopt_index;       /* (VIP id, address) -> id in adopting that keeps flows */
 	__u8 vip_reserved[XLB_MAX_VIPS]; /* adopting: ids the pinned maps still use */
 	int batch;                /* depth of xlb_lb_batch_begin/end */
 };
@@ -60,6 +63,7 @@ struct xlb_lb *xlb_lb_new(struct xlb_dp *dp);
 void xlb_lb_free(struct xlb_lb *lb);
 
 struct xlb_lb_vip *xlb_lb_vip_find(struct xlb_lb *lb, const struct vip_key *key);
+/* O(1): each VIP indexes its backends by address. */
 struct xlb_lb_backend *xlb_lb_backend_find(struct xlb_lb_vip *vip,
 					   const __be32 addr[4]);
 

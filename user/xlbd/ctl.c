@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The control socket: connections, the command table, and what the
+ * command handlers (ctl_*.c) share.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include "syntax.h"
+#include "xlbd.h"
+
+/* ---- what the command handlers share: errors and request fields ---- */
+
+struct json_object *err_from(int ret, const char *what)
+{
+	char buf[128];
+
+	libbpf_strerror(ret, buf, sizeof(buf));
+	return xlb_proto_error("%s: %s", what, buf);
+}
+
+int get_vip(struct json_object *req, const char *name, int required,
+	    struct vip_key *key, char *err, size_t errlen)
+{
+	const char *s;
+	char why[128];
+	int ret = required ? xlb_proto_get_str(req, name, &s, err, errlen) :
+			     xlb_proto_get_opt_str(req, name, &s, err, errlen);
+
+	if (ret <= 0 && !(required && ret == 0))
+		return ret;
+	if (xlb_parse_vip(s, key, why, sizeof(why))) {
+		snprintf(err, errlen, "invalid VIP '%s': %s", s, why);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+int get_addr(struct json_object *req, __be32 addr[4], char *err, size_t errlen)
+{
+	const char *s;
+	char why[128];
+	int ret = xlb_proto_get_str(req, "address", &s, err, errlen);
+
+	if (ret)
+		return ret;
+	if (xlb_parse_addr(s, addr, why, sizeof(why))) {
+		snprintf(err, errlen, "invalid address '%s': %s", s, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int get_duration(struct json_object *req, const char *name, __u32 *ms, char *err,
+		 size_t errlen)
+{
+	const char *s;
+	char why[128];
+	__u64 v;
+	int ret = xlb_proto_get_opt_str(req, name, &s, err, errlen);
+
+	if (ret <= 0)
+		return ret;
+	if (xlb_parse_duration_ms(s, &v, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: %s", name, why);
+		return -EINVAL;
+	}
+	if (v > XLB_CHECK_TIME_MAX_MS) {
+		snprintf(err, errlen, "%s: at most 1h", name);
+		return -EINVAL;
+	}
+	*ms = v;
+	return 1;
+}
+
+/*
+ * The arguments of the show-like commands: an optional VIP, which must
+ * exist. Returns 1 with *key set, 0 without a VIP, or -EINVAL with err.
+ */
+int get_vip_filter(struct xlbd *d, struct json_object *req, struct vip_key *key, char *err,
+		   size_t errlen)
+{
+	static const char *const keys[] = { "vip", NULL };
+	int has;
+
+	if (xlb_proto_check_keys(req, keys, err, errlen) ||
+	    (has = get_vip(req, "vip", 0, key, err, errlen)) < 0)
+		return -EINVAL;
+	if (has && !xlb_state_find_vip(&d->state, key)) {
+		snprintf(err, errlen, "no such VIP");
+		return -ENOENT;
+	}
+	return has;
+}
+
+int vip_selected(const struct xlb_state_vip *v, int has, const struct vip_key *key)
+{
+	return !has || !memcmp(&v->cfg.key, key, sizeof(*key));
+}
+
+void add_u64(struct json_object *o, const char *k, __u64 v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+void add_traffic(struct json_object *o, const struct traffic_stats *ts)
+{
+	add_u64(o, "packets", ts->packets);
+	add_u64(o, "bytes", ts->bytes);
+	add_u64(o, "flows", ts->new_flows);
+}
+
+/* ---- the command table ---- */
+
+static const struct {
+	const char *name;
+	cmd_fn fn;
+} commands[] = {
+	{ "vip-add", cmd_vip_add },
+	{ "vip-del", cmd_vip_del },
+	{ "vip-show", cmd_vip_show },
+	{ "backend-add", cmd_backend_add },
+	{ "backend-del", cmd_backend_del },
+	{ "backend-set", cmd_backend_set },
+	{ "backend-show", cmd_backend_show },
+	{ "status", cmd_status },
+	{ "stats", cmd_stats },
+	{ "explain", cmd_explain },
+	{ "reload", cmd_reload },
+};
+
+static struct json_object *dispatch(struct xlbd *d, const char *line, size_t len)
+{
+	struct json_object *req, *reply = NULL;
+	const char *cmd;
+	char err[256];
+	size_t i;
+
+	if (xlb_proto_parse_request(line, len, &req, &cmd, err, sizeof(err)))
+		return xlb_proto_error("%s", err);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name))
+			reply = commands[i].fn(d, req);
+	/* the tables a command changed are in place before it is answered */
+	if (xlb_lb_flush(d->lb))
+		logmsg(LOG_ERR, "cannot write a Maglev table");
+	if (!reply)
+		reply = xlb_proto_error("unknown command '%s'", cmd);
+	json_object_put(req);
+	return reply;
+}
+
+/* ---- control socket: connections ---- */
+
+void client_close(struct xlbd *d, struct client *c)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (d->clients[i] == c)
+			d->clients[i] = NULL;
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->src.fd, NULL);
+	close(c->src.fd);
+	xlb_linebuf_free(&c->in);
+	free(c->out);
+	free(c);
+}
+
+/* Queue a reply; a client that lets MAX_OUT pile up is dropped. */
+static int client_queue(struct client *c, struct json_object *reply)
+{
+	char *line;
+	ssize_t len = xlb_proto_to_line(reply, &line);
+	char *p;
+
+	json_object_put(reply);
+	if (len < 0)
+		return -ENOMEM;
+	if (c->out_len - c->out_off + len > MAX_OUT) {
+		free(line);
+		return -ENOBUFS;
+	}
+	if (c->out_off) { /* drop what was sent, so the buffer holds only what is not */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	p = realloc(c->out, c->out_len + len);
+	if (!p) {
+		free(line);
+		return -ENOMEM;
+	}
+	c->out = p;
+	memcpy(c->out + c->out_len, line, len);
+	c->out_len += len;
+	free(line);
+	return 0;
+}
+
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Send what the socket takes; watch for input until the client's EOF, and
+ * for output while some is pending. -ECONNRESET: done, close it.
+ */
+static int client_flush(struct client *c)
+{
+	struct xlbd *d = c->d;
+	struct epoll_event ev = { .events = c->closing ? 0 : EPOLLIN, .data.ptr = &c->src };
+	ssize_t n;
+
+	while (c->out_off < c->out_len) {
+		n = send(c->src.fd, c->out + c->out_off, c->out_len - c->out_off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				break;
+			return -errno;
+		}
+		c->out_off += n;
+	}
+	if (c->out_off == c->out_len) {
+		c->out_off = c->out_len = 0;
+	} else {
+		ev.events |= EPOLLOUT;
+	}
+	if (c->closing && !c->out_len)
+		return -ECONNRESET;
+	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->src.fd, &ev);
+	return 0;
+}
+
+static void on_client(struct xlb_evsrc *src, uint32_t events)
+{
+	struct client *c = src->ctx;
+	struct xlbd *d = c->d;
+	char buf[16384], *line;
+	size_t len;
+	ssize_t n;
+	int ret = 0;
+
+	if (events & EPOLLIN) {
+		n = recv(c->src.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN) {
+			client_close(d, c);
+			return;
+		}
+		if (n == 0) {
+			/* the client is done sending: answer what it asked, then close */
+			c->closing = 1;
+			if (client_flush(c))
+				client_close(d, c);
+			return;
+		}
+		if (n > 0 && xlb_linebuf_feed(&c->in, buf, n)) {
+			client_close(d, c);
+			return;
+		}
+		while (!ret && (ret = xlb_linebuf_pop(&c->in, &line, &len)) != 0) {
+			c->active_ms = now_ms();
+			if (c->refused) {
+				c->closing = 1;
+				ret = client_queue(c, xlb_proto_error("permission denied: root only"));
+				break;
+			}
+			if (ret == -EMSGSIZE)
+				ret = client_queue(c, xlb_proto_error(XLB_PROTO_ERR_TOO_LONG));
+			else
+				ret = client_queue(c, dispatch(d, line, len));
+		}
+	}
+	if (!ret || ret == 1)
+		ret = client_flush(c);
+	if (ret && ret != 1)
+		client_close(d, c);
+}
+
+void on_listen(struct xlb_evsrc *src, uint32_t events)
+{
+	struct xlbd *d = src->ctx;
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct client *c;
+	size_t i;
+	int fd;
+
+	(void)events;
+	fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (i = 0; i < MAX_CLIENTS && d->clients[i]; i++)
+		;
+	c = i < MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->src.fd = fd;
+	c->src.fn = on_client;
+	c->src.ctx = c;
+	c->d = d;
+	c->active_ms = now_ms();
+	xlb_linebuf_init(&c->in, XLB_PROTO_MAX_LINE);
+	d->clients[i] = c;
+	ev.data.ptr = &c->src;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+	/* the socket is 0600, and a peer must also be root */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.uid != 0) {
+		logmsg(LOG_WARN, "refused a control connection from uid %d",
+		       len == sizeof(cred) ? (int)cred.uid : -1);
+		c->refused = 1;
+	}
+}
+
+/* Once a tick: close the clients silent for CLIENT_IDLE_MS with nothing left to send. */
+void clients_expire(struct xlbd *d)
+{
+	__u64 now = now_ms();
+	size_t i;
+
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = d->clients[i];
+
+		if (c && c->out_off == c->out_len && now - c->active_ms > CLIENT_IDLE_MS)
+			client_close(d, c);
+	}
+}
+
+int listen_socket(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char dir[sizeof(sun.sun_path)], *slash;
+	int fd, probe;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	/* a live daemon answers on it: never steal its socket */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && !connect(probe, (struct sockaddr *)&sun, sizeof(sun))) {
+		close(probe);
+		snprintf(err, errlen, "another xlbd is serving %s", path);
+		return -EADDRINUSE;
+	}
+	if (probe >= 0)
+		close(probe);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(path, 0600) ||
+	    listen(fd, 16)) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	return fd;
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The control commands on the whole daemon: stats, status, explain. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "explain.h"
+#include "syntax.h"
+#include "xlbd.h"
+
+/* Counters: global by reason, per VIP and per backend (all summed over CPUs). */
+struct json_object *cmd_stats(struct xlbd *d, struct json_object *req)
+{
+	struct json_object *reply, *global, *vips, *bes;
+	__u64 counters[XLB_STAT_MAX];
+	struct vip_key key;
+	char err[256];
+	int has, ret;
+	__u32 i, j;
+
+	has = get_vip_filter(d, req, &key, err, sizeof(err));
+	if (has < 0)
+		ERR_REPLY("%s", err);
+	ret = xlb_dp_stats(&d->at.dp, counters);
+	if (ret)
+		return err_from(ret, "cannot read counters");
+	reply = xlb_proto_ok();
+	global = json_object_new_object();
+	for (i = 0; i < XLB_STAT_MAX; i++)
+		add_u64(global, xlb_stat_names[i], counters[i]);
+	json_object_object_add(reply, "global", global);
+	vips = json_object_new_array();
+	bes = json_object_new_array();
+	for (i = 0; i < d->state.nvips; i++) {
+		struct xlb_state_vip *v = &d->state.vips[i];
+		struct xlb_lb_vip *lv = xlb_lb_vip_find(d->lb, &v->cfg.key);
+		struct traffic_stats ts = {};
+		struct json_object *o;
+		char vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX];
+		const char *why;
+
+		if (!vip_selected(v, has, &key))
+			continue;
+		xlb_format_vip(&v->cfg.key, vip, sizeof(vip));
+		if (lv)
+			xlb_dp_vip_stats(&d->at.dp, lv->id, &ts);
+		o = json_object_new_object();
+		json_object_object_add(o, "vip", json_object_new_string(vip));
+		add_traffic(o, &ts);
+		json_object_array_add(vips, o);
+		for (j = 0; j < v->nbackends; j++) {
+			struct xlb_state_backend *b = &v->backends[j];
+			struct xlb_lb_backend *lbb = lv ? xlb_lb_backend_find(lv, b->cfg.addr) : NULL;
+
+			memset(&ts, 0, sizeof(ts));
+			if (lbb)
+				xlb_dp_backend_stats(&d->at.dp, lbb->id, &ts);
+			xlb_format_addr(b->cfg.addr, addr, sizeof(addr));
+			o = json_object_new_object();
+			json_object_object_add(o, "vip", json_object_new_string(vip));
+			json_object_object_add(o, "address", json_object_new_string(addr));
+			json_object_object_add(o, "state",
+					       json_object_new_string(state_name(effective_state(b, &why))));
+			add_traffic(o, &ts);
+			json_object_array_add(bes, o);
+		}
+	}
+	json_object_object_add(reply, "vips", vips);
+	json_object_object_add(reply, "backends", bes);
+	return reply;
+}
+
+struct json_object *cmd_status(struct xlbd *d, struct json_object *req)
+{
+	static const char *const keys[] = { NULL };
+	struct json_object *reply, *ifs, *enc;
+	char err[256], name[IF_NAMESIZE], name4[XLB_ADDR_STR_MAX + 4], name6[XLB_ADDR_STR_MAX + 4];
+	__u32 i;
+
+	if (xlb_proto_check_keys(req, keys, err, sizeof(err)))
+		ERR_REPLY("%s", err);
+	reply = xlb_proto_ok();
+	ifs = json_object_new_array();
+	for (i = 0; i < d->at.nifaces; i++)
+		json_object_array_add(ifs, json_object_new_string(
+					   if_indextoname(d->at.ifindex[i], name) ?: "?"));
+	json_object_object_add(reply, "interfaces", ifs);
+	json_object_object_add(reply, "xdp_mode", json_object_new_string(
+				       d->file.xdp_mode == XLB_XDP_GENERIC ? "generic" : "native"));
+	add_u64(reply, "prog_id", d->at.prog_id);
+	add_u64(reply, "uptime_s", time(NULL) - d->started);
+	add_u64(reply, "vips", d->state.nvips);
+	add_u64(reply, "backends", total_backends(d));
+	add_u64(reply, "reloads", d->reloads);
+	json_object_object_add(reply, "config", json_object_new_string(d->config_path));
+	json_object_object_add(reply, "bpffs", json_object_new_string(d->pin_dir));
+	xlb_format_encap_source(&d->file.encap.v4, name4, sizeof(name4));
+	xlb_format_encap_source(&d->file.encap.v6, name6, sizeof(name6));
+	enc = json_object_new_object();
+	json_object_object_add(enc, "ipv4", json_object_new_string(name4));
+	json_object_object_add(enc, "ipv6", json_object_new_string(name6));
+	json_object_object_add(reply, "encap_source", enc);
+	return reply;
+}
+
+/* "198.18.0.1:40000" or "[2001:db8::1]:40000" */
+static int parse_client(const char *s, __be32 addr[4], __u16 *port, char *err, size_t errlen)
+{
+	char host[XLB_ADDR_STR_MAX + 2], why[128];
+	const char *colon = strrchr(s, ':'), *h = s;
+	size_t len;
+	__u32 p;
+
+	if (!colon) {
+		snprintf(err, errlen, "invalid client '%s': missing port", s);
+		return -EINVAL;
+	}
+	len = colon - s;
+	if (s[0] == '[') {
+		if (len < 2 || s[len - 1] != ']') {
+			snprintf(err, errlen, "invalid client '%s': bad IPv6 address", s);
+			return -EINVAL;
+		}
+		h = s + 1;
+		len -= 2;
+	}
+	if (len >= sizeof(host)) {
+		snprintf(err, errlen, "invalid client '%s': bad address", s);
+		return -EINVAL;
+	}
+	memcpy(host, h, len);
+	host[len] = '\0';
+	if (xlb_parse_addr(host, addr, why, sizeof(why)) ||
+	    xlb_parse_u32(colon + 1, 0, 65535, &p, why, sizeof(why))) {
+		snprintf(err, errlen, "invalid client '%s': %s", s, why);
+		return -EINVAL;
+	}
+	*port = p;
+	return 0;
+}
+
+/* What the data plane does with one flow, computed from the same maps. */
+struct json_object *cmd_explain(struct xlbd *d, struct json_object *req)
+{
+	static const char *const keys[] = { "client", "vip", "syn", NULL };
+	struct json_object *reply, *syn;
+	struct xlb_explain e;
+	struct flow_key flow = {};
+	struct vip_key key;
+	struct timespec now;
+	const char *client;
+	char err[256], ifname[IF_NAMESIZE] = "?";
+	__u16 port;
+	__u32 i;
+	int ret;
+
+	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
+	    xlb_proto_get_str(req, "client", &client, err, sizeof(err)) ||
+	    get_vip(req, "vip", 1, &key, err, sizeof(err)) < 0 ||
+	    parse_client(client, flow.saddr, &port, err, sizeof(err)))
+		ERR_REPLY("%s", err);
+	if (xlb_addr_is_v4(flow.saddr) != xlb_addr_is_v4(key.addr))
+		ERR_REPLY("client and VIP are of different address families");
+	memcpy(flow.daddr, key.addr, sizeof(flow.daddr));
+	flow.sport = htons(port);
+	flow.dport = key.port ? key.port : htons(80);
+	flow.proto = key.proto;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	syn = json_object_object_get(req, "syn");
+	ret = xlb_explain(&d->at.dp, &flow,
+			  syn && json_object_get_boolean(syn) ? 0x02 : 0x10, d->at.ifindex[0],
+			  now.tv_sec * 1000000000ULL + now.tv_nsec,
+			  d->file.tcp_idle_ms * 1000000ULL, d->file.udp_idle_ms * 1000000ULL, &e);
+	if (ret)
+		return err_from(ret, "cannot read the maps");
+	for (i = 0; i < d->at.nifaces; i++)
+		if ((__u32)d->at.ifindex[i] == e.be.ifindex)
+			if_indextoname(e.be.ifindex, ifname);
+	if (ifname[0] == '?')
+		if_indextoname(d->at.ifindex[0], ifname);
+	reply = xlb_explain_json(&e, ifname);
+	if (!reply)
+		return xlb_proto_error("out of memory");
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	return reply;
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The control commands on VIPs: vip add, vip del, vip show. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "syntax.h"
+#include "xlbd.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Write the message to err; returns -EINVAL. */
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* The health-check options of vip add, over h's defaults. */
+static int get_health(struct json_object *req, struct xlb_health_cfg *h, char *err,
+		      size_t errlen)
+{
+	const char *s;
+	__u32 port;
+	int ret;
+
+	if ((ret = xlb_proto_get_opt_str(req, "check", &s, err, errlen)) < 0)
+		return -EINVAL;
+	if (ret) {
+		if (!strcmp(s, "none"))
+			h->kind = XLB_CHECK_NONE;
+		else if (!strcmp(s, "tcp"))
+			h->kind = XLB_CHECK_TCP;
+		else if (!strcmp(s, "http"))
+			h->kind = XLB_CHECK_HTTP;
+		else if (!strcmp(s, "https"))
+			h->kind = XLB_CHECK_HTTPS;
+		else
+			return fail(err, errlen, "check: bad check kind (none, tcp, http or https)");
+	}
+	if ((ret = xlb_proto_get_opt_str(req, "path", &s, err, errlen)) < 0)
+		return -EINVAL;
+	if (ret) {
+		if (s[0] != '/' || strlen(s) >= sizeof(h->path))
+			return fail(err, errlen,
+				    "path: must start with '/' and be shorter than %zu bytes",
+				    sizeof(h->path));
+		snprintf(h->path, sizeof(h->path), "%s", s);
+	}
+	if (xlb_proto_get_opt_u32(req, "check_port", 1, 65535, &port, err, errlen) < 0)
+		return -EINVAL;
+	if (json_object_object_get_ex(req, "check_port", NULL))
+		h->port = port;
+	if (get_duration(req, "interval", &h->interval_ms, err, errlen) < 0 ||
+	    get_duration(req, "timeout", &h->timeout_ms, err, errlen) < 0 ||
+	    xlb_proto_get_opt_u32(req, "rise", 1, XLB_RISE_FALL_MAX, &h->rise, err,
+				  errlen) < 0 ||
+	    xlb_proto_get_opt_u32(req, "fall", 1, XLB_RISE_FALL_MAX, &h->fall, err,
+				  errlen) < 0)
+		return -EINVAL;
+	if (h->interval_ms < XLB_INTERVAL_MIN_MS)
+		return fail(err, errlen, "interval: at least 100ms");
+	if (h->timeout_ms < XLB_TIMEOUT_MIN_MS || h->timeout_ms >= h->interval_ms)
+		return fail(err, errlen,
+			    "timeout: must be at least 10ms and shorter than the interval");
+	return 0;
+}
+
+struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
+{
+	static const char *const keys[] = { "vip", "sched", "forward", "check", "path",
+					    "check_port", "interval", "timeout", "rise",
+					    "fall", NULL };
+	struct xlb_vip_cfg cfg = {};
+	struct xlb_state_vip *v;
+	const char *s;
+	char err[256], why[128];
+	int ret;
+
+	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
+	    get_vip(req, "vip", 1, &cfg.key, err, sizeof(err)) < 0)
+		ERR_REPLY("%s", err);
+	cfg.sched = XLB_SCHED_MAGLEV;
+	cfg.forward = XLB_FWD_L2DSR;
+	xlb_health_cfg_default(&cfg.health);
+	if ((ret = xlb_proto_get_opt_str(req, "sched", &s, err, sizeof(err))) < 0)
+		ERR_REPLY("%s", err);
+	if (ret && xlb_parse_sched(s, &cfg.sched, why, sizeof(why)))
+		ERR_REPLY("sched: %s", why);
+	if ((ret = xlb_proto_get_opt_str(req, "forward", &s, err, sizeof(err))) < 0)
+		ERR_REPLY("%s", err);
+	if (ret && xlb_parse_forward(s, &cfg.forward, why, sizeof(why)))
+		ERR_REPLY("forward: %s", why);
+	if (get_health(req, &cfg.health, err, sizeof(err)))
+		ERR_REPLY("%s", err);
+	if (xlb_state_find_vip(&d->state, &cfg.key))
+		ERR_REPLY("VIP already exists");
+	if (d->state.nvips >= XLB_MAX_VIPS)
+		ERR_REPLY("too many VIPs (at most %d)", XLB_MAX_VIPS);
+	ret = xlb_state_vip_insert(&d->state, &cfg, &v);
+	if (ret)
+		return err_from(ret, "cannot add VIP");
+	ret = vip_start(d, v);
+	if (ret) {
+		vip_stop(d, v);
+		xlb_state_vip_remove(&d->state, v - d->state.vips);
+		return err_from(ret, "cannot add VIP");
+	}
+	save_state(d);
+	xlb_format_vip(&cfg.key, err, sizeof(err));
+	logmsg(LOG_INFO, "VIP %s added (%s, %s)", err, xlb_sched_name(cfg.sched),
+	       xlb_forward_name(cfg.forward));
+	return xlb_proto_ok();
+}
+
+struct json_object *cmd_vip_del(struct xlbd *d, struct json_object *req)
+{
+	static const char *const keys[] = { "vip", NULL };
+	struct xlb_state_vip *v;
+	struct vip_key key;
+	char err[256];
+
+	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
+	    get_vip(req, "vip", 1, &key, err, sizeof(err)) < 0)
+		ERR_REPLY("%s", err);
+	v = xlb_state_find_vip(&d->state, &key);
+	if (!v)
+		ERR_REPLY("no such VIP");
+	vip_stop(d, v);
+	xlb_state_vip_remove(&d->state, v - d->state.vips);
+	save_state(d);
+	xlb_format_vip(&key, err, sizeof(err));
+	logmsg(LOG_INFO, "VIP %s removed", err);
+	return xlb_proto_ok();
+}
+
+static const char *check_name(__u32 kind)
+{
+	static const char *const names[] = { "none", "tcp", "http", "https" };
+
+	return kind < 4 ? names[kind] : "?";
+}
+
+static struct json_object *vip_json(struct xlbd *d, struct xlb_state_vip *v)
+{
+	struct json_object *o = json_object_new_object(), *h = json_object_new_object();
+	struct xlb_lb_vip *lv = xlb_lb_vip_find(d->lb, &v->cfg.key);
+	struct traffic_stats ts = {};
+	char buf[XLB_VIP_STR_MAX];
+	__u32 i, up = 0;
+
+	if (lv)
+		xlb_dp_vip_stats(&d->at.dp, lv->id, &ts);
+	for (i = 0; i < v->nbackends; i++)
+		up += v->backends[i].state == XLB_BE_UP;
+	xlb_format_vip(&v->cfg.key, buf, sizeof(buf));
+	json_object_object_add(o, "vip", json_object_new_string(buf));
+	json_object_object_add(o, "sched", json_object_new_string(xlb_sched_name(v->cfg.sched)));
+	json_object_object_add(o, "forward",
+			       json_object_new_string(xlb_forward_name(v->cfg.forward)));
+	json_object_object_add(h, "check", json_object_new_string(check_name(v->cfg.health.kind)));
+	if (v->cfg.health.kind >= XLB_CHECK_HTTP)
+		json_object_object_add(h, "path", json_object_new_string(v->cfg.health.path));
+	add_u64(h, "port", v->cfg.health.port);
+	xlb_format_duration_ms(v->cfg.health.interval_ms, buf, sizeof(buf));
+	json_object_object_add(h, "interval", json_object_new_string(buf));
+	xlb_format_duration_ms(v->cfg.health.timeout_ms, buf, sizeof(buf));
+	json_object_object_add(h, "timeout", json_object_new_string(buf));
+	add_u64(h, "rise", v->cfg.health.rise);
+	add_u64(h, "fall", v->cfg.health.fall);
+	json_object_object_add(o, "health", h);
+	add_u64(o, "backends", v->nbackends);
+	add_u64(o, "up", up);
+	add_traffic(o, &ts);
+	return o;
+}
+
+struct json_object *cmd_vip_show(struct xlbd *d, struct json_object *req)
+{
+	struct json_object *reply, *arr;
+	struct vip_key key;
+	char err[256];
+	int has;
+	__u32 i;
+
+	has = get_vip_filter(d, req, &key, err, sizeof(err));
+	if (has < 0)
+		ERR_REPLY("%s", err);
+	reply = xlb_proto_ok();
+	arr = json_object_new_array();
+	for (i = 0; i < d->state.nvips; i++)
+		if (vip_selected(&d->state.vips[i], has, &key))
+			json_object_array_add(arr, vip_json(d, &d->state.vips[i]));
+	json_object_object_add(reply, "vips", arr);
+	return reply;
+}

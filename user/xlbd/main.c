@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* xlbd's options, start, event loop, signals and exit. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include "xlbd.h"
+
+static void on_signal(struct xlb_evsrc *src, uint32_t events)
+{
+	struct xlbd *d = src->ctx;
+	struct signalfd_siginfo si;
+	struct json_object *r;
+
+	(void)events;
+	if (read(src->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		logmsg(LOG_INFO, "SIGHUP: reloading %s", d->config_path);
+		r = do_reload(d);
+		json_object_put(r);
+		return;
+	}
+	logmsg(LOG_INFO, "%s: exiting; the data plane keeps forwarding with the last tables "
+	       "(pinned in %s)", strsignal(si.ssi_signo), d->pin_dir);
+	d->running = 0;
+}
+
+static int add_src(struct xlbd *d, struct xlb_evsrc *src, int fd, xlb_ev_fn fn)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
+
+	src->fd = fd;
+	src->fn = fn;
+	src->ctx = d;
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* ---- start ---- */
+
+/* The config file's top-level settings, with the command line's overrides. */
+static int load_settings(struct xlbd *d)
+{
+	char err[XLB_ERR_MAX];
+	int ret;
+
+	ret = xlb_config_load(d->config_path, &d->file, err, sizeof(err));
+	if (ret) {
+		logmsg(LOG_ERR, "%s", err);
+		return ret;
+	}
+	if (d->cli_nifaces) {
+		memcpy(d->file.ifaces, d->cli_ifaces, sizeof(d->file.ifaces));
+		d->file.nifaces = d->cli_nifaces;
+	}
+	if (d->cli_xdp_mode >= 0)
+		d->file.xdp_mode = d->cli_xdp_mode;
+	if (!d->file.nifaces) {
+		logmsg(LOG_ERR, "no interface: give -i IFACE or interfaces: in %s", d->config_path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int attach_data_plane(struct xlbd *d)
+{
+	struct xlb_attach_opts aopts = {};
+	char err[XLB_ERR_MAX];
+	int ret, i;
+
+	aopts.pin_dir = d->pin_dir;
+	aopts.ifaces = (const char(*)[XLB_IFNAME_MAX])d->file.ifaces;
+	aopts.nifaces = d->file.nifaces;
+	aopts.xdp_mode = d->file.xdp_mode;
+	aopts.load.ct_size = d->file.ct_size;
+	aopts.load.tcp_idle_ns = d->file.tcp_idle_ms * 1000000ULL;
+	aopts.load.udp_idle_ns = d->file.udp_idle_ms * 1000000ULL;
+	ret = xlb_attach(&d->at, &aopts, err, sizeof(err));
+	if (ret) {
+		logmsg(LOG_ERR, "%s", err);
+		return ret;
+	}
+	for (i = 0; i < (int)d->file.nifaces; i++)
+		logmsg(LOG_INFO, "%s XDP on %s (%s mode), program id %u",
+		       d->at.links_adopted ? (d->at.replaced ? "replaced the running" :
+							     "adopted the running") :
+					    "attached",
+		       d->file.ifaces[i], d->file.xdp_mode == XLB_XDP_GENERIC ? "generic" : "native",
+		       d->at.prog_id);
+	if (d->at.maps_adopted)
+		logmsg(LOG_INFO, "adopted the maps pinned in %s: connection table and counters "
+		       "carry on", d->pin_dir);
+	return 0;
+}
+
+/* The modules, then the desired state applied over what a previous xlbd left. */
+static int apply_desired(struct xlbd *d, struct xlb_config *desired, int from_state)
+{
+	char err[XLB_ERR_MAX];
+	int ret;
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->lb = xlb_lb_new(&d->at.dp);
+	d->health = xlb_health_new(d->epfd, on_health, d);
+	d->neigh = xlb_neigh_new(d->epfd, on_neigh, d);
+	if (d->epfd < 0 || !d->lb || !d->health || !d->neigh) {
+		logmsg(LOG_ERR, "cannot start: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	if (d->at.maps_adopted && (ret = xlb_lb_adopt_begin(d->lb))) {
+		logmsg(LOG_ERR, "cannot read the pinned maps: %s", strerror(-ret));
+		return ret;
+	}
+	ret = xlb_dp_encap_set(&d->at.dp, &d->file.encap);
+	ret = ret ?: apply_config(d, from_state ? desired : &d->file, NULL, NULL, NULL);
+	ret = ret ?: xlb_lb_adopt_finish(d->lb);
+	if (ret) {
+		libbpf_strerror(ret, err, sizeof(err));
+		logmsg(LOG_ERR, "cannot apply the desired state: %s", err);
+		return ret;
+	}
+	xlb_config_free(desired);
+	if (!from_state)
+		xlb_state_set_digest(&d->state, d->config_path);
+	save_state(d);
+	logmsg(LOG_INFO, "%u VIPs, %u backends, from %s", d->state.nvips, total_backends(d),
+	       from_state ? "the saved runtime state" : d->config_path);
+	return 0;
+}
+
+/* Signals, the tick, the control socket and the metrics endpoint. */
+static int serve(struct xlbd *d)
+{
+	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	char err[XLB_ERR_MAX];
+	sigset_t mask;
+	int fd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0 || add_src(d, &d->sig_src, fd, on_signal))
+		return -errno;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0 || timerfd_settime(fd, 0, &tick, NULL) || add_src(d, &d->tick_src, fd, on_tick))
+		return -errno;
+	fd = listen_socket(d->socket_path, err, sizeof(err));
+	if (fd < 0) {
+		logmsg(LOG_ERR, "%s", err);
+		return fd;
+	}
+	add_src(d, &d->listen_src, fd, on_listen);
+	logmsg(LOG_INFO, "serving %s", d->socket_path);
+	if (d->cli_metrics)
+		snprintf(d->file.metrics, sizeof(d->file.metrics), "%s", d->cli_metrics);
+	if (d->file.metrics[0]) {
+		d->metrics = xlb_metrics_new(d->epfd, d->file.metrics, render_metrics, d, err,
+					     sizeof(err));
+		if (!d->metrics) {
+			logmsg(LOG_ERR, "%s", err);
+			return -EINVAL;
+		}
+		logmsg(LOG_INFO, "serving metrics on http://%s/metrics", d->file.metrics);
+	}
+	return 0;
+}
+
+static void loop(struct xlbd *d)
+{
+	struct epoll_event evs[32];
+	int n, i;
+
+	d->started = time(NULL);
+	d->running = 1;
+	while (d->running) {
+		n = epoll_wait(d->epfd, evs, 32, -1);
+		if (n < 0 && errno != EINTR) {
+			logmsg(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		/* many backends changing at once (health, neighbours) rebuild each table once */
+		xlb_lb_batch_begin(d->lb);
+		for (i = 0; i < n; i++) {
+			struct xlb_evsrc *src = evs[i].data.ptr;
+
+			src->fn(src, evs[i].events);
+		}
+		if (xlb_lb_batch_end(d->lb))
+			logmsg(LOG_ERR, "cannot write a Maglev table");
+	}
+}
+
+/* On exit the data plane stays pinned and keeps forwarding. */
+static void stop(struct xlbd *d)
+{
+	int i;
+
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (d->clients[i])
+			client_close(d, d->clients[i]);
+	unlink(d->socket_path);
+	xlb_metrics_free(d->metrics);
+	xlb_health_free(d->health);
+	xlb_neigh_free(d->neigh);
+	xlb_lb_free(d->lb);
+	xlb_state_free(&d->state);
+	xlb_config_free(&d->file);
+	xlb_attached_close(&d->at);
+}
+
+static int run(struct xlbd *d)
+{
+	struct xlb_config desired = {};
+	int from_state;
+
+	if (load_settings(d))
+		return 1;
+	xlb_state_init(&d->state);
+	if (choose_desired(d, &desired, &from_state) || attach_data_plane(d) ||
+	    apply_desired(d, &desired, from_state) || serve(d))
+		return 1;
+	loop(d);
+	stop(d);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: xlbd [-c FILE] [-i IFACE]... [--xdp-mode native|generic] [--bpffs DIR]\n"
+		"            [--socket PATH] [--state-dir DIR] [--metrics ADDR:PORT] [-v]\n"
+		"       xlbd --teardown [--bpffs DIR]\n"
+		"\n"
+		"  -c, --config FILE     config file (default " DEFAULT_CONFIG ")\n"
+		"  -i, --interface IFACE attach to IFACE (repeatable; overrides interfaces:)\n"
+		"      --xdp-mode MODE   native (default) or generic\n"
+		"      --bpffs DIR       where maps and links are pinned (default " DEFAULT_PIN_DIR ")\n"
+		"      --socket PATH     control socket (default " XLB_SOCKET_PATH ")\n"
+		"      --state-dir DIR   saved runtime state (default " DEFAULT_STATE_DIR ")\n"
+		"      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+		"                        (overrides metrics:; default off)\n"
+		"      --teardown        detach and unpin everything under --bpffs, then exit\n"
+		"  -v, --verbose         debug logging\n");
+}
+
+/* Returns -1 to go on, or the exit code. */
+static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "xdp-mode", required_argument, NULL, 'm' },
+		{ "bpffs", required_argument, NULL, 'b' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "metrics", required_argument, NULL, 'M' },
+		{ "teardown", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int opt;
+
+	d->config_path = DEFAULT_CONFIG;
+	d->pin_dir = DEFAULT_PIN_DIR;
+	d->socket_path = XLB_SOCKET_PATH;
+	d->state_dir = DEFAULT_STATE_DIR;
+	d->cli_xdp_mode = -1;
+	while ((opt = getopt_long(argc, argv, "c:i:vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			d->config_path = optarg;
+			break;
+		case 'i':
+			if (d->cli_nifaces == XLB_MAX_IFACES || strlen(optarg) >= XLB_IFNAME_MAX) {
+				fprintf(stderr, "xlbd: -i %s: too many interfaces or name too long\n",
+					optarg);
+				return 2;
+			}
+			snprintf(d->cli_ifaces[d->cli_nifaces++], XLB_IFNAME_MAX, "%s", optarg);
+			break;
+		case 'm':
+			if (!strcmp(optarg, "native")) {
+				d->cli_xdp_mode = XLB_XDP_NATIVE;
+			} else if (!strcmp(optarg, "generic")) {
+				d->cli_xdp_mode = XLB_XDP_GENERIC;
+			} else {
+				fprintf(stderr, "xlbd: --xdp-mode: '%s': native or generic\n", optarg);
+				return 2;
+			}
+			break;
+		case 'b':
+			d->pin_dir = optarg;
+			break;
+		case 's':
+			d->socket_path = optarg;
+			break;
+		case 'd':
+			d->state_dir = optarg;
+			break;
+		case 'M':
+			d->cli_metrics = optarg;
+			break;
+		case 't':
+			*teardown = 1;
+			break;
+		case 'v':
+			log_level = LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "xlbd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct xlbd daemon;
+	struct xlbd *d = &daemon;
+	char err[XLB_ERR_MAX];
+	int teardown = 0, ret;
+
+	ret = parse_options(d, argc, argv, &teardown);
+	if (ret >= 0)
+		return ret;
+	libbpf_set_print(libbpf_log);
+	if (teardown) {
+		if (xlb_teardown(d->pin_dir, err, sizeof(err))) {
+			logmsg(LOG_ERR, "%s", err);
+			return 1;
+		}
+		logmsg(LOG_INFO, "detached and unpinned everything under %s", d->pin_dir);
+		return 0;
+	}
+	return run(d);
+}

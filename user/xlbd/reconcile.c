@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The desired state: applied to the running one (at start and reload),
+ * chosen at start between the config file and the saved state, and saved.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "syntax.h"
+#include "xlbd.h"
+
+int save_state(struct xlbd *d)
+{
+	char err[XLB_ERR_MAX];
+	int ret = xlb_state_save(&d->state, d->state_dir, err, sizeof(err));
+
+	if (ret)
+		logmsg(LOG_ERR, "%s", err);
+	return ret;
+}
+
+/* ---- applying a new desired set of VIPs (reload, start) ---- */
+
+/* What an apply reports: one string per VIP or backend added, changed or removed. */
+struct changes {
+	struct json_object *added, *changed, *removed;
+};
+
+static struct json_object *str_array_add(struct json_object *arr, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static struct json_object *str_array_add(struct json_object *arr, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_object_array_add(arr, json_object_new_string(buf));
+	return arr;
+}
+
+static void remove_gone_vips(struct xlbd *d, const struct xlb_config *cfg,
+			     struct changes *ch)
+{
+	char vip[XLB_VIP_STR_MAX];
+	__u32 i;
+
+	for (i = 0; i < d->state.nvips;) {
+		struct xlb_state_vip *v = &d->state.vips[i];
+
+		if (xlb_config_find_vip(cfg, &v->cfg.key)) {
+			i++;
+			continue;
+		}
+		xlb_format_vip(&v->cfg.key, vip, sizeof(vip));
+		vip_stop(d, v);
+		xlb_state_vip_remove(&d->state, i);
+		str_array_add(ch->removed, "%s", vip);
+	}
+}
+
+static int add_vip(struct xlbd *d, const struct xlb_vip_cfg *want, const char *vip,
+		   struct changes *ch)
+{
+	char addr[XLB_ADDR_STR_MAX];
+	struct xlb_state_vip *v;
+	struct xlb_state_backend *b;
+	__u32 j;
+	int ret;
+
+	ret = xlb_state_vip_insert(&d->state, want, &v);
+	str_array_add(ch->added, "%s", vip);
+	for (j = 0; j < want->nbackends && !ret; j++) {
+		ret = xlb_state_backend_insert(v, &want->backends[j], &b);
+		xlb_format_addr(want->backends[j].addr, addr, sizeof(addr));
+		str_array_add(ch->added, "backend %s of %s", addr, vip);
+	}
+	return ret ?: vip_start(d, v);
+}
+
+/* A new scheduler or forwarding mode for a VIP that stays. */
+static int change_vip_mode(struct xlbd *d, struct xlb_state_vip *v,
+			   const struct xlb_vip_cfg *want)
+{
+	int to_ipip = want->forward == XLB_FWD_IPIP && v->cfg.forward != XLB_FWD_IPIP;
+	int ret = 0;
+	__u32 j;
+
+	v->cfg.sched = want->sched;
+	v->cfg.forward = want->forward;
+	/*
+	 * l2dsr <-> ipip: the next hop comes from elsewhere now. The
+	 * mode flips before the MACs are cleared (to ipip) or after
+	 * they are resolved (to l2dsr): no packet meets an empty MAC.
+	 */
+	if (to_ipip)
+		ret = xlb_lb_vip_update(d->lb, &v->cfg.key, v->cfg.sched, v->cfg.forward);
+	for (j = 0; j < v->nbackends && !ret; j++) {
+		mac_resolve(d, v, &v->backends[j]);
+		ret = backend_push(d, v, &v->backends[j]);
+	}
+	if (!to_ipip && !ret)
+		ret = xlb_lb_vip_update(d->lb, &v->cfg.key, v->cfg.sched, v->cfg.forward);
+	return ret;
+}
+
+static void remove_gone_backends(struct xlbd *d, struct xlb_state_vip *v,
+				 const struct xlb_vip_cfg *want, const char *vip,
+				 struct changes *ch)
+{
+	char addr[XLB_ADDR_STR_MAX];
+	__u32 j;
+
+	for (j = 0; j < v->nbackends;) {
+		struct xlb_state_backend *b = &v->backends[j];
+
+		if (xlb_config_find_backend(want, b->cfg.addr)) {
+			j++;
+			continue;
+		}
+		xlb_format_addr(b->cfg.addr, addr, sizeof(addr));
+		backend_stop(d, v, b);
+		xlb_state_backend_remove(v, j);
+		str_array_add(ch->removed, "backend %s of %s", addr, vip);
+	}
+}
+
+/* Backends of a VIP that stays: new ones started, changed ones (or all, on new checks) pushed. */
+static int add_or_update_backends(struct xlbd *d, struct xlb_state_vip *v,
+				  const struct xlb_vip_cfg *want, const char *vip,
+				  int health_changed, struct changes *ch)
+{
+	char addr[XLB_ADDR_STR_MAX];
+	int ret = 0;
+	__u32 j;
+
+	for (j = 0; j < want->nbackends && !ret; j++) {
+		const struct xlb_backend_cfg *wb = &want->backends[j];
+		struct xlb_state_backend *b = xlb_state_find_backend(v, wb->addr);
+		struct xlb_health_target t;
+
+		xlb_format_addr(wb->addr, addr, sizeof(addr));
+		if (!b) {
+			ret = xlb_state_backend_insert(v, wb, &b);
+			ret = ret ?: backend_start(d, v, b);
+			str_array_add(ch->added, "backend %s of %s", addr, vip);
+			continue;
+		}
+		if (!xlb_backend_cfg_equal(&b->cfg, wb)) {
+			b->cfg = *wb;
+			str_array_add(ch->changed, "backend %s of %s", addr, vip);
+		} else if (!health_changed) {
+			continue;
+		}
+		health_target(v, b, &t);
+		xlb_health_update(d->health, b->hid, &t);
+		ret = backend_push(d, v, b);
+	}
+	return ret;
+}
+
+static int update_vip(struct xlbd *d, struct xlb_state_vip *v, const struct xlb_vip_cfg *want,
+		      const char *vip, struct changes *ch)
+{
+	int vip_changed = 0, health_changed, ret = 0;
+
+	if (v->cfg.sched != want->sched || v->cfg.forward != want->forward) {
+		ret = change_vip_mode(d, v, want);
+		vip_changed = 1;
+	}
+	health_changed = memcmp(&v->cfg.health, &want->health, sizeof(want->health));
+	if (health_changed) {
+		v->cfg.health = want->health;
+		vip_changed = 1;
+	}
+	if (vip_changed)
+		str_array_add(ch->changed, "%s", vip);
+	remove_gone_backends(d, v, want, vip, ch);
+	return ret ?: add_or_update_backends(d, v, want, vip, health_changed, ch);
+}
+
+/*
+ * Make the running state equal to cfg's VIPs, touching only what differs.
+ * The lists (may be NULL) get one string per VIP or backend added, changed
+ * or removed.
+ */
+int apply_config(struct xlbd *d, const struct xlb_config *cfg, struct json_object *added,
+		 struct json_object *changed, struct json_object *removed)
+{
+	struct json_object *junk = json_object_new_array();
+	struct changes ch = { added ?: junk, changed ?: junk, removed ?: junk };
+	char vip[XLB_VIP_STR_MAX];
+	__u32 i;
+	int ret = 0, e;
+
+	xlb_lb_batch_begin(d->lb);
+	remove_gone_vips(d, cfg, &ch);
+	for (i = 0; i < cfg->nvips && !ret; i++) {
+		const struct xlb_vip_cfg *want = &cfg->vips[i];
+		struct xlb_state_vip *v = xlb_state_find_vip(&d->state, &want->key);
+
+		xlb_format_vip(&want->key, vip, sizeof(vip));
+		ret = v ? update_vip(d, v, want, vip, &ch) : add_vip(d, want, vip, &ch);
+	}
+	json_object_put(junk);
+	e = xlb_lb_batch_end(d->lb);
+	return ret ?: e;
+}
+
+struct json_object *do_reload(struct xlbd *d)
+{
+	struct json_object *reply, *added, *changed, *removed;
+	struct xlb_config cfg = {};
+	char err[XLB_ERR_MAX];
+	int ret;
+
+	ret = xlb_config_load(d->config_path, &cfg, err, sizeof(err));
+	if (ret) {
+		d->config_errors++;
+		logmsg(LOG_ERR, "reload refused: %s", err);
+		return xlb_proto_error("%s", err);
+	}
+	/* sources first: VIPs that encapsulate may be added below */
+	ret = xlb_dp_encap_set(&d->at.dp, &cfg.encap);
+	if (ret) {
+		xlb_config_free(&cfg);
+		return err_from(ret, "cannot write encap_config");
+	}
+	d->file.encap = cfg.encap;
+	added = json_object_new_array();
+	changed = json_object_new_array();
+	removed = json_object_new_array();
+	ret = apply_config(d, &cfg, added, changed, removed);
+	/* a partial apply must not be mistaken, at the next start, for the file applied */
+	if (!ret)
+		xlb_state_set_digest(&d->state, d->config_path);
+	save_state(d);
+	d->reloads++;
+	logmsg(LOG_INFO, "reloaded %s: %zu added, %zu changed, %zu removed", d->config_path,
+	       json_object_array_length(added), json_object_array_length(changed),
+	       json_object_array_length(removed));
+	xlb_config_free(&cfg);
+	if (ret) {
+		json_object_put(added);
+		json_object_put(changed);
+		json_object_put(removed);
+		return err_from(ret, "reload applied partly");
+	}
+	reply = xlb_proto_ok();
+	json_object_object_add(reply, "added", added);
+	json_object_object_add(reply, "changed", changed);
+	json_object_object_add(reply, "removed", removed);
+	return reply;
+}
+
+struct json_object *cmd_reload(struct xlbd *d, struct json_object *req)
+{
+	static const char *const keys[] = { NULL };
+	char err[256];
+
+	if (xlb_proto_check_keys(req, keys, err, sizeof(err)))
+		ERR_REPLY("%s", err);
+	return do_reload(d);
+}
+
+/*
+ * What wins at start when both the config file and the saved runtime state
+ * exist: the saved state, unless the config file changed since it was last
+ * applied, in which case the file wins and the old state is kept aside.
+ */
+int choose_desired(struct xlbd *d, struct xlb_config *desired, int *from_state)
+{
+	char err[XLB_ERR_MAX], digest[64];
+	int ret;
+
+	*from_state = 0;
+	ret = xlb_state_load(d->state_dir, desired, digest, err, sizeof(err));
+	if (ret == -ENOENT)
+		return 0;
+	if (ret) {
+		logmsg(LOG_ERR, "%s", err);
+		return ret;
+	}
+	if (xlb_state_digest_matches(digest, d->config_path)) {
+		*from_state = 1;
+		snprintf(d->state.digest, sizeof(d->state.digest), "%s", digest);
+		return 0;
+	}
+	xlb_config_free(desired);
+	ret = xlb_state_set_aside(d->state_dir, err, sizeof(err));
+	if (ret)
+		logmsg(LOG_WARN, "%s", err);
+	logmsg(LOG_WARN, "%s changed while xlbd was down: it wins over the saved runtime "
+	       "state, which is kept in %s/state.json.prev", d->config_path, d->state_dir);
+	return 0;
+}

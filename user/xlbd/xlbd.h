@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * xlbd: owns the desired state (config file plus runtime changes, saved in
+ * the state folder), loads and pins the data plane, health-checks the
+ * backends, fills the maps and serves xlbctl on a Unix socket.
+ *
+ * The data plane never depends on the daemon running: on exit everything
+ * stays pinned and keeps forwarding, and the next xlbd adopts it.
+ *
+ * One struct xlbd holds the daemon; every function gets it as a pointer.
+ */
+#ifndef XLBD_H
+#define XLBD_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include "attach.h"
+#include "config.h"
+#include "evloop.h"
+#include "health.h"
+#include "lb.h"
+#include "metrics.h"
+#include "neigh.h"
+#include "proto.h"
+#include "state.h"
+
+#ifndef XLB_VERSION
+#define XLB_VERSION "dev"
+#endif
+#define DEFAULT_CONFIG "/etc/xlb/xlb.yaml"
+#define DEFAULT_PIN_DIR "/sys/fs/bpf/xlb"
+#define DEFAULT_STATE_DIR "/var/lib/xlb"
+#define MAX_CLIENTS 64
+#define MAX_OUT (XLB_PROTO_MAX_REPLY)
+/* a control client silent this long is closed (xlbctl top asks every second) */
+#define CLIENT_IDLE_MS 5000
+
+/* ---- log.c ---- */
+
+enum { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+extern int log_level;
+
+void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap);
+
+/* ---- the daemon ---- */
+
+struct xlbd;
+
+struct client {
+	struct xlb_evsrc src;
+	struct xlbd *d;
+	struct xlb_linebuf in;
+	char *out;
+	size_t out_len, out_off;
+	__u64 active_ms; /* CLOCK_MONOTONIC of the last complete request, or of accept */
+	int closing; /* the client sent EOF (or was refused): answer, then close */
+	int refused; /* not root: every request gets the refusal */
+};
+
+struct xlbd {
+	/* options */
+	const char *config_path;
+	const char *pin_dir;
+	const char *socket_path;
+	const char *state_dir;
+	char cli_ifaces[XLB_MAX_IFACES][XLB_IFNAME_MAX];
+	__u32 cli_nifaces;
+	int cli_xdp_mode; /* -1: from the config */
+	const char *cli_metrics;
+
+	struct xlb_config file;  /* the config file's top-level settings */
+	struct xlb_state state;  /* desired VIPs and backends, with run-time status */
+	struct xlb_attached at;
+	struct xlb_lb *lb;
+	struct xlb_health *health;
+	struct xlb_neigh *neigh;
+	int epfd;
+	struct xlb_evsrc sig_src, listen_src, tick_src;
+	struct client *clients[MAX_CLIENTS];
+	struct xlb_metrics *metrics;
+	time_t started;
+	int running;
+	__u64 reloads;
+	__u64 config_errors;
+	__u64 health_ups, health_downs;
+	__u64 no_neigh_seen; /* pass_no_neigh at the last tick */
+};
+
+/* ---- backend.c: backends, their effective state and the data plane ---- */
+
+const char *state_name(__u32 state);
+__u32 effective_state(const struct xlb_state_backend *b, const char **why);
+void health_target(const struct xlb_state_vip *v, const struct xlb_state_backend *b,
+		   struct xlb_health_target *t);
+int encap_source_for(__u8 forward, const __be32 addr[4], const struct encap_config *e);
+void mac_resolve(struct xlbd *d, const struct xlb_state_vip *v, struct xlb_state_backend *b);
+int backend_push(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_backend *b);
+int backend_start(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_backend *b);
+void backend_stop(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_backend *b);
+int vip_start(struct xlbd *d, struct xlb_state_vip *v);
+void vip_stop(struct xlbd *d, struct xlb_state_vip *v);
+__u32 total_backends(const struct xlbd *d);
+/* callbacks: ctx (or src->ctx) is the struct xlbd */
+void on_health(void *ctx, __u64 id, int up, const struct xlb_health_result *r);
+void on_neigh(void *ctx, const __be32 addr[4], int known, int ifindex, const __u8 mac[6]);
+void on_tick(struct xlb_evsrc *src, uint32_t events);
+
+/* ---- reconcile.c: the desired state applied, reloaded, chosen, saved ---- */
+
+int save_state(struct xlbd *d);
+int apply_config(struct xlbd *d, const struct xlb_config *cfg, struct json_object *added,
+		 struct json_object *changed, struct json_object *removed);
+struct json_object *do_reload(struct xlbd *d);
+int choose_desired(struct xlbd *d, struct xlb_config *desired, int *from_state);
+
+/* ---- ctl.c: the control socket and what its handlers share ---- */
+
+typedef struct json_object *(*cmd_fn)(struct xlbd *d, struct json_object *req);
+
+#define ERR_REPLY(...) return xlb_proto_error(__VA_ARGS__)
+
+struct json_object *err_from(int ret, const char *what);
+int get_vip(struct json_object *req, const char *name, int required, struct vip_key *key,
+	    char *err, size_t errlen);
+int get_addr(struct json_object *req, __be32 addr[4], char *err, size_t errlen);
+int get_duration(struct json_object *req, const char *name, __u32 *ms, char *err,
+		 size_t errlen);
+int get_vip_filter(struct xlbd *d, struct json_object *req, struct vip_key *key, char *err,
+		   size_t errlen);
+int vip_selected(const struct xlb_state_vip *v, int has, const struct vip_key *key);
+void add_u64(struct json_object *o, const char *k, __u64 v);
+void add_traffic(struct json_object *o, const struct traffic_stats *ts);
+int listen_socket(const char *path, char *err, size_t errlen);
+void on_listen(struct xlb_evsrc *src, uint32_t events);
+void client_close(struct xlbd *d, struct client *c);
+void clients_expire(struct xlbd *d);
+
+/* ---- the commands, one file per object ---- */
+
+struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_vip_del(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_vip_show(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_backend_add(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_backend_del(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_backend_set(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_backend_show(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_stats(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_status(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_explain(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_reload(struct xlbd *d, struct json_object *req);
+
+/* ---- prom.c ---- */
+
+int render_metrics(void *ctx, struct xlb_prom *w); /* ctx: the struct xlbd */
+
+#endif /* XLBD_H */
