@@ -329,6 +329,7 @@ static void run_rows(const struct decap_case *c, size_t nrows)
 					expect(c, &f);
 				}
 			}
+		snprintf(current, sizeof(current), "%s: the row's totals", c->name);
 		assert_int_equal(sent, c->packets ?: 1);
 		fx_decap_counters(&F, after);
 		fx_assert_deltas(before, after, XLB_DECAP_STAT_MAX, stat_names, total);
