@@ -25,61 +25,32 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
-#include "xlb.skel.h"
-#include "../../user/lib/dataplane.h"
 #include "../../user/lib/explain.h"
-#include "../../user/lib/lb.h"
 #include "../../user/lib/syntax.h"
 #include "../../bpf/hash.h"
-#include "pkt.h"
+#include "fixture_assert.h"
 
-#define NS 1000000000ULL
-#define TCP_IDLE (300 * NS)
-#define UDP_IDLE (30 * NS)
-#define LB_MAC 0xee
+#define NS FIXTURE_NS
+#define TCP_IDLE FIXTURE_TCP_IDLE
+#define UDP_IDLE FIXTURE_UDP_IDLE
+#define LB_MAC FIXTURE_LB_MAC
 #define CLIENT_MAC 0x01
 #define NFLOWS 10000
 #define SYN 0x02
 #define ACK 0x10
 
-struct fixture {
-	struct xlb_bpf *skel;
-	struct xlb_dp dp;
-	struct xlb_lb *lb;
-	int prog_fd;
-	__u32 ifindex; /* ingress: lo */
-};
-
-static struct fixture F;
+static struct xlb_fixture F;
 
 static int setup(void **state)
 {
-	struct xlb_load_opts opts = XLB_LOAD_OPTS_DEFAULT;
-
 	(void)state;
-	memset(&F, 0, sizeof(F));
-	opts.ct_size = 65536;
-	opts.fake_clock = 1;
-	opts.tcp_idle_ns = TCP_IDLE;
-	opts.udp_idle_ns = UDP_IDLE;
-	F.skel = xlb_bpf__open();
-	if (!F.skel)
-		return -1;
-	XLB_SKEL_CONFIGURE(F.skel, &opts);
-	if (xlb_bpf__load(F.skel) || xlb_dp_init(&F.dp, F.skel->obj))
-		return -1;
-	F.skel->bss->fake_clock_ns = 1000 * NS;
-	F.lb = xlb_lb_new(&F.dp);
-	F.prog_fd = bpf_program__fd(F.skel->progs.xlb_xdp);
-	F.ifindex = 1;
-	return F.lb ? 0 : -1;
+	return fixture_open(&F) ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	xlb_lb_free(F.lb);
-	xlb_bpf__destroy(F.skel);
+	fixture_close(&F);
 	return 0;
 }
 
@@ -87,61 +58,33 @@ static int teardown(void **state)
 
 static struct vip_key add_vip(const char *addr, __u16 port, __u8 proto, __u8 sched)
 {
-	struct vip_key k = {};
-
-	assert_int_equal(addr_parse16(addr, k.addr), 0);
-	k.port = htons(port);
-	k.proto = proto;
-	assert_true(xlb_lb_vip_add(F.lb, &k, sched, XLB_FWD_L2DSR) >= 0);
-	return k;
+	return fx_vip(&F, addr, port, proto, sched, XLB_FWD_L2DSR);
 }
 
 static __u32 add_backend_on(const struct vip_key *k, const char *addr, __u8 mac_last,
 			    __u32 ifindex)
 {
-	struct xlb_backend_spec s = { .weight = 100, .state = XLB_BE_UP, .ifindex = ifindex };
-	int id;
-
-	assert_int_equal(addr_parse16(addr, s.addr), 0);
-	mac_set(s.mac, mac_last);
-	mac_set(s.src_mac, LB_MAC);
-	id = xlb_lb_backend_add(F.lb, k, &s);
-	assert_true(id > 0);
-	return id;
+	return fx_backend(&F, k, addr, mac_last, ifindex);
 }
 
 static __u32 add_backend(const struct vip_key *k, const char *addr, __u8 mac_last)
 {
-	return add_backend_on(k, addr, mac_last, F.ifindex);
+	return fx_backend(&F, k, addr, mac_last, FIXTURE_LO);
 }
 
 static struct xlb_lb_backend *backend_of(const struct vip_key *k, const char *addr)
 {
-	struct xlb_lb_vip *vip = xlb_lb_vip_find(F.lb, k);
-	struct xlb_lb_backend *b;
-	__be32 a[4];
-
-	assert_non_null(vip);
-	assert_int_equal(addr_parse16(addr, a), 0);
-	b = xlb_lb_backend_find(vip, a);
-	assert_non_null(b);
-	return b;
+	return fx_backend_find(&F, k, addr);
 }
 
 static void set_state(const struct vip_key *k, const char *addr, __u32 state)
 {
-	struct xlb_backend_spec s = backend_of(k, addr)->spec;
-
-	s.state = state;
-	assert_int_equal(xlb_lb_backend_update(F.lb, k, &s), 0);
+	fx_backend_state(&F, k, addr, state);
 }
 
 static void del_backend(const struct vip_key *k, const char *addr)
 {
-	__be32 a[4];
-
-	assert_int_equal(addr_parse16(addr, a), 0);
-	assert_int_equal(xlb_lb_backend_del(F.lb, k, a), 0);
+	fx_backend_del(&F, k, addr);
 }
 
 static __u32 egress_ifindex(const char *name)
@@ -174,7 +117,7 @@ struct counts {
 
 static int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
 {
-	return pkt_run(F.prog_fd, F.ifindex, in, len, out, out_len);
+	return fixture_run(&F, in, len, out, out_len);
 }
 
 static void flow_key_of(const struct tflow *f, struct flow_key *key)
@@ -192,7 +135,7 @@ static int explain(const struct tflow *f, struct xlb_explain *e)
 	struct flow_key key;
 
 	flow_key_of(f, &key);
-	return xlb_explain(&F.dp, &key, f->flags, F.ifindex, F.skel->bss->fake_clock_ns,
+	return xlb_explain(&F.dp, &key, f->flags, FIXTURE_LO, *fixture_clock(&F),
 			   TCP_IDLE, UDP_IDLE, e);
 }
 
@@ -266,7 +209,7 @@ static void check_flow(const struct tflow *f, struct counts *c)
 	struct flow_entry ct0, ct1;
 	struct xlb_explain e;
 	struct flow_key key;
-	__u64 now = F.skel->bss->fake_clock_ns;
+	__u64 now = *fixture_clock(&F);
 	__u32 out_len = 0, i;
 	int verdict, had, has;
 	size_t len;
@@ -276,7 +219,7 @@ static void check_flow(const struct tflow *f, struct counts *c)
 	had = ct_get(&key, &ct0);
 	if (e.ct_looked_up)
 		assert_int_equal(had, e.ct_found);
-	assert_int_equal(xlb_dp_stats(&F.dp, before), 0);
+	fx_counters(&F, before);
 
 	mac_set(s.smac, CLIENT_MAC);
 	mac_set(s.dmac, LB_MAC);
@@ -289,7 +232,7 @@ static void check_flow(const struct tflow *f, struct counts *c)
 		disagree(f, &e, "MACs");
 
 	/* exactly the counters the explanation names moved, by one */
-	assert_int_equal(xlb_dp_stats(&F.dp, after), 0);
+	fx_counters(&F, after);
 	for (i = 0; i < XLB_STAT_MAX; i++) {
 		want = i == e.reason || (i == XLB_STAT_CT_HIT && e.ct_used) ||
 		       (i == XLB_STAT_CT_MISS && e.hashed);
@@ -552,10 +495,10 @@ static void test_random_flows_agree(void **state)
 	change_backends();
 	replay("pass 3, after backend changes", &total);
 
-	F.skel->bss->fake_clock_ns += UDP_IDLE + 1 * NS;
+	*fixture_clock(&F) += UDP_IDLE + 1 * NS;
 	replay("pass 4, after the UDP idle timeout", &total);
 
-	F.skel->bss->fake_clock_ns += TCP_IDLE + 1 * NS;
+	*fixture_clock(&F) += TCP_IDLE + 1 * NS;
 	replay("pass 5, after the TCP idle timeout", &total);
 
 	print_counts("all passes", &total);
@@ -644,7 +587,7 @@ static void test_text_tx(void **state)
 	check_flow(&f, &c);
 
 	/* the next packet, 3.2 s later, follows the entry it left */
-	F.skel->bss->fake_clock_ns += 3200 * 1000000ULL;
+	*fixture_clock(&F) += 3200 * 1000000ULL;
 	assert_int_equal(explain(&f, &e), 0);
 	assert_steps(&e, second);
 	obj = xlb_explain_json(&e, "eth0");
@@ -815,7 +758,7 @@ static void test_text_redirect_and_idle(void **state)
 	vip->backends[0].spec.ifindex = pkt0;
 	assert_int_equal(xlb_lb_backend_update(F.lb, &k, &vip->backends[0].spec), 0);
 	assert_int_equal(xlb_dp_tx_port_add(&F.dp, pkt0), 0);
-	t0 = F.skel->bss->fake_clock_ns;
+	t0 = *fixture_clock(&F);
 	assert_int_equal(explain(&f, &e), 0);
 	xlb_explain_step(&e, 5, NULL, line, sizeof(line));
 	snprintf(want, sizeof(want),
@@ -825,19 +768,19 @@ static void test_text_redirect_and_idle(void **state)
 	assert_string_equal(line, want);
 	check_flow(&f, &c);
 
-	F.skel->bss->fake_clock_ns = t0 + UDP_IDLE;
+	*fixture_clock(&F) = t0 + UDP_IDLE;
 	assert_int_equal(explain(&f, &e), 0);
 	assert_true(e.ct_used);
 	check_flow(&f, &c);
 
-	F.skel->bss->fake_clock_ns += UDP_IDLE + 1;
+	*fixture_clock(&F) += UDP_IDLE + 1;
 	assert_int_equal(explain(&f, &e), 0);
 	xlb_explain_step(&e, 1, NULL, line, sizeof(line));
 	assert_string_equal(line, "2. conntrack: entry -> backend id 1 (gen 1), "
 				  "last seen 30.0 s ago: not used, idle 30.000000001 s > 30 s");
 	check_flow(&f, &c);
 
-	F.skel->bss->fake_clock_ns -= 1500 * 1000000ULL;
+	*fixture_clock(&F) -= 1500 * 1000000ULL;
 	assert_int_equal(explain(&f, &e), 0);
 	xlb_explain_step(&e, 1, NULL, line, sizeof(line));
 	assert_string_equal(line, "2. conntrack: entry -> backend id 1 (gen 1), "
@@ -867,7 +810,7 @@ static void test_entry_before_vip(void **state)
 
 	(void)state;
 	entry.backend_id = add_backend(&k, "198.18.0.11", 0x11);
-	entry.last_seen_ns = F.skel->bss->fake_clock_ns;
+	entry.last_seen_ns = *fixture_clock(&F);
 	find_collision("198.18.100.10", "10.200.0.0", collide4);
 
 	f = one_flow("198.18.0.1", 40000, collide4, 80, IPPROTO_TCP, ACK);
