@@ -12,6 +12,22 @@
 #include "fixture.h"
 #include "pkt.h"
 
+/* The test file's fixture, fresh for each test: fx_setup and fx_teardown. */
+static struct xlb_fixture F __attribute__((unused));
+
+static int __attribute__((unused)) fx_setup(void **state)
+{
+	(void)state;
+	return fixture_open(&F) ? -1 : 0;
+}
+
+static int __attribute__((unused)) fx_teardown(void **state)
+{
+	(void)state;
+	fixture_close(&F);
+	return 0;
+}
+
 static inline struct vip_key fx_vip(struct xlb_fixture *f, const char *addr, __u16 port,
 				    __u8 proto, __u8 sched, __u8 forward)
 {

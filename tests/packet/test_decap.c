@@ -46,18 +46,18 @@
 
 static const char *const stat_names[XLB_DECAP_STAT_MAX] = { XLB_DECAP_STAT_NAMES };
 
-static struct decap_fixture F;
+static struct decap_fixture D;
 
 static int setup(void **state)
 {
 	(void)state;
-	if (decap_fixture_open(&F)) {
+	if (decap_fixture_open(&D)) {
 		fprintf(stderr, "cannot load the decapsulation program\n");
 		return -1;
 	}
-	if (decap_fixture_source_add(&F, "198.18.0.0", 24) ||
-	    decap_fixture_source_add(&F, "2001:db8:1::", 48) ||
-	    decap_fixture_vip_add(&F, VIP4) || decap_fixture_vip_add(&F, VIP6))
+	if (decap_fixture_source_add(&D, "198.18.0.0", 24) ||
+	    decap_fixture_source_add(&D, "2001:db8:1::", 48) ||
+	    decap_fixture_vip_add(&D, VIP4) || decap_fixture_vip_add(&D, VIP6))
 		return -1;
 	return 0;
 }
@@ -71,7 +71,7 @@ static int teardown(void **state)
 	if (current[0])
 		print_message("# failed at: %s\n", current);
 	current[0] = 0;
-	decap_fixture_close(&F);
+	decap_fixture_close(&D);
 	return 0;
 }
 
@@ -287,9 +287,9 @@ static void expect(const struct decap_case *c, const struct frame *f)
 	__u8 out[PKT_MAX];
 	__u32 out_len = 0;
 
-	fx_decap_counters(&F, before);
-	got = decap_fixture_run(&F, f->in, f->in_len, out, &out_len);
-	fx_decap_counters(&F, after);
+	fx_decap_counters(&D, before);
+	got = decap_fixture_run(&D, f->in, f->in_len, out, &out_len);
+	fx_decap_counters(&D, after);
 	if (got != verdict)
 		fx_assert_deltas(before, after, XLB_DECAP_STAT_MAX, stat_names, one);
 	assert_int_equal(got, verdict);
@@ -313,7 +313,7 @@ static void run_rows(const struct decap_case *c, size_t nrows)
 		struct fx_delta total[FX_DELTAS_MAX] = { { c->stat, c->packets ?: 1 } };
 
 		assert_true(c->want != DECAP || c->stat == XLB_DECAP_STAT_DECAP);
-		fx_decap_counters(&F, before);
+		fx_decap_counters(&D, before);
 		sent = 0;
 		for (o = 0; o < 2; o++)
 			for (i = 0; i < 2; i++) {
@@ -331,7 +331,7 @@ static void run_rows(const struct decap_case *c, size_t nrows)
 			}
 		snprintf(current, sizeof(current), "%s: the row's totals", c->name);
 		assert_int_equal(sent, c->packets ?: 1);
-		fx_decap_counters(&F, after);
+		fx_decap_counters(&D, after);
 		fx_assert_deltas(before, after, XLB_DECAP_STAT_MAX, stat_names, total);
 	}
 	current[0] = 0;
@@ -610,7 +610,7 @@ static void test_case(void **state)
 {
 	__u64 got[XLB_DECAP_STAT_MAX], zero[XLB_DECAP_STAT_MAX] = {};
 
-	fx_decap_counters(&F, got);
+	fx_decap_counters(&D, got);
 	fx_assert_counters(got, zero, XLB_DECAP_STAT_MAX, stat_names);
 	run_rows(*state, 1);
 }
@@ -636,7 +636,7 @@ static void test_counters_exact(void **state)
 	(void)state;
 	for (i = 0; i < XLB_DECAP_STAT_MAX; i++)
 		assert_non_null(stat_names[i]);
-	fx_decap_counters(&F, got);
+	fx_decap_counters(&D, got);
 	fx_assert_counters(got, want, XLB_DECAP_STAT_MAX, stat_names);
 	run_rows(mix, sizeof(mix) / sizeof(mix[0]));
 	want[XLB_DECAP_STAT_DECAP] = 3;
@@ -645,7 +645,7 @@ static void test_counters_exact(void **state)
 	want[XLB_DECAP_STAT_PASS_FOREIGN_SOURCE] = 1;
 	want[XLB_DECAP_STAT_PASS_NOT_VIP] = 1;
 	want[XLB_DECAP_STAT_DROP_MALFORMED] = 2;
-	fx_decap_counters(&F, got);
+	fx_decap_counters(&D, got);
 	fx_assert_counters(got, want, XLB_DECAP_STAT_MAX, stat_names);
 }
 

@@ -86,14 +86,11 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static struct xlb_fixture F;
-
 static int setup(void **state)
 {
 	int egress = if_nametoindex(EGRESS);
 
-	(void)state;
-	if (fixture_open(&F))
+	if (fx_setup(state))
 		return -1;
 	/* a test that changed the gateway's MAC and failed must not fail the next */
 	if (system(GW_NEIGH))
@@ -108,12 +105,10 @@ static char current[128];
 
 static int teardown(void **state)
 {
-	(void)state;
 	if (current[0])
 		print_message("# failed at: %s\n", current);
 	current[0] = 0;
-	fixture_close(&F);
-	return 0;
+	return fx_teardown(state);
 }
 
 /* ---- helpers ---- */
@@ -664,10 +659,20 @@ static void add_backends6(const struct vip_key *k, __u32 n)
 	}
 }
 
-/* Two encapsulated IPv6 frames went to the same backend (outer destination). */
-static void assert_same_backend6(const __u8 *a, const __u8 *b)
+/*
+ * The error about flow s's reply (its quote with ext_hdrs and frag, see
+ * build_icmp_error_ext) reaches the backend the flow went to.
+ */
+static void error_follows_flow6(const struct pkt_spec *s, int ext_hdrs, int frag)
 {
-	assert_memory_equal(a + 14 + 24, b + 14 + 24, 16);
+	__u8 in[PKT_MAX], flow_out[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(s, in);
+
+	assert_verdict(run(in, len, flow_out, NULL), XDP_REDIRECT);
+	len = build_icmp_error_ext(6, s->sport, 1232, ext_hdrs, frag, in);
+	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
+	/* the same outer destination */
+	assert_memory_equal(out + 14 + 24, flow_out + 14 + 24, 16);
 }
 
 /* The outer destination of an encapsulated frame: the backend. */
@@ -748,10 +753,8 @@ static void test_icmp_follows_flow(void **state)
 static void test_icmp6_untracked_uses_maglev(void **state)
 {
 	struct vip_key k = add_vip(VIP6, 80, XLB_FWD_IPIP);
-	__u8 in[PKT_MAX], out[PKT_MAX], out2[PKT_MAX];
-	__u32 out_len, i;
-	size_t len;
 	struct pkt_spec s;
+	__u32 i;
 
 	(void)state;
 	add_backends6(&k, 5);
@@ -759,11 +762,7 @@ static void test_icmp6_untracked_uses_maglev(void **state)
 	for (i = 0; i < 100; i++) {
 		s = tcp_spec(6, 30000 + i, 0);
 		s.tcp_flags = 0x02;
-		len = pkt_build(&s, in);
-		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-		len = build_icmp_error(6, 30000 + i, 1232, in);
-		assert_verdict(run(in, len, out2, &out_len), XDP_REDIRECT);
-		assert_same_backend6(out, out2);
+		error_follows_flow6(&s, 0, 0);
 	}
 	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 100);
 }
@@ -772,25 +771,18 @@ static void test_icmp6_untracked_uses_maglev(void **state)
 static void test_icmp6_quote_ext_headers(void **state)
 {
 	struct vip_key k = add_vip(VIP6, 80, XLB_FWD_IPIP);
-	__u8 in[PKT_MAX], out[PKT_MAX], out2[PKT_MAX];
-	__u32 out_len, i;
-	size_t len;
+	__u8 in[PKT_MAX], out[PKT_MAX];
 	struct pkt_spec s;
+	size_t len;
+	__u32 i;
 
 	(void)state;
 	add_backends6(&k, 5);
 	for (i = 0; i < 30; i++) {
 		s = tcp_spec(6, 31000 + i, 10);
-		len = pkt_build(&s, in);
-		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-		/* two destination-options headers */
-		len = build_icmp_error_ext(6, 31000 + i, 1232, 2, 0, in);
-		assert_verdict(run(in, len, out2, &out_len), XDP_REDIRECT);
-		assert_same_backend6(out, out2);
-		/* a first fragment: its ports are there */
-		len = build_icmp_error_ext(6, 31000 + i, 1232, 0, 1, in);
-		assert_verdict(run(in, len, out2, &out_len), XDP_REDIRECT);
-		assert_same_backend6(out, out2);
+		/* two destination-options headers; a first fragment: its ports are there */
+		error_follows_flow6(&s, 2, 0);
+		error_follows_flow6(&s, 0, 1);
 	}
 	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 60);
 	/* a later fragment has none: the host's, as other ICMP */

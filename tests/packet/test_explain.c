@@ -39,21 +39,6 @@
 #define SYN 0x02
 #define ACK 0x10
 
-static struct xlb_fixture F;
-
-static int setup(void **state)
-{
-	(void)state;
-	return fixture_open(&F) ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	fixture_close(&F);
-	return 0;
-}
-
 /* ---- the world: VIPs and backends ---- */
 
 static struct vip_key add_vip(const char *addr, __u16 port, __u8 proto, __u8 sched)
@@ -70,21 +55,6 @@ static __u32 add_backend_on(const struct vip_key *k, const char *addr, __u8 mac_
 static __u32 add_backend(const struct vip_key *k, const char *addr, __u8 mac_last)
 {
 	return fx_backend(&F, k, addr, mac_last, FIXTURE_LO);
-}
-
-static struct xlb_lb_backend *backend_of(const struct vip_key *k, const char *addr)
-{
-	return fx_backend_find(&F, k, addr);
-}
-
-static void set_state(const struct vip_key *k, const char *addr, __u32 state)
-{
-	fx_backend_state(&F, k, addr, state);
-}
-
-static void del_backend(const struct vip_key *k, const char *addr)
-{
-	fx_backend_del(&F, k, addr);
 }
 
 static __u32 egress_ifindex(const char *name)
@@ -405,12 +375,12 @@ static void change_backends(void)
 	__u32 reused;
 
 	add_backend(&web4, "198.18.0.15", 0x15);
-	del_backend(&web4, "198.18.0.12");
-	set_state(&web4, "198.18.0.13", XLB_BE_DRAIN);
-	set_state(&any4, "198.18.0.22", XLB_BE_DOWN);
-	set_state(&one6, "2001:db8::61", XLB_BE_DOWN);
-	reused = backend_of(&web6, "2001:db8::42")->id;
-	del_backend(&web6, "2001:db8::42");
+	fx_backend_del(&F, &web4, "198.18.0.12");
+	fx_backend_state(&F, &web4, "198.18.0.13", XLB_BE_DRAIN);
+	fx_backend_state(&F, &any4, "198.18.0.22", XLB_BE_DOWN);
+	fx_backend_state(&F, &one6, "2001:db8::61", XLB_BE_DOWN);
+	reused = fx_backend_find(&F, &web6, "2001:db8::42")->id;
+	fx_backend_del(&F, &web6, "2001:db8::42");
 	F.lb->next_backend_id = reused;
 	assert_int_equal(add_backend(&web6, "2001:db8::44", 0x44), reused);
 }
@@ -537,6 +507,20 @@ static const char *json_text(struct json_object *obj)
 							   JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
+/* Explain f: these steps, this JSON. */
+static void assert_explained(const struct tflow *f, struct xlb_explain *e,
+			     const char *const steps[XLB_EXPLAIN_STEPS], const char *json)
+{
+	struct json_object *obj;
+
+	assert_int_equal(explain(f, e), 0);
+	assert_steps(e, steps);
+	obj = xlb_explain_json(e, NULL);
+	assert_non_null(obj);
+	assert_string_equal(json_text(obj), json);
+	json_object_put(obj);
+}
+
 static void test_text_tx(void **state)
 {
 	struct tflow f = one_flow("198.18.0.1", 40000, "198.18.100.10", 80, IPPROTO_TCP, ACK);
@@ -568,11 +552,7 @@ static void test_text_tx(void **state)
 	add_backend(&k, "198.18.0.12", 0x12);
 	add_backend(&k, "198.18.0.13", 0x13);
 
-	assert_int_equal(explain(&f, &e), 0);
-	assert_steps(&e, first);
-	obj = xlb_explain_json(&e, NULL);
-	assert_non_null(obj);
-	assert_string_equal(json_text(obj),
+	assert_explained(&f, &e, first,
 		"{\"src\":\"198.18.0.1:40000\",\"dst\":\"198.18.100.10:80/tcp\",\"steps\":["
 		"{\"step\":\"vip\",\"text\":\"1. vip: 198.18.100.10:80/tcp -> VIP 198.18.100.10:80/tcp (id 0, maglev, l2dsr)\"},"
 		"{\"step\":\"conntrack\",\"text\":\"2. conntrack: no entry\"},"
@@ -583,7 +563,6 @@ static void test_text_tx(void **state)
 		"\"vip\":\"198.18.100.10:80/tcp\",\"vip_id\":0,\"backend\":\"198.18.0.11\",\"backend_id\":1,"
 		"\"action\":\"XDP_TX\",\"reason\":\"tx\",\"hash\":\"0xd4f30614\",\"slot\":12578,"
 		"\"conntrack\":null,\"new_entry\":true}");
-	json_object_put(obj);
 	check_flow(&f, &c);
 
 	/* the next packet, 3.2 s later, follows the entry it left */
@@ -617,7 +596,6 @@ static void test_text_pass(void **state)
 	struct vip_key k = add_vip("198.18.100.10", 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
 	struct counts c = {};
 	struct xlb_explain e;
-	struct json_object *obj;
 	static const char *const no_port[XLB_EXPLAIN_STEPS] = {
 		"1. vip: 198.18.100.10:81/tcp: VIP address, but no VIP for this port/protocol",
 		"2. conntrack: no entry",
@@ -638,11 +616,7 @@ static void test_text_pass(void **state)
 
 	(void)state;
 	add_backend(&k, "198.18.0.11", 0x11);
-	assert_int_equal(explain(&f, &e), 0);
-	assert_steps(&e, no_port);
-	obj = xlb_explain_json(&e, NULL);
-	assert_non_null(obj);
-	assert_string_equal(json_text(obj),
+	assert_explained(&f, &e, no_port,
 		"{\"src\":\"198.18.0.1:40000\",\"dst\":\"198.18.100.10:81/tcp\",\"steps\":["
 		"{\"step\":\"vip\",\"text\":\"1. vip: 198.18.100.10:81/tcp: VIP address, but no VIP for this port/protocol\"},"
 		"{\"step\":\"conntrack\",\"text\":\"2. conntrack: no entry\"},"
@@ -653,7 +627,6 @@ static void test_text_pass(void **state)
 		"\"vip\":null,\"vip_id\":null,\"backend\":null,\"backend_id\":null,"
 		"\"action\":\"XDP_PASS\",\"reason\":\"pass_vip_no_port\",\"hash\":null,\"slot\":null,"
 		"\"conntrack\":null,\"new_entry\":false}");
-	json_object_put(obj);
 	check_flow(&f, &c);
 
 	f = one_flow("198.18.0.1", 40000, "198.18.100.99", 80, IPPROTO_TCP, ACK);
@@ -673,7 +646,6 @@ static void test_text_drop(void **state)
 	char line[XLB_EXPLAIN_LINE_MAX];
 	struct counts c = {};
 	struct xlb_explain e;
-	struct json_object *obj;
 	struct backend be;
 	__u32 id;
 	static const char *const want[XLB_EXPLAIN_STEPS] = {
@@ -689,12 +661,8 @@ static void test_text_drop(void **state)
 	(void)state;
 	/* its only backend removed: the table is all empty slots */
 	add_backend(&k, "2001:db8::11", 0x11);
-	del_backend(&k, "2001:db8::11");
-	assert_int_equal(explain(&f, &e), 0);
-	assert_steps(&e, want);
-	obj = xlb_explain_json(&e, NULL);
-	assert_non_null(obj);
-	assert_string_equal(json_text(obj),
+	fx_backend_del(&F, &k, "2001:db8::11");
+	assert_explained(&f, &e, want,
 		"{\"src\":\"[2001:db8::1]:40000\",\"dst\":\"[2001:db8:100::10]:443/tcp\",\"steps\":["
 		"{\"step\":\"vip\",\"text\":\"1. vip: [2001:db8:100::10]:443/tcp -> VIP [2001:db8:100::10]:443/tcp (id 0, source-hash, l2dsr)\"},"
 		"{\"step\":\"conntrack\",\"text\":\"2. conntrack: no entry\"},"
@@ -705,7 +673,6 @@ static void test_text_drop(void **state)
 		"\"vip\":\"[2001:db8:100::10]:443/tcp\",\"vip_id\":0,\"backend\":null,\"backend_id\":null,"
 		"\"action\":\"XDP_DROP\",\"reason\":\"drop_no_backend\",\"hash\":\"0x42e00808\",\"slot\":50473,"
 		"\"conntrack\":null,\"new_entry\":false}");
-	json_object_put(obj);
 	check_flow(&f, &c);
 
 	/*
@@ -855,7 +822,7 @@ static void test_entry_before_vip(void **state)
 	assert_int_equal(c.ct_unused, 1);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
 {

@@ -32,21 +32,6 @@
 #define CLIENT_MAC_LAST 0x01
 #define NS FIXTURE_NS
 
-static struct xlb_fixture F;
-
-static int setup(void **state)
-{
-	(void)state;
-	return fixture_open(&F) ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	fixture_close(&F);
-	return 0;
-}
-
 /* ---- helpers ---- */
 
 static int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
@@ -62,16 +47,6 @@ static struct vip_key add_vip(const char *addr, __u16 port, __u8 proto, __u8 sch
 static __u32 add_backend(const struct vip_key *k, const char *addr, __u8 mac_last)
 {
 	return fx_backend(&F, k, addr, mac_last, FIXTURE_LO);
-}
-
-static void set_state(const struct vip_key *k, const char *addr, __u32 state)
-{
-	fx_backend_state(&F, k, addr, state);
-}
-
-static void del_backend(const struct vip_key *k, const char *addr)
-{
-	fx_backend_del(&F, k, addr);
 }
 
 static struct pkt_spec tcp4(__u16 sport, __u8 flags)
@@ -650,11 +625,11 @@ static void test_established_flow_sticks(void **state)
 	/* removing another backend leaves a flow on 0x11 where it is */
 	s.sport = port_for(&k, 0x11, 50000);
 	assert_int_equal(expect_tx(&s), 0x11);
-	del_backend(&k, "198.18.0.12");
+	fx_backend_del(&F, &k, "198.18.0.12");
 	assert_int_equal(expect_tx(&s), 0x11);
 
 	/* a flow whose backend is removed moves */
-	del_backend(&k, "198.18.0.11");
+	fx_backend_del(&F, &k, "198.18.0.11");
 	assert_int_equal(expect_tx(&s), 0x13);
 }
 
@@ -667,7 +642,7 @@ static void test_drain_keeps_down_moves(void **state)
 	(void)state;
 	s.sport = port_for(&k, 0x12, 20000);
 	assert_int_equal(expect_tx(&s), 0x12);
-	set_state(&k, "198.18.0.12", XLB_BE_DRAIN);
+	fx_backend_state(&F, &k, "198.18.0.12", XLB_BE_DRAIN);
 	/* established flow stays on the drained backend */
 	assert_int_equal(expect_tx(&s), 0x12);
 	/* new flows avoid it */
@@ -676,40 +651,41 @@ static void test_drain_keeps_down_moves(void **state)
 		assert_int_not_equal(expect_tx(&fresh), 0x12);
 	}
 	/* down: its flows move too */
-	set_state(&k, "198.18.0.12", XLB_BE_DOWN);
+	fx_backend_state(&F, &k, "198.18.0.12", XLB_BE_DOWN);
 	assert_int_not_equal(expect_tx(&s), 0x12);
 	/* back up, the flow stays where it moved (a fresh entry was made) */
-	set_state(&k, "198.18.0.12", XLB_BE_UP);
+	fx_backend_state(&F, &k, "198.18.0.12", XLB_BE_UP);
 	assert_int_not_equal(expect_tx(&s), 0x12);
+}
+
+/* Idle for within: the entry is used; then idle for beyond: a new one is made. */
+static void idle_expires(const struct pkt_spec *s, __u64 within, __u64 beyond)
+{
+	__u64 hits = stat(XLB_STAT_CT_HIT), misses = stat(XLB_STAT_CT_MISS);
+
+	expect_tx(s);
+	*fixture_clock(&F) += within;
+	expect_tx(s);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), hits + 1);
+	*fixture_clock(&F) += beyond;
+	expect_tx(s);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), hits + 1);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), misses + 2);
 }
 
 static void test_idle_timeout_per_protocol(void **state)
 {
 	struct vip_key k = add_vip(VIP4, 0, IPPROTO_UDP, XLB_SCHED_MAGLEV);
-	struct pkt_spec u = tcp4(7000, 0);
+	struct pkt_spec u = tcp4(7000, 0), t = tcp4(7000, 0x10);
 
 	(void)state;
 	vip4_with_3();
 	add_backend(&k, "198.18.0.21", 0x21);
 	u.proto = IPPROTO_UDP;
-	expect_tx(&u);
-	*fixture_clock(&F) += 29 * NS;
-	expect_tx(&u);
-	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
-	*fixture_clock(&F) += 31 * NS; /* idle for 31 s > udp_idle 30 s */
-	expect_tx(&u);
-	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
-	assert_int_equal(stat(XLB_STAT_CT_MISS), 2);
-
-	/* TCP: 31 s idle is well within 300 s */
-	struct pkt_spec t = tcp4(7000, 0x10);
-
-	expect_tx(&t);
-	*fixture_clock(&F) += 31 * NS;
-	expect_tx(&t);
-	assert_int_equal(stat(XLB_STAT_CT_HIT), 2);
-	*fixture_clock(&F) += 301 * NS;
-	expect_tx(&t);
+	/* UDP: 29 s idle is within udp_idle 30 s, 31 s is not */
+	idle_expires(&u, 29 * NS, 31 * NS);
+	/* TCP: 31 s idle is well within 300 s, 301 s is not */
+	idle_expires(&t, 31 * NS, 301 * NS);
 	assert_int_equal(stat(XLB_STAT_CT_HIT), 2);
 	assert_int_equal(stat(XLB_STAT_CT_MISS), 4);
 }
@@ -793,9 +769,9 @@ static void test_no_backend_dropped(void **state)
 	expect_drop(p, len, XLB_STAT_DROP_NO_BACKEND);
 	add_backend(&k, "198.18.0.11", 0x11);
 	assert_int_equal(expect_tx(&s), 0x11);
-	set_state(&k, "198.18.0.11", XLB_BE_DOWN);
+	fx_backend_state(&F, &k, "198.18.0.11", XLB_BE_DOWN);
 	expect_drop(p, len, XLB_STAT_DROP_NO_BACKEND);
-	set_state(&k, "198.18.0.11", XLB_BE_DISABLED);
+	fx_backend_state(&F, &k, "198.18.0.11", XLB_BE_DISABLED);
 	expect_drop(p, len, XLB_STAT_DROP_NO_BACKEND);
 	assert_int_equal(stat(XLB_STAT_DROP_NO_BACKEND), 3);
 }
@@ -815,6 +791,16 @@ static void test_vip_delete_stops_forwarding(void **state)
 
 /* ---- counters ---- */
 
+/* Send s (its first cut bytes; 0: all), and count one more where it must be counted. */
+static void send_counted(const struct pkt_spec *s, size_t cut, __u64 *want)
+{
+	__u8 p[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(s, p);
+
+	run(p, cut ?: len, out, NULL);
+	++*want;
+}
+
 static void test_counters_exact(void **state)
 {
 	struct vip_key k = vip4_with_3(), empty;
@@ -833,28 +819,18 @@ static void test_counters_exact(void **state)
 
 	s = tcp4(1, 0);
 	s.ether_type = ETH_P_ARP;
-	run(p, pkt_build(&s, p), out, NULL);
-	want[XLB_STAT_PASS_NON_IP]++;
-
+	send_counted(&s, 0, &want[XLB_STAT_PASS_NON_IP]);
 	s = tcp4(1, 0x10);
-	len = pkt_build(&s, p);
-	run(p, ETH_HLEN + 10, out, NULL);
-	want[XLB_STAT_PASS_SHORT]++;
-
+	send_counted(&s, ETH_HLEN + 10, &want[XLB_STAT_PASS_SHORT]);
 	s.daddr = "198.18.200.1";
-	for (i = 0; i < 2; i++)
-		run(p, pkt_build(&s, p), out, NULL);
-	want[XLB_STAT_PASS_NON_VIP] += 2;
-
+	send_counted(&s, 0, &want[XLB_STAT_PASS_NON_VIP]);
+	send_counted(&s, 0, &want[XLB_STAT_PASS_NON_VIP]);
 	s = tcp4(1, 0x10);
 	s.dport = 8080;
-	run(p, pkt_build(&s, p), out, NULL);
-	want[XLB_STAT_PASS_VIP_NO_PORT]++;
-
+	send_counted(&s, 0, &want[XLB_STAT_PASS_VIP_NO_PORT]);
 	s = tcp4(1, 0);
 	s.proto = IPPROTO_ICMP;
-	run(p, pkt_build(&s, p), out, NULL);
-	want[XLB_STAT_ICMP]++;
+	send_counted(&s, 0, &want[XLB_STAT_ICMP]);
 
 	/* one TCP connection: SYN, then 4 packets */
 	s = tcp4(33333, 0x02);
@@ -905,7 +881,7 @@ static void test_counters_exact(void **state)
 	assert_int_equal(fx_vip_traffic(&F, &empty).packets, 0);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
 {
