@@ -5,9 +5,13 @@
  * BPF_PROG_TEST_RUN, and assertions on the verdict, the exact output bytes
  * and the counters.
  *
- * Every expected output is a plain packet built by pkt.c; the input is
- * that packet with an outer header written here, so "decapsulated" means
- * "byte for byte the packet the load balancer was given".
+ * One table: each row describes a frame (the plain packet, the outer
+ * header wrapped around it, what is then broken), what must come out and
+ * which counter moves; one cmocka test per row, on a freshly loaded
+ * program. Every expected output is a plain packet built by pkt.c; the
+ * input is that packet with an outer header written here, so
+ * "decapsulated" means "byte for byte the packet the load balancer was
+ * given".
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,19 +19,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "decap.skel.h"
-#include "../../maps/decap_maps.h"
-#include "pkt.h"
+#include "fixture_assert.h"
 
 /* load balancers send from 198.18.0.0/24 and 2001:db8:1::/48 */
 #define LB4 "198.18.0.1"
@@ -43,125 +42,40 @@
 #define ROUTER_MAC_LAST 0x01
 #define BACKEND_MAC_LAST 0x21
 #define PAD_BYTE 0xa5
+#define EMPTY (-1) /* for payload and inner_len: none at all (0 is the default) */
 
 static const char *const stat_names[XLB_DECAP_STAT_MAX] = { XLB_DECAP_STAT_NAMES };
 
-struct fixture {
-	struct decap_bpf *skel;
-	int prog_fd;
-};
-
-static struct fixture F;
-
-static void source_add(const char *addr, __u32 len)
-{
-	struct decap_source_key key = {};
-	__u32 one = 1;
-
-	assert_int_equal(addr_parse16(addr, key.addr), 0);
-	key.prefixlen = strchr(addr, ':') ? len : XLB_DECAP_V4_PREFIX_BASE + len;
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(F.skel->maps.decap_sources),
-					     &key, &one, BPF_ANY), 0);
-}
-
-static void vip_add(const char *addr)
-{
-	struct decap_vip_key key = {};
-	__u32 one = 1;
-
-	assert_int_equal(addr_parse16(addr, key.addr), 0);
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(F.skel->maps.decap_vips),
-					     &key, &one, BPF_ANY), 0);
-}
+static struct decap_fixture D;
 
 static int setup(void **state)
 {
 	(void)state;
-	memset(&F, 0, sizeof(F));
-	F.skel = decap_bpf__open_and_load();
-	if (!F.skel) {
-		fprintf(stderr, "load: %d\n", -errno);
+	if (decap_fixture_open(&D)) {
+		fprintf(stderr, "cannot load the decapsulation program\n");
 		return -1;
 	}
-	F.prog_fd = bpf_program__fd(F.skel->progs.xlb_decap);
-	source_add("198.18.0.0", 24);
-	source_add("2001:db8:1::", 48);
-	vip_add(VIP4);
-	vip_add(VIP6);
+	if (decap_fixture_source_add(&D, "198.18.0.0", 24) ||
+	    decap_fixture_source_add(&D, "2001:db8:1::", 48) ||
+	    decap_fixture_vip_add(&D, VIP4) || decap_fixture_vip_add(&D, VIP6))
+		return -1;
 	return 0;
 }
+
+/* the packet the row was at, when it failed */
+static char current[160];
 
 static int teardown(void **state)
 {
 	(void)state;
-	decap_bpf__destroy(F.skel);
+	if (current[0])
+		print_message("# failed at: %s\n", current);
+	current[0] = 0;
+	decap_fixture_close(&D);
 	return 0;
 }
 
-/* ---- helpers ---- */
-
-static int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
-{
-	return pkt_run(F.prog_fd, 1, in, len, out, out_len);
-}
-
-static void stats_get(__u64 all[XLB_DECAP_STAT_MAX])
-{
-	int ncpu = libbpf_num_possible_cpus(), cpu;
-	__u64 *vals;
-	__u32 i;
-
-	assert_true(ncpu > 0);
-	vals = calloc(ncpu, sizeof(*vals));
-	assert_non_null(vals);
-	for (i = 0; i < XLB_DECAP_STAT_MAX; i++) {
-		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(F.skel->maps.decap_stats),
-						     &i, vals), 0);
-		all[i] = 0;
-		for (cpu = 0; cpu < ncpu; cpu++)
-			all[i] += vals[cpu];
-	}
-	free(vals);
-}
-
-static __u64 stat(enum xlb_decap_stat s)
-{
-	__u64 all[XLB_DECAP_STAT_MAX];
-
-	stats_get(all);
-	return all[s];
-}
-
-/* On a wrong verdict, show the counters: they say why. */
-static void assert_verdict(int got, int want)
-{
-	__u64 all[XLB_DECAP_STAT_MAX];
-	__u32 i;
-
-	if (got == want)
-		return;
-	stats_get(all);
-	for (i = 0; i < XLB_DECAP_STAT_MAX; i++)
-		if (all[i])
-			print_message("# counter %s = %llu\n", stat_names[i],
-				      (unsigned long long)all[i]);
-	fail_msg("verdict %d, want %d", got, want);
-}
-
-static __u16 ipv4_csum(const void *hdr, size_t len)
-{
-	return pkt_csum_fold(pkt_csum_add(0, hdr, len));
-}
-
-/* What the load balancer wraps the client packet in. */
-struct outer {
-	int family; /* 4 or 6 */
-	const char *saddr, *daddr;
-	int opt_words;   /* IPv4 options, in 4-byte words */
-	__u16 frag_off;  /* IPv4, host order: flags and offset */
-	__u8 proto;      /* 0: from the inner packet's version */
-	__u8 tos;        /* TOS / traffic class, ECN in its low 2 bits */
-};
+/* ---- frames ---- */
 
 struct frame {
 	__u8 in[PKT_MAX];   /* the encapsulated frame */
@@ -172,57 +86,91 @@ struct frame {
 	size_t outer_len;
 };
 
-static struct outer outer_from(int family)
+enum want {
+	DECAP,     /* the plain packet comes out */
+	UNTOUCHED, /* XDP_PASS, byte for byte as it came */
+	DROPPED,
+};
+
+/* One parameter a row runs over: a packet for each value. */
+enum sweep {
+	ONCE,
+	OUTER_OPTIONS, /* outer IPv4 options of 1..10 words */
+	PADDING,       /* Ethernet padding of pads[] bytes after the outer packet */
+	FRAME_CUT,     /* the frame cut at every byte of the inner header: the outer length lies */
+	INNER_CUT,     /* only that much of the inner header carried: the inner header is short */
+};
+
+static const size_t pads[] = { 1, 3, 4, 26, 200 };
+
+struct decap_case {
+	const char *name;
+	/* the plain packet: TCP from the client to a VIP, 10 bytes of payload */
+	int inner;         /* family; 0: each of 4 and 6 */
+	__u8 proto;
+	int payload;       /* bytes; 0: 10; EMPTY: none */
+	int nvlan;
+	__u16 tpid0;       /* outermost tag's TPID; 0: 802.1Q */
+	int ip_opt_words, ext_hdrs;
+	__u8 tos;
+	const char *saddr, *daddr;
+	__u16 ether_type;
+	int plain;         /* sent as it is, not encapsulated */
+	/* what the load balancer wraps it in */
+	int outer;         /* family; 0: each of 4 and 6 */
+	const char *outer_saddr, *outer_daddr;
+	int outer_opt_words;
+	__u16 frag_off;    /* IPv4, host order: flags and offset */
+	__u8 outer_proto;  /* 0: from the inner packet's version */
+	__u8 outer_tos;    /* TOS / traffic class, ECN in its low 2 bits */
+	size_t pad;
+	int inner_len;     /* inner bytes carried; 0: all; EMPTY: none */
+	size_t frame_len;  /* the frame cut to this length; 0: whole */
+	int trim;          /* bytes cut off its end */
+	void (*prepare)(struct frame *f); /* on the plain packet, before it is wrapped */
+	void (*mutate)(struct frame *f);  /* on the frame */
+	enum sweep sweep;
+	/* what must come out */
+	enum want want;
+	enum xlb_decap_stat stat; /* moves by one a packet, no other does */
+	int packets;       /* the row sends; 0: one */
+	__u8 want_tos;     /* the plain packet comes out with this TOS; 0: as it was */
+	__u8 tunnel_proto; /* the outer header must name it (a check of the builder) */
+	size_t want_len;   /* the plain packet must be this long (likewise) */
+};
+
+static __u16 ipv4_csum(const void *hdr, size_t len)
 {
-	struct outer o = {
-		.family = family,
-		.saddr = family == 4 ? LB4 : LB6,
-		.daddr = family == 4 ? BACKEND4 : BACKEND6,
-	};
-
-	return o;
-}
-
-static struct pkt_spec inner_tcp(int family)
-{
-	struct pkt_spec s = {
-		.family = family, .proto = IPPROTO_TCP,
-		.saddr = family == 4 ? CLIENT4 : CLIENT6,
-		.daddr = family == 4 ? VIP4 : VIP6,
-		.sport = 40000, .dport = 80, .payload = 10,
-	};
-
-	mac_set(s.smac, ROUTER_MAC_LAST);
-	mac_set(s.dmac, BACKEND_MAC_LAST);
-	return s;
+	return pkt_csum_fold(pkt_csum_add(0, hdr, len));
 }
 
 /*
  * f->in = the L2 header of f->want (innermost ethertype: the outer family),
  * the outer header, the first inner_len bytes of the inner packet, pad bytes.
  */
-static void encap_bytes(struct frame *f, const struct outer *o, size_t inner_len, size_t pad)
+static void encap_bytes(struct frame *f, const struct decap_case *c, int outer,
+			size_t inner_len, size_t pad)
 {
 	__u8 *l3 = f->in + f->l3, version = f->want[f->l3] >> 4;
-	__u8 proto = o->proto ? o->proto : version == 4 ? IPPROTO_IPIP : IPPROTO_IPV6;
+	__u8 proto = c->outer_proto ?: version == 4 ? IPPROTO_IPIP : IPPROTO_IPV6;
 	__be32 src[4], dst[4];
 
-	assert_int_equal(addr_parse16(o->saddr, src), 0);
-	assert_int_equal(addr_parse16(o->daddr, dst), 0);
+	assert_int_equal(addr_parse16(c->outer_saddr ?: outer == 4 ? LB4 : LB6, src), 0);
+	assert_int_equal(addr_parse16(c->outer_daddr ?: outer == 4 ? BACKEND4 : BACKEND6, dst), 0);
 	memcpy(f->in, f->want, f->l3);
-	*(__be16 *)(l3 - 2) = htons(o->family == 4 ? ETH_P_IP : ETH_P_IPV6);
-	if (o->family == 4) {
+	*(__be16 *)(l3 - 2) = htons(outer == 4 ? ETH_P_IP : ETH_P_IPV6);
+	if (outer == 4) {
 		struct iphdr *ip = (struct iphdr *)l3;
 
-		f->outer_len = 20 + 4 * o->opt_words;
+		f->outer_len = 20 + 4 * c->outer_opt_words;
 		memset(ip, 0, f->outer_len);
 		ip->version = 4;
 		ip->ihl = f->outer_len / 4;
 		ip->tot_len = htons(f->outer_len + inner_len);
 		ip->id = htons(0x4242);
-		ip->frag_off = htons(o->frag_off);
+		ip->frag_off = htons(c->frag_off);
 		ip->ttl = 64;
-		ip->tos = o->tos;
+		ip->tos = c->outer_tos;
 		ip->protocol = proto;
 		ip->saddr = src[3];
 		ip->daddr = dst[3];
@@ -234,8 +182,8 @@ static void encap_bytes(struct frame *f, const struct outer *o, size_t inner_len
 		f->outer_len = 40;
 		memset(ip6, 0, sizeof(*ip6));
 		ip6->version = 6;
-		ip6->priority = o->tos >> 4;
-		ip6->flow_lbl[0] = (o->tos & 0xf) << 4;
+		ip6->priority = c->outer_tos >> 4;
+		ip6->flow_lbl[0] = (c->outer_tos & 0xf) << 4;
 		ip6->payload_len = htons(inner_len);
 		ip6->nexthdr = proto;
 		ip6->hop_limit = 64;
@@ -248,638 +196,469 @@ static void encap_bytes(struct frame *f, const struct outer *o, size_t inner_len
 	assert_true(f->in_len <= PKT_MAX);
 }
 
-static void encap(struct frame *f, const struct pkt_spec *inner, const struct outer *o,
-		  size_t pad)
+static struct pkt_spec plain_spec(const struct decap_case *c, int inner)
 {
-	f->want_len = pkt_build(inner, f->want);
-	f->l3 = pkt_l3_offset(inner);
-	encap_bytes(f, o, f->want_len - f->l3, pad);
+	struct pkt_spec s = {
+		.family = inner, .proto = c->proto ?: IPPROTO_TCP,
+		.saddr = c->saddr ?: inner == 4 ? CLIENT4 : CLIENT6,
+		.daddr = c->daddr ?: inner == 4 ? VIP4 : VIP6,
+		.sport = 40000, .dport = 80,
+		.payload = c->payload == EMPTY ? 0 : c->payload ?: 10,
+		.nvlan = c->nvlan, .vlan_tpid = { c->tpid0 },
+		.ip_opt_words = c->ip_opt_words, .ext_hdrs = c->ext_hdrs,
+		.tos = c->tos, .ether_type = c->ether_type,
+	};
+
+	mac_set(s.smac, ROUTER_MAC_LAST);
+	mac_set(s.dmac, BACKEND_MAC_LAST);
+	return s;
 }
 
-/* The frame comes out as the plain inner packet, counted as decapsulated. */
-static void expect_decap(const struct frame *f)
+/* The frame of row c for this pair of families and this value of its sweep. */
+static void build(const struct decap_case *c, int outer, int inner, size_t value,
+		  struct frame *f)
 {
+	struct pkt_spec s = plain_spec(c, inner);
+	struct decap_case v = *c;
+	size_t carried;
+
+	if (c->sweep == OUTER_OPTIONS)
+		v.outer_opt_words = value;
+	else if (c->sweep == PADDING)
+		v.pad = pads[value];
+	f->want_len = pkt_build(&s, f->want);
+	f->l3 = pkt_l3_offset(&s);
+	if (c->prepare)
+		c->prepare(f);
+	carried = c->inner_len == EMPTY ? 0 : c->inner_len ? (size_t)c->inner_len : f->want_len - f->l3;
+	if (c->sweep == INNER_CUT)
+		carried = value;
+	if (c->plain) {
+		memcpy(f->in, f->want, f->want_len);
+		f->in_len = f->want_len;
+		f->outer_len = 0;
+	} else {
+		encap_bytes(f, &v, outer, carried, v.pad);
+		/* the builder made what the row says */
+		assert_int_equal(f->outer_len, outer == 4 ? 20 + 4 * v.outer_opt_words : 40);
+		if (!c->inner_len && c->sweep != INNER_CUT)
+			assert_int_equal(f->in_len, f->want_len + f->outer_len + v.pad);
+	}
+	if (c->mutate)
+		c->mutate(f);
+	if (c->want_tos) {
+		s.tos = c->want_tos;
+		f->want_len = pkt_build(&s, f->want); /* its own checksum, computed afresh */
+	}
+	if (c->sweep == FRAME_CUT)
+		f->in_len = f->l3 + f->outer_len + value;
+	if (c->frame_len)
+		f->in_len = c->frame_len;
+	f->in_len -= c->trim;
+	if (c->tunnel_proto)
+		assert_int_equal(f->in[f->l3 + (outer == 4 ? 9 : 6)], c->tunnel_proto);
+	if (c->want_len)
+		assert_int_equal(f->want_len, c->want_len);
+}
+
+/* The values of the row's sweep: how many. */
+static size_t sweep_count(const struct decap_case *c, int inner)
+{
+	struct pkt_spec s = plain_spec(c, inner);
+
+	switch (c->sweep) {
+	case OUTER_OPTIONS:
+		return 10;
+	case PADDING:
+		return sizeof(pads) / sizeof(pads[0]);
+	case FRAME_CUT:
+	case INNER_CUT:
+		return pkt_l4_offset(&s) - pkt_l3_offset(&s);
+	default:
+		return 1;
+	}
+}
+
+static void expect(const struct decap_case *c, const struct frame *f)
+{
+	const struct fx_delta one[FX_DELTAS_MAX] = { { c->stat, 1 } };
+	__u64 before[XLB_DECAP_STAT_MAX], after[XLB_DECAP_STAT_MAX];
+	int verdict = c->want == DROPPED ? XDP_DROP : XDP_PASS, got;
 	__u8 out[PKT_MAX];
 	__u32 out_len = 0;
-	__u64 before = stat(XLB_DECAP_STAT_DECAP);
 
-	assert_verdict(run(f->in, f->in_len, out, &out_len), XDP_PASS);
-	assert_int_equal(out_len, f->want_len);
-	assert_memory_equal(out, f->want, f->want_len);
-	assert_int_equal(stat(XLB_DECAP_STAT_DECAP), before + 1);
+	fx_decap_counters(&D, before);
+	got = decap_fixture_run(&D, f->in, f->in_len, out, &out_len);
+	fx_decap_counters(&D, after);
+	if (got != verdict)
+		fx_assert_deltas(before, after, XLB_DECAP_STAT_MAX, stat_names, one);
+	assert_int_equal(got, verdict);
+	fx_assert_deltas(before, after, XLB_DECAP_STAT_MAX, stat_names, one);
+	if (c->want == DECAP)
+		fx_assert_bytes(out, out_len, f->want, f->want_len);
+	else if (c->want == UNTOUCHED)
+		fx_assert_bytes(out, out_len, f->in, f->in_len);
 }
 
-/* The first len bytes come out as they went in, with this verdict and counter. */
-static void expect_untouched(const __u8 *in, size_t len, int verdict, enum xlb_decap_stat s)
+/* Every packet of row c; its counter moved by one for each, no other did. */
+static void run_rows(const struct decap_case *c, size_t nrows)
 {
-	__u8 out[PKT_MAX];
-	__u32 out_len = 0;
-	__u64 before = stat(s);
-
-	assert_verdict(run(in, len, out, &out_len), verdict);
-	assert_int_equal(stat(s), before + 1);
-	if (verdict == XDP_DROP)
-		return;
-	assert_int_equal(out_len, len);
-	assert_memory_equal(out, in, len);
-}
-
-static void expect_drop(const __u8 *in, size_t len)
-{
-	expect_untouched(in, len, XDP_DROP, XLB_DECAP_STAT_DROP_MALFORMED);
-}
-
-/* ---- decapsulation ---- */
-
-static void test_ipip(void **state)
-{
-	struct pkt_spec s = inner_tcp(4);
-	struct outer o = outer_from(4);
+	static const int families[] = { 4, 6 };
+	__u64 before[XLB_DECAP_STAT_MAX], after[XLB_DECAP_STAT_MAX];
+	int o, i, sent;
+	size_t v, n;
 	struct frame f;
 
-	(void)state;
-	encap(&f, &s, &o, 0);
-	assert_int_equal(f.in[f.l3 + 9], IPPROTO_IPIP);
-	expect_decap(&f);
-	assert_int_equal(f.want_len, ETH_HLEN + 20 + 20 + 10);
-	/* UDP, ICMP and a full-size payload: the inner packet is never looked into */
-	s.proto = IPPROTO_UDP;
-	s.payload = 1400;
-	encap(&f, &s, &o, 0);
-	expect_decap(&f);
-	s.proto = IPPROTO_ICMP;
-	s.payload = 56;
-	encap(&f, &s, &o, 0);
-	expect_decap(&f);
-}
+	for (; nrows--; c++) {
+		struct fx_delta total[FX_DELTAS_MAX] = { { c->stat, c->packets ?: 1 } };
 
-static void test_ip6ip6(void **state)
-{
-	struct pkt_spec s = inner_tcp(6);
-	struct outer o = outer_from(6);
-	struct frame f;
-
-	(void)state;
-	encap(&f, &s, &o, 0);
-	assert_int_equal(f.in[f.l3 + 6], IPPROTO_IPV6);
-	expect_decap(&f);
-	assert_int_equal(f.want_len, ETH_HLEN + 40 + 20 + 10);
-	s.proto = IPPROTO_UDP;
-	s.payload = 1400;
-	encap(&f, &s, &o, 0);
-	expect_decap(&f);
-}
-
-static void test_4in6(void **state)
-{
-	struct pkt_spec s = inner_tcp(4);
-	struct outer o = outer_from(6);
-	struct frame f;
-
-	(void)state;
-	encap(&f, &s, &o, 0);
-	assert_int_equal(f.in[f.l3 + 6], IPPROTO_IPIP);
-	expect_decap(&f);
-}
-
-static void test_6in4(void **state)
-{
-	struct pkt_spec s = inner_tcp(6);
-	struct outer o = outer_from(4);
-	struct frame f;
-
-	(void)state;
-	encap(&f, &s, &o, 0);
-	assert_int_equal(f.in[f.l3 + 9], IPPROTO_IPV6);
-	expect_decap(&f);
-}
-
-/* Tags and their TPIDs stay as they were; only the innermost ethertype changes. */
-static void test_vlan_tags(void **state)
-{
-	struct frame f;
-	int outer, inner, nvlan;
-
-	(void)state;
-	for (outer = 4; outer <= 6; outer += 2)
-		for (inner = 4; inner <= 6; inner += 2)
-			for (nvlan = 1; nvlan <= 2; nvlan++) {
-				struct pkt_spec s = inner_tcp(inner);
-				struct outer o = outer_from(outer);
-
-				s.nvlan = nvlan;
-				s.vlan_tpid[0] = nvlan == 2 ? ETH_P_8021AD : ETH_P_8021Q;
-				encap(&f, &s, &o, 0);
-				expect_decap(&f);
-				assert_int_equal(f.want_len, f.in_len - f.outer_len);
+		assert_true(c->want != DECAP || c->stat == XLB_DECAP_STAT_DECAP);
+		fx_decap_counters(&D, before);
+		sent = 0;
+		for (o = 0; o < 2; o++)
+			for (i = 0; i < 2; i++) {
+				if ((c->outer && c->outer != families[o]) ||
+				    (c->inner && c->inner != families[i]))
+					continue;
+				n = sweep_count(c, families[i]);
+				for (v = 0; v < n; v++, sent++) {
+					snprintf(current, sizeof(current),
+						 "%s: outer IPv%d, inner IPv%d, value %zu", c->name,
+						 families[o], families[i], v);
+					build(c, families[o], families[i], v, &f);
+					expect(c, &f);
+				}
 			}
-	/* a third tag is beyond what is parsed: not ours */
-	{
-		struct pkt_spec s = inner_tcp(4);
-		struct outer o = outer_from(4);
-
-		s.nvlan = 3;
-		encap(&f, &s, &o, 0);
-		expect_untouched(f.in, f.in_len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_ENCAP);
+		snprintf(current, sizeof(current), "%s: the row's totals", c->name);
+		assert_int_equal(sent, c->packets ?: 1);
+		fx_decap_counters(&D, after);
+		fx_assert_deltas(before, after, XLB_DECAP_STAT_MAX, stat_names, total);
 	}
+	current[0] = 0;
 }
 
-static void test_ipv4_outer_options(void **state)
+/* ---- how rows break their frames ---- */
+
+static struct iphdr *outer4(struct frame *f)
 {
-	struct frame f;
-	int words, nvlan;
-
-	(void)state;
-	for (nvlan = 0; nvlan <= 2; nvlan++)
-		for (words = 1; words <= 10; words++) {
-			struct pkt_spec s = inner_tcp(words & 1 ? 4 : 6);
-			struct outer o = outer_from(4);
-
-			s.nvlan = nvlan;
-			o.opt_words = words;
-			encap(&f, &s, &o, 0);
-			assert_int_equal(f.outer_len, 20 + 4 * words);
-			expect_decap(&f);
-		}
+	return (struct iphdr *)(f->in + f->l3);
 }
 
-/* Inner options and extension headers are payload to us: kept as they are. */
-static void test_inner_options_kept(void **state)
+static __u8 *inner_hdr(struct frame *f)
 {
-	struct pkt_spec s4 = inner_tcp(4), s6 = inner_tcp(6);
-	struct outer o4 = outer_from(4), o6 = outer_from(6);
-	struct frame f;
-
-	(void)state;
-	s4.ip_opt_words = 3;
-	s6.ext_hdrs = 2;
-	encap(&f, &s4, &o4, 0);
-	expect_decap(&f);
-	encap(&f, &s6, &o6, 0);
-	expect_decap(&f);
+	return f->in + f->l3 + f->outer_len;
 }
 
-/* Bytes after the outer IP packet (Ethernet padding) are cut. */
-static void test_trailing_padding_trimmed(void **state)
-{
-	static const size_t pads[] = { 1, 3, 4, 26, 200 };
-	struct frame f;
-	size_t i;
-	int outer, inner;
-
-	(void)state;
-	for (outer = 4; outer <= 6; outer += 2)
-		for (inner = 4; inner <= 6; inner += 2)
-			for (i = 0; i < sizeof(pads) / sizeof(pads[0]); i++) {
-				struct pkt_spec s = inner_tcp(inner);
-				struct outer o = outer_from(outer);
-
-				s.nvlan = i % 3;
-				s.payload = 0;
-				encap(&f, &s, &o, pads[i]);
-				expect_decap(&f);
-				assert_int_equal(f.in_len, f.want_len + f.outer_len + pads[i]);
-			}
-}
-
-/* Any address in a configured prefix is a load balancer; the next one is not. */
-static void test_source_prefixes(void **state)
-{
-	static const char *const ours[] = { "198.18.0.0", "198.18.0.255", "2001:db8:1::",
-					    "2001:db8:1:ffff:ffff:ffff:ffff:ffff" };
-	static const char *const theirs[] = { "198.17.255.255", "198.18.1.0", "2001:db8:0:ffff::1",
-					      "2001:db8:2::", "::ffff:198.18.0.1" };
-	struct frame f;
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
-		struct pkt_spec s = inner_tcp(4);
-		struct outer o = outer_from(strchr(ours[i], ':') ? 6 : 4);
-
-		o.saddr = ours[i];
-		encap(&f, &s, &o, 0);
-		expect_decap(&f);
-	}
-	/* the last one: a v4-mapped IPv6 source is not the IPv4 address */
-	for (i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++) {
-		struct pkt_spec s = inner_tcp(6);
-		struct outer o = outer_from(strncmp(theirs[i], "198", 3) ? 6 : 4);
-
-		o.saddr = theirs[i];
-		encap(&f, &s, &o, 0);
-		expect_untouched(f.in, f.in_len, XDP_PASS, XLB_DECAP_STAT_PASS_FOREIGN_SOURCE);
-	}
-}
-
-/* ---- what is not ours ---- */
-
-static void test_foreign_source_untouched(void **state)
-{
-	struct frame f;
-	int outer, inner;
-
-	(void)state;
-	for (outer = 4; outer <= 6; outer += 2)
-		for (inner = 4; inner <= 6; inner += 2) {
-			struct pkt_spec s = inner_tcp(inner);
-			struct outer o = outer_from(outer);
-
-			o.saddr = outer == 4 ? FOREIGN4 : FOREIGN6;
-			encap(&f, &s, &o, 0);
-			expect_untouched(f.in, f.in_len, XDP_PASS,
-					 XLB_DECAP_STAT_PASS_FOREIGN_SOURCE);
-			/* malformed too, but not from a load balancer: still not ours */
-			encap_bytes(&f, &o, 5, 0);
-			expect_untouched(f.in, f.in_len, XDP_PASS,
-					 XLB_DECAP_STAT_PASS_FOREIGN_SOURCE);
-		}
-	assert_int_equal(stat(XLB_DECAP_STAT_PASS_FOREIGN_SOURCE), 8);
-	assert_int_equal(stat(XLB_DECAP_STAT_DECAP), 0);
-	assert_int_equal(stat(XLB_DECAP_STAT_DROP_MALFORMED), 0);
-}
-
-static void test_not_vip_untouched(void **state)
-{
-	struct frame f;
-	int outer, inner;
-
-	(void)state;
-	for (outer = 4; outer <= 6; outer += 2)
-		for (inner = 4; inner <= 6; inner += 2) {
-			struct pkt_spec s = inner_tcp(inner);
-			struct outer o = outer_from(outer);
-
-			s.daddr = inner == 4 ? "198.18.100.11" : "2001:db8:100::11";
-			encap(&f, &s, &o, 0);
-			expect_untouched(f.in, f.in_len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_VIP);
-		}
-	/* the outer destination being a VIP does not make the inner one */
-	{
-		struct pkt_spec s = inner_tcp(4);
-		struct outer o = outer_from(4);
-
-		s.daddr = BACKEND4;
-		o.daddr = VIP4;
-		encap(&f, &s, &o, 0);
-		expect_untouched(f.in, f.in_len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_VIP);
-	}
-	/* nor does a v4-mapped inner destination make an IPv4 VIP */
-	{
-		struct pkt_spec s = inner_tcp(6);
-		struct outer o = outer_from(6);
-
-		s.daddr = "::ffff:" VIP4;
-		encap(&f, &s, &o, 0);
-		expect_untouched(f.in, f.in_len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_VIP);
-	}
-	assert_int_equal(stat(XLB_DECAP_STAT_PASS_NOT_VIP), 6);
-}
-
-static void test_not_encap_untouched(void **state)
-{
-	struct pkt_spec s4 = inner_tcp(4), s6 = inner_tcp(6);
-	__u8 p[PKT_MAX];
-	size_t len;
-	struct frame f;
-
-	(void)state;
-	/* the host's own traffic, even from a load balancer address to a VIP */
-	s4.saddr = LB4;
-	s6.saddr = LB6;
-	len = pkt_build(&s4, p);
-	expect_untouched(p, len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_ENCAP);
-	len = pkt_build(&s6, p);
-	expect_untouched(p, len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_ENCAP);
-	s4.proto = IPPROTO_UDP;
-	s4.nvlan = 1;
-	len = pkt_build(&s4, p);
-	expect_untouched(p, len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_ENCAP);
-	/* not IP */
-	s4.ether_type = ETH_P_ARP;
-	len = pkt_build(&s4, p);
-	expect_untouched(p, len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_ENCAP);
-	/* too short for an Ethernet header, a tag or an IP header */
-	expect_untouched(p, ETH_HLEN, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_ENCAP);
-	s4.ether_type = 0;
-	len = pkt_build(&s4, p);
-	expect_untouched(p, ETH_HLEN + 2, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_ENCAP);
-	expect_untouched(p, ETH_HLEN + 4 + 19, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_ENCAP);
-
-	/* IPv6 with an extension header before the tunnel: not what a load balancer sends */
-	{
-		struct pkt_spec s = inner_tcp(4);
-		struct outer o = outer_from(6);
-		__u8 *l3;
-
-		encap(&f, &s, &o, 0);
-		l3 = f.in + f.l3;
-		memmove(l3 + 48, l3 + 40, f.in_len - f.l3 - 40);
-		memset(l3 + 40, 0, 8);
-		l3[40] = IPPROTO_IPIP; /* hop-by-hop header: next is IPIP */
-		l3[42] = 1;            /* PadN, 4 bytes */
-		l3[43] = 4;
-		l3[6] = 0;             /* hop-by-hop */
-		*(__be16 *)(l3 + 4) = htons(f.in_len - f.l3 - 40 + 8);
-		f.in_len += 8;
-		expect_untouched(f.in, f.in_len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_ENCAP);
-	}
-	/* GRE from a load balancer: another protocol */
-	{
-		struct pkt_spec s = inner_tcp(4);
-		struct outer o = outer_from(4);
-
-		o.proto = 47;
-		encap(&f, &s, &o, 0);
-		expect_untouched(f.in, f.in_len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_ENCAP);
-	}
-	assert_int_equal(stat(XLB_DECAP_STAT_PASS_NOT_ENCAP), 9);
-}
-
-static void test_outer_fragment_untouched(void **state)
-{
-	static const __u16 frags[] = { 0x2000, 0x0001, 185, 0x2000 | 185, 0x4000 | 0x0002 };
-	struct frame f;
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(frags) / sizeof(frags[0]); i++) {
-		struct pkt_spec s = inner_tcp(4);
-		struct outer o = outer_from(4);
-
-		o.frag_off = frags[i];
-		encap(&f, &s, &o, 0);
-		expect_untouched(f.in, f.in_len, XDP_PASS, XLB_DECAP_STAT_PASS_FRAGMENT);
-	}
-	/* DF is not a fragment */
-	{
-		struct pkt_spec s = inner_tcp(4);
-		struct outer o = outer_from(4);
-
-		o.frag_off = 0x4000;
-		encap(&f, &s, &o, 0);
-		expect_decap(&f);
-	}
-	assert_int_equal(stat(XLB_DECAP_STAT_PASS_FRAGMENT), 5);
-}
-
-/* ---- malformed, from a load balancer ---- */
-
-/*
- * Every cut between the end of the outer header and the end of the inner
- * header: once with the outer length telling the truth (the inner header
- * is short), once with the frame cut under an outer length that claims
- * more (the outer header lies).
- */
-static void test_truncated_inner_dropped(void **state)
-{
-	struct frame f;
-	size_t cut, inner_hdr, drops = 0;
-	int outer, inner;
-
-	(void)state;
-	for (outer = 4; outer <= 6; outer += 2)
-		for (inner = 4; inner <= 6; inner += 2) {
-			struct pkt_spec s = inner_tcp(inner);
-			struct outer o = outer_from(outer);
-
-			s.ip_opt_words = 2; /* IPv4: the header ends after its options */
-			s.nvlan = outer == inner ? 0 : 1;
-			inner_hdr = pkt_l4_offset(&s) - pkt_l3_offset(&s);
-			for (cut = 0; cut < inner_hdr; cut++) {
-				encap(&f, &s, &o, 0);
-				expect_drop(f.in, f.l3 + f.outer_len + cut);
-				encap_bytes(&f, &o, cut, 0);
-				expect_drop(f.in, f.in_len);
-				drops += 2;
-			}
-		}
-	assert_int_equal(drops, 2 * (28 + 40 + 28 + 40));
-	assert_int_equal(stat(XLB_DECAP_STAT_DROP_MALFORMED), drops);
-	assert_int_equal(stat(XLB_DECAP_STAT_DECAP), 0);
-}
-
-/* Set the IPv4 header's checksum again after a test broke a field. */
+/* Set the IPv4 header's checksum again after a row broke a field. */
 static void outer4_recsum(struct frame *f)
 {
-	struct iphdr *ip = (struct iphdr *)(f->in + f->l3);
+	outer4(f)->check = 0;
+	outer4(f)->check = ipv4_csum(outer4(f), f->outer_len);
+}
 
+static void outer4_version5(struct frame *f)
+{
+	outer4(f)->version = 5;
+	outer4_recsum(f);
+}
+
+static void outer4_ihl4(struct frame *f)
+{
+	outer4(f)->ihl = 4;
+	outer4_recsum(f);
+}
+
+static void outer4_len_below_ihl(struct frame *f)
+{
+	outer4(f)->tot_len = htons(19);
+	outer4_recsum(f);
+}
+
+static void outer4_len_beyond_frame(struct frame *f)
+{
+	outer4(f)->tot_len = htons(f->in_len - f->l3 + 1);
+	outer4_recsum(f);
+}
+
+static void outer4_bad_checksum(struct frame *f)
+{
+	outer4(f)->check ^= htons(0x0100);
+}
+
+static void outer6_version4(struct frame *f)
+{
+	f->in[f->l3] = 0x40;
+}
+
+static void outer6_len_beyond_frame(struct frame *f)
+{
+	*(__be16 *)(f->in + f->l3 + 4) = htons(f->in_len - f->l3 - 40 + 1);
+}
+
+static void inner4_ihl4(struct frame *f)
+{
+	inner_hdr(f)[0] = 0x44;
+}
+
+static void inner4_len_below_ihl(struct frame *f)
+{
+	*(__be16 *)(inner_hdr(f) + 2) = htons(19);
+}
+
+static void inner4_len_beyond_outer(struct frame *f)
+{
+	*(__be16 *)(inner_hdr(f) + 2) = htons(f->want_len - f->l3 + 1);
+}
+
+static void inner6_len_beyond_outer(struct frame *f)
+{
+	*(__be16 *)(inner_hdr(f) + 4) = htons(f->want_len - f->l3 - 40 + 1);
+}
+
+/* A hop-by-hop header between the outer IPv6 header and the tunnel. */
+static void ext_header_before_tunnel(struct frame *f)
+{
+	__u8 *l3 = f->in + f->l3;
+
+	memmove(l3 + 48, l3 + 40, f->in_len - f->l3 - 40);
+	memset(l3 + 40, 0, 8);
+	l3[40] = IPPROTO_IPIP; /* next is IPIP */
+	l3[42] = 1;            /* PadN, 4 bytes */
+	l3[43] = 4;
+	l3[6] = 0;             /* hop-by-hop */
+	*(__be16 *)(l3 + 4) = htons(f->in_len - f->l3 - 40 + 8);
+	f->in_len += 8;
+}
+
+/* The plain IPv4 packet says 4 bytes fewer: those are its own padding. */
+static void inner4_says_4_fewer(struct frame *f)
+{
+	struct iphdr *ip = (struct iphdr *)(f->want + f->l3);
+
+	ip->tot_len = htons(f->want_len - f->l3 - 4);
 	ip->check = 0;
-	ip->check = ipv4_csum(ip, f->outer_len);
+	ip->check = ipv4_csum(ip, 20);
 }
 
-static void test_malformed_dropped(void **state)
-{
-	struct pkt_spec s4 = inner_tcp(4), s6 = inner_tcp(6);
-	struct outer o4 = outer_from(4), o6 = outer_from(6);
-	struct frame f;
-	struct iphdr *ip;
+/* ---- the cases ---- */
 
-	(void)state;
+#define NOT_ENCAP .want = UNTOUCHED, .stat = XLB_DECAP_STAT_PASS_NOT_ENCAP
+#define FOREIGN .want = UNTOUCHED, .stat = XLB_DECAP_STAT_PASS_FOREIGN_SOURCE
+#define NOT_VIP .want = UNTOUCHED, .stat = XLB_DECAP_STAT_PASS_NOT_VIP
+#define FRAGMENT .want = UNTOUCHED, .stat = XLB_DECAP_STAT_PASS_FRAGMENT
+#define MALFORMED .want = DROPPED, .stat = XLB_DECAP_STAT_DROP_MALFORMED
+
+static const struct decap_case cases[] = {
+	/* decapsulation; UDP, ICMP and full-size payloads: the inner packet is never looked into */
+	{ "ipip", .outer = 4, .inner = 4, .tunnel_proto = IPPROTO_IPIP,
+	  .want_len = ETH_HLEN + 20 + 20 + 10 },
+	{ "ipip_udp_1400", .outer = 4, .inner = 4, .proto = IPPROTO_UDP, .payload = 1400 },
+	{ "ipip_icmp", .outer = 4, .inner = 4, .proto = IPPROTO_ICMP, .payload = 56 },
+	{ "ip6ip6", .outer = 6, .inner = 6, .tunnel_proto = IPPROTO_IPV6,
+	  .want_len = ETH_HLEN + 40 + 20 + 10 },
+	{ "ip6ip6_udp_1400", .outer = 6, .inner = 6, .proto = IPPROTO_UDP, .payload = 1400 },
+	{ "4in6", .outer = 6, .inner = 4, .tunnel_proto = IPPROTO_IPIP },
+	{ "6in4", .outer = 4, .inner = 6, .tunnel_proto = IPPROTO_IPV6 },
+	/* tags and their TPIDs stay as they were; only the innermost ethertype changes */
+	{ "vlan_8021q", .nvlan = 1, .packets = 4 },
+	{ "vlan_8021ad_8021q", .nvlan = 2, .tpid0 = ETH_P_8021AD, .packets = 4 },
+	{ "vlan_third_tag_not_parsed", .outer = 4, .inner = 4, .nvlan = 3, NOT_ENCAP },
+	{ "outer_options", .outer = 4, .sweep = OUTER_OPTIONS, .packets = 20 },
+	{ "outer_options_one_tag", .outer = 4, .nvlan = 1, .sweep = OUTER_OPTIONS, .packets = 20 },
+	{ "outer_options_two_tags", .outer = 4, .nvlan = 2, .sweep = OUTER_OPTIONS, .packets = 20 },
+	/* inner options and extension headers are payload to us: kept as they are */
+	{ "inner_options_kept", .outer = 4, .inner = 4, .ip_opt_words = 3 },
+	{ "inner_ext_headers_kept", .outer = 6, .inner = 6, .ext_hdrs = 2 },
+	/* bytes after the outer IP packet (Ethernet padding) are cut */
+	{ "padding_trimmed", .payload = EMPTY, .sweep = PADDING, .packets = 20 },
+	{ "padding_trimmed_one_tag", .payload = EMPTY, .nvlan = 1, .sweep = PADDING,
+	  .packets = 20 },
+	{ "padding_trimmed_two_tags", .payload = EMPTY, .nvlan = 2, .sweep = PADDING,
+	  .packets = 20 },
+	/* any address in a configured prefix is a load balancer; the next one is not */
+	{ "source_v4_prefix_first", .outer = 4, .inner = 4, .outer_saddr = "198.18.0.0" },
+	{ "source_v4_prefix_last", .outer = 4, .inner = 4, .outer_saddr = "198.18.0.255" },
+	{ "source_v6_prefix_first", .outer = 6, .inner = 4, .outer_saddr = "2001:db8:1::" },
+	{ "source_v6_prefix_last", .outer = 6, .inner = 4,
+	  .outer_saddr = "2001:db8:1:ffff:ffff:ffff:ffff:ffff" },
+	{ "source_below_v4_prefix", .outer = 4, .inner = 6, .outer_saddr = "198.17.255.255",
+	  FOREIGN },
+	{ "source_above_v4_prefix", .outer = 4, .inner = 6, .outer_saddr = "198.18.1.0", FOREIGN },
+	{ "source_below_v6_prefix", .outer = 6, .inner = 6, .outer_saddr = "2001:db8:0:ffff::1",
+	  FOREIGN },
+	{ "source_above_v6_prefix", .outer = 6, .inner = 6, .outer_saddr = "2001:db8:2::",
+	  FOREIGN },
+	/* a v4-mapped IPv6 source is not the IPv4 address */
+	{ "source_v4_mapped_not_v4", .outer = 6, .inner = 6, .outer_saddr = "::ffff:198.18.0.1",
+	  FOREIGN },
+
+	/* what is not ours */
+	{ "foreign_source_v4", .outer = 4, .outer_saddr = FOREIGN4, FOREIGN, .packets = 2 },
+	{ "foreign_source_v6", .outer = 6, .outer_saddr = FOREIGN6, FOREIGN, .packets = 2 },
+	/* malformed too, but not from a load balancer: still not ours */
+	{ "foreign_source_v4_malformed", .outer = 4, .outer_saddr = FOREIGN4, .inner_len = 5,
+	  FOREIGN, .packets = 2 },
+	{ "foreign_source_v6_malformed", .outer = 6, .outer_saddr = FOREIGN6, .inner_len = 5,
+	  FOREIGN, .packets = 2 },
+	{ "not_vip_v4", .inner = 4, .daddr = "198.18.100.11", NOT_VIP, .packets = 2 },
+	{ "not_vip_v6", .inner = 6, .daddr = "2001:db8:100::11", NOT_VIP, .packets = 2 },
+	/* the outer destination being a VIP does not make the inner one */
+	{ "not_vip_outer_is_vip", .outer = 4, .inner = 4, .daddr = BACKEND4, .outer_daddr = VIP4,
+	  NOT_VIP },
+	/* nor does a v4-mapped inner destination make an IPv4 VIP */
+	{ "not_vip_v4_mapped", .outer = 6, .inner = 6, .daddr = "::ffff:" VIP4, NOT_VIP },
+	/* the host's own traffic, even from a load balancer address to a VIP */
+	{ "plain_v4_from_lb", .plain = 1, .outer = 4, .inner = 4, .saddr = LB4, NOT_ENCAP },
+	{ "plain_v6_from_lb", .plain = 1, .outer = 6, .inner = 6, .saddr = LB6, NOT_ENCAP },
+	{ "plain_udp_tagged", .plain = 1, .outer = 4, .inner = 4, .saddr = LB4,
+	  .proto = IPPROTO_UDP, .nvlan = 1, NOT_ENCAP },
+	{ "plain_arp", .plain = 1, .outer = 4, .inner = 4, .saddr = LB4, .proto = IPPROTO_UDP,
+	  .nvlan = 1, .ether_type = ETH_P_ARP, NOT_ENCAP },
+	/* too short for an Ethernet header, a tag or an IP header */
+	{ "short_for_ethernet", .plain = 1, .outer = 4, .inner = 4, .saddr = LB4,
+	  .proto = IPPROTO_UDP, .nvlan = 1, .ether_type = ETH_P_ARP, .frame_len = ETH_HLEN,
+	  NOT_ENCAP },
+	{ "short_for_tag", .plain = 1, .outer = 4, .inner = 4, .saddr = LB4, .proto = IPPROTO_UDP,
+	  .nvlan = 1, .frame_len = ETH_HLEN + 2, NOT_ENCAP },
+	{ "short_for_ip", .plain = 1, .outer = 4, .inner = 4, .saddr = LB4, .proto = IPPROTO_UDP,
+	  .nvlan = 1, .frame_len = ETH_HLEN + 4 + 19, NOT_ENCAP },
+	/* IPv6 with an extension header before the tunnel: not what a load balancer sends */
+	{ "ext_header_before_tunnel", .outer = 6, .inner = 4, .mutate = ext_header_before_tunnel,
+	  NOT_ENCAP },
+	/* GRE from a load balancer: another protocol */
+	{ "gre", .outer = 4, .inner = 4, .outer_proto = 47, NOT_ENCAP },
+	{ "outer_first_fragment", .outer = 4, .inner = 4, .frag_off = 0x2000, FRAGMENT },
+	{ "outer_fragment_offset_1", .outer = 4, .inner = 4, .frag_off = 0x0001, FRAGMENT },
+	{ "outer_last_fragment", .outer = 4, .inner = 4, .frag_off = 185, FRAGMENT },
+	{ "outer_middle_fragment", .outer = 4, .inner = 4, .frag_off = 0x2000 | 185, FRAGMENT },
+	{ "outer_fragment_with_df", .outer = 4, .inner = 4, .frag_off = 0x4000 | 0x0002,
+	  FRAGMENT },
+	{ "outer_df_not_fragment", .outer = 4, .inner = 4, .frag_off = 0x4000 },
+
+	/*
+	 * Malformed, from a load balancer. Every cut between the end of the
+	 * outer header and the end of the inner one (IPv4: after its options).
+	 */
+	{ "cut_frame_4in4", .outer = 4, .inner = 4, .ip_opt_words = 2, .sweep = FRAME_CUT,
+	  MALFORMED, .packets = 28 },
+	{ "cut_frame_6in4", .outer = 4, .inner = 6, .nvlan = 1, .sweep = FRAME_CUT, MALFORMED,
+	  .packets = 40 },
+	{ "cut_frame_4in6", .outer = 6, .inner = 4, .ip_opt_words = 2, .nvlan = 1,
+	  .sweep = FRAME_CUT, MALFORMED, .packets = 28 },
+	{ "cut_frame_6in6", .outer = 6, .inner = 6, .sweep = FRAME_CUT, MALFORMED,
+	  .packets = 40 },
+	{ "cut_inner_4in4", .outer = 4, .inner = 4, .ip_opt_words = 2, .sweep = INNER_CUT,
+	  MALFORMED, .packets = 28 },
+	{ "cut_inner_6in4", .outer = 4, .inner = 6, .nvlan = 1, .sweep = INNER_CUT, MALFORMED,
+	  .packets = 40 },
+	{ "cut_inner_4in6", .outer = 6, .inner = 4, .ip_opt_words = 2, .nvlan = 1,
+	  .sweep = INNER_CUT, MALFORMED, .packets = 28 },
+	{ "cut_inner_6in6", .outer = 6, .inner = 6, .sweep = INNER_CUT, MALFORMED,
+	  .packets = 40 },
 	/* the inner packet is not of the family the outer protocol names */
-	o4.proto = IPPROTO_IPIP;
-	encap(&f, &s6, &o4, 0);
-	expect_drop(f.in, f.in_len);
-	o4.proto = IPPROTO_IPV6;
-	encap(&f, &s4, &o4, 0);
-	expect_drop(f.in, f.in_len);
-	o6.proto = IPPROTO_IPIP;
-	encap(&f, &s6, &o6, 0);
-	expect_drop(f.in, f.in_len);
-	o6.proto = IPPROTO_IPV6;
-	encap(&f, &s4, &o6, 0);
-	expect_drop(f.in, f.in_len);
-	o4.proto = o6.proto = 0;
+	{ "ipip_carrying_ipv6", .outer = 4, .inner = 6, .outer_proto = IPPROTO_IPIP, MALFORMED },
+	{ "ipv6_proto_carrying_ipv4", .outer = 4, .inner = 4, .outer_proto = IPPROTO_IPV6,
+	  MALFORMED },
+	{ "ipip6_carrying_ipv6", .outer = 6, .inner = 6, .outer_proto = IPPROTO_IPIP, MALFORMED },
+	{ "ip6ip6_carrying_ipv4", .outer = 6, .inner = 4, .outer_proto = IPPROTO_IPV6,
+	  MALFORMED },
+	{ "outer4_version_5", .outer = 4, .inner = 4, .mutate = outer4_version5, MALFORMED },
+	{ "outer4_ihl_4", .outer = 4, .inner = 4, .mutate = outer4_ihl4, MALFORMED },
+	{ "outer4_len_below_ihl", .outer = 4, .inner = 4, .mutate = outer4_len_below_ihl,
+	  MALFORMED },
+	{ "outer4_len_beyond_frame", .outer = 4, .inner = 4, .mutate = outer4_len_beyond_frame,
+	  MALFORMED },
+	{ "outer4_options_beyond_frame", .outer = 4, .inner = 4, .outer_opt_words = 10,
+	  .inner_len = EMPTY, .frame_len = ETH_HLEN + 40, MALFORMED },
+	{ "outer4_bad_checksum", .outer = 4, .inner = 4, .mutate = outer4_bad_checksum,
+	  MALFORMED },
+	{ "outer6_version_4", .outer = 6, .inner = 4, .mutate = outer6_version4, MALFORMED },
+	{ "outer6_len_beyond_frame", .outer = 6, .inner = 4, .mutate = outer6_len_beyond_frame,
+	  MALFORMED },
+	{ "inner4_ihl_4", .outer = 6, .inner = 4, .mutate = inner4_ihl4, MALFORMED },
+	{ "inner4_len_below_ihl", .outer = 6, .inner = 4, .mutate = inner4_len_below_ihl,
+	  MALFORMED },
+	{ "inner4_len_beyond_outer", .outer = 4, .inner = 4, .mutate = inner4_len_beyond_outer,
+	  MALFORMED },
+	/* even with padding after it */
+	{ "inner6_len_beyond_outer", .outer = 4, .inner = 6, .pad = 4,
+	  .mutate = inner6_len_beyond_outer, MALFORMED },
+	/* an inner packet shorter than the outer header carries is passed whole, as the kernel would */
+	{ "inner_shorter_than_outer_payload", .outer = 4, .inner = 4, .payload = 8,
+	  .prepare = inner4_says_4_fewer },
 
-	/* outer IPv4: bad version, IHL below 5, total length below IHL or beyond the frame */
-	encap(&f, &s4, &o4, 0);
-	ip = (struct iphdr *)(f.in + f.l3);
-	ip->version = 5;
-	outer4_recsum(&f);
-	expect_drop(f.in, f.in_len);
-	encap(&f, &s4, &o4, 0);
-	ip->ihl = 4;
-	outer4_recsum(&f);
-	expect_drop(f.in, f.in_len);
-	encap(&f, &s4, &o4, 0);
-	ip->tot_len = htons(19);
-	outer4_recsum(&f);
-	expect_drop(f.in, f.in_len);
-	encap(&f, &s4, &o4, 0);
-	ip->tot_len = htons(f.in_len - f.l3 + 1);
-	outer4_recsum(&f);
-	expect_drop(f.in, f.in_len);
-	/* options beyond the frame */
-	o4.opt_words = 10;
-	encap_bytes(&f, &o4, 0, 0);
-	expect_drop(f.in, f.l3 + 40);
-	o4.opt_words = 0;
-	/* outer checksum wrong */
-	encap(&f, &s4, &o4, 0);
-	ip->check ^= htons(0x0100);
-	expect_drop(f.in, f.in_len);
+	/* RFC 6040: a CE mark on the outer header reaches the inner one, or the packet is dropped */
+	{ "ecn_ce_onto_ect0_v4", .outer = 4, .inner = 4, .tos = 0x02, .outer_tos = 0x03,
+	  .want_tos = 0x03 },
+	{ "ecn_ce_onto_ect0_v6", .outer = 6, .inner = 6, .tos = 0x02, .outer_tos = 0x03,
+	  .want_tos = 0x03 },
+	{ "ecn_ce_onto_ce_v4", .outer = 4, .inner = 4, .tos = 0x03, .outer_tos = 0x03 },
+	{ "ecn_ce_onto_ce_v6", .outer = 6, .inner = 6, .tos = 0x03, .outer_tos = 0x03 },
+	/* not ECN-capable inside: dropped, as congestion is told to such a flow */
+	{ "ecn_ce_onto_not_ect_v4", .outer = 4, .inner = 4, .outer_tos = 0x03, .want = DROPPED,
+	  .stat = XLB_DECAP_STAT_DROP_ECN },
+	{ "ecn_ce_onto_not_ect_v6", .outer = 6, .inner = 6, .outer_tos = 0x03, .want = DROPPED,
+	  .stat = XLB_DECAP_STAT_DROP_ECN },
+	{ "ecn_no_ce_v4", .outer = 4, .inner = 4, .outer_tos = 0x02 },
+	{ "ecn_no_ce_v6", .outer = 6, .inner = 6, .outer_tos = 0x02 },
+};
 
-	/* outer IPv6: bad version, payload length beyond the frame */
-	encap(&f, &s4, &o6, 0);
-	f.in[f.l3] = 0x40;
-	expect_drop(f.in, f.in_len);
-	encap(&f, &s4, &o6, 0);
-	*(__be16 *)(f.in + f.l3 + 4) = htons(f.in_len - f.l3 - 40 + 1);
-	expect_drop(f.in, f.in_len);
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
 
-	/* inner IPv4: IHL below 5, total length below IHL or beyond the outer payload */
-	encap(&f, &s4, &o6, 0);
-	f.in[f.l3 + 40] = 0x44;
-	expect_drop(f.in, f.in_len);
-	encap(&f, &s4, &o6, 0);
-	*(__be16 *)(f.in + f.l3 + 40 + 2) = htons(19);
-	expect_drop(f.in, f.in_len);
-	encap(&f, &s4, &o4, 0);
-	*(__be16 *)(f.in + f.l3 + 20 + 2) = htons(f.want_len - f.l3 + 1);
-	expect_drop(f.in, f.in_len);
-	/* inner IPv6: payload length beyond the outer payload, even with padding after it */
-	encap(&f, &s6, &o4, 4);
-	*(__be16 *)(f.in + f.l3 + 20 + 4) = htons(f.want_len - f.l3 - 40 + 1);
-	expect_drop(f.in, f.in_len);
-
-	assert_int_equal(stat(XLB_DECAP_STAT_DROP_MALFORMED), 16);
-	assert_int_equal(stat(XLB_DECAP_STAT_DECAP), 0);
-}
-
-/* An inner packet shorter than what the outer header carries is passed whole, as the kernel would. */
-static void test_inner_shorter_than_outer_payload(void **state)
+/* One row, on a freshly loaded program. */
+static void test_case(void **state)
 {
-	struct pkt_spec s = inner_tcp(4);
-	struct outer o = outer_from(4);
-	struct frame f;
+	__u64 got[XLB_DECAP_STAT_MAX], zero[XLB_DECAP_STAT_MAX] = {};
 
-	(void)state;
-	s.payload = 8;
-	f.want_len = pkt_build(&s, f.want);
-	f.l3 = pkt_l3_offset(&s);
-	/* the inner header says 4 bytes fewer: those belong to the inner packet's padding */
-	*(__be16 *)(f.want + f.l3 + 2) = htons(f.want_len - f.l3 - 4);
-	((struct iphdr *)(f.want + f.l3))->check = 0;
-	((struct iphdr *)(f.want + f.l3))->check = ipv4_csum(f.want + f.l3, 20);
-	encap_bytes(&f, &o, f.want_len - f.l3, 0);
-	expect_decap(&f);
+	fx_decap_counters(&D, got);
+	fx_assert_counters(got, zero, XLB_DECAP_STAT_MAX, stat_names);
+	run_rows(*state, 1);
 }
 
-/* ---- counters ---- */
-
-/* RFC 6040: a CE mark on the outer header reaches the inner one, or the packet is dropped. */
-static void test_ecn_ce_carried_in(void **state)
-{
-	int family;
-
-	(void)state;
-	for (family = 4; family <= 6; family += 2) {
-		struct pkt_spec s = inner_tcp(family), marked;
-		struct outer o = outer_from(family);
-		struct frame f;
-
-		/* ECT(0) inside, CE outside: out comes the inner packet marked CE */
-		s.tos = 0x02;
-		o.tos = 0x03;
-		encap(&f, &s, &o, 0);
-		marked = s;
-		marked.tos = 0x03;
-		f.want_len = pkt_build(&marked, f.want); /* its own checksum, computed afresh */
-		expect_decap(&f);
-		/* CE inside already: unchanged */
-		s.tos = 0x03;
-		encap(&f, &s, &o, 0);
-		expect_decap(&f);
-		/* not ECN-capable inside: dropped, as congestion is told to such a flow */
-		s.tos = 0x00;
-		encap(&f, &s, &o, 0);
-		expect_untouched(f.in, f.in_len, XDP_DROP, XLB_DECAP_STAT_DROP_ECN);
-		/* no CE outside: the inner packet as it was */
-		s.tos = 0x00;
-		o.tos = 0x02;
-		encap(&f, &s, &o, 0);
-		expect_decap(&f);
-	}
-}
-
+/* A mix of outcomes, one after another: the counters add up, every one of them. */
 static void test_counters_exact(void **state)
 {
+	static const struct decap_case mix[] = {
+		{ "decap_4in4", .outer = 4, .inner = 4 },
+		{ "decap_6in6", .outer = 6, .inner = 6 },
+		{ "decap_4in6_padded", .outer = 6, .inner = 4, .pad = 7 },
+		{ "plain_v4", .plain = 1, .outer = 4, .inner = 4, NOT_ENCAP },
+		{ "plain_v6", .plain = 1, .outer = 6, .inner = 6, NOT_ENCAP },
+		{ "fragment", .outer = 4, .inner = 4, .frag_off = 0x2000, FRAGMENT },
+		{ "foreign", .outer = 6, .inner = 4, .outer_saddr = FOREIGN6, FOREIGN },
+		{ "not_vip", .outer = 4, .inner = 4, .daddr = "198.18.100.99", NOT_VIP },
+		{ "cut_by_one", .outer = 4, .inner = 6, .trim = 1, MALFORMED },
+		{ "cut_after_outer", .outer = 4, .inner = 6, .frame_len = ETH_HLEN + 20, MALFORMED },
+	};
 	__u64 want[XLB_DECAP_STAT_MAX] = {}, got[XLB_DECAP_STAT_MAX];
-	struct pkt_spec s4 = inner_tcp(4), s6 = inner_tcp(6);
-	struct outer o4 = outer_from(4), o6 = outer_from(6);
-	struct frame f;
-	__u8 p[PKT_MAX];
-	size_t len;
 	__u32 i;
 
 	(void)state;
 	for (i = 0; i < XLB_DECAP_STAT_MAX; i++)
 		assert_non_null(stat_names[i]);
-	stats_get(got);
-	assert_memory_equal(got, want, sizeof(got));
-
-	encap(&f, &s4, &o4, 0); /* 3 decapsulated */
-	expect_decap(&f);
-	encap(&f, &s6, &o6, 0);
-	expect_decap(&f);
-	encap(&f, &s4, &o6, 7);
-	expect_decap(&f);
+	fx_decap_counters(&D, got);
+	fx_assert_counters(got, want, XLB_DECAP_STAT_MAX, stat_names);
+	run_rows(mix, sizeof(mix) / sizeof(mix[0]));
 	want[XLB_DECAP_STAT_DECAP] = 3;
-	len = pkt_build(&s4, p); /* 2 plain */
-	expect_untouched(p, len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_ENCAP);
-	len = pkt_build(&s6, p);
-	expect_untouched(p, len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_ENCAP);
 	want[XLB_DECAP_STAT_PASS_NOT_ENCAP] = 2;
-	o4.frag_off = 0x2000; /* 1 fragment */
-	encap(&f, &s4, &o4, 0);
-	expect_untouched(f.in, f.in_len, XDP_PASS, XLB_DECAP_STAT_PASS_FRAGMENT);
-	o4.frag_off = 0;
 	want[XLB_DECAP_STAT_PASS_FRAGMENT] = 1;
-	o6.saddr = FOREIGN6; /* 1 foreign */
-	encap(&f, &s4, &o6, 0);
-	expect_untouched(f.in, f.in_len, XDP_PASS, XLB_DECAP_STAT_PASS_FOREIGN_SOURCE);
 	want[XLB_DECAP_STAT_PASS_FOREIGN_SOURCE] = 1;
-	s4.daddr = "198.18.100.99"; /* 1 not a VIP */
-	encap(&f, &s4, &o4, 0);
-	expect_untouched(f.in, f.in_len, XDP_PASS, XLB_DECAP_STAT_PASS_NOT_VIP);
 	want[XLB_DECAP_STAT_PASS_NOT_VIP] = 1;
-	encap(&f, &s6, &o4, 0); /* 2 malformed */
-	expect_drop(f.in, f.in_len - 1);
-	expect_drop(f.in, f.l3 + 20);
 	want[XLB_DECAP_STAT_DROP_MALFORMED] = 2;
-
-	stats_get(got);
-	for (i = 0; i < XLB_DECAP_STAT_MAX; i++)
-		if (got[i] != want[i])
-			fail_msg("counter %s: got %llu, want %llu", stat_names[i],
-				 (unsigned long long)got[i], (unsigned long long)want[i]);
+	fx_decap_counters(&D, got);
+	fx_assert_counters(got, want, XLB_DECAP_STAT_MAX, stat_names);
 }
-
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		T(test_ipip),
-		T(test_ip6ip6),
-		T(test_4in6),
-		T(test_6in4),
-		T(test_vlan_tags),
-		T(test_ipv4_outer_options),
-		T(test_inner_options_kept),
-		T(test_trailing_padding_trimmed),
-		T(test_source_prefixes),
-		T(test_foreign_source_untouched),
-		T(test_not_vip_untouched),
-		T(test_not_encap_untouched),
-		T(test_outer_fragment_untouched),
-		T(test_truncated_inner_dropped),
-		T(test_malformed_dropped),
-		T(test_inner_shorter_than_outer_payload),
-		T(test_ecn_ce_carried_in),
-		T(test_counters_exact),
-	};
+	struct CMUnitTest tests[NCASES + 1];
+	size_t i;
 
+	for (i = 0; i < NCASES; i++)
+		tests[i] = (struct CMUnitTest){ cases[i].name, test_case, setup, teardown,
+						(void *)&cases[i] };
+	tests[NCASES] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_counters_exact,
+									   setup, teardown);
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests_name("decap", tests, NULL, NULL);
 }

@@ -7,6 +7,10 @@
  * no neighbour, so every bpf_fib_lookup outcome used is a real one.
  * Expected packets are built here, field by field, and checksums are
  * verified with the test's own RFC 1071 sum.
+ *
+ * The packets one VIP and one backend make are a table (cases[]): one
+ * cmocka test per row; what needs more than one VIP, a change between
+ * packets or a clock is a test of its own.
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -16,7 +20,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
-#include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,15 +27,11 @@
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "xlb.skel.h"
-#include "../../user/lib/dataplane.h"
-#include "../../user/lib/lb.h"
 #include "../../user/lib/syntax.h"
 #include "../../user/lib/explain.h"
 #include "../../bpf/hash.h"
-#include "pkt.h"
+#include "fixture_assert.h"
 #include "xlb_check.h"
 
 #define VIP4 "198.18.100.10"
@@ -46,9 +45,10 @@
 #define EGRESS "xlbt-pkt0"
 #define EGRESS_MAC 0xa0  /* 02:00:5e:10:00:a0 */
 #define GW_MAC 0xb0      /* the permanent neighbour */
-#define LB_MAC_LAST 0xee
 #define CLIENT_MAC_LAST 0x01
-#define NS 1000000000ULL
+#define NS FIXTURE_NS
+#define GW_NEIGH "ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b0 dev " EGRESS " nud permanent"
+
 
 static const char *const net_setup[] = {
 	"sysctl -qw net.ipv4.conf.all.forwarding=1",
@@ -66,16 +66,6 @@ static const char *const net_setup[] = {
 	"ip -6 route replace 2001:db8:62::/64 via 2001:db8:50::3",
 	"ip -6 route replace 2001:db8:63::/64 via 2001:db8:50::2 mtu lock 1300",
 };
-
-struct fixture {
-	struct xlb_bpf *skel;
-	struct xlb_dp dp;
-	struct xlb_lb *lb;
-	int prog_fd;
-	int egress;
-};
-
-static struct fixture F;
 
 static int group_setup(void **state)
 {
@@ -96,61 +86,36 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static void set_sources(const char *v4, const char *v6)
-{
-	struct encap_config cfg = {};
-	char err[128];
-
-	if (v4)
-		assert_int_equal(xlb_parse_encap_source(v4, 4, &cfg.v4, err, sizeof(err)), 0);
-	if (v6)
-		assert_int_equal(xlb_parse_encap_source(v6, 6, &cfg.v6, err, sizeof(err)), 0);
-	assert_int_equal(xlb_dp_encap_set(&F.dp, &cfg), 0);
-}
-
 static int setup(void **state)
 {
-	struct xlb_load_opts opts = XLB_LOAD_OPTS_DEFAULT;
+	int egress = if_nametoindex(EGRESS);
 
-	(void)state;
-	memset(&F, 0, sizeof(F));
-	opts.ct_size = 65536;
-	opts.fake_clock = 1;
-	F.skel = xlb_bpf__open();
-	if (!F.skel)
+	if (fx_setup(state))
 		return -1;
-	XLB_SKEL_CONFIGURE(F.skel, &opts);
-	if (xlb_bpf__load(F.skel))
-		return -1;
-	F.skel->bss->fake_clock_ns = 1000 * NS;
-	if (xlb_dp_init(&F.dp, F.skel->obj))
-		return -1;
-	F.lb = xlb_lb_new(&F.dp);
-	F.prog_fd = bpf_program__fd(F.skel->progs.xlb_xdp);
-	F.egress = if_nametoindex(EGRESS);
 	/* a test that changed the gateway's MAC and failed must not fail the next */
-	if (system("ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b0 dev " EGRESS
-		   " nud permanent"))
+	if (system(GW_NEIGH))
 		return -1;
-	if (!F.lb || F.egress <= 0 || xlb_dp_tx_port_add(&F.dp, F.egress))
+	if (egress <= 0 || xlb_dp_tx_port_add(&F.dp, egress) || fixture_encap_set(&F, SRC4, SRC6))
 		return -1;
-	set_sources(SRC4, SRC6);
 	return 0;
 }
+
+/* the packet a row was at, when it failed */
+static char current[128];
 
 static int teardown(void **state)
 {
-	(void)state;
-	xlb_lb_free(F.lb);
-	xlb_bpf__destroy(F.skel);
-	return 0;
+	if (current[0])
+		print_message("# failed at: %s\n", current);
+	current[0] = 0;
+	return fx_teardown(state);
 }
 
 /* ---- helpers ---- */
 
 static int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
 {
-	return pkt_run(F.prog_fd, 1, in, len, out, out_len);
+	return fixture_run(&F, in, len, out, out_len);
 }
 
 static __u64 stat(enum xlb_stat reason)
@@ -165,26 +130,12 @@ static void assert_verdict(int got, int want)
 
 static struct vip_key add_vip(const char *addr, __u16 port, __u8 forward)
 {
-	struct vip_key k = {};
-
-	assert_int_equal(addr_parse16(addr, k.addr), 0);
-	k.port = htons(port);
-	k.proto = IPPROTO_TCP;
-	assert_true(xlb_lb_vip_add(F.lb, &k, XLB_SCHED_MAGLEV, forward) >= 0);
-	return k;
+	return fx_vip(&F, addr, port, IPPROTO_TCP, XLB_SCHED_MAGLEV, forward);
 }
 
 static void add_backend(const struct vip_key *k, const char *addr, __u8 mac_last)
 {
-	struct xlb_backend_spec s = {};
-
-	assert_int_equal(addr_parse16(addr, s.addr), 0);
-	mac_set(s.mac, mac_last);
-	mac_set(s.src_mac, LB_MAC_LAST);
-	s.ifindex = 1;
-	s.weight = 100;
-	s.state = XLB_BE_UP;
-	assert_true(xlb_lb_backend_add(F.lb, k, &s) > 0);
+	fx_backend(&F, k, addr, mac_last, FIXTURE_LO);
 }
 
 static struct pkt_spec tcp_spec(int family, __u16 sport, int payload)
@@ -198,7 +149,7 @@ static struct pkt_spec tcp_spec(int family, __u16 sport, int payload)
 	};
 
 	mac_set(s.smac, CLIENT_MAC_LAST);
-	mac_set(s.dmac, LB_MAC_LAST);
+	mac_set(s.dmac, FIXTURE_LB_MAC);
 	return s;
 }
 
@@ -284,257 +235,12 @@ static size_t expect_encap(const __u8 *in, size_t l2, int outer6, const __be32 s
 	return 14 + olen + inner_len;
 }
 
-static void assert_bytes(const __u8 *got, size_t got_len, const __u8 *want, size_t want_len)
-{
-	size_t i;
-
-	assert_int_equal(got_len, want_len);
-	for (i = 0; i < want_len; i++)
-		if (got[i] != want[i]) {
-			fprintf(stderr, "  first difference at byte %zu: got %02x want %02x\n", i,
-				got[i], want[i]);
-			fail();
-		}
-}
 
 static void parse16(const char *s, __be32 out[4])
 {
 	assert_int_equal(addr_parse16(s, out), 0);
 }
 
-/* ---- encapsulation ---- */
-
-static void test_ipip4_fixed_source(void **state)
-{
-	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
-	struct pkt_spec s = tcp_spec(4, 40000, 100);
-	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
-	__be32 src[4], dst[4];
-	size_t len = pkt_build(&s, in), want_len;
-	__u32 out_len;
-
-	(void)state;
-	add_backend(&k, "198.18.60.11", 0x11);
-	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-	parse16(SRC4, src);
-	parse16("198.18.60.11", dst);
-	want_len = expect_encap(in, 14, 0, src, dst, 0, out, want);
-	assert_bytes(out, out_len, want, want_len);
-	/* the outer checksum holds by an independent sum */
-	assert_int_equal(fold(sum16(0, out + 14, 20)), 0);
-	assert_int_equal(stat(XLB_STAT_REDIRECT), 1);
-	/* DF clear inside: clear outside too, and the inner id carries over */
-	s.df = 0;
-	len = pkt_build(&s, in);
-	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-	assert_int_equal(out[14 + 6] & 0x40, 0);
-	want_len = expect_encap(in, 14, 0, src, dst, 0, out, want);
-	assert_bytes(out, out_len, want, want_len);
-	assert_int_equal(fold(sum16(0, out + 14, 20)), 0);
-	/* ... and that id is not the inner one: it is its own per packet */
-	{
-		int i, differ = 0;
-		__u8 first[2] = { out[18], out[19] };
-
-		for (i = 0; i < 8; i++) {
-			assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-			differ |= out[18] != first[0] || out[19] != first[1];
-		}
-		assert_true(differ);
-	}
-}
-
-static void test_ip6ip6_hashed_source(void **state)
-{
-	struct vip_key k;
-	struct pkt_spec s = tcp_spec(6, 40000, 100);
-	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
-	__be32 src[4], dst[4];
-	size_t len, want_len;
-	__u32 out_len, hash, i, distinct = 0;
-	__u16 seen[64];
-
-	(void)state;
-	set_sources(SRC4, "2001:db8:70::/112");
-	k = add_vip(VIP6, 80, XLB_FWD_IPIP);
-	add_backend(&k, "2001:db8:60::11", 0x11);
-	parse16("2001:db8:60::11", dst);
-	for (i = 0; i < 64; i++) {
-		s.sport = 40000 + i;
-		len = pkt_build(&s, in);
-		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-		hash = flow_hash(&s);
-		parse16("2001:db8:70::", src);
-		src[3] = htonl(hash & 0xffff);
-		want_len = expect_encap(in, 14, 1, src, dst, hash, out, want);
-		assert_bytes(out, out_len, want, want_len);
-		seen[i] = hash & 0xffff;
-	}
-	/* the sources spread: RSS and ECMP on the way get entropy */
-	for (i = 0; i < 64; i++) {
-		__u32 j;
-
-		for (j = 0; j < i && seen[j] != seen[i]; j++)
-			;
-		distinct += j == i;
-	}
-	assert_true(distinct >= 60);
-}
-
-static void test_ipip4_hashed_source(void **state)
-{
-	struct vip_key k;
-	struct pkt_spec s = tcp_spec(4, 41000, 20);
-	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
-	__be32 src[4], dst[4];
-	size_t len = pkt_build(&s, in), want_len;
-	__u32 out_len, hash = flow_hash(&s);
-
-	(void)state;
-	set_sources("198.18.70.0/24", SRC6);
-	k = add_vip(VIP4, 80, XLB_FWD_IPIP);
-	add_backend(&k, "198.18.60.11", 0x11);
-	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-	parse16("198.18.70.0", src);
-	src[3] = htonl(ntohl(src[3]) | (hash & 0xff));
-	parse16("198.18.60.11", dst);
-	want_len = expect_encap(in, 14, 0, src, dst, 0, out, want);
-	assert_bytes(out, out_len, want, want_len);
-	assert_int_equal(fold(sum16(0, out + 14, 20)), 0);
-}
-
-static void test_4in6_with_vlan_tags(void **state)
-{
-	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
-	struct pkt_spec s = tcp_spec(4, 42000, 64);
-	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
-	__be32 src[4], dst[4];
-	size_t len, want_len, l2;
-	__u32 out_len;
-	int tags;
-
-	(void)state;
-	add_backend(&k, "2001:db8:60::12", 0x12);
-	parse16(SRC6, src);
-	parse16("2001:db8:60::12", dst);
-	for (tags = 0; tags <= 2; tags++) {
-		s.nvlan = tags;
-		len = pkt_build(&s, in);
-		l2 = 14 + 4 * tags;
-		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-		want_len = expect_encap(in, l2, 1, src, dst, flow_hash(&s), out, want);
-		assert_bytes(out, out_len, want, want_len);
-		/* the tags go (the FIB's egress is untagged); the ethertype names IPv6 */
-		assert_int_equal(out[12], 0x86);
-		assert_int_equal(out[13], 0xdd);
-	}
-}
-
-static void test_ipv6_vip_to_ipv4_backend_refused(void **state)
-{
-	struct vip_key k = add_vip(VIP6, 80, XLB_FWD_IPIP);
-	char err[128];
-	__be32 a[4];
-
-	(void)state;
-	parse16("198.18.60.11", a);
-	assert_int_not_equal(xlb_check_backend_family(XLB_FWD_IPIP, k.addr, a, err, sizeof(err)), 0);
-	assert_string_equal(err, "IPv4 backend for an IPv6 VIP");
-	parse16(VIP4, k.addr);
-	parse16("2001:db8:60::1", a);
-	assert_int_equal(xlb_check_backend_family(XLB_FWD_IPIP, k.addr, a, err, sizeof(err)), 0);
-	assert_int_not_equal(xlb_check_backend_family(XLB_FWD_L2DSR, k.addr, a, err, sizeof(err)), 0);
-}
-
-static void test_no_neigh_passes_encapsulated(void **state)
-{
-	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
-	struct pkt_spec s = tcp_spec(4, 40000, 30);
-	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
-	__be32 src[4], dst[4];
-	size_t len = pkt_build(&s, in), want_len;
-	__u32 out_len;
-	struct traffic_stats ts;
-
-	(void)state;
-	add_backend(&k, "198.18.62.11", 0x11);
-	assert_verdict(run(in, len, out, &out_len), XDP_PASS);
-	parse16(SRC4, src);
-	parse16("198.18.62.11", dst);
-	want_len = expect_encap(in, 14, 0, src, dst, 0, out, want);
-	/* passed to the kernel, which resolves the gateway: MACs as they came */
-	memcpy(want, in, 12);
-	assert_bytes(out, out_len, want, want_len);
-	assert_int_equal(stat(XLB_STAT_PASS_NO_NEIGH), 1);
-	assert_int_equal(xlb_dp_vip_stats(&F.dp, xlb_lb_vip_find(F.lb, &k)->id, &ts), 0);
-	assert_int_equal(ts.packets, 1);
-}
-
-static void test_no_route_and_no_source_dropped(void **state)
-{
-	struct vip_key k4 = add_vip(VIP4, 80, XLB_FWD_IPIP), k6;
-	struct pkt_spec s = tcp_spec(4, 40000, 30);
-	__u8 in[PKT_MAX], out[PKT_MAX];
-	size_t len = pkt_build(&s, in);
-
-	(void)state;
-	add_backend(&k4, "198.18.99.11", 0x11);
-	assert_verdict(run(in, len, out, NULL), XDP_DROP);
-	assert_int_equal(stat(XLB_STAT_DROP_NO_ROUTE), 1);
-
-	set_sources(SRC4, NULL);
-	k6 = add_vip(VIP6, 80, XLB_FWD_IPIP);
-	add_backend(&k6, "2001:db8:60::11", 0x11);
-	s = tcp_spec(6, 40000, 30);
-	len = pkt_build(&s, in);
-	assert_verdict(run(in, len, out, NULL), XDP_DROP);
-	assert_int_equal(stat(XLB_STAT_DROP_NO_ENCAP_SRC), 1);
-}
-
-static void test_l2dsr_to_ipip_switch_moves_flows(void **state)
-{
-	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_L2DSR);
-	struct pkt_spec s = tcp_spec(4, 40000, 30);
-	__u8 in[PKT_MAX], out[PKT_MAX];
-	size_t len = pkt_build(&s, in);
-	__u32 out_len;
-
-	(void)state;
-	add_backend(&k, "198.18.60.11", 0x11);
-	assert_verdict(run(in, len, out, &out_len), XDP_TX);
-	assert_int_equal(out_len, len);
-	/* the flow is in the connection table; its next packet follows the new mode */
-	assert_int_equal(xlb_lb_vip_update(F.lb, &k, XLB_SCHED_MAGLEV, XLB_FWD_IPIP), 0);
-	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-	assert_int_equal(out_len, len + 20);
-	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
-}
-
-static void test_nexthop_change_seen_after_ttl(void **state)
-{
-	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
-	struct pkt_spec s = tcp_spec(4, 40000, 30);
-	__u8 in[PKT_MAX], out[PKT_MAX], mac[6];
-	size_t len = pkt_build(&s, in);
-
-	(void)state;
-	add_backend(&k, "198.18.60.11", 0x11);
-	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
-	mac_set(mac, GW_MAC);
-	assert_memory_equal(out, mac, 6);
-	assert_int_equal(system("ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b1 dev "
-				EGRESS " nud permanent"), 0);
-	/* the FIB's answer is kept for 100 ms of the data plane's clock */
-	F.skel->bss->fake_clock_ns += 99 * 1000000ULL;
-	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
-	assert_memory_equal(out, mac, 6);
-	F.skel->bss->fake_clock_ns += 2 * 1000000ULL;
-	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
-	mac_set(mac, GW_MAC + 1);
-	assert_memory_equal(out, mac, 6);
-	assert_int_equal(system("ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b0 dev "
-				EGRESS " nud permanent"), 0);
-}
 
 /* ---- too big ---- */
 
@@ -583,108 +289,276 @@ static size_t expect_too_big(const __u8 *in, size_t l2, int six, __u32 mtu, __u8
 	return l2 + hdr + quote;
 }
 
-static void too_big_case(int family, const char *backend, int payload, int vlans, __u32 mtu)
+
+/* ---- the cases: one VIP, one backend, packets from the client ---- */
+
+enum want {
+	ENCAP,        /* the encapsulated packet, to the gateway */
+	ENCAP_PASSED, /* encapsulated, passed to the kernel to resolve the gateway: MACs as they came */
+	TOO_BIG,      /* the ICMP too-big answer, back to the client */
+	NOTHING,      /* dropped */
+};
+
+#define NO_SOURCE "" /* for src4, src6: none for that family */
+
+struct encap_case {
+	const char *name;
+	/* the client's packets: TCP ACKs to the VIP of its family, DF set */
+	int family;
+	int payload;
+	int nvlan;
+	int no_df;
+	const char *saddr;  /* NULL: the client */
+	int group_mac;      /* sent to ff:ff:ff:ff:ff:ff */
+	__u16 sport;        /* 0: 40000 */
+	int flows;          /* each from the next port; 0: one */
+	/* the VIP forwards ipip to its one backend, encapsulating from */
+	const char *backend;
+	const char *src4, *src6; /* NULL: SRC4, SRC6; a prefix: the flow hash fills the host bits */
+	/* what must come out, for each packet */
+	int verdict;
+	enum want want;
+	__u32 mtu;                            /* TOO_BIG: the MTU it tells */
+	struct fx_delta delta[FX_DELTAS_MAX]; /* the counters that move; no other does */
+	__u64 vip_packets;                    /* the VIP's traffic grows by */
+	/* over all the flows: at least this many outer sources */
+	int distinct_sources;
+};
+
+#define FORWARDED .verdict = XDP_REDIRECT, .want = ENCAP, .vip_packets = 1,                 \
+		  .delta = { { XLB_STAT_CT_MISS, 1 }, { XLB_STAT_REDIRECT, 1 } }
+#define ANSWERED(m) .verdict = XDP_TX, .want = TOO_BIG, .mtu = m,                          \
+		    .delta = { { XLB_STAT_CT_MISS, 1 }, { XLB_STAT_ICMP_TOO_BIG, 1 } }
+#define DROPPED(why) .verdict = XDP_DROP, .want = NOTHING,                                 \
+		     .delta = { { XLB_STAT_CT_MISS, 1 }, { why, 1 } }
+
+static const struct encap_case cases[] = {
+	{ "ipip4_fixed_source", .family = 4, .payload = 100, .backend = "198.18.60.11",
+	  FORWARDED },
+	/* DF clear inside: clear outside too, and the outer id is its own */
+	{ "ipip4_fixed_source_no_df", .family = 4, .payload = 100, .no_df = 1,
+	  .backend = "198.18.60.11", FORWARDED },
+	/* the sources spread: RSS and ECMP on the way get entropy */
+	{ "ip6ip6_hashed_source", .family = 6, .payload = 100, .flows = 64,
+	  .backend = "2001:db8:60::11", .src6 = "2001:db8:70::/112", FORWARDED,
+	  .distinct_sources = 60 },
+	{ "ipip4_hashed_source", .family = 4, .payload = 20, .sport = 41000,
+	  .backend = "198.18.60.11", .src4 = "198.18.70.0/24", FORWARDED },
+	/* tags go (the FIB's egress is untagged); the ethertype names IPv6 */
+	{ "4in6", .family = 4, .payload = 64, .sport = 42000, .backend = "2001:db8:60::12",
+	  FORWARDED },
+	{ "4in6_one_tag", .family = 4, .payload = 64, .sport = 42000, .nvlan = 1,
+	  .backend = "2001:db8:60::12", FORWARDED },
+	{ "4in6_two_tags", .family = 4, .payload = 64, .sport = 42000, .nvlan = 2,
+	  .backend = "2001:db8:60::12", FORWARDED },
+	/* passed to the kernel, which resolves the gateway */
+	{ "no_neigh_passes_encapsulated", .family = 4, .payload = 30, .backend = "198.18.62.11",
+	  .verdict = XDP_PASS, .want = ENCAP_PASSED, .vip_packets = 1,
+	  .delta = { { XLB_STAT_CT_MISS, 1 }, { XLB_STAT_PASS_NO_NEIGH, 1 } } },
+	{ "no_route_dropped", .family = 4, .payload = 30, .backend = "198.18.99.11",
+	  DROPPED(XLB_STAT_DROP_NO_ROUTE) },
+	{ "no_source_dropped", .family = 6, .payload = 30, .backend = "2001:db8:60::11",
+	  .src6 = NO_SOURCE, DROPPED(XLB_STAT_DROP_NO_ENCAP_SRC) },
+	/* answered, not sent: the VIP's traffic does not grow */
+	{ "too_big_ipv4", .family = 4, .payload = 1360, .backend = "198.18.61.11",
+	  ANSWERED(1380) }, /* 1400 bytes of IP + 20 of IPIP > the route's MTU of 1400 */
+	{ "too_big_ipv4_vlan", .family = 4, .payload = 1360, .nvlan = 2,
+	  .backend = "198.18.61.11", ANSWERED(1380) },
+	{ "too_big_ipv6", .family = 6, .payload = 1340, .backend = "2001:db8:61::11",
+	  ANSWERED(1360) },
+	{ "too_big_4in6", .family = 4, .payload = 1360, .nvlan = 1,
+	  .backend = "2001:db8:61::11", ANSWERED(1360) },
+	/* the largest packet that fits after encapsulation is sent */
+	{ "too_big_largest_sent", .family = 4, .payload = 1340, .backend = "198.18.61.11",
+	  FORWARDED },
+	/* IPv4 without DF may not be answered, and XDP cannot fragment */
+	{ "too_big_no_df_dropped", .family = 4, .payload = 1341, .no_df = 1,
+	  .backend = "198.18.61.11", DROPPED(XLB_STAT_DROP_TOO_BIG) },
+	/* a group MAC, or a source that cannot be answered */
+	{ "too_big_group_mac_dropped", .family = 4, .payload = 1360, .group_mac = 1,
+	  .backend = "198.18.61.11", DROPPED(XLB_STAT_DROP_TOO_BIG) },
+	{ "too_big_multicast_source_dropped", .family = 4, .payload = 1360, .saddr = "224.0.0.1",
+	  .backend = "198.18.61.11", DROPPED(XLB_STAT_DROP_TOO_BIG) },
+	{ "too_big_loopback_source_dropped", .family = 4, .payload = 1360, .saddr = "127.0.0.1",
+	  .backend = "198.18.61.11", DROPPED(XLB_STAT_DROP_TOO_BIG) },
+	/* IPv6 over a way of 1300: 1300 - 40 is below what IPv6 may ask for */
+	{ "too_big_ipv6_below_minimum_dropped", .family = 6, .payload = 1240,
+	  .backend = "2001:db8:63::11", DROPPED(XLB_STAT_DROP_TOO_BIG) },
+	{ "too_big_ipv6_multicast_source_dropped", .family = 6, .payload = 1400,
+	  .saddr = "ff02::1", .backend = "2001:db8:63::11", DROPPED(XLB_STAT_DROP_TOO_BIG) },
+};
+
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
+
+/* The outer source for a flow: the configured one, or its prefix filled from the hash. */
+static void outer_source(const char *config, int six, __u32 hash, __be32 src[4])
 {
-	struct vip_key k = add_vip(family == 4 ? VIP4 : VIP6, 80, XLB_FWD_IPIP);
-	struct pkt_spec s = tcp_spec(family, 40000, payload);
+	const char *slash = strchr(config, '/');
+	char addr[INET6_ADDRSTRLEN];
+	int host_bits;
+
+	snprintf(addr, sizeof(addr), "%.*s", slash ? (int)(slash - config) : (int)strlen(config),
+		 config);
+	parse16(addr, src);
+	if (!slash)
+		return;
+	host_bits = (six ? 128 : 32) - atoi(slash + 1);
+	assert_true(host_bits > 0 && host_bits < 32);
+	src[3] = htonl(ntohl(src[3]) | (hash & ((1u << host_bits) - 1)));
+}
+
+/* One packet of row c; the low 16 bits of its outer source. */
+static __u16 send_one(const struct encap_case *c, __u16 sport)
+{
+	struct pkt_spec s = tcp_spec(c->family, sport, c->payload);
+	__u64 before[XLB_STAT_MAX], after[XLB_STAT_MAX];
 	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
-	size_t len, want_len, l2 = 14 + 4 * vlans;
-	__u32 out_len;
-	struct traffic_stats ts;
+	size_t len, want_len, l2 = 14 + 4 * c->nvlan;
+	int six = !!strchr(c->backend, ':');
+	__be32 src[4] = {}, dst[4];
+	__u32 out_len = 0, hash;
 
-	add_backend(&k, backend, 0x11);
-	s.nvlan = vlans;
+	snprintf(current, sizeof(current), "%s: client port %u", c->name, sport);
+	s.nvlan = c->nvlan;
+	s.df = !c->no_df;
+	s.saddr = c->saddr ?: s.saddr;
+	if (c->group_mac)
+		memset(s.dmac, 0xff, 6);
 	len = pkt_build(&s, in);
-	assert_verdict(run(in, len, out, &out_len), XDP_TX);
-	want_len = expect_too_big(in, l2, family == 6, mtu, want);
-	assert_bytes(out, out_len, want, want_len);
-	assert_int_equal(stat(XLB_STAT_ICMP_TOO_BIG), 1);
-	/* answered, not sent: the VIP's traffic did not grow */
-	assert_int_equal(xlb_dp_vip_stats(&F.dp, xlb_lb_vip_find(F.lb, &k)->id, &ts), 0);
-	assert_int_equal(ts.packets, 0);
+	hash = flow_hash(&s);
+	fx_counters(&F, before);
+	assert_verdict(run(in, len, out, &out_len), c->verdict);
+	fx_counters(&F, after);
+	fx_assert_deltas(before, after, XLB_STAT_MAX, xlb_stat_names, c->delta);
+	if (c->want == ENCAP || c->want == ENCAP_PASSED) {
+		outer_source(six ? c->src6 ?: SRC6 : c->src4 ?: SRC4, six, hash, src);
+		parse16(c->backend, dst);
+		want_len = expect_encap(in, l2, six, src, dst, hash, out, want);
+		if (c->want == ENCAP_PASSED)
+			memcpy(want, in, 12);
+		fx_assert_bytes(out, out_len, want, want_len);
+		assert_int_equal((out[12] << 8) | out[13], six ? ETH_P_IPV6 : ETH_P_IP);
+		if (!six) {
+			/* the outer checksum holds by an independent sum */
+			assert_int_equal(fold(sum16(0, out + 14, 20)), 0);
+			assert_int_equal(out[14 + 6] & 0x40, c->no_df ? 0 : 0x40);
+		}
+	} else if (c->want == TOO_BIG) {
+		want_len = expect_too_big(in, l2, c->family == 6, c->mtu, want);
+		fx_assert_bytes(out, out_len, want, want_len);
+	}
+	return ntohl(src[3]) & 0xffff;
 }
 
-static void test_too_big_ipv4(void **state)
+static void test_case(void **state)
 {
-	(void)state;
-	/* 1400 bytes of IP + 20 of IPIP > the route's MTU of 1400 */
-	too_big_case(4, "198.18.61.11", 1360, 0, 1380);
+	const struct encap_case *c = *state;
+	int i, j, flows = c->flows ?: 1, distinct = 0;
+	struct vip_key k;
+	__u16 seen[64];
+
+	assert_true(flows <= 64);
+	if (c->src4 || c->src6)
+		fx_encap_set(&F, c->src4 ? (*c->src4 ? c->src4 : NULL) : SRC4,
+			     c->src6 ? (*c->src6 ? c->src6 : NULL) : SRC6);
+	k = add_vip(c->family == 4 ? VIP4 : VIP6, 80, XLB_FWD_IPIP);
+	add_backend(&k, c->backend, 0x11);
+	for (i = 0; i < flows; i++)
+		seen[i] = send_one(c, (c->sport ?: 40000) + i);
+	snprintf(current, sizeof(current), "%s: the row's totals", c->name);
+	assert_int_equal(fx_vip_traffic(&F, &k).packets, flows * c->vip_packets);
+	for (i = 0; i < flows; i++) {
+		for (j = 0; j < i && seen[j] != seen[i]; j++)
+			;
+		distinct += j == i;
+	}
+	assert_true(distinct >= c->distinct_sources);
+	current[0] = 0;
 }
 
-static void test_too_big_ipv4_vlan(void **state)
-{
-	(void)state;
-	too_big_case(4, "198.18.61.11", 1360, 2, 1380);
-}
+/* ---- more than one packet, VIP or moment ---- */
 
-static void test_too_big_ipv6(void **state)
-{
-	(void)state;
-	too_big_case(6, "2001:db8:61::11", 1340, 0, 1360);
-}
-
-static void test_too_big_4in6(void **state)
-{
-	(void)state;
-	too_big_case(4, "2001:db8:61::11", 1360, 1, 1360);
-}
-
-static void test_too_big_limits(void **state)
+/* DF clear: the outer id is not the inner one, it is its own per packet */
+static void test_ipip4_outer_id_per_packet(void **state)
 {
 	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
-	struct pkt_spec s = tcp_spec(4, 40000, 1360);
-	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct pkt_spec s = tcp_spec(4, 40000, 100);
+	__u8 in[PKT_MAX], out[PKT_MAX], first[2];
 	size_t len;
+	int i, differ = 0;
+
+	(void)state;
+	add_backend(&k, "198.18.60.11", 0x11);
+	s.df = 0;
+	len = pkt_build(&s, in);
+	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
+	memcpy(first, out + 18, 2);
+	for (i = 0; i < 8; i++) {
+		assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
+		differ |= out[18] != first[0] || out[19] != first[1];
+	}
+	assert_true(differ);
+}
+
+static void test_ipv6_vip_to_ipv4_backend_refused(void **state)
+{
+	struct vip_key k = add_vip(VIP6, 80, XLB_FWD_IPIP);
+	char err[128];
+	__be32 a[4];
+
+	(void)state;
+	parse16("198.18.60.11", a);
+	assert_int_not_equal(xlb_check_backend_family(XLB_FWD_IPIP, k.addr, a, err, sizeof(err)), 0);
+	assert_string_equal(err, "IPv4 backend for an IPv6 VIP");
+	parse16(VIP4, k.addr);
+	parse16("2001:db8:60::1", a);
+	assert_int_equal(xlb_check_backend_family(XLB_FWD_IPIP, k.addr, a, err, sizeof(err)), 0);
+	assert_int_not_equal(xlb_check_backend_family(XLB_FWD_L2DSR, k.addr, a, err, sizeof(err)), 0);
+}
+
+static void test_l2dsr_to_ipip_switch_moves_flows(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_L2DSR);
+	struct pkt_spec s = tcp_spec(4, 40000, 30);
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in);
 	__u32 out_len;
 
 	(void)state;
-	add_backend(&k, "198.18.61.11", 0x11);
-	/* the largest packet that fits after encapsulation is sent */
-	s.payload = 1340;
-	len = pkt_build(&s, in);
+	add_backend(&k, "198.18.60.11", 0x11);
+	assert_verdict(run(in, len, out, &out_len), XDP_TX);
+	assert_int_equal(out_len, len);
+	/* the flow is in the connection table; its next packet follows the new mode */
+	assert_int_equal(xlb_lb_vip_update(F.lb, &k, XLB_SCHED_MAGLEV, XLB_FWD_IPIP), 0);
 	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
 	assert_int_equal(out_len, len + 20);
-	/* IPv4 without DF may not be answered, and XDP cannot fragment */
-	s.payload = 1341;
-	s.df = 0;
-	len = pkt_build(&s, in);
-	assert_verdict(run(in, len, out, NULL), XDP_DROP);
-	assert_int_equal(stat(XLB_STAT_DROP_TOO_BIG), 1);
-	assert_int_equal(stat(XLB_STAT_ICMP_TOO_BIG), 0);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
 }
 
-static void test_too_big_not_answered(void **state)
+static void test_nexthop_change_seen_after_ttl(void **state)
 {
-	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP), k6;
-	struct pkt_spec s = tcp_spec(4, 40000, 1360);
-	__u8 in[PKT_MAX], out[PKT_MAX];
-	size_t len;
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
+	struct pkt_spec s = tcp_spec(4, 40000, 30);
+	__u8 in[PKT_MAX], out[PKT_MAX], mac[6];
+	size_t len = pkt_build(&s, in);
 
 	(void)state;
-	add_backend(&k, "198.18.61.11", 0x11);
-	/* a group MAC, or a source that cannot be answered */
-	memset(s.dmac, 0xff, 6);
-	len = pkt_build(&s, in);
-	assert_verdict(run(in, len, out, NULL), XDP_DROP);
-	s = tcp_spec(4, 40000, 1360);
-	s.saddr = "224.0.0.1";
-	len = pkt_build(&s, in);
-	assert_verdict(run(in, len, out, NULL), XDP_DROP);
-	s.saddr = "127.0.0.1";
-	len = pkt_build(&s, in);
-	assert_verdict(run(in, len, out, NULL), XDP_DROP);
-	/* IPv6 over a way of 1300: 1300 - 40 is below what IPv6 may ask for */
-	k6 = add_vip(VIP6, 80, XLB_FWD_IPIP);
-	add_backend(&k6, "2001:db8:63::11", 0x11);
-	s = tcp_spec(6, 40000, 1240);
-	len = pkt_build(&s, in);
-	assert_verdict(run(in, len, out, NULL), XDP_DROP);
-	s.saddr = "ff02::1";
-	s.payload = 1400;
-	len = pkt_build(&s, in);
-	assert_verdict(run(in, len, out, NULL), XDP_DROP);
-	assert_int_equal(stat(XLB_STAT_DROP_TOO_BIG), 5);
-	assert_int_equal(stat(XLB_STAT_ICMP_TOO_BIG), 0);
+	add_backend(&k, "198.18.60.11", 0x11);
+	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
+	mac_set(mac, GW_MAC);
+	assert_memory_equal(out, mac, 6);
+	assert_int_equal(system("ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b1 dev "
+				EGRESS " nud permanent"), 0);
+	/* the FIB's answer is kept for 100 ms of the data plane's clock */
+	*fixture_clock(&F) += 99 * 1000000ULL;
+	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
+	assert_memory_equal(out, mac, 6);
+	*fixture_clock(&F) += 2 * 1000000ULL;
+	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
+	mac_set(mac, GW_MAC + 1);
+	assert_memory_equal(out, mac, 6);
+	assert_int_equal(system("ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b0 dev "
+				EGRESS " nud permanent"), 0);
 }
 
 static void test_too_big_rate_limited(void **state)
@@ -702,12 +576,13 @@ static void test_too_big_rate_limited(void **state)
 		answered += run(in, len, out, NULL) == XDP_TX;
 	assert_int_equal(answered, 50);
 	assert_int_equal(stat(XLB_STAT_DROP_ICMP_RATELIMIT), 10);
-	F.skel->bss->fake_clock_ns += 3 * 1000000ULL;
+	*fixture_clock(&F) += 3 * 1000000ULL;
 	for (i = 0; i < 10; i++)
 		answered += run(in, len, out, NULL) == XDP_TX;
 	assert_int_equal(answered, 53);
 	assert_int_equal(stat(XLB_STAT_ICMP_TOO_BIG), 53);
 }
+
 
 /* ---- ICMP errors about VIP flows ---- */
 
@@ -734,7 +609,7 @@ static size_t build_icmp_error_ext(int family, __u16 sport, size_t quote_len, in
 	if (quote_len > 1200)
 		quote_len = 1200;
 	memset(buf, 0, 14 + hdr);
-	mac_set(buf, LB_MAC_LAST);
+	mac_set(buf, FIXTURE_LB_MAC);
 	mac_set(buf + 6, 0x54);
 	put16(buf + 12, family == 4 ? ETH_P_IP : ETH_P_IPV6);
 	l3_len = hdr + quote_len;
@@ -784,10 +659,20 @@ static void add_backends6(const struct vip_key *k, __u32 n)
 	}
 }
 
-/* Two encapsulated IPv6 frames went to the same backend (outer destination). */
-static void assert_same_backend6(const __u8 *a, const __u8 *b)
+/*
+ * The error about flow s's reply (its quote with ext_hdrs and frag, see
+ * build_icmp_error_ext) reaches the backend the flow went to.
+ */
+static void error_follows_flow6(const struct pkt_spec *s, int ext_hdrs, int frag)
 {
-	assert_memory_equal(a + 14 + 24, b + 14 + 24, 16);
+	__u8 in[PKT_MAX], flow_out[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(s, in);
+
+	assert_verdict(run(in, len, flow_out, NULL), XDP_REDIRECT);
+	len = build_icmp_error_ext(6, s->sport, 1232, ext_hdrs, frag, in);
+	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
+	/* the same outer destination */
+	assert_memory_equal(out + 14 + 24, flow_out + 14 + 24, 16);
 }
 
 /* The outer destination of an encapsulated frame: the backend. */
@@ -835,7 +720,7 @@ static void test_icmp_follows_flow(void **state)
 	dst[3] = flow_be[199];
 	s = tcp_spec(4, 20000 + 199, 10);
 	want_len = expect_encap(in, 14, 0, src, dst, 0, out, want);
-	assert_bytes(out, out_len, want, want_len);
+	fx_assert_bytes(out, out_len, want, want_len);
 
 	/* more backends: Maglev would move some flows, the table keeps them */
 	for (i = 4; i < 12; i++) {
@@ -852,7 +737,8 @@ static void test_icmp_follows_flow(void **state)
 		f.sport = htons(20000 + i);
 		f.dport = htons(80);
 		f.proto = IPPROTO_TCP;
-		assert_int_equal(xlb_explain(&F.dp, &f, 0x10, 1, 1000 * NS, 300 * NS, 30 * NS, &e), 0);
+		assert_int_equal(xlb_explain(&F.dp, &f, 0x10, FIXTURE_LO, FIXTURE_START, FIXTURE_TCP_IDLE,
+					     FIXTURE_UDP_IDLE, &e), 0);
 		moved += e.table_backend_id != e.backend_id;
 		len = build_icmp_error(4, 20000 + i, 64, in);
 		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
@@ -867,10 +753,8 @@ static void test_icmp_follows_flow(void **state)
 static void test_icmp6_untracked_uses_maglev(void **state)
 {
 	struct vip_key k = add_vip(VIP6, 80, XLB_FWD_IPIP);
-	__u8 in[PKT_MAX], out[PKT_MAX], out2[PKT_MAX];
-	__u32 out_len, i;
-	size_t len;
 	struct pkt_spec s;
+	__u32 i;
 
 	(void)state;
 	add_backends6(&k, 5);
@@ -878,11 +762,7 @@ static void test_icmp6_untracked_uses_maglev(void **state)
 	for (i = 0; i < 100; i++) {
 		s = tcp_spec(6, 30000 + i, 0);
 		s.tcp_flags = 0x02;
-		len = pkt_build(&s, in);
-		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-		len = build_icmp_error(6, 30000 + i, 1232, in);
-		assert_verdict(run(in, len, out2, &out_len), XDP_REDIRECT);
-		assert_same_backend6(out, out2);
+		error_follows_flow6(&s, 0, 0);
 	}
 	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 100);
 }
@@ -891,25 +771,18 @@ static void test_icmp6_untracked_uses_maglev(void **state)
 static void test_icmp6_quote_ext_headers(void **state)
 {
 	struct vip_key k = add_vip(VIP6, 80, XLB_FWD_IPIP);
-	__u8 in[PKT_MAX], out[PKT_MAX], out2[PKT_MAX];
-	__u32 out_len, i;
-	size_t len;
+	__u8 in[PKT_MAX], out[PKT_MAX];
 	struct pkt_spec s;
+	size_t len;
+	__u32 i;
 
 	(void)state;
 	add_backends6(&k, 5);
 	for (i = 0; i < 30; i++) {
 		s = tcp_spec(6, 31000 + i, 10);
-		len = pkt_build(&s, in);
-		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-		/* two destination-options headers */
-		len = build_icmp_error_ext(6, 31000 + i, 1232, 2, 0, in);
-		assert_verdict(run(in, len, out2, &out_len), XDP_REDIRECT);
-		assert_same_backend6(out, out2);
-		/* a first fragment: its ports are there */
-		len = build_icmp_error_ext(6, 31000 + i, 1232, 0, 1, in);
-		assert_verdict(run(in, len, out2, &out_len), XDP_REDIRECT);
-		assert_same_backend6(out, out2);
+		/* two destination-options headers; a first fragment: its ports are there */
+		error_follows_flow6(&s, 2, 0);
+		error_follows_flow6(&s, 0, 1);
 	}
 	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 60);
 	/* a later fragment has none: the host's, as other ICMP */
@@ -997,22 +870,12 @@ static void test_icmp_malformed_dropped(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		T(test_ipip4_fixed_source),
-		T(test_ip6ip6_hashed_source),
-		T(test_ipip4_hashed_source),
-		T(test_4in6_with_vlan_tags),
+	struct CMUnitTest tests[NCASES + 12];
+	const struct CMUnitTest more[] = {
+		T(test_ipip4_outer_id_per_packet),
 		T(test_ipv6_vip_to_ipv4_backend_refused),
-		T(test_no_neigh_passes_encapsulated),
-		T(test_no_route_and_no_source_dropped),
 		T(test_l2dsr_to_ipip_switch_moves_flows),
 		T(test_nexthop_change_seen_after_ttl),
-		T(test_too_big_ipv4),
-		T(test_too_big_ipv4_vlan),
-		T(test_too_big_ipv6),
-		T(test_too_big_4in6),
-		T(test_too_big_limits),
-		T(test_too_big_not_answered),
 		T(test_too_big_rate_limited),
 		T(test_icmp_follows_flow),
 		T(test_icmp6_untracked_uses_maglev),
@@ -1020,7 +883,13 @@ int main(void)
 		T(test_icmp_l2dsr_vip),
 		T(test_icmp_malformed_dropped),
 	};
+	size_t i, n = sizeof(more) / sizeof(more[0]);
 
+	for (i = 0; i < NCASES; i++)
+		tests[i] = (struct CMUnitTest){ cases[i].name, test_case, setup, teardown,
+						(void *)&cases[i] };
+	for (i = 0; i < n; i++)
+		tests[NCASES + i] = more[i];
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return _cmocka_run_group_tests("encap", tests, NCASES + n, group_setup, NULL);
 }

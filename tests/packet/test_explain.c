@@ -25,123 +25,36 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
-#include "xlb.skel.h"
-#include "../../user/lib/dataplane.h"
 #include "../../user/lib/explain.h"
-#include "../../user/lib/lb.h"
 #include "../../user/lib/syntax.h"
 #include "../../bpf/hash.h"
-#include "pkt.h"
+#include "fixture_assert.h"
 
-#define NS 1000000000ULL
-#define TCP_IDLE (300 * NS)
-#define UDP_IDLE (30 * NS)
-#define LB_MAC 0xee
+#define NS FIXTURE_NS
+#define TCP_IDLE FIXTURE_TCP_IDLE
+#define UDP_IDLE FIXTURE_UDP_IDLE
+#define LB_MAC FIXTURE_LB_MAC
 #define CLIENT_MAC 0x01
 #define NFLOWS 10000
 #define SYN 0x02
 #define ACK 0x10
 
-struct fixture {
-	struct xlb_bpf *skel;
-	struct xlb_dp dp;
-	struct xlb_lb *lb;
-	int prog_fd;
-	__u32 ifindex; /* ingress: lo */
-};
-
-static struct fixture F;
-
-static int setup(void **state)
-{
-	struct xlb_load_opts opts = XLB_LOAD_OPTS_DEFAULT;
-
-	(void)state;
-	memset(&F, 0, sizeof(F));
-	opts.ct_size = 65536;
-	opts.fake_clock = 1;
-	opts.tcp_idle_ns = TCP_IDLE;
-	opts.udp_idle_ns = UDP_IDLE;
-	F.skel = xlb_bpf__open();
-	if (!F.skel)
-		return -1;
-	XLB_SKEL_CONFIGURE(F.skel, &opts);
-	if (xlb_bpf__load(F.skel) || xlb_dp_init(&F.dp, F.skel->obj))
-		return -1;
-	F.skel->bss->fake_clock_ns = 1000 * NS;
-	F.lb = xlb_lb_new(&F.dp);
-	F.prog_fd = bpf_program__fd(F.skel->progs.xlb_xdp);
-	F.ifindex = 1;
-	return F.lb ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	xlb_lb_free(F.lb);
-	xlb_bpf__destroy(F.skel);
-	return 0;
-}
-
 /* ---- the world: VIPs and backends ---- */
 
 static struct vip_key add_vip(const char *addr, __u16 port, __u8 proto, __u8 sched)
 {
-	struct vip_key k = {};
-
-	assert_int_equal(addr_parse16(addr, k.addr), 0);
-	k.port = htons(port);
-	k.proto = proto;
-	assert_true(xlb_lb_vip_add(F.lb, &k, sched, XLB_FWD_L2DSR) >= 0);
-	return k;
+	return fx_vip(&F, addr, port, proto, sched, XLB_FWD_L2DSR);
 }
 
 static __u32 add_backend_on(const struct vip_key *k, const char *addr, __u8 mac_last,
 			    __u32 ifindex)
 {
-	struct xlb_backend_spec s = { .weight = 100, .state = XLB_BE_UP, .ifindex = ifindex };
-	int id;
-
-	assert_int_equal(addr_parse16(addr, s.addr), 0);
-	mac_set(s.mac, mac_last);
-	mac_set(s.src_mac, LB_MAC);
-	id = xlb_lb_backend_add(F.lb, k, &s);
-	assert_true(id > 0);
-	return id;
+	return fx_backend(&F, k, addr, mac_last, ifindex);
 }
 
 static __u32 add_backend(const struct vip_key *k, const char *addr, __u8 mac_last)
 {
-	return add_backend_on(k, addr, mac_last, F.ifindex);
-}
-
-static struct xlb_lb_backend *backend_of(const struct vip_key *k, const char *addr)
-{
-	struct xlb_lb_vip *vip = xlb_lb_vip_find(F.lb, k);
-	struct xlb_lb_backend *b;
-	__be32 a[4];
-
-	assert_non_null(vip);
-	assert_int_equal(addr_parse16(addr, a), 0);
-	b = xlb_lb_backend_find(vip, a);
-	assert_non_null(b);
-	return b;
-}
-
-static void set_state(const struct vip_key *k, const char *addr, __u32 state)
-{
-	struct xlb_backend_spec s = backend_of(k, addr)->spec;
-
-	s.state = state;
-	assert_int_equal(xlb_lb_backend_update(F.lb, k, &s), 0);
-}
-
-static void del_backend(const struct vip_key *k, const char *addr)
-{
-	__be32 a[4];
-
-	assert_int_equal(addr_parse16(addr, a), 0);
-	assert_int_equal(xlb_lb_backend_del(F.lb, k, a), 0);
+	return fx_backend(&F, k, addr, mac_last, FIXTURE_LO);
 }
 
 static __u32 egress_ifindex(const char *name)
@@ -174,7 +87,7 @@ struct counts {
 
 static int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
 {
-	return pkt_run(F.prog_fd, F.ifindex, in, len, out, out_len);
+	return fixture_run(&F, in, len, out, out_len);
 }
 
 static void flow_key_of(const struct tflow *f, struct flow_key *key)
@@ -192,7 +105,7 @@ static int explain(const struct tflow *f, struct xlb_explain *e)
 	struct flow_key key;
 
 	flow_key_of(f, &key);
-	return xlb_explain(&F.dp, &key, f->flags, F.ifindex, F.skel->bss->fake_clock_ns,
+	return xlb_explain(&F.dp, &key, f->flags, FIXTURE_LO, *fixture_clock(&F),
 			   TCP_IDLE, UDP_IDLE, e);
 }
 
@@ -266,7 +179,7 @@ static void check_flow(const struct tflow *f, struct counts *c)
 	struct flow_entry ct0, ct1;
 	struct xlb_explain e;
 	struct flow_key key;
-	__u64 now = F.skel->bss->fake_clock_ns;
+	__u64 now = *fixture_clock(&F);
 	__u32 out_len = 0, i;
 	int verdict, had, has;
 	size_t len;
@@ -276,7 +189,7 @@ static void check_flow(const struct tflow *f, struct counts *c)
 	had = ct_get(&key, &ct0);
 	if (e.ct_looked_up)
 		assert_int_equal(had, e.ct_found);
-	assert_int_equal(xlb_dp_stats(&F.dp, before), 0);
+	fx_counters(&F, before);
 
 	mac_set(s.smac, CLIENT_MAC);
 	mac_set(s.dmac, LB_MAC);
@@ -289,7 +202,7 @@ static void check_flow(const struct tflow *f, struct counts *c)
 		disagree(f, &e, "MACs");
 
 	/* exactly the counters the explanation names moved, by one */
-	assert_int_equal(xlb_dp_stats(&F.dp, after), 0);
+	fx_counters(&F, after);
 	for (i = 0; i < XLB_STAT_MAX; i++) {
 		want = i == e.reason || (i == XLB_STAT_CT_HIT && e.ct_used) ||
 		       (i == XLB_STAT_CT_MISS && e.hashed);
@@ -462,12 +375,12 @@ static void change_backends(void)
 	__u32 reused;
 
 	add_backend(&web4, "198.18.0.15", 0x15);
-	del_backend(&web4, "198.18.0.12");
-	set_state(&web4, "198.18.0.13", XLB_BE_DRAIN);
-	set_state(&any4, "198.18.0.22", XLB_BE_DOWN);
-	set_state(&one6, "2001:db8::61", XLB_BE_DOWN);
-	reused = backend_of(&web6, "2001:db8::42")->id;
-	del_backend(&web6, "2001:db8::42");
+	fx_backend_del(&F, &web4, "198.18.0.12");
+	fx_backend_state(&F, &web4, "198.18.0.13", XLB_BE_DRAIN);
+	fx_backend_state(&F, &any4, "198.18.0.22", XLB_BE_DOWN);
+	fx_backend_state(&F, &one6, "2001:db8::61", XLB_BE_DOWN);
+	reused = fx_backend_find(&F, &web6, "2001:db8::42")->id;
+	fx_backend_del(&F, &web6, "2001:db8::42");
 	F.lb->next_backend_id = reused;
 	assert_int_equal(add_backend(&web6, "2001:db8::44", 0x44), reused);
 }
@@ -552,10 +465,10 @@ static void test_random_flows_agree(void **state)
 	change_backends();
 	replay("pass 3, after backend changes", &total);
 
-	F.skel->bss->fake_clock_ns += UDP_IDLE + 1 * NS;
+	*fixture_clock(&F) += UDP_IDLE + 1 * NS;
 	replay("pass 4, after the UDP idle timeout", &total);
 
-	F.skel->bss->fake_clock_ns += TCP_IDLE + 1 * NS;
+	*fixture_clock(&F) += TCP_IDLE + 1 * NS;
 	replay("pass 5, after the TCP idle timeout", &total);
 
 	print_counts("all passes", &total);
@@ -594,6 +507,20 @@ static const char *json_text(struct json_object *obj)
 							   JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
+/* Explain f: these steps, this JSON. */
+static void assert_explained(const struct tflow *f, struct xlb_explain *e,
+			     const char *const steps[XLB_EXPLAIN_STEPS], const char *json)
+{
+	struct json_object *obj;
+
+	assert_int_equal(explain(f, e), 0);
+	assert_steps(e, steps);
+	obj = xlb_explain_json(e, NULL);
+	assert_non_null(obj);
+	assert_string_equal(json_text(obj), json);
+	json_object_put(obj);
+}
+
 static void test_text_tx(void **state)
 {
 	struct tflow f = one_flow("198.18.0.1", 40000, "198.18.100.10", 80, IPPROTO_TCP, ACK);
@@ -625,11 +552,7 @@ static void test_text_tx(void **state)
 	add_backend(&k, "198.18.0.12", 0x12);
 	add_backend(&k, "198.18.0.13", 0x13);
 
-	assert_int_equal(explain(&f, &e), 0);
-	assert_steps(&e, first);
-	obj = xlb_explain_json(&e, NULL);
-	assert_non_null(obj);
-	assert_string_equal(json_text(obj),
+	assert_explained(&f, &e, first,
 		"{\"src\":\"198.18.0.1:40000\",\"dst\":\"198.18.100.10:80/tcp\",\"steps\":["
 		"{\"step\":\"vip\",\"text\":\"1. vip: 198.18.100.10:80/tcp -> VIP 198.18.100.10:80/tcp (id 0, maglev, l2dsr)\"},"
 		"{\"step\":\"conntrack\",\"text\":\"2. conntrack: no entry\"},"
@@ -640,11 +563,10 @@ static void test_text_tx(void **state)
 		"\"vip\":\"198.18.100.10:80/tcp\",\"vip_id\":0,\"backend\":\"198.18.0.11\",\"backend_id\":1,"
 		"\"action\":\"XDP_TX\",\"reason\":\"tx\",\"hash\":\"0xd4f30614\",\"slot\":12578,"
 		"\"conntrack\":null,\"new_entry\":true}");
-	json_object_put(obj);
 	check_flow(&f, &c);
 
 	/* the next packet, 3.2 s later, follows the entry it left */
-	F.skel->bss->fake_clock_ns += 3200 * 1000000ULL;
+	*fixture_clock(&F) += 3200 * 1000000ULL;
 	assert_int_equal(explain(&f, &e), 0);
 	assert_steps(&e, second);
 	obj = xlb_explain_json(&e, "eth0");
@@ -674,7 +596,6 @@ static void test_text_pass(void **state)
 	struct vip_key k = add_vip("198.18.100.10", 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
 	struct counts c = {};
 	struct xlb_explain e;
-	struct json_object *obj;
 	static const char *const no_port[XLB_EXPLAIN_STEPS] = {
 		"1. vip: 198.18.100.10:81/tcp: VIP address, but no VIP for this port/protocol",
 		"2. conntrack: no entry",
@@ -695,11 +616,7 @@ static void test_text_pass(void **state)
 
 	(void)state;
 	add_backend(&k, "198.18.0.11", 0x11);
-	assert_int_equal(explain(&f, &e), 0);
-	assert_steps(&e, no_port);
-	obj = xlb_explain_json(&e, NULL);
-	assert_non_null(obj);
-	assert_string_equal(json_text(obj),
+	assert_explained(&f, &e, no_port,
 		"{\"src\":\"198.18.0.1:40000\",\"dst\":\"198.18.100.10:81/tcp\",\"steps\":["
 		"{\"step\":\"vip\",\"text\":\"1. vip: 198.18.100.10:81/tcp: VIP address, but no VIP for this port/protocol\"},"
 		"{\"step\":\"conntrack\",\"text\":\"2. conntrack: no entry\"},"
@@ -710,7 +627,6 @@ static void test_text_pass(void **state)
 		"\"vip\":null,\"vip_id\":null,\"backend\":null,\"backend_id\":null,"
 		"\"action\":\"XDP_PASS\",\"reason\":\"pass_vip_no_port\",\"hash\":null,\"slot\":null,"
 		"\"conntrack\":null,\"new_entry\":false}");
-	json_object_put(obj);
 	check_flow(&f, &c);
 
 	f = one_flow("198.18.0.1", 40000, "198.18.100.99", 80, IPPROTO_TCP, ACK);
@@ -730,7 +646,6 @@ static void test_text_drop(void **state)
 	char line[XLB_EXPLAIN_LINE_MAX];
 	struct counts c = {};
 	struct xlb_explain e;
-	struct json_object *obj;
 	struct backend be;
 	__u32 id;
 	static const char *const want[XLB_EXPLAIN_STEPS] = {
@@ -746,12 +661,8 @@ static void test_text_drop(void **state)
 	(void)state;
 	/* its only backend removed: the table is all empty slots */
 	add_backend(&k, "2001:db8::11", 0x11);
-	del_backend(&k, "2001:db8::11");
-	assert_int_equal(explain(&f, &e), 0);
-	assert_steps(&e, want);
-	obj = xlb_explain_json(&e, NULL);
-	assert_non_null(obj);
-	assert_string_equal(json_text(obj),
+	fx_backend_del(&F, &k, "2001:db8::11");
+	assert_explained(&f, &e, want,
 		"{\"src\":\"[2001:db8::1]:40000\",\"dst\":\"[2001:db8:100::10]:443/tcp\",\"steps\":["
 		"{\"step\":\"vip\",\"text\":\"1. vip: [2001:db8:100::10]:443/tcp -> VIP [2001:db8:100::10]:443/tcp (id 0, source-hash, l2dsr)\"},"
 		"{\"step\":\"conntrack\",\"text\":\"2. conntrack: no entry\"},"
@@ -762,7 +673,6 @@ static void test_text_drop(void **state)
 		"\"vip\":\"[2001:db8:100::10]:443/tcp\",\"vip_id\":0,\"backend\":null,\"backend_id\":null,"
 		"\"action\":\"XDP_DROP\",\"reason\":\"drop_no_backend\",\"hash\":\"0x42e00808\",\"slot\":50473,"
 		"\"conntrack\":null,\"new_entry\":false}");
-	json_object_put(obj);
 	check_flow(&f, &c);
 
 	/*
@@ -815,7 +725,7 @@ static void test_text_redirect_and_idle(void **state)
 	vip->backends[0].spec.ifindex = pkt0;
 	assert_int_equal(xlb_lb_backend_update(F.lb, &k, &vip->backends[0].spec), 0);
 	assert_int_equal(xlb_dp_tx_port_add(&F.dp, pkt0), 0);
-	t0 = F.skel->bss->fake_clock_ns;
+	t0 = *fixture_clock(&F);
 	assert_int_equal(explain(&f, &e), 0);
 	xlb_explain_step(&e, 5, NULL, line, sizeof(line));
 	snprintf(want, sizeof(want),
@@ -825,19 +735,19 @@ static void test_text_redirect_and_idle(void **state)
 	assert_string_equal(line, want);
 	check_flow(&f, &c);
 
-	F.skel->bss->fake_clock_ns = t0 + UDP_IDLE;
+	*fixture_clock(&F) = t0 + UDP_IDLE;
 	assert_int_equal(explain(&f, &e), 0);
 	assert_true(e.ct_used);
 	check_flow(&f, &c);
 
-	F.skel->bss->fake_clock_ns += UDP_IDLE + 1;
+	*fixture_clock(&F) += UDP_IDLE + 1;
 	assert_int_equal(explain(&f, &e), 0);
 	xlb_explain_step(&e, 1, NULL, line, sizeof(line));
 	assert_string_equal(line, "2. conntrack: entry -> backend id 1 (gen 1), "
 				  "last seen 30.0 s ago: not used, idle 30.000000001 s > 30 s");
 	check_flow(&f, &c);
 
-	F.skel->bss->fake_clock_ns -= 1500 * 1000000ULL;
+	*fixture_clock(&F) -= 1500 * 1000000ULL;
 	assert_int_equal(explain(&f, &e), 0);
 	xlb_explain_step(&e, 1, NULL, line, sizeof(line));
 	assert_string_equal(line, "2. conntrack: entry -> backend id 1 (gen 1), "
@@ -867,7 +777,7 @@ static void test_entry_before_vip(void **state)
 
 	(void)state;
 	entry.backend_id = add_backend(&k, "198.18.0.11", 0x11);
-	entry.last_seen_ns = F.skel->bss->fake_clock_ns;
+	entry.last_seen_ns = *fixture_clock(&F);
 	find_collision("198.18.100.10", "10.200.0.0", collide4);
 
 	f = one_flow("198.18.0.1", 40000, collide4, 80, IPPROTO_TCP, ACK);
@@ -912,7 +822,7 @@ static void test_entry_before_vip(void **state)
 	assert_int_equal(c.ct_unused, 1);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
 {

@@ -21,134 +21,32 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "xlb.skel.h"
-#include "../../user/lib/dataplane.h"
-#include "../../user/lib/lb.h"
 #include "../../bpf/hash.h"
-#include "pkt.h"
+#include "fixture_assert.h"
 #include "xlb_check.h"
 
 #define VIP4 "198.18.100.10"
 #define VIP6 "2001:db8:100::10"
 #define CLIENT4 "198.18.0.1"
 #define CLIENT6 "2001:db8::1"
-#define LB_MAC_LAST 0xee
 #define CLIENT_MAC_LAST 0x01
-#define NS 1000000000ULL
-
-struct fixture {
-	struct xlb_bpf *skel;
-	struct xlb_dp dp;
-	struct xlb_lb *lb;
-	int prog_fd;
-	int ifindex; /* ingress: lo */
-};
-
-static struct fixture F;
-
-static int setup(void **state)
-{
-	struct xlb_load_opts opts = XLB_LOAD_OPTS_DEFAULT;
-	int err;
-
-	(void)state;
-	memset(&F, 0, sizeof(F));
-	opts.ct_size = 65536;
-	opts.fake_clock = 1;
-	opts.tcp_idle_ns = 300 * NS;
-	opts.udp_idle_ns = 30 * NS;
-	F.skel = xlb_bpf__open();
-	if (!F.skel)
-		return -1;
-	XLB_SKEL_CONFIGURE(F.skel, &opts);
-	err = xlb_bpf__load(F.skel);
-	if (err) {
-		fprintf(stderr, "load: %d\n", err);
-		return -1;
-	}
-	F.skel->bss->fake_clock_ns = 1000 * NS;
-	if (xlb_dp_init(&F.dp, F.skel->obj))
-		return -1;
-	F.lb = xlb_lb_new(&F.dp);
-	F.prog_fd = bpf_program__fd(F.skel->progs.xlb_xdp);
-	F.ifindex = 1;
-	return F.lb ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	xlb_lb_free(F.lb);
-	xlb_bpf__destroy(F.skel);
-	return 0;
-}
+#define NS FIXTURE_NS
 
 /* ---- helpers ---- */
 
 static int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
 {
-	return pkt_run(F.prog_fd, F.ifindex, in, len, out, out_len);
-}
-
-static struct vip_key vkey(const char *addr, __u16 port, __u8 proto)
-{
-	struct vip_key k = {};
-
-	assert_int_equal(addr_parse16(addr, k.addr), 0);
-	k.port = htons(port);
-	k.proto = proto;
-	return k;
+	return fixture_run(&F, in, len, out, out_len);
 }
 
 static struct vip_key add_vip(const char *addr, __u16 port, __u8 proto, __u8 sched)
 {
-	struct vip_key k = vkey(addr, port, proto);
-
-	assert_true(xlb_lb_vip_add(F.lb, &k, sched, XLB_FWD_L2DSR) >= 0);
-	return k;
-}
-
-static struct xlb_backend_spec be_spec(const char *addr, __u8 mac_last, __u32 weight)
-{
-	struct xlb_backend_spec s = {};
-
-	assert_int_equal(addr_parse16(addr, s.addr), 0);
-	mac_set(s.mac, mac_last);
-	mac_set(s.src_mac, LB_MAC_LAST);
-	s.ifindex = F.ifindex;
-	s.weight = weight;
-	s.state = XLB_BE_UP;
-	return s;
+	return fx_vip(&F, addr, port, proto, sched, XLB_FWD_L2DSR);
 }
 
 static __u32 add_backend(const struct vip_key *k, const char *addr, __u8 mac_last)
 {
-	struct xlb_backend_spec s = be_spec(addr, mac_last, 100);
-	int id = xlb_lb_backend_add(F.lb, k, &s);
-
-	assert_true(id > 0);
-	return id;
-}
-
-static void set_state(const struct vip_key *k, const char *addr, __u32 state)
-{
-	struct xlb_lb_vip *vip = xlb_lb_vip_find(F.lb, k);
-	struct xlb_backend_spec s;
-	__be32 a[4];
-
-	assert_non_null(vip);
-	addr_parse16(addr, a);
-	s = xlb_lb_backend_find(vip, a)->spec;
-	s.state = state;
-	assert_int_equal(xlb_lb_backend_update(F.lb, k, &s), 0);
-}
-
-static void del_backend(const struct vip_key *k, const char *addr)
-{
-	__be32 a[4];
-
-	addr_parse16(addr, a);
-	assert_int_equal(xlb_lb_backend_del(F.lb, k, a), 0);
+	return fx_backend(&F, k, addr, mac_last, FIXTURE_LO);
 }
 
 static struct pkt_spec tcp4(__u16 sport, __u8 flags)
@@ -159,7 +57,7 @@ static struct pkt_spec tcp4(__u16 sport, __u8 flags)
 	};
 
 	mac_set(s.smac, CLIENT_MAC_LAST);
-	mac_set(s.dmac, LB_MAC_LAST);
+	mac_set(s.dmac, FIXTURE_LB_MAC);
 	return s;
 }
 
@@ -195,7 +93,7 @@ static __u8 expect_tx(const struct pkt_spec *s)
 
 	assert_verdict(run(in, len, out, &out_len), XDP_TX);
 	assert_int_equal(out_len, len);
-	mac_set(want_src, LB_MAC_LAST);
+	mac_set(want_src, FIXTURE_LB_MAC);
 	assert_memory_equal(out + 6, want_src, 6);
 	assert_memory_equal(out + 12, in + 12, len - 12);
 	/* destination is one of our backends: 02:00:5e:10:00:xx */
@@ -314,7 +212,7 @@ static void test_port0_vip_matches_every_port(void **state)
 static void test_redirect_other_interface(void **state)
 {
 	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
-	struct xlb_backend_spec b = be_spec("198.18.0.11", 0x11, 1);
+	struct xlb_backend_spec b;
 	struct pkt_spec s = tcp4(40000, 0x10);
 	__u8 in[PKT_MAX], out[PKT_MAX];
 	size_t len = pkt_build(&s, in);
@@ -322,7 +220,8 @@ static void test_redirect_other_interface(void **state)
 
 	(void)state;
 	assert_true(egress > 0);
-	b.ifindex = egress;
+	assert_int_equal(fixture_backend_spec("198.18.0.11", 0x11, egress, &b), 0);
+	b.weight = 1;
 	assert_true(xlb_lb_backend_add(F.lb, &k, &b) > 0);
 	/* not in the devmap yet: dropped and counted */
 	assert_int_equal(run(in, len, out, NULL), XDP_DROP);
@@ -332,13 +231,8 @@ static void test_redirect_other_interface(void **state)
 	assert_int_equal(out[5], 0x11);
 	assert_int_equal(stat(XLB_STAT_REDIRECT), 1);
 	/* the dropped one is not the VIP's traffic, the redirected one is */
-	{
-		struct traffic_stats ts;
-
-		assert_int_equal(xlb_dp_vip_stats(&F.dp, xlb_lb_vip_find(F.lb, &k)->id, &ts), 0);
-		assert_int_equal(ts.packets, 1);
-		assert_int_equal(ts.bytes, len);
-	}
+	assert_int_equal(fx_vip_traffic(&F, &k).packets, 1);
+	assert_int_equal(fx_vip_traffic(&F, &k).bytes, len);
 }
 
 /* ---- what is not ours ---- */
@@ -682,7 +576,7 @@ static void test_bare_syn_not_tracked(void **state)
 	expect_tx(&ack);
 	assert_int_equal(stat(XLB_STAT_CT_MISS), 3);
 	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
-	assert_int_equal(xlb_dp_vip_stats(&F.dp, xlb_lb_vip_find(F.lb, &k)->id, &ts), 0);
+	ts = fx_vip_traffic(&F, &k);
 	assert_int_equal(ts.new_flows, 1);
 	assert_int_equal(ts.packets, 4);
 }
@@ -731,11 +625,11 @@ static void test_established_flow_sticks(void **state)
 	/* removing another backend leaves a flow on 0x11 where it is */
 	s.sport = port_for(&k, 0x11, 50000);
 	assert_int_equal(expect_tx(&s), 0x11);
-	del_backend(&k, "198.18.0.12");
+	fx_backend_del(&F, &k, "198.18.0.12");
 	assert_int_equal(expect_tx(&s), 0x11);
 
 	/* a flow whose backend is removed moves */
-	del_backend(&k, "198.18.0.11");
+	fx_backend_del(&F, &k, "198.18.0.11");
 	assert_int_equal(expect_tx(&s), 0x13);
 }
 
@@ -748,7 +642,7 @@ static void test_drain_keeps_down_moves(void **state)
 	(void)state;
 	s.sport = port_for(&k, 0x12, 20000);
 	assert_int_equal(expect_tx(&s), 0x12);
-	set_state(&k, "198.18.0.12", XLB_BE_DRAIN);
+	fx_backend_state(&F, &k, "198.18.0.12", XLB_BE_DRAIN);
 	/* established flow stays on the drained backend */
 	assert_int_equal(expect_tx(&s), 0x12);
 	/* new flows avoid it */
@@ -757,40 +651,41 @@ static void test_drain_keeps_down_moves(void **state)
 		assert_int_not_equal(expect_tx(&fresh), 0x12);
 	}
 	/* down: its flows move too */
-	set_state(&k, "198.18.0.12", XLB_BE_DOWN);
+	fx_backend_state(&F, &k, "198.18.0.12", XLB_BE_DOWN);
 	assert_int_not_equal(expect_tx(&s), 0x12);
 	/* back up, the flow stays where it moved (a fresh entry was made) */
-	set_state(&k, "198.18.0.12", XLB_BE_UP);
+	fx_backend_state(&F, &k, "198.18.0.12", XLB_BE_UP);
 	assert_int_not_equal(expect_tx(&s), 0x12);
+}
+
+/* Idle for within: the entry is used; then idle for beyond: a new one is made. */
+static void idle_expires(const struct pkt_spec *s, __u64 within, __u64 beyond)
+{
+	__u64 hits = stat(XLB_STAT_CT_HIT), misses = stat(XLB_STAT_CT_MISS);
+
+	expect_tx(s);
+	*fixture_clock(&F) += within;
+	expect_tx(s);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), hits + 1);
+	*fixture_clock(&F) += beyond;
+	expect_tx(s);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), hits + 1);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), misses + 2);
 }
 
 static void test_idle_timeout_per_protocol(void **state)
 {
 	struct vip_key k = add_vip(VIP4, 0, IPPROTO_UDP, XLB_SCHED_MAGLEV);
-	struct pkt_spec u = tcp4(7000, 0);
+	struct pkt_spec u = tcp4(7000, 0), t = tcp4(7000, 0x10);
 
 	(void)state;
 	vip4_with_3();
 	add_backend(&k, "198.18.0.21", 0x21);
 	u.proto = IPPROTO_UDP;
-	expect_tx(&u);
-	F.skel->bss->fake_clock_ns += 29 * NS;
-	expect_tx(&u);
-	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
-	F.skel->bss->fake_clock_ns += 31 * NS; /* idle for 31 s > udp_idle 30 s */
-	expect_tx(&u);
-	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
-	assert_int_equal(stat(XLB_STAT_CT_MISS), 2);
-
-	/* TCP: 31 s idle is well within 300 s */
-	struct pkt_spec t = tcp4(7000, 0x10);
-
-	expect_tx(&t);
-	F.skel->bss->fake_clock_ns += 31 * NS;
-	expect_tx(&t);
-	assert_int_equal(stat(XLB_STAT_CT_HIT), 2);
-	F.skel->bss->fake_clock_ns += 301 * NS;
-	expect_tx(&t);
+	/* UDP: 29 s idle is within udp_idle 30 s, 31 s is not */
+	idle_expires(&u, 29 * NS, 31 * NS);
+	/* TCP: 31 s idle is well within 300 s, 301 s is not */
+	idle_expires(&t, 31 * NS, 301 * NS);
 	assert_int_equal(stat(XLB_STAT_CT_HIT), 2);
 	assert_int_equal(stat(XLB_STAT_CT_MISS), 4);
 }
@@ -874,9 +769,9 @@ static void test_no_backend_dropped(void **state)
 	expect_drop(p, len, XLB_STAT_DROP_NO_BACKEND);
 	add_backend(&k, "198.18.0.11", 0x11);
 	assert_int_equal(expect_tx(&s), 0x11);
-	set_state(&k, "198.18.0.11", XLB_BE_DOWN);
+	fx_backend_state(&F, &k, "198.18.0.11", XLB_BE_DOWN);
 	expect_drop(p, len, XLB_STAT_DROP_NO_BACKEND);
-	set_state(&k, "198.18.0.11", XLB_BE_DISABLED);
+	fx_backend_state(&F, &k, "198.18.0.11", XLB_BE_DISABLED);
 	expect_drop(p, len, XLB_STAT_DROP_NO_BACKEND);
 	assert_int_equal(stat(XLB_STAT_DROP_NO_BACKEND), 3);
 }
@@ -896,6 +791,16 @@ static void test_vip_delete_stops_forwarding(void **state)
 
 /* ---- counters ---- */
 
+/* Send s (its first cut bytes; 0: all), and count one more where it must be counted. */
+static void send_counted(const struct pkt_spec *s, size_t cut, __u64 *want)
+{
+	__u8 p[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(s, p);
+
+	run(p, cut ?: len, out, NULL);
+	++*want;
+}
+
 static void test_counters_exact(void **state)
 {
 	struct vip_key k = vip4_with_3(), empty;
@@ -914,28 +819,18 @@ static void test_counters_exact(void **state)
 
 	s = tcp4(1, 0);
 	s.ether_type = ETH_P_ARP;
-	run(p, pkt_build(&s, p), out, NULL);
-	want[XLB_STAT_PASS_NON_IP]++;
-
+	send_counted(&s, 0, &want[XLB_STAT_PASS_NON_IP]);
 	s = tcp4(1, 0x10);
-	len = pkt_build(&s, p);
-	run(p, ETH_HLEN + 10, out, NULL);
-	want[XLB_STAT_PASS_SHORT]++;
-
+	send_counted(&s, ETH_HLEN + 10, &want[XLB_STAT_PASS_SHORT]);
 	s.daddr = "198.18.200.1";
-	for (i = 0; i < 2; i++)
-		run(p, pkt_build(&s, p), out, NULL);
-	want[XLB_STAT_PASS_NON_VIP] += 2;
-
+	send_counted(&s, 0, &want[XLB_STAT_PASS_NON_VIP]);
+	send_counted(&s, 0, &want[XLB_STAT_PASS_NON_VIP]);
 	s = tcp4(1, 0x10);
 	s.dport = 8080;
-	run(p, pkt_build(&s, p), out, NULL);
-	want[XLB_STAT_PASS_VIP_NO_PORT]++;
-
+	send_counted(&s, 0, &want[XLB_STAT_PASS_VIP_NO_PORT]);
 	s = tcp4(1, 0);
 	s.proto = IPPROTO_ICMP;
-	run(p, pkt_build(&s, p), out, NULL);
-	want[XLB_STAT_ICMP]++;
+	send_counted(&s, 0, &want[XLB_STAT_ICMP]);
 
 	/* one TCP connection: SYN, then 4 packets */
 	s = tcp4(33333, 0x02);
@@ -964,15 +859,11 @@ static void test_counters_exact(void **state)
 	want[XLB_STAT_CT_MISS]++;
 	want[XLB_STAT_DROP_NO_BACKEND]++;
 
-	assert_int_equal(xlb_dp_stats(&F.dp, got), 0);
-	for (i = 0; i < XLB_STAT_MAX; i++) {
-		if (got[i] != want[i])
-			fail_msg("counter %s: got %llu, want %llu", xlb_stat_names[i],
-				 (unsigned long long)got[i], (unsigned long long)want[i]);
-	}
+	fx_counters(&F, got);
+	fx_assert_counters(got, want, XLB_STAT_MAX, xlb_stat_names);
 
 	vip = xlb_lb_vip_find(F.lb, &k);
-	assert_int_equal(xlb_dp_vip_stats(&F.dp, vip->id, &vs), 0);
+	vs = fx_vip_traffic(&F, &k);
 	assert_int_equal(vs.packets, 5);
 	assert_int_equal(vs.bytes, bytes);
 	assert_int_equal(vs.new_flows, 1);
@@ -987,11 +878,10 @@ static void test_counters_exact(void **state)
 	assert_int_equal(sum.packets, 5);
 	assert_int_equal(sum.bytes, bytes);
 	assert_int_equal(sum.new_flows, 1);
-	assert_int_equal(xlb_dp_vip_stats(&F.dp, xlb_lb_vip_find(F.lb, &empty)->id, &vs), 0);
-	assert_int_equal(vs.packets, 0);
+	assert_int_equal(fx_vip_traffic(&F, &empty).packets, 0);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
 {

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "../../user/lib/syntax.h"
+#include "fixture.h"
+#include "pkt.h"
+
+int fixture_open(struct xlb_fixture *f)
+{
+	struct xlb_load_opts opts = XLB_LOAD_OPTS_DEFAULT;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	opts.ct_size = 65536;
+	opts.fake_clock = 1;
+	opts.tcp_idle_ns = FIXTURE_TCP_IDLE;
+	opts.udp_idle_ns = FIXTURE_UDP_IDLE;
+	f->skel = xlb_bpf__open();
+	if (!f->skel)
+		return -errno;
+	XLB_SKEL_CONFIGURE(f->skel, &opts);
+	err = xlb_bpf__load(f->skel);
+	if (err)
+		goto fail;
+	*fixture_clock(f) = FIXTURE_START;
+	err = xlb_dp_init(&f->dp, f->skel->obj);
+	if (err)
+		goto fail;
+	f->lb = xlb_lb_new(&f->dp);
+	if (!f->lb) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	f->prog_fd = bpf_program__fd(f->skel->progs.xlb_xdp);
+	return 0;
+fail:
+	xlb_bpf__destroy(f->skel);
+	f->skel = NULL;
+	return err;
+}
+
+void fixture_close(struct xlb_fixture *f)
+{
+	xlb_lb_free(f->lb);
+	xlb_bpf__destroy(f->skel);
+	memset(f, 0, sizeof(*f));
+}
+
+int fixture_vip_add(struct xlb_fixture *f, const char *addr, __u16 port, __u8 proto,
+		    __u8 sched, __u8 forward, struct vip_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	if (addr_parse16(addr, key->addr))
+		return -EINVAL;
+	key->port = htons(port);
+	key->proto = proto;
+	return xlb_lb_vip_add(f->lb, key, sched, forward);
+}
+
+int fixture_backend_spec(const char *addr, __u8 mac_last, __u32 ifindex,
+			 struct xlb_backend_spec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	if (addr_parse16(addr, spec->addr))
+		return -EINVAL;
+	mac_set(spec->mac, mac_last);
+	mac_set(spec->src_mac, FIXTURE_LB_MAC);
+	spec->ifindex = ifindex;
+	spec->weight = 100;
+	spec->state = XLB_BE_UP;
+	return 0;
+}
+
+int fixture_backend_add(struct xlb_fixture *f, const struct vip_key *key, const char *addr,
+			__u8 mac_last, __u32 ifindex)
+{
+	struct xlb_backend_spec spec;
+	int err = fixture_backend_spec(addr, mac_last, ifindex, &spec);
+
+	return err ?: xlb_lb_backend_add(f->lb, key, &spec);
+}
+
+struct xlb_lb_backend *fixture_backend_find(struct xlb_fixture *f, const struct vip_key *key,
+					    const char *addr)
+{
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(f->lb, key);
+	__be32 a[4];
+
+	if (!vip || addr_parse16(addr, a))
+		return NULL;
+	return xlb_lb_backend_find(vip, a);
+}
+
+int fixture_backend_state(struct xlb_fixture *f, const struct vip_key *key, const char *addr,
+			  __u32 state)
+{
+	struct xlb_lb_backend *b = fixture_backend_find(f, key, addr);
+	struct xlb_backend_spec spec;
+
+	if (!b)
+		return -ENOENT;
+	spec = b->spec;
+	spec.state = state;
+	return xlb_lb_backend_update(f->lb, key, &spec);
+}
+
+int fixture_backend_del(struct xlb_fixture *f, const struct vip_key *key, const char *addr)
+{
+	__be32 a[4];
+
+	if (addr_parse16(addr, a))
+		return -EINVAL;
+	return xlb_lb_backend_del(f->lb, key, a);
+}
+
+int fixture_encap_set(struct xlb_fixture *f, const char *v4, const char *v6)
+{
+	struct encap_config cfg = {};
+	char err[128];
+
+	if (v4 && xlb_parse_encap_source(v4, 4, &cfg.v4, err, sizeof(err)))
+		return -EINVAL;
+	if (v6 && xlb_parse_encap_source(v6, 6, &cfg.v6, err, sizeof(err)))
+		return -EINVAL;
+	return xlb_dp_encap_set(&f->dp, &cfg);
+}
+
+int fixture_run(struct xlb_fixture *f, const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
+{
+	return pkt_run(f->prog_fd, FIXTURE_LO, in, len, out, out_len);
+}
+
+int fixture_counters(struct xlb_fixture *f, __u64 out[XLB_STAT_MAX])
+{
+	return xlb_dp_stats(&f->dp, out);
+}
+
+/* ---- decapsulation ---- */
+
+int decap_fixture_open(struct decap_fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->skel = decap_bpf__open_and_load();
+	if (!f->skel)
+		return -errno;
+	f->prog_fd = bpf_program__fd(f->skel->progs.xlb_decap);
+	return 0;
+}
+
+void decap_fixture_close(struct decap_fixture *f)
+{
+	decap_bpf__destroy(f->skel);
+	memset(f, 0, sizeof(*f));
+}
+
+int decap_fixture_source_add(struct decap_fixture *f, const char *addr, __u32 len)
+{
+	struct decap_source_key key = {};
+	__u32 one = 1;
+
+	if (addr_parse16(addr, key.addr))
+		return -EINVAL;
+	key.prefixlen = strchr(addr, ':') ? len : XLB_DECAP_V4_PREFIX_BASE + len;
+	if (bpf_map_update_elem(bpf_map__fd(f->skel->maps.decap_sources), &key, &one, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int decap_fixture_vip_add(struct decap_fixture *f, const char *addr)
+{
+	struct decap_vip_key key = {};
+	__u32 one = 1;
+
+	if (addr_parse16(addr, key.addr))
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(f->skel->maps.decap_vips), &key, &one, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int decap_fixture_run(struct decap_fixture *f, const __u8 *in, size_t len, __u8 *out,
+		      __u32 *out_len)
+{
+	return pkt_run(f->prog_fd, FIXTURE_LO, in, len, out, out_len);
+}
+
+int decap_fixture_counters(struct decap_fixture *f, __u64 out[XLB_DECAP_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, cpu, err = 0;
+	__u64 *vals;
+	__u32 i;
+
+	if (ncpu <= 0)
+		return ncpu ?: -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	fd = bpf_map__fd(f->skel->maps.decap_stats);
+	for (i = 0; i < XLB_DECAP_STAT_MAX && !err; i++) {
+		if (bpf_map_lookup_elem(fd, &i, vals)) {
+			err = -errno;
+			break;
+		}
+		out[i] = 0;
+		for (cpu = 0; cpu < ncpu; cpu++)
+			out[i] += vals[cpu];
+	}
+	free(vals);
+	return err;
+}
