@@ -661,6 +661,29 @@ static int settings_err(struct cfg_ctx *c, const char *prefix, const char *key,
 	return cfg_err(c, p, NULL, "%s", why);
 }
 
+/* Where a check's interval, timeout, rise and fall go. */
+struct timing_out {
+	__u32 *interval_ms, *timeout_ms, *rise, *fall;
+};
+
+static int get_timing(struct cfg_ctx *c, const char *hp, const char *interval,
+		      const char *timeout, const char *rise, const char *fall,
+		      struct timing_out out)
+{
+	int err;
+
+	err = get_ms32(c, hp, "interval", interval, XLB_INTERVAL_MIN_MS, XLB_INTERVAL_MAX_MS,
+		       out.interval_ms);
+	if (!err)
+		err = get_ms32(c, hp, "timeout", timeout, XLB_TIMEOUT_MIN_MS, XLB_TIMEOUT_MAX_MS,
+			       out.timeout_ms);
+	if (!err)
+		err = get_u32(c, hp, "rise", rise, XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX, out.rise);
+	if (!err)
+		err = get_u32(c, hp, "fall", fall, XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX, out.fall);
+	return err;
+}
+
 /* The health check of a VIP, over the defaults. */
 static int conv_health(struct cfg_ctx *c, const char *vp,
 		       const struct y_health *y, struct xlb_health_cfg *h)
@@ -686,18 +709,8 @@ static int conv_health(struct cfg_ctx *c, const char *vp,
 	if (err)
 		return err;
 	h->port = (__u16)port;
-	err = get_ms32(c, hp, "interval", y->interval, XLB_INTERVAL_MIN_MS,
-		       XLB_INTERVAL_MAX_MS, &h->interval_ms);
-	if (!err)
-		err = get_ms32(c, hp, "timeout", y->timeout, XLB_TIMEOUT_MIN_MS,
-			       XLB_TIMEOUT_MAX_MS, &h->timeout_ms);
-	if (!err)
-		err = get_u32(c, hp, "rise", y->rise, XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX,
-			      &h->rise);
-	if (!err)
-		err = get_u32(c, hp, "fall", y->fall, XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX,
-			      &h->fall);
-	return err;
+	return get_timing(c, hp, y->interval, y->timeout, y->rise, y->fall,
+			  (struct timing_out){ &h->interval_ms, &h->timeout_ms, &h->rise, &h->fall });
 }
 
 /* Per-backend timing overrides; 0 in b means "the VIP's". */
@@ -705,23 +718,12 @@ static int conv_timing(struct cfg_ctx *c, const char *bp,
 		       const struct y_timing *y, struct xlb_backend_cfg *b)
 {
 	char hp[PATH_MAX_LEN + 8];
-	int err;
 
 	if (!y)
 		return 0;
 	snprintf(hp, sizeof(hp), "%s.health", bp);
-	err = get_ms32(c, hp, "interval", y->interval, XLB_INTERVAL_MIN_MS,
-		       XLB_INTERVAL_MAX_MS, &b->interval_ms);
-	if (!err)
-		err = get_ms32(c, hp, "timeout", y->timeout, XLB_TIMEOUT_MIN_MS,
-			       XLB_TIMEOUT_MAX_MS, &b->timeout_ms);
-	if (!err)
-		err = get_u32(c, hp, "rise", y->rise, XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX,
-			      &b->rise);
-	if (!err)
-		err = get_u32(c, hp, "fall", y->fall, XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX,
-			      &b->fall);
-	return err;
+	return get_timing(c, hp, y->interval, y->timeout, y->rise, y->fall,
+			  (struct timing_out){ &b->interval_ms, &b->timeout_ms, &b->rise, &b->fall });
 }
 
 static int conv_backend(struct cfg_ctx *c, const char *bp,
