@@ -431,6 +431,82 @@ static void test_mac(void **state)
 }
 
 /* A short err buffer truncates and a NULL one is allowed. */
+/* ADDR:PORT, one parser for listeners and clients. */
+static void test_endpoint(void **state)
+{
+	static const struct {
+		const char *in;
+		unsigned int flags;
+		const char *addr, *zone;
+		unsigned int port;
+	} good[] = {
+		{ "198.18.0.1:9100", 0, "198.18.0.1", "", 9100 },
+		{ "0.0.0.0:65535", 0, "0.0.0.0", "", 65535 },
+		{ "[2001:db8::1]:80", 0, "2001:db8::1", "", 80 },
+		{ "[::]:1", 0, "::", "", 1 },
+		{ "198.18.0.1:0", XLB_EP_PORT_ZERO, "198.18.0.1", "", 0 },
+		{ "198.18.0.1:00080", 0, "198.18.0.1", "", 80 },
+		{ "[fe80::1%lo]:9100", XLB_EP_ZONE, "fe80::1", "lo", 9100 },
+		{ "[2001:db8::1]:9100", XLB_EP_ZONE, "2001:db8::1", "", 9100 },
+	};
+	static const struct {
+		const char *in;
+		unsigned int flags;
+		const char *err;
+	} bad[] = {
+		{ "198.18.0.300:80", 0, "bad IPv4 address" },
+		{ "", 0, "bad IPv4 address" },
+		{ ":80", 0, "bad IPv4 address" },
+		{ "127.1:9100", 0, "bad IPv4 address" },
+		{ "localhost:9100", 0, "bad IPv4 address" },
+		{ "1.2.3.4.5:80", 0, "bad IPv4 address" },
+		{ "2001:db8::1:80", 0, "IPv6 address needs brackets" },
+		{ "::1:9100", 0, "IPv6 address needs brackets" },
+		{ "[2001:db8::zz]:1", 0, "bad IPv6 address" },
+		{ "[198.18.0.1]:1", 0, "bad IPv6 address" },
+		{ "[::ffff:198.18.0.1]:1", 0, "bad IPv6 address" },
+		{ "[::1:80", 0, "bad IPv6 address" },
+		{ "[fe80::1%lo]:80", 0, "bad IPv6 address" },
+		{ "[fe80::1%]:80", XLB_EP_ZONE, "bad IPv6 address" },
+		{ "[fe80::1%abcdefghijklmnopq]:80", XLB_EP_ZONE, "bad IPv6 address" },
+		{ "198.18.0.1", 0, "missing port" },
+		{ "198.18.0.1:", 0, "missing port" },
+		{ "[::1]", 0, "missing port" },
+		{ "[::1]9100", 0, "missing port" },
+		{ "[::1]:", 0, "missing port" },
+		{ "198.18.0.1:0", 0, "bad port" },
+		{ "198.18.0.1:65536", 0, "bad port" },
+		{ "198.18.0.1:091000", 0, "bad port" },
+		{ "198.18.0.1:+80", 0, "bad port" },
+		{ "198.18.0.1:4x", XLB_EP_PORT_ZERO, "bad port" },
+		{ "198.18.0.1:80/tcp", 0, "bad port" },
+	};
+	struct xlb_endpoint ep, untouched;
+	char err[64], text[XLB_ADDR_STR_MAX];
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		memset(&ep, 0xa5, sizeof(ep));
+		if (xlb_parse_endpoint(good[i].in, good[i].flags, &ep, err, sizeof(err)))
+			fail_msg("\"%s\" refused: %s", good[i].in, err);
+		xlb_format_addr(ep.addr, text, sizeof(text));
+		assert_string_equal(text, good[i].addr);
+		assert_string_equal(ep.zone, good[i].zone);
+		assert_int_equal(ep.port, good[i].port);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		memset(&ep, 0xa5, sizeof(ep));
+		untouched = ep;
+		err[0] = '\0';
+		assert_int_equal(xlb_parse_endpoint(bad[i].in, bad[i].flags, &ep, err,
+						    sizeof(err)), -EINVAL);
+		if (strcmp(err, bad[i].err))
+			fail_msg("\"%s\": got \"%s\", want \"%s\"", bad[i].in, err, bad[i].err);
+		assert_memory_equal(&ep, &untouched, sizeof(ep));
+	}
+}
+
 static void test_err_buffer(void **state)
 {
 	struct vip_key k;
@@ -455,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_u32),
 		cmocka_unit_test(test_sched_forward),
 		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_endpoint),
 		cmocka_unit_test(test_err_buffer),
 	};
 

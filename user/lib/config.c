@@ -22,27 +22,14 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "names.h"
 #include "syntax.h"
+#include "validate.h"
 
 #define MS_PER_S	1000ull
-#define MS_PER_H	(3600 * MS_PER_S)
-
-#define CT_SIZE_MIN		1024
-#define CT_SIZE_MAX		100000000
-#define IDLE_MIN_MS		MS_PER_S
-#define IDLE_MAX_MS		(168 * MS_PER_H)
-#define INTERVAL_MIN_MS		100
-#define INTERVAL_MAX_MS		MS_PER_H
-#define TIMEOUT_MIN_MS		10
-#define TIMEOUT_MAX_MS		INTERVAL_MAX_MS	/* and below the interval */
-#define RISE_FALL_MAX		100
-#define WEIGHT_DEFAULT		100
-#define WEIGHT_MAX		65535
-#define CONFIG_FILE_MAX		(64 << 20)
 
 /* Longest path: "vips[511].backends[65534].health.timeout" */
 #define PATH_MAX_LEN		160
-#define QUOTE_MAX		64	/* longest value quoted back in a message */
 #define CY_LINE_MAX		256
 #define CY_BT_MAX		16	/* deeper than our schema ever nests */
 
@@ -228,20 +215,6 @@ static void config_defaults(struct xlb_config *cfg)
 	cfg->udp_idle_ms = 30 * MS_PER_S;
 }
 
-/* A value as it may appear in a one-line message: printable, bounded. */
-static const char *quote(const char *s, char *buf, size_t len)
-{
-	size_t i, n = strlen(s);
-	int cut = n >= len;
-
-	if (cut)
-		n = len - 4;
-	for (i = 0; i < n; i++)
-		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	strcpy(buf + n, cut ? "..." : "");
-	return buf;
-}
-
 /* Document walking, for line numbers. Lines are 1-based from here on. */
 
 static int node_line(const yaml_node_t *n)
@@ -382,9 +355,9 @@ static int cfg_err(struct cfg_ctx *c, const char *prefix, const char *key,
 static int val_err(struct cfg_ctx *c, const char *prefix, const char *key,
 		   const char *reason, const char *val)
 {
-	char q[QUOTE_MAX];
+	char q[XLB_QUOTE_MAX];
 
-	return cfg_err(c, prefix, key, "%s '%s'", reason, quote(val, q, sizeof(q)));
+	return cfg_err(c, prefix, key, "%s '%s'", reason, xlb_quote(val, q, sizeof(q)));
 }
 
 /* Typed getters: a NULL value (key absent) leaves *out as it is. */
@@ -431,30 +404,18 @@ static int get_ms32(struct cfg_ctx *c, const char *prefix, const char *key,
 	return err;
 }
 
-/* Index of s in a NULL-terminated list of names, or -1. */
-static int lookup(const char *s, const char *const *names)
-{
-	int i;
-
-	for (i = 0; names[i]; i++)
-		if (!strcmp(s, names[i]))
-			return i;
-	return -1;
-}
-
+/* "bad <what> (<a>, <b> or <c>) '<value>'" if val is not a name in table. */
 static int get_enum(struct cfg_ctx *c, const char *prefix, const char *key,
-		    const char *val, const char *const *names,
-		    const char *reason, __u32 *out)
+		    const char *val, const struct xlb_name *table,
+		    const char *what, __u32 *out)
 {
-	int i;
+	char names[96], reason[128];
 
-	if (!val)
+	if (!val || !xlb_value_of(table, val, out))
 		return 0;
-	i = lookup(val, names);
-	if (i < 0)
-		return val_err(c, prefix, key, reason, val);
-	*out = (__u32)i;
-	return 0;
+	xlb_names_list(table, " or ", names, sizeof(names));
+	snprintf(reason, sizeof(reason), "bad %s (%s)", what, names);
+	return val_err(c, prefix, key, reason, val);
 }
 
 /* libcyaml's errors */
@@ -527,7 +488,7 @@ static int cyaml_error(struct cfg_ctx *c, const struct cy_log *log,
 	static const char twice[] = "Load: Mapping field already seen: ";
 	static const char expect[] = "Load: Expecting ";
 	static const char noanchor[] = "Load: No anchor found for alias: ";
-	char path[PATH_MAX_LEN] = "", msg[XLB_ERR_MAX], q[QUOTE_MAX];
+	char path[PATH_MAX_LEN] = "", msg[XLB_ERR_MAX], q[XLB_QUOTE_MAX];
 	const char *m = log->msg;
 	unsigned int i, skip = 0;
 	int line;
@@ -553,16 +514,16 @@ static int cyaml_error(struct cfg_ctx *c, const struct cy_log *log,
 		m += sizeof(unknown) - 1;
 		line = key_line(c->doc, path, m, 1);
 		snprintf(msg, sizeof(msg), "unknown key '%s'",
-			 quote(m, q, sizeof(q)));
+			 xlb_quote(m, q, sizeof(q)));
 	} else if (!strncmp(m, missing, sizeof(missing) - 1)) {
 		m += sizeof(missing) - 1;
 		snprintf(msg, sizeof(msg), "missing key '%s'",
-			 quote(m, q, sizeof(q)));
+			 xlb_quote(m, q, sizeof(q)));
 	} else if (!strncmp(m, twice, sizeof(twice) - 1)) {
 		m += sizeof(twice) - 1;
 		line = key_line(c->doc, path, m, 2);
 		snprintf(msg, sizeof(msg), "duplicate key '%s'",
-			 quote(m, q, sizeof(q)));
+			 xlb_quote(m, q, sizeof(q)));
 	} else if (!strncmp(m, expect, sizeof(expect) - 1)) {
 		const char *got = strstr(m, "got event: ");
 
@@ -573,9 +534,9 @@ static int cyaml_error(struct cfg_ctx *c, const struct cy_log *log,
 		/* libyaml has vouched for every alias: this one is inside its anchor. */
 		m += sizeof(noanchor) - 1;
 		snprintf(msg, sizeof(msg), "recursive alias %s",
-			 quote(m, q, sizeof(q)));
+			 xlb_quote(m, q, sizeof(q)));
 	} else if (!strncmp(m, "Load: ", 6)) {
-		snprintf(msg, sizeof(msg), "%s", quote(m + 6, q, sizeof(q)));
+		snprintf(msg, sizeof(msg), "%s", xlb_quote(m + 6, q, sizeof(q)));
 	} else {
 		snprintf(msg, sizeof(msg), "%s", cyaml_strerror(cerr));
 	}
@@ -585,27 +546,19 @@ static int cyaml_error(struct cfg_ctx *c, const struct cy_log *log,
 
 /* Conversion and checks */
 
-static int has_space_or_ctl(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
 static int check_ifname(struct cfg_ctx *c, const char *prefix, const char *s)
 {
-	char q[QUOTE_MAX];
+	char q[XLB_QUOTE_MAX];
 
 	if (!*s)
 		return cfg_err(c, prefix, NULL, "empty interface name");
 	if (strlen(s) >= XLB_IFNAME_MAX)
 		return cfg_err(c, prefix, NULL,
 			       "interface name too long (max %d chars) '%s'",
-			       XLB_IFNAME_MAX - 1, quote(s, q, sizeof(q)));
+			       XLB_IFNAME_MAX - 1, xlb_quote(s, q, sizeof(q)));
 	/* What the kernel refuses in a device name. */
 	if (!strcmp(s, ".") || !strcmp(s, "..") || strpbrk(s, "/:") ||
-	    has_space_or_ctl(s))
+	    xlb_has_space_or_ctl(s))
 		return val_err(c, prefix, NULL, "bad interface name", s);
 	return 0;
 }
@@ -649,84 +602,37 @@ static int conv_ifaces(struct cfg_ctx *c, const struct y_config *y,
 	return 0;
 }
 
-/* "ADDR:PORT" or "[ADDR]:PORT", as a listener address. */
-static int check_listen(const char *s, char *why, size_t len)
-{
-	char addr[XLB_ADDR_STR_MAX];
-	const char *port, *end;
-	__be32 a[4];
-	__u32 n;
-
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (!end || (size_t)(end - s - 1) >= sizeof(addr) ||
-		    !memchr(s + 1, ':', end - s - 1)) {
-			snprintf(why, len, "bad IPv6 address");
-			return -EINVAL;
-		}
-		memcpy(addr, s + 1, end - s - 1);
-		addr[end - s - 1] = '\0';
-		port = end + 1;
-	} else {
-		end = strchr(s, ':');
-		if (end && strchr(end + 1, ':')) {
-			snprintf(why, len, "IPv6 address needs brackets");
-			return -EINVAL;
-		}
-		if (!end)
-			end = s + strlen(s);
-		if ((size_t)(end - s) >= sizeof(addr)) {
-			snprintf(why, len, "bad IPv4 address");
-			return -EINVAL;
-		}
-		memcpy(addr, s, end - s);
-		addr[end - s] = '\0';
-		port = end;
-	}
-	if (xlb_parse_addr(addr, a, why, len))
-		return -EINVAL;
-	if (*port != ':' || !port[1]) {
-		snprintf(why, len, "missing port");
-		return -EINVAL;
-	}
-	if (xlb_parse_u32(port + 1, 1, 65535, &n, NULL, 0)) {
-		snprintf(why, len, "bad port");
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int conv_global(struct cfg_ctx *c, const struct y_config *y,
 		       struct xlb_config *cfg)
 {
-	static const char *const modes[] = { "native", "generic", NULL };
 	const struct y_conntrack *ct = y->conntrack;
+	struct xlb_endpoint ep;
 	char why[64];
 	int err;
 
 	err = conv_ifaces(c, y, cfg);
 	if (err)
 		return err;
-	err = get_enum(c, "", "xdp_mode", y->xdp_mode, modes,
-		       "bad XDP mode (native or generic)", &cfg->xdp_mode);
+	err = get_enum(c, "", "xdp_mode", y->xdp_mode, xlb_xdp_mode_names,
+		       "XDP mode", &cfg->xdp_mode);
 	if (err)
 		return err;
 	if (ct) {
-		err = get_u32(c, "conntrack", "size", ct->size, CT_SIZE_MIN,
-			      CT_SIZE_MAX, &cfg->ct_size);
+		err = get_u32(c, "conntrack", "size", ct->size, XLB_CT_SIZE_MIN,
+			      XLB_CT_SIZE_MAX, &cfg->ct_size);
 		if (!err)
 			err = get_ms(c, "conntrack", "tcp_idle", ct->tcp_idle,
-				     IDLE_MIN_MS, IDLE_MAX_MS, &cfg->tcp_idle_ms);
+				     XLB_IDLE_MIN_MS, XLB_IDLE_MAX_MS, &cfg->tcp_idle_ms);
 		if (!err)
 			err = get_ms(c, "conntrack", "udp_idle", ct->udp_idle,
-				     IDLE_MIN_MS, IDLE_MAX_MS, &cfg->udp_idle_ms);
+				     XLB_IDLE_MIN_MS, XLB_IDLE_MAX_MS, &cfg->udp_idle_ms);
 		if (err)
 			return err;
 	}
 	if (y->metrics) {
 		if (strlen(y->metrics) >= sizeof(cfg->metrics))
 			return val_err(c, "", "metrics", "too long", y->metrics);
-		if (check_listen(y->metrics, why, sizeof(why)))
+		if (xlb_parse_endpoint(y->metrics, 0, &ep, why, sizeof(why)))
 			return val_err(c, "", "metrics", why, y->metrics);
 		strcpy(cfg->metrics, y->metrics);
 	}
@@ -740,14 +646,49 @@ static int conv_global(struct cfg_ctx *c, const struct y_config *y,
 }
 
 /*
- * The health check of a VIP, over the defaults. timeout < interval is
+ * A check's timing relation, refused by validate.c on "health.timeout", is
  * reported on whichever of the two keys is written, timeout first.
  */
+static int settings_err(struct cfg_ctx *c, const char *prefix, const char *key,
+			const char *why, int timeout_written)
+{
+	char p[PATH_MAX_LEN];
+
+	if (!strcmp(key, "health.timeout") && !timeout_written)
+		key = "health.interval";
+	/* "health.x" under prefix: split so that the path is walked whole */
+	join(p, sizeof(p), prefix, key);
+	return cfg_err(c, p, NULL, "%s", why);
+}
+
+/* Where a check's interval, timeout, rise and fall go. */
+struct timing_out {
+	__u32 *interval_ms, *timeout_ms, *rise, *fall;
+};
+
+static int get_timing(struct cfg_ctx *c, const char *hp, const char *interval,
+		      const char *timeout, const char *rise, const char *fall,
+		      struct timing_out out)
+{
+	int err;
+
+	err = get_ms32(c, hp, "interval", interval, XLB_INTERVAL_MIN_MS, XLB_INTERVAL_MAX_MS,
+		       out.interval_ms);
+	if (!err)
+		err = get_ms32(c, hp, "timeout", timeout, XLB_TIMEOUT_MIN_MS, XLB_TIMEOUT_MAX_MS,
+			       out.timeout_ms);
+	if (!err)
+		err = get_u32(c, hp, "rise", rise, XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX, out.rise);
+	if (!err)
+		err = get_u32(c, hp, "fall", fall, XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX, out.fall);
+	return err;
+}
+
+/* The health check of a VIP, over the defaults. */
 static int conv_health(struct cfg_ctx *c, const char *vp,
 		       const struct y_health *y, struct xlb_health_cfg *h)
 {
-	static const char *const kinds[] = { "none", "tcp", "http", "https", NULL };
-	char hp[PATH_MAX_LEN + 8], a[24], b[24];
+	char hp[PATH_MAX_LEN + 8], why[XLB_ERR_MAX];
 	__u32 port = 0;
 	int err;
 
@@ -756,104 +697,56 @@ static int conv_health(struct cfg_ctx *c, const char *vp,
 		return 0;
 	snprintf(hp, sizeof(hp), "%s.health", vp);
 
-	err = get_enum(c, hp, "check", y->check, kinds,
-		       "bad check (none, tcp, http or https)", &h->kind);
+	err = get_enum(c, hp, "check", y->check, xlb_check_names, "check", &h->kind);
 	if (err)
 		return err;
 	if (y->path) {
-		if (y->path[0] != '/')
-			return val_err(c, hp, "path",
-				       "bad path (must start with '/')", y->path);
-		/* It goes into an HTTP request line as is. */
-		if (has_space_or_ctl(y->path))
-			return val_err(c, hp, "path",
-				       "bad path (no spaces or control characters)",
-				       y->path);
-		if (strlen(y->path) >= sizeof(h->path))
-			return val_err(c, hp, "path", "path too long (max 255 chars)",
-				       y->path);
+		if (xlb_http_path_check(y->path, why, sizeof(why)))
+			return cfg_err(c, hp, "path", "%s", why);
 		strcpy(h->path, y->path);
 	}
 	err = get_u32(c, hp, "port", y->port, 0, 65535, &port);
 	if (err)
 		return err;
 	h->port = (__u16)port;
-	err = get_ms32(c, hp, "interval", y->interval, INTERVAL_MIN_MS,
-		       INTERVAL_MAX_MS, &h->interval_ms);
-	if (!err)
-		err = get_ms32(c, hp, "timeout", y->timeout, TIMEOUT_MIN_MS,
-			       TIMEOUT_MAX_MS, &h->timeout_ms);
-	if (!err)
-		err = get_u32(c, hp, "rise", y->rise, 1, RISE_FALL_MAX, &h->rise);
-	if (!err)
-		err = get_u32(c, hp, "fall", y->fall, 1, RISE_FALL_MAX, &h->fall);
-	if (err)
-		return err;
-	if (h->timeout_ms >= h->interval_ms) {
-		xlb_format_duration_ms(h->timeout_ms, a, sizeof(a));
-		xlb_format_duration_ms(h->interval_ms, b, sizeof(b));
-		return cfg_err(c, hp, y->timeout ? "timeout" : "interval",
-			       "timeout %s must be less than interval %s", a, b);
-	}
-	return 0;
+	return get_timing(c, hp, y->interval, y->timeout, y->rise, y->fall,
+			  (struct timing_out){ &h->interval_ms, &h->timeout_ms, &h->rise, &h->fall });
 }
 
 /* Per-backend timing overrides; 0 in b means "the VIP's". */
 static int conv_timing(struct cfg_ctx *c, const char *bp,
-		       const struct y_timing *y, const struct xlb_health_cfg *h,
-		       struct xlb_backend_cfg *b)
+		       const struct y_timing *y, struct xlb_backend_cfg *b)
 {
-	char hp[PATH_MAX_LEN + 8], a[24], s[24];
-	__u32 interval, timeout;
-	int err;
+	char hp[PATH_MAX_LEN + 8];
 
 	if (!y)
 		return 0;
 	snprintf(hp, sizeof(hp), "%s.health", bp);
-	err = get_ms32(c, hp, "interval", y->interval, INTERVAL_MIN_MS,
-		       INTERVAL_MAX_MS, &b->interval_ms);
-	if (!err)
-		err = get_ms32(c, hp, "timeout", y->timeout, TIMEOUT_MIN_MS,
-			       TIMEOUT_MAX_MS, &b->timeout_ms);
-	if (!err)
-		err = get_u32(c, hp, "rise", y->rise, 1, RISE_FALL_MAX, &b->rise);
-	if (!err)
-		err = get_u32(c, hp, "fall", y->fall, 1, RISE_FALL_MAX, &b->fall);
-	if (err || (!y->interval && !y->timeout))
-		return err;
-
-	interval = b->interval_ms ? b->interval_ms : h->interval_ms;
-	timeout = b->timeout_ms ? b->timeout_ms : h->timeout_ms;
-	if (timeout >= interval) {
-		xlb_format_duration_ms(timeout, a, sizeof(a));
-		xlb_format_duration_ms(interval, s, sizeof(s));
-		return cfg_err(c, hp, y->timeout ? "timeout" : "interval",
-			       "timeout %s must be less than interval %s", a, s);
-	}
-	return 0;
+	return get_timing(c, hp, y->interval, y->timeout, y->rise, y->fall,
+			  (struct timing_out){ &b->interval_ms, &b->timeout_ms, &b->rise, &b->fall });
 }
 
 static int conv_backend(struct cfg_ctx *c, const char *bp,
 			const struct y_backend *y, const struct xlb_vip_cfg *v,
 			struct xlb_backend_cfg *b)
 {
-	static const char *const states[] = { "enabled", "drain", "disabled", NULL };
-	char why[96];
+	char why[XLB_ERR_MAX];
+	const char *key;
 	int err;
 
 	if (xlb_parse_addr(y->address, b->addr, why, sizeof(why)))
 		return val_err(c, bp, "address", why, y->address);
 	if (xlb_check_backend_family(v->forward, v->key.addr, b->addr, why, sizeof(why)))
 		return cfg_err(c, bp, "address", "%s", why);
-	b->weight = WEIGHT_DEFAULT;
-	err = get_u32(c, bp, "weight", y->weight, 1, WEIGHT_MAX, &b->weight);
+	b->weight = XLB_WEIGHT_DEFAULT;
+	err = get_u32(c, bp, "weight", y->weight, XLB_WEIGHT_MIN, XLB_WEIGHT_MAX, &b->weight);
 	if (!err)
-		err = get_enum(c, bp, "state", y->state, states,
-			       "bad state (enabled, drain or disabled)",
-			       &b->admin);
+		err = get_enum(c, bp, "state", y->state, xlb_admin_names, "state", &b->admin);
 	if (!err)
-		err = conv_timing(c, bp, y->health, &v->health, b);
+		err = conv_timing(c, bp, y->health, b);
 	b->line = path_line(c->doc, bp);
+	if (!err && xlb_backend_settings_check(b, v, &key, why, sizeof(why)))
+		err = settings_err(c, bp, key, why, y->health && y->health->timeout);
 	return err;
 }
 
@@ -920,7 +813,8 @@ static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 		    struct xlb_config *cfg, __u32 n, __u32 *total)
 {
 	struct xlb_vip_cfg *v = &cfg->vips[n];
-	char why[64], bp[PATH_MAX_LEN];
+	char why[XLB_ERR_MAX], bp[PATH_MAX_LEN];
+	const char *key;
 	__u32 i;
 	int err;
 
@@ -943,14 +837,16 @@ static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 	err = conv_health(c, vp, y->health, &v->health);
 	if (err)
 		return err;
+	if (xlb_vip_settings_check(v, &key, why, sizeof(why)))
+		return settings_err(c, vp, key, why, y->health && y->health->timeout);
 
 	if (!y->backends_count)
 		return 0;
-	if (y->backends_count > XLB_MAX_BACKENDS - 1 - *total) {
+	if (y->backends_count > XLB_CP_MAX_BACKENDS - *total) {
 		snprintf(bp, sizeof(bp), "%s.backends[%u]", vp,
-			 XLB_MAX_BACKENDS - 1 - *total);
+			 XLB_CP_MAX_BACKENDS - *total);
 		return cfg_err(c, bp, NULL, "too many backends in total (max %d)",
-			       XLB_MAX_BACKENDS - 1);
+			       XLB_CP_MAX_BACKENDS);
 	}
 	v->backends = calloc(y->backends_count, sizeof(*v->backends));
 	if (!v->backends) {
@@ -982,9 +878,9 @@ static int conv_vips(struct cfg_ctx *c, const struct y_config *y,
 
 	if (!y->vips_count)
 		return 0;
-	if (y->vips_count > XLB_MAX_VIPS)
+	if (y->vips_count > XLB_CP_MAX_VIPS)
 		return cfg_err(c, "vips", NULL, "too many VIPs (%u, max %d)",
-			       y->vips_count, XLB_MAX_VIPS);
+			       y->vips_count, XLB_CP_MAX_VIPS);
 	cfg->vips = calloc(y->vips_count, sizeof(*cfg->vips));
 	if (!cfg->vips) {
 		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
@@ -1029,17 +925,22 @@ static int yaml_error(struct cfg_ctx *c, yaml_parser_t *parser,
 	return -EINVAL;
 }
 
+static int is_null(const char *s)
+{
+	return !strcmp(s, "") || !strcmp(s, "~") || !strcmp(s, "null") ||
+	       !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
 /* A document that holds nothing: no node, or a lone null ("---"). */
 static int doc_is_empty(yaml_document_t *doc)
 {
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
 	yaml_node_t *root = yaml_document_get_root_node(doc);
 
 	if (!root)
 		return 1;
 	return root->type == YAML_SCALAR_NODE &&
 	       root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	       lookup((const char *)root->data.scalar.value, nulls) >= 0;
+	       is_null((const char *)root->data.scalar.value);
 }
 
 /*
@@ -1199,7 +1100,7 @@ int xlb_config_load(const char *path, struct xlb_config *cfg, char *err,
 	/* Read to EOF rather than trust st_size: stdin and pipes work too. */
 	for (;;) {
 		if (len == cap) {
-			if (cap >= CONFIG_FILE_MAX) {
+			if (cap >= XLB_CONFIG_FILE_MAX) {
 				errno = EFBIG;
 				goto fail;
 			}

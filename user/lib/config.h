@@ -6,11 +6,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "../../maps/xlb_maps.h"
-
-#define XLB_IFNAME_MAX 16
-#define XLB_MAX_IFACES 8
-#define XLB_HTTP_PATH_MAX 256
-#define XLB_ERR_MAX 512
+#include "xlb_limits.h"
 
 enum xlb_check_kind {
 	XLB_CHECK_NONE,
@@ -41,7 +37,7 @@ struct xlb_health_cfg {
 
 struct xlb_backend_cfg {
 	__be32 addr[4];
-	__u32 weight;                    /* 1..65535, default 100 */
+	__u32 weight;                    /* XLB_WEIGHT_MIN..MAX, default XLB_WEIGHT_DEFAULT */
 	__u32 admin;                     /* enum xlb_admin_state */
 	/* per-backend overrides of the VIP's check timing; 0 = inherit */
 	__u32 interval_ms, timeout_ms, rise, fall;
@@ -64,7 +60,7 @@ struct xlb_config {
 	__u32 xdp_mode;                  /* enum xlb_xdp_mode */
 	__u32 ct_size;                   /* default XLB_CT_SIZE */
 	__u64 tcp_idle_ms, udp_idle_ms;  /* default 300 s, 30 s */
-	char metrics[64];                /* "ADDR:PORT" or "" (off) */
+	char metrics[XLB_METRICS_ADDR_MAX]; /* "ADDR:PORT" or "" (off) */
 	struct encap_config encap;       /* outer sources for forward ipip */
 	struct xlb_vip_cfg *vips;
 	__u32 nvips;

@@ -18,4 +18,13 @@ struct xlb_evsrc {
 	void *ctx;
 };
 
+/*
+ * Register fd in epfd for events with src as its data.ptr, src filled in
+ * (fd, fn, ctx); modify its events; remove it. 0 or -errno.
+ */
+int xlb_ev_add(int epfd, struct xlb_evsrc *src, int fd, uint32_t events, xlb_ev_fn fn,
+	       void *ctx);
+int xlb_ev_mod(int epfd, struct xlb_evsrc *src, uint32_t events);
+int xlb_ev_del(int epfd, struct xlb_evsrc *src);
+
 #endif /* XLB_EVLOOP_H */

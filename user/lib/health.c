@@ -482,7 +482,6 @@ static void tcp_ready(struct xlb_evsrc *src, uint32_t events)
 
 static void tcp_start(struct xlb_health *h, struct hc_target *t)
 {
-	struct epoll_event ev = { .events = EPOLLOUT };
 	struct sockaddr_storage ss;
 	socklen_t len = target_sockaddr(t, &ss);
 	struct hsock *hs;
@@ -511,13 +510,10 @@ static void tcp_start(struct xlb_health *h, struct hc_target *t)
 		check_skip(h, t, "socket slot", strerror(ENOMEM));
 		return;
 	}
-	hs->src.fd = fd;
-	hs->src.fn = tcp_ready;
 	hs->owner = t;
 	hs->events = EPOLLOUT;
-	ev.data.ptr = &hs->src;
-	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		err = errno;
+	err = -xlb_ev_add(h->epfd, &hs->src, fd, EPOLLOUT, tcp_ready, h);
+	if (err) {
 		close(fd);
 		hsock_put(h, hs);
 		check_skip(h, t, "epoll", strerror(err));
@@ -647,40 +643,35 @@ static int curl_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 {
 	struct xlb_health *h = userp;
 	struct hsock *hs = socketp;
-	struct epoll_event ev = { 0 };
+	uint32_t events = 0;
 
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
 		if (hs) {
 			/* curl may keep the socket open; it must leave the epoll */
-			epoll_ctl(h->epfd, EPOLL_CTL_DEL, s, NULL);
+			xlb_ev_del(h->epfd, &hs->src);
 			hsock_put(h, hs);
 		}
 		return 0;
 	}
 
 	if (what & CURL_POLL_IN)
-		ev.events |= EPOLLIN;
+		events |= EPOLLIN;
 	if (what & CURL_POLL_OUT)
-		ev.events |= EPOLLOUT;
+		events |= EPOLLOUT;
 	if (!hs) {
 		hs = hsock_get(h);
 		if (!hs)
 			return -1;
-		hs->src.fd = s;
-		hs->src.fn = curl_sock_ready;
-		ev.data.ptr = &hs->src;
-		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, s, &ev) < 0) {
+		if (xlb_ev_add(h->epfd, &hs->src, s, events, curl_sock_ready, h)) {
 			hsock_put(h, hs);
 			return -1;
 		}
 		curl_multi_assign(h->multi, s, hs);
-	} else {
-		ev.data.ptr = &hs->src;
-		if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, s, &ev) < 0)
-			return -1;
+	} else if (xlb_ev_mod(h->epfd, &hs->src, events)) {
+		return -1;
 	}
-	hs->events = ev.events;
+	hs->events = events;
 	return 0;
 }
 
@@ -1027,16 +1018,12 @@ int xlb_health_get(struct xlb_health *h, __u64 id,
 static int timer_src_init(struct xlb_health *h, struct xlb_evsrc *src,
 			  xlb_ev_fn fn)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 
-	src->fn = fn;
-	src->ctx = h;
-	src->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (src->fd < 0)
+	src->fd = fd;
+	if (fd < 0)
 		return -errno;
-	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, src->fd, &ev) < 0)
-		return -errno;
-	return 0;
+	return xlb_ev_add(h->epfd, src, fd, EPOLLIN, fn, h);
 }
 
 struct xlb_health *xlb_health_new(int epfd, xlb_health_cb cb, void *ctx)

@@ -32,6 +32,7 @@
 
 #include "evloop.h"
 #include "metrics.h"
+#include "syntax.h"
 
 #define PROM_BUF_MIN	4096
 #define PROM_NUM_MAX	32
@@ -537,70 +538,31 @@ static void on_timer(struct xlb_evsrc *src, uint32_t events)
 	metrics_run(src->ctx);
 }
 
-static int add_src(struct xlb_metrics *m, struct xlb_evsrc *src, int fd, xlb_ev_fn fn)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
-
-	src->fd = fd;
-	src->fn = fn;
-	src->ctx = m;
-	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-/* "A.B.C.D:PORT" or "[IPV6[%IFACE]]:PORT", numeric only. */
+/* "A.B.C.D:PORT" or "[IPV6[%IFACE]]:PORT", numeric only (syntax.h). */
 static int parse_addr(const char *addr, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 1], *scope;
-	const char *end, *port, *p;
-	unsigned long num = 0;
-	size_t len;
+	struct xlb_endpoint ep;
 
 	memset(ss, 0, sizeof(*ss));
-	if (!addr)
+	if (xlb_parse_endpoint(addr, XLB_EP_ZONE, &ep, NULL, 0))
 		return -EINVAL;
-	if (addr[0] == '[') {
-		end = strchr(addr, ']');
-		if (!end || end[1] != ':')
-			return -EINVAL;
-		addr++;
-		port = end + 2;
-		ss->ss_family = AF_INET6;
-	} else {
-		end = strrchr(addr, ':');
-		if (!end)
-			return -EINVAL;
-		port = end + 1;
-		ss->ss_family = AF_INET;
+	if (xlb_addr_is_v4(ep.addr)) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(ep.port);
+		sin->sin_addr.s_addr = ep.addr[3];
+		return 0;
 	}
-	len = end - addr;
-	if (len >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, addr, len);
-	host[len] = '\0';
-
-	for (p = port; *p; p++) {
-		if (*p < '0' || *p > '9' || p - port >= 5)
-			return -EINVAL;
-		num = num * 10 + (*p - '0');
-	}
-	if (num < 1 || num > 65535)
-		return -EINVAL;
-
-	if (ss->ss_family == AF_INET) {
-		sin->sin_port = htons(num);
-		return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -EINVAL;
-	}
-	sin6->sin6_port = htons(num);
-	scope = strchr(host, '%');
-	if (scope) {
-		*scope++ = '\0';
-		sin6->sin6_scope_id = if_nametoindex(scope);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(ep.port);
+	memcpy(&sin6->sin6_addr, ep.addr, sizeof(sin6->sin6_addr));
+	if (ep.zone[0]) {
+		sin6->sin6_scope_id = if_nametoindex(ep.zone);
 		if (!sin6->sin6_scope_id)
 			return -ENODEV;
 	}
-	return inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1 ? 0 : -EINVAL;
+	return 0;
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -688,10 +650,10 @@ struct xlb_metrics *xlb_metrics_new(int epfd, const char *addr,
 		set_err(err, errlen, "metrics: MHD has no epoll fd");
 		goto fail;
 	}
-	ret = add_src(m, &m->io, fd, on_io);
+	ret = xlb_ev_add(m->epfd, &m->io, fd, EPOLLIN, on_io, m);
 	if (ret)
 		goto fail_epoll;
-	ret = add_src(m, &m->timer, m->timer.fd, on_timer);
+	ret = xlb_ev_add(m->epfd, &m->timer, m->timer.fd, EPOLLIN, on_timer, m);
 	if (ret)
 		goto fail_epoll;
 	metrics_run(m);
@@ -711,9 +673,9 @@ void xlb_metrics_free(struct xlb_metrics *m)
 		return;
 	/* a failed add leaves nothing to delete: the ENOENT is harmless */
 	if (m->io.fd >= 0)
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->io.fd, NULL);
+		xlb_ev_del(m->epfd, &m->io);
 	if (m->timer.fd >= 0) {
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->timer.fd, NULL);
+		xlb_ev_del(m->epfd, &m->timer);
 		close(m->timer.fd);
 	}
 	if (m->mhd)

@@ -172,7 +172,6 @@ out:
 struct xlb_neigh *xlb_neigh_new(int epfd, xlb_neigh_cb cb, void *ctx)
 {
 	struct xlb_neigh *n = calloc(1, sizeof(*n));
-	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (!n)
 		return NULL;
@@ -186,11 +185,7 @@ struct xlb_neigh *xlb_neigh_new(int epfd, xlb_neigh_cb cb, void *ctx)
 		goto err;
 	n->cb = cb;
 	n->ctx = ctx;
-	n->src.fd = mnl_socket_get_fd(n->events);
-	n->src.fn = on_events;
-	n->src.ctx = n;
-	ev.data.ptr = &n->src;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, n->src.fd, &ev))
+	if (xlb_ev_add(epfd, &n->src, mnl_socket_get_fd(n->events), EPOLLIN, on_events, n))
 		goto err;
 	return n;
 err:

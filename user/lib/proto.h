@@ -13,25 +13,17 @@
 #include <sys/types.h>
 #include <linux/types.h>
 #include <json-c/json.h>
+#include "xlb_limits.h"
 
 #define XLB_SOCKET_PATH "/run/xlb/xlbd.sock"
 
 /*
- * Longest request line, without its '\n' (and without a '\r' before it).
- * Replies may be much longer (a backend-show of a large pool), so the
- * client reads them with a larger limit.
+ * The longest request line (XLB_PROTO_MAX_LINE, without its '\n' and a
+ * '\r' before it), reply and wait, and the argument limits that xlbctl
+ * checks before sending and xlbd checks again, are in xlb_limits.h. Replies
+ * may be much longer than requests (a backend-show of a large pool), so
+ * the client reads them with a larger limit.
  */
-#define XLB_PROTO_MAX_LINE 65536
-#define XLB_PROTO_MAX_REPLY (64u << 20)
-#define XLB_PROTO_TIMEOUT_MS 5000
-
-/* Argument limits that xlbctl checks before sending and xlbd checks again. */
-#define XLB_WEIGHT_MIN 1
-#define XLB_WEIGHT_MAX 65535
-#define XLB_RISE_FALL_MAX 100
-#define XLB_INTERVAL_MIN_MS 100
-#define XLB_TIMEOUT_MIN_MS 10
-#define XLB_CHECK_TIME_MAX_MS 3600000	/* interval and timeout: at most 1h */
 
 /* Exact error texts a peer may match on. */
 #define XLB_PROTO_ERR_MALFORMED "malformed JSON"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +9,10 @@
 #include <sys/stat.h>
 #include <json-c/json.h>
 #include <zlib.h>
+#include "names.h"
 #include "state.h"
 #include "syntax.h"
+#include "validate.h"
 
 #define STATE_VERSION 1
 
@@ -187,9 +190,6 @@ int xlb_state_digest_matches(const char *digest, const char *config_path)
 	return !strcmp(now, digest);
 }
 
-static const char *const admin_names[] = { "enabled", "drain", "disabled" };
-static const char *const check_names[] = { "none", "tcp", "http", "https" };
-
 static struct json_object *vip_to_json(const struct xlb_state_vip *v)
 {
 	struct json_object *o = json_object_new_object(), *h = json_object_new_object();
@@ -202,7 +202,7 @@ static struct json_object *vip_to_json(const struct xlb_state_vip *v)
 	json_object_object_add(o, "sched", json_object_new_string(xlb_sched_name(v->cfg.sched)));
 	json_object_object_add(o, "forward",
 			       json_object_new_string(xlb_forward_name(v->cfg.forward)));
-	json_object_object_add(h, "check", json_object_new_string(check_names[v->cfg.health.kind]));
+	json_object_object_add(h, "check", json_object_new_string(xlb_name_of(xlb_check_names, v->cfg.health.kind)));
 	json_object_object_add(h, "path", json_object_new_string(v->cfg.health.path));
 	json_object_object_add(h, "port", json_object_new_int(v->cfg.health.port));
 	json_object_object_add(h, "interval_ms", json_object_new_int64(v->cfg.health.interval_ms));
@@ -217,7 +217,7 @@ static struct json_object *vip_to_json(const struct xlb_state_vip *v)
 		xlb_format_addr(b->addr, buf, sizeof(buf));
 		json_object_object_add(bo, "address", json_object_new_string(buf));
 		json_object_object_add(bo, "weight", json_object_new_int64(b->weight));
-		json_object_object_add(bo, "admin", json_object_new_string(admin_names[b->admin]));
+		json_object_object_add(bo, "admin", json_object_new_string(xlb_name_of(xlb_admin_names, b->admin)));
 		json_object_object_add(bo, "interval_ms", json_object_new_int64(b->interval_ms));
 		json_object_object_add(bo, "timeout_ms", json_object_new_int64(b->timeout_ms));
 		json_object_object_add(bo, "rise", json_object_new_int64(b->rise));
@@ -290,6 +290,20 @@ static int jerr(char *err, size_t errlen, const char *path, const char *what, in
 	return -EINVAL;
 }
 
+/* A VIP or backend that validate.c refuses, as the config loader says it. */
+static int settings_err(char *err, size_t errlen, const char *path, int vip, int backend,
+			const char *key, const char *why)
+{
+	char where[64];
+
+	if (backend >= 0)
+		snprintf(where, sizeof(where), "vips[%d].backends[%d].%s", vip, backend, key);
+	else
+		snprintf(where, sizeof(where), "vips[%d].%s", vip, key);
+	snprintf(err, errlen, "%s: %s: %s; fix or remove the file", path, where, why);
+	return -EINVAL;
+}
+
 static int get_int(struct json_object *o, const char *key, __u32 max, __u32 *out)
 {
 	struct json_object *v;
@@ -313,30 +327,20 @@ static const char *get_str(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-static int name_index(const char *s, const char *const *names, int n)
-{
-	int i;
-
-	for (i = 0; s && i < n; i++)
-		if (!strcmp(s, names[i]))
-			return i;
-	return -1;
-}
-
 static int backend_from_json(struct json_object *bo, struct xlb_backend_cfg *b)
 {
 	char why[128];
 	const char *s = get_str(bo, "address");
-	int admin = name_index(get_str(bo, "admin"), admin_names, 3);
 
+	/* types and sizes here; what the values may be is validate.c's */
 	memset(b, 0, sizeof(*b));
-	if (!s || xlb_parse_addr(s, b->addr, why, sizeof(why)) || admin < 0 ||
-	    get_int(bo, "weight", 65535, &b->weight) || !b->weight ||
-	    get_int(bo, "interval_ms", 3600000, &b->interval_ms) ||
-	    get_int(bo, "timeout_ms", 3600000, &b->timeout_ms) ||
-	    get_int(bo, "rise", 100, &b->rise) || get_int(bo, "fall", 100, &b->fall))
+	if (!s || xlb_parse_addr(s, b->addr, why, sizeof(why)) ||
+	    xlb_value_of(xlb_admin_names, get_str(bo, "admin"), &b->admin) ||
+	    get_int(bo, "weight", UINT32_MAX, &b->weight) ||
+	    get_int(bo, "interval_ms", UINT32_MAX, &b->interval_ms) ||
+	    get_int(bo, "timeout_ms", UINT32_MAX, &b->timeout_ms) ||
+	    get_int(bo, "rise", UINT32_MAX, &b->rise) || get_int(bo, "fall", UINT32_MAX, &b->fall))
 		return -EINVAL;
-	b->admin = admin;
 	return 0;
 }
 
@@ -346,7 +350,6 @@ static int vip_from_json(struct json_object *o, struct xlb_vip_cfg *v)
 	char why[128];
 	const char *s;
 	__u32 i, port;
-	int kind;
 
 	memset(v, 0, sizeof(*v));
 	s = get_str(o, "vip");
@@ -357,15 +360,14 @@ static int vip_from_json(struct json_object *o, struct xlb_vip_cfg *v)
 		return -EINVAL;
 	if (!json_object_object_get_ex(o, "health", &h))
 		return -EINVAL;
-	kind = name_index(get_str(h, "check"), check_names, 4);
 	s = get_str(h, "path");
-	if (kind < 0 || !s || strlen(s) >= sizeof(v->health.path) ||
-	    get_int(h, "port", 65535, &port) ||
-	    get_int(h, "interval_ms", 3600000, &v->health.interval_ms) ||
-	    get_int(h, "timeout_ms", 3600000, &v->health.timeout_ms) ||
-	    get_int(h, "rise", 100, &v->health.rise) || get_int(h, "fall", 100, &v->health.fall))
+	if (xlb_value_of(xlb_check_names, get_str(h, "check"), &v->health.kind) || !s ||
+	    strlen(s) >= sizeof(v->health.path) || get_int(h, "port", 65535, &port) ||
+	    get_int(h, "interval_ms", UINT32_MAX, &v->health.interval_ms) ||
+	    get_int(h, "timeout_ms", UINT32_MAX, &v->health.timeout_ms) ||
+	    get_int(h, "rise", UINT32_MAX, &v->health.rise) ||
+	    get_int(h, "fall", UINT32_MAX, &v->health.fall))
 		return -EINVAL;
-	v->health.kind = kind;
 	v->health.port = port;
 	snprintf(v->health.path, sizeof(v->health.path), "%s", s);
 	if (!json_object_object_get_ex(o, "backends", &arr) ||
@@ -378,6 +380,22 @@ static int vip_from_json(struct json_object *o, struct xlb_vip_cfg *v)
 	for (i = 0; i < v->nbackends; i++)
 		if (backend_from_json(json_object_array_get_idx(arr, i), &v->backends[i]))
 			return -EINVAL;
+	return 0;
+}
+
+/* The same checks as a VIP and its backends from the config file. */
+static int vip_check(const struct xlb_vip_cfg *v, const char *path, int idx, char *err,
+		     size_t errlen)
+{
+	char why[XLB_ERR_MAX];
+	const char *key;
+	__u32 j;
+
+	if (xlb_vip_settings_check(v, &key, why, sizeof(why)))
+		return settings_err(err, errlen, path, idx, -1, key, why);
+	for (j = 0; j < v->nbackends; j++)
+		if (xlb_backend_settings_check(&v->backends[j], v, &key, why, sizeof(why)))
+			return settings_err(err, errlen, path, idx, j, key, why);
 	return 0;
 }
 
@@ -419,6 +437,9 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 			ret = jerr(err, errlen, path, "bad VIP entry", i);
 			goto out;
 		}
+		ret = vip_check(&cfg.vips[i], path, i, err, errlen);
+		if (ret)
+			goto out;
 	}
 	out->vips = cfg.vips;
 	out->nvips = cfg.nvips;

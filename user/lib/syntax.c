@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "syntax.h"
 
 #define MS_PER_S	1000ull
@@ -154,6 +155,66 @@ int xlb_parse_vip(const char *s, struct vip_key *key, char *err, size_t errlen)
 	return 0;
 }
 
+/* The address of an endpoint, up to its ':' port; *rest is what follows. */
+static int parse_endpoint_addr(const char *s, unsigned int flags, struct xlb_endpoint *ep,
+			       const char **rest, char *err, size_t errlen)
+{
+	const char *end, *zone, *colon;
+	size_t zlen;
+
+	if (s[0] != '[') {
+		end = s + strcspn(s, ":");
+		if (parse_v4(s, end - s, ep->addr)) {
+			colon = strchr(s, ':');
+			return fail(err, errlen, colon && strchr(colon + 1, ':') ?
+				    "IPv6 address needs brackets" : "bad IPv4 address");
+		}
+		*rest = end;
+		return 0;
+	}
+	end = strchr(s, ']');
+	if (!end)
+		return fail(err, errlen, "bad IPv6 address");
+	zone = memchr(s + 1, '%', end - s - 1);
+	if (zone) {
+		zlen = end - zone - 1;
+		if (!(flags & XLB_EP_ZONE) || !zlen || zlen >= sizeof(ep->zone))
+			return fail(err, errlen, "bad IPv6 address");
+		memcpy(ep->zone, zone + 1, zlen);
+		ep->zone[zlen] = '\0';
+	}
+	if (parse_v6(s + 1, (zone ? zone : end) - s - 1, ep->addr))
+		return fail(err, errlen, "bad IPv6 address");
+	*rest = end + 1;
+	return 0;
+}
+
+int xlb_parse_endpoint(const char *s, unsigned int flags, struct xlb_endpoint *ep,
+		       char *err, size_t errlen)
+{
+	struct xlb_endpoint e = {};
+	const char *p;
+	__u32 port = 0;
+	int ndigits = 0;
+
+	if (!s)
+		return fail(err, errlen, "bad IPv4 address");
+	if (parse_endpoint_addr(s, flags, &e, &p, err, errlen))
+		return -EINVAL;
+	if (*p != ':' || !p[1])
+		return fail(err, errlen, "missing port");
+	for (p++; is_digit(*p); p++) {
+		if (++ndigits > 5)
+			return fail(err, errlen, "bad port");
+		port = port * 10 + (*p - '0');
+	}
+	if (*p || port > 65535 || (!port && !(flags & XLB_EP_PORT_ZERO)))
+		return fail(err, errlen, "bad port");
+	e.port = (__u16)port;
+	*ep = e;
+	return 0;
+}
+
 void xlb_format_vip(const struct vip_key *key, char *buf, size_t len)
 {
 	char addr[XLB_ADDR_STR_MAX];
@@ -248,50 +309,43 @@ int xlb_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out, char *err,
 	return 0;
 }
 
+/* An enum of one byte by its name in table; "bad <what> (<names>)" if none. */
+static int parse_u8_name(const struct xlb_name *table, const char *what, const char *last_sep,
+			 const char *s, __u8 *out, char *err, size_t errlen)
+{
+	char names[96];
+	unsigned int v;
+
+	if (!xlb_value_of(table, s, &v)) {
+		*out = (__u8)v;
+		return 0;
+	}
+	if (err && errlen) {
+		xlb_names_list(table, last_sep, names, sizeof(names));
+		snprintf(err, errlen, "bad %s (%s)", what, names);
+	}
+	return -EINVAL;
+}
+
 int xlb_parse_sched(const char *s, __u8 *sched, char *err, size_t errlen)
 {
-	if (!strcmp(s, "maglev"))
-		*sched = XLB_SCHED_MAGLEV;
-	else if (!strcmp(s, "source-hash"))
-		*sched = XLB_SCHED_SOURCE_HASH;
-	else
-		return fail(err, errlen, "bad scheduler (maglev or source-hash)");
-	return 0;
+	return parse_u8_name(xlb_sched_names, "scheduler", " or ", s, sched, err, errlen);
 }
 
 const char *xlb_sched_name(__u8 sched)
 {
-	switch (sched) {
-	case XLB_SCHED_MAGLEV:
-		return "maglev";
-	case XLB_SCHED_SOURCE_HASH:
-		return "source-hash";
-	default:
-		return "unknown";
-	}
+	return xlb_name_of(xlb_sched_names, sched);
 }
 
 int xlb_parse_forward(const char *s, __u8 *forward, char *err, size_t errlen)
 {
-	if (!strcmp(s, "l2dsr"))
-		*forward = XLB_FWD_L2DSR;
-	else if (!strcmp(s, "ipip"))
-		*forward = XLB_FWD_IPIP;
-	else
-		return fail(err, errlen, "bad forwarding mode (l2dsr, ipip)");
-	return 0;
+	return parse_u8_name(xlb_forward_names, "forwarding mode", ", ", s, forward, err,
+			     errlen);
 }
 
 const char *xlb_forward_name(__u8 forward)
 {
-	switch (forward) {
-	case XLB_FWD_L2DSR:
-		return "l2dsr";
-	case XLB_FWD_IPIP:
-		return "ipip";
-	default:
-		return "unknown";
-	}
+	return xlb_name_of(xlb_forward_names, forward);
 }
 
 int xlb_check_backend_family(__u8 forward, const __be32 vip[4], const __be32 backend[4],
@@ -353,6 +407,27 @@ void xlb_format_encap_source(const struct encap_source *src, char *buf, size_t l
 			 (xlb_addr_is_v4(src->addr) ? 32 : 128) - src->hash_bits);
 	else
 		snprintf(buf, len, "%s", a);
+}
+
+int xlb_has_space_or_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+const char *xlb_quote(const char *s, char *buf, size_t len)
+{
+	size_t i, n = strlen(s);
+	int cut = n >= len;
+
+	if (cut)
+		n = len - 4;
+	for (i = 0; i < n; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	strcpy(buf + n, cut ? "..." : "");
+	return buf;
 }
 
 void xlb_format_mac(const __u8 mac[6], char *buf, size_t len)

@@ -41,7 +41,26 @@ void xlb_format_duration_ms(__u64 ms, char *buf, size_t len); /* "2s", "1500ms" 
 int xlb_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out, char *err,
 		  size_t errlen);
 
-/* "maglev" | "source-hash", "l2dsr" */
+/*
+ * "ADDR:PORT" or "[ADDR]:PORT", e.g. a listener or a client: IPv4
+ * "198.18.0.1:9100", IPv6 "[2001:db8::1]:9100". Errors are those of a
+ * VIP: "bad IPv4 address", "bad IPv6 address", "IPv6 address needs
+ * brackets", "missing port", "bad port".
+ */
+#define XLB_EP_PORT_ZERO 0x1	/* port 0 is accepted (else "bad port") */
+#define XLB_EP_ZONE	 0x2	/* "[fe80::1%eth0]:80": the zone goes to ep->zone */
+#define XLB_EP_ZONE_MAX	 16	/* IF_NAMESIZE */
+
+struct xlb_endpoint {
+	__be32 addr[4];			/* IPv4 v4-mapped, as xlb_parse_addr() */
+	__u16 port;			/* host order */
+	char zone[XLB_EP_ZONE_MAX];	/* "" without one */
+};
+
+int xlb_parse_endpoint(const char *s, unsigned int flags, struct xlb_endpoint *ep,
+		       char *err, size_t errlen);
+
+/* Names of schedulers and forwarding modes are in names.h; an unknown one is "?". */
 int xlb_parse_sched(const char *s, __u8 *sched, char *err, size_t errlen);
 const char *xlb_sched_name(__u8 sched);
 int xlb_parse_forward(const char *s, __u8 *forward, char *err, size_t errlen);
@@ -53,6 +72,12 @@ int xlb_parse_encap_source(const char *s, int family, struct encap_source *src,
 			   char *err, size_t errlen);
 void xlb_format_encap_source(const struct encap_source *src, char *buf, size_t len);
 const char *xlb_forward_name(__u8 forward);
+
+/* A space, a control character or DEL: what a name or an HTTP path may not hold. */
+int xlb_has_space_or_ctl(const char *s);
+/* s as it may appear quoted in a one-line message: control bytes as '?', cut with "...". */
+#define XLB_QUOTE_MAX 64
+const char *xlb_quote(const char *s, char *buf, size_t len);
 
 void xlb_format_mac(const __u8 mac[6], char *buf, size_t len);
 

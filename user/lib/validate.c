@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "names.h"
+#include "syntax.h"
+#include "validate.h"
+
+__attribute__((format(printf, 5, 6)))
+static int refuse(const char **key, const char *which, char *err, size_t errlen,
+		  const char *fmt, ...)
+{
+	va_list ap;
+
+	if (key)
+		*key = which;
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+int xlb_http_path_check(const char *path, char *err, size_t errlen)
+{
+	char q[XLB_QUOTE_MAX];
+	const char *why = NULL;
+
+	if (path[0] != '/')
+		why = "bad path (must start with '/')";
+	else if (xlb_has_space_or_ctl(path))
+		why = "bad path (no spaces or control characters)";
+	else if (strlen(path) >= XLB_HTTP_PATH_MAX)
+		why = "path too long (max 255 chars)";
+	if (!why)
+		return 0;
+	return refuse(NULL, NULL, err, errlen, "%s '%s'", why, xlb_quote(path, q, sizeof(q)));
+}
+
+/* "out of range (100ms..1h) '50ms'", as a duration parsed from the file. */
+static int ms_in_range(__u32 ms, __u32 min, __u32 max, const char **key, const char *which,
+		       char *err, size_t errlen)
+{
+	char a[24], b[24], v[24];
+
+	if (ms >= min && ms <= max)
+		return 0;
+	xlb_format_duration_ms(min, a, sizeof(a));
+	xlb_format_duration_ms(max, b, sizeof(b));
+	xlb_format_duration_ms(ms, v, sizeof(v));
+	return refuse(key, which, err, errlen, "out of range (%s..%s) '%s'", a, b, v);
+}
+
+static int u32_in_range(__u32 n, __u32 min, __u32 max, const char **key, const char *which,
+			char *err, size_t errlen)
+{
+	if (n >= min && n <= max)
+		return 0;
+	return refuse(key, which, err, errlen, "out of range (%u..%u) '%u'", min, max, n);
+}
+
+static int timeout_below_interval(__u32 timeout, __u32 interval, const char **key,
+				  char *err, size_t errlen)
+{
+	char a[24], b[24];
+
+	if (timeout < interval)
+		return 0;
+	xlb_format_duration_ms(timeout, a, sizeof(a));
+	xlb_format_duration_ms(interval, b, sizeof(b));
+	return refuse(key, "health.timeout", err, errlen,
+		      "timeout %s must be less than interval %s", a, b);
+}
+
+/* Interval, timeout, rise and fall; 0 is allowed (inherit) for a backend. */
+static int timing_check(const __u32 t[4], int zero_ok, const char **key, char *err,
+			size_t errlen)
+{
+	static const char *const keys[] = { "health.interval", "health.timeout",
+					    "health.rise", "health.fall" };
+	int i, ret = 0;
+
+	for (i = 0; i < 4 && !ret; i++) {
+		if (zero_ok && !t[i])
+			continue;
+		if (i == 0)
+			ret = ms_in_range(t[i], XLB_INTERVAL_MIN_MS, XLB_INTERVAL_MAX_MS, key,
+					  keys[i], err, errlen);
+		else if (i == 1)
+			ret = ms_in_range(t[i], XLB_TIMEOUT_MIN_MS, XLB_TIMEOUT_MAX_MS, key,
+					  keys[i], err, errlen);
+		else
+			ret = u32_in_range(t[i], XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX, key,
+					   keys[i], err, errlen);
+	}
+	return ret;
+}
+
+static int name_known(const struct xlb_name *table, unsigned int value, const char *what,
+		      const char *last_sep, const char **key, const char *which, char *err,
+		      size_t errlen)
+{
+	char names[96];
+
+	if (xlb_name_valid(table, value))
+		return 0;
+	xlb_names_list(table, last_sep, names, sizeof(names));
+	return refuse(key, which, err, errlen, "bad %s (%s)", what, names);
+}
+
+int xlb_vip_settings_check(const struct xlb_vip_cfg *v, const char **key, char *err,
+			   size_t errlen)
+{
+	const struct xlb_health_cfg *h = &v->health;
+	const __u32 timing[4] = { h->interval_ms, h->timeout_ms, h->rise, h->fall };
+	int ret;
+
+	ret = name_known(xlb_sched_names, v->sched, "scheduler", " or ", key, "scheduler",
+			 err, errlen);
+	ret = ret ?: name_known(xlb_forward_names, v->forward, "forwarding mode", ", ", key,
+				"forward", err, errlen);
+	ret = ret ?: name_known(xlb_check_names, h->kind, "check", " or ", key, "health.check",
+				err, errlen);
+	if (ret)
+		return ret;
+	/* a path that does not fit is not NUL-terminated: check its length first */
+	if (!memchr(h->path, '\0', sizeof(h->path)))
+		return refuse(key, "health.path", err, errlen, "path too long (max 255 chars)");
+	ret = xlb_http_path_check(h->path, err, errlen);
+	if (ret) {
+		if (key)
+			*key = "health.path";
+		return ret;
+	}
+	ret = timing_check(timing, 0, key, err, errlen);
+	return ret ?: timeout_below_interval(h->timeout_ms, h->interval_ms, key, err, errlen);
+}
+
+int xlb_backend_settings_check(const struct xlb_backend_cfg *b, const struct xlb_vip_cfg *v,
+			       const char **key, char *err, size_t errlen)
+{
+	const __u32 timing[4] = { b->interval_ms, b->timeout_ms, b->rise, b->fall };
+	int ret;
+
+	ret = xlb_check_backend_family(v->forward, v->key.addr, b->addr, err, errlen);
+	if (ret) {
+		if (key)
+			*key = "address";
+		return ret;
+	}
+	ret = u32_in_range(b->weight, XLB_WEIGHT_MIN, XLB_WEIGHT_MAX, key, "weight", err,
+			   errlen);
+	ret = ret ?: name_known(xlb_admin_names, b->admin, "state", " or ", key, "state", err,
+				errlen);
+	ret = ret ?: timing_check(timing, 1, key, err, errlen);
+	if (ret || (!b->interval_ms && !b->timeout_ms))
+		return ret;
+	return timeout_below_interval(b->timeout_ms ?: v->health.timeout_ms,
+				      b->interval_ms ?: v->health.interval_ms, key, err, errlen);
+}
