@@ -48,7 +48,7 @@ all: $(BUILD)/xlb.bpf.o $(SKELS) $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BIN) varia
 # maps otherwise: the end-to-end tests upgrade a running one to it.
 variant:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/variant \
-		BPF_EXTRA='-DXLB_VARIANT -DXLB_MAX_EXT_HDRS=5' USER_EXTRA=-DXLB_VARIANT $(BUILD)/variant/xlbd
+		BPF_EXTRA=-DXLB_VARIANT USER_EXTRA=-DXLB_VARIANT $(BUILD)/variant/xlbd
 
 deps:
 	$(Q)bash scripts/deps.sh

@@ -99,9 +99,10 @@ struct {
 	__type(value, struct bpf_devmap_val);
 } tx_ports SEC(".maps");
 
+/* Fixed size, whatever counters this build knows: an upgrade keeps the pinned map. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XLB_STAT_MAX);
+	__uint(max_entries, XLB_STAT_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
@@ -119,5 +120,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct traffic_stats);
 } backend_stats SEC(".maps");
+
+#ifdef XLB_VARIANT
+/* The upgrade test's rebuilt data plane has one map more: VIP packets sent on. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} variant_map SEC(".maps");
+#endif
 
 #endif /* XLB_MAPS_BPF_H */

@@ -22,7 +22,7 @@
 #include <bpf/bpf_endian.h>
 #include "../maps/xlb_maps.h"
 
-#define XLB_PARSE_OK XLB_STAT_MAX /* not a stat: go on to forwarding */
+#define XLB_PARSE_OK XLB_STAT_SLOTS /* not a stat: go on to forwarding */
 
 #ifndef ETH_P_8021AD
 #define ETH_P_8021AD 0x88A8

@@ -39,9 +39,20 @@ static __always_inline void stat_inc(__u32 reason)
 		*count += 1;
 }
 
+/* A reason of class DROP drops; every other reason a packet leaves by passes. */
+#define XLB_STAT_CASE_PASS(idx)
+#define XLB_STAT_CASE_INFO(idx)
+#define XLB_STAT_CASE_DROP(idx) case idx:
+#define XLB_STAT_DROP_CASE(id, idx, name, cls) XLB_STAT_CASE_##cls(idx)
+
 static __always_inline int verdict_of(__u32 reason)
 {
-	return reason >= XLB_STAT_DROP_NO_BACKEND ? XDP_DROP : XDP_PASS;
+	switch (reason) {
+	XLB_STATS(XLB_STAT_DROP_CASE)
+		return XDP_DROP;
+	default:
+		return XDP_PASS;
+	}
 }
 
 static __always_inline int count_and_leave(__u32 reason)
@@ -397,6 +408,19 @@ static __always_inline int forward_encap(struct xdp_md *ctx, struct packet *pkt,
 	return send_back_out(ctx, nh->ifindex);
 }
 
+/* The upgrade test's rebuilt data plane counts in its own counter and map. */
+static __always_inline void variant_count(void)
+{
+#ifdef XLB_VARIANT
+	__u32 zero = 0;
+	__u64 *seen = bpf_map_lookup_elem(&variant_map, &zero);
+
+	if (seen)
+		*seen += 1;
+	stat_inc(XLB_STAT_VARIANT_SEEN);
+#endif
+}
+
 static __always_inline int xlb_process(struct xdp_md *ctx)
 {
 	struct packet pkt = {};
@@ -457,6 +481,7 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	}
 
 forward:
+	variant_count();
 	if (be->flags & XLB_BACKEND_F_ENCAP) {
 		action = forward_encap(ctx, &pkt, be, backend_id, now);
 	} else {

@@ -156,76 +156,7 @@ struct traffic_stats {
 	__u64 new_flows;
 };
 
-/* Global per-CPU counters, by reason. Keep xlb_stat_names in step. */
-enum xlb_stat {
-	XLB_STAT_PASS_NON_IP,       /* not IPv4/IPv6 after up to two VLAN tags */
-	XLB_STAT_PASS_SHORT,        /* too short to read the destination address */
-	XLB_STAT_PASS_NON_VIP,      /* destination is not a VIP address */
-	XLB_STAT_PASS_VIP_NO_PORT,  /* VIP address, no VIP for this port/protocol */
-	XLB_STAT_CT_HIT,
-	XLB_STAT_CT_MISS,
-	XLB_STAT_FRAGMENT,          /* fragments of a VIP, forwarded by address hash */
-	XLB_STAT_ICMP,              /* ICMP/ICMPv6 to a VIP address, passed */
-	XLB_STAT_TX,                /* forwarded out of the ingress interface */
-	XLB_STAT_REDIRECT,          /* forwarded out of another interface */
-	XLB_STAT_PASS_NO_NEIGH,     /* encapsulated, next hop's MAC unknown: the kernel forwards it */
-	XLB_STAT_ICMP_TOO_BIG,      /* answered with frag-needed / packet-too-big */
-	XLB_STAT_ICMP_ROUTED,       /* ICMP error about a VIP flow, sent to its backend */
-	XLB_STAT_DROP_NO_BACKEND,   /* VIP has no backend in service */
-	XLB_STAT_DROP_FRAG_NO_VIP,  /* fragment, but no VIP takes this address's fragments */
-	XLB_STAT_DROP_REDIRECT,     /* egress interface missing from the devmap */
-	XLB_STAT_DROP_NO_ROUTE,     /* FIB has no usable route to the backend (or forwarding off) */
-	XLB_STAT_DROP_NO_ENCAP_SRC, /* no encap_source for the backend's family */
-	XLB_STAT_DROP_TOO_BIG,      /* over the path MTU, may not be answered (no DF, ICMP, source) */
-	XLB_STAT_DROP_ENCAP,        /* the packet could not be grown for the outer header */
-	XLB_STAT_DROP_ICMP_RATELIMIT, /* a too-big answer over the rate limit */
-	/* malformed packets to a VIP address, all dropped */
-	XLB_STAT_DROP_L3_TRUNC,     /* IP header or total length beyond the packet */
-	XLB_STAT_DROP_BAD_VERSION,  /* IP version does not match the ethertype */
-	XLB_STAT_DROP_BAD_IHL,      /* IPv4 IHL < 5 */
-	XLB_STAT_DROP_BAD_LEN,      /* IPv4 total length shorter than its header */
-	XLB_STAT_DROP_EXT_TRUNC,    /* IPv6 extension header beyond the packet */
-	XLB_STAT_DROP_EXT_LIMIT,    /* more than XLB_MAX_EXT_HDRS extension headers */
-	XLB_STAT_DROP_L4_TRUNC,     /* TCP/UDP/ICMP header beyond the IP payload */
-	XLB_STAT_DROP_BAD_TCP_DOFF, /* TCP data offset < 5 or beyond the payload */
-	XLB_STAT_DROP_BAD_UDP_LEN,  /* UDP length < 8 or beyond the payload */
-	XLB_STAT_DROP_ICMP_TRUNC,   /* ICMP error whose quoted header is cut short */
-	XLB_STAT_DROP_ICMP_INNER,   /* ICMP error quoting a bad header, or one not from the VIP */
-	XLB_STAT_MAX,
-};
-
-#define XLB_STAT_NAMES                                                         \
-	[XLB_STAT_PASS_NON_IP] = "pass_non_ip",                                \
-	[XLB_STAT_PASS_SHORT] = "pass_short",                                  \
-	[XLB_STAT_PASS_NON_VIP] = "pass_non_vip",                              \
-	[XLB_STAT_PASS_VIP_NO_PORT] = "pass_vip_no_port",                      \
-	[XLB_STAT_CT_HIT] = "ct_hit",                                          \
-	[XLB_STAT_CT_MISS] = "ct_miss",                                        \
-	[XLB_STAT_FRAGMENT] = "fragment",                                      \
-	[XLB_STAT_ICMP] = "icmp",                                              \
-	[XLB_STAT_TX] = "tx",                                                  \
-	[XLB_STAT_REDIRECT] = "redirect",                                      \
-	[XLB_STAT_PASS_NO_NEIGH] = "pass_no_neigh",                            \
-	[XLB_STAT_ICMP_TOO_BIG] = "icmp_too_big_sent",                         \
-	[XLB_STAT_ICMP_ROUTED] = "icmp_routed",                                \
-	[XLB_STAT_DROP_NO_BACKEND] = "drop_no_backend",                        \
-	[XLB_STAT_DROP_FRAG_NO_VIP] = "drop_frag_no_vip",                      \
-	[XLB_STAT_DROP_REDIRECT] = "drop_redirect",                            \
-	[XLB_STAT_DROP_NO_ROUTE] = "drop_no_route",                            \
-	[XLB_STAT_DROP_NO_ENCAP_SRC] = "drop_no_encap_source",                 \
-	[XLB_STAT_DROP_TOO_BIG] = "drop_too_big",                              \
-	[XLB_STAT_DROP_ENCAP] = "drop_encap",                                  \
-	[XLB_STAT_DROP_ICMP_RATELIMIT] = "drop_too_big_ratelimit",             \
-	[XLB_STAT_DROP_L3_TRUNC] = "drop_malformed_l3_trunc",                  \
-	[XLB_STAT_DROP_BAD_VERSION] = "drop_malformed_bad_version",            \
-	[XLB_STAT_DROP_BAD_IHL] = "drop_malformed_bad_ihl",                    \
-	[XLB_STAT_DROP_BAD_LEN] = "drop_malformed_bad_len",                    \
-	[XLB_STAT_DROP_EXT_TRUNC] = "drop_malformed_ext_trunc",                \
-	[XLB_STAT_DROP_EXT_LIMIT] = "drop_malformed_ext_limit",                \
-	[XLB_STAT_DROP_L4_TRUNC] = "drop_malformed_l4_trunc",                  \
-	[XLB_STAT_DROP_BAD_TCP_DOFF] = "drop_malformed_bad_tcp_doff",          \
-	[XLB_STAT_DROP_BAD_UDP_LEN] = "drop_malformed_bad_udp_len",            \
-	[XLB_STAT_DROP_ICMP_TRUNC] = "drop_malformed_icmp_trunc",              \
-	[XLB_STAT_DROP_ICMP_INNER] = "drop_malformed_icmp_inner",
+/* Global per-CPU counters, by reason: the table is in xlb_stats.h. */
+#include "xlb_stats.h"
 
 #endif /* XLB_MAPS_H */

@@ -65,6 +65,7 @@ if [ "$only_unit" -eq 0 ]; then
 
 	run_suite daemon env BUILD="$build" bash "$here/daemon/test_daemon.sh"
 	run_suite e2e env BUILD="$build" bash "$here/e2e/test_e2e.sh"
+	run_suite relink env BUILD="$build" bash "$here/e2e/test_relink.sh"
 	run_suite l3dsr env BUILD="$build" bash "$here/e2e/test_l3dsr.sh"
 	run_suite decap-cli env BUILD="$build" bash "$here/decap/test_decap_cli.sh"
 	run_suite observe env BUILD="$build" bash "$here/obs/test_observe.sh"

@@ -229,8 +229,21 @@ check "crash: wrk got through" test "$reqs" -gt 1000
 check "crash: after the restart xlbctl shows the same state" wait_for 5 bash -c "[ \"\$($XLBCTL -s $SOCK -j backend show | jq -c '[.backends[] | {vip, address, weight, admin, state}]')\" = '$view' ]"
 
 # ---- 8. data-plane upgrade under load ----
+# map_ids: every pinned map (not the links) as "name=id", sorted
+map_ids() {
+	local f
+	for f in "$PIN"/*; do
+		case ${f##*/} in link_*) continue ;; esac
+		echo "${f##*/}=$(bpftool -j map show pinned "$f" | jq .id)"
+	done | sort | tr '\n' ' '
+}
+# nonzero_bytes MAP: nonzero bytes of entry 0 over all CPUs (bpftool gives bytes)
+nonzero_bytes() { bpftool -j map dump pinned "$1" | jq '[.[0].values[].value[] | select(. != "0x00")] | length'; }
+variant_seen() { ctl -j stats | jq '.global.variant_seen // 0'; }
+counts_variant() { [ "$(variant_seen)" -gt 0 ]; }
 scenario "upgrade under load" 3 3
 old_prog=$(ctl -j status | jq .prog_id)
+old_maps=$(map_ids)
 wrk_run 8 "$RUN/wrk.out"
 wait_for 5 load_flowing 1000
 xlbd_stop TERM
@@ -242,6 +255,30 @@ check "upgrade: the program was replaced in place" grep -q "replaced the running
 check "upgrade: a new program id" test "$(ctl -j status | jq .prog_id)" != "$old_prog"
 expect_eq "upgrade: wrk sees zero socket errors and zero non-2xx" "$sock_err $non2xx" "0 0"
 check "upgrade: wrk got through" test "$reqs" -gt 1000
+new_maps=$(map_ids)
+echo "# pinned maps before: $old_maps"
+echo "# pinned maps after:  $new_maps"
+expect_eq "upgrade: every adopted map keeps its id" "$(echo "$new_maps" | sed 's/variant_map=[0-9]* //')" "$old_maps"
+check "upgrade: the new map is pinned" test -n "$(bpftool -j map show pinned "$PIN/variant_map" | jq -r 'select(.name == "variant_map")')"
+check "upgrade: the new program counts in the new map" test "$(nonzero_bytes "$PIN/variant_map")" -gt 0
+check "upgrade: the new counter is in xlbctl stats and counts" counts_variant
+up_prog=$(ctl -j status | jq .prog_id)
+lines=$(wc -l <"$RUN/xlbd.log")
+xlbd_stop TERM
+XLBD=$BUILD/variant/xlbd check_start "upgrade: the new build restarts over its own pins" "$RUN/xlb.yaml"
+check "upgrade: ...and keeps the running program" bash -c "tail -n +$((lines + 1)) '$RUN/xlbd.log' | grep -q 'adopted the running XDP on eth0'"
+expect_eq "upgrade: ...same program id" "$(ctl -j status | jq .prog_id)" "$up_prog"
+wrk_run 4 "$RUN/wrk.out"
+wait_for 5 load_flowing "$(vip_packets)"
+xlbd_stop TERM
+check_start "downgrade: the old build starts over the new build's pins, under load" "$RUN/xlb.yaml"
+wait "$WRK_PID"
+read -r sock_err non2xx reqs < <(wrk_errors "$RUN/wrk.out")
+echo "# wrk across the downgrade: $reqs requests, $sock_err socket errors, $non2xx non-2xx"
+expect_eq "downgrade: wrk sees zero socket errors and zero non-2xx" "$sock_err $non2xx" "0 0"
+check "downgrade: the program was replaced in place" test "$(ctl -j status | jq .prog_id)" != "$up_prog"
+expect_eq "downgrade: the maps keep their ids" "$(map_ids)" "$new_maps"
+expect_eq "downgrade: the old build does not know the new counter" "$(ctl -j stats | jq '.global | has("variant_seen")')" false
 
 # ---- 9. config reload ----
 scenario reload 3 3

@@ -6,8 +6,6 @@
 #ifndef XLB_TEST_CHECK_H
 #define XLB_TEST_CHECK_H
 
-static const char *const xlb_check_stat_names[XLB_STAT_MAX] = { XLB_STAT_NAMES };
-
 static inline __u64 xlb_check_stat(struct xlb_dp *dp, enum xlb_stat reason)
 {
 	__u64 all[XLB_STAT_MAX];
@@ -27,7 +25,7 @@ static inline void xlb_check_verdict(struct xlb_dp *dp, int got, int want)
 	if (!xlb_dp_stats(dp, all))
 		for (i = 0; i < XLB_STAT_MAX; i++)
 			if (all[i])
-				print_message("# counter %s = %llu\n", xlb_check_stat_names[i],
+				print_message("# counter %s = %llu\n", xlb_stat_names[i],
 					      (unsigned long long)all[i]);
 	fail_msg("verdict %d, want %d", got, want);
 }

@@ -108,12 +108,80 @@ static int pin_paths_set(struct xlb_bpf *skel, const char *pin_dir, int *existed
 	return 0;
 }
 
-/* The running program is ours if its instructions and its load-time settings match. */
+/* The ids of the maps a program uses, as many as the kernel says it has. Caller frees *ids. */
+static int prog_map_ids(int prog_fd, __u32 **ids, __u32 *n)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), want;
+
+	*ids = NULL;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -errno;
+	want = info.nr_map_ids;
+	*ids = calloc(want ?: 1, sizeof(**ids));
+	if (!*ids)
+		return -ENOMEM;
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	info.nr_map_ids = want;
+	info.map_ids = (__u64)(unsigned long)*ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
+		free(*ids);
+		*ids = NULL;
+		return -errno;
+	}
+	*n = info.nr_map_ids < want ? info.nr_map_ids : want;
+	return 0;
+}
+
+static __u32 map_id_of(int fd)
+{
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi);
+
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &mi, &len) ? mi.id : 0;
+}
+
+/*
+ * One map of the running program matches our loaded object: .rodata holds
+ * our load-time settings; any other map is the very one we use (pinned).
+ */
+static int map_matches(struct xlb_bpf *skel, __u32 id, int *rodata_seen)
+{
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi), key = 0;
+	struct bpf_map *ours;
+	int fd, same = 0;
+	void *val;
+
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &mi, &len))
+		goto out;
+	if (strstr(mi.name, ".rodata")) {
+		*rodata_seen = 1;
+		val = mi.value_size == bpf_map__value_size(skel->maps.rodata) ?
+			      calloc(1, mi.value_size) : NULL;
+		if (val && !bpf_map_lookup_elem(fd, &key, val))
+			same = !memcmp(val, skel->rodata, mi.value_size);
+		free(val);
+	} else if (strchr(mi.name, '.')) {
+		same = 1; /* .bss: the program's own, new with each load */
+	} else {
+		ours = bpf_object__find_map_by_name(skel->obj, mi.name);
+		same = ours && map_id_of(bpf_map__fd(ours)) == id;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return same;
+}
+
+/* The running program is ours if its instructions, its load-time settings and its maps match. */
 static int same_program(struct xlb_bpf *skel, __u32 running_id)
 {
 	struct bpf_prog_info ours = {}, theirs = {};
-	__u32 len = sizeof(ours), map_ids[16], i;
-	int fd, same = 0;
+	__u32 len = sizeof(ours), *map_ids = NULL, nmaps = 0, i;
+	int fd, same = 0, rodata_seen = 0;
 
 	if (bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.xlb_xdp), &ours, &len))
 		return 0;
@@ -121,32 +189,118 @@ static int same_program(struct xlb_bpf *skel, __u32 running_id)
 	if (fd < 0)
 		return 0;
 	len = sizeof(theirs);
-	theirs.nr_map_ids = 16;
-	theirs.map_ids = (__u64)(unsigned long)map_ids;
 	if (bpf_obj_get_info_by_fd(fd, &theirs, &len) ||
-	    memcmp(ours.tag, theirs.tag, sizeof(ours.tag)))
+	    memcmp(ours.tag, theirs.tag, sizeof(ours.tag)) ||
+	    prog_map_ids(fd, &map_ids, &nmaps))
 		goto out;
-	for (i = 0; i < theirs.nr_map_ids && i < 16; i++) {
-		struct bpf_map_info mi = {};
-		__u32 mlen = sizeof(mi), key = 0;
-		int mfd = bpf_map_get_fd_by_id(map_ids[i]);
-		void *val;
-
-		if (mfd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(mfd, &mi, &mlen) &&
-		    strstr(mi.name, ".rodata") &&
-		    mi.value_size == bpf_map__value_size(skel->maps.rodata)) {
-			val = calloc(1, mi.value_size);
-			if (val && !bpf_map_lookup_elem(mfd, &key, val))
-				same = !memcmp(val, skel->rodata, mi.value_size);
-			free(val);
-		}
-		close(mfd);
-	}
+	for (same = 1, i = 0; i < nmaps && same; i++)
+		same = map_matches(skel, map_ids[i], &rodata_seen);
+	same = same && rodata_seen;
 out:
+	free(map_ids);
 	close(fd);
 	return same;
+}
+
+static void note(const struct xlb_attach_opts *opts, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note(const struct xlb_attach_opts *opts, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (opts->log)
+		opts->log(opts->log_ctx, msg);
+	else
+		fprintf(stderr, "xlb: warning: %s\n", msg);
+}
+
+static const char *mode_name(int mode)
+{
+	return mode == XLB_XDP_GENERIC ? "generic" : "native";
+}
+
+int xlb_link_check(int link_fd, const char *ifname, int xdp_mode,
+		   struct xlb_link_state *st, char *why, size_t whylen)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_link_info info = {};
+	struct xlb_link_state local;
+	__u32 len = sizeof(info), ifindex;
+	int running;
+
+	st = st ?: &local;
+	memset(st, 0, sizeof(*st));
+	if (bpf_obj_get_info_by_fd(link_fd, &info, &len))
+		return fail(why, whylen, -errno, "cannot read the link: %s", strerror(errno));
+	if (info.type != BPF_LINK_TYPE_XDP)
+		return fail(why, whylen, -EINVAL, "not an XDP link");
+	st->prog_id = info.prog_id;
+	st->ifindex = info.xdp.ifindex;
+	if (!st->ifindex)
+		return fail(why, whylen, 0, "its interface went away");
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex)
+		return fail(why, whylen, -ENODEV, "%s: no such interface", ifname);
+	if (ifindex != st->ifindex)
+		return fail(why, whylen, 0, "it is on ifindex %u, %s is ifindex %u now",
+			    st->ifindex, ifname, ifindex);
+	/* ifindexes are per namespace: the interface here must run the link's program */
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return fail(why, whylen, -errno, "cannot query XDP on %s: %s", ifname,
+			    strerror(errno));
+	running = q.drv_prog_id == st->prog_id ? XLB_XDP_NATIVE :
+		  q.skb_prog_id == st->prog_id ? XLB_XDP_GENERIC : -1;
+	if (running < 0)
+		return fail(why, whylen, 0, "%s of this network namespace does not run its "
+			    "program (another namespace's interface)", ifname);
+	st->xdp_mode = running;
+	if (xdp_mode != XLB_XDP_ANY_MODE && running != xdp_mode)
+		return fail(why, whylen, 0, "it runs in %s mode, %s is configured",
+			    mode_name(running), mode_name(xdp_mode));
+	return 1;
+}
+
+/*
+ * The pinned link at path, if it still serves interface i as configured:
+ * *fd is its fd, or -1 when there is none to adopt (a stale one is
+ * detached and unpinned). Returns 0 or a negative errno.
+ */
+static int adoptable_link(struct xlb_attached *a, const struct xlb_attach_opts *opts,
+			  __u32 i, const char *path, int *fd, char *err, size_t errlen)
+{
+	struct xlb_link_state st;
+	char why[256];
+	int live, ret = 0;
+
+	*fd = bpf_obj_get(path);
+	if (*fd < 0)
+		return errno == ENOENT ? 0 : fail(err, errlen, -errno, "cannot open %s: %s",
+						   path, strerror(errno));
+	live = xlb_link_check(*fd, opts->ifaces[i], opts->xdp_mode, &st, why, sizeof(why));
+	if (live > 0) {
+		a->xdp_mode[i] = st.xdp_mode;
+		return 0;
+	}
+	if (live < 0) {
+		ret = fail(err, errlen, live, "link %s: %s", path, why);
+	} else {
+		note(opts, "the XDP link pinned at %s is stale (%s): detaching it and "
+		     "attaching anew", path, why);
+		if (bpf_link_detach(*fd) && errno != ENOLINK)
+			ret = fail(err, errlen, -errno, "cannot detach the stale %s: %s", path,
+				   strerror(errno));
+		else if (unlink(path))
+			ret = fail(err, errlen, -errno, "cannot remove %s: %s", path,
+				   strerror(errno));
+	}
+	close(*fd);
+	*fd = -1;
+	return ret;
 }
 
 static int link_prog_id(int link_fd, __u32 *prog_id)
@@ -175,7 +329,9 @@ static int attach_one(struct xlb_attached *a, const struct xlb_attach_opts *opts
 		return fail(err, errlen, -ENODEV, "interface %s: no such interface", ifname);
 	snprintf(path, sizeof(path), "%s/link_%s", opts->pin_dir, ifname);
 
-	fd = bpf_obj_get(path);
+	ret = adoptable_link(a, opts, i, path, &fd, err, errlen);
+	if (ret)
+		return ret;
 	if (fd >= 0) {
 		/* adopt: keep the running program unless this build differs */
 		a->link_fd[i] = fd;
@@ -211,6 +367,7 @@ static int attach_one(struct xlb_attached *a, const struct xlb_attach_opts *opts
 			    strerr(ret, buf, sizeof(buf)));
 	}
 	a->link_fd[i] = fd;
+	a->xdp_mode[i] = opts->xdp_mode;
 	if (bpf_obj_pin(fd, path)) {
 		ret = -errno;
 		return fail(err, errlen, ret, "cannot pin %s: %s", path,

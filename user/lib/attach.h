@@ -20,6 +20,9 @@ struct xlb_attach_opts {
 	__u32 nifaces;
 	__u32 xdp_mode; /* enum xlb_xdp_mode */
 	struct xlb_load_opts load;
+	/* Where a stale pinned link's replacement is told; NULL: stderr. */
+	void (*log)(void *ctx, const char *msg);
+	void *log_ctx;
 };
 
 struct xlb_attached {
@@ -28,11 +31,32 @@ struct xlb_attached {
 	int link_fd[XLB_MAX_IFACES];
 	int ifindex[XLB_MAX_IFACES];
 	__u32 nifaces;
+	__u32 xdp_mode[XLB_MAX_IFACES]; /* enum xlb_xdp_mode the link really runs in */
 	__u32 prog_id;     /* the program running on the links */
 	int maps_adopted;  /* the maps were already pinned */
 	int links_adopted; /* at least one link was already there */
 	int replaced;      /* a running program was replaced by this build */
 };
+
+#define XLB_XDP_ANY_MODE (-1) /* for xlb_link_check: native or generic */
+
+/* What a pinned XDP link is attached to, as the kernel reports it. */
+struct xlb_link_state {
+	__u32 prog_id;
+	__u32 ifindex;  /* the link's; 0 when its interface went away */
+	__u32 xdp_mode; /* enum xlb_xdp_mode it runs in; set when live */
+};
+
+/*
+ * Is the XDP link link_fd live on interface ifname of this network
+ * namespace, in xdp_mode (enum xlb_xdp_mode or XLB_XDP_ANY_MODE)? A link
+ * outlives its interface (deleted, recreated with a new ifindex, moved to
+ * another namespace) and runs in the mode it was made with.
+ * Returns 1: live; 0: stale, with the reason in why; or a negative errno
+ * (why says what failed). st may be NULL.
+ */
+int xlb_link_check(int link_fd, const char *ifname, int xdp_mode,
+		   struct xlb_link_state *st, char *why, size_t whylen);
 
 /* Returns 0 or a negative errno with a one-line reason in err. */
 int xlb_attach(struct xlb_attached *a, const struct xlb_attach_opts *opts,

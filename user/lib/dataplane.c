@@ -7,7 +7,36 @@
 #include <bpf/libbpf.h>
 #include "dataplane.h"
 
-const char *const xlb_stat_names[XLB_STAT_MAX] = { XLB_STAT_NAMES };
+#define STAT_INFO(id, idx, nm, cls) \
+	{ .index = XLB_STAT_##id, .class = XLB_STAT_CLASS_##cls, .name = nm },
+#define STAT_NAME(id, idx, nm, cls) [idx] = nm,
+#define STAT_CLASS(id, idx, nm, cls) [idx] = XLB_STAT_CLASS_##cls,
+#define STAT_CASE(id, idx, nm, cls) case idx:
+
+const struct xlb_stat_info xlb_stat_info[XLB_STAT_COUNT] = { XLB_STATS(STAT_INFO) };
+const char *const xlb_stat_names[XLB_STAT_MAX] = { XLB_STATS(STAT_NAME) };
+const enum xlb_stat_class xlb_stat_class[XLB_STAT_MAX] = { XLB_STATS(STAT_CLASS) };
+
+/* Never called: an index used twice in XLB_STATS is a duplicate case, which does not compile. */
+static inline void stat_indexes_unique(int i)
+{
+	switch (i) {
+	XLB_STATS(STAT_CASE)
+	default:
+		break;
+	}
+}
+
+const char *xlb_stat_reason(enum xlb_stat index)
+{
+	const char *name = xlb_stat_names[index];
+
+	if (name && xlb_stat_class[index] == XLB_STAT_CLASS_PASS && !strncmp(name, "pass_", 5))
+		return name + 5;
+	if (name && xlb_stat_class[index] == XLB_STAT_CLASS_DROP && !strncmp(name, "drop_", 5))
+		return name + 5;
+	return name;
+}
 
 static int map_fd(struct bpf_object *obj, const char *name, int *fd)
 {
@@ -162,20 +191,21 @@ int xlb_dp_tx_port_add(struct xlb_dp *dp, __u32 ifindex)
 int xlb_dp_stats(struct xlb_dp *dp, __u64 out[XLB_STAT_MAX])
 {
 	__u64 *percpu;
-	__u32 i;
+	__u32 i, slot;
 	int cpu, err = 0;
 
 	percpu = calloc(dp->ncpus, sizeof(*percpu));
 	if (!percpu)
 		return -ENOMEM;
-	for (i = 0; i < XLB_STAT_MAX; i++) {
-		if (bpf_map_lookup_elem(dp->stats_fd, &i, percpu)) {
+	memset(out, 0, sizeof(__u64) * XLB_STAT_MAX);
+	for (i = 0; i < XLB_STAT_COUNT; i++) {
+		slot = xlb_stat_info[i].index;
+		if (bpf_map_lookup_elem(dp->stats_fd, &slot, percpu)) {
 			err = -errno;
 			break;
 		}
-		out[i] = 0;
 		for (cpu = 0; cpu < dp->ncpus; cpu++)
-			out[i] += percpu[cpu];
+			out[slot] += percpu[cpu];
 	}
 	free(percpu);
 	return err;

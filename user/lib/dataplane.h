@@ -64,7 +64,10 @@ int xlb_dp_table_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *table);
 int xlb_dp_table_get(struct xlb_dp *dp, __u32 vip_id, __u32 *table);
 int xlb_dp_tx_port_add(struct xlb_dp *dp, __u32 ifindex);
 
-/* Counters, summed over CPUs. */
+/*
+ * Global counters, summed over CPUs: out[i] for every counter of
+ * xlb_stat_info; slots of retired counters (gaps) read 0.
+ */
 int xlb_dp_stats(struct xlb_dp *dp, __u64 out[XLB_STAT_MAX]);
 int xlb_dp_vip_stats(struct xlb_dp *dp, __u32 vip_id, struct traffic_stats *out);
 int xlb_dp_backend_stats(struct xlb_dp *dp, __u32 backend_id,
@@ -72,6 +75,18 @@ int xlb_dp_backend_stats(struct xlb_dp *dp, __u32 backend_id,
 /* Zero a per-CPU traffic slot (an id is being reused). */
 int xlb_dp_traffic_reset(struct xlb_dp *dp, int map_fd, __u32 id);
 
+/* The counter table of maps/xlb_stats.h, as data: XLB_STAT_COUNT entries, by index. */
+struct xlb_stat_info {
+	enum xlb_stat index;
+	enum xlb_stat_class class;
+	const char *name;
+};
+
+extern const struct xlb_stat_info xlb_stat_info[XLB_STAT_COUNT];
+/* Views by index; a gap has a NULL name (skip it). */
 extern const char *const xlb_stat_names[XLB_STAT_MAX];
+extern const enum xlb_stat_class xlb_stat_class[XLB_STAT_MAX];
+/* The name without its class's "pass_"/"drop_" prefix: a metrics label. */
+const char *xlb_stat_reason(enum xlb_stat index);
 
 #endif /* XLB_DATAPLANE_H */

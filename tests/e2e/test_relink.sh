@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# A pinned XDP link outlives its interface: after the LB's eth0 is deleted
+# and made again (same name, new ifindex), or when the configured XDP mode
+# changes, a restarted xlbd must attach anew, not adopt the stale link.
+# Prints TAP.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+V4=198.18.100.10
+cleanup() {
+	site_down
+}
+trap cleanup EXIT INT TERM
+
+all_up() { # N
+	[ "$(ctl -j backend show "$V4:80/tcp" | jq '[.backends[] | select(.state == "up")] | length')" = "$1" ]
+}
+
+# served N: N requests on new connections, each answered by a backend
+served() {
+	local n=$1 got
+	got=$(for i in $(seq 1 "$n"); do
+		ip netns exec "${SITE}client" curl -s -m 2 -H 'Connection: close' "http://$V4/"
+	done | grep -c '^backend be')
+	[ "$got" = "$n" ]
+}
+
+lb_link() { ip -n "${SITE}lb" -j -d link show eth0; }
+ifindex() { lb_link | jq '.[0].ifindex'; }
+xdp_prog() { lb_link | jq '.[0].xdp.prog.id // 0'; }
+xdp_mode() { lb_link | jq -r '.[0].xdp.mode // "none"'; } # 1 native, 2 generic
+
+# the LB's eth0 gone and back, as topo.sh makes it (p-lb: its bridge port)
+recreate_eth0() {
+	local lb=${SITE}lb sw=${SITE}sw
+	ip -n "$lb" link del eth0
+	ip -n "$lb" link add eth0 numtxqueues 2 numrxqueues 2 type veth \
+		peer name p-lb netns "$sw" numtxqueues 2 numrxqueues 2
+	ip -n "$lb" addr add 198.18.0.2/24 dev eth0
+	ip -n "$lb" addr add 2001:db8::2/64 dev eth0 nodad
+	ip -n "$lb" link set eth0 up
+	ip netns exec "$lb" ethtool -K eth0 tx off >/dev/null
+	ip -n "$sw" link set p-lb master br0
+	ip -n "$sw" link set p-lb up
+	ip -n "$sw" link set dev p-lb xdp obj "$BUILD/pass.bpf.o" sec xdp
+}
+
+
+site_up "xlbt-rl$$-" -n 2 --nginx
+cat >"$RUN/xlb.yaml" <<CONF
+interfaces: [eth0]
+conntrack: { size: 65536 }
+vips:
+  - vip: "$V4:80/tcp"
+    health: { check: http, path: /healthz, interval: 500ms, timeout: 300ms, rise: 2, fall: 2 }
+    backends:
+      - { address: 198.18.0.11 }
+      - { address: 198.18.0.12 }
+CONF
+
+check_start "xlbd starts on eth0" "$RUN/xlb.yaml"
+check "backends up" wait_for 15 all_up 2
+check "the VIP serves" served 10
+
+# a link made in native mode does not serve a generic configuration
+xlbd_stop TERM
+expect_eq "before: native mode" "$(xdp_mode)" 1
+lines=$(wc -l <"$RUN/xlbd.log")
+check_start "xlbd starts with --xdp-mode generic" "$RUN/xlb.yaml" --xdp-mode generic
+check "xlbd says the native link is stale" \
+	bash -c "tail -n +$((lines + 1)) '$RUN/xlbd.log' | grep 'is stale' | grep -q 'runs in native mode, generic is configured'"
+expect_eq "eth0 runs xlbd's program in generic mode" "$(xdp_mode) $(xdp_prog)" "2 $(ctl -j status | jq .prog_id)"
+check "the VIP serves in generic mode" wait_for 10 served 10
+
+# and a link that serves as configured is adopted, not remade
+xlbd_stop TERM
+prog=$(xdp_prog)
+lines=$(wc -l <"$RUN/xlbd.log")
+check_start "xlbd restarts, generic mode" "$RUN/xlb.yaml" --xdp-mode generic
+check "the live link is adopted" bash -c "tail -n +$((lines + 1)) '$RUN/xlbd.log' | grep -q 'adopted the running XDP on eth0'"
+expect_eq "the same program runs" "$(xdp_prog) $(ctl -j status | jq .prog_id)" "$prog $prog"
+
+# the interface deleted and made again under the pinned link
+xlbd_stop TERM
+old_index=$(ifindex)
+recreate_eth0
+new_index=$(ifindex)
+echo "# eth0 was ifindex $old_index, is $new_index now; xdp on it: prog $(xdp_prog)"
+check "eth0 is a new interface, with no XDP program" test "$new_index" != "$old_index" -a "$(xdp_prog)" = 0
+
+lines=$(wc -l <"$RUN/xlbd.log")
+check_start "xlbd starts again on the new eth0" "$RUN/xlb.yaml" --xdp-mode generic
+check "xlbd says the pinned link was stale and attaches anew" \
+	bash -c "tail -n +$((lines + 1)) '$RUN/xlbd.log' | grep 'is stale' | grep -q 'interface went away'"
+expect_eq "the new eth0 runs xlbd's program (ip link)" "$(xdp_prog)" "$(ctl -j status | jq .prog_id)"
+expect_eq "the pinned link is the one eth0 runs (bpftool)" \
+	"$(bpftool -j link show pinned "$PIN/link_eth0" | jq .prog_id)" "$(xdp_prog)"
+check "backends up again" wait_for 15 all_up 2
+check "the VIP serves through the new eth0" served 20
+
+site_down
+SITE=
+tap_end
