@@ -61,6 +61,7 @@ CONF
 check_start "xlbd starts on eth0" "$RUN/xlb.yaml"
 check "backends up" wait_for 15 all_up 2
 check "the VIP serves" served 10
+expect_eq "status shows the mode the link runs in" "$(ctl -j status | jq -r .xdp_mode)" native
 
 # a link made in native mode does not serve a generic configuration
 xlbd_stop TERM
@@ -71,6 +72,7 @@ check "xlbd says the native link is stale" \
 	bash -c "tail -n +$((lines + 1)) '$RUN/xlbd.log' | grep 'is stale' | grep -q 'runs in native mode, generic is configured'"
 expect_eq "eth0 runs xlbd's program in generic mode" "$(xdp_mode) $(xdp_prog)" "2 $(ctl -j status | jq .prog_id)"
 check "the VIP serves in generic mode" wait_for 10 served 10
+expect_eq "status shows generic, as the link runs" "$(ctl -j status | jq -r .xdp_mode)" generic
 
 # and a link that serves as configured is adopted, not remade
 xlbd_stop TERM

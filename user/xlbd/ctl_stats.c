@@ -8,6 +8,7 @@
 #include <time.h>
 #include "explain.h"
 #include "syntax.h"
+#include "names.h"
 #include "xlbd.h"
 
 /* Counters: global by reason, per VIP and per backend (all summed over CPUs). */
@@ -28,8 +29,8 @@ struct json_object *cmd_stats(struct xlbd *d, struct json_object *req)
 		return err_from(ret, "cannot read counters");
 	reply = xlb_proto_ok();
 	global = json_object_new_object();
-	for (i = 0; i < XLB_STAT_MAX; i++)
-		add_u64(global, xlb_stat_names[i], counters[i]);
+	for (i = 0; i < XLB_STAT_COUNT; i++)
+		add_u64(global, xlb_stat_info[i].name, counters[xlb_stat_info[i].index]);
 	json_object_object_add(reply, "global", global);
 	vips = json_object_new_array();
 	bes = json_object_new_array();
@@ -87,8 +88,9 @@ struct json_object *cmd_status(struct xlbd *d, struct json_object *req)
 		json_object_array_add(ifs, json_object_new_string(
 					   if_indextoname(d->at.ifindex[i], name) ?: "?"));
 	json_object_object_add(reply, "interfaces", ifs);
+	/* the mode the link runs in, which adoption may have found, not the configured one */
 	json_object_object_add(reply, "xdp_mode", json_object_new_string(
-				       d->file.xdp_mode == XLB_XDP_GENERIC ? "generic" : "native"));
+				       xlb_name_of(xlb_xdp_mode_names, d->at.xdp_mode[0])));
 	add_u64(reply, "prog_id", d->at.prog_id);
 	add_u64(reply, "uptime_s", time(NULL) - d->started);
 	add_u64(reply, "vips", d->state.nvips);

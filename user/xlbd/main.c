@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include "names.h"
 #include "xlbd.h"
 
 static void on_signal(struct xlb_evsrc *src, uint32_t events)
@@ -70,6 +71,12 @@ static int load_settings(struct xlbd *d)
 	return 0;
 }
 
+static void attach_note(void *ctx, const char *msg)
+{
+	(void)ctx;
+	logmsg(LOG_WARN, "%s", msg);
+}
+
 static int attach_data_plane(struct xlbd *d)
 {
 	struct xlb_attach_opts aopts = {};
@@ -80,6 +87,7 @@ static int attach_data_plane(struct xlbd *d)
 	aopts.ifaces = (const char(*)[XLB_IFNAME_MAX])d->file.ifaces;
 	aopts.nifaces = d->file.nifaces;
 	aopts.xdp_mode = d->file.xdp_mode;
+	aopts.log = attach_note;
 	aopts.load.ct_size = d->file.ct_size;
 	aopts.load.tcp_idle_ns = d->file.tcp_idle_ms * 1000000ULL;
 	aopts.load.udp_idle_ns = d->file.udp_idle_ms * 1000000ULL;
@@ -93,7 +101,7 @@ static int attach_data_plane(struct xlbd *d)
 		       d->at.links_adopted ? (d->at.replaced ? "replaced the running" :
 							     "adopted the running") :
 					    "attached",
-		       d->file.ifaces[i], d->file.xdp_mode == XLB_XDP_GENERIC ? "generic" : "native",
+		       d->file.ifaces[i], xlb_name_of(xlb_xdp_mode_names, d->at.xdp_mode[i]),
 		       d->at.prog_id);
 	if (d->at.maps_adopted)
 		logmsg(LOG_INFO, "adopted the maps pinned in %s: connection table and counters "

@@ -120,12 +120,26 @@ static int render_vip_metrics(struct xlbd *d, struct xlb_prom *w)
 	return ret;
 }
 
+/* One sample per counter of a class, labelled by its reason. */
+static int render_class(struct xlb_prom *w, const char *family, enum xlb_stat_class class,
+			const __u64 *c)
+{
+	int ret = 0;
+	__u32 i;
+
+	for (i = 0; i < XLB_STAT_COUNT && !ret; i++)
+		if (xlb_stat_info[i].class == class)
+			ret = xlb_prom_sample_u64(w, family,
+						  L("reason", xlb_stat_reason(xlb_stat_info[i].index)),
+						  c[xlb_stat_info[i].index]);
+	return ret;
+}
+
 int render_metrics(void *ctx, struct xlb_prom *w)
 {
 	struct xlbd *d = ctx;
 	__u64 c[XLB_STAT_MAX];
 	char prog[16];
-	__u32 i;
 	int ret;
 
 	ret = xlb_dp_stats(&d->at.dp, c);
@@ -146,15 +160,9 @@ int render_metrics(void *ctx, struct xlb_prom *w)
 
 	ret = ret ?: xlb_prom_family(w, "xlb_passed_packets_total", "counter",
 				     "Packets left to the kernel (XDP_PASS), by reason.");
-	for (i = 0; i < XLB_STAT_MAX && !ret; i++)
-		if (!strncmp(xlb_stat_names[i], "pass_", 5) || i == XLB_STAT_ICMP)
-			ret = xlb_prom_sample_u64(w, "xlb_passed_packets_total",
-						  L("reason", xlb_stat_names[i] + (i == XLB_STAT_ICMP ? 0 : 5)), c[i]);
+	ret = ret ?: render_class(w, "xlb_passed_packets_total", XLB_STAT_CLASS_PASS, c);
 	ret = ret ?: xlb_prom_family(w, "xlb_dropped_packets_total", "counter", "Packets dropped, by reason.");
-	for (i = 0; i < XLB_STAT_MAX && !ret; i++)
-		if (!strncmp(xlb_stat_names[i], "drop_", 5))
-			ret = xlb_prom_sample_u64(w, "xlb_dropped_packets_total",
-						  L("reason", xlb_stat_names[i] + 5), c[i]);
+	ret = ret ?: render_class(w, "xlb_dropped_packets_total", XLB_STAT_CLASS_DROP, c);
 	ret = ret ?: xlb_prom_family(w, "xlb_forwarded_packets_total", "counter", "Packets sent to a backend, by action.");
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_forwarded_packets_total", L("action", "tx"), c[XLB_STAT_TX]);
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_forwarded_packets_total", L("action", "redirect"), c[XLB_STAT_REDIRECT]);
