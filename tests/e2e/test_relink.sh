@@ -7,7 +7,9 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 
 V4=198.18.100.10
+OTHER=
 cleanup() {
+	[ -n "$OTHER" ] && ip netns del "$OTHER" 2>/dev/null
 	site_down
 }
 trap cleanup EXIT INT TERM
@@ -99,6 +101,25 @@ expect_eq "the pinned link is the one eth0 runs (bpftool)" \
 	"$(bpftool -j link show pinned "$PIN/link_eth0" | jq .prog_id)" "$(xdp_prog)"
 check "backends up again" wait_for 15 all_up 2
 check "the VIP serves through the new eth0" served 20
+
+# the same pins seen from another namespace: its eth0 (maybe the same
+# ifindex) does not run the pinned link, which serves the site's LB
+OTHER="xlbt-rl$$-other"
+ip netns add "$OTHER"
+ip -n "$OTHER" link add eth0 type veth peer name eth1
+ip -n "$OTHER" link set eth0 up
+ip -n "$OTHER" link set eth1 up
+prog=$(xdp_prog)
+out=$(timeout 20 ip netns exec "$OTHER" "$XLBD" -c "$RUN/xlb.yaml" --bpffs "$PIN" \
+	--xdp-mode generic --socket "$RUN/other.sock" --state-dir "$RUN/other-state" 2>&1)
+rc=$?
+echo "# other namespace's xlbd: rc $rc, $(grep error <<<"$out" | tail -1)"
+check "an xlbd of another namespace on the same pins is refused" \
+	bash -c "[ $rc -ne 0 ] && grep -q \"another namespace's or interface's link\" <<<\"\$1\"" _ "$out"
+expect_eq "the site's eth0 still runs the pinned program" "$(xdp_prog)" "$prog"
+expect_eq "the other namespace's eth0 runs nothing" \
+	"$(ip -n "$OTHER" -j -d link show eth0 | jq '.[0].xdp.prog.id // 0')" 0
+check "the VIP still serves" served 10
 
 site_down
 SITE=

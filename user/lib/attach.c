@@ -224,14 +224,24 @@ static const char *mode_name(int mode)
 	return mode == XLB_XDP_GENERIC ? "generic" : "native";
 }
 
+int xlb_link_runs_here(__u32 ifindex, __u32 prog_id, int *mode)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return -errno;
+	*mode = q.drv_prog_id == prog_id ? XLB_XDP_NATIVE :
+		q.skb_prog_id == prog_id ? XLB_XDP_GENERIC : XLB_XDP_ANY_MODE;
+	return 0;
+}
+
 int xlb_link_check(int link_fd, const char *ifname, int xdp_mode,
 		   struct xlb_link_state *st, char *why, size_t whylen)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	struct bpf_link_info info = {};
 	struct xlb_link_state local;
 	__u32 len = sizeof(info), ifindex;
-	int running;
+	int running = XLB_XDP_ANY_MODE, ret;
 
 	st = st ?: &local;
 	memset(st, 0, sizeof(*st));
@@ -241,23 +251,22 @@ int xlb_link_check(int link_fd, const char *ifname, int xdp_mode,
 		return fail(why, whylen, -EINVAL, "not an XDP link");
 	st->prog_id = info.prog_id;
 	st->ifindex = info.xdp.ifindex;
-	if (!st->ifindex)
+	if (!st->ifindex) /* the kernel let go of its interface: nothing runs it */
 		return fail(why, whylen, 0, "its interface went away");
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex)
 		return fail(why, whylen, -ENODEV, "%s: no such interface", ifname);
-	if (ifindex != st->ifindex)
-		return fail(why, whylen, 0, "it is on ifindex %u, %s is ifindex %u now",
+	/*
+	 * A link on a live interface that is not ours here (ifindexes are per
+	 * namespace) serves someone: never detach it.
+	 */
+	ret = ifindex == st->ifindex ? xlb_link_runs_here(ifindex, st->prog_id, &running) : 0;
+	if (ret)
+		return fail(why, whylen, ret, "cannot query XDP on %s: %s", ifname, strerror(-ret));
+	if (running == XLB_XDP_ANY_MODE)
+		return fail(why, whylen, -EXDEV, "it serves ifindex %u, not %s of this network "
+			    "namespace (ifindex %u): another namespace's or interface's link",
 			    st->ifindex, ifname, ifindex);
-	/* ifindexes are per namespace: the interface here must run the link's program */
-	if (bpf_xdp_query(ifindex, 0, &q))
-		return fail(why, whylen, -errno, "cannot query XDP on %s: %s", ifname,
-			    strerror(errno));
-	running = q.drv_prog_id == st->prog_id ? XLB_XDP_NATIVE :
-		  q.skb_prog_id == st->prog_id ? XLB_XDP_GENERIC : -1;
-	if (running < 0)
-		return fail(why, whylen, 0, "%s of this network namespace does not run its "
-			    "program (another namespace's interface)", ifname);
 	st->xdp_mode = running;
 	if (xdp_mode != XLB_XDP_ANY_MODE && running != xdp_mode)
 		return fail(why, whylen, 0, "it runs in %s mode, %s is configured",

@@ -52,11 +52,19 @@ struct xlb_link_state {
  * namespace, in xdp_mode (enum xlb_xdp_mode or XLB_XDP_ANY_MODE)? A link
  * outlives its interface (deleted, recreated with a new ifindex, moved to
  * another namespace) and runs in the mode it was made with.
- * Returns 1: live; 0: stale, with the reason in why; or a negative errno
- * (why says what failed). st may be NULL.
+ * Returns 1: live; 0: stale (safe to remake), with the reason in why;
+ * -EXDEV: it serves another interface or namespace; or another negative
+ * errno (why says what failed). st may be NULL.
  */
 int xlb_link_check(int link_fd, const char *ifname, int xdp_mode,
 		   struct xlb_link_state *st, char *why, size_t whylen);
+
+/*
+ * How this namespace's interface ifindex runs program prog_id: *mode is
+ * XLB_XDP_NATIVE, XLB_XDP_GENERIC or XLB_XDP_ANY_MODE (it does not).
+ * Returns 0 or a negative errno.
+ */
+int xlb_link_runs_here(__u32 ifindex, __u32 prog_id, int *mode);
 
 /* Returns 0 or a negative errno with a one-line reason in err. */
 int xlb_attach(struct xlb_attached *a, const struct xlb_attach_opts *opts,

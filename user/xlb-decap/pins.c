@@ -14,6 +14,7 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "attach.h"
 #include "xlb-decap.h"
 
 const char *const map_pins[NMAPS] = {
@@ -107,11 +108,11 @@ static int map_check(int fd, const struct bpf_map *want, const char *path)
  */
 static int link_here(const char *dir, __u32 ifindex, __u32 prog_id)
 {
-	__u32 id = 0;
+	int mode = XLB_XDP_ANY_MODE;
 
 	if (!ifindex) /* defunct: its interface is gone */
 		return 0;
-	if (bpf_xdp_query_id(ifindex, 0, &id) || id != prog_id)
+	if (xlb_link_runs_here(ifindex, prog_id, &mode) || mode == XLB_XDP_ANY_MODE)
 		return xlb_cli_fail(-EXDEV, "%s holds another network namespace's link (ifindex %u runs "
 			    "no such program here); use another -d", dir, ifindex);
 	return 0;
