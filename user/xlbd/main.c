@@ -130,7 +130,9 @@ static int apply_desired(struct xlbd *d, struct xlb_config *desired, int from_st
 	xlb_config_free(desired);
 	if (!from_state)
 		xlb_state_set_digest(&d->state, d->config_path);
-	save_state(d);
+	/* serve anyway: the data plane is as wanted; each runtime change will try again */
+	if (save_state(d, err, sizeof(err)))
+		logmsg(LOG_WARN, "runtime changes are refused until the state can be saved");
 	logmsg(LOG_INFO, "%u VIPs, %u backends, from %s", d->state.nvips, total_backends(d),
 	       from_state ? "the saved runtime state" : d->config_path);
 	return 0;
