@@ -194,11 +194,15 @@ static void loop(struct xlbd *d)
 		}
 		/* many backends changing at once (health, neighbours) rebuild each table once */
 		xlb_lb_batch_begin(d->lb);
+		d->batch = evs;
+		d->batch_n = n > 0 ? n : 0;
 		for (i = 0; i < n; i++) {
 			struct xlb_evsrc *src = evs[i].data.ptr;
 
-			src->fn(src, evs[i].events);
+			if (src) /* NULL: a client closed by an earlier event of this batch */
+				src->fn(src, evs[i].events);
 		}
+		d->batch_n = 0;
 		if (xlb_lb_batch_end(d->lb))
 			logmsg(LOG_ERR, "cannot write a Maglev table");
 	}

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/epoll.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "attach.h"
@@ -34,6 +35,7 @@
 #define DEFAULT_CONFIG "/etc/xlb/xlb.yaml"
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/xlb"
 #define DEFAULT_STATE_DIR "/var/lib/xlb"
+/* a full table closes the client idle longest to admit a new one (ctl.c) */
 #define MAX_CLIENTS 64
 #define MAX_OUT (XLB_PROTO_MAX_REPLY)
 /* a control client silent this long is closed (xlbctl top asks every second) */
@@ -82,6 +84,8 @@ struct xlbd {
 	int epfd;
 	struct xlb_evsrc sig_src, listen_src, tick_src;
 	struct client *clients[MAX_CLIENTS];
+	struct epoll_event *batch; /* the loop's events being handled: a closed client's */
+	int batch_n;               /* later ones there are cleared */
 	struct xlb_metrics *metrics;
 	time_t started;
 	int running;
