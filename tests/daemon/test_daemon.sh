@@ -447,6 +447,17 @@ expect_eq "they make one reload, once serving" \
 	"serving $RUN/hup.sock|SIGHUP during start-up: reloading $big now that xlbd serves|reloaded $big|"
 expect_eq "just one" "$(grep -c "SIGHUP during start-up" "$RUN/hup.log")" 1
 side_stop
+: >"$RUN/hup.log" # hup_ready reads it
+side_start hup "$big"
+hup_pid=$SIDE_PID
+for i in $(seq 1 1000); do # at most 10 s
+	hup_ready && break
+	sleep 0.01
+done
+kill -TERM "$hup_pid"
+check "TERM while starting: xlbd exits" wait_for 20 bash -c "! kill -0 $hup_pid 2>/dev/null"
+wait "$hup_pid"
+expect_eq "cleanly, and says so" "$? $(grep -cE 'Terminated during start-up: exiting|exiting before attaching' "$RUN/hup.log")" "0 1"
 ip netns exec "${P}client" "$XLBD" --teardown --bpffs "$RUN/bpf/hup" >/dev/null 2>&1
 
 # ---- the state folder full: every saving change refused, nothing changes ----
