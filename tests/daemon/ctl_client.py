@@ -10,10 +10,15 @@
 #       every 0.5 s; print after how many seconds xlbd closed the silent one
 #       (or "never" by DEADLINE s) and whether the other is still served:
 #       "closed 5.4 served yes"
+#   ctl_client.py crowd SOCK N CMD...
+#       N connections, each served one status request and then left idle;
+#       while they are held, run CMD (at most 5 s) and print how many of
+#       the N were served and CMD's exit code and time: "held 64 rc 0 in 0.01"
 import json
 import os
 import select
 import socket
+import subprocess
 import sys
 import time
 
@@ -77,10 +82,30 @@ def idle(path, deadline_s):
     print(f"closed {when} served {'yes' if served else 'no'}")
 
 
+def crowd(path, n, cmd):
+    held = []
+    for _ in range(n):
+        try:
+            s = connect(path)
+            s.sendall(b'{"cmd":"status"}\n')
+            if read_lines(s, 1, time.monotonic() + 5):
+                held.append(s)
+        except OSError:  # turned away: not held
+            pass
+    start = time.monotonic()
+    try:
+        rc = subprocess.run(cmd, timeout=5, stdout=subprocess.DEVNULL).returncode
+    except subprocess.TimeoutExpired:
+        rc = "timeout"
+    print(f"held {len(held)} rc {rc} in {time.monotonic() - start:.2f}")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "halfclose":
         halfclose(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif sys.argv[1] == "idle":
         idle(sys.argv[2], float(sys.argv[3]))
+    elif sys.argv[1] == "crowd":
+        crowd(sys.argv[2], int(sys.argv[3]), sys.argv[4:])
     else:
-        sys.exit(f"usage: {sys.argv[0]} halfclose SOCK PID N | idle SOCK DEADLINE")
+        sys.exit(f"usage: {sys.argv[0]} halfclose SOCK PID N | idle SOCK DEADLINE | crowd SOCK N CMD...")

@@ -6,7 +6,18 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 
 P=xlbt-d$$-
+SIDE_PIDS= # xlbd instances beside the main one (side_start)
+FULL_MNT=  # the tmpfs of the full-disk test
 cleanup() {
+	local pid name
+	for pid in $SIDE_PIDS; do
+		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
+	for name in hup full; do
+		[ -d "${RUN:-/nonexistent}/bpf/$name" ] &&
+			ip netns exec "${P}client" "$XLBD" --teardown --bpffs "$RUN/bpf/$name" >/dev/null 2>&1
+	done
+	[ -n "$FULL_MNT" ] && umount "$FULL_MNT" 2>/dev/null
 	site_down
 }
 trap cleanup EXIT INT TERM
@@ -251,6 +262,12 @@ out=$(client idle "$SOCK" 12)
 check "a silent client is closed after the idle timeout, a busy one still served ($out)" \
 	awk -v o="$out" 'BEGIN { split(o, f, " "); exit !(f[2] != "never" && f[2] >= 4.5 && f[4] == "yes") }'
 check "the daemon still serves" ctl status
+# more idle connections than the table holds: the one idle longest makes room
+out=$(client crowd "$SOCK" 70 "$XLBCTL" -s "$SOCK" status)
+check "70 idle connections: each is served, and xlbctl still answers at once ($out)" \
+	awk -v o="$out" 'BEGIN { split(o, f, " "); exit !(f[2] == 70 && f[4] == "0" && f[6] < 2) }'
+check "the log says a connection made room" \
+	grep -q "64 control connections: closed the one idle longest for a new one" "$RUN/xlbd.log"
 
 # ---- config file errors and reload ----
 bad_conf=$RUN/bad.yaml
@@ -376,6 +393,141 @@ check "and the first still answers" ctl status
 kill "$second"
 wait "$second" 2>/dev/null
 ip netns exec "${P}client" "$XLBD" --teardown --bpffs "$RUN/bpf/second" >/dev/null 2>&1
+
+# ---- instances beside the main one: in the client namespace, on its eth0 ----
+side_start() { # NAME CONFIG [options]: start in the background; sets SIDE_PID
+	local name=$1 conf=$2
+	shift 2
+	ip netns exec "${P}client" "$XLBD" -c "$conf" -i eth0 --bpffs "$RUN/bpf/$name" \
+		--socket "$RUN/$name.sock" --state-dir "$RUN/$name" "$@" >>"$RUN/$name.log" 2>&1 &
+	SIDE_PID=$!
+	SIDE_PIDS="$SIDE_PIDS $SIDE_PID"
+}
+side_stop() {
+	kill "$SIDE_PID" 2>/dev/null
+	wait "$SIDE_PID" 2>/dev/null
+}
+
+# ---- SIGHUP while starting (systemctl reload right after start) ----
+big=$RUN/big.yaml
+{
+	echo "interfaces: [eth0]"
+	echo "vips:"
+	for i in $(seq 1 50); do
+		printf '  - vip: 198.18.101.%d:80/tcp\n    health: { check: none }\n    backends:\n' "$i"
+		for j in $(seq 101 120); do echo "      - { address: 198.18.0.$j }"; done
+	done
+} >"$big"
+side_start hup "$big"
+hup_pid=$SIDE_PID
+# Nothing can guard a process before its main runs: start once HUP is
+# blocked, or (the code before the fix blocked it only when serving) once
+# the data plane is attached, when 1000 backends are still to be applied.
+hup_ready() {
+	local m
+	m=$(awk '/^SigBlk/ { print $2 }' "/proc/$hup_pid/status" 2>/dev/null)
+	{ [ -n "$m" ] && (((0x$m & 1) == 1)); } || grep -q "XDP on eth0" "$RUN/hup.log"
+}
+for i in $(seq 1 1000); do # at most 10 s
+	hup_ready && break
+	sleep 0.01
+done
+sent=0
+for i in $(seq 1 200); do # a HUP every 50 ms until the socket is there, at most 10 s
+	[ -S "$RUN/hup.sock" ] && break
+	kill -HUP "$hup_pid" 2>/dev/null || break
+	sent=$((sent + 1))
+	sleep 0.05
+done
+check "HUPs while starting ($sent sent): xlbd comes up" \
+	wait_for 20 "$XLBCTL" -s "$RUN/hup.sock" status
+check "and is still running" kill -0 "$hup_pid"
+expect_eq "they make one reload, once serving" \
+	"$(grep -E -o "serving $RUN/hup.sock|SIGHUP during start-up: reloading $big now that xlbd serves|reloaded $big" "$RUN/hup.log" | head -3 | tr '\n' '|')" \
+	"serving $RUN/hup.sock|SIGHUP during start-up: reloading $big now that xlbd serves|reloaded $big|"
+expect_eq "just one" "$(grep -c "SIGHUP during start-up" "$RUN/hup.log")" 1
+side_stop
+: >"$RUN/hup.log" # hup_ready reads it
+side_start hup "$big"
+hup_pid=$SIDE_PID
+for i in $(seq 1 1000); do # at most 10 s
+	hup_ready && break
+	sleep 0.01
+done
+kill -TERM "$hup_pid"
+check "TERM while starting: xlbd exits" wait_for 20 bash -c "! kill -0 $hup_pid 2>/dev/null"
+wait "$hup_pid"
+expect_eq "cleanly, and says so" "$? $(grep -cE 'Terminated during start-up: exiting|exiting before attaching' "$RUN/hup.log")" "0 1"
+ip netns exec "${P}client" "$XLBD" --teardown --bpffs "$RUN/bpf/hup" >/dev/null 2>&1
+
+# ---- the state folder full: every saving change refused, nothing changes ----
+FULL_MNT=$RUN/full
+mkdir -p "$FULL_MNT"
+mount -t tmpfs -o size=64k,mode=0700 xlbt-full "$FULL_MNT"
+small=$RUN/small.yaml
+VF=198.18.103.10:80/tcp
+cat >"$small" <<EOF
+interfaces: [eth0]
+vips:
+  - vip: $VF
+    health: { check: none }
+    backends:
+      - { address: 198.18.0.201 }
+      - { address: 198.18.0.202, weight: 50 }
+EOF
+# static neighbours put the backends in service: their table can be checked
+ip -n "${P}client" neigh replace 198.18.0.201 lladdr 02:00:5e:00:98:01 nud permanent dev eth0
+ip -n "${P}client" neigh replace 198.18.0.202 lladdr 02:00:5e:00:98:02 nud permanent dev eth0
+fctl() { "$XLBCTL" -s "$RUN/full.sock" "$@"; }
+ftable() { "$PROBE" table-check "$RUN/bpf/full" "$VF" 198.18.0.201=100 198.18.0.202=50; }
+fview() {
+	fctl -j vip show | jq -c '[.vips[] | {vip, sched, forward, health, backends}]'
+	fctl -j backend show | jq -c '[.backends[] | {vip, address, weight, admin, state, id}]'
+}
+side_start full "$small"
+check "xlbd starts with its state on a 64k tmpfs" wait_for 10 fctl status
+check "its backends are in service" wait_for 10 ftable
+cp "$FULL_MNT/state.json" "$RUN/state.before"
+head -c 1M /dev/zero >"$FULL_MNT/filler" 2>/dev/null
+view=$(fview)
+msg="xlbctl: cannot save the runtime state to $FULL_MNT/state.json: No space left on device; nothing changed"
+unsaved() { # ARGS...: refused with the message and exit 1; nothing changed
+	local out rc
+	out=$(fctl "$@" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc $out" = "1 $msg" ] && [ "$(fview)" = "$view" ] && ftable >/dev/null 2>&1; then
+		ok "disk full: xlbctl $* is refused; state and table unchanged"
+	else
+		not_ok "disk full: xlbctl $* is refused; state and table unchanged" \
+			"got:  rc=$rc $out" "want: rc=1 $msg" "view: $(fview | tr '\n' ' ')" \
+			"was:  $(echo "$view" | tr '\n' ' ')" "table: $(ftable 2>&1 | head -3)"
+	fi
+}
+unsaved vip add 198.18.103.11:80/tcp
+unsaved vip del "$VF"
+unsaved backend add "$VF" 198.18.0.203
+unsaved backend del "$VF" 198.18.0.202
+unsaved backend set "$VF" 198.18.0.201 weight 7
+unsaved backend set "$VF" 198.18.0.201 drain
+unsaved backend set "$VF" 198.18.0.202 disable
+check "the saved state is whole and as it was" cmp "$RUN/state.before" "$FULL_MNT/state.json"
+check "and no temporary file is left" test ! -e "$FULL_MNT/state.json.tmp"
+out=$(fctl reload 2>&1)
+expect_eq "a reload stays applied, and says it is not saved" "$? $out" \
+	"1 xlbctl: reload applied, but cannot save the runtime state to $FULL_MNT/state.json: No space left on device"
+rm "$FULL_MNT/filler"
+check "with room again, a change is saved" fctl backend add "$VF" 198.18.0.203
+check "and another" fctl backend set "$VF" 198.18.0.201 weight 7
+side_stop
+side_start full "$small"
+check "xlbd restarts" wait_for 10 fctl status
+expect_eq "after a restart exactly the saved changes are there" \
+	"$(fctl -j backend show | jq -c '[.backends[] | [.address, .weight, .admin]]')" \
+	'[["198.18.0.201",7,"enabled"],["198.18.0.202",50,"enabled"],["198.18.0.203",100,"enabled"]]'
+expect_eq "and no other VIP" "$(fctl -j vip show | jq -c '[.vips[].vip]')" "[\"$VF\"]"
+side_stop
+ip netns exec "${P}client" "$XLBD" --teardown --bpffs "$RUN/bpf/full" >/dev/null 2>&1
+umount "$FULL_MNT" && FULL_MNT=
 
 # ---- teardown ----
 xlbd_stop TERM

@@ -167,6 +167,9 @@ void client_close(struct xlbd *d, struct client *c)
 	for (i = 0; i < MAX_CLIENTS; i++)
 		if (d->clients[i] == c)
 			d->clients[i] = NULL;
+	for (i = 0; i < (size_t)d->batch_n; i++)
+		if (d->batch[i].data.ptr == &c->src)
+			d->batch[i].data.ptr = NULL;
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->src.fd, NULL);
 	close(c->src.fd);
 	xlb_linebuf_free(&c->in);
@@ -289,6 +292,37 @@ static void on_client(struct xlb_evsrc *src, uint32_t events)
 		client_close(d, c);
 }
 
+static int client_quiet(const struct client *c)
+{
+	return c->out_off == c->out_len;
+}
+
+/*
+ * A free slot; when every one is taken, the client idle longest is closed
+ * (one with nothing left to send before one with). Reserving slots would
+ * only move the limit, since idle connections can fill those too; this
+ * way a new xlbctl always gets in, and what it costs is the connection
+ * least likely in use (an `xlbctl top` asks every second).
+ */
+static size_t client_slot(struct xlbd *d)
+{
+	size_t i, victim = 0;
+
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		const struct client *c = d->clients[i], *v = d->clients[victim];
+
+		if (!c)
+			return i;
+		if (client_quiet(c) != client_quiet(v) ? client_quiet(c) :
+							   c->active_ms < v->active_ms)
+			victim = i;
+	}
+	logmsg(LOG_WARN, "%d control connections: closed the one idle longest for a new one",
+	       MAX_CLIENTS);
+	client_close(d, d->clients[victim]);
+	return victim;
+}
+
 void on_listen(struct xlb_evsrc *src, uint32_t events)
 {
 	struct xlbd *d = src->ctx;
@@ -303,9 +337,7 @@ void on_listen(struct xlb_evsrc *src, uint32_t events)
 	fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	for (i = 0; i < MAX_CLIENTS && d->clients[i]; i++)
-		;
-	c = i < MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
+	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
 		return;
@@ -316,6 +348,7 @@ void on_listen(struct xlb_evsrc *src, uint32_t events)
 	c->d = d;
 	c->active_ms = now_ms();
 	xlb_linebuf_init(&c->in, XLB_PROTO_MAX_LINE);
+	i = client_slot(d);
 	d->clients[i] = c;
 	ev.data.ptr = &c->src;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);

@@ -87,7 +87,7 @@ struct json_object *cmd_backend_add(struct xlbd *d, struct json_object *req)
 	struct xlb_state_vip *v;
 	struct xlb_state_backend *b;
 	struct vip_key key;
-	char err[256], vip[XLB_VIP_STR_MAX];
+	char err[256], vip[XLB_VIP_STR_MAX], unsaved[XLB_ERR_MAX];
 	int ret;
 
 	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
@@ -111,13 +111,16 @@ struct json_object *cmd_backend_add(struct xlbd *d, struct json_object *req)
 	ret = xlb_state_backend_insert(v, &cfg, &b);
 	if (ret)
 		return err_from(ret, "cannot add backend");
+	if (save_state(d, unsaved, sizeof(unsaved))) {
+		xlb_state_backend_remove(v, b - v->backends);
+		return unsaved_reply(unsaved);
+	}
 	ret = backend_start(d, v, b);
 	if (ret) {
 		backend_stop(d, v, b);
 		xlb_state_backend_remove(v, b - v->backends);
-		return err_from(ret, "cannot add backend");
+		return start_failed_reply(d, ret, "cannot add backend");
 	}
-	save_state(d);
 	xlb_format_vip(&key, vip, sizeof(vip));
 	xlb_format_addr(cfg.addr, err, sizeof(err));
 	logmsg(LOG_INFO, "backend %s of %s added, weight %u", err, vip, cfg.weight);
@@ -131,7 +134,7 @@ struct json_object *cmd_backend_del(struct xlbd *d, struct json_object *req)
 	struct xlb_state_backend *b;
 	struct vip_key key;
 	__be32 addr[4];
-	char err[256], vip[XLB_VIP_STR_MAX];
+	char err[256], vip[XLB_VIP_STR_MAX], unsaved[XLB_ERR_MAX];
 
 	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
 	    get_vip(req, "vip", 1, &key, err, sizeof(err)) < 0 ||
@@ -143,9 +146,10 @@ struct json_object *cmd_backend_del(struct xlbd *d, struct json_object *req)
 	b = xlb_state_find_backend(v, addr);
 	if (!b)
 		ERR_REPLY("no such backend");
+	if (save_state_without(d, v, b, unsaved, sizeof(unsaved)))
+		return unsaved_reply(unsaved);
 	backend_stop(d, v, b);
 	xlb_state_backend_remove(v, b - v->backends);
-	save_state(d);
 	xlb_format_vip(&key, vip, sizeof(vip));
 	xlb_format_addr(addr, err, sizeof(err));
 	logmsg(LOG_INFO, "backend %s of %s removed", err, vip);
@@ -157,10 +161,11 @@ struct json_object *cmd_backend_set(struct xlbd *d, struct json_object *req)
 	static const char *const keys[] = { "vip", "address", "weight", "admin", NULL };
 	struct xlb_state_vip *v;
 	struct xlb_state_backend *b;
+	struct xlb_backend_cfg old;
 	struct vip_key key;
 	__be32 addr[4];
 	const char *admin = NULL;
-	char err[256], vip[XLB_VIP_STR_MAX];
+	char err[256], vip[XLB_VIP_STR_MAX], unsaved[XLB_ERR_MAX];
 	__u32 weight = 0;
 	int has_weight, has_admin, ret;
 
@@ -179,6 +184,7 @@ struct json_object *cmd_backend_set(struct xlbd *d, struct json_object *req)
 	b = xlb_state_find_backend(v, addr);
 	if (!b)
 		ERR_REPLY("no such backend");
+	old = b->cfg;
 	if (has_weight) {
 		b->cfg.weight = weight;
 	} else if (!strcmp(admin, "drain")) {
@@ -190,8 +196,11 @@ struct json_object *cmd_backend_set(struct xlbd *d, struct json_object *req)
 	} else {
 		ERR_REPLY("admin: bad value (drain, undrain, disable or enable)");
 	}
+	if (save_state(d, unsaved, sizeof(unsaved))) {
+		b->cfg = old;
+		return unsaved_reply(unsaved);
+	}
 	ret = backend_push(d, v, b);
-	save_state(d);
 	if (ret)
 		return err_from(ret, "saved, but the data plane did not take it");
 	xlb_format_vip(&key, vip, sizeof(vip));

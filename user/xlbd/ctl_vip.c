@@ -79,7 +79,7 @@ struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 	struct xlb_vip_cfg cfg = {};
 	struct xlb_state_vip *v;
 	const char *s;
-	char err[256], why[128];
+	char err[256], why[128], unsaved[XLB_ERR_MAX];
 	int ret;
 
 	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
@@ -105,13 +105,16 @@ struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 	ret = xlb_state_vip_insert(&d->state, &cfg, &v);
 	if (ret)
 		return err_from(ret, "cannot add VIP");
+	if (save_state(d, unsaved, sizeof(unsaved))) {
+		xlb_state_vip_remove(&d->state, v - d->state.vips);
+		return unsaved_reply(unsaved);
+	}
 	ret = vip_start(d, v);
 	if (ret) {
 		vip_stop(d, v);
 		xlb_state_vip_remove(&d->state, v - d->state.vips);
-		return err_from(ret, "cannot add VIP");
+		return start_failed_reply(d, ret, "cannot add VIP");
 	}
-	save_state(d);
 	xlb_format_vip(&cfg.key, err, sizeof(err));
 	logmsg(LOG_INFO, "VIP %s added (%s, %s)", err, xlb_sched_name(cfg.sched),
 	       xlb_forward_name(cfg.forward));
@@ -123,7 +126,7 @@ struct json_object *cmd_vip_del(struct xlbd *d, struct json_object *req)
 	static const char *const keys[] = { "vip", NULL };
 	struct xlb_state_vip *v;
 	struct vip_key key;
-	char err[256];
+	char err[256], unsaved[XLB_ERR_MAX];
 
 	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
 	    get_vip(req, "vip", 1, &key, err, sizeof(err)) < 0)
@@ -131,9 +134,10 @@ struct json_object *cmd_vip_del(struct xlbd *d, struct json_object *req)
 	v = xlb_state_find_vip(&d->state, &key);
 	if (!v)
 		ERR_REPLY("no such VIP");
+	if (save_state_without(d, v, NULL, unsaved, sizeof(unsaved)))
+		return unsaved_reply(unsaved);
 	vip_stop(d, v);
 	xlb_state_vip_remove(&d->state, v - d->state.vips);
-	save_state(d);
 	xlb_format_vip(&key, err, sizeof(err));
 	logmsg(LOG_INFO, "VIP %s removed", err);
 	return xlb_proto_ok();

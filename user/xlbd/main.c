@@ -15,6 +15,14 @@
 #include "names.h"
 #include "xlbd.h"
 
+/* TERM and INT: the data plane stays pinned and keeps forwarding. */
+static void signal_exit(struct xlbd *d, int signo, const char *when)
+{
+	logmsg(LOG_INFO, "%s%s: exiting; the data plane keeps forwarding with the last tables "
+	       "(pinned in %s)", strsignal(signo), when, d->pin_dir);
+	d->running = 0;
+}
+
 static void on_signal(struct xlb_evsrc *src, uint32_t events)
 {
 	struct xlbd *d = src->ctx;
@@ -30,9 +38,53 @@ static void on_signal(struct xlb_evsrc *src, uint32_t events)
 		json_object_put(r);
 		return;
 	}
-	logmsg(LOG_INFO, "%s: exiting; the data plane keeps forwarding with the last tables "
-	       "(pinned in %s)", strsignal(si.ssi_signo), d->pin_dir);
-	d->running = 0;
+	signal_exit(d, si.ssi_signo, "");
+}
+
+/*
+ * TERM, INT and HUP are blocked from the first line of main and read
+ * through a signalfd once serving: a HUP while starting (systemctl reload
+ * right after start) would otherwise kill xlbd, and systemd counts death
+ * by HUP as a clean exit, so Restart=on-failure would not bring it back.
+ */
+static void block_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, mask, NULL);
+}
+
+static int exit_pending(void)
+{
+	sigset_t pending;
+
+	return !sigpending(&pending) &&
+	       (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT));
+}
+
+/*
+ * Signals that came while starting, once serving: TERM or INT exits (the
+ * start-up finished, so the maps are whole); any number of HUPs is one
+ * reload, since the config file may have changed after it was read.
+ */
+static void startup_signals(struct xlbd *d)
+{
+	struct signalfd_siginfo si;
+	int hup = 0;
+
+	while (read(d->sig_src.fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			hup = 1;
+		else
+			signal_exit(d, si.ssi_signo, " during start-up");
+	}
+	if (hup && d->running) {
+		logmsg(LOG_INFO, "SIGHUP during start-up: reloading %s now that xlbd serves",
+		       d->config_path);
+		json_object_put(do_reload(d));
+	}
 }
 
 static int add_src(struct xlbd *d, struct xlb_evsrc *src, int fd, xlb_ev_fn fn)
@@ -138,7 +190,9 @@ static int apply_desired(struct xlbd *d, struct xlb_config *desired, int from_st
 	xlb_config_free(desired);
 	if (!from_state)
 		xlb_state_set_digest(&d->state, d->config_path);
-	save_state(d);
+	/* serve anyway: the data plane is as wanted; each runtime change will try again */
+	if (save_state(d, err, sizeof(err)))
+		logmsg(LOG_WARN, "runtime changes are refused until the state can be saved");
 	logmsg(LOG_INFO, "%u VIPs, %u backends, from %s", d->state.nvips, total_backends(d),
 	       from_state ? "the saved runtime state" : d->config_path);
 	return 0;
@@ -152,12 +206,7 @@ static int serve(struct xlbd *d)
 	sigset_t mask;
 	int fd;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	block_signals(&mask); /* already blocked: the set for the signalfd */
 	fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0 || add_src(d, &d->sig_src, fd, on_signal))
 		return -errno;
@@ -190,8 +239,6 @@ static void loop(struct xlbd *d)
 	struct epoll_event evs[32];
 	int n, i;
 
-	d->started = time(NULL);
-	d->running = 1;
 	while (d->running) {
 		n = epoll_wait(d->epfd, evs, 32, -1);
 		if (n < 0 && errno != EINTR) {
@@ -200,11 +247,15 @@ static void loop(struct xlbd *d)
 		}
 		/* many backends changing at once (health, neighbours) rebuild each table once */
 		xlb_lb_batch_begin(d->lb);
+		d->batch = evs;
+		d->batch_n = n > 0 ? n : 0;
 		for (i = 0; i < n; i++) {
 			struct xlb_evsrc *src = evs[i].data.ptr;
 
-			src->fn(src, evs[i].events);
+			if (src) /* NULL: a client closed by an earlier event of this batch */
+				src->fn(src, evs[i].events);
 		}
+		d->batch_n = 0;
 		if (xlb_lb_batch_end(d->lb))
 			logmsg(LOG_ERR, "cannot write a Maglev table");
 	}
@@ -236,9 +287,19 @@ static int run(struct xlbd *d)
 	if (load_settings(d))
 		return 1;
 	xlb_state_init(&d->state);
-	if (choose_desired(d, &desired, &from_state) || attach_data_plane(d) ||
-	    apply_desired(d, &desired, from_state) || serve(d))
+	if (choose_desired(d, &desired, &from_state))
 		return 1;
+	/* nothing touched yet: a TERM so far needs no start-up to finish */
+	if (exit_pending()) {
+		logmsg(LOG_INFO, "signalled to exit during start-up: exiting before attaching");
+		xlb_config_free(&desired);
+		return 0;
+	}
+	if (attach_data_plane(d) || apply_desired(d, &desired, from_state) || serve(d))
+		return 1;
+	d->started = time(NULL);
+	d->running = 1;
+	startup_signals(d);
 	loop(d);
 	stop(d);
 	return 0;
@@ -348,7 +409,10 @@ int main(int argc, char **argv)
 	struct xlbd *d = &daemon;
 	char err[XLB_ERR_MAX];
 	int teardown = 0, ret;
+	sigset_t mask;
 
+	block_signals(&mask); /* first: see block_signals */
+	signal(SIGPIPE, SIG_IGN);
 	ret = parse_options(d, argc, argv, &teardown);
 	if (ret >= 0)
 		return ret;

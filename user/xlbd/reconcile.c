@@ -6,18 +6,85 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "syntax.h"
 #include "xlbd.h"
 
-int save_state(struct xlbd *d)
+static int save_view(struct xlbd *d, const struct xlb_state *s, char *err, size_t errlen)
 {
-	char err[XLB_ERR_MAX];
-	int ret = xlb_state_save(&d->state, d->state_dir, err, sizeof(err));
+	int ret;
 
+	err[0] = '\0';
+	ret = xlb_state_save(s, d->state_dir, err, errlen);
+	if (ret && !err[0])
+		snprintf(err, errlen, "cannot save the runtime state in %s: %s", d->state_dir,
+			 strerror(-ret));
 	if (ret)
 		logmsg(LOG_ERR, "%s", err);
 	return ret;
+}
+
+int save_state(struct xlbd *d, char *err, size_t errlen)
+{
+	return save_view(d, &d->state, err, errlen);
+}
+
+/* A copy of the arrays, sharing everything else: xlb_state_save only reads. */
+int save_state_without(struct xlbd *d, const struct xlb_state_vip *v,
+		       const struct xlb_state_backend *b, char *err, size_t errlen)
+{
+	struct xlb_state view = d->state;
+	struct xlb_state_vip *vips = calloc(d->state.nvips + 1, sizeof(*vips));
+	struct xlb_state_backend *kept = b ? calloc(v->nbackends, sizeof(*kept)) : NULL;
+	__u32 i, j;
+	int ret;
+
+	if (!vips || (b && !kept)) {
+		snprintf(err, errlen, "cannot save the runtime state: %s", strerror(ENOMEM));
+		ret = -ENOMEM;
+		goto out;
+	}
+	view.vips = vips;
+	view.nvips = 0;
+	for (i = 0; i < d->state.nvips; i++) {
+		const struct xlb_state_vip *src = &d->state.vips[i];
+		struct xlb_state_vip *dst = &vips[view.nvips];
+
+		if (src == v && !b)
+			continue;
+		*dst = *src;
+		view.nvips++;
+		if (src != v)
+			continue;
+		dst->backends = kept;
+		dst->nbackends = 0;
+		for (j = 0; j < src->nbackends; j++)
+			if (&src->backends[j] != b)
+				kept[dst->nbackends++] = src->backends[j];
+	}
+	ret = save_view(d, &view, err, errlen);
+out:
+	free(kept);
+	free(vips);
+	return ret;
+}
+
+struct json_object *unsaved_reply(const char *err)
+{
+	return xlb_proto_error("%s; nothing changed", err);
+}
+
+struct json_object *start_failed_reply(struct xlbd *d, int ret, const char *what)
+{
+	char why[128], err[XLB_ERR_MAX];
+
+	libbpf_strerror(ret, why, sizeof(why));
+	if (!save_state(d, err, sizeof(err)))
+		return xlb_proto_error("%s: %s", what, why);
+	/* rare twice over: the file names what is not running; the next start tries it */
+	return xlb_proto_error("%s: %s; and %s (the next start will try it again)", what, why,
+			       err);
 }
 
 /* ---- applying a new desired set of VIPs (reload, start) ---- */
@@ -215,7 +282,7 @@ struct json_object *do_reload(struct xlbd *d)
 	struct json_object *reply, *added, *changed, *removed;
 	struct xlb_config cfg = {};
 	char err[XLB_ERR_MAX];
-	int ret;
+	int ret, unsaved;
 
 	ret = xlb_config_load(d->config_path, &cfg, err, sizeof(err));
 	if (ret) {
@@ -237,7 +304,13 @@ struct json_object *do_reload(struct xlbd *d)
 	/* a partial apply must not be mistaken, at the next start, for the file applied */
 	if (!ret)
 		xlb_state_set_digest(&d->state, d->config_path);
-	save_state(d);
+	/*
+	 * Not rolled back when it cannot be saved: undoing it would restart the
+	 * health checks of whatever it removed. It stays applied, and the
+	 * reply says so; at the next start the file, changed since the saved
+	 * state, wins again, unless it is the file the saved state came from.
+	 */
+	unsaved = save_state(d, err, sizeof(err));
 	d->reloads++;
 	logmsg(LOG_INFO, "reloaded %s: %zu added, %zu changed, %zu removed", d->config_path,
 	       json_object_array_length(added), json_object_array_length(changed),
@@ -248,6 +321,12 @@ struct json_object *do_reload(struct xlbd *d)
 		json_object_put(changed);
 		json_object_put(removed);
 		return err_from(ret, "reload applied partly");
+	}
+	if (unsaved) {
+		json_object_put(added);
+		json_object_put(changed);
+		json_object_put(removed);
+		return xlb_proto_error("reload applied, but %s", err);
 	}
 	reply = xlb_proto_ok();
 	json_object_object_add(reply, "added", added);

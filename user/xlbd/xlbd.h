@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/epoll.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "attach.h"
@@ -34,6 +35,7 @@
 #define DEFAULT_CONFIG "/etc/xlb/xlb.yaml"
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/xlb"
 #define DEFAULT_STATE_DIR "/var/lib/xlb"
+/* a full table closes the client idle longest to admit a new one (ctl.c) */
 #define MAX_CLIENTS 64
 #define MAX_OUT (XLB_PROTO_MAX_REPLY)
 /* a control client silent this long is closed (xlbctl top asks every second) */
@@ -82,6 +84,8 @@ struct xlbd {
 	int epfd;
 	struct xlb_evsrc sig_src, listen_src, tick_src;
 	struct client *clients[MAX_CLIENTS];
+	struct epoll_event *batch; /* the loop's events being handled: a closed client's */
+	int batch_n;               /* later ones there are cleared */
 	struct xlb_metrics *metrics;
 	time_t started;
 	int running;
@@ -112,7 +116,19 @@ void on_tick(struct xlb_evsrc *src, uint32_t events);
 
 /* ---- reconcile.c: the desired state applied, reloaded, chosen, saved ---- */
 
-int save_state(struct xlbd *d);
+/*
+ * Every runtime change is saved before it is applied (an addition: into the
+ * state first, then saved, then started; a removal: saved without it, then
+ * removed). One that cannot be saved is refused and nothing changes; err
+ * gets the reason, which unsaved_reply() turns into the reply.
+ */
+int save_state(struct xlbd *d, char *err, size_t errlen);
+/* The state as it will be without v (b NULL) or without its backend b. */
+int save_state_without(struct xlbd *d, const struct xlb_state_vip *v,
+		       const struct xlb_state_backend *b, char *err, size_t errlen);
+struct json_object *unsaved_reply(const char *err);
+/* An addition saved, then failing to start, is rolled back: save that too. */
+struct json_object *start_failed_reply(struct xlbd *d, int ret, const char *what);
 int apply_config(struct xlbd *d, const struct xlb_config *cfg, struct json_object *added,
 		 struct json_object *changed, struct json_object *removed);
 struct json_object *do_reload(struct xlbd *d);
