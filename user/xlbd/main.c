@@ -36,12 +36,7 @@ static void on_signal(struct xlb_evsrc *src, uint32_t events)
 
 static int add_src(struct xlbd *d, struct xlb_evsrc *src, int fd, xlb_ev_fn fn)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
-
-	src->fd = fd;
-	src->fn = fn;
-	src->ctx = d;
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+	return xlb_ev_add(d->epfd, src, fd, EPOLLIN, fn, d);
 }
 
 /* ---- start ---- */
@@ -129,7 +124,7 @@ static int apply_desired(struct xlbd *d, struct xlb_config *desired, int from_st
 	}
 	xlb_config_free(desired);
 	if (!from_state)
-		xlb_state_set_digest(&d->state, d->config_path);
+		xlb_state_set_digest(&d->state, &d->file);
 	save_state(d);
 	logmsg(LOG_INFO, "%u VIPs, %u backends, from %s", d->state.nvips, total_backends(d),
 	       from_state ? "the saved runtime state" : d->config_path);
