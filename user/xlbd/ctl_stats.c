@@ -88,7 +88,7 @@ struct json_object *cmd_status(struct xlbd *d, struct json_object *req)
 					   if_indextoname(d->at.ifindex[i], name) ?: "?"));
 	json_object_object_add(reply, "interfaces", ifs);
 	json_object_object_add(reply, "xdp_mode", json_object_new_string(
-				       d->file.xdp_mode == XLB_XDP_GENERIC ? "generic" : "native"));
+				       xlb_name_of(xlb_xdp_mode_names, d->file.xdp_mode)));
 	add_u64(reply, "prog_id", d->at.prog_id);
 	add_u64(reply, "uptime_s", time(NULL) - d->started);
 	add_u64(reply, "vips", d->state.nvips);

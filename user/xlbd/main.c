@@ -88,7 +88,7 @@ static int attach_data_plane(struct xlbd *d)
 		       d->at.links_adopted ? (d->at.replaced ? "replaced the running" :
 							     "adopted the running") :
 					    "attached",
-		       d->file.ifaces[i], d->file.xdp_mode == XLB_XDP_GENERIC ? "generic" : "native",
+		       d->file.ifaces[i], xlb_name_of(xlb_xdp_mode_names, d->file.xdp_mode),
 		       d->at.prog_id);
 	if (d->at.maps_adopted)
 		logmsg(LOG_INFO, "adopted the maps pinned in %s: connection table and counters "
