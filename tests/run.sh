@@ -64,6 +64,7 @@ if [ "$only_unit" -eq 0 ]; then
 	fi
 
 	run_suite daemon env BUILD="$build" bash "$here/daemon/test_daemon.sh"
+	run_suite daemon-validate env BUILD="$build" bash "$here/daemon/test_validate.sh"
 	run_suite e2e env BUILD="$build" bash "$here/e2e/test_e2e.sh"
 	run_suite relink env BUILD="$build" bash "$here/e2e/test_relink.sh"
 	run_suite l3dsr env BUILD="$build" bash "$here/e2e/test_l3dsr.sh"

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../../user/lib/config.h"
+#include "../../user/lib/state.h"
 #include "../../user/lib/syntax.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -350,6 +351,11 @@ static const struct bad_case bad[] = {
 	  "t.yaml:1: metrics: missing port '198.18.0.2'" },
 	{ "metrics: 198.18.0.2:0\n",
 	  "t.yaml:1: metrics: bad port '198.18.0.2:0'" },
+	/* the old reader took six digits here as port 9100 */
+	{ "metrics: 198.18.0.2:009100\n",
+	  "t.yaml:1: metrics: bad port '198.18.0.2:009100'" },
+	{ "metrics: \"[2001:db8::2]:009100\"\n",
+	  "t.yaml:1: metrics: bad port '[2001:db8::2]:009100'" },
 	{ "metrics: \"2001:db8::2:9100\"\n",
 	  "t.yaml:1: metrics: IPv6 address needs brackets '2001:db8::2:9100'" },
 	{ "metrics: localhost:9100\n",
@@ -440,6 +446,35 @@ static const struct bad_case bad[] = {
 	{ VIP4 "    backends:\n      - { address: 198.18.0.1 }\n"
 	  "      - { address: 198.18.0.2 }\n      - { address: 198.18.0.1 }\n",
 	  "t.yaml:6: vips[0].backends[2].address: duplicate backend 198.18.0.1 (first at line 4)" },
+	/* unicast VIPs and backends only */
+	{ "vips:\n  - vip: 224.0.0.5:80/tcp\n",
+	  "t.yaml:2: vips[0].vip: not a unicast address '224.0.0.5'" },
+	{ "vips:\n  - vip: 255.255.255.255:80/tcp\n",
+	  "t.yaml:2: vips[0].vip: not a unicast address '255.255.255.255'" },
+	{ "vips:\n  - vip: 0.0.0.0:80/tcp\n",
+	  "t.yaml:2: vips[0].vip: not a unicast address '0.0.0.0'" },
+	{ VIP4 "  - vip: 127.0.0.1:80/tcp\n",
+	  "t.yaml:3: vips[1].vip: not a unicast address '127.0.0.1'" },
+	{ "vips:\n  - vip: \"[ff02::1]:80/tcp\"\n",
+	  "t.yaml:2: vips[0].vip: not a unicast address 'ff02::1'" },
+	{ "vips:\n  - vip: \"[::]:80/tcp\"\n",
+	  "t.yaml:2: vips[0].vip: not a unicast address '::'" },
+	{ "vips:\n  - vip: \"[::1]:80/tcp\"\n",
+	  "t.yaml:2: vips[0].vip: not a unicast address '::1'" },
+	{ VIP4 BE "      - address: 224.0.0.5\n",
+	  "t.yaml:5: vips[0].backends[1].address: not a unicast address '224.0.0.5'" },
+	{ VIP4 "    backends:\n      - { address: 255.255.255.255 }\n",
+	  "t.yaml:4: vips[0].backends[0].address: not a unicast address '255.255.255.255'" },
+	{ VIP4 "    backends:\n      - { address: 0.1.2.3 }\n",
+	  "t.yaml:4: vips[0].backends[0].address: not a unicast address '0.1.2.3'" },
+	{ VIP4 "    backends:\n      - { address: 127.9.9.9 }\n",
+	  "t.yaml:4: vips[0].backends[0].address: not a unicast address '127.9.9.9'" },
+	{ VIP6 "    backends:\n      - { address: \"ff02::1\" }\n",
+	  "t.yaml:4: vips[0].backends[0].address: not a unicast address 'ff02::1'" },
+	{ VIP6 "    backends:\n      - { address: \"::\" }\n",
+	  "t.yaml:4: vips[0].backends[0].address: not a unicast address '::'" },
+	{ VIP6 "    backends:\n      - { address: \"::1\" }\n",
+	  "t.yaml:4: vips[0].backends[0].address: not a unicast address '::1'" },
 	{ VIP4 BE "        weight: 0\n",
 	  "t.yaml:5: vips[0].backends[0].weight: out of range (1..65535) '0'" },
 	{ VIP4 BE "        weight: 70000\n",
@@ -626,6 +661,57 @@ static void test_load_file(void **state)
 	assert_string_equal(err, "/: cannot read: Is a directory");
 }
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * The digest is of the text parsed, not of the file read again later: an
+ * edit after loading is not taken for what was applied. Its form is that
+ * of the state.json files earlier versions wrote, so they still match.
+ */
+static void test_digest(void **state)
+{
+	char path[] = "/tmp/xlb-test-config-XXXXXX";
+	struct xlb_config cfg, edited;
+	struct xlb_state s;
+	char err[XLB_ERR_MAX];
+	int fd;
+
+	(void)state;
+	assert_int_equal(parse("interfaces: [eth0]\n", &cfg, err), 0);
+	assert_string_equal(cfg.digest, "crc32:adfd06d0:19");
+	xlb_config_free(&cfg);
+	assert_int_equal(parse("", &cfg, err), 0);
+	assert_string_equal(cfg.digest, "crc32:00000000:0");
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	write_file(path, "interfaces: [eth0]\n");
+	assert_int_equal(xlb_config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.digest, "crc32:adfd06d0:19");
+	xlb_state_init(&s);
+	xlb_state_set_digest(&s, &cfg);
+	assert_string_equal(s.digest, "crc32:adfd06d0:19");
+
+	/* edited after loading: what was loaded keeps its digest */
+	write_file(path, "interfaces: [eth1]\n");
+	assert_string_equal(cfg.digest, "crc32:adfd06d0:19");
+	assert_int_equal(xlb_config_load(path, &edited, err, sizeof(err)), 0);
+	assert_true(xlb_state_digest_matches(s.digest, &cfg));
+	assert_false(xlb_state_digest_matches(s.digest, &edited));
+	xlb_state_free(&s);
+	xlb_config_free(&cfg);
+	xlb_config_free(&edited);
+	unlink(path);
+}
+
 /* A short or missing err buffer is fine. */
 static void test_err_buffer(void **state)
 {
@@ -649,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_vip_limit),
 		cmocka_unit_test(test_backend_limit),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_err_buffer),
 	};
 

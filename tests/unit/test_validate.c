@@ -172,6 +172,47 @@ static void test_backend_settings(void **state)
 	assert_int_equal(xlb_backend_settings_check(&b, &v, &key, err, sizeof(err)), 0);
 }
 
+static void test_unicast(void **state)
+{
+	static const char *const refused[] = {
+		"224.0.0.5", "239.255.255.255", "255.255.255.255", "0.0.0.0", "0.1.2.3",
+		"127.0.0.1", "127.255.255.254", "ff02::1", "ff0e::1", "::", "::1",
+	};
+	static const char *const taken[] = {
+		"1.0.0.0", "126.255.255.255", "128.0.0.1", "198.18.0.1", "223.255.255.255",
+		"255.255.255.254", "2001:db8::1", "::2", "fe80::1", "fe00::1",
+	};
+	struct xlb_backend_cfg b = { .weight = XLB_WEIGHT_DEFAULT };
+	struct xlb_vip_cfg v;
+	char err[XLB_ERR_MAX], want[XLB_ERR_MAX];
+	const char *key;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(want, sizeof(want), "not a unicast address '%s'", refused[i]);
+		vip_default(&v);
+		assert_int_equal(xlb_parse_addr(refused[i], v.key.addr, err, sizeof(err)), 0);
+		assert_vip_refused(&v, "vip", want);
+		vip_default(&v);
+		v.forward = XLB_FWD_IPIP;	/* either family */
+		assert_int_equal(xlb_parse_addr(refused[i], b.addr, err, sizeof(err)), 0);
+		assert_backend_refused(&b, &v, "address", want);
+		assert_int_equal(xlb_unicast_check(b.addr, err, sizeof(err)), -EINVAL);
+		assert_string_equal(err, want);
+	}
+	for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		vip_default(&v);
+		assert_int_equal(xlb_parse_addr(taken[i], v.key.addr, err, sizeof(err)), 0);
+		if (xlb_vip_settings_check(&v, &key, err, sizeof(err)))
+			fail_msg("VIP %s refused: %s", taken[i], err);
+		v.forward = XLB_FWD_IPIP;
+		assert_int_equal(xlb_parse_addr(taken[i], b.addr, err, sizeof(err)), 0);
+		if (xlb_backend_settings_check(&b, &v, &key, err, sizeof(err)))
+			fail_msg("backend %s refused: %s", taken[i], err);
+	}
+}
+
 /* state.json */
 
 struct dir {
@@ -227,6 +268,27 @@ static void write_state(const struct dir *d, const char *path, unsigned int weig
 	assert_int_equal(fclose(f), 0);
 }
 
+/* A state.json whose VIPs are these, each "VIP": [BACKEND, ...]. */
+static void write_state_vips(const struct dir *d, const char *const *vips, size_t n)
+{
+	FILE *f = fopen(d->file, "w");
+	size_t i;
+
+	assert_non_null(f);
+	fprintf(f, "{ \"version\": 1, \"config_digest\": \"missing\", \"vips\": [\n");
+	for (i = 0; i < n; i += 2) {
+		fprintf(f, "%s{ \"vip\": \"%s\", \"sched\": \"maglev\", \"forward\": \"l2dsr\",\n"
+			"  \"health\": { \"check\": \"none\", \"path\": \"/\", \"port\": 0,\n"
+			"    \"interval_ms\": 2000, \"timeout_ms\": 1000, \"rise\": 2, \"fall\": 3 },\n"
+			"  \"backends\": [ %s ] }\n", i ? ", " : "", vips[i], vips[i + 1]);
+	}
+	fprintf(f, "] }\n");
+	assert_int_equal(fclose(f), 0);
+}
+
+#define STATE_BE(addr) "{ \"address\": \"" addr "\", \"weight\": 100, \"admin\": \"enabled\", " \
+	"\"interval_ms\": 0, \"timeout_ms\": 0, \"rise\": 0, \"fall\": 0 }"
+
 static void assert_state_refused(const struct dir *d, const char *msg)
 {
 	struct xlb_config out = { .nvips = 77 };
@@ -262,6 +324,46 @@ static void test_state_load(void **state)
 	write_state(d, "/healthz", 100, 2000);
 	assert_state_refused(d, "vips[0].health.timeout: "
 			     "timeout 2s must be less than interval 2s");
+}
+
+/* What the config loader refuses twice, the state loader does too. */
+static void test_state_duplicates(void **state)
+{
+	static const char *const good[] = {
+		"198.18.0.10:80/tcp", STATE_BE("198.18.1.1") ", " STATE_BE("198.18.1.2"),
+		"198.18.0.10:443/tcp", STATE_BE("198.18.1.1"),
+	};
+	static const char *const dup_vip[] = {
+		"198.18.0.10:80/tcp", STATE_BE("198.18.1.1"),
+		"198.18.0.11:80/tcp", "",
+		"198.18.0.10:80/tcp", STATE_BE("198.18.1.2"),
+	};
+	static const char *const dup_backend[] = {
+		"198.18.0.10:80/tcp", STATE_BE("198.18.1.1"),
+		"198.18.0.11:80/tcp", STATE_BE("198.18.1.3") ", " STATE_BE("198.18.1.1") ", "
+			STATE_BE("198.18.1.2") ", " STATE_BE("198.18.1.1") ", " STATE_BE("198.18.1.2"),
+	};
+	static const char *const multicast[] = {
+		"198.18.0.10:80/tcp", "",
+		"[ff02::1]:80/tcp", "",
+	};
+	struct dir *d = *state;
+	struct xlb_config out = {};
+	char digest[64], err[XLB_ERR_MAX];
+
+	write_state_vips(d, good, sizeof(good) / sizeof(good[0]));
+	assert_int_equal(xlb_state_load(d->path, &out, digest, err, sizeof(err)), 0);
+	assert_int_equal(out.nvips, 2);
+	assert_int_equal(out.vips[0].nbackends, 2);
+	xlb_config_free(&out);
+
+	write_state_vips(d, dup_vip, sizeof(dup_vip) / sizeof(dup_vip[0]));
+	assert_state_refused(d, "vips[2].vip: duplicate VIP 198.18.0.10:80/tcp (first at vips[0])");
+	write_state_vips(d, dup_backend, sizeof(dup_backend) / sizeof(dup_backend[0]));
+	assert_state_refused(d, "vips[1].backends[3].address: "
+			     "duplicate backend 198.18.1.1 (first at backends[1])");
+	write_state_vips(d, multicast, sizeof(multicast) / sizeof(multicast[0]));
+	assert_state_refused(d, "vips[1].vip: not a unicast address 'ff02::1'");
 }
 
 /* What xlbd saves, it reads back. */
@@ -303,7 +405,9 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_vip_settings),
 		cmocka_unit_test(test_backend_settings),
+		cmocka_unit_test(test_unicast),
 		cmocka_unit_test_setup_teardown(test_state_load, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_state_duplicates, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_state_round_trip, dir_setup, dir_teardown),
 	};
 

@@ -20,6 +20,7 @@
 
 #include <cyaml/cyaml.h>
 #include <yaml.h>
+#include <zlib.h>
 
 #include "config.h"
 #include "names.h"
@@ -750,57 +751,19 @@ static int conv_backend(struct cfg_ctx *c, const char *bp,
 	return err;
 }
 
-struct addr_ent {
-	__be32 addr[4];
-	__u32 idx;
-};
-
-static int addr_ent_cmp(const void *pa, const void *pb)
-{
-	const struct addr_ent *a = pa, *b = pb;
-	int r = memcmp(a->addr, b->addr, sizeof(a->addr));
-
-	if (r)
-		return r;
-	return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
-/*
- * Duplicate backend addresses in one VIP. Sorting keeps this n log n for
- * a VIP with tens of thousands of backends; the message names the first
- * repeat in file order and where the address first appeared.
- */
+/* Duplicate backend addresses in one VIP: the first repeat in file order. */
 static int check_dup_backends(struct cfg_ctx *c, const char *vp,
 			      const struct xlb_vip_cfg *v)
 {
 	char p[PATH_MAX_LEN], addr[XLB_ADDR_STR_MAX];
-	struct addr_ent *e;
-	__u32 i, dup = ~0u, first = 0, run = 0;
+	__u32 dup, first;
+	int ret = xlb_find_dup_backend(v, &dup, &first);
 
-	if (v->nbackends < 2)
-		return 0;
-	e = calloc(v->nbackends, sizeof(*e));
-	if (!e) {
+	if (ret == -ENOMEM) {
 		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
-		return -ENOMEM;
+		return ret;
 	}
-	for (i = 0; i < v->nbackends; i++) {
-		memcpy(e[i].addr, v->backends[i].addr, sizeof(e[i].addr));
-		e[i].idx = i;
-	}
-	qsort(e, v->nbackends, sizeof(*e), addr_ent_cmp);
-	for (i = 1; i < v->nbackends; i++) {
-		if (memcmp(e[i].addr, e[i - 1].addr, sizeof(e[i].addr))) {
-			run = i;
-			continue;
-		}
-		if (e[i].idx < dup) {
-			dup = e[i].idx;
-			first = e[run].idx;
-		}
-	}
-	free(e);
-	if (dup == ~0u)
+	if (!ret)
 		return 0;
 	xlb_format_addr(v->backends[dup].addr, addr, sizeof(addr));
 	snprintf(p, sizeof(p), "%s.backends[%u]", vp, dup);
@@ -816,17 +779,16 @@ static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 	char why[XLB_ERR_MAX], bp[PATH_MAX_LEN];
 	const char *key;
 	__u32 i;
-	int err;
+	int err, dup;
 
 	v->line = path_line(c->doc, vp);
 	if (xlb_parse_vip(y->vip, &v->key, why, sizeof(why)))
 		return val_err(c, vp, "vip", why, y->vip);
-	for (i = 0; i < n; i++) {
-		if (memcmp(&cfg->vips[i].key, &v->key, sizeof(v->key)))
-			continue;
+	dup = xlb_vip_index(cfg->vips, n, &v->key);
+	if (dup >= 0) {
 		xlb_format_vip(&v->key, why, sizeof(why));
 		return cfg_err(c, vp, "vip", "duplicate VIP %s (first at line %d)",
-			       why, cfg->vips[i].line);
+			       why, cfg->vips[dup].line);
 	}
 	if (y->scheduler && xlb_parse_sched(y->scheduler, &v->sched, why,
 					    sizeof(why)))
@@ -1056,6 +1018,9 @@ int xlb_config_parse(const char *yaml, size_t len, const char *name,
 	if (!yaml)
 		yaml = "";	/* libyaml asserts on a NULL input */
 	config_defaults(&tmp);
+	/* of these bytes: a later edit of the file is not what was applied */
+	snprintf(tmp.digest, sizeof(tmp.digest), "crc32:%08lx:%zu",
+		 crc32_z(crc32(0L, Z_NULL, 0), (const Bytef *)yaml, len), len);
 	ret = load_doc(&c, yaml, len);
 	if (ret)
 		return ret;

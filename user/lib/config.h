@@ -64,6 +64,7 @@ struct xlb_config {
 	struct encap_config encap;       /* outer sources for forward ipip */
 	struct xlb_vip_cfg *vips;
 	__u32 nvips;
+	char digest[XLB_DIGEST_MAX];     /* of the text parsed, "crc32:HEX:LEN" */
 };
 
 /* Defaults of a VIP's health check: interval 2 s, timeout 1 s, rise 2, fall 3. */

@@ -8,7 +8,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <json-c/json.h>
-#include <zlib.h>
 #include "names.h"
 #include "state.h"
 #include "syntax.h"
@@ -158,36 +157,14 @@ int xlb_backend_cfg_equal(const struct xlb_backend_cfg *a, const struct xlb_back
 	       a->timeout_ms == b->timeout_ms && a->rise == b->rise && a->fall == b->fall;
 }
 
-static void digest_of(const char *path, char out[64])
+void xlb_state_set_digest(struct xlb_state *s, const struct xlb_config *applied)
 {
-	unsigned char buf[65536];
-	uLong crc = crc32(0L, Z_NULL, 0);
-	size_t n, total = 0;
-	FILE *f = fopen(path, "rb");
-
-	if (!f) {
-		snprintf(out, 64, "missing");
-		return;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		crc = crc32(crc, buf, n);
-		total += n;
-	}
-	fclose(f);
-	snprintf(out, 64, "crc32:%08lx:%zu", crc, total);
+	snprintf(s->digest, sizeof(s->digest), "%s", applied->digest);
 }
 
-void xlb_state_set_digest(struct xlb_state *s, const char *config_path)
+int xlb_state_digest_matches(const char *digest, const struct xlb_config *file)
 {
-	digest_of(config_path, s->digest);
-}
-
-int xlb_state_digest_matches(const char *digest, const char *config_path)
-{
-	char now[64];
-
-	digest_of(config_path, now);
-	return !strcmp(now, digest);
+	return !strcmp(file->digest, digest);
 }
 
 static struct json_object *vip_to_json(const struct xlb_state_vip *v)
@@ -383,20 +360,35 @@ static int vip_from_json(struct json_object *o, struct xlb_vip_cfg *v)
 	return 0;
 }
 
-/* The same checks as a VIP and its backends from the config file. */
-static int vip_check(const struct xlb_vip_cfg *v, const char *path, int idx, char *err,
+/* The same checks as a VIP and its backends from the config file: VIP idx of cfg. */
+static int vip_check(const struct xlb_config *cfg, int idx, const char *path, char *err,
 		     size_t errlen)
 {
-	char why[XLB_ERR_MAX];
+	const struct xlb_vip_cfg *v = &cfg->vips[idx];
+	char why[XLB_ERR_MAX], text[XLB_VIP_STR_MAX];
 	const char *key;
-	__u32 j;
+	__u32 j, dup, first;
+	int ret;
 
+	ret = xlb_vip_index(cfg->vips, idx, &v->key);
+	if (ret >= 0) {
+		xlb_format_vip(&v->key, text, sizeof(text));
+		snprintf(why, sizeof(why), "duplicate VIP %s (first at vips[%d])", text, ret);
+		return settings_err(err, errlen, path, idx, -1, "vip", why);
+	}
 	if (xlb_vip_settings_check(v, &key, why, sizeof(why)))
 		return settings_err(err, errlen, path, idx, -1, key, why);
 	for (j = 0; j < v->nbackends; j++)
 		if (xlb_backend_settings_check(&v->backends[j], v, &key, why, sizeof(why)))
 			return settings_err(err, errlen, path, idx, j, key, why);
-	return 0;
+	ret = xlb_find_dup_backend(v, &dup, &first);
+	if (ret < 0)
+		snprintf(err, errlen, "%s: out of memory", path);
+	if (ret <= 0)
+		return ret;
+	xlb_format_addr(v->backends[dup].addr, text, sizeof(text));
+	snprintf(why, sizeof(why), "duplicate backend %s (first at backends[%u])", text, first);
+	return settings_err(err, errlen, path, idx, dup, "address", why);
 }
 
 int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], char *err,
@@ -437,7 +429,7 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 			ret = jerr(err, errlen, path, "bad VIP entry", i);
 			goto out;
 		}
-		ret = vip_check(&cfg.vips[i], path, i, err, errlen);
+		ret = vip_check(&cfg, i, path, err, errlen);
 		if (ret)
 			goto out;
 	}

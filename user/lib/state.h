@@ -58,9 +58,12 @@ const struct xlb_backend_cfg *xlb_config_find_backend(const struct xlb_vip_cfg *
 						      const __be32 addr[4]);
 int xlb_backend_cfg_equal(const struct xlb_backend_cfg *a, const struct xlb_backend_cfg *b);
 
-/* The config file's digest, remembered so a later start can tell if it changed. */
-void xlb_state_set_digest(struct xlb_state *s, const char *config_path);
-int xlb_state_digest_matches(const char *digest, const char *config_path);
+/*
+ * The digest of the config file applied (of the text parsed, not the file
+ * as it is now), remembered so a later start can tell if it changed.
+ */
+void xlb_state_set_digest(struct xlb_state *s, const struct xlb_config *applied);
+int xlb_state_digest_matches(const char *digest, const struct xlb_config *file);
 
 /* Write DIR/state.json atomically (temporary file, fsync, rename). */
 int xlb_state_save(const struct xlb_state *s, const char *dir, char *err, size_t errlen);

@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 
 #include "names.h"
 #include "syntax.h"
@@ -22,6 +24,28 @@ static int refuse(const char **key, const char *which, char *err, size_t errlen,
 		va_end(ap);
 	}
 	return -EINVAL;
+}
+
+/* Not 0/8, 127/8, 224/4 or 255.255.255.255; not ::, ::1 or ff00::/8. */
+static int is_unicast(const __be32 a[4])
+{
+	__u32 low = ntohl(a[3]), top = low >> 24;
+
+	if (xlb_addr_is_v4(a))
+		return top != 0 && top != 127 && (top & 0xf0) != 0xe0 && low != 0xffffffff;
+	if ((ntohl(a[0]) >> 24) == 0xff)
+		return 0;
+	return a[0] || a[1] || a[2] || low > 1;
+}
+
+int xlb_unicast_check(const __be32 a[4], char *err, size_t errlen)
+{
+	char text[XLB_ADDR_STR_MAX];
+
+	if (is_unicast(a))
+		return 0;
+	xlb_format_addr(a, text, sizeof(text));
+	return refuse(NULL, NULL, err, errlen, "not a unicast address '%s'", text);
 }
 
 int xlb_http_path_check(const char *path, char *err, size_t errlen)
@@ -118,6 +142,11 @@ int xlb_vip_settings_check(const struct xlb_vip_cfg *v, const char **key, char *
 	const __u32 timing[4] = { h->interval_ms, h->timeout_ms, h->rise, h->fall };
 	int ret;
 
+	if (xlb_unicast_check(v->key.addr, err, errlen)) {
+		if (key)
+			*key = "vip";
+		return -EINVAL;
+	}
 	ret = name_known(xlb_sched_names, v->sched, "scheduler", " or ", key, "scheduler",
 			 err, errlen);
 	ret = ret ?: name_known(xlb_forward_names, v->forward, "forwarding mode", ", ", key,
@@ -145,7 +174,8 @@ int xlb_backend_settings_check(const struct xlb_backend_cfg *b, const struct xlb
 	const __u32 timing[4] = { b->interval_ms, b->timeout_ms, b->rise, b->fall };
 	int ret;
 
-	ret = xlb_check_backend_family(v->forward, v->key.addr, b->addr, err, errlen);
+	ret = xlb_unicast_check(b->addr, err, errlen);
+	ret = ret ?: xlb_check_backend_family(v->forward, v->key.addr, b->addr, err, errlen);
 	if (ret) {
 		if (key)
 			*key = "address";
@@ -160,4 +190,63 @@ int xlb_backend_settings_check(const struct xlb_backend_cfg *b, const struct xlb
 		return ret;
 	return timeout_below_interval(b->timeout_ms ?: v->health.timeout_ms,
 				      b->interval_ms ?: v->health.interval_ms, key, err, errlen);
+}
+
+int xlb_vip_index(const struct xlb_vip_cfg *vips, __u32 n, const struct vip_key *key)
+{
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		if (!memcmp(&vips[i].key, key, sizeof(*key)))
+			return (int)i;
+	return -1;
+}
+
+struct addr_ent {
+	__be32 addr[4];
+	__u32 idx;
+};
+
+static int addr_ent_cmp(const void *pa, const void *pb)
+{
+	const struct addr_ent *a = pa, *b = pb;
+	int r = memcmp(a->addr, b->addr, sizeof(a->addr));
+
+	if (r)
+		return r;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Sorting keeps this n log n for a VIP with tens of thousands of backends. */
+int xlb_find_dup_backend(const struct xlb_vip_cfg *v, __u32 *dup, __u32 *first)
+{
+	struct addr_ent *e;
+	__u32 i, found = ~0u, orig = 0, run = 0;
+
+	if (v->nbackends < 2)
+		return 0;
+	e = calloc(v->nbackends, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (i = 0; i < v->nbackends; i++) {
+		memcpy(e[i].addr, v->backends[i].addr, sizeof(e[i].addr));
+		e[i].idx = i;
+	}
+	qsort(e, v->nbackends, sizeof(*e), addr_ent_cmp);
+	for (i = 1; i < v->nbackends; i++) {
+		if (memcmp(e[i].addr, e[i - 1].addr, sizeof(e[i].addr))) {
+			run = i;
+			continue;
+		}
+		if (e[i].idx < found) {
+			found = e[i].idx;
+			orig = e[run].idx;
+		}
+	}
+	free(e);
+	if (found == ~0u)
+		return 0;
+	*dup = found;
+	*first = orig;
+	return 1;
 }

@@ -13,19 +13,38 @@
 #include <stddef.h>
 #include "config.h"
 
+/*
+ * A VIP's or a backend's address: unicast, not 0.0.0.0/8, 127.0.0.0/8,
+ * multicast or 255.255.255.255, nor ::, ::1 or ff00::/8. The message is
+ * "not a unicast address '224.0.0.5'".
+ */
+int xlb_unicast_check(const __be32 a[4], char *err, size_t errlen);
+
 /* An HTTP check's GET path: it goes into the request line as is. */
 int xlb_http_path_check(const char *path, char *err, size_t errlen);
 
-/* Scheduler, forwarding mode and health check (kind, path, timing). */
+/*
+ * The VIP's address (key "vip"), scheduler, forwarding mode and health
+ * check (kind, path, timing).
+ */
 int xlb_vip_settings_check(const struct xlb_vip_cfg *v, const char **key, char *err,
 			   size_t errlen);
 
 /*
- * A backend of v: its family for v's forwarding mode, weight, admin state
- * and timing overrides (0 = v's), whose timeout must stay below the
- * interval together with v's.
+ * A backend of v: its address (unicast, of a family v's forwarding mode
+ * reaches), weight, admin state and timing overrides (0 = v's), whose
+ * timeout must stay below the interval together with v's.
  */
 int xlb_backend_settings_check(const struct xlb_backend_cfg *b, const struct xlb_vip_cfg *v,
 			       const char **key, char *err, size_t errlen);
+
+/* The index of the first of vips[0..n) with that key, or -1. */
+int xlb_vip_index(const struct xlb_vip_cfg *vips, __u32 n, const struct vip_key *key);
+
+/*
+ * An address v has twice: 1, *dup the first repeat in order and *first
+ * where it first appears; 0 if none; -ENOMEM.
+ */
+int xlb_find_dup_backend(const struct xlb_vip_cfg *v, __u32 *dup, __u32 *first);
 
 #endif /* XLB_VALIDATE_H */

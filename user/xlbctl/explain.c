@@ -6,73 +6,20 @@
 #include "syntax.h"
 #include "xlbctl.h"
 
-/*
- * "198.18.0.1:40000" or "[2001:db8::1]:40000", with the error texts of a
- * VIP (syntax.h) so that both read alike.
- */
-static int parse_client(const char *s, __be32 addr[4], __u32 *port, char *err,
-			size_t errlen)
-{
-	char text[XLB_ADDR_STR_MAX];
-	const char *p, *end;
-	int ndigits = 0;
-	size_t len;
-
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		len = end ? (size_t)(end - s - 1) : 0;
-		/* Brackets are for IPv6 only, as in a VIP. */
-		if (!end || len >= sizeof(text) || !memchr(s + 1, ':', len)) {
-			snprintf(err, errlen, "bad IPv6 address");
-			return -EINVAL;
-		}
-		memcpy(text, s + 1, len);
-		text[len] = '\0';
-		if (xlb_parse_addr(text, addr, err, errlen))
-			return -EINVAL;
-		p = end + 1;
-	} else {
-		len = strcspn(s, ":");
-		if (len < sizeof(text)) {
-			memcpy(text, s, len);
-			text[len] = '\0';
-		}
-		if (len >= sizeof(text) || xlb_parse_addr(text, addr, err, errlen)) {
-			p = strchr(s, ':');
-			snprintf(err, errlen, "%s", p && strchr(p + 1, ':') ?
-				 "IPv6 address needs brackets" : "bad IPv4 address");
-			return -EINVAL;
-		}
-		p = s + len;
-	}
-	if (*p != ':' || !p[1]) {
-		snprintf(err, errlen, "missing port");
-		return -EINVAL;
-	}
-	*port = 0;
-	for (p++; *p >= '0' && *p <= '9' && ndigits <= 5; p++, ndigits++)
-		*port = *port * 10 + (*p - '0');
-	if (*p || ndigits > 5 || *port > 65535) {
-		snprintf(err, errlen, "bad port");
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int take_client(struct cmd *c, struct json_object *req)
 {
 	const char *arg = next_arg(c);
 	char err[128], addr_text[XLB_ADDR_STR_MAX], text[XLB_ADDR_STR_MAX + 16];
-	__be32 addr[4];
-	__u32 port;
+	struct xlb_endpoint ep;
 
 	if (!arg)
 		return usage_error("missing client");
-	if (parse_client(arg, addr, &port, err, sizeof(err)))
+	/* "198.18.0.1:40000" or "[2001:db8::1]:40000", worded as a VIP's errors */
+	if (xlb_parse_endpoint(arg, XLB_EP_PORT_ZERO, &ep, err, sizeof(err)))
 		return usage_error("invalid client '%s': %s", arg, err);
-	xlb_format_addr(addr, addr_text, sizeof(addr_text));
-	snprintf(text, sizeof(text), xlb_addr_is_v4(addr) ? "%s:%u" : "[%s]:%u",
-		 addr_text, port);
+	xlb_format_addr(ep.addr, addr_text, sizeof(addr_text));
+	snprintf(text, sizeof(text), xlb_addr_is_v4(ep.addr) ? "%s:%u" : "[%s]:%u",
+		 addr_text, ep.port);
 	add_str(req, "client", text);
 	return 0;
 }

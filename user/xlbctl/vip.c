@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "config.h"
+#include "names.h"
 #include "syntax.h"
 #include "xlbctl.h"
 
@@ -25,17 +26,14 @@ static int parse_duration(const char *keyword, const char *arg, __u64 min_ms, __
 /* The GET path goes into an HTTP request line as is. */
 static int check_http_path(const char *path)
 {
-	const char *p;
-
 	if (path[0] != '/')
 		return usage_error("invalid path '%s': must start with '/'", path);
 	if (strlen(path) >= XLB_HTTP_PATH_MAX)
 		return usage_error("invalid path '%s': longer than %d bytes", path,
 				   XLB_HTTP_PATH_MAX - 1);
-	for (p = path; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return usage_error("invalid path '%s': spaces and control characters are not allowed",
-					   path);
+	if (xlb_has_space_or_ctl(path))
+		return usage_error("invalid path '%s': spaces and control characters are not allowed",
+				   path);
 	return 0;
 }
 
@@ -97,22 +95,15 @@ static const struct xlb_cli_word vip_add_words[] = {
 	[KW_FALL] = { .name = "fall" },
 };
 
-static const char *const check_kinds[] = {
-	[XLB_CHECK_NONE] = "none",
-	[XLB_CHECK_TCP] = "tcp",
-	[XLB_CHECK_HTTP] = "http",
-	[XLB_CHECK_HTTPS] = "https",
-};
-
 static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 			  const char *val, __u64 *interval, __u64 *timeout)
 {
 	const char *name = vip_add_words[kw].name, *path;
 	char err[128], text[32];
+	unsigned int kind;
 	__u64 *ms;
 	__u32 n;
 	__u8 u8;
-	size_t i;
 	int ret;
 
 	switch (kw) {
@@ -127,13 +118,12 @@ static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 		add_str(req, "forward", xlb_forward_name(u8));
 		return 0;
 	case KW_CHECK:
-		for (i = 0; i < sizeof(check_kinds) / sizeof(check_kinds[0]); i++)
-			if (!strcmp(val, check_kinds[i]))
-				break;
-		if (i == sizeof(check_kinds) / sizeof(check_kinds[0]))
-			return usage_error("check: unknown kind '%s' (none, tcp, http or https)", val);
+		if (xlb_value_of(xlb_check_names, val, &kind)) {
+			xlb_names_list(xlb_check_names, " or ", err, sizeof(err));
+			return usage_error("check: unknown kind '%s' (%s)", val, err);
+		}
 		add_str(req, "check", val);
-		if (i != XLB_CHECK_HTTP && i != XLB_CHECK_HTTPS)
+		if (kind != XLB_CHECK_HTTP && kind != XLB_CHECK_HTTPS)
 			return 0;
 		path = next_arg(c);
 		if (!path)

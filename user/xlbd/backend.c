@@ -40,13 +40,6 @@ static int iface_mac(int ifindex, __u8 mac[6])
 	return ret;
 }
 
-const char *state_name(__u32 state)
-{
-	static const char *const names[] = { "up", "down", "drain", "disabled" };
-
-	return state < 4 ? names[state] : "?";
-}
-
 /* What the data plane should do with this backend, and why if not serving. */
 __u32 effective_state(const struct xlb_state_backend *b, const char **why)
 {
@@ -104,8 +97,8 @@ static int backend_push_cause(struct xlbd *d, struct xlb_state_vip *v,
 	if (state != b->state) {
 		if (cause && (state == XLB_BE_UP || state == XLB_BE_DOWN || state == XLB_BE_DRAIN))
 			why = cause;
-		logmsg(LOG_INFO, "backend %s of %s %s%s%s", addr, vip, state_name(state),
-		       why[0] ? ": " : "", why);
+		logmsg(LOG_INFO, "backend %s of %s %s%s%s", addr, vip,
+		       xlb_name_of(xlb_backend_state_names, state), why[0] ? ": " : "", why);
 		b->state = state;
 	}
 	return 0;
@@ -263,7 +256,8 @@ void on_health(void *ctx, __u64 id, int up, const struct xlb_health_result *r)
 		xlb_format_vip(&v->cfg.key, vip, sizeof(vip));
 		xlb_format_addr(b->cfg.addr, addr, sizeof(addr));
 		logmsg(LOG_INFO, "backend %s of %s health %s: %s; stays %s", addr, vip,
-		       up ? "up" : "down", cause, state_name(b->state));
+		       up ? "up" : "down", cause,
+		       xlb_name_of(xlb_backend_state_names, b->state));
 	}
 }
 

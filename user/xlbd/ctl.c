@@ -170,7 +170,7 @@ void client_close(struct xlbd *d, struct client *c)
 	for (i = 0; i < (size_t)d->batch_n; i++)
 		if (d->batch[i].data.ptr == &c->src)
 			d->batch[i].data.ptr = NULL;
-	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->src.fd, NULL);
+	xlb_ev_del(d->epfd, &c->src);
 	close(c->src.fd);
 	xlb_linebuf_free(&c->in);
 	free(c->out);
@@ -223,7 +223,7 @@ static __u64 now_ms(void)
 static int client_flush(struct client *c)
 {
 	struct xlbd *d = c->d;
-	struct epoll_event ev = { .events = c->closing ? 0 : EPOLLIN, .data.ptr = &c->src };
+	uint32_t events = c->closing ? 0 : EPOLLIN;
 	ssize_t n;
 
 	while (c->out_off < c->out_len) {
@@ -239,11 +239,11 @@ static int client_flush(struct client *c)
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
 	} else {
-		ev.events |= EPOLLOUT;
+		events |= EPOLLOUT;
 	}
 	if (c->closing && !c->out_len)
 		return -ECONNRESET;
-	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->src.fd, &ev);
+	xlb_ev_mod(d->epfd, &c->src, events);
 	return 0;
 }
 
@@ -326,7 +326,6 @@ static size_t client_slot(struct xlbd *d)
 void on_listen(struct xlb_evsrc *src, uint32_t events)
 {
 	struct xlbd *d = src->ctx;
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct client *c;
@@ -342,16 +341,12 @@ void on_listen(struct xlb_evsrc *src, uint32_t events)
 		close(fd);
 		return;
 	}
-	c->src.fd = fd;
-	c->src.fn = on_client;
-	c->src.ctx = c;
 	c->d = d;
 	c->active_ms = now_ms();
 	xlb_linebuf_init(&c->in, XLB_PROTO_MAX_LINE);
 	i = client_slot(d);
 	d->clients[i] = c;
-	ev.data.ptr = &c->src;
-	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+	xlb_ev_add(d->epfd, &c->src, fd, EPOLLIN, on_client, c);
 	/* the socket is 0600, and a peer must also be root */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.uid != 0) {
 		logmsg(LOG_WARN, "refused a control connection from uid %d",

@@ -3,14 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "syntax.h"
+#include "validate.h"
 #include "xlbd.h"
-
-static const char *admin_name(__u32 admin)
-{
-	static const char *const names[] = { "enabled", "drain", "disabled" };
-
-	return admin < 3 ? names[admin] : "?";
-}
 
 /* lv: the VIP in the load balancer (NULL if it is not there), looked up once per VIP */
 static struct json_object *backend_json(struct xlbd *d, struct xlb_state_vip *v,
@@ -31,11 +25,12 @@ static struct json_object *backend_json(struct xlbd *d, struct xlb_state_vip *v,
 	xlb_format_addr(b->cfg.addr, buf, sizeof(buf));
 	json_object_object_add(o, "address", json_object_new_string(buf));
 	add_u64(o, "weight", b->cfg.weight);
-	json_object_object_add(o, "state", json_object_new_string(
-				       state_name(effective_state(b, &why))));
+	json_object_object_add(o, "state", json_object_new_string(xlb_name_of(
+				       xlb_backend_state_names, effective_state(b, &why))));
 	if (why[0])
 		json_object_object_add(o, "reason", json_object_new_string(why));
-	json_object_object_add(o, "admin", json_object_new_string(admin_name(b->cfg.admin)));
+	json_object_object_add(o, "admin", json_object_new_string(
+				       xlb_name_of(xlb_admin_names, b->cfg.admin)));
 	json_object_object_add(o, "health", json_object_new_string(b->health_up ? "up" : "down"));
 	if (b->mac_known) {
 		xlb_format_mac(b->mac, buf, sizeof(buf));
@@ -83,7 +78,7 @@ struct json_object *cmd_backend_show(struct xlbd *d, struct json_object *req)
 struct json_object *cmd_backend_add(struct xlbd *d, struct json_object *req)
 {
 	static const char *const keys[] = { "vip", "address", "weight", NULL };
-	struct xlb_backend_cfg cfg = { .weight = 100, .admin = XLB_ADMIN_ENABLED };
+	struct xlb_backend_cfg cfg = { .weight = XLB_WEIGHT_DEFAULT, .admin = XLB_ADMIN_ENABLED };
 	struct xlb_state_vip *v;
 	struct xlb_state_backend *b;
 	struct vip_key key;
@@ -99,15 +94,16 @@ struct json_object *cmd_backend_add(struct xlbd *d, struct json_object *req)
 	v = xlb_state_find_vip(&d->state, &key);
 	if (!v)
 		ERR_REPLY("no such VIP");
-	if (xlb_check_backend_family(v->cfg.forward, key.addr, cfg.addr, err, sizeof(err)))
+	/* weight is in range already: what is left to refuse is the address */
+	if (xlb_backend_settings_check(&cfg, &v->cfg, NULL, err, sizeof(err)))
 		ERR_REPLY("%s", err);
 	if (!encap_source_for(v->cfg.forward, cfg.addr, &d->file.encap))
 		ERR_REPLY("no encap_source.%s in %s for this backend", xlb_addr_is_v4(cfg.addr) ?
 			  "ipv4" : "ipv6", d->config_path);
 	if (xlb_state_find_backend(v, cfg.addr))
 		ERR_REPLY("backend already exists");
-	if (total_backends(d) >= XLB_MAX_BACKENDS - 1)
-		ERR_REPLY("too many backends (at most %d)", XLB_MAX_BACKENDS - 1);
+	if (total_backends(d) >= XLB_CP_MAX_BACKENDS)
+		ERR_REPLY("too many backends (at most %d)", XLB_CP_MAX_BACKENDS);
 	ret = xlb_state_backend_insert(v, &cfg, &b);
 	if (ret)
 		return err_from(ret, "cannot add backend");

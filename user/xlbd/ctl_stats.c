@@ -62,8 +62,8 @@ struct json_object *cmd_stats(struct xlbd *d, struct json_object *req)
 			o = json_object_new_object();
 			json_object_object_add(o, "vip", json_object_new_string(vip));
 			json_object_object_add(o, "address", json_object_new_string(addr));
-			json_object_object_add(o, "state",
-					       json_object_new_string(state_name(effective_state(b, &why))));
+			json_object_object_add(o, "state", json_object_new_string(xlb_name_of(
+					       xlb_backend_state_names, effective_state(b, &why))));
 			add_traffic(o, &ts);
 			json_object_array_add(bes, o);
 		}
@@ -110,36 +110,15 @@ struct json_object *cmd_status(struct xlbd *d, struct json_object *req)
 /* "198.18.0.1:40000" or "[2001:db8::1]:40000" */
 static int parse_client(const char *s, __be32 addr[4], __u16 *port, char *err, size_t errlen)
 {
-	char host[XLB_ADDR_STR_MAX + 2], why[128];
-	const char *colon = strrchr(s, ':'), *h = s;
-	size_t len;
-	__u32 p;
+	struct xlb_endpoint ep;
+	char why[128];
 
-	if (!colon) {
-		snprintf(err, errlen, "invalid client '%s': missing port", s);
-		return -EINVAL;
-	}
-	len = colon - s;
-	if (s[0] == '[') {
-		if (len < 2 || s[len - 1] != ']') {
-			snprintf(err, errlen, "invalid client '%s': bad IPv6 address", s);
-			return -EINVAL;
-		}
-		h = s + 1;
-		len -= 2;
-	}
-	if (len >= sizeof(host)) {
-		snprintf(err, errlen, "invalid client '%s': bad address", s);
-		return -EINVAL;
-	}
-	memcpy(host, h, len);
-	host[len] = '\0';
-	if (xlb_parse_addr(host, addr, why, sizeof(why)) ||
-	    xlb_parse_u32(colon + 1, 0, 65535, &p, why, sizeof(why))) {
+	if (xlb_parse_endpoint(s, XLB_EP_PORT_ZERO, &ep, why, sizeof(why))) {
 		snprintf(err, errlen, "invalid client '%s': %s", s, why);
 		return -EINVAL;
 	}
-	*port = p;
+	memcpy(addr, ep.addr, sizeof(ep.addr));
+	*port = ep.port;
 	return 0;
 }
 

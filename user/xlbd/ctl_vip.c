@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "syntax.h"
+#include "validate.h"
 #include "xlbd.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -26,22 +27,15 @@ static int get_health(struct json_object *req, struct xlb_health_cfg *h, char *e
 		      size_t errlen)
 {
 	const char *s;
+	char kinds[64];
 	__u32 port;
 	int ret;
 
 	if ((ret = xlb_proto_get_opt_str(req, "check", &s, err, errlen)) < 0)
 		return -EINVAL;
-	if (ret) {
-		if (!strcmp(s, "none"))
-			h->kind = XLB_CHECK_NONE;
-		else if (!strcmp(s, "tcp"))
-			h->kind = XLB_CHECK_TCP;
-		else if (!strcmp(s, "http"))
-			h->kind = XLB_CHECK_HTTP;
-		else if (!strcmp(s, "https"))
-			h->kind = XLB_CHECK_HTTPS;
-		else
-			return fail(err, errlen, "check: bad check kind (none, tcp, http or https)");
+	if (ret && xlb_value_of(xlb_check_names, s, &h->kind)) {
+		xlb_names_list(xlb_check_names, " or ", kinds, sizeof(kinds));
+		return fail(err, errlen, "check: bad check kind (%s)", kinds);
 	}
 	if ((ret = xlb_proto_get_opt_str(req, "path", &s, err, errlen)) < 0)
 		return -EINVAL;
@@ -58,10 +52,10 @@ static int get_health(struct json_object *req, struct xlb_health_cfg *h, char *e
 		h->port = port;
 	if (get_duration(req, "interval", &h->interval_ms, err, errlen) < 0 ||
 	    get_duration(req, "timeout", &h->timeout_ms, err, errlen) < 0 ||
-	    xlb_proto_get_opt_u32(req, "rise", 1, XLB_RISE_FALL_MAX, &h->rise, err,
-				  errlen) < 0 ||
-	    xlb_proto_get_opt_u32(req, "fall", 1, XLB_RISE_FALL_MAX, &h->fall, err,
-				  errlen) < 0)
+	    xlb_proto_get_opt_u32(req, "rise", XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX, &h->rise,
+				  err, errlen) < 0 ||
+	    xlb_proto_get_opt_u32(req, "fall", XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX, &h->fall,
+				  err, errlen) < 0)
 		return -EINVAL;
 	if (h->interval_ms < XLB_INTERVAL_MIN_MS)
 		return fail(err, errlen, "interval: at least 100ms");
@@ -71,6 +65,16 @@ static int get_health(struct json_object *req, struct xlb_health_cfg *h, char *e
 	return 0;
 }
 
+/* vip add's name for a key of validate.c; "" for the VIP itself, said without one. */
+static const char *option_name(const char *key)
+{
+	if (!strcmp(key, "vip"))
+		return "";
+	if (!strcmp(key, "scheduler"))
+		return "sched";
+	return strncmp(key, "health.", 7) ? key : key + 7;
+}
+
 struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 {
 	static const char *const keys[] = { "vip", "sched", "forward", "check", "path",
@@ -78,7 +82,7 @@ struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 					    "fall", NULL };
 	struct xlb_vip_cfg cfg = {};
 	struct xlb_state_vip *v;
-	const char *s;
+	const char *s, *key;
 	char err[256], why[128], unsaved[XLB_ERR_MAX];
 	int ret;
 
@@ -98,10 +102,12 @@ struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 		ERR_REPLY("forward: %s", why);
 	if (get_health(req, &cfg.health, err, sizeof(err)))
 		ERR_REPLY("%s", err);
+	if (xlb_vip_settings_check(&cfg, &key, err, sizeof(err)))
+		ERR_REPLY("%s%s%s", option_name(key), option_name(key)[0] ? ": " : "", err);
 	if (xlb_state_find_vip(&d->state, &cfg.key))
 		ERR_REPLY("VIP already exists");
-	if (d->state.nvips >= XLB_MAX_VIPS)
-		ERR_REPLY("too many VIPs (at most %d)", XLB_MAX_VIPS);
+	if (d->state.nvips >= XLB_CP_MAX_VIPS)
+		ERR_REPLY("too many VIPs (at most %d)", XLB_CP_MAX_VIPS);
 	ret = xlb_state_vip_insert(&d->state, &cfg, &v);
 	if (ret)
 		return err_from(ret, "cannot add VIP");
@@ -143,13 +149,6 @@ struct json_object *cmd_vip_del(struct xlbd *d, struct json_object *req)
 	return xlb_proto_ok();
 }
 
-static const char *check_name(__u32 kind)
-{
-	static const char *const names[] = { "none", "tcp", "http", "https" };
-
-	return kind < 4 ? names[kind] : "?";
-}
-
 static struct json_object *vip_json(struct xlbd *d, struct xlb_state_vip *v)
 {
 	struct json_object *o = json_object_new_object(), *h = json_object_new_object();
@@ -167,7 +166,8 @@ static struct json_object *vip_json(struct xlbd *d, struct xlb_state_vip *v)
 	json_object_object_add(o, "sched", json_object_new_string(xlb_sched_name(v->cfg.sched)));
 	json_object_object_add(o, "forward",
 			       json_object_new_string(xlb_forward_name(v->cfg.forward)));
-	json_object_object_add(h, "check", json_object_new_string(check_name(v->cfg.health.kind)));
+	json_object_object_add(h, "check", json_object_new_string(
+				       xlb_name_of(xlb_check_names, v->cfg.health.kind)));
 	if (v->cfg.health.kind >= XLB_CHECK_HTTP)
 		json_object_object_add(h, "path", json_object_new_string(v->cfg.health.path));
 	add_u64(h, "port", v->cfg.health.port);

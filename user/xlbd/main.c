@@ -89,12 +89,7 @@ static void startup_signals(struct xlbd *d)
 
 static int add_src(struct xlbd *d, struct xlb_evsrc *src, int fd, xlb_ev_fn fn)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
-
-	src->fd = fd;
-	src->fn = fn;
-	src->ctx = d;
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+	return xlb_ev_add(d->epfd, src, fd, EPOLLIN, fn, d);
 }
 
 /* ---- start ---- */
@@ -189,7 +184,7 @@ static int apply_desired(struct xlbd *d, struct xlb_config *desired, int from_st
 	}
 	xlb_config_free(desired);
 	if (!from_state)
-		xlb_state_set_digest(&d->state, d->config_path);
+		xlb_state_set_digest(&d->state, &d->file);
 	/* serve anyway: the data plane is as wanted; each runtime change will try again */
 	if (save_state(d, err, sizeof(err)))
 		logmsg(LOG_WARN, "runtime changes are refused until the state can be saved");

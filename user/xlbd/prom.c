@@ -37,7 +37,6 @@ static struct backend_sample *backend_samples(struct xlbd *d)
 
 static int render_backend_metrics(struct xlbd *d, struct xlb_prom *w)
 {
-	static const char *const states[] = { "up", "down", "drain", "disabled" };
 	static const struct {
 		const char *name, *type, *help;
 	} fams[] = {
@@ -53,7 +52,8 @@ static int render_backend_metrics(struct xlbd *d, struct xlb_prom *w)
 	struct backend_sample *samples = backend_samples(d), *sm;
 	char vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX];
 	size_t f;
-	__u32 i, j, k;
+	const struct xlb_name *st;
+	__u32 i, j;
 	int ret = 0;
 
 	if (!samples)
@@ -77,10 +77,10 @@ static int render_backend_metrics(struct xlbd *d, struct xlb_prom *w)
 				case 2: ret = xlb_prom_sample_u64(w, fams[f].name, l, sm->ts.new_flows); break;
 				case 3: ret = xlb_prom_sample_u64(w, fams[f].name, l, b->state == XLB_BE_UP); break;
 				case 4:
-					for (k = 0; k < 4 && !ret; k++)
+					for (st = xlb_backend_state_names; st->name && !ret; st++)
 						ret = xlb_prom_sample_u64(w, fams[f].name,
-									  L("vip", vip, "backend", addr, "state", states[k]),
-									  b->state == k);
+									  L("vip", vip, "backend", addr, "state", st->name),
+									  b->state == st->value);
 					break;
 				case 5: ret = xlb_prom_sample(w, fams[f].name, l, sm->r.latency_us / 1e6); break;
 				case 6: ret = xlb_prom_sample_u64(w, fams[f].name, l, sm->r.checks); break;

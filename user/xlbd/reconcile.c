@@ -303,7 +303,7 @@ struct json_object *do_reload(struct xlbd *d)
 	ret = apply_config(d, &cfg, added, changed, removed);
 	/* a partial apply must not be mistaken, at the next start, for the file applied */
 	if (!ret)
-		xlb_state_set_digest(&d->state, d->config_path);
+		xlb_state_set_digest(&d->state, &cfg);
 	/*
 	 * Not rolled back when it cannot be saved: undoing it would restart the
 	 * health checks of whatever it removed. It stays applied, and the
@@ -363,7 +363,7 @@ int choose_desired(struct xlbd *d, struct xlb_config *desired, int *from_state)
 		logmsg(LOG_ERR, "%s", err);
 		return ret;
 	}
-	if (xlb_state_digest_matches(digest, d->config_path)) {
+	if (xlb_state_digest_matches(digest, &d->file)) {
 		*from_state = 1;
 		snprintf(d->state.digest, sizeof(d->state.digest), "%s", digest);
 		return 0;

@@ -25,6 +25,7 @@
 #include "health.h"
 #include "lb.h"
 #include "metrics.h"
+#include "names.h"
 #include "neigh.h"
 #include "proto.h"
 #include "state.h"
@@ -97,7 +98,6 @@ struct xlbd {
 
 /* ---- backend.c: backends, their effective state and the data plane ---- */
 
-const char *state_name(__u32 state);
 __u32 effective_state(const struct xlb_state_backend *b, const char **why);
 void health_target(const struct xlb_state_vip *v, const struct xlb_state_backend *b,
 		   struct xlb_health_target *t);
