@@ -26,6 +26,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <bpf/libbpf.h>
+#include "decap_fixture.h"
 #include "fixture_assert.h"
 
 /* load balancers send from 198.18.0.0/24 and 2001:db8:1::/48 */
@@ -47,6 +48,11 @@
 static const char *const stat_names[XLB_DECAP_STAT_MAX] = { XLB_DECAP_STAT_NAMES };
 
 static struct decap_fixture D;
+
+static void fx_decap_counters(struct decap_fixture *f, __u64 out[XLB_DECAP_STAT_MAX])
+{
+	assert_int_equal(decap_fixture_counters(f, out), 0);
+}
 
 static int setup(void **state)
 {
