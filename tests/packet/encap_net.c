@@ -9,7 +9,8 @@
 #include <linux/if_ether.h>
 #include "encap_net.h"
 
-#define GW_NEIGH "ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b0 dev " EGRESS " nud permanent"
+#define GW_NEIGH \
+	"ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b0 dev " EGRESS " nud permanent"
 
 static const char *const net_setup[] = {
 	"sysctl -qw net.ipv4.conf.all.forwarding=1",

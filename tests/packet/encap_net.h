@@ -27,10 +27,13 @@
 #define GW_MAC 0xb0              /* the permanent neighbour 198.18.50.2, 2001:db8:50::2 */
 #define CLIENT_MAC_LAST 0x01
 
-/* Once per test binary: stay on one CPU, and give the namespace its routes and neighbours. 0 or -1. */
+/* Once per test binary: stay on one CPU; the namespace's routes and neighbours. 0 or -1. */
 int encap_net_setup(void);
 
-/* Per test: the gateway's MAC as encap_net_setup made it, EGRESS in tx_ports, SRC4 and SRC6 as sources. */
+/*
+ * Per test: the gateway's MAC as encap_net_setup made it, EGRESS in
+ * tx_ports, SRC4 and SRC6 as sources. 0 or -1.
+ */
 int encap_net_fixture(struct xlb_fixture *f);
 
 /* A TCP ACK from the client to the VIP of its family, DF set, TOS 0x28. */
