@@ -101,7 +101,7 @@ static inline void expect_untouched(const struct pkt_spec *s, int verdict)
 
 /* The backend the Maglev table names for this flow: computed here, independently. */
 static inline __u32 table_pick(const struct vip_key *k, const struct pkt_spec *s,
-				 int src_only)
+			       int src_only)
 {
 	struct xlb_lb_vip *vip = xlb_lb_vip_find(F.lb, k);
 	static __u32 table[XLB_MAGLEV_SIZE];
