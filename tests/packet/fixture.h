@@ -2,9 +2,9 @@
 /*
  * The packet tests' world: a data plane loaded from the real object, its
  * maps filled as the daemon fills them (through user/lib/lb.c), frames
- * through BPF_PROG_TEST_RUN, counters read back. Also the decapsulation
- * program's. No cmocka here (the bench and the probe link this); the
- * asserting wrappers are in fixture_assert.h.
+ * through BPF_PROG_TEST_RUN, counters read back. The decapsulation
+ * program's is decap_fixture.h. No cmocka here (the bench and the probe
+ * link this); the asserting wrappers are in fixture_assert.h.
  */
 #ifndef XLB_TEST_FIXTURE_H
 #define XLB_TEST_FIXTURE_H
@@ -12,8 +12,6 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "xlb.skel.h"
-#include "decap.skel.h"
-#include "../../maps/decap_maps.h"
 #include "../../user/lib/dataplane.h"
 #include "../../user/lib/lb.h"
 
@@ -68,21 +66,5 @@ int fixture_run(struct xlb_fixture *f, const __u8 *in, size_t len, __u8 *out, __
 
 /* Every counter, summed over CPUs. 0 or -errno. */
 int fixture_counters(struct xlb_fixture *f, __u64 out[XLB_STAT_MAX]);
-
-/* ---- the backend-side decapsulation program ---- */
-
-struct decap_fixture {
-	struct decap_bpf *skel;
-	int prog_fd;
-};
-
-int decap_fixture_open(struct decap_fixture *f);
-void decap_fixture_close(struct decap_fixture *f);
-/* A load balancer source prefix: "198.18.0.0", 24 or "2001:db8:1::", 48. */
-int decap_fixture_source_add(struct decap_fixture *f, const char *addr, __u32 len);
-int decap_fixture_vip_add(struct decap_fixture *f, const char *addr);
-int decap_fixture_run(struct decap_fixture *f, const __u8 *in, size_t len, __u8 *out,
-		      __u32 *out_len);
-int decap_fixture_counters(struct decap_fixture *f, __u64 out[XLB_DECAP_STAT_MAX]);
 
 #endif /* XLB_TEST_FIXTURE_H */

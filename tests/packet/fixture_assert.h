@@ -87,11 +87,6 @@ static inline struct traffic_stats fx_vip_traffic(struct xlb_fixture *f, const s
 	return ts;
 }
 
-static inline void fx_decap_counters(struct decap_fixture *f, __u64 out[XLB_DECAP_STAT_MAX])
-{
-	assert_int_equal(decap_fixture_counters(f, out), 0);
-}
-
 /* ---- comparisons ---- */
 
 static inline void fx_assert_bytes(const __u8 *got, size_t got_len, const __u8 *want,

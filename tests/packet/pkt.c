@@ -94,13 +94,118 @@ static size_t l4_header_len(const struct pkt_spec *s)
 	}
 }
 
+void pkt_put16(__u8 *p, __u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+void pkt_put32(__u8 *p, __u32 v)
+{
+	pkt_put16(p, v >> 16);
+	pkt_put16(p + 2, v & 0xffff);
+}
+
+/* Headers are built in locals and copied in: in a frame they sit at any offset. */
+static void build_ipv4(const struct pkt_spec *s, const __be32 src[4], const __be32 dst[4],
+		       size_t ip_len, __u8 *l3)
+{
+	struct iphdr ip = {};
+	size_t hlen = 20 + 4 * s->ip_opt_words;
+	__u16 check;
+
+	ip.version = 4;
+	ip.ihl = hlen / 4;
+	ip.tot_len = htons(ip_len);
+	ip.id = htons(0x1234);
+	ip.tos = s->tos;
+	if (s->df)
+		ip.frag_off = htons(0x4000);
+	ip.ttl = 64;
+	ip.protocol = s->proto;
+	ip.saddr = src[3];
+	ip.daddr = dst[3];
+	if (s->frag == 1)
+		ip.frag_off = htons(0x2000);
+	else if (s->frag == 2)
+		ip.frag_off = htons(185); /* offset 1480 bytes, last */
+	memcpy(l3, &ip, sizeof(ip));
+	memset(l3 + 20, 1, hlen - 20); /* NOP options */
+	check = pkt_csum_fold(pkt_csum_add(0, l3, hlen));
+	memcpy(l3 + offsetof(struct iphdr, check), &check, 2);
+}
+
+static void build_ipv6(const struct pkt_spec *s, const __be32 src[4], const __be32 dst[4],
+		       size_t ip_len, __u8 *l3)
+{
+	struct ipv6hdr ip6 = {};
+	__u8 *ext = l3 + 40, *next = l3 + offsetof(struct ipv6hdr, nexthdr);
+	int v;
+
+	ip6.version = 6;
+	ip6.priority = s->tos >> 4;
+	ip6.flow_lbl[0] = (s->tos & 0xf) << 4;
+	ip6.payload_len = htons(ip_len - 40);
+	ip6.hop_limit = 64;
+	memcpy(&ip6.saddr, src, 16);
+	memcpy(&ip6.daddr, dst, 16);
+	memcpy(l3, &ip6, sizeof(ip6));
+	for (v = 0; v < s->ext_hdrs; v++) {
+		*next = v == 0 ? IPPROTO_HOPOPTS : IPPROTO_DSTOPTS;
+		ext[1] = 0;      /* 8 bytes */
+		ext[2] = 1;      /* PadN, 4 bytes of padding */
+		ext[3] = 4;
+		next = &ext[0];
+		ext += 8;
+	}
+	if (s->frag) {
+		*next = IPPROTO_FRAGMENT;
+		pkt_put16(ext + 2, s->frag == 1 ? 0x0001 : (185 << 3));
+		pkt_put32(ext + 4, 0xabcd);
+		next = &ext[0];
+	}
+	*next = s->proto;
+}
+
+/* The L4 header, without its checksum; the offset of the checksum field, or 0. */
+static size_t build_l4(const struct pkt_spec *s, size_t l4_len, __u8 *p)
+{
+	if (s->proto == IPPROTO_TCP) {
+		struct tcphdr tcp = {};
+
+		tcp.source = htons(s->sport);
+		tcp.dest = htons(s->dport);
+		tcp.seq = htonl(1000);
+		tcp.doff = 5;
+		tcp.window = htons(65535);
+		memcpy(p, &tcp, sizeof(tcp));
+		p[13] = s->tcp_flags ? s->tcp_flags : 0x10;
+		return offsetof(struct tcphdr, check);
+	}
+	if (s->proto == IPPROTO_UDP) {
+		struct udphdr udp = {};
+
+		udp.source = htons(s->sport);
+		udp.dest = htons(s->dport);
+		udp.len = htons(l4_len);
+		memcpy(p, &udp, sizeof(udp));
+		return offsetof(struct udphdr, check);
+	}
+	if (s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6) {
+		p[0] = s->proto == IPPROTO_ICMP ? 8 : 128; /* echo request */
+		return 2;
+	}
+	return 0;
+}
+
 size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
 {
 	size_t l3 = pkt_l3_offset(s), l4 = pkt_l4_offset(s);
-	size_t l4_len = l4_header_len(s) + s->payload, total = l4 + l4_len, i;
+	size_t l4_len = l4_header_len(s) + s->payload, total = l4 + l4_len, i, check_at;
 	__be32 src[4], dst[4];
 	__u8 *p;
 	__u32 sum;
+	__u16 check;
 	int v;
 
 	memset(buf, 0, total);
@@ -108,116 +213,51 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
 	memcpy(buf + 6, s->smac, 6);
 	p = buf + 12;
 	for (v = 0; v < s->nvlan; v++) {
-		*(__be16 *)p = htons(s->vlan_tpid[v] ? s->vlan_tpid[v] : ETH_P_8021Q);
-		*(__be16 *)(p + 2) = htons(100 + v); /* TCI: VLAN id */
+		pkt_put16(p, s->vlan_tpid[v] ? s->vlan_tpid[v] : ETH_P_8021Q);
+		pkt_put16(p + 2, 100 + v); /* TCI: VLAN id */
 		p += 4;
 	}
-	*(__be16 *)p = htons(s->ether_type ? s->ether_type :
-			     s->family == 4 ? ETH_P_IP : ETH_P_IPV6);
+	pkt_put16(p, s->ether_type ? s->ether_type : s->family == 4 ? ETH_P_IP : ETH_P_IPV6);
 
 	addr_parse16(s->saddr, src);
 	addr_parse16(s->daddr, dst);
-	if (s->family == 4) {
-		struct iphdr *ip = (struct iphdr *)(buf + l3);
-
-		ip->version = 4;
-		ip->ihl = 5 + s->ip_opt_words;
-		ip->tot_len = htons(total - l3);
-		ip->id = htons(0x1234);
-		ip->tos = s->tos;
-		if (s->df)
-			ip->frag_off = htons(0x4000);
-		ip->ttl = 64;
-		ip->protocol = s->proto;
-		ip->saddr = src[3];
-		ip->daddr = dst[3];
-		if (s->frag == 1)
-			ip->frag_off = htons(0x2000);
-		else if (s->frag == 2)
-			ip->frag_off = htons(185); /* offset 1480 bytes, last */
-		for (i = 0; i < (size_t)s->ip_opt_words * 4; i++)
-			buf[l3 + 20 + i] = 1; /* NOP options */
-		ip->check = pkt_csum_fold(pkt_csum_add(0, ip, ip->ihl * 4));
-	} else {
-		struct ipv6hdr *ip6 = (struct ipv6hdr *)(buf + l3);
-		__u8 *ext = buf + l3 + 40;
-		__u8 *next = &ip6->nexthdr;
-
-		ip6->version = 6;
-		ip6->priority = s->tos >> 4;
-		ip6->flow_lbl[0] = (s->tos & 0xf) << 4;
-		ip6->payload_len = htons(total - l3 - 40);
-		ip6->hop_limit = 64;
-		memcpy(&ip6->saddr, src, 16);
-		memcpy(&ip6->daddr, dst, 16);
-		for (v = 0; v < s->ext_hdrs; v++) {
-			*next = v == 0 ? IPPROTO_HOPOPTS : IPPROTO_DSTOPTS;
-			ext[1] = 0;      /* 8 bytes */
-			ext[2] = 1;      /* PadN, 4 bytes of padding */
-			ext[3] = 4;
-			next = &ext[0];
-			ext += 8;
-		}
-		if (s->frag) {
-			*next = IPPROTO_FRAGMENT;
-			*(__be16 *)(ext + 2) = htons(s->frag == 1 ? 0x0001 : (185 << 3));
-			*(__be32 *)(ext + 4) = htonl(0xabcd);
-			next = &ext[0];
-		}
-		*next = s->proto;
-	}
+	if (s->family == 4)
+		build_ipv4(s, src, dst, total - l3, buf + l3);
+	else
+		build_ipv6(s, src, dst, total - l3, buf + l3);
 
 	p = buf + l4;
-	if (s->proto == IPPROTO_TCP) {
-		struct tcphdr *tcp = (struct tcphdr *)p;
-
-		tcp->source = htons(s->sport);
-		tcp->dest = htons(s->dport);
-		tcp->seq = htonl(1000);
-		tcp->doff = 5;
-		p[13] = s->tcp_flags ? s->tcp_flags : 0x10;
-		tcp->window = htons(65535);
-	} else if (s->proto == IPPROTO_UDP) {
-		struct udphdr *udp = (struct udphdr *)p;
-
-		udp->source = htons(s->sport);
-		udp->dest = htons(s->dport);
-		udp->len = htons(l4_len);
-	} else if (s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6) {
-		p[0] = s->proto == IPPROTO_ICMP ? 8 : 128; /* echo request */
-	}
+	check_at = build_l4(s, l4_len, p);
 	for (i = 0; i < (size_t)s->payload; i++)
 		p[l4_header_len(s) + i] = (__u8)(i * 7 + 1);
+	if (!check_at)
+		return total;
 
-	/* L4 checksum over the pseudo-header (not for fragments) */
-	if (!s->frag && l4_header_len(s) && s->proto != IPPROTO_ICMP) {
-		__u8 pseudo[40];
+	/* L4 checksum over the pseudo-header (not for fragments; none for ICMPv4) */
+	if (s->proto == IPPROTO_ICMP) {
+		sum = 0;
+	} else if (s->frag) {
+		return total;
+	} else {
+		__u8 pseudo[40] = {};
 		size_t plen;
 
 		if (s->family == 4) {
 			memcpy(pseudo, &src[3], 4);
 			memcpy(pseudo + 4, &dst[3], 4);
-			pseudo[8] = 0;
 			pseudo[9] = s->proto;
-			*(__be16 *)(pseudo + 10) = htons(l4_len);
+			pkt_put16(pseudo + 10, l4_len);
 			plen = 12;
 		} else {
 			memcpy(pseudo, src, 16);
 			memcpy(pseudo + 16, dst, 16);
-			*(__be32 *)(pseudo + 32) = htonl(l4_len);
-			memset(pseudo + 36, 0, 3);
+			pkt_put32(pseudo + 32, l4_len);
 			pseudo[39] = s->proto;
 			plen = 40;
 		}
-		sum = pkt_csum_add(pkt_csum_add(0, pseudo, plen), p, l4_len);
-		if (s->proto == IPPROTO_TCP)
-			((struct tcphdr *)p)->check = pkt_csum_fold(sum);
-		else if (s->proto == IPPROTO_UDP)
-			((struct udphdr *)p)->check = pkt_csum_fold(sum);
-		else
-			*(__be16 *)(p + 2) = pkt_csum_fold(sum);
-	} else if (s->proto == IPPROTO_ICMP) {
-		*(__be16 *)(p + 2) = pkt_csum_fold(pkt_csum_add(0, p, l4_len));
+		sum = pkt_csum_add(0, pseudo, plen);
 	}
+	check = pkt_csum_fold(pkt_csum_add(sum, p, l4_len));
+	memcpy(p + check_at, &check, 2);
 	return total;
 }

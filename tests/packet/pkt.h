@@ -42,6 +42,10 @@ int pkt_run(int prog_fd, __u32 ingress_ifindex, const __u8 *in, size_t len, __u8
 __u32 pkt_csum_add(__u32 sum, const void *data, size_t len);
 __u16 pkt_csum_fold(__u32 sum);
 
+/* Big-endian stores at any offset: frame headers are rarely aligned. */
+void pkt_put16(__u8 *p, __u16 v);
+void pkt_put32(__u8 *p, __u32 v);
+
 /* Parse "a.b.c.d" or IPv6 into the 16-byte form the maps use (v4-mapped). */
 int addr_parse16(const char *str, __be32 out[4]);
 void mac_set(__u8 mac[6], __u8 last);

@@ -26,6 +26,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <bpf/libbpf.h>
+#include "decap_fixture.h"
 #include "fixture_assert.h"
 
 /* load balancers send from 198.18.0.0/24 and 2001:db8:1::/48 */
@@ -47,6 +48,11 @@
 static const char *const stat_names[XLB_DECAP_STAT_MAX] = { XLB_DECAP_STAT_NAMES };
 
 static struct decap_fixture D;
+
+static void fx_decap_counters(struct decap_fixture *f, __u64 out[XLB_DECAP_STAT_MAX])
+{
+	assert_int_equal(decap_fixture_counters(f, out), 0);
+}
 
 static int setup(void **state)
 {
@@ -139,9 +145,14 @@ struct decap_case {
 	size_t want_len;   /* the plain packet must be this long (likewise) */
 };
 
-static __u16 ipv4_csum(const void *hdr, size_t len)
+/* Set the checksum of the IPv4 header of hlen bytes at l3 (any alignment). */
+static void ipv4_csum_set(__u8 *l3, size_t hlen)
 {
-	return pkt_csum_fold(pkt_csum_add(0, hdr, len));
+	__u16 check = 0;
+
+	memcpy(l3 + offsetof(struct iphdr, check), &check, 2);
+	check = pkt_csum_fold(pkt_csum_add(0, l3, hlen));
+	memcpy(l3 + offsetof(struct iphdr, check), &check, 2);
 }
 
 /*
@@ -158,37 +169,38 @@ static void encap_bytes(struct frame *f, const struct decap_case *c, int outer,
 	assert_int_equal(addr_parse16(c->outer_saddr ?: outer == 4 ? LB4 : LB6, src), 0);
 	assert_int_equal(addr_parse16(c->outer_daddr ?: outer == 4 ? BACKEND4 : BACKEND6, dst), 0);
 	memcpy(f->in, f->want, f->l3);
-	*(__be16 *)(l3 - 2) = htons(outer == 4 ? ETH_P_IP : ETH_P_IPV6);
+	pkt_put16(l3 - 2, outer == 4 ? ETH_P_IP : ETH_P_IPV6);
+	/* built in a local, copied in: the header sits at any offset of the frame */
 	if (outer == 4) {
-		struct iphdr *ip = (struct iphdr *)l3;
+		struct iphdr ip = {};
 
 		f->outer_len = 20 + 4 * c->outer_opt_words;
-		memset(ip, 0, f->outer_len);
-		ip->version = 4;
-		ip->ihl = f->outer_len / 4;
-		ip->tot_len = htons(f->outer_len + inner_len);
-		ip->id = htons(0x4242);
-		ip->frag_off = htons(c->frag_off);
-		ip->ttl = 64;
-		ip->tos = c->outer_tos;
-		ip->protocol = proto;
-		ip->saddr = src[3];
-		ip->daddr = dst[3];
+		ip.version = 4;
+		ip.ihl = f->outer_len / 4;
+		ip.tot_len = htons(f->outer_len + inner_len);
+		ip.id = htons(0x4242);
+		ip.frag_off = htons(c->frag_off);
+		ip.ttl = 64;
+		ip.tos = c->outer_tos;
+		ip.protocol = proto;
+		ip.saddr = src[3];
+		ip.daddr = dst[3];
+		memcpy(l3, &ip, sizeof(ip));
 		memset(l3 + 20, 1, f->outer_len - 20); /* NOP options */
-		ip->check = ipv4_csum(ip, f->outer_len);
+		ipv4_csum_set(l3, f->outer_len);
 	} else {
-		struct ipv6hdr *ip6 = (struct ipv6hdr *)l3;
+		struct ipv6hdr ip6 = {};
 
 		f->outer_len = 40;
-		memset(ip6, 0, sizeof(*ip6));
-		ip6->version = 6;
-		ip6->priority = c->outer_tos >> 4;
-		ip6->flow_lbl[0] = (c->outer_tos & 0xf) << 4;
-		ip6->payload_len = htons(inner_len);
-		ip6->nexthdr = proto;
-		ip6->hop_limit = 64;
-		memcpy(&ip6->saddr, src, 16);
-		memcpy(&ip6->daddr, dst, 16);
+		ip6.version = 6;
+		ip6.priority = c->outer_tos >> 4;
+		ip6.flow_lbl[0] = (c->outer_tos & 0xf) << 4;
+		ip6.payload_len = htons(inner_len);
+		ip6.nexthdr = proto;
+		ip6.hop_limit = 64;
+		memcpy(&ip6.saddr, src, 16);
+		memcpy(&ip6.daddr, dst, 16);
+		memcpy(l3, &ip6, sizeof(ip6));
 	}
 	memcpy(l3 + f->outer_len, f->want + f->l3, inner_len);
 	memset(l3 + f->outer_len + inner_len, PAD_BYTE, pad);
@@ -339,9 +351,13 @@ static void run_rows(const struct decap_case *c, size_t nrows)
 
 /* ---- how rows break their frames ---- */
 
-static struct iphdr *outer4(struct frame *f)
+/* The outer IPv4 header, copied out of the frame (it is not aligned there). */
+static struct iphdr outer4(const struct frame *f)
 {
-	return (struct iphdr *)(f->in + f->l3);
+	struct iphdr ip;
+
+	memcpy(&ip, f->in + f->l3, sizeof(ip));
+	return ip;
 }
 
 static __u8 *inner_hdr(struct frame *f)
@@ -349,40 +365,48 @@ static __u8 *inner_hdr(struct frame *f)
 	return f->in + f->l3 + f->outer_len;
 }
 
-/* Set the IPv4 header's checksum again after a row broke a field. */
-static void outer4_recsum(struct frame *f)
+/* Write back a header a row broke a field of, with its checksum set again. */
+static void outer4_set(struct frame *f, const struct iphdr *ip)
 {
-	outer4(f)->check = 0;
-	outer4(f)->check = ipv4_csum(outer4(f), f->outer_len);
+	memcpy(f->in + f->l3, ip, sizeof(*ip));
+	ipv4_csum_set(f->in + f->l3, f->outer_len);
 }
 
 static void outer4_version5(struct frame *f)
 {
-	outer4(f)->version = 5;
-	outer4_recsum(f);
+	struct iphdr ip = outer4(f);
+
+	ip.version = 5;
+	outer4_set(f, &ip);
 }
 
 static void outer4_ihl4(struct frame *f)
 {
-	outer4(f)->ihl = 4;
-	outer4_recsum(f);
+	struct iphdr ip = outer4(f);
+
+	ip.ihl = 4;
+	outer4_set(f, &ip);
 }
 
 static void outer4_len_below_ihl(struct frame *f)
 {
-	outer4(f)->tot_len = htons(19);
-	outer4_recsum(f);
+	struct iphdr ip = outer4(f);
+
+	ip.tot_len = htons(19);
+	outer4_set(f, &ip);
 }
 
 static void outer4_len_beyond_frame(struct frame *f)
 {
-	outer4(f)->tot_len = htons(f->in_len - f->l3 + 1);
-	outer4_recsum(f);
+	struct iphdr ip = outer4(f);
+
+	ip.tot_len = htons(f->in_len - f->l3 + 1);
+	outer4_set(f, &ip);
 }
 
 static void outer4_bad_checksum(struct frame *f)
 {
-	outer4(f)->check ^= htons(0x0100);
+	f->in[f->l3 + offsetof(struct iphdr, check)] ^= 0x01;
 }
 
 static void outer6_version4(struct frame *f)
@@ -392,7 +416,7 @@ static void outer6_version4(struct frame *f)
 
 static void outer6_len_beyond_frame(struct frame *f)
 {
-	*(__be16 *)(f->in + f->l3 + 4) = htons(f->in_len - f->l3 - 40 + 1);
+	pkt_put16(f->in + f->l3 + 4, f->in_len - f->l3 - 40 + 1);
 }
 
 static void inner4_ihl4(struct frame *f)
@@ -402,17 +426,17 @@ static void inner4_ihl4(struct frame *f)
 
 static void inner4_len_below_ihl(struct frame *f)
 {
-	*(__be16 *)(inner_hdr(f) + 2) = htons(19);
+	pkt_put16(inner_hdr(f) + 2, 19);
 }
 
 static void inner4_len_beyond_outer(struct frame *f)
 {
-	*(__be16 *)(inner_hdr(f) + 2) = htons(f->want_len - f->l3 + 1);
+	pkt_put16(inner_hdr(f) + 2, f->want_len - f->l3 + 1);
 }
 
 static void inner6_len_beyond_outer(struct frame *f)
 {
-	*(__be16 *)(inner_hdr(f) + 4) = htons(f->want_len - f->l3 - 40 + 1);
+	pkt_put16(inner_hdr(f) + 4, f->want_len - f->l3 - 40 + 1);
 }
 
 /* A hop-by-hop header between the outer IPv6 header and the tunnel. */
@@ -426,18 +450,15 @@ static void ext_header_before_tunnel(struct frame *f)
 	l3[42] = 1;            /* PadN, 4 bytes */
 	l3[43] = 4;
 	l3[6] = 0;             /* hop-by-hop */
-	*(__be16 *)(l3 + 4) = htons(f->in_len - f->l3 - 40 + 8);
+	pkt_put16(l3 + 4, f->in_len - f->l3 - 40 + 8);
 	f->in_len += 8;
 }
 
 /* The plain IPv4 packet says 4 bytes fewer: those are its own padding. */
 static void inner4_says_4_fewer(struct frame *f)
 {
-	struct iphdr *ip = (struct iphdr *)(f->want + f->l3);
-
-	ip->tot_len = htons(f->want_len - f->l3 - 4);
-	ip->check = 0;
-	ip->check = ipv4_csum(ip, 20);
+	pkt_put16(f->want + f->l3 + 2, f->want_len - f->l3 - 4);
+	ipv4_csum_set(f->want + f->l3, 20);
 }
 
 /* ---- the cases ---- */

@@ -1,104 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Packet tests of L3 DSR: forward ipip (IPIP, IP6IP6, 4in6), the ICMP
- * too-big answer, and the routing of too-big errors to a flow's backend.
- * The real XDP object and the kernel's own FIB: the test namespace gets
- * routes (one with a small MTU), permanent neighbours and one gateway with
- * no neighbour, so every bpf_fib_lookup outcome used is a real one.
- * Expected packets are built here, field by field, and checksums are
- * verified with the test's own RFC 1071 sum.
+ * Packet tests of L3 DSR: forward ipip (IPIP, IP6IP6, 4in6) and the ICMP
+ * too-big answer. The real XDP object and the kernel's own FIB, in the
+ * network encap_net.c makes. Expected packets are built field by field,
+ * and checksums are verified with the test's own RFC 1071 sum. The
+ * routing of ICMP errors to a flow's backend is test_icmp_route.c.
  *
  * The packets one VIP and one backend make are a table (cases[]): one
  * cmocka test per row; what needs more than one VIP, a change between
  * packets or a clock is a test of its own.
  */
-#define _GNU_SOURCE
-#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
 #include <bpf/libbpf.h>
 #include "../../user/lib/syntax.h"
-#include "../../user/lib/explain.h"
 #include "../../bpf/hash.h"
-#include "fixture_assert.h"
-#include "xlb_check.h"
-
-#define VIP4 "198.18.100.10"
-#define VIP6 "2001:db8:100::10"
-#define CLIENT4 "198.18.0.1"
-#define CLIENT6 "2001:db8::1"
-#define ROUTER4 "198.18.0.254"
-#define ROUTER6 "2001:db8::254"
-#define SRC4 "198.18.50.1"
-#define SRC6 "2001:db8:50::1"
-#define EGRESS "xlbt-pkt0"
-#define EGRESS_MAC 0xa0  /* 02:00:5e:10:00:a0 */
-#define GW_MAC 0xb0      /* the permanent neighbour */
-#define CLIENT_MAC_LAST 0x01
-#define NS FIXTURE_NS
-#define GW_NEIGH "ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b0 dev " EGRESS " nud permanent"
-
-
-static const char *const net_setup[] = {
-	"sysctl -qw net.ipv4.conf.all.forwarding=1",
-	"sysctl -qw net.ipv6.conf.all.forwarding=1",
-	"ip link set dev " EGRESS " address 02:00:5e:10:00:a0",
-	"ip addr replace 198.18.50.1/24 dev " EGRESS,
-	"ip -6 addr replace 2001:db8:50::1/64 dev " EGRESS " nodad",
-	"ip neigh replace 198.18.50.2 lladdr 02:00:5e:10:00:b0 dev " EGRESS " nud permanent",
-	"ip -6 neigh replace 2001:db8:50::2 lladdr 02:00:5e:10:00:b0 dev " EGRESS " nud permanent",
-	"ip route replace 198.18.60.0/24 via 198.18.50.2",
-	"ip route replace 198.18.61.0/24 via 198.18.50.2 mtu lock 1400",
-	"ip route replace 198.18.62.0/24 via 198.18.50.3",
-	"ip -6 route replace 2001:db8:60::/64 via 2001:db8:50::2",
-	"ip -6 route replace 2001:db8:61::/64 via 2001:db8:50::2 mtu lock 1400",
-	"ip -6 route replace 2001:db8:62::/64 via 2001:db8:50::3",
-	"ip -6 route replace 2001:db8:63::/64 via 2001:db8:50::2 mtu lock 1300",
-};
-
-static int group_setup(void **state)
-{
-	cpu_set_t one;
-	size_t i;
-
-	(void)state;
-	/* the next-hop cache and the ICMP bucket are per CPU: stay on one */
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
-	if (sched_setaffinity(0, sizeof(one), &one))
-		return -1;
-	for (i = 0; i < sizeof(net_setup) / sizeof(net_setup[0]); i++)
-		if (system(net_setup[i])) {
-			fprintf(stderr, "failed: %s\n", net_setup[i]);
-			return -1;
-		}
-	return 0;
-}
-
-static int setup(void **state)
-{
-	int egress = if_nametoindex(EGRESS);
-
-	if (fx_setup(state))
-		return -1;
-	/* a test that changed the gateway's MAC and failed must not fail the next */
-	if (system(GW_NEIGH))
-		return -1;
-	if (egress <= 0 || xlb_dp_tx_port_add(&F.dp, egress) || fixture_encap_set(&F, SRC4, SRC6))
-		return -1;
-	return 0;
-}
+#include "encap_assert.h"
 
 /* the packet a row was at, when it failed */
 static char current[128];
@@ -111,71 +36,6 @@ static int teardown(void **state)
 	return fx_teardown(state);
 }
 
-/* ---- helpers ---- */
-
-static int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
-{
-	return fixture_run(&F, in, len, out, out_len);
-}
-
-static __u64 stat(enum xlb_stat reason)
-{
-	return xlb_check_stat(&F.dp, reason);
-}
-
-static void assert_verdict(int got, int want)
-{
-	xlb_check_verdict(&F.dp, got, want);
-}
-
-static struct vip_key add_vip(const char *addr, __u16 port, __u8 forward)
-{
-	return fx_vip(&F, addr, port, IPPROTO_TCP, XLB_SCHED_MAGLEV, forward);
-}
-
-static void add_backend(const struct vip_key *k, const char *addr, __u8 mac_last)
-{
-	fx_backend(&F, k, addr, mac_last, FIXTURE_LO);
-}
-
-static struct pkt_spec tcp_spec(int family, __u16 sport, int payload)
-{
-	struct pkt_spec s = {
-		.family = family, .proto = IPPROTO_TCP,
-		.saddr = family == 4 ? CLIENT4 : CLIENT6,
-		.daddr = family == 4 ? VIP4 : VIP6,
-		.sport = sport, .dport = 80, .tcp_flags = 0x10, .payload = payload,
-		.df = 1, .tos = 0x28,
-	};
-
-	mac_set(s.smac, CLIENT_MAC_LAST);
-	mac_set(s.dmac, FIXTURE_LB_MAC);
-	return s;
-}
-
-/* Checksums by the test's own RFC 1071 sum (pkt.c), not by the code under test. */
-static __u32 sum16(__u32 sum, const __u8 *p, size_t len)
-{
-	return pkt_csum_add(sum, p, len);
-}
-
-static __u16 fold(__u32 sum)
-{
-	return ntohs(pkt_csum_fold(sum));
-}
-
-static void put16(__u8 *p, __u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(__u8 *p, __u32 v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
-
 static __u32 flow_hash(const struct pkt_spec *s)
 {
 	__be32 sa[4], da[4];
@@ -184,63 +44,6 @@ static __u32 flow_hash(const struct pkt_spec *s)
 	addr_parse16(s->daddr, da);
 	return xlb_hash_entropy(sa, da, htons(s->sport), htons(s->dport), s->proto);
 }
-
-/*
- * What forward ipip must send for the frame in (link header of l2 bytes):
- * Ethernet to the next hop, untagged (the FIB's egress is), the outer
- * header, then the inner packet byte for byte. src/dst are 16-byte
- * (v4-mapped) addresses. An IPv4 inner packet without DF gets an outer id
- * of its own (random): that one is taken from got.
- */
-static size_t expect_encap(const __u8 *in, size_t l2, int outer6, const __be32 src[4],
-			   const __be32 dst[4], __u32 label, const __u8 *got, __u8 *out)
-{
-	const __u8 *inner = in + l2;
-	int inner6 = (inner[0] >> 4) == 6;
-	size_t olen = outer6 ? 40 : 20, inner_len;
-	__u8 *o = out + 14, tos;
-
-	inner_len = inner6 ? 40 + ((inner[4] << 8) | inner[5]) : (inner[2] << 8) | inner[3];
-	tos = inner6 ? ((inner[0] & 0xf) << 4) | (inner[1] >> 4) : inner[1];
-	mac_set(out, GW_MAC);
-	mac_set(out + 6, EGRESS_MAC);
-	put16(out + 12, outer6 ? ETH_P_IPV6 : ETH_P_IP);
-	memset(o, 0, olen);
-	if (outer6) {
-		put32(o, 6u << 28 | (__u32)tos << 20 | (label & 0xfffff));
-		put16(o + 4, inner_len);
-		o[6] = inner6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
-		o[7] = 64;
-		memcpy(o + 8, src, 16);
-		memcpy(o + 24, dst, 16);
-	} else {
-		o[0] = 0x45;
-		o[1] = tos;
-		put16(o + 2, inner_len + 20);
-		if (inner[6] & 0x40) { /* DF: the inner id, and DF outside too */
-			o[4] = inner[4];
-			o[5] = inner[5];
-			o[6] = 0x40;
-		} else {
-			o[4] = got[14 + 4];
-			o[5] = got[14 + 5];
-		}
-		o[8] = 64;
-		o[9] = IPPROTO_IPIP;
-		memcpy(o + 12, &src[3], 4);
-		memcpy(o + 16, &dst[3], 4);
-		put16(o + 10, fold(sum16(0, o, 20)));
-	}
-	memcpy(o + olen, inner, inner_len);
-	return 14 + olen + inner_len;
-}
-
-
-static void parse16(const char *s, __be32 out[4])
-{
-	assert_int_equal(addr_parse16(s, out), 0);
-}
-
 
 /* ---- too big ---- */
 
@@ -262,30 +65,30 @@ static size_t expect_too_big(const __u8 *in, size_t l2, int six, __u32 mtu, __u8
 	memcpy(ip + hdr, l3, quote);
 	if (six) {
 		ip[0] = 0x60;
-		put16(ip + 4, 8 + quote);
+		pkt_put16(ip + 4, 8 + quote);
 		ip[6] = 58;
 		ip[7] = 64;
 		memcpy(ip + 8, l3 + 24, 16);  /* from the VIP */
 		memcpy(ip + 24, l3 + 8, 16);  /* to the client */
 		icmp[0] = 2;
-		put32(icmp + 4, mtu);
+		pkt_put32(icmp + 4, mtu);
 		sum = sum16(0, ip + 8, 32);   /* pseudo-header */
 		sum += 8 + quote + 58;
 	} else {
 		ip[0] = 0x45;
 		ip[1] = 0xc0;
-		put16(ip + 2, 28 + quote);
+		pkt_put16(ip + 2, 28 + quote);
 		ip[8] = 64;
 		ip[9] = 1;
 		memcpy(ip + 12, l3 + 16, 4);
 		memcpy(ip + 16, l3 + 12, 4);
-		put16(ip + 10, fold(sum16(0, ip, 20)));
+		pkt_put16(ip + 10, fold(sum16(0, ip, 20)));
 		icmp[0] = 3;
 		icmp[1] = 4;
-		put16(icmp + 6, mtu);
+		pkt_put16(icmp + 6, mtu);
 		sum = 0;
 	}
-	put16(icmp + 2, fold(sum16(sum, icmp, 8 + quote)));
+	pkt_put16(icmp + 2, fold(sum16(sum, icmp, 8 + quote)));
 	return l2 + hdr + quote;
 }
 
@@ -410,7 +213,7 @@ static void outer_source(const char *config, int six, __u32 hash, __be32 src[4])
 /* One packet of row c; the low 16 bits of its outer source. */
 static __u16 send_one(const struct encap_case *c, __u16 sport)
 {
-	struct pkt_spec s = tcp_spec(c->family, sport, c->payload);
+	struct pkt_spec s = encap_client_tcp(c->family, sport, c->payload);
 	__u64 before[XLB_STAT_MAX], after[XLB_STAT_MAX];
 	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
 	size_t len, want_len, l2 = 14 + 4 * c->nvlan;
@@ -433,7 +236,7 @@ static __u16 send_one(const struct encap_case *c, __u16 sport)
 	if (c->want == ENCAP || c->want == ENCAP_PASSED) {
 		outer_source(six ? c->src6 ?: SRC6 : c->src4 ?: SRC4, six, hash, src);
 		parse16(c->backend, dst);
-		want_len = expect_encap(in, l2, six, src, dst, hash, out, want);
+		want_len = encap_expect(in, l2, six, src, dst, hash, out, want);
 		if (c->want == ENCAP_PASSED)
 			memcpy(want, in, 12);
 		fx_assert_bytes(out, out_len, want, want_len);
@@ -482,7 +285,7 @@ static void test_case(void **state)
 static void test_ipip4_outer_id_per_packet(void **state)
 {
 	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
-	struct pkt_spec s = tcp_spec(4, 40000, 100);
+	struct pkt_spec s = encap_client_tcp(4, 40000, 100);
 	__u8 in[PKT_MAX], out[PKT_MAX], first[2];
 	size_t len;
 	int i, differ = 0;
@@ -519,7 +322,7 @@ static void test_ipv6_vip_to_ipv4_backend_refused(void **state)
 static void test_l2dsr_to_ipip_switch_moves_flows(void **state)
 {
 	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_L2DSR);
-	struct pkt_spec s = tcp_spec(4, 40000, 30);
+	struct pkt_spec s = encap_client_tcp(4, 40000, 30);
 	__u8 in[PKT_MAX], out[PKT_MAX];
 	size_t len = pkt_build(&s, in);
 	__u32 out_len;
@@ -538,7 +341,7 @@ static void test_l2dsr_to_ipip_switch_moves_flows(void **state)
 static void test_nexthop_change_seen_after_ttl(void **state)
 {
 	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
-	struct pkt_spec s = tcp_spec(4, 40000, 30);
+	struct pkt_spec s = encap_client_tcp(4, 40000, 30);
 	__u8 in[PKT_MAX], out[PKT_MAX], mac[6];
 	size_t len = pkt_build(&s, in);
 
@@ -564,7 +367,7 @@ static void test_nexthop_change_seen_after_ttl(void **state)
 static void test_too_big_rate_limited(void **state)
 {
 	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
-	struct pkt_spec s = tcp_spec(4, 40000, 1360);
+	struct pkt_spec s = encap_client_tcp(4, 40000, 1360);
 	__u8 in[PKT_MAX], out[PKT_MAX];
 	size_t len = pkt_build(&s, in);
 	int i, answered = 0;
@@ -583,313 +386,25 @@ static void test_too_big_rate_limited(void **state)
 	assert_int_equal(stat(XLB_STAT_ICMP_TOO_BIG), 53);
 }
 
-
-/* ---- ICMP errors about VIP flows ---- */
-
-/*
- * A router's error about a packet the backend sent (VIP:80 -> client:sport):
- * it quotes quote_len bytes of that packet's IP packet.
- */
-/* ext_hdrs, frag: the quoted IPv6 packet's own (see struct pkt_spec) */
-static size_t build_icmp_error_ext(int family, __u16 sport, size_t quote_len, int ext_hdrs,
-				   int frag, __u8 *buf)
-{
-	struct pkt_spec r = {
-		.family = family, .proto = IPPROTO_TCP,
-		.saddr = family == 4 ? VIP4 : VIP6, .daddr = family == 4 ? CLIENT4 : CLIENT6,
-		.sport = 80, .dport = sport, .tcp_flags = 0x18, .payload = 1400, .df = 1,
-		.ext_hdrs = ext_hdrs, .frag = frag,
-	};
-	__u8 reply[PKT_MAX];
-	size_t l3_len, hdr = family == 4 ? 28 : 48;
-	__u8 *ip = buf + 14, *icmp = ip + hdr - 8;
-	__be32 a[4];
-
-	pkt_build(&r, reply);
-	if (quote_len > 1200)
-		quote_len = 1200;
-	memset(buf, 0, 14 + hdr);
-	mac_set(buf, FIXTURE_LB_MAC);
-	mac_set(buf + 6, 0x54);
-	put16(buf + 12, family == 4 ? ETH_P_IP : ETH_P_IPV6);
-	l3_len = hdr + quote_len;
-	if (family == 4) {
-		ip[0] = 0x45;
-		put16(ip + 2, l3_len);
-		ip[8] = 64;
-		ip[9] = IPPROTO_ICMP;
-		parse16(ROUTER4, a);
-		memcpy(ip + 12, &a[3], 4);
-		parse16(VIP4, a);
-		memcpy(ip + 16, &a[3], 4);
-		put16(ip + 10, fold(sum16(0, ip, 20)));
-		icmp[0] = 3;
-		icmp[1] = 4;
-		put16(icmp + 6, 1400);
-	} else {
-		ip[0] = 0x60;
-		put16(ip + 4, l3_len - 40);
-		ip[6] = IPPROTO_ICMPV6;
-		ip[7] = 64;
-		parse16(ROUTER6, a);
-		memcpy(ip + 8, a, 16);
-		parse16(VIP6, a);
-		memcpy(ip + 24, a, 16);
-		icmp[0] = 2;
-		put32(icmp + 4, 1400);
-	}
-	memcpy(icmp + 8, reply + 14, quote_len);
-	return 14 + l3_len;
-}
-
-static size_t build_icmp_error(int family, __u16 sport, size_t quote_len, __u8 *buf)
-{
-	return build_icmp_error_ext(family, sport, quote_len, 0, 0, buf);
-}
-
-/* Backends 2001:db8:60::11 and on, n of them. */
-static void add_backends6(const struct vip_key *k, __u32 n)
-{
-	char addr[48];
-	__u32 i;
-
-	for (i = 0; i < n; i++) {
-		snprintf(addr, sizeof(addr), "2001:db8:60::%x", 0x11 + i);
-		add_backend(k, addr, 0x11 + i);
-	}
-}
-
-/*
- * The error about flow s's reply (its quote with ext_hdrs and frag, see
- * build_icmp_error_ext) reaches the backend the flow went to.
- */
-static void error_follows_flow6(const struct pkt_spec *s, int ext_hdrs, int frag)
-{
-	__u8 in[PKT_MAX], flow_out[PKT_MAX], out[PKT_MAX];
-	size_t len = pkt_build(s, in);
-
-	assert_verdict(run(in, len, flow_out, NULL), XDP_REDIRECT);
-	len = build_icmp_error_ext(6, s->sport, 1232, ext_hdrs, frag, in);
-	assert_verdict(run(in, len, out, NULL), XDP_REDIRECT);
-	/* the same outer destination */
-	assert_memory_equal(out + 14 + 24, flow_out + 14 + 24, 16);
-}
-
-/* The outer destination of an encapsulated frame: the backend. */
-static __u32 outer_dst4(const __u8 *out)
-{
-	__u32 a;
-
-	memcpy(&a, out + 14 + 16, 4);
-	return a;
-}
-
-static void test_icmp_follows_flow(void **state)
-{
-	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
-	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
-	__u32 flow_be[200], out_len, i, moved = 0;
-	__be32 src[4], dst[4];
-	size_t len, want_len;
-	char addr[32];
-	struct pkt_spec s;
-
-	(void)state;
-	for (i = 0; i < 4; i++) {
-		snprintf(addr, sizeof(addr), "198.18.60.%u", 11 + i);
-		add_backend(&k, addr, 0x11 + i);
-	}
-	/* 200 established flows: each goes to some backend, and is tracked */
-	for (i = 0; i < 200; i++) {
-		s = tcp_spec(4, 20000 + i, 10);
-		len = pkt_build(&s, in);
-		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-		flow_be[i] = outer_dst4(out);
-	}
-	/* the error about each flow's reply reaches that flow's backend */
-	for (i = 0; i < 200; i++) {
-		len = build_icmp_error(4, 20000 + i, 576 - 28, in);
-		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-		assert_int_equal(outer_dst4(out), flow_be[i]);
-	}
-	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 200);
-	/* the ICMP packet itself travels unchanged inside */
-	parse16(SRC4, src);
-	memset(dst, 0, sizeof(dst));
-	dst[2] = htonl(0xffff);
-	dst[3] = flow_be[199];
-	s = tcp_spec(4, 20000 + 199, 10);
-	want_len = expect_encap(in, 14, 0, src, dst, 0, out, want);
-	fx_assert_bytes(out, out_len, want, want_len);
-
-	/* more backends: Maglev would move some flows, the table keeps them */
-	for (i = 4; i < 12; i++) {
-		snprintf(addr, sizeof(addr), "198.18.60.%u", 11 + i);
-		add_backend(&k, addr, 0x11 + i);
-	}
-	for (i = 0; i < 200; i++) {
-		struct xlb_explain e;
-		struct flow_key f = {};
-
-		s = tcp_spec(4, 20000 + i, 10);
-		addr_parse16(CLIENT4, f.saddr);
-		addr_parse16(VIP4, f.daddr);
-		f.sport = htons(20000 + i);
-		f.dport = htons(80);
-		f.proto = IPPROTO_TCP;
-		assert_int_equal(xlb_explain(&F.dp, &f, 0x10, FIXTURE_LO, FIXTURE_START, FIXTURE_TCP_IDLE,
-					     FIXTURE_UDP_IDLE, &e), 0);
-		moved += e.table_backend_id != e.backend_id;
-		len = build_icmp_error(4, 20000 + i, 64, in);
-		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
-		assert_int_equal(outer_dst4(out), flow_be[i]);
-	}
-	assert_true(moved > 0);
-	/* errors neither count as flow packets nor keep flows alive */
-	assert_int_equal(stat(XLB_STAT_CT_HIT), 0);
-	assert_int_equal(stat(XLB_STAT_CT_MISS), 200);
-}
-
-static void test_icmp6_untracked_uses_maglev(void **state)
-{
-	struct vip_key k = add_vip(VIP6, 80, XLB_FWD_IPIP);
-	struct pkt_spec s;
-	__u32 i;
-
-	(void)state;
-	add_backends6(&k, 5);
-	/* bare SYNs are not tracked: the error must find the same backend by hash */
-	for (i = 0; i < 100; i++) {
-		s = tcp_spec(6, 30000 + i, 0);
-		s.tcp_flags = 0x02;
-		error_follows_flow6(&s, 0, 0);
-	}
-	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 100);
-}
-
-/* A quoted IPv6 packet with extension headers, or a first fragment, is routed too. */
-static void test_icmp6_quote_ext_headers(void **state)
-{
-	struct vip_key k = add_vip(VIP6, 80, XLB_FWD_IPIP);
-	__u8 in[PKT_MAX], out[PKT_MAX];
-	struct pkt_spec s;
-	size_t len;
-	__u32 i;
-
-	(void)state;
-	add_backends6(&k, 5);
-	for (i = 0; i < 30; i++) {
-		s = tcp_spec(6, 31000 + i, 10);
-		/* two destination-options headers; a first fragment: its ports are there */
-		error_follows_flow6(&s, 2, 0);
-		error_follows_flow6(&s, 0, 1);
-	}
-	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 60);
-	/* a later fragment has none: the host's, as other ICMP */
-	len = build_icmp_error_ext(6, 31000, 1232, 0, 2, in);
-	assert_verdict(run(in, len, out, NULL), XDP_PASS);
-	assert_int_equal(stat(XLB_STAT_ICMP), 1);
-	/* an extension header cut short by the quote */
-	len = build_icmp_error_ext(6, 31000, 40 + 4, 1, 0, in);
-	assert_verdict(run(in, len, out, NULL), XDP_DROP);
-	assert_int_equal(stat(XLB_STAT_DROP_ICMP_TRUNC), 1);
-}
-
-static void test_icmp_l2dsr_vip(void **state)
-{
-	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_L2DSR);
-	__u8 in[PKT_MAX], out[PKT_MAX], mac[6];
-	__u32 out_len, i;
-	size_t len;
-	struct pkt_spec s;
-
-	(void)state;
-	add_backend(&k, "198.18.0.11", 0x11);
-	add_backend(&k, "198.18.0.12", 0x12);
-	add_backend(&k, "198.18.0.13", 0x13);
-	for (i = 0; i < 50; i++) {
-		s = tcp_spec(4, 25000 + i, 10);
-		len = pkt_build(&s, in);
-		assert_verdict(run(in, len, out, NULL), XDP_TX);
-		memcpy(mac, out, 6);
-		len = build_icmp_error(4, 25000 + i, 100, in);
-		assert_verdict(run(in, len, out, &out_len), XDP_TX);
-		assert_memory_equal(out, mac, 6);
-		/* only the MACs change */
-		assert_int_equal(out_len, len);
-		assert_memory_equal(out + 12, in + 12, len - 12);
-	}
-}
-
-static void test_icmp_malformed_dropped(void **state)
-{
-	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP), k6;
-	__u8 in[PKT_MAX], out[PKT_MAX];
-	size_t len, q;
-	__u64 trunc = 0;
-
-	(void)state;
-	add_backend(&k, "198.18.60.11", 0x11);
-	k6 = add_vip(VIP6, 80, XLB_FWD_IPIP);
-	add_backend(&k6, "2001:db8:60::11", 0x11);
-	/* every quote too short for the inner header and the ports */
-	for (q = 0; q < 24; q++) {
-		len = build_icmp_error(4, 20000, q, in);
-		assert_verdict(run(in, len, out, NULL), XDP_DROP);
-		assert_int_equal(stat(XLB_STAT_DROP_ICMP_TRUNC), ++trunc);
-	}
-	for (q = 0; q < 44; q++) {
-		len = build_icmp_error(6, 20000, q, in);
-		assert_verdict(run(in, len, out, NULL), XDP_DROP);
-		assert_int_equal(stat(XLB_STAT_DROP_ICMP_TRUNC), ++trunc);
-	}
-	/* the quote reaches past the IP packet's own length */
-	len = build_icmp_error(4, 20000, 64, in);
-	put16(in + 14 + 2, 28 + 22);
-	assert_verdict(run(in, len, out, NULL), XDP_DROP);
-	assert_int_equal(stat(XLB_STAT_DROP_ICMP_TRUNC), ++trunc);
-	/* a quoted header that is not IPv4 */
-	len = build_icmp_error(4, 20000, 64, in);
-	in[14 + 28] = 0x65;
-	assert_verdict(run(in, len, out, NULL), XDP_DROP);
-	assert_int_equal(stat(XLB_STAT_DROP_ICMP_INNER), 1);
-	/* a quoted packet the VIP did not send */
-	len = build_icmp_error(4, 20000, 64, in);
-	in[14 + 28 + 15] ^= 1;
-	assert_verdict(run(in, len, out, NULL), XDP_DROP);
-	assert_int_equal(stat(XLB_STAT_DROP_ICMP_INNER), 2);
-	/* other ICMP to the VIP address is the host's, as before */
-	len = build_icmp_error(4, 20000, 64, in);
-	in[14 + 20] = 8; /* echo request */
-	assert_verdict(run(in, len, out, NULL), XDP_PASS);
-	assert_int_equal(stat(XLB_STAT_ICMP), 1);
-	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 0);
-}
-
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, encap_setup, teardown)
 
 int main(void)
 {
-	struct CMUnitTest tests[NCASES + 12];
+	struct CMUnitTest tests[NCASES + 5];
 	const struct CMUnitTest more[] = {
 		T(test_ipip4_outer_id_per_packet),
 		T(test_ipv6_vip_to_ipv4_backend_refused),
 		T(test_l2dsr_to_ipip_switch_moves_flows),
 		T(test_nexthop_change_seen_after_ttl),
 		T(test_too_big_rate_limited),
-		T(test_icmp_follows_flow),
-		T(test_icmp6_untracked_uses_maglev),
-		T(test_icmp6_quote_ext_headers),
-		T(test_icmp_l2dsr_vip),
-		T(test_icmp_malformed_dropped),
 	};
 	size_t i, n = sizeof(more) / sizeof(more[0]);
 
 	for (i = 0; i < NCASES; i++)
-		tests[i] = (struct CMUnitTest){ cases[i].name, test_case, setup, teardown,
+		tests[i] = (struct CMUnitTest){ cases[i].name, test_case, encap_setup, teardown,
 						(void *)&cases[i] };
 	for (i = 0; i < n; i++)
 		tests[NCASES + i] = more[i];
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-	return _cmocka_run_group_tests("encap", tests, NCASES + n, group_setup, NULL);
+	return _cmocka_run_group_tests("encap", tests, NCASES + n, encap_group_setup, NULL);
 }

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The explain tests' (test_explain, test_explain_random) check of one
+ * packet: xlb_explain() computes the explanation first, from the maps,
+ * then the packet goes through BPF_PROG_TEST_RUN, and the verdict, the
+ * MACs written, the counters that moved and the connection-table entry
+ * left behind must all be what the explanation said. Asserting: include
+ * after cmocka.h.
+ */
+#ifndef XLB_TEST_EXPLAIN_ASSERT_H
+#define XLB_TEST_EXPLAIN_ASSERT_H
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "../../user/lib/explain.h"
+#include "../../user/lib/syntax.h"
+#include "../../bpf/hash.h"
+#include "fixture_assert.h"
+
+#define NS FIXTURE_NS
+#define TCP_IDLE FIXTURE_TCP_IDLE
+#define UDP_IDLE FIXTURE_UDP_IDLE
+#define LB_MAC FIXTURE_LB_MAC
+#define CLIENT_MAC 0x01
+#define SYN 0x02
+#define ACK 0x10
+
+/* ---- the world: VIPs and backends ---- */
+
+static inline struct vip_key add_vip(const char *addr, __u16 port, __u8 proto, __u8 sched)
+{
+	return fx_vip(&F, addr, port, proto, sched, XLB_FWD_L2DSR);
+}
+
+static inline __u32 add_backend_on(const struct vip_key *k, const char *addr, __u8 mac_last,
+				   __u32 ifindex)
+{
+	return fx_backend(&F, k, addr, mac_last, ifindex);
+}
+
+static inline __u32 add_backend(const struct vip_key *k, const char *addr, __u8 mac_last)
+{
+	return fx_backend(&F, k, addr, mac_last, FIXTURE_LO);
+}
+
+static inline __u32 egress_ifindex(const char *name)
+{
+	__u32 ifindex = if_nametoindex(name);
+
+	if (!ifindex)
+		fail_msg("no interface %s: run inside the namespace tests/run.sh makes", name);
+	return ifindex;
+}
+
+/* ---- one packet: explain, send, compare ---- */
+
+struct tflow {
+	int family;
+	__u8 proto;
+	__u8 flags; /* TCP flags; 0 for UDP */
+	__u16 sport, dport;
+	char saddr[INET6_ADDRSTRLEN], daddr[INET6_ADDRSTRLEN];
+	/* well-formed variations the outcome must not depend on */
+	int nvlan, ip_opt_words, ext_hdrs, payload;
+};
+
+struct counts {
+	unsigned int total, ct_used, ct_unused, ct_none, pass, drop;
+	unsigned int tx, redirect, drop_redirect, drop_no_backend, pass_non_vip,
+		pass_no_port, collision, port0, src_hash, inserted, replaced,
+		syn_not_inserted, why_gen, why_down, why_idle;
+};
+
+static inline int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
+{
+	return fixture_run(&F, in, len, out, out_len);
+}
+
+static inline void flow_key_of(const struct tflow *f, struct flow_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	assert_int_equal(addr_parse16(f->saddr, key->saddr), 0);
+	assert_int_equal(addr_parse16(f->daddr, key->daddr), 0);
+	key->sport = htons(f->sport);
+	key->dport = htons(f->dport);
+	key->proto = f->proto;
+}
+
+static inline int explain(const struct tflow *f, struct xlb_explain *e)
+{
+	struct flow_key key;
+
+	flow_key_of(f, &key);
+	return xlb_explain(&F.dp, &key, f->flags, FIXTURE_LO, *fixture_clock(&F),
+			   TCP_IDLE, UDP_IDLE, e);
+}
+
+static inline int ct_get(const struct flow_key *key, struct flow_entry *entry)
+{
+	memset(entry, 0, sizeof(*entry));
+	return !bpf_map_lookup_elem(F.dp.conntrack_fd, key, entry);
+}
+
+static inline void print_explain(const struct xlb_explain *e)
+{
+	char line[XLB_EXPLAIN_LINE_MAX];
+	int i;
+
+	for (i = 0; i < XLB_EXPLAIN_STEPS; i++) {
+		xlb_explain_step(e, i, NULL, line, sizeof(line));
+		print_message("#   %s\n", line);
+	}
+}
+
+/* Show the packet and the explanation, then fail. */
+static inline void disagree(const struct tflow *f, const struct xlb_explain *e, const char *what)
+{
+	print_message("# %s %s:%u -> %s:%u proto %u flags 0x%02x vlan %d opt %d ext %d\n",
+		      what, f->saddr, f->sport, f->daddr, f->dport, f->proto, f->flags,
+		      f->nvlan, f->ip_opt_words, f->ext_hdrs);
+	print_explain(e);
+	fail_msg("explain and the data plane disagree: %s", what);
+}
+
+static inline void tally(const struct xlb_explain *e, int had_entry, struct counts *c)
+{
+	c->total++;
+	if (e->ct_used)
+		c->ct_used++;
+	else if (had_entry)
+		c->ct_unused++;
+	else
+		c->ct_none++;
+	c->pass += e->action == XDP_PASS;
+	c->drop += e->action == XDP_DROP;
+	c->tx += e->reason == XLB_STAT_TX;
+	c->redirect += e->reason == XLB_STAT_REDIRECT;
+	c->drop_redirect += e->reason == XLB_STAT_DROP_REDIRECT;
+	c->drop_no_backend += e->reason == XLB_STAT_DROP_NO_BACKEND;
+	c->pass_non_vip += e->reason == XLB_STAT_PASS_NON_VIP;
+	c->pass_no_port += e->reason == XLB_STAT_PASS_VIP_NO_PORT;
+	c->collision += e->addr_bit && !e->vip_addr;
+	c->port0 += e->vip_found && !e->vip_key.port;
+	c->src_hash += e->hashed && e->hash_src_only;
+	c->inserted += e->would_insert && !had_entry;
+	c->replaced += e->would_insert && had_entry;
+	c->syn_not_inserted += e->hashed && !e->would_insert &&
+			       e->reason != XLB_STAT_DROP_NO_BACKEND;
+	c->why_gen += had_entry && !!strstr(e->ct_why, "reused");
+	c->why_down += had_entry && !!strstr(e->ct_why, "removed or down");
+	c->why_idle += had_entry && !!strstr(e->ct_why, "idle");
+}
+
+static inline void check_flow(const struct tflow *f, struct counts *c)
+{
+	struct pkt_spec s = {
+		.family = f->family, .proto = f->proto, .saddr = f->saddr,
+		.daddr = f->daddr, .sport = f->sport, .dport = f->dport,
+		.tcp_flags = f->flags, .nvlan = f->nvlan,
+		.ip_opt_words = f->ip_opt_words, .ext_hdrs = f->ext_hdrs,
+		.payload = f->payload,
+	};
+	__u64 before[XLB_STAT_MAX], after[XLB_STAT_MAX], want;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct flow_entry ct0, ct1;
+	struct xlb_explain e;
+	struct flow_key key;
+	__u64 now = *fixture_clock(&F);
+	__u32 out_len = 0, i;
+	int verdict, had, has;
+	size_t len;
+
+	flow_key_of(f, &key);
+	assert_int_equal(explain(f, &e), 0);
+	had = ct_get(&key, &ct0);
+	if (e.ct_looked_up)
+		assert_int_equal(had, e.ct_found);
+	fx_counters(&F, before);
+
+	mac_set(s.smac, CLIENT_MAC);
+	mac_set(s.dmac, LB_MAC);
+	len = pkt_build(&s, in);
+	verdict = run(in, len, out, &out_len);
+	if (verdict != e.action)
+		disagree(f, &e, "verdict");
+	if ((verdict == XDP_TX || verdict == XDP_REDIRECT) &&
+	    (memcmp(out, e.be.mac, 6) || memcmp(out + 6, e.be.src_mac, 6)))
+		disagree(f, &e, "MACs");
+
+	/* exactly the counters the explanation names moved, by one */
+	fx_counters(&F, after);
+	for (i = 0; i < XLB_STAT_MAX; i++) {
+		want = i == e.reason || (i == XLB_STAT_CT_HIT && e.ct_used) ||
+		       (i == XLB_STAT_CT_MISS && e.hashed);
+		if (after[i] - before[i] != want) {
+			print_message("# counter %s moved by %llu\n", xlb_stat_names[i],
+				      (unsigned long long)(after[i] - before[i]));
+			disagree(f, &e, "counters");
+		}
+	}
+
+	/* and the connection table is left as it said */
+	has = ct_get(&key, &ct1);
+	if (e.would_insert) {
+		if (!has || ct1.backend_id != e.backend_id || ct1.backend_gen != e.be.gen ||
+		    ct1.last_seen_ns != now)
+			disagree(f, &e, "new entry");
+	} else if (e.ct_used) {
+		ct0.last_seen_ns = now;
+		if (!has || memcmp(&ct0, &ct1, sizeof(ct0)))
+			disagree(f, &e, "refreshed entry");
+	} else if (has != had || memcmp(&ct0, &ct1, sizeof(ct0))) {
+		disagree(f, &e, "untouched entry");
+	}
+	tally(&e, e.ct_found, c);
+}
+
+
+/* An address after base that is not vip but shares its bit in the address filter. */
+static inline void find_collision(const char *vip, const char *base, char *out)
+{
+	__be32 v[4], a[4];
+	__u32 i, want;
+
+	assert_int_equal(addr_parse16(vip, v), 0);
+	assert_int_equal(addr_parse16(base, a), 0);
+	want = xlb_addr_bit(v);
+	for (i = 1; i < (1u << 28); i++) {
+		a[3] = htonl(ntohl(a[3]) + 1);
+		if (xlb_addr_bit(a) == want)
+			break;
+	}
+	assert_int_equal(xlb_addr_bit(a), want);
+	if (xlb_addr_is_v4(a))
+		inet_ntop(AF_INET, &a[3], out, INET6_ADDRSTRLEN);
+	else
+		inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN);
+}
+
+
+#endif /* XLB_TEST_EXPLAIN_ASSERT_H */

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xlb_explain() against the real XDP program, on 10,000 random flows
+ * over VIPs of every kind, replayed after backend changes and idle
+ * timeouts: for every packet, what explain_assert.h's check_flow says.
+ *
+ * Runs inside a network namespace made by tests/run.sh, which provides the
+ * veth pair xlbt-pkt0/xlbt-pkt1: xlbt-pkt0 is in tx_ports (redirect),
+ * xlbt-pkt1 is not (dropped redirect).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "explain_assert.h"
+
+#define NFLOWS 10000
+
+/* ---- random flows ---- */
+
+static __u64 rng = 0x786c622165787031ULL; /* fixed seed: the same flows every run */
+
+static __u32 below(__u32 n)
+{
+	__u64 z;
+
+	/* splitmix64 */
+	rng += 0x9e3779b97f4a7c15ULL;
+	z = rng;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return n ? (__u32)(z % n) : 0;
+}
+
+/* Addresses that are not VIPs but share a VIP's bit in the address filter. */
+static char collide4[INET6_ADDRSTRLEN], collide6[INET6_ADDRSTRLEN];
+
+static const __u16 vip_ports[] = { 80, 53, 8080, 443 };
+
+static void random_flow(struct tflow *f)
+{
+	__u32 r;
+
+	memset(f, 0, sizeof(*f));
+	f->family = below(100) < 60 ? 4 : 6;
+	r = below(100);
+	if (f->family == 4) {
+		snprintf(f->saddr, sizeof(f->saddr), "198.18.%u.%u", below(100),
+			 1 + below(254));
+		if (r < 55)
+			snprintf(f->daddr, sizeof(f->daddr), "198.18.100.10");
+		else if (r < 65)
+			snprintf(f->daddr, sizeof(f->daddr), "198.18.100.20");
+		else if (r < 75)
+			snprintf(f->daddr, sizeof(f->daddr), "%s", collide4);
+		else if (r < 85)
+			snprintf(f->daddr, sizeof(f->daddr), "198.18.100.%u", 30 + below(200));
+		else
+			snprintf(f->daddr, sizeof(f->daddr), "10.%u.%u.%u", below(256),
+				 below(256), 1 + below(254));
+		f->ip_opt_words = below(100) < 10 ? 1 + below(3) : 0;
+	} else {
+		snprintf(f->saddr, sizeof(f->saddr), "2001:db8::%x:%x", below(0x10000),
+			 1 + below(0xfffe));
+		if (r < 50)
+			snprintf(f->daddr, sizeof(f->daddr), "2001:db8:100::10");
+		else if (r < 65)
+			snprintf(f->daddr, sizeof(f->daddr), "2001:db8:100::20");
+		else if (r < 75)
+			snprintf(f->daddr, sizeof(f->daddr), "%s", collide6);
+		else
+			snprintf(f->daddr, sizeof(f->daddr), "2001:db8:%x::%x",
+				 0x100 + below(2), 0x30 + below(0xff00));
+		f->ext_hdrs = below(100) < 10 ? 1 + below(2) : 0;
+	}
+	f->proto = below(100) < 60 ? IPPROTO_TCP : IPPROTO_UDP;
+	f->sport = 1024 + below(64512);
+	f->dport = below(100) < 85 ? vip_ports[below(4)] : 1 + below(65535);
+	r = below(100);
+	f->nvlan = r < 10 ? 1 : r < 15 ? 2 : 0;
+	f->payload = below(65);
+}
+
+static __u8 random_flags(__u8 proto)
+{
+	__u32 r = below(100);
+
+	if (proto != IPPROTO_TCP)
+		return 0;
+	return r < 30 ? SYN : r < 90 ? ACK : SYN | ACK;
+}
+
+/*
+ * VIPs on two addresses per family: exact ports next to a port-0 VIP,
+ * Maglev and source hash, a VIP without backends, one whose only backend
+ * goes down; backends on lo (TX), on xlbt-pkt0 (in tx_ports: redirect) and
+ * on xlbt-pkt1 (not in tx_ports: dropped).
+ */
+static struct vip_key web4, any4, dns4, empty4, web6, any6, one6;
+
+static void build_world(void)
+{
+	__u32 pkt0 = egress_ifindex("xlbt-pkt0"), pkt1 = egress_ifindex("xlbt-pkt1");
+
+	web4 = add_vip("198.18.100.10", 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	any4 = add_vip("198.18.100.10", 0, IPPROTO_TCP, XLB_SCHED_SOURCE_HASH);
+	dns4 = add_vip("198.18.100.10", 53, IPPROTO_UDP, XLB_SCHED_MAGLEV);
+	empty4 = add_vip("198.18.100.20", 8080, IPPROTO_UDP, XLB_SCHED_MAGLEV);
+	web6 = add_vip("2001:db8:100::10", 443, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	any6 = add_vip("2001:db8:100::10", 0, IPPROTO_UDP, XLB_SCHED_SOURCE_HASH);
+	one6 = add_vip("2001:db8:100::20", 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+
+	add_backend(&web4, "198.18.0.11", 0x11);
+	add_backend(&web4, "198.18.0.12", 0x12);
+	add_backend(&web4, "198.18.0.13", 0x13);
+	add_backend_on(&web4, "198.18.0.14", 0x14, pkt0);
+	add_backend(&any4, "198.18.0.21", 0x21);
+	add_backend(&any4, "198.18.0.22", 0x22);
+	add_backend(&dns4, "198.18.0.31", 0x31);
+	add_backend(&dns4, "198.18.0.32", 0x32);
+	add_backend_on(&dns4, "198.18.0.33", 0x33, pkt0);
+	add_backend_on(&dns4, "198.18.0.34", 0x34, pkt1);
+	add_backend(&web6, "2001:db8::41", 0x41);
+	add_backend(&web6, "2001:db8::42", 0x42);
+	add_backend(&web6, "2001:db8::43", 0x43);
+	add_backend(&any6, "2001:db8::51", 0x51);
+	add_backend_on(&any6, "2001:db8::52", 0x52, pkt0);
+	add_backend(&one6, "2001:db8::61", 0x61);
+	assert_int_equal(xlb_dp_tx_port_add(&F.dp, pkt0), 0);
+
+	find_collision("198.18.100.10", "10.200.0.0", collide4);
+	find_collision("2001:db8:100::10", "2001:db8:200::", collide6);
+}
+
+/*
+ * After traffic: add a backend, remove one, drain one, take two down, and
+ * hand a removed backend's id to a new one (its generation moves on).
+ */
+static void change_backends(void)
+{
+	__u32 reused;
+
+	add_backend(&web4, "198.18.0.15", 0x15);
+	fx_backend_del(&F, &web4, "198.18.0.12");
+	fx_backend_state(&F, &web4, "198.18.0.13", XLB_BE_DRAIN);
+	fx_backend_state(&F, &any4, "198.18.0.22", XLB_BE_DOWN);
+	fx_backend_state(&F, &one6, "2001:db8::61", XLB_BE_DOWN);
+	reused = fx_backend_find(&F, &web6, "2001:db8::42")->id;
+	fx_backend_del(&F, &web6, "2001:db8::42");
+	F.lb->next_backend_id = reused;
+	assert_int_equal(add_backend(&web6, "2001:db8::44", 0x44), reused);
+}
+
+static void print_counts(const char *pass, const struct counts *c)
+{
+	print_message("# %s: %u packets: conntrack entry used %u, entry not used %u, "
+		      "no entry %u; pass %u, drop %u\n",
+		      pass, c->total, c->ct_used, c->ct_unused, c->ct_none, c->pass, c->drop);
+	print_message("#   tx %u, redirect %u, drop_redirect %u, drop_no_backend %u, "
+		      "pass_non_vip %u (filter collisions %u), pass_vip_no_port %u\n",
+		      c->tx, c->redirect, c->drop_redirect, c->drop_no_backend,
+		      c->pass_non_vip, c->collision, c->pass_no_port);
+	print_message("#   port-0 VIP %u, source hash %u, new entries %u, replaced %u, "
+		      "bare SYN not inserted %u; unused: gen %u, down %u, idle %u\n",
+		      c->port0, c->src_hash, c->inserted, c->replaced, c->syn_not_inserted,
+		      c->why_gen, c->why_down, c->why_idle);
+}
+
+static void add_counts(struct counts *sum, const struct counts *c)
+{
+	unsigned int *s = (unsigned int *)sum;
+	const unsigned int *a = (const unsigned int *)c;
+	size_t i;
+
+	for (i = 0; i < sizeof(*c) / sizeof(*a); i++)
+		s[i] += a[i];
+}
+
+static struct tflow flows[NFLOWS];
+
+/* Replay every flow of pass 1, as its next packet: a SYN is answered by an ACK. */
+static void replay(const char *name, struct counts *total)
+{
+	struct counts c = {};
+	struct tflow f;
+	int i;
+
+	for (i = 0; i < NFLOWS; i++) {
+		f = flows[i];
+		if (f.flags & SYN)
+			f.flags = ACK;
+		check_flow(&f, &c);
+	}
+	print_counts(name, &c);
+	assert_true(c.ct_used > 0);
+	add_counts(total, &c);
+}
+
+static void test_random_flows_agree(void **state)
+{
+	struct counts c = {}, total = {};
+	int i;
+
+	(void)state;
+	build_world();
+
+	/* pass 1: new flows, and later packets of some of them */
+	for (i = 0; i < NFLOWS; i++) {
+		if (i && below(100) < 30) {
+			flows[i] = flows[below(i)];
+			flows[i].flags = random_flags(flows[i].proto);
+		} else {
+			random_flow(&flows[i]);
+			flows[i].flags = random_flags(flows[i].proto);
+		}
+		check_flow(&flows[i], &c);
+	}
+	print_counts("pass 1, random flows", &c);
+	assert_true(c.ct_used > 0);
+	assert_true(c.ct_none > 0);
+	assert_true(c.pass > 0);
+	assert_true(c.drop > 0);
+	assert_true(c.tx > 0 && c.redirect > 0 && c.drop_redirect > 0);
+	assert_true(c.drop_no_backend > 0 && c.pass_non_vip > 0 && c.pass_no_port > 0);
+	assert_true(c.collision > 0 && c.port0 > 0 && c.src_hash > 0);
+	assert_true(c.inserted > 0 && c.syn_not_inserted > 0);
+	add_counts(&total, &c);
+
+	replay("pass 2, seen flows", &total);
+
+	change_backends();
+	replay("pass 3, after backend changes", &total);
+
+	*fixture_clock(&F) += UDP_IDLE + 1 * NS;
+	replay("pass 4, after the UDP idle timeout", &total);
+
+	*fixture_clock(&F) += TCP_IDLE + 1 * NS;
+	replay("pass 5, after the TCP idle timeout", &total);
+
+	print_counts("all passes", &total);
+	assert_true(total.ct_unused > 0);
+	assert_true(total.why_gen > 0 && total.why_down > 0 && total.why_idle > 0);
+	assert_true(total.replaced > 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_random_flows_agree),
+	};
+
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
