@@ -96,8 +96,14 @@ $(BUILD)/xlb-decap: $(call objs,$(wildcard user/xlb-decap/*.c)) $(LIB)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ -ljson-c $(LDLIBS)
 
 # tests and benchmark: each test_*.c is one binary; the packet tests share
-# tests/packet's helpers (pkt.c, fixture.c)
-PKT_LIB := $(call objs,$(filter-out tests/packet/test_%.c,$(wildcard tests/packet/*.c)))
+# tests/packet's helpers (pkt.c, fixture.c, ...), an archive, so each binary
+# takes only the helpers it calls
+PKT_LIB := $(BUILD)/libpkt.a
+
+$(PKT_LIB): $(call objs,$(filter-out tests/packet/test_%.c,$(wildcard tests/packet/*.c)))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/test_%: $(OBJ)/tests/unit/test_%.o $(LIB)
 	$(call msg,LD,$@)

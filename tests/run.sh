@@ -55,9 +55,12 @@ if [ "$only_unit" -eq 0 ]; then
 		ip -n "$ns" link set xlbt-pkt0 up && ip -n "$ns" link set xlbt-pkt1 up &&
 		ip -n "$ns" link set lo up; then
 		run_suite packet ip netns exec "$ns" "$build/test_packets"
+		run_suite headers ip netns exec "$ns" "$build/test_headers"
 		run_suite decap ip netns exec "$ns" "$build/test_decap"
 		run_suite encap ip netns exec "$ns" "$build/test_encap"
+		run_suite icmp-route ip netns exec "$ns" "$build/test_icmp_route"
 		run_suite explain ip netns exec "$ns" "$build/test_explain"
+		run_suite explain-random ip netns exec "$ns" "$build/test_explain_random"
 	else
 		echo "packet: cannot create namespace $ns"
 		failed=$((failed + 1))
