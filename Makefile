@@ -12,7 +12,8 @@ CC       ?= gcc
 
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -I$(ARCH_INC) $(BPF_EXTRA)
 CFLAGS     ?= -O2 -g
-CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Iuser/lib $(USER_EXTRA)
+# override: a command-line CFLAGS (make CFLAGS=-O0) adds to these, not replaces them
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Iuser/lib $(USER_EXTRA)
 DEPFLAGS    = -MMD -MP -MF $@.d
 LDLIBS     := -lbpf -lelf -lz
 DAEMON_LIBS := -lcyaml -lyaml -ljson-c -lcurl -lmnl -lmicrohttpd
@@ -81,7 +82,7 @@ $(LIB): $(call objs,$(LIB_SRCS))
 
 # programs: one folder each
 XLB_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-$(OBJ)/user/%.o: CFLAGS += -DXLB_VERSION='"$(XLB_VERSION)"'
+$(OBJ)/user/%.o: override CFLAGS += -DXLB_VERSION='"$(XLB_VERSION)"'
 
 $(BUILD)/xlbd: $(call objs,$(wildcard user/xlbd/*.c)) $(LIB)
 	$(call msg,LD,$@)
