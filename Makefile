@@ -138,3 +138,48 @@ bench: deps
 clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
+
+# ---- sanitizers and fuzzers (tests/fuzz/) -----------------------------
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=undefined
+
+.PHONY: asan asan-bins fuzz fuzzers
+
+# The unit and packet suites, built with gcc under ASan and UBSan.
+asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS='-O1 -g $(SAN_FLAGS)' asan-bins
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		bash tests/run.sh $(BUILD)/asan --unit-packet
+
+asan-bins: $(PROGS) $(UNIT_TESTS) $(PKT_TESTS)
+
+# libFuzzer harnesses: clang, the library sources built again with
+# coverage (fuzzer-no-link), one binary per tests/fuzz/fuzz_*.c.
+FUZZ      := $(BUILD)/fuzz
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Iuser/lib $(SAN_FLAGS)
+FUZZ_LIB  := $(FUZZ)/libxlb-fuzz.a
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TIME ?= 300
+
+$(FUZZ)/obj/%.o: %.c | $(SKELS)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
+
+$(FUZZ_LIB): $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(FUZZ)/fuzz_%: $(FUZZ)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(DAEMON_LIBS) $(LDLIBS)
+
+fuzzers: $(FUZZ_BINS)
+all: fuzzers
+
+# Longer runs than make test's; findings land in $(FUZZ)/findings.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fuzzers
+	$(Q)bash tests/fuzz/run.sh $(BUILD) $(FUZZ_TIME)
