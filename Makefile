@@ -179,7 +179,8 @@ $(FUZZ)/fuzz_%: $(FUZZ)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 fuzzers: $(FUZZ_BINS)
 all: fuzzers
 
-# Longer runs than make test's; findings land in $(FUZZ)/findings.
+# Longer runs than make test's, on a corpus kept in $(FUZZ)/corpus that grows
+# from run to run; crashing inputs land in $(FUZZ)/findings.
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory fuzzers
-	$(Q)bash tests/fuzz/run.sh $(BUILD) $(FUZZ_TIME)
+	$(Q)bash tests/fuzz/run.sh $(BUILD) $(FUZZ_TIME) --keep

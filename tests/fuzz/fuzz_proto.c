@@ -51,8 +51,12 @@ static void check_getters(struct json_object *req, const char *cmd)
 				    key, ret, err);
 		}
 	}
-	ret = xlb_proto_get_u32(req, "no such key", 0, 1, &u, err, sizeof(err));
-	fuzz_assert(ret == -EINVAL && !strcmp(err, "missing no such key"), "absent u32: %s", err);
+	if (!json_object_object_get_ex(req, "absent", NULL)) {
+		ret = xlb_proto_get_u32(req, "absent", 0, 1, &u, err, sizeof(err));
+		fuzz_assert(ret == -EINVAL && !strcmp(err, "missing absent"), "absent u32: %s", err);
+		ret = xlb_proto_get_str(req, "absent", &s, err, sizeof(err));
+		fuzz_assert(ret == -EINVAL && !strcmp(err, "missing absent"), "absent str: %s", err);
+	}
 	ret = xlb_proto_check_keys(req, none, err, sizeof(err));
 	if (extra) {
 		snprintf(want, sizeof(want), "unknown argument '%s' for %s", extra, cmd);

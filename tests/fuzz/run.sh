@@ -56,7 +56,8 @@ for src in "${fuzzers[@]}"; do
 		cp "$a" "$findings/$short-$(basename "$a")"
 		echo "# input kept as $findings/$short-$(basename "$a")"
 	done
-	grep -E 'ERROR|SUMMARY|fuzz property|runtime error|#[0-9]+ 0x' "$work/log-$short" |
-		head -30 | sed 's/^/# /'
+	# the finding and its frames in our code, not libFuzzer's and libc's
+	grep -E 'ERROR: |SUMMARY|fuzz property|runtime error|#[0-9]+ 0x.* in .*(tests|user)/' \
+		"$work/log-$short" | head -20 | sed 's/^/# /'
 done
 [ "$failed" -eq 0 ]
