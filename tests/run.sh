@@ -3,8 +3,10 @@
 # its line, the total: "N passed, M failed[, K skipped]". Exit 1 on failure.
 set -u
 build=$(cd "${1:-build}" && pwd)
-only_unit=0
+only_unit=0 only_unit_packet=0
 [ "${2:-}" = --unit ] && only_unit=1 # make check: no root, no namespaces
+# make asan: the unit and packet suites only, not the daemon's nor the fuzzers
+[ "${2:-}" = --unit-packet ] && only_unit_packet=1
 here=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0 skipped=0
 ns="xlbt-pkt-$$"
@@ -65,7 +67,8 @@ if [ "$only_unit" -eq 0 ]; then
 		echo "packet: cannot create namespace $ns"
 		failed=$((failed + 1))
 	fi
-
+fi
+if [ "$only_unit" -eq 0 ] && [ "$only_unit_packet" -eq 0 ]; then
 	run_suite daemon env BUILD="$build" bash "$here/daemon/test_daemon.sh"
 	run_suite daemon-validate env BUILD="$build" bash "$here/daemon/test_validate.sh"
 	run_suite e2e env BUILD="$build" bash "$here/e2e/test_e2e.sh"
@@ -73,6 +76,7 @@ if [ "$only_unit" -eq 0 ]; then
 	run_suite l3dsr env BUILD="$build" bash "$here/e2e/test_l3dsr.sh"
 	run_suite decap-cli env BUILD="$build" bash "$here/decap/test_decap_cli.sh"
 	run_suite observe env BUILD="$build" bash "$here/obs/test_observe.sh"
+	run_suite fuzz bash "$here/fuzz/run.sh" "$build" "${FUZZ_TEST_TIME:-20}"
 fi
 
 echo
