@@ -40,11 +40,6 @@ static __always_inline void stat_inc(__u32 reason)
 }
 
 /* A reason of class DROP drops; every other reason a packet leaves by passes. */
-#define XLB_STAT_CASE_PASS(idx)
-#define XLB_STAT_CASE_INFO(idx)
-#define XLB_STAT_CASE_DROP(idx) case idx:
-#define XLB_STAT_DROP_CASE(id, idx, name, cls) XLB_STAT_CASE_##cls(idx)
-
 static __always_inline int verdict_of(__u32 reason)
 {
 	switch (reason) {
