@@ -40,15 +40,7 @@ static __always_inline void stat_inc(__u32 reason)
 }
 
 /* A reason of class DROP drops; every other reason a packet leaves by passes. */
-static __always_inline int verdict_of(__u32 reason)
-{
-	switch (reason) {
-	XLB_STATS(XLB_STAT_DROP_CASE)
-		return XDP_DROP;
-	default:
-		return XDP_PASS;
-	}
-}
+XLB_STAT_VERDICT_FN(verdict_of, XLB_STATS)
 
 static __always_inline int count_and_leave(__u32 reason)
 {

@@ -25,11 +25,24 @@ enum xlb_stat_class {
 	XLB_STAT_CLASS_INFO,
 };
 
-/* For a verdict switch: `switch (reason) { TABLE(XLB_STAT_DROP_CASE) return XDP_DROP; }` */
+/*
+ * In a BPF program: static int fn(__u32 reason), the verdict of a packet
+ * counted under reason. A reason of class DROP drops; any other passes.
+ */
 #define XLB_STAT_CASE_PASS_(idx)
 #define XLB_STAT_CASE_INFO_(idx)
 #define XLB_STAT_CASE_DROP_(idx) case idx:
-#define XLB_STAT_DROP_CASE(id, idx, name, cls) XLB_STAT_CASE_##cls##_(idx)
+#define XLB_STAT_DROP_CASE_(id, idx, name, cls) XLB_STAT_CASE_##cls##_(idx)
+#define XLB_STAT_VERDICT_FN(fn, TABLE)                                                     \
+	static __always_inline int fn(__u32 reason)                                        \
+	{                                                                                  \
+		switch (reason) {                                                          \
+		TABLE(XLB_STAT_DROP_CASE_)                                                 \
+			return XDP_DROP;                                                   \
+		default:                                                                   \
+			return XDP_PASS;                                                   \
+		}                                                                          \
+	}
 
 /*
  * The compile-time rules of TABLE, whose enum says max (one past the
