@@ -45,6 +45,7 @@ run_suite unit-syntax "$build/test_syntax"
 run_suite unit-config "$build/test_config"
 run_suite unit-validate "$build/test_validate"
 run_suite unit-state "$build/test_state"
+run_suite unit-prom "$build/test_prom"
 run_suite unit-proto env XLBCTL="$build/xlbctl" "$build/test_proto"
 if [ "$only_unit" -eq 0 ]; then
 	run_suite unit-health bash "$here/unit/in_netns.sh" "$build/test_health"
