@@ -65,11 +65,31 @@ static void assert_vip_refused(const struct xlb_vip_cfg *v, const char *key, con
 	assert_string_equal(err, msg);
 }
 
+/* One setting of the defaults changed (a __u8 or a __u32), and the verdict. */
+struct vip_case {
+	size_t off, size;
+	__u32 value;
+	const char *key, *msg;
+};
+
+#define VIP_FIELD(f) offsetof(struct xlb_vip_cfg, f), sizeof(((struct xlb_vip_cfg *)0)->f)
+
 static void test_vip_settings(void **state)
 {
+	static const struct vip_case one_off[] = {
+		{ VIP_FIELD(health.timeout_ms), 2000, "health.timeout",
+		  "timeout 2s must be less than interval 2s" },
+		{ VIP_FIELD(health.timeout_ms), 5, "health.timeout", "out of range (10ms..1h) '5ms'" },
+		{ VIP_FIELD(health.rise), 0, "health.rise", "out of range (1..100) '0'" },
+		{ VIP_FIELD(health.fall), 101, "health.fall", "out of range (1..100) '101'" },
+		{ VIP_FIELD(health.kind), 7, "health.check", "bad check (none, tcp, http or https)" },
+		{ VIP_FIELD(sched), 9, "scheduler", "bad scheduler (maglev or source-hash)" },
+		{ VIP_FIELD(forward), 9, "forward", "bad forwarding mode (l2dsr, ipip)" },
+	};
 	struct xlb_vip_cfg v;
 	char err[XLB_ERR_MAX];
 	const char *key;
+	size_t i;
 
 	(void)state;
 	vip_default(&v);
@@ -89,29 +109,19 @@ static void test_vip_settings(void **state)
 	assert_vip_refused(&v, "health.path", "path too long (max 255 chars)");
 
 	vip_default(&v);
-	v.health.timeout_ms = 2000;
-	assert_vip_refused(&v, "health.timeout", "timeout 2s must be less than interval 2s");
 	v.health.interval_ms = 50;
 	v.health.timeout_ms = 20;
 	assert_vip_refused(&v, "health.interval", "out of range (100ms..1h) '50ms'");
-	vip_default(&v);
-	v.health.timeout_ms = 5;
-	assert_vip_refused(&v, "health.timeout", "out of range (10ms..1h) '5ms'");
-	vip_default(&v);
-	v.health.rise = 0;
-	assert_vip_refused(&v, "health.rise", "out of range (1..100) '0'");
-	vip_default(&v);
-	v.health.fall = 101;
-	assert_vip_refused(&v, "health.fall", "out of range (1..100) '101'");
-	vip_default(&v);
-	v.health.kind = 7;
-	assert_vip_refused(&v, "health.check", "bad check (none, tcp, http or https)");
-	vip_default(&v);
-	v.sched = 9;
-	assert_vip_refused(&v, "scheduler", "bad scheduler (maglev or source-hash)");
-	vip_default(&v);
-	v.forward = 9;
-	assert_vip_refused(&v, "forward", "bad forwarding mode (l2dsr, ipip)");
+	for (i = 0; i < sizeof(one_off) / sizeof(one_off[0]); i++) {
+		const struct vip_case *c = &one_off[i];
+
+		vip_default(&v);
+		if (c->size == sizeof(__u8))
+			*((__u8 *)&v + c->off) = (__u8)c->value;
+		else
+			memcpy((char *)&v + c->off, &c->value, sizeof(c->value));
+		assert_vip_refused(&v, c->key, c->msg);
+	}
 }
 
 static void assert_backend_refused(const struct xlb_backend_cfg *b,
