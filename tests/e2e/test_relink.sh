@@ -9,6 +9,7 @@ set -u
 V4=198.18.100.10
 OTHER=
 cleanup() {
+	[ -n "${OPID:-}" ] && kill "$OPID" 2>/dev/null
 	[ -n "$OTHER" ] && ip netns del "$OTHER" 2>/dev/null
 	site_down
 }
@@ -84,6 +85,16 @@ check_start "xlbd restarts, generic mode" "$RUN/xlb.yaml" --xdp-mode generic
 check "the live link is adopted" bash -c "tail -n +$((lines + 1)) '$RUN/xlbd.log' | grep -q 'adopted the running XDP on eth0'"
 expect_eq "the same program runs" "$(xdp_prog) $(ctl -j status | jq .prog_id)" "$prog $prog"
 
+# a pin named like a link that is not xlb's is left alone at start
+bpftool prog load "$BUILD/pass.bpf.o" "$PIN/link_foreign"
+xlbd_stop TERM
+lines=$(wc -l <"$RUN/xlbd.log")
+check_start "xlbd restarts with a foreign link_* pin beside its own" "$RUN/xlb.yaml" --xdp-mode generic
+check "the foreign pin is still there" bpftool prog show pinned "$PIN/link_foreign"
+check "xlbd says it left it in place" \
+	bash -c "tail -n +$((lines + 1)) '$RUN/xlbd.log' | grep -q 'link_foreign is not an XDP link of xlb.s in this namespace: left in place'"
+rm -f "$PIN/link_foreign"
+
 # the interface deleted and made again under the pinned link
 xlbd_stop TERM
 old_index=$(ifindex)
@@ -120,6 +131,29 @@ expect_eq "the site's eth0 still runs the pinned program" "$(xdp_prog)" "$prog"
 expect_eq "the other namespace's eth0 runs nothing" \
 	"$(ip -n "$OTHER" -j -d link show eth0 | jq '.[0].xdp.prog.id // 0')" 0
 check "the VIP still serves" served 10
+
+# a mode change the driver cannot make leaves the old mode running (lo has
+# no native XDP)
+opin="$RUN/bpf/other"
+ostart() { # MODE: xlbd on the other namespace's lo, until it serves or exits
+	ip netns exec "$OTHER" "$XLBD" -c "$RUN/xlb.yaml" -i lo --xdp-mode "$1" --bpffs "$opin" \
+		--socket "$RUN/other.sock" --state-dir "$RUN/other-state" >>"$RUN/other.log" 2>&1 &
+	OPID=$!
+	wait_for 10 bash -c "! kill -0 $OPID || $XLBCTL -s $RUN/other.sock status"
+}
+ip -n "$OTHER" link set lo up
+ostart generic
+lo_mode() { ip -n "$OTHER" -j -d link show lo | jq -r '.[0].xdp.mode // "none"'; }
+expect_eq "lo runs xlb in generic mode" "$(lo_mode)" 2
+kill "$OPID"; wait "$OPID" 2>/dev/null
+ostart native
+wait "$OPID" 2>/dev/null
+orc=$?
+echo "# native on lo: rc $orc, $(grep error "$RUN/other.log" | tail -1)"
+check "native on lo is refused, and says generic runs again" \
+	bash -c "[ $orc -ne 0 ] && grep error '$RUN/other.log' | tail -1 | grep -q 'natively.*it runs xlb in generic mode again'"
+expect_eq "lo still runs xlb in generic mode" "$(lo_mode)" 2
+ip netns exec "$OTHER" "$XLBD" --teardown --bpffs "$opin" >/dev/null 2>&1
 
 site_down
 SITE=

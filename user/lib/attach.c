@@ -280,12 +280,14 @@ int xlb_link_check(int link_fd, const char *ifname, int xdp_mode,
  * detached and unpinned). Returns 0 or a negative errno.
  */
 static int adoptable_link(struct xlb_attached *a, const struct xlb_attach_opts *opts,
-			  __u32 i, const char *path, int *fd, char *err, size_t errlen)
+			  __u32 i, const char *path, int *fd, int *old_mode, char *err,
+			  size_t errlen)
 {
 	struct xlb_link_state st;
 	char why[256];
 	int live, ret = 0;
 
+	*old_mode = XLB_XDP_ANY_MODE;
 	*fd = bpf_obj_get(path);
 	if (*fd < 0)
 		return errno == ENOENT ? 0 : fail(err, errlen, -errno, "cannot open %s: %s",
@@ -300,6 +302,8 @@ static int adoptable_link(struct xlb_attached *a, const struct xlb_attach_opts *
 	} else {
 		note(opts, "the XDP link pinned at %s is stale (%s): detaching it and "
 		     "attaching anew", path, why);
+		if (st.ifindex) /* it served this interface, in the other mode */
+			*old_mode = st.xdp_mode;
 		if (bpf_link_detach(*fd) && errno != ENOLINK)
 			ret = fail(err, errlen, -errno, "cannot detach the stale %s: %s", path,
 				   strerror(errno));
@@ -323,22 +327,24 @@ static int link_prog_id(int link_fd, __u32 *prog_id)
 	return 0;
 }
 
+static int link_create(struct xlb_attached *a, __u32 i, int mode, const char *path,
+		       char *err, size_t errlen);
+
 static int attach_one(struct xlb_attached *a, const struct xlb_attach_opts *opts,
 		      __u32 i, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, lopts);
 	const char *ifname = opts->ifaces[i];
 	int prog_fd = bpf_program__fd(a->skel->progs.xlb_xdp);
 	char path[512], buf[128];
 	__u32 running = 0;
-	int fd, ret;
+	int fd, ret, old_mode;
 
 	a->ifindex[i] = if_nametoindex(ifname);
 	if (!a->ifindex[i])
 		return fail(err, errlen, -ENODEV, "interface %s: no such interface", ifname);
 	snprintf(path, sizeof(path), "%s/link_%s", opts->pin_dir, ifname);
 
-	ret = adoptable_link(a, opts, i, path, &fd, err, errlen);
+	ret = adoptable_link(a, opts, i, path, &fd, &old_mode, err, errlen);
 	if (ret)
 		return ret;
 	if (fd >= 0) {
@@ -360,12 +366,33 @@ static int attach_one(struct xlb_attached *a, const struct xlb_attach_opts *opts
 		return link_prog_id(fd, &a->prog_id);
 	}
 
-	lopts.flags = opts->xdp_mode == XLB_XDP_GENERIC ? XDP_FLAGS_SKB_MODE :
-							  XDP_FLAGS_DRV_MODE;
+	ret = link_create(a, i, opts->xdp_mode, path, err, errlen);
+	/* a mode change that cannot be made must not leave the interface bare */
+	if (ret && old_mode != XLB_XDP_ANY_MODE &&
+	    !link_create(a, i, old_mode, path, buf, sizeof(buf))) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, "; it runs xlb in %s mode again",
+			 mode_name(old_mode));
+	}
+	return ret;
+}
+
+/* A new XDP link of our program on interface i in mode, pinned at path. */
+static int link_create(struct xlb_attached *a, __u32 i, int mode, const char *path,
+		       char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lopts);
+	int prog_fd = bpf_program__fd(a->skel->progs.xlb_xdp);
+	char ifname[IF_NAMESIZE] = "?", buf[128];
+	int fd, ret;
+
+	if_indextoname(a->ifindex[i], ifname);
+	lopts.flags = mode == XLB_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	fd = bpf_link_create(prog_fd, a->ifindex[i], BPF_XDP, &lopts);
 	if (fd < 0) {
 		ret = -errno;
-		if (ret == -EOPNOTSUPP && opts->xdp_mode == XLB_XDP_NATIVE)
+		if (ret == -EOPNOTSUPP && mode == XLB_XDP_NATIVE)
 			return fail(err, errlen, ret,
 				    "interface %s: driver cannot run XDP natively; "
 				    "use --xdp-mode generic (slower)", ifname);
@@ -375,8 +402,10 @@ static int attach_one(struct xlb_attached *a, const struct xlb_attach_opts *opts
 		return fail(err, errlen, ret, "interface %s: cannot attach XDP: %s", ifname,
 			    strerr(ret, buf, sizeof(buf)));
 	}
+	if (a->link_fd[i] >= 0)
+		close(a->link_fd[i]);
 	a->link_fd[i] = fd;
-	a->xdp_mode[i] = opts->xdp_mode;
+	a->xdp_mode[i] = mode;
 	if (bpf_obj_pin(fd, path)) {
 		ret = -errno;
 		return fail(err, errlen, ret, "cannot pin %s: %s", path,
@@ -385,8 +414,65 @@ static int attach_one(struct xlb_attached *a, const struct xlb_attach_opts *opts
 	return link_prog_id(fd, &a->prog_id);
 }
 
-/* An interface dropped from the config must stop forwarding: detach its old link. */
-static int detach_unlisted(const struct xlb_attach_opts *opts, char *err, size_t errlen)
+/*
+ * The fd of the BPF object pinned at path if it is of kind ("map", "link"),
+ * else a negative errno. The kernel names the file anon_inode:bpf-KIND
+ * (bpf_link on older kernels); what an fd is cannot be told otherwise.
+ */
+static int pinned_of_kind(const char *path, const char *kind)
+{
+	char proc[64], target[64];
+	int fd = bpf_obj_get(path);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, target, sizeof(target) - 1);
+	if (n >= 0)
+		target[n] = '\0';
+	if (n < 0 || strncmp(target, "anon_inode:bpf", 14) ||
+	    (target[14] != '-' && target[14] != '_') || strcmp(target + 15, kind)) {
+		close(fd);
+		return -EMEDIUMTYPE;
+	}
+	return fd;
+}
+
+/*
+ * An XDP link is xlb's to remove if it is defunct, or if it runs xlb's
+ * program on an interface of this network namespace: another namespace's
+ * link serves someone.
+ */
+static int link_is_ours(int link_fd, const char *prog_name)
+{
+	struct bpf_link_info link = {};
+	struct bpf_prog_info prog = {};
+	__u32 len = sizeof(link);
+	int fd, ours, mode = XLB_XDP_ANY_MODE;
+
+	if (bpf_obj_get_info_by_fd(link_fd, &link, &len) || link.type != BPF_LINK_TYPE_XDP)
+		return 0;
+	if (!link.xdp.ifindex) /* its interface went away: it runs nothing */
+		return 1;
+	if (xlb_link_runs_here(link.xdp.ifindex, link.prog_id, &mode) || mode == XLB_XDP_ANY_MODE)
+		return 0;
+	fd = bpf_prog_get_fd_by_id(link.prog_id);
+	if (fd < 0)
+		return 0;
+	len = sizeof(prog);
+	ours = !bpf_obj_get_info_by_fd(fd, &prog, &len) &&
+	       !strncmp(prog.name, prog_name, sizeof(prog.name) - 1);
+	close(fd);
+	return ours;
+}
+
+/*
+ * An interface dropped from the config must stop forwarding: detach its
+ * old link, if it is xlb's (see link_is_ours); any other pin stays.
+ */
+static int detach_unlisted(const struct xlb_attached *a, const struct xlb_attach_opts *opts,
+			   char *err, size_t errlen)
 {
 	char path[512], buf[128];
 	struct dirent *de;
@@ -404,13 +490,19 @@ static int detach_unlisted(const struct xlb_attach_opts *opts, char *err, size_t
 		if (listed)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", opts->pin_dir, de->d_name);
-		fd = bpf_obj_get(path);
-		if (fd >= 0) {
-			if (bpf_link_detach(fd))
-				ret = fail(err, errlen, -errno, "cannot detach %s: %s", path,
-					   strerr(-errno, buf, sizeof(buf)));
-			close(fd);
+		fd = pinned_of_kind(path, "link");
+		if (fd < 0 || !link_is_ours(fd, bpf_program__name(a->skel->progs.xlb_xdp))) {
+			note(opts, "%s is not an XDP link of xlb's in this namespace: left in place",
+			     path);
+			if (fd >= 0)
+				close(fd);
+			continue;
 		}
+		note(opts, "%s is not configured any more: detaching it", de->d_name + 5);
+		if (bpf_link_detach(fd) && errno != ENOLINK)
+			ret = fail(err, errlen, -errno, "cannot detach %s: %s", path,
+				   strerr(-errno, buf, sizeof(buf)));
+		close(fd);
 		if (!ret && unlink(path))
 			ret = fail(err, errlen, -errno, "cannot remove %s: %s", path,
 				   strerror(errno));
@@ -466,7 +558,7 @@ int xlb_attach(struct xlb_attached *a, const struct xlb_attach_opts *opts,
 		if (ret)
 			goto err_close;
 	}
-	ret = detach_unlisted(opts, err, errlen);
+	ret = detach_unlisted(a, opts, err, errlen);
 	if (ret)
 		goto err_close;
 	/* any attached interface may be another's egress */
@@ -495,53 +587,6 @@ void xlb_attached_close(struct xlb_attached *a)
 	memset(a, 0, sizeof(*a));
 	for (i = 0; i < XLB_MAX_IFACES; i++)
 		a->link_fd[i] = -1;
-}
-
-/*
- * The fd of the BPF object pinned at path if it is of kind ("map", "link"),
- * else a negative errno. The kernel names the file anon_inode:bpf-KIND
- * (bpf_link on older kernels); what an fd is cannot be told otherwise.
- */
-static int pinned_of_kind(const char *path, const char *kind)
-{
-	char proc[64], target[64];
-	int fd = bpf_obj_get(path);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = readlink(proc, target, sizeof(target) - 1);
-	if (n >= 0)
-		target[n] = '\0';
-	if (n < 0 || strncmp(target, "anon_inode:bpf", 14) ||
-	    (target[14] != '-' && target[14] != '_') || strcmp(target + 15, kind)) {
-		close(fd);
-		return -EMEDIUMTYPE;
-	}
-	return fd;
-}
-
-/* An XDP link is xlb's to remove if it runs xlb's program, or if it is defunct. */
-static int link_is_ours(int link_fd, const char *prog_name)
-{
-	struct bpf_link_info link = {};
-	struct bpf_prog_info prog = {};
-	__u32 len = sizeof(link);
-	int fd, ours;
-
-	if (bpf_obj_get_info_by_fd(link_fd, &link, &len) || link.type != BPF_LINK_TYPE_XDP)
-		return 0;
-	if (!link.xdp.ifindex) /* its interface went away: it runs nothing */
-		return 1;
-	fd = bpf_prog_get_fd_by_id(link.prog_id);
-	if (fd < 0)
-		return 0;
-	len = sizeof(prog);
-	ours = !bpf_obj_get_info_by_fd(fd, &prog, &len) &&
-	       !strncmp(prog.name, prog_name, sizeof(prog.name) - 1);
-	close(fd);
-	return ours;
 }
 
 /* Detach and unpin our link_* pins: first, so nothing runs on a map we are about to drop. */
