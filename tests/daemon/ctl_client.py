@@ -14,6 +14,13 @@
 #       N connections, each served one status request and then left idle;
 #       while they are held, run CMD (at most 5 s) and print how many of
 #       the N were served and CMD's exit code and time: "held 64 rc 0 in 0.01"
+#   ctl_client.py trickle SOCK SECONDS
+#       send one status request a byte at a time over SECONDS; print whether
+#       it was answered: "served yes"
+#   ctl_client.py evict SOCK N
+#       a root client asks once, then a non-root process (uid 65534) opens N
+#       connections; print whether the root client is still served after
+#       them: "served yes"
 import json
 import os
 import select
@@ -100,6 +107,49 @@ def crowd(path, n, cmd):
     print(f"held {len(held)} rc {rc} in {time.monotonic() - start:.2f}")
 
 
+def trickle(path, seconds):
+    req = b'{"cmd":"status"}\n'
+    s = connect(path)
+    gap = seconds / len(req)
+    for i in range(len(req)):
+        try:
+            s.sendall(req[i:i + 1])
+        except OSError:
+            break
+        time.sleep(gap)  # the slow typist itself, not a wait for a condition
+    served = any(json.loads(line).get("ok") for line in read_lines(s, 1, time.monotonic() + 5))
+    print(f"served {'yes' if served else 'no'}")
+
+
+def evict(path, n):
+    root = connect(path)
+    root.sendall(b'{"cmd":"status"}\n')
+    read_lines(root, 1, time.monotonic() + 5)
+    ready_r, ready_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.setgid(65534)
+        os.setuid(65534)
+        held = []
+        for _ in range(n):
+            try:
+                held.append(connect(path))
+            except OSError:
+                pass
+        os.write(ready_w, b"x")
+        time.sleep(5)  # hold them while the parent asks; killed before
+        os._exit(0)
+    os.read(ready_r, 1)
+    try:
+        root.sendall(b'{"cmd":"status"}\n')
+        served = bool(read_lines(root, 1, time.monotonic() + 5))
+    except OSError:
+        served = False
+    os.kill(child, 9)
+    os.waitpid(child, 0)
+    print(f"served {'yes' if served else 'no'}")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "halfclose":
         halfclose(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
@@ -107,5 +157,9 @@ if __name__ == "__main__":
         idle(sys.argv[2], float(sys.argv[3]))
     elif sys.argv[1] == "crowd":
         crowd(sys.argv[2], int(sys.argv[3]), sys.argv[4:])
+    elif sys.argv[1] == "trickle":
+        trickle(sys.argv[2], float(sys.argv[3]))
+    elif sys.argv[1] == "evict":
+        evict(sys.argv[2], int(sys.argv[3]))
     else:
-        sys.exit(f"usage: {sys.argv[0]} halfclose SOCK PID N | idle SOCK DEADLINE | crowd SOCK N CMD...")
+        sys.exit(f"usage: {sys.argv[0]} halfclose SOCK PID N | idle SOCK DEADLINE | crowd SOCK N CMD... | trickle SOCK SECONDS | evict SOCK N")

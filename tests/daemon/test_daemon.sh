@@ -268,6 +268,12 @@ check "70 idle connections: each is served, and xlbctl still answers at once ($o
 	awk -v o="$out" 'BEGIN { split(o, f, " "); exit !(f[2] == 70 && f[4] == "0" && f[6] < 2) }'
 check "the log says a connection made room" \
 	grep -q "64 control connections: closed the one idle longest for a new one" "$RUN/xlbd.log"
+expect_eq "a request typed a byte at a time over 7 s is still answered" \
+	"$(client trickle "$SOCK" 7)" "served yes"
+chmod 666 "$SOCK"
+expect_eq "70 non-root connections make room from their own kind, not a root client's" \
+	"$(client evict "$SOCK" 70)" "served yes"
+chmod 600 "$SOCK"
 
 # ---- config file errors and reload ----
 bad_conf=$RUN/bad.yaml

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -273,8 +274,9 @@ static void on_client(struct xlb_evsrc *src, uint32_t events)
 			client_close(d, c);
 			return;
 		}
-		while (!ret && (ret = xlb_linebuf_pop(&c->in, &line, &len)) != 0) {
+		if (n > 0) /* a person typing a line slowly is not idle */
 			c->active_ms = now_ms();
+		while (!ret && (ret = xlb_linebuf_pop(&c->in, &line, &len)) != 0) {
 			if (c->refused) {
 				c->closing = 1;
 				ret = client_queue(c, xlb_proto_error("permission denied: root only"));
@@ -297,9 +299,19 @@ static int client_quiet(const struct client *c)
 	return c->out_off == c->out_len;
 }
 
+/* Which of two clients to close first for a new one: a refused peer, then a quiet one. */
+static int evict_before(const struct client *c, const struct client *v)
+{
+	if (c->refused != v->refused)
+		return c->refused;
+	if (client_quiet(c) != client_quiet(v))
+		return client_quiet(c);
+	return c->active_ms < v->active_ms;
+}
+
 /*
  * A free slot; when every one is taken, the client idle longest is closed
- * (one with nothing left to send before one with). Reserving slots would
+ * (a refused non-root peer first, then one with nothing left to send). Reserving slots would
  * only move the limit, since idle connections can fill those too; this
  * way a new xlbctl always gets in, and what it costs is the connection
  * least likely in use (an `xlbctl top` asks every second).
@@ -313,8 +325,7 @@ static size_t client_slot(struct xlbd *d)
 
 		if (!c)
 			return i;
-		if (client_quiet(c) != client_quiet(v) ? client_quiet(c) :
-							   c->active_ms < v->active_ms)
+		if (evict_before(c, v))
 			victim = i;
 	}
 	logmsg(LOG_WARN, "%d control connections: closed the one idle longest for a new one",
@@ -355,6 +366,14 @@ void on_listen(struct xlb_evsrc *src, uint32_t events)
 	}
 }
 
+/* Bytes the loop has not read yet (it was busy): the client is not idle. */
+static int request_waiting(const struct client *c)
+{
+	int n = 0;
+
+	return !ioctl(c->src.fd, FIONREAD, &n) && n > 0;
+}
+
 /* Once a tick: close the clients silent for CLIENT_IDLE_MS with nothing left to send. */
 void clients_expire(struct xlbd *d)
 {
@@ -364,7 +383,8 @@ void clients_expire(struct xlbd *d)
 	for (i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = d->clients[i];
 
-		if (c && c->out_off == c->out_len && now - c->active_ms > CLIENT_IDLE_MS)
+		if (c && c->out_off == c->out_len && now - c->active_ms > CLIENT_IDLE_MS &&
+		    !request_waiting(c))
 			client_close(d, c);
 	}
 }
