@@ -61,9 +61,16 @@ vips:
       - { address: 198.18.0.12 }
 CONF
 
+# the stats map as builds before its fixed size made it (32 counters): adopted
+mkdir -p "$PIN"
+bpftool map create "$PIN/stats" type percpu_array key 4 value 8 entries 32 name stats
+old_stats=$(bpftool -j map show pinned "$PIN/stats" | jq .id)
 check_start "xlbd starts on eth0" "$RUN/xlb.yaml"
 check "backends up" wait_for 15 all_up 2
 check "the VIP serves" served 10
+expect_eq "an older build's 32-slot stats map is adopted, not refused" \
+	"$(bpftool -j map show pinned "$PIN/stats" | jq '"\(.id) \(.max_entries)"')" "\"$old_stats 32\""
+check "and counts" test "$(ctl -j stats | jq .global.ct_hit)" -gt 0
 expect_eq "status shows the mode the link runs in" "$(ctl -j status | jq -r .xdp_mode)" native
 
 # a link made in native mode does not serve a generic configuration

@@ -73,6 +73,23 @@ static int map_is_internal(const struct bpf_map *map)
 	return strchr(bpf_map__name(map), '.') != NULL; /* .rodata, .bss */
 }
 
+/*
+ * A pinned counter map of another size is still the one to count in: builds
+ * before the fixed-size stats map made it as large as their counters, and
+ * a counter beyond its end is simply not counted.
+ */
+static int counters_of_any_size(const struct bpf_map *map, int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return !strcmp(bpf_map__name(map), "stats") &&
+	       !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == bpf_map__type(map) &&
+	       info.key_size == bpf_map__key_size(map) &&
+	       info.value_size == bpf_map__value_size(map) &&
+	       info.max_entries != bpf_map__max_entries(map);
+}
+
 static int pin_paths_set(struct xlb_bpf *skel, const char *pin_dir, int *existed)
 {
 	struct bpf_map *map;
@@ -90,16 +107,20 @@ static int pin_paths_set(struct xlb_bpf *skel, const char *pin_dir, int *existed
 		 * The kernel adds BPF_F_RDONLY_PROG to a devmap's flags, so
 		 * libbpf's reuse check never matches a pinned one: reuse it by fd.
 		 */
-		if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH && !access(path, F_OK)) {
+		if (!access(path, F_OK)) {
 			int fd = bpf_obj_get(path);
 
 			if (fd < 0)
 				return -errno;
-			err = bpf_map__reuse_fd(map, fd);
+			err = bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH ||
+					      counters_of_any_size(map, fd) ?
+				      bpf_map__reuse_fd(map, fd) : 1;
 			close(fd);
-			if (err)
-				return err;
-			continue;
+			if (err <= 0) {
+				if (err)
+					return err;
+				continue;
+			}
 		}
 		err = bpf_map__set_pin_path(map, path);
 		if (err)

@@ -190,6 +190,8 @@ int xlb_dp_stats(struct xlb_dp *dp, __u64 out[XLB_STAT_MAX])
 	for (i = 0; i < XLB_STAT_COUNT; i++) {
 		slot = xlb_stat_info[i].index;
 		if (bpf_map_lookup_elem(dp->stats_fd, &slot, percpu)) {
+			if (errno == ENOENT) /* beyond an older build's map: not counted */
+				continue;
 			err = -errno;
 			break;
 		}
