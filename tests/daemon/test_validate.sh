@@ -65,6 +65,18 @@ ctl backend del "$V80" 198.18.0.12 >/dev/null
 view_before=$(backend_view)
 state_before=$(state)
 
+# ---- the control socket says what the file says (one validator) ----
+expect_eq "an interval below the minimum: the file's message" \
+	"$(printf '{"cmd":"vip-add","vip":"198.18.100.20:80/tcp","interval":"50ms"}\n' | raw)" \
+	'{"ok":false,"error":"interval: out of range (100ms..1h) '"'"'50ms'"'"'"}'
+expect_eq "a timeout not below the interval: the file's message" \
+	"$(printf '{"cmd":"vip-add","vip":"198.18.100.20:80/tcp","interval":"1s","timeout":"1s"}\n' | raw)" \
+	'{"ok":false,"error":"timeout: timeout 1s must be less than interval 1s"}'
+expect_eq "check_port 0 (the VIP's port), as the file allows" \
+	"$(printf '{"cmd":"vip-add","vip":"198.18.100.20:80/tcp","check_port":0}\n' | raw)" '{"ok":true}'
+ctl vip del 198.18.100.20:80/tcp >/dev/null
+state_before=$(state)
+
 # ---- unicast addresses only ----
 bad 1 "xlbctl: not a unicast address '224.0.0.5'" vip add 224.0.0.5:80/tcp
 bad 1 "xlbctl: not a unicast address '255.255.255.255'" vip add 255.255.255.255:80/tcp

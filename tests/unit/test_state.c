@@ -223,6 +223,51 @@ static void test_state_duplicates(void **state)
 	assert_state_refused(d, "vips[1].vip: not a unicast address 'ff02::1'");
 }
 
+/* A state.json of nvips VIPs (port 1..nvips) with per_vip backends each. */
+static void write_state_many(const struct dir *d, unsigned int nvips, unsigned int per_vip)
+{
+	FILE *f = fopen(d->file, "w");
+	unsigned int i, j;
+
+	assert_non_null(f);
+	fprintf(f, "{ \"version\": 1, \"config_digest\": \"missing\", \"vips\": [\n");
+	for (i = 0; i < nvips; i++) {
+		fprintf(f, "%s{ \"vip\": \"198.18.0.10:%u/tcp\", \"sched\": \"maglev\", "
+			"\"forward\": \"l2dsr\", \"health\": { \"check\": \"none\", \"path\": \"/\", "
+			"\"port\": 0, \"interval_ms\": 2000, \"timeout_ms\": 1000, \"rise\": 2, "
+			"\"fall\": 3 }, \"backends\": [", i ? ", " : "", i + 1);
+		for (j = 0; j < per_vip; j++)
+			fprintf(f, "%s{ \"address\": \"198.19.%u.%u\", \"weight\": 100, "
+				"\"admin\": \"enabled\", \"interval_ms\": 0, \"timeout_ms\": 0, "
+				"\"rise\": 0, \"fall\": 0 }", j ? ", " : "", j / 250, j % 250 + 1);
+		fprintf(f, "] }\n");
+	}
+	fprintf(f, "] }\n");
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The totals the config file and the control socket keep, the state loader keeps. */
+static void test_state_limits(void **state)
+{
+	struct dir *d = *state;
+	struct xlb_config out = {};
+	char digest[64], err[XLB_ERR_MAX], want[XLB_ERR_MAX];
+	unsigned int per_vip = 1000, nvips = XLB_CP_MAX_BACKENDS / per_vip + 1;
+
+	write_state_many(d, XLB_CP_MAX_VIPS, 0);
+	assert_int_equal(xlb_state_load(d->path, &out, digest, err, sizeof(err)), 0);
+	assert_int_equal(out.nvips, XLB_CP_MAX_VIPS);
+	xlb_config_free(&out);
+	write_state_many(d, XLB_CP_MAX_VIPS + 1, 0);
+	snprintf(want, sizeof(want), "too many VIPs (%d, max %d)", XLB_CP_MAX_VIPS + 1,
+		 XLB_CP_MAX_VIPS);
+	assert_state_refused(d, want);
+	write_state_many(d, nvips, per_vip);
+	snprintf(want, sizeof(want), "vips[%u].backends: too many backends in total (max %d)",
+		 nvips - 1, XLB_CP_MAX_BACKENDS);
+	assert_state_refused(d, want);
+}
+
 /* What xlbd saves, it reads back. */
 static void test_state_round_trip(void **state)
 {
@@ -400,6 +445,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_load, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_state_duplicates, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_state_round_trip, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_state_limits, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_save_short_write, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_save_close_fails, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_save_dir_sync_fails, dir_setup, dir_teardown),

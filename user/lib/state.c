@@ -439,7 +439,7 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 	struct xlb_config cfg = {};
 	char path[512];
 	const char *s;
-	__u32 i, version;
+	__u32 i, version, total = 0;
 	int ret = 0;
 
 	snprintf(path, sizeof(path), "%s/state.json", dir);
@@ -460,6 +460,13 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 	}
 	snprintf(digest, 64, "%s", s);
 	cfg.nvips = json_object_array_length(arr);
+	/* the limits the config file and the control socket keep, kept here too */
+	if (cfg.nvips > XLB_CP_MAX_VIPS) {
+		snprintf(err, errlen, "%s: too many VIPs (%u, max %d); fix or remove the file",
+			 path, cfg.nvips, XLB_CP_MAX_VIPS);
+		ret = -EINVAL;
+		goto out;
+	}
 	cfg.vips = calloc(cfg.nvips + 1, sizeof(*cfg.vips));
 	if (!cfg.vips) {
 		ret = -ENOMEM;
@@ -473,6 +480,13 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 		ret = vip_check(&cfg, i, path, err, errlen);
 		if (ret)
 			goto out;
+		total += cfg.vips[i].nbackends;
+		if (total > XLB_CP_MAX_BACKENDS) {
+			snprintf(err, errlen, "%s: vips[%u].backends: too many backends in total "
+				 "(max %d); fix or remove the file", path, i, XLB_CP_MAX_BACKENDS);
+			ret = -EINVAL;
+			goto out;
+		}
 	}
 	out->vips = cfg.vips;
 	out->nvips = cfg.nvips;

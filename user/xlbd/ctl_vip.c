@@ -40,28 +40,22 @@ static int get_health(struct json_object *req, struct xlb_health_cfg *h, char *e
 	if ((ret = xlb_proto_get_opt_str(req, "path", &s, err, errlen)) < 0)
 		return -EINVAL;
 	if (ret) {
-		if (s[0] != '/' || strlen(s) >= sizeof(h->path))
-			return fail(err, errlen,
-				    "path: must start with '/' and be shorter than %zu bytes",
-				    sizeof(h->path));
+		/* checked here only because a longer one would not fit; the rest: validate.c */
+		if (strlen(s) >= sizeof(h->path) && xlb_http_path_check(s, err, errlen))
+			return -EINVAL;
 		snprintf(h->path, sizeof(h->path), "%s", s);
 	}
-	if (xlb_proto_get_opt_u32(req, "check_port", 1, 65535, &port, err, errlen) < 0)
+	/* 0, as in the file: the VIP's port */
+	if (xlb_proto_get_opt_u32(req, "check_port", 0, 65535, &port, err, errlen) < 0)
 		return -EINVAL;
 	if (json_object_object_get_ex(req, "check_port", NULL))
 		h->port = port;
+	/* ranges and timeout < interval: xlb_vip_settings_check, as for the file */
 	if (get_duration(req, "interval", &h->interval_ms, err, errlen) < 0 ||
 	    get_duration(req, "timeout", &h->timeout_ms, err, errlen) < 0 ||
-	    xlb_proto_get_opt_u32(req, "rise", XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX, &h->rise,
-				  err, errlen) < 0 ||
-	    xlb_proto_get_opt_u32(req, "fall", XLB_RISE_FALL_MIN, XLB_RISE_FALL_MAX, &h->fall,
-				  err, errlen) < 0)
+	    xlb_proto_get_opt_u32(req, "rise", 0, UINT32_MAX, &h->rise, err, errlen) < 0 ||
+	    xlb_proto_get_opt_u32(req, "fall", 0, UINT32_MAX, &h->fall, err, errlen) < 0)
 		return -EINVAL;
-	if (h->interval_ms < XLB_INTERVAL_MIN_MS)
-		return fail(err, errlen, "interval: at least 100ms");
-	if (h->timeout_ms < XLB_TIMEOUT_MIN_MS || h->timeout_ms >= h->interval_ms)
-		return fail(err, errlen,
-			    "timeout: must be at least 10ms and shorter than the interval");
 	return 0;
 }
 
