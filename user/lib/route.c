@@ -120,9 +120,14 @@ int xlb_route_del(struct xlb_route *r, const __be32 addr[4], __u8 plen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
 	int ret;
 
 	nlh = route_msg(r, buf, RTM_DELROUTE, 0, addr, plen);
+	rtm = mnl_nlmsg_get_payload(nlh);
+	/* any scope and type: a route of ours someone changed goes too */
+	rtm->rtm_scope = RT_SCOPE_NOWHERE;
+	rtm->rtm_type = RTN_UNSPEC;
 	ret = transact(r, nlh, NULL, NULL);
 	return ret == -ESRCH || ret == -ENOENT ? 0 : ret;
 }
