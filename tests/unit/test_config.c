@@ -220,6 +220,33 @@ static void test_defaults(void **state)
 	xlb_config_free(&cfg);
 }
 
+/* announce: off unless given; min_up 1 unless given; both as written. */
+static void test_announce(void **state)
+{
+	static const char yaml[] =
+		"announce: { table: 100, protocol: 200 }\n"
+		"vips:\n"
+		"  - vip: 192.0.2.10:80/tcp\n"
+		"    min_up: 2\n"
+		"  - vip: 192.0.2.10:443/tcp\n";
+	struct xlb_config cfg;
+	char err[XLB_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse("vips:\n  - vip: 192.0.2.10:80/tcp\n", &cfg, err), 0);
+	assert_int_equal(cfg.announce.table, 0);
+	assert_int_equal(cfg.vips[0].min_up, 1);
+	assert_int_equal(cfg.host_withdrawn, 0);
+	xlb_config_free(&cfg);
+
+	assert_int_equal(parse(yaml, &cfg, err), 0);
+	assert_int_equal(cfg.announce.table, 100);
+	assert_int_equal(cfg.announce.protocol, 200);
+	assert_int_equal(cfg.vips[0].min_up, 2);
+	assert_int_equal(cfg.vips[1].min_up, 1);
+	xlb_config_free(&cfg);
+}
+
 /* Nothing at all, or only comments or nulls, is a valid empty config. */
 static void test_empty(void **state)
 {
@@ -480,6 +507,26 @@ static const struct bad_case bad[] = {
 	{ VIP4 BE "        health: { interval: 10ms }\n",
 	  "t.yaml:5: vips[0].backends[0].health.interval: out of range (100ms..1h) '10ms'" },
 
+	/* announce: and min_up */
+	{ "announce: { table: 254, protocol: 200 }\n",
+	  "t.yaml:1: announce.table: is the kernel's default, main or local table (253..255) '254'" },
+	{ "announce:\n  table: 0\n  protocol: 200\n",
+	  "t.yaml:2: announce.table: out of range (1..4294967295) '0'" },
+	{ "announce: { table: 100, protocol: 4 }\n",
+	  "t.yaml:1: announce.protocol: out of range (5..255) '4'" },
+	{ "announce:\n  table: 100\n  protocol: 256\n",
+	  "t.yaml:3: announce.protocol: out of range (5..255) '256'" },
+	{ "announce: { table: main, protocol: 200 }\n",
+	  "t.yaml:1: announce.table: not a number 'main'" },
+	{ "announce:\n  table: 100\n",
+	  "t.yaml:1: announce: missing key 'protocol'" },
+	{ "announce:\n  table: 100\n  protocol: 200\n  mode: file\n",
+	  "t.yaml:4: announce: unknown key 'mode'" },
+	{ VIP4 "    min_up: 0\n",
+	  "t.yaml:3: vips[0].min_up: out of range (1..65535) '0'" },
+	{ VIP4 "    min_up: many\n",
+	  "t.yaml:3: vips[0].min_up: not a number 'many'" },
+
 	/* messages stay on one line whatever the value holds */
 	{ VIP4 "    scheduler: |\n      maglev\n      x\n",
 	  "t.yaml:3: vips[0].scheduler: bad scheduler (maglev or source-hash) 'maglev?x?'" },
@@ -718,6 +765,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_announce),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_vip_limit),

@@ -15,6 +15,7 @@ static inline void vip_default(struct xlb_vip_cfg *v)
 	memset(v, 0, sizeof(*v));
 	assert_int_equal(xlb_parse_vip("198.18.0.10:80/tcp", &v->key, err, sizeof(err)), 0);
 	xlb_health_cfg_default(&v->health);
+	v->min_up = XLB_MIN_UP_DEFAULT;
 }
 
 #endif /* XLB_UNIT_VIP_H */

@@ -183,6 +183,27 @@ static int conv_ifaces(struct cfg_ctx *c, const struct y_config *y,
 	return 0;
 }
 
+/* announce: { table, protocol }: both required, a table no rule uses by default */
+static int conv_announce(struct cfg_ctx *c, const struct y_announce *y,
+			 struct xlb_announce_cfg *a)
+{
+	int err;
+
+	if (!y)
+		return 0;
+	err = get_u32(c, "announce", "table", y->table, XLB_ROUTE_TABLE_MIN,
+		      XLB_ROUTE_TABLE_MAX, &a->table);
+	if (!err && a->table >= 253 && a->table <= 255)
+		err = val_err(c, "announce", "table",
+			      "is the kernel's default, main or local table (253..255)", y->table);
+	if (!err)
+		err = get_u32(c, "announce", "protocol", y->protocol, XLB_ROUTE_PROTO_MIN,
+			      XLB_ROUTE_PROTO_MAX, &a->protocol);
+	if (err)
+		memset(a, 0, sizeof(*a));
+	return err;
+}
+
 static int conv_global(struct cfg_ctx *c, const struct y_config *y,
 		       struct xlb_config *cfg)
 {
@@ -217,6 +238,9 @@ static int conv_global(struct cfg_ctx *c, const struct y_config *y,
 			return val_err(c, "", "metrics", why, y->metrics);
 		strcpy(cfg->metrics, y->metrics);
 	}
+	err = conv_announce(c, y->announce, &cfg->announce);
+	if (err)
+		return err;
 	if (y->encap_source && y->encap_source->ipv4 &&
 	    xlb_parse_encap_source(y->encap_source->ipv4, 4, &cfg->encap.v4, why, sizeof(why)))
 		return val_err(c, "encap_source", "ipv4", why, y->encap_source->ipv4);
@@ -377,6 +401,10 @@ static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 					    sizeof(why)))
 		return val_err(c, vp, "forward", why, y->forward);
 	err = conv_health(c, vp, y->health, &v->health);
+	if (err)
+		return err;
+	v->min_up = XLB_MIN_UP_DEFAULT;
+	err = get_u32(c, vp, "min_up", y->min_up, 1, XLB_MIN_UP_MAX, &v->min_up);
 	if (err)
 		return err;
 	if (xlb_vip_settings_check(v, &key, why, sizeof(why)))

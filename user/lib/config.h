@@ -51,7 +51,14 @@ struct xlb_vip_cfg {
 	struct xlb_health_cfg health;
 	struct xlb_backend_cfg *backends;
 	__u32 nbackends;
+	__u32 min_up;                    /* announced while this many backends are up */
 	int line;
+};
+
+/* announce: one route per announced VIP address in a table of xlbd's own */
+struct xlb_announce_cfg {
+	__u32 table;                     /* 0: announce: absent, nothing announced */
+	__u32 protocol;                  /* the routes' protocol number, to tell them apart */
 };
 
 struct xlb_config {
@@ -62,6 +69,9 @@ struct xlb_config {
 	__u64 tcp_idle_ms, udp_idle_ms;  /* default 300 s, 30 s */
 	char metrics[XLB_METRICS_ADDR_MAX]; /* "ADDR:PORT" or "" (off) */
 	struct encap_config encap;       /* outer sources for forward ipip */
+	struct xlb_announce_cfg announce;
+	/* runtime only, never in the config file: xlbctl lb withdraw, in state.json */
+	__u8 host_withdrawn;
 	struct xlb_vip_cfg *vips;
 	__u32 nvips;
 	char digest[XLB_DIGEST_MAX];     /* of the text parsed, "crc32:HEX:LEN" */

@@ -34,7 +34,7 @@ struct y_backend {
 };
 
 struct y_vip {
-	char *vip, *scheduler, *forward;
+	char *vip, *scheduler, *forward, *min_up;
 	struct y_health *health;
 	struct y_backend *backends;
 	unsigned int backends_count;
@@ -48,8 +48,13 @@ struct y_encap {
 	char *ipv4, *ipv6;
 };
 
+struct y_announce {
+	char *table, *protocol;
+};
+
 struct y_config {
 	struct y_encap *encap_source;
+	struct y_announce *announce;
 	char **interfaces;
 	unsigned int interfaces_count;
 	char *xdp_mode;

@@ -59,6 +59,7 @@ static const cyaml_schema_field_t vip_fields[] = {
 	REQ_STR("vip", struct y_vip, vip),
 	OPT_STR("scheduler", struct y_vip, scheduler),
 	OPT_STR("forward", struct y_vip, forward),
+	OPT_STR("min_up", struct y_vip, min_up),
 	CYAML_FIELD_MAPPING_PTR("health", OPT_NULL, struct y_vip, health,
 				health_fields),
 	CYAML_FIELD_SEQUENCE("backends", OPT_NULL, struct y_vip, backends,
@@ -83,6 +84,12 @@ static const cyaml_schema_field_t encap_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t announce_fields[] = {
+	REQ_STR("table", struct y_announce, table),
+	REQ_STR("protocol", struct y_announce, protocol),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_value_t ifname_schema = {
 	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
 };
@@ -99,6 +106,9 @@ static const cyaml_schema_field_t config_fields[] = {
 	OPT_STR("metrics", struct y_config, metrics),
 	CYAML_FIELD_MAPPING_PTR("encap_source", OPT_NULL, struct y_config,
 				encap_source, encap_fields),
+	/* not OPT_NULL: "announce:" alone would turn it off unseen */
+	CYAML_FIELD_MAPPING_PTR("announce", CYAML_FLAG_OPTIONAL, struct y_config,
+				announce, announce_fields),
 	CYAML_FIELD_SEQUENCE("vips", OPT_NULL, struct y_config, vips,
 			     &vip_schema, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_END

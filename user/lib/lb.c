@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include "lb.h"
 #include "../../bpf/hash.h"
+#include "digest.h"
 #include "maglev.h"
 
 /* twice the backends: probes stay short */
@@ -185,6 +186,7 @@ static int table_write(struct xlb_lb *lb, struct xlb_lb_vip *vip)
 {
 	struct maglev_backend *mb;
 	__u32 *ids, n = 0, i;
+	__u64 digest;
 	int err;
 
 	mb = calloc(vip->nbackends + 1, sizeof(*mb));
@@ -203,10 +205,13 @@ static int table_write(struct xlb_lb *lb, struct xlb_lb_vip *vip)
 	err = maglev_build(mb, n, XLB_MAGLEV_SIZE, lb->table);
 	if (err)
 		goto out;
+	digest = xlb_table_digest(lb->table, XLB_MAGLEV_SIZE, mb, n);
 	for (i = 0; i < XLB_MAGLEV_SIZE; i++)
 		lb->table[i] = lb->table[i] == MAGLEV_EMPTY ? XLB_NO_BACKEND :
 							     ids[lb->table[i]];
 	err = xlb_dp_table_set(lb->dp, vip->id, lb->table);
+	if (!err)
+		vip->table_digest = digest;
 out:
 	free(mb);
 	free(ids);

@@ -44,6 +44,7 @@ struct xlb_lb_vip {
 	__u32 cap;
 	__u32 *by_addr;   /* open addressing: index + 1 into backends, 0 = free */
 	__u32 by_addr_cap; /* a power of two, at least twice cap */
+	__u64 table_digest; /* of the table last pushed, by address (digest.c) */
 };
 
 struct xlb_lb {

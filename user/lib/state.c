@@ -187,6 +187,7 @@ static struct json_object *vip_to_json(const struct xlb_state_vip *v)
 	json_object_object_add(h, "rise", json_object_new_int64(v->cfg.health.rise));
 	json_object_object_add(h, "fall", json_object_new_int64(v->cfg.health.fall));
 	json_object_object_add(o, "health", h);
+	json_object_object_add(o, "min_up", json_object_new_int64(v->cfg.min_up));
 	for (i = 0; i < v->nbackends; i++) {
 		const struct xlb_backend_cfg *b = &v->backends[i].cfg;
 		struct json_object *bo = json_object_new_object();
@@ -267,6 +268,7 @@ int xlb_state_save(const struct xlb_state *s, const char *dir, char *err, size_t
 		err[0] = '\0';
 	json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
 	json_object_object_add(root, "config_digest", json_object_new_string(s->digest));
+	json_object_object_add(root, "withdrawn", json_object_new_boolean(s->withdrawn));
 	for (i = 0; i < s->nvips; i++)
 		json_object_array_add(arr, vip_to_json(&s->vips[i]));
 	json_object_object_add(root, "vips", arr);
@@ -388,6 +390,11 @@ static int vip_from_json(struct json_object *o, struct xlb_vip_cfg *v)
 		return -EINVAL;
 	v->health.port = port;
 	snprintf(v->health.path, sizeof(v->health.path), "%s", s);
+	/* absent in files saved before min_up existed */
+	v->min_up = XLB_MIN_UP_DEFAULT;
+	if (json_object_object_get_ex(o, "min_up", NULL) &&
+	    get_int(o, "min_up", UINT32_MAX, &v->min_up))
+		return -EINVAL;
 	if (!json_object_object_get_ex(o, "backends", &arr) ||
 	    !json_object_is_type(arr, json_type_array))
 		return -EINVAL;
@@ -435,7 +442,7 @@ static int vip_check(const struct xlb_config *cfg, int idx, const char *path, ch
 int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], char *err,
 		   size_t errlen)
 {
-	struct json_object *root, *arr;
+	struct json_object *root, *arr, *w = NULL;
 	struct xlb_config cfg = {};
 	char path[512];
 	const char *s;
@@ -459,6 +466,11 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 		goto out;
 	}
 	snprintf(digest, 64, "%s", s);
+	/* absent in files saved before lb withdraw existed: announcing */
+	if (json_object_object_get_ex(root, "withdrawn", &w) && !json_object_is_type(w, json_type_boolean)) {
+		ret = jerr(err, errlen, path, "withdrawn is not true or false", -1);
+		goto out;
+	}
 	cfg.nvips = json_object_array_length(arr);
 	/* the limits the config file and the control socket keep, kept here too */
 	if (cfg.nvips > XLB_CP_MAX_VIPS) {
@@ -490,6 +502,7 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 	}
 	out->vips = cfg.vips;
 	out->nvips = cfg.nvips;
+	out->host_withdrawn = w && json_object_get_boolean(w);
 	cfg.vips = NULL;
 out:
 	if (cfg.vips) {

@@ -34,6 +34,7 @@ struct xlb_state {
 	__u32 nvips, cap;
 	__u64 next_hid;
 	char digest[64]; /* of the config file the state was last made from */
+	__u8 withdrawn;  /* xlbctl lb withdraw: the host announces nothing */
 };
 
 void xlb_state_init(struct xlb_state *s);

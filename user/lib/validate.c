@@ -165,7 +165,8 @@ int xlb_vip_settings_check(const struct xlb_vip_cfg *v, const char **key, char *
 		return ret;
 	}
 	ret = timing_check(timing, 0, key, err, errlen);
-	return ret ?: timeout_below_interval(h->timeout_ms, h->interval_ms, key, err, errlen);
+	ret = ret ?: timeout_below_interval(h->timeout_ms, h->interval_ms, key, err, errlen);
+	return ret ?: u32_in_range(v->min_up, 1, XLB_MIN_UP_MAX, key, "min_up", err, errlen);
 }
 
 int xlb_backend_settings_check(const struct xlb_backend_cfg *b, const struct xlb_vip_cfg *v,

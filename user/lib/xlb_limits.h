@@ -35,6 +35,14 @@
 #define XLB_RISE_FALL_MIN	1
 #define XLB_RISE_FALL_MAX	100
 
+/* Announcing VIPs through a routing table (announce:, min_up:). */
+#define XLB_MIN_UP_DEFAULT	1
+#define XLB_MIN_UP_MAX		XLB_CP_MAX_BACKENDS
+#define XLB_ROUTE_TABLE_MIN	1
+#define XLB_ROUTE_TABLE_MAX	0xfffffffful	/* but not 253..255: default, main, local */
+#define XLB_ROUTE_PROTO_MIN	5		/* 0..4: the kernel's own (RTPROT_*) */
+#define XLB_ROUTE_PROTO_MAX	255
+
 /* Connection tracking: table size and idle timeouts. */
 #define XLB_CT_SIZE_MIN		1024
 #define XLB_CT_SIZE_MAX		100000000

@@ -21,7 +21,7 @@ static const struct object objects[] = {
 		{ .name = "vip" }, do_vip,
 		"xlbctl vip add VIP [sched maglev|source-hash] [forward l2dsr|ipip]\n"
 		"               [check none|tcp|http PATH|https PATH] [check-port PORT]\n"
-		"               [interval DUR] [timeout DUR] [rise N] [fall N]\n"
+		"               [interval DUR] [timeout DUR] [rise N] [fall N] [min-up N]\n"
 		"xlbctl vip del VIP\n"
 		"xlbctl vip show [VIP]\n",
 	},
@@ -31,6 +31,11 @@ static const struct object objects[] = {
 		"xlbctl backend del VIP ADDR\n"
 		"xlbctl backend set VIP ADDR weight N | drain | undrain | disable | enable\n"
 		"xlbctl backend show [VIP]\n",
+	},
+	{
+		{ .name = "lb" }, do_lb,
+		"xlbctl lb show\n"
+		"xlbctl lb withdraw | announce   (the host's VIPs out of, back into, the routing table)\n",
 	},
 	{ { .name = "stats" }, do_stats, "xlbctl stats [VIP]\n" },
 	{ { .name = "top" }, do_top, "xlbctl top [VIP] [-n COUNT]\n" },

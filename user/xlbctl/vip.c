@@ -55,24 +55,53 @@ static char *check_cell(struct json_object *vip)
 	return text;
 }
 
+/* Does any VIP of the reply have member key? Its column shows only then. */
+static bool any_has(struct json_object *vips, size_t n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(vips, i), key, NULL))
+			return true;
+	return false;
+}
+
 static void print_vips(struct json_object *reply)
 {
+	/* TABLE: the Maglev table's digest; ANNOUNCED, WHY: with announce: only */
 	static const char *const heads[] = {
 		"VIP", "SCHED", "FORWARD", "CHECK", "BACKENDS", "UP", "PACKETS", "BYTES", "FLOWS",
+		"TABLE", "ANNOUNCED", "WHY",
 	};
-	static const bool right[] = { 0, 0, 0, 0, 1, 1, 1, 1, 1 };
-	struct table t = { .ncols = 9, .heads = heads, .right = right };
+	static const char *const keys[] = { "table_digest", "announced", "announce_reason" };
+	static const bool right[] = { 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0 };
 	struct json_object *vips = member(reply, "vips", json_type_array);
-	size_t i, n = vips ? json_object_array_length(vips) : 0;
+	size_t i, k, n = vips ? json_object_array_length(vips) : 0;
+	bool show[3] = { any_has(vips, n, keys[0]), any_has(vips, n, keys[1]),
+			 any_has(vips, n, keys[1]) };
+	const char *h[TABLE_MAX_COLS];
+	bool r[TABLE_MAX_COLS];
+	struct table t = { .ncols = 9, .heads = h, .right = r };
 
+	memcpy(h, heads, 9 * sizeof(*h));
+	memcpy(r, right, 9 * sizeof(*r));
+	for (k = 0; k < 3; k++)
+		if (show[k]) {
+			h[t.ncols] = heads[9 + k];
+			r[t.ncols++] = false;
+		}
 	for (i = 0; i < n; i++) {
 		struct json_object *v = json_object_array_get_idx(vips, i);
-		char *row[] = {
+		char *row[TABLE_MAX_COLS] = {
 			cell(v, "vip"), cell(v, "sched"), cell(v, "forward"), check_cell(v),
 			cell(v, "backends"), cell(v, "up"), cell(v, "packets"),
 			cell(v, "bytes"), cell(v, "flows"),
 		};
+		size_t c = 9;
 
+		for (k = 0; k < 3; k++)
+			if (show[k])
+				row[c++] = cell(v, keys[k]);
 		table_add(&t, row);
 	}
 	table_flush(&t);
@@ -81,7 +110,7 @@ static void print_vips(struct json_object *reply)
 /* vip add VIP [sched S] [forward F] [check KIND [PATH]] [check-port P] ... */
 enum vip_add_keyword {
 	KW_SCHED, KW_FORWARD, KW_CHECK, KW_CHECK_PORT, KW_INTERVAL, KW_TIMEOUT,
-	KW_RISE, KW_FALL,
+	KW_RISE, KW_FALL, KW_MIN_UP,
 };
 
 static const struct xlb_cli_word vip_add_words[] = {
@@ -93,6 +122,7 @@ static const struct xlb_cli_word vip_add_words[] = {
 	[KW_TIMEOUT] = { .name = "timeout" },
 	[KW_RISE] = { .name = "rise" },
 	[KW_FALL] = { .name = "fall" },
+	[KW_MIN_UP] = { .name = "min-up" },
 };
 
 static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
@@ -153,6 +183,11 @@ static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 		ret = parse_number(name, val, 1, XLB_RISE_FALL_MAX, &n);
 		if (!ret)
 			add_int(req, name, n);
+		return ret;
+	case KW_MIN_UP:
+		ret = parse_number(name, val, 1, XLB_MIN_UP_MAX, &n);
+		if (!ret)
+			add_int(req, "min_up", n);
 		return ret;
 	}
 	return usage_error("'%s': internal error: keyword %d", c->what, kw);

@@ -136,6 +136,9 @@ static const struct {
 	{ "stats", cmd_stats },
 	{ "explain", cmd_explain },
 	{ "reload", cmd_reload },
+	{ "lb-show", cmd_lb_show },
+	{ "lb-withdraw", cmd_lb_withdraw },
+	{ "lb-announce", cmd_lb_announce },
 };
 
 static struct json_object *dispatch(struct xlbd *d, const char *line, size_t len)

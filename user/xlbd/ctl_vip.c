@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "digest.h"
 #include "syntax.h"
 #include "validate.h"
 #include "xlbd.h"
@@ -73,7 +74,7 @@ struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 {
 	static const char *const keys[] = { "vip", "sched", "forward", "check", "path",
 					    "check_port", "interval", "timeout", "rise",
-					    "fall", NULL };
+					    "fall", "min_up", NULL };
 	struct xlb_vip_cfg cfg = {};
 	struct xlb_state_vip *v;
 	const char *s, *key;
@@ -86,6 +87,10 @@ struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 	cfg.sched = XLB_SCHED_MAGLEV;
 	cfg.forward = XLB_FWD_L2DSR;
 	xlb_health_cfg_default(&cfg.health);
+	cfg.min_up = XLB_MIN_UP_DEFAULT;
+	if (xlb_proto_get_opt_u32(req, "min_up", 1, XLB_MIN_UP_MAX, &cfg.min_up, err,
+				  sizeof(err)) < 0)
+		ERR_REPLY("%s", err);
 	if ((ret = xlb_proto_get_opt_str(req, "sched", &s, err, sizeof(err))) < 0)
 		ERR_REPLY("%s", err);
 	if (ret && xlb_parse_sched(s, &cfg.sched, why, sizeof(why)))
@@ -175,6 +180,11 @@ static struct json_object *vip_json(struct xlbd *d, struct xlb_state_vip *v)
 	add_u64(o, "backends", v->nbackends);
 	add_u64(o, "up", up);
 	add_traffic(o, &ts);
+	if (lv) {
+		xlb_table_digest_format(lv->table_digest, buf, sizeof(buf));
+		json_object_object_add(o, "table_digest", json_object_new_string(buf));
+	}
+	announce_json(d, v, o);
 	return o;
 }
 

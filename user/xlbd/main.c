@@ -253,6 +253,7 @@ static void loop(struct xlbd *d)
 		d->batch_n = 0;
 		if (xlb_lb_batch_end(d->lb))
 			logmsg(LOG_ERR, "cannot write a Maglev table");
+		announce_sync(d); /* health, neighbours, commands, reloads: routes follow */
 	}
 }
 
@@ -268,6 +269,7 @@ static void stop(struct xlbd *d)
 	xlb_metrics_free(d->metrics);
 	xlb_health_free(d->health);
 	xlb_neigh_free(d->neigh);
+	announce_stop(d);
 	xlb_lb_free(d->lb);
 	xlb_state_free(&d->state);
 	xlb_config_free(&d->file);
@@ -290,7 +292,8 @@ static int run(struct xlbd *d)
 		xlb_config_free(&desired);
 		return 0;
 	}
-	if (attach_data_plane(d) || apply_desired(d, &desired, from_state) || serve(d))
+	if (attach_data_plane(d) || apply_desired(d, &desired, from_state) || announce_start(d) ||
+	    serve(d))
 		return 1;
 	d->started = time(NULL);
 	d->running = 1;
@@ -305,7 +308,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: xlbd [-c FILE] [-i IFACE]... [--xdp-mode native|generic] [--bpffs DIR]\n"
 		"            [--socket PATH] [--state-dir DIR] [--metrics ADDR:PORT] [-v]\n"
-		"       xlbd --teardown [--bpffs DIR]\n"
+		"       xlbd --teardown [-c FILE] [--bpffs DIR]\n"
 		"\n"
 		"  -c, --config FILE     config file (default " DEFAULT_CONFIG ")\n"
 		"  -i, --interface IFACE attach to IFACE (repeatable; overrides interfaces:)\n"
@@ -315,7 +318,8 @@ static void usage(FILE *f)
 		"      --state-dir DIR   saved runtime state (default " DEFAULT_STATE_DIR ")\n"
 		"      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 		"                        (overrides metrics:; default off)\n"
-		"      --teardown        detach and unpin everything under --bpffs, then exit\n"
+		"      --teardown        withdraw the routes of announce: (from -c FILE), detach\n"
+		"                        and unpin everything under --bpffs, then exit\n"
 		"  -v, --verbose         debug logging\n");
 }
 
@@ -413,12 +417,14 @@ int main(int argc, char **argv)
 		return ret;
 	libbpf_set_print(libbpf_log);
 	if (teardown) {
+		/* first: routers stop sending before the data plane goes */
+		ret = announce_teardown(d->config_path);
 		if (xlb_teardown(d->pin_dir, err, sizeof(err))) {
 			logmsg(LOG_ERR, "%s", err);
 			return 1;
 		}
 		logmsg(LOG_INFO, "detached and unpinned xlb's links and maps under %s", d->pin_dir);
-		return 0;
+		return ret ? 1 : 0;
 	}
 	return run(d);
 }

@@ -180,5 +180,6 @@ int render_metrics(void *ctx, struct xlb_prom *w)
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_icmp_routed_total", NULL, c[XLB_STAT_ICMP_ROUTED]);
 
 	ret = ret ?: render_vip_metrics(d, w);
+	ret = ret ?: announce_metrics(d, w);
 	return ret ?: render_backend_metrics(d, w);
 }

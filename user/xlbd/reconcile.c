@@ -238,6 +238,10 @@ static int update_vip(struct xlbd *d, struct xlb_state_vip *v, const struct xlb_
 		ret = change_vip_mode(d, v, want);
 		vip_changed = 1;
 	}
+	if (v->cfg.min_up != want->min_up) {
+		v->cfg.min_up = want->min_up;
+		vip_changed = 1;
+	}
 	health_changed = memcmp(&v->cfg.health, &want->health, sizeof(want->health));
 	if (health_changed) {
 		v->cfg.health = want->health;
@@ -363,6 +367,8 @@ int choose_desired(struct xlbd *d, struct xlb_config *desired, int *from_state)
 		logmsg(LOG_ERR, "%s", err);
 		return ret;
 	}
+	/* the host's, not the file's: kept even when the file wins */
+	d->state.withdrawn = desired->host_withdrawn;
 	if (xlb_state_digest_matches(digest, &d->file)) {
 		*from_state = 1;
 		snprintf(d->state.digest, sizeof(d->state.digest), "%s", digest);

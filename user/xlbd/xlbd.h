@@ -82,6 +82,7 @@ struct xlbd {
 	struct xlb_lb *lb;
 	struct xlb_health *health;
 	struct xlb_neigh *neigh;
+	struct xlb_announce *announce; /* announce.c; NULL: announce: is off */
 	int epfd;
 	struct xlb_evsrc sig_src, listen_src, tick_src;
 	struct client *clients[MAX_CLIENTS];
@@ -134,6 +135,17 @@ int apply_config(struct xlbd *d, const struct xlb_config *cfg, struct json_objec
 struct json_object *do_reload(struct xlbd *d);
 int choose_desired(struct xlbd *d, struct xlb_config *desired, int *from_state);
 
+/* ---- announce.c: VIP addresses in a routing table, by health ---- */
+
+struct xlb_announce;
+int announce_start(struct xlbd *d);  /* at start: the table reconciled */
+void announce_sync(struct xlbd *d);  /* after any change: routes follow the VIPs */
+void announce_stop(struct xlbd *d);  /* at exit: the routes stay */
+int announce_teardown(const char *config_path); /* xlbd --teardown: every route withdrawn */
+void announce_json(struct xlbd *d, const struct xlb_state_vip *v, struct json_object *o);
+void announce_show(struct xlbd *d, struct json_object *o);
+int announce_metrics(struct xlbd *d, struct xlb_prom *w);
+
 /* ---- ctl.c: the control socket and what its handlers share ---- */
 
 typedef struct json_object *(*cmd_fn)(struct xlbd *d, struct json_object *req);
@@ -169,6 +181,9 @@ struct json_object *cmd_stats(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_status(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_explain(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_reload(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_lb_show(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_lb_withdraw(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_lb_announce(struct xlbd *d, struct json_object *req);
 
 /* ---- prom.c ---- */
 
