@@ -12,7 +12,8 @@ CC       ?= gcc
 
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -I$(ARCH_INC) $(BPF_EXTRA)
 CFLAGS     ?= -O2 -g
-CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Iuser/lib $(USER_EXTRA)
+# override: a command-line CFLAGS (make CFLAGS=-O0) adds to these, not replaces them
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Iuser/lib $(USER_EXTRA)
 DEPFLAGS    = -MMD -MP -MF $@.d
 LDLIBS     := -lbpf -lelf -lz
 DAEMON_LIBS := -lcyaml -lyaml -ljson-c -lcurl -lmnl -lmicrohttpd
@@ -81,7 +82,7 @@ $(LIB): $(call objs,$(LIB_SRCS))
 
 # programs: one folder each
 XLB_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-$(OBJ)/user/%.o: CFLAGS += -DXLB_VERSION='"$(XLB_VERSION)"'
+$(OBJ)/user/%.o: override CFLAGS += -DXLB_VERSION='"$(XLB_VERSION)"'
 
 $(BUILD)/xlbd: $(call objs,$(wildcard user/xlbd/*.c)) $(LIB)
 	$(call msg,LD,$@)
@@ -143,3 +144,49 @@ bench: deps
 clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
+
+# ---- sanitizers and fuzzers (tests/fuzz/) -----------------------------
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=undefined
+
+.PHONY: asan asan-bins fuzz fuzzers
+
+# The unit and packet suites, built with gcc under ASan and UBSan.
+asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS='-O1 -g $(SAN_FLAGS)' asan-bins
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		bash tests/run.sh $(BUILD)/asan --unit-packet
+
+asan-bins: $(PROGS) $(UNIT_TESTS) $(PKT_TESTS)
+
+# libFuzzer harnesses: clang, the library sources built again with
+# coverage (fuzzer-no-link), one binary per tests/fuzz/fuzz_*.c.
+FUZZ      := $(BUILD)/fuzz
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Iuser/lib $(SAN_FLAGS)
+FUZZ_LIB  := $(FUZZ)/libxlb-fuzz.a
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TIME ?= 300
+
+$(FUZZ)/obj/%.o: %.c | $(SKELS)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
+
+$(FUZZ_LIB): $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(FUZZ)/fuzz_%: $(FUZZ)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(DAEMON_LIBS) $(LDLIBS)
+
+fuzzers: $(FUZZ_BINS)
+all: fuzzers
+
+# Longer runs than make test's, on a corpus kept in $(FUZZ)/corpus that grows
+# from run to run; crashing inputs land in $(FUZZ)/findings.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fuzzers
+	$(Q)bash tests/fuzz/run.sh $(BUILD) $(FUZZ_TIME) --keep

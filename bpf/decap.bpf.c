@@ -8,7 +8,8 @@
  * The rule for what is not ours: a packet is passed untouched unless it is
  * a tunnel packet from a load balancer prefix to a local VIP. A tunnel
  * packet from a load balancer that cannot be decapsulated safely is
- * dropped. Every outcome is counted (enum xlb_decap_stat).
+ * dropped. Every outcome is counted (XLB_DECAP_STATS), and the class of
+ * its counter decides the verdict.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -33,12 +34,12 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XLB_DECAP_STAT_MAX);
+	__uint(max_entries, XLB_DECAP_STAT_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } decap_stats SEC(".maps");
 
-#define DECAP_GO XLB_DECAP_STAT_MAX /* not a stat: strip the outer header */
+#define DECAP_GO XLB_DECAP_STAT_SLOTS /* not a stat: strip the outer header */
 
 /* The L2 header as it arrived: Ethernet and up to two VLAN tags. */
 struct l2_hdr {
@@ -63,6 +64,9 @@ static __always_inline void stat_inc(__u32 reason)
 	if (count)
 		*count += 1; /* per-CPU: no atomics needed */
 }
+
+/* A reason of class DROP drops; every other reason a packet leaves by passes. */
+XLB_STAT_VERDICT_FN(verdict_of, XLB_DECAP_STATS)
 
 static __always_inline int is_tunnel_proto(__u8 proto)
 {
@@ -323,8 +327,7 @@ int xlb_decap(struct xdp_md *ctx)
 
 	if (reason != DECAP_GO) {
 		stat_inc(reason);
-		return reason == XLB_DECAP_STAT_DROP_MALFORMED || reason == XLB_DECAP_STAT_DROP_ECN ?
-			       XDP_DROP : XDP_PASS;
+		return verdict_of(reason);
 	}
 	if (strip_outer(ctx, &t)) {
 		/* helpers only refuse frames under 14 bytes; the inner IP header rules that out */

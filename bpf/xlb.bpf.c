@@ -40,20 +40,7 @@ static __always_inline void stat_inc(__u32 reason)
 }
 
 /* A reason of class DROP drops; every other reason a packet leaves by passes. */
-#define XLB_STAT_CASE_PASS(idx)
-#define XLB_STAT_CASE_INFO(idx)
-#define XLB_STAT_CASE_DROP(idx) case idx:
-#define XLB_STAT_DROP_CASE(id, idx, name, cls) XLB_STAT_CASE_##cls(idx)
-
-static __always_inline int verdict_of(__u32 reason)
-{
-	switch (reason) {
-	XLB_STATS(XLB_STAT_DROP_CASE)
-		return XDP_DROP;
-	default:
-		return XDP_PASS;
-	}
-}
+XLB_STAT_VERDICT_FN(verdict_of, XLB_STATS)
 
 static __always_inline int count_and_leave(__u32 reason)
 {

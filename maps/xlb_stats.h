@@ -2,18 +2,14 @@
 /*
  * The data plane's global counters: ONE table, and everything else (enum
  * xlb_stat, the names, the classes, the BPF verdict) is derived from it.
- *
- * X(ID, INDEX, NAME, CLASS): XLB_STAT_ID sits at slot INDEX of the pinned
- * stats map, shown as NAME; CLASS is PASS (left to the kernel), DROP
- * (dropped) or INFO (neither: a count along the way).
- *
- * The map outlives upgrades, so the rules are those of a file format:
- * append only, with the next index; never renumber; never reuse the index
- * of a retired counter (leave a gap). The map has XLB_STAT_SLOTS slots
- * whatever this table holds, so adding a counter keeps the pinned map.
+ * The form of a row and the rules of the table (append only, fixed
+ * indexes) are in stat_table.h. The map has XLB_STAT_SLOTS slots whatever
+ * this table holds, so adding a counter keeps the pinned map.
  */
 #ifndef XLB_STATS_H
 #define XLB_STATS_H
+
+#include "stat_table.h"
 
 #define XLB_STAT_SLOTS 256 /* max_entries of the stats map: never change it */
 
@@ -61,12 +57,6 @@
 
 #define XLB_STATS(X) XLB_STATS_BASE(X) XLB_STATS_VARIANT(X)
 
-enum xlb_stat_class {
-	XLB_STAT_CLASS_PASS,
-	XLB_STAT_CLASS_DROP,
-	XLB_STAT_CLASS_INFO,
-};
-
 #define XLB_STAT_ENUM_(id, idx, name, cls) XLB_STAT_##id = (idx),
 /*
  * XLB_STAT_MAX: one past the last entry, which holds the highest index
@@ -82,13 +72,6 @@ enum xlb_stat {
 enum { XLB_STATS(XLB_STAT_SEQ_) XLB_STAT_COUNT /* counters defined */ };
 #undef XLB_STAT_SEQ_
 
-/* The highest index is the last one (append only), and it fits the map. */
-#define XLB_STAT_SPAN_(id, idx, name, cls) char id[(idx) + 1];
-union xlb_stat_span_ { XLB_STATS(XLB_STAT_SPAN_) };
-#undef XLB_STAT_SPAN_
-_Static_assert(sizeof(union xlb_stat_span_) == XLB_STAT_MAX,
-	       "xlb_stats.h: a new counter goes at the end, with the next index");
-_Static_assert(XLB_STAT_MAX <= XLB_STAT_SLOTS, "xlb_stats.h: the stats map is full");
-/* An index used twice fails to compile in user/lib/dataplane.c. */
+XLB_STAT_TABLE_RULES(XLB_STATS, xlb_stats, XLB_STAT_MAX, XLB_STAT_SLOTS)
 
 #endif /* XLB_STATS_H */

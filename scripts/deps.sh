@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
 	# build
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
+	# fuzzers: clang's libFuzzer and sanitizer runtimes
+	libclang-rt-dev
 	# xlbd: config, control protocol, health checks, neighbour table
 	libcyaml-dev libyaml-dev libjson-c-dev libcurl4-openssl-dev libmnl-dev
 	libmicrohttpd-dev libncurses-dev

@@ -3,8 +3,10 @@
 # its line, the total: "N passed, M failed[, K skipped]". Exit 1 on failure.
 set -u
 build=$(cd "${1:-build}" && pwd)
-only_unit=0
+only_unit=0 only_unit_packet=0
 [ "${2:-}" = --unit ] && only_unit=1 # make check: no root, no namespaces
+# make asan: the unit and packet suites only, not the daemon's nor the fuzzers
+[ "${2:-}" = --unit-packet ] && only_unit_packet=1
 here=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0 skipped=0
 ns="xlbt-pkt-$$"
@@ -44,7 +46,11 @@ run_suite unit-maglev "$build/test_maglev"
 run_suite unit-syntax "$build/test_syntax"
 run_suite unit-config "$build/test_config"
 run_suite unit-validate "$build/test_validate"
-run_suite unit-proto env XLBCTL="$build/xlbctl" "$build/test_proto"
+run_suite unit-state "$build/test_state"
+run_suite unit-prom "$build/test_prom"
+run_suite unit-proto "$build/test_proto"
+run_suite unit-xlbctl env XLBCTL="$build/xlbctl" "$build/test_xlbctl"
+run_suite unit-xlbctl-top env XLBCTL="$build/xlbctl" "$build/test_xlbctl_top"
 if [ "$only_unit" -eq 0 ]; then
 	run_suite unit-health bash "$here/unit/in_netns.sh" "$build/test_health"
 	run_suite unit-metrics bash "$here/unit/in_netns.sh" "$build/test_metrics"
@@ -65,14 +71,17 @@ if [ "$only_unit" -eq 0 ]; then
 		echo "packet: cannot create namespace $ns"
 		failed=$((failed + 1))
 	fi
-
+fi
+if [ "$only_unit" -eq 0 ] && [ "$only_unit_packet" -eq 0 ]; then
 	run_suite daemon env BUILD="$build" bash "$here/daemon/test_daemon.sh"
 	run_suite daemon-validate env BUILD="$build" bash "$here/daemon/test_validate.sh"
 	run_suite e2e env BUILD="$build" bash "$here/e2e/test_e2e.sh"
 	run_suite relink env BUILD="$build" bash "$here/e2e/test_relink.sh"
+	run_suite teardown env BUILD="$build" bash "$here/e2e/test_teardown.sh"
 	run_suite l3dsr env BUILD="$build" bash "$here/e2e/test_l3dsr.sh"
 	run_suite decap-cli env BUILD="$build" bash "$here/decap/test_decap_cli.sh"
 	run_suite observe env BUILD="$build" bash "$here/obs/test_observe.sh"
+	run_suite fuzz bash "$here/fuzz/run.sh" "$build" "${FUZZ_TEST_TIME:-20}"
 fi
 
 echo

@@ -229,20 +229,228 @@ static double maglev_build_ms(__u32 n)
 	return t[RUNS / 2];
 }
 
+/* Which program a case times, and what of its time is the bench's own. */
+enum bench_prog { PROG_XLB, PROG_VARY, PROG_ENCAP, PROG_FIB, NPROGS };
+enum bench_offset { NO_OFFSET, VARY_COST, RESTORE_COST, NOFFSETS };
+
+#define TCP_SYN 0x02
+#define TCP_ACK 0x10
+
+struct bench_case {
+	const char *name;
+	const char *what;
+	int family;
+	__u8 proto;
+	__u8 tcp_flags;
+	__u16 dport;
+	const char *daddr; /* NULL: the VIP of the family */
+	enum bench_prog prog;
+	enum bench_offset offset;
+	int pass;            /* the verdict is XDP_PASS, not XDP_TX */
+	__u32 vary_offset;   /* PROG_VARY: where the 4 varied source bytes are */
+};
+
+#define V4_SRC (ETH_HLEN + 12)     /* the IPv4 source address */
+#define V6_SRC (ETH_HLEN + 8 + 12) /* the last 4 bytes of the IPv6 source */
+
+/* The rows, in the order of the table. */
+#define CASE(nm, wh, fam, pr, flags, port) \
+	.name = nm, .what = wh, .family = fam, .proto = pr, .tcp_flags = flags, .dport = port
+static const struct bench_case cases[] = {
+	/* established: the first packet inserts the flow, the rest hit */
+	{ CASE("est4", "established IPv4 TCP", 4, IPPROTO_TCP, TCP_ACK, 80) },
+	{ CASE("est4_1000be", "established IPv4 TCP, VIP of 1000 backends",
+	       4, IPPROTO_TCP, TCP_ACK, 81) },
+	{ CASE("udp4", "established IPv4 UDP flow", 4, IPPROTO_UDP, 0, 53) },
+	{ CASE("est6", "established IPv6 TCP", 6, IPPROTO_TCP, TCP_ACK, 80) },
+	{ CASE("pass", "not for a VIP: XDP_PASS", 4, IPPROTO_TCP, TCP_ACK, 80),
+	  .daddr = "198.18.200.1", .pass = 1 },
+	/* a bare SYN is never inserted: repeating one runs the code of a stream of new SYNs */
+	{ CASE("syn4", "IPv4 SYN (lookup, Maglev pick, no insert), warm caches",
+	       4, IPPROTO_TCP, TCP_SYN, 80) },
+	{ CASE("syn6", "IPv6 SYN, warm caches", 6, IPPROTO_TCP, TCP_SYN, 80) },
+	/* forward ipip: the next hop from the FIB, cached per backend */
+	{ CASE("ipip4", "established IPv4 TCP, forward ipip (IPIP)", 4, IPPROTO_TCP, TCP_ACK, 90),
+	  .prog = PROG_ENCAP, .offset = RESTORE_COST },
+	{ CASE("ip6ip6", "established IPv6 TCP, forward ipip (IP6IP6)", 6, IPPROTO_TCP, TCP_ACK, 90),
+	  .prog = PROG_ENCAP, .offset = RESTORE_COST },
+	{ CASE("4in6", "established IPv4 TCP, forward ipip to an IPv6 backend",
+	       4, IPPROTO_TCP, TCP_ACK, 91),
+	  .prog = PROG_ENCAP, .offset = RESTORE_COST },
+	/* a new 5-tuple every packet */
+	{ CASE("syn4_cold", "IPv4 SYN, new 5-tuple each: cache misses in the connection table",
+	       4, IPPROTO_TCP, TCP_SYN, 80),
+	  .prog = PROG_VARY, .offset = VARY_COST, .vary_offset = V4_SRC },
+	{ CASE("new4_cold", "IPv4 first ACK of a new flow, new 5-tuple each (LRU insert)",
+	       4, IPPROTO_TCP, TCP_ACK, 80),
+	  .prog = PROG_VARY, .offset = VARY_COST, .vary_offset = V4_SRC },
+	{ CASE("syn6_cold", "IPv6 SYN, new 5-tuple each", 6, IPPROTO_TCP, TCP_SYN, 80),
+	  .prog = PROG_VARY, .offset = VARY_COST, .vary_offset = V6_SRC },
+	/* the alternative to the backend table's MAC: a FIB lookup per packet */
+	{ CASE("fib4", "floor + bpf_fib_lookup (l2dsr does without; ipip caches it)",
+	       4, IPPROTO_TCP, TCP_ACK, 80),
+	  .prog = PROG_FIB },
+};
+
+/* Forward ipip against l2dsr, the same flow: port 80 is l2dsr, 90 ipip. */
+static const struct { const char *name; int family; } ipip_pairs[] = {
+	{ "ipip4 / est4", 4 },
+	{ "ip6ip6 / est6", 6 },
+};
+
+static void run_case(struct bench_bpf *skel, const struct bench_case *c, const int *prog_fds,
+		     const double *offsets)
+{
+	struct pkt_spec s = flow(c->family, c->proto, c->dport, c->tcp_flags);
+	__u8 pkt[PKT_MAX];
+	size_t len;
+
+	if (c->daddr)
+		s.daddr = c->daddr;
+	len = pkt_build(&s, pkt);
+	skel->bss->vary_offset = c->vary_offset;
+	measure(c->name, c->what, prog_fds[c->prog], pkt, len, c->pass ? XDP_PASS : XDP_TX,
+		offsets[c->offset]);
+}
+
+/* What prog_fd adds to the floor, per packet: the median over RUNS rounds, over divisor. */
+static double cost_over_floor(int prog_fd, double divisor)
+{
+	double v[RUNS];
+	int i;
+
+	for (i = 0; i < RUNS; i++)
+		v[i] = (run_once(prog_fd, floor_pkt, floor_len, XDP_TX) -
+			run_once(floor_fd, floor_pkt, floor_len, XDP_TX)) / divisor;
+	return median_of(v, RUNS);
+}
+
+/* Load the bench object and give it the VIPs and encap sources the cases use. */
+static struct bench_bpf *bench_setup(const struct xlb_load_opts *opts, struct xlb_dp *dp,
+				     struct xlb_lb **lb)
+{
+	struct encap_config enc = {};
+	struct bench_bpf *skel;
+	char err[64];
+
+	skel = bench_bpf__open();
+	if (!skel)
+		exit(1);
+	XLB_SKEL_CONFIGURE(skel, opts);
+	if (bench_bpf__load(skel)) {
+		fprintf(stderr, "bench: load failed\n");
+		exit(1);
+	}
+	if (xlb_dp_init(dp, skel->obj))
+		exit(1);
+	*lb = xlb_lb_new(dp);
+	add_vip(*lb, VIP4, 80, IPPROTO_TCP, 10, XLB_FWD_L2DSR, 0);
+	add_vip(*lb, VIP4, 81, IPPROTO_TCP, 1000, XLB_FWD_L2DSR, 0);
+	add_vip(*lb, VIP4, 53, IPPROTO_UDP, 10, XLB_FWD_L2DSR, 0);
+	add_vip(*lb, VIP6, 80, IPPROTO_TCP, 10, XLB_FWD_L2DSR, 0);
+	add_vip(*lb, VIP4, 90, IPPROTO_TCP, 10, XLB_FWD_IPIP, 0);
+	add_vip(*lb, VIP6, 90, IPPROTO_TCP, 10, XLB_FWD_IPIP, 1);
+	add_vip(*lb, VIP4, 91, IPPROTO_TCP, 10, XLB_FWD_IPIP, 1);
+	if (xlb_parse_encap_source("198.18.0.2", 4, &enc.v4, err, sizeof(err)) ||
+	    xlb_parse_encap_source("2001:db8::2", 6, &enc.v6, err, sizeof(err)) ||
+	    xlb_dp_encap_set(dp, &enc))
+		exit(1);
+	/* the fib4 row's lookup: the neighbour tests/bench/run.sh adds */
+	skel->bss->fib_ifindex = ifindex;
+	inet_pton(AF_INET, "198.18.0.11", &skel->bss->fib_dst);
+	return skel;
+}
+
+/* Every row and pair, the floor first. */
+static void run_all(struct bench_bpf *skel, double offsets[NOFFSETS])
+{
+	int prog_fds[NPROGS] = {
+		[PROG_XLB] = bpf_program__fd(skel->progs.xlb_xdp),
+		[PROG_VARY] = bpf_program__fd(skel->progs.bench_xlb_vary),
+		[PROG_ENCAP] = bpf_program__fd(skel->progs.bench_xlb_encap),
+		[PROG_FIB] = bpf_program__fd(skel->progs.bench_fib_lookup),
+	};
+	struct pkt_spec s;
+	__u8 base[PKT_MAX], enc[PKT_MAX];
+	size_t base_len, enc_len, i;
+	double restore;
+
+	floor_fd = bpf_program__fd(skel->progs.bench_floor);
+	s = flow(4, IPPROTO_TCP, 80, TCP_ACK);
+	floor_len = pkt_build(&s, floor_pkt);
+
+	/* the ipip rows' restore step is one bpf_xdp_adjust_head: half of the headroom floor's two */
+	restore = cost_over_floor(bpf_program__fd(skel->progs.bench_floor_headroom), 2);
+	offsets[RESTORE_COST] = restore < 0 ? 0 : restore;
+	/* the new-5-tuple rows: what varying the source costs on the floor */
+	skel->bss->vary_offset = V4_SRC;
+	offsets[VARY_COST] = cost_over_floor(bpf_program__fd(skel->progs.bench_floor_vary), 1);
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(skel, &cases[i], prog_fds, offsets);
+	for (i = 0; i < sizeof(ipip_pairs) / sizeof(ipip_pairs[0]); i++) {
+		s = flow(ipip_pairs[i].family, IPPROTO_TCP, 80, TCP_ACK);
+		base_len = pkt_build(&s, base);
+		s.dport = 90;
+		enc_len = pkt_build(&s, enc);
+		measure_pair(ipip_pairs[i].name, prog_fds[PROG_XLB], base, base_len,
+			     prog_fds[PROG_ENCAP], enc, enc_len, offsets[RESTORE_COST]);
+	}
+
+	memmove(&rows[1], &rows[0], nrows * sizeof(rows[0]));
+	rows[0] = (struct row){ "floor", "MAC swap + XDP_TX", median_of(floors, nfloors), 1.0 };
+	nrows++;
+}
+
+static void print_times(const double offsets[NOFFSETS])
+{
+	int i;
+
+	printf("| case | what | ns/packet | × floor |\n|---|---|---:|---:|\n");
+	for (i = 0; i < nrows; i++)
+		printf("| %s | %s | %.1f | %.2f |\n", rows[i].name, rows[i].what, rows[i].ns,
+		       rows[i].ratio);
+	printf("\nwrapper cost subtracted from the new-5-tuple rows: %.1f ns\n", offsets[VARY_COST]);
+	printf("restore step subtracted from the ipip rows: %.1f ns\n", offsets[RESTORE_COST]);
+	printf("\n| forward ipip against l2dsr, same flow | × |\n|---|---:|\n");
+	for (i = 0; i < npairs; i++)
+		printf("| %s | %.2f |\n", pairs[i].name, pairs[i].ratio);
+	printf("\n(median of %d per-round ratios, both sides timed back to back each round;\n"
+	       "the restore step subtracted from the ipip side)\n", 2 * RUNS);
+	printf("repeat %u, median of %d rounds (floor, case) per row, one CPU; ns as the kernel\n"
+	       "times the loop, in whole ns; ratio = the row's median / the median floor of its rounds\n\n",
+	       repeat, RUNS);
+}
+
+static void print_memory(struct bench_bpf *skel, __u32 ct_size)
+{
+	struct bpf_map *map;
+	long total_mem = 0;
+
+	printf("| map | memory (default limits) |\n|---|---:|\n");
+	bpf_object__for_each_map(map, skel->obj) {
+		long bytes = memlock_of(bpf_map__fd(map));
+
+		if (bpf_map__type(map) == BPF_MAP_TYPE_ARRAY &&
+		    strchr(bpf_map__name(map), '.'))
+			continue; /* the bench's own globals */
+		total_mem += bytes;
+		printf("| %s | %.1f MiB |\n", bpf_map__name(map), bytes / 1048576.0);
+	}
+	printf("| one Maglev table (per VIP) | %.2f MiB |\n", XLB_MAGLEV_SIZE * 4 / 1048576.0);
+	printf("| total, %u-entry connection table, 4 VIPs | %.1f MiB |\n\n", ct_size,
+	       (total_mem + 4.0 * XLB_MAGLEV_SIZE * 4) / 1048576.0);
+}
+
 int main(int argc, char **argv)
 {
 	struct xlb_load_opts opts = XLB_LOAD_OPTS_DEFAULT;
+	double offsets[NOFFSETS] = { 0 };
 	struct bench_bpf *skel;
 	struct xlb_dp dp;
 	struct xlb_lb *lb;
-	struct bpf_map *map;
-	int xlb_fd, vary_fd, i;
-	double floor_ns, vary_cost, restore_cost;
-	__u8 pkt[PKT_MAX];
-	size_t len;
-	struct pkt_spec s;
 	cpu_set_t cpus;
-	long total_mem = 0;
+	int i;
 
 	if (argc > 1)
 		repeat = strtoul(argv[1], NULL, 0);
@@ -258,180 +466,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	skel = bench_bpf__open();
-	if (!skel)
-		return 1;
-	XLB_SKEL_CONFIGURE(skel, &opts);
-	if (bench_bpf__load(skel)) {
-		fprintf(stderr, "bench: load failed\n");
-		return 1;
-	}
-	if (xlb_dp_init(&dp, skel->obj))
-		return 1;
-	lb = xlb_lb_new(&dp);
-	add_vip(lb, VIP4, 80, IPPROTO_TCP, 10, XLB_FWD_L2DSR, 0);
-	add_vip(lb, VIP4, 81, IPPROTO_TCP, 1000, XLB_FWD_L2DSR, 0);
-	add_vip(lb, VIP4, 53, IPPROTO_UDP, 10, XLB_FWD_L2DSR, 0);
-	add_vip(lb, VIP6, 80, IPPROTO_TCP, 10, XLB_FWD_L2DSR, 0);
-	add_vip(lb, VIP4, 90, IPPROTO_TCP, 10, XLB_FWD_IPIP, 0);
-	add_vip(lb, VIP6, 90, IPPROTO_TCP, 10, XLB_FWD_IPIP, 1);
-	add_vip(lb, VIP4, 91, IPPROTO_TCP, 10, XLB_FWD_IPIP, 1);
-	{
-		struct encap_config enc = {};
-		char err[64];
-
-		if (xlb_parse_encap_source("198.18.0.2", 4, &enc.v4, err, sizeof(err)) ||
-		    xlb_parse_encap_source("2001:db8::2", 6, &enc.v6, err, sizeof(err)) ||
-		    xlb_dp_encap_set(&dp, &enc))
-			return 1;
-	}
-
-	xlb_fd = bpf_program__fd(skel->progs.xlb_xdp);
-	vary_fd = bpf_program__fd(skel->progs.bench_xlb_vary);
-	floor_fd = bpf_program__fd(skel->progs.bench_floor);
-	s = flow(4, IPPROTO_TCP, 80, 0x10);
-	floor_len = pkt_build(&s, floor_pkt);
-
-	/* established: the first packet inserts the flow, the rest hit */
-	len = pkt_build(&s, pkt);
-	measure("est4", "established IPv4 TCP", xlb_fd, pkt, len, XDP_TX, 0);
-	s.dport = 81;
-	len = pkt_build(&s, pkt);
-	measure("est4_1000be", "established IPv4 TCP, VIP of 1000 backends", xlb_fd, pkt,
-		len, XDP_TX, 0);
-	s = flow(4, IPPROTO_UDP, 53, 0);
-	len = pkt_build(&s, pkt);
-	measure("udp4", "established IPv4 UDP flow", xlb_fd, pkt, len, XDP_TX, 0);
-	s = flow(6, IPPROTO_TCP, 80, 0x10);
-	len = pkt_build(&s, pkt);
-	measure("est6", "established IPv6 TCP", xlb_fd, pkt, len, XDP_TX, 0);
-	s = flow(4, IPPROTO_TCP, 80, 0x10);
-	s.daddr = "198.18.200.1";
-	len = pkt_build(&s, pkt);
-	measure("pass", "not for a VIP: XDP_PASS", xlb_fd, pkt, len, XDP_PASS, 0);
-
-	/*
-	 * A bare SYN is never inserted, so repeating one runs the same code as
-	 * a stream of new SYNs, with warm caches.
-	 */
-	s = flow(4, IPPROTO_TCP, 80, 0x02);
-	len = pkt_build(&s, pkt);
-	measure("syn4", "IPv4 SYN (lookup, Maglev pick, no insert), warm caches", xlb_fd, pkt,
-		len, XDP_TX, 0);
-	s = flow(6, IPPROTO_TCP, 80, 0x02);
-	len = pkt_build(&s, pkt);
-	measure("syn6", "IPv6 SYN, warm caches", xlb_fd, pkt, len, XDP_TX, 0);
-
-	/* forward ipip: the next hop from the FIB, cached per backend. The
-	 * bench's restore step costs one bpf_xdp_adjust_head: half of two. */
-	{
-		double v[RUNS];
-
-		for (i = 0; i < RUNS; i++)
-			v[i] = (run_once(bpf_program__fd(skel->progs.bench_floor_headroom),
-					 floor_pkt, floor_len, XDP_TX) -
-				run_once(floor_fd, floor_pkt, floor_len, XDP_TX)) / 2;
-		restore_cost = median_of(v, RUNS);
-		if (restore_cost < 0)
-			restore_cost = 0;
-	}
-	s = flow(4, IPPROTO_TCP, 90, 0x10);
-	len = pkt_build(&s, pkt);
-	measure("ipip4", "established IPv4 TCP, forward ipip (IPIP)",
-		bpf_program__fd(skel->progs.bench_xlb_encap), pkt, len, XDP_TX, restore_cost);
-	s = flow(6, IPPROTO_TCP, 90, 0x10);
-	len = pkt_build(&s, pkt);
-	measure("ip6ip6", "established IPv6 TCP, forward ipip (IP6IP6)",
-		bpf_program__fd(skel->progs.bench_xlb_encap), pkt, len, XDP_TX, restore_cost);
-	s = flow(4, IPPROTO_TCP, 91, 0x10);
-	len = pkt_build(&s, pkt);
-	measure("4in6", "established IPv4 TCP, forward ipip to an IPv6 backend",
-		bpf_program__fd(skel->progs.bench_xlb_encap), pkt, len, XDP_TX, restore_cost);
-
-	{
-		__u8 base[PKT_MAX], enc[PKT_MAX];
-		size_t base_len, enc_len;
-		int enc_fd = bpf_program__fd(skel->progs.bench_xlb_encap);
-
-		s = flow(4, IPPROTO_TCP, 80, 0x10);
-		base_len = pkt_build(&s, base);
-		s.dport = 90;
-		enc_len = pkt_build(&s, enc);
-		measure_pair("ipip4 / est4", xlb_fd, base, base_len, enc_fd, enc, enc_len,
-			     restore_cost);
-		s = flow(6, IPPROTO_TCP, 80, 0x10);
-		base_len = pkt_build(&s, base);
-		s.dport = 90;
-		enc_len = pkt_build(&s, enc);
-		measure_pair("ip6ip6 / est6", xlb_fd, base, base_len, enc_fd, enc, enc_len,
-			     restore_cost);
-	}
-
-	/* new 5-tuple every packet: subtract what varying it costs on the floor */
-	skel->bss->vary_offset = ETH_HLEN + 12; /* IPv4 source address */
-	{
-		double v[RUNS];
-
-		for (i = 0; i < RUNS; i++)
-			v[i] = run_once(bpf_program__fd(skel->progs.bench_floor_vary),
-					floor_pkt, floor_len, XDP_TX) -
-			       run_once(floor_fd, floor_pkt, floor_len, XDP_TX);
-		vary_cost = median_of(v, RUNS);
-	}
-	s = flow(4, IPPROTO_TCP, 80, 0x02);
-	len = pkt_build(&s, pkt);
-	measure("syn4_cold", "IPv4 SYN, new 5-tuple each: cache misses in the connection table",
-		vary_fd, pkt, len, XDP_TX, vary_cost);
-	s.tcp_flags = 0x10;
-	len = pkt_build(&s, pkt);
-	measure("new4_cold", "IPv4 first ACK of a new flow, new 5-tuple each (LRU insert)",
-		vary_fd, pkt, len, XDP_TX, vary_cost);
-	s = flow(6, IPPROTO_TCP, 80, 0x02);
-	len = pkt_build(&s, pkt);
-	skel->bss->vary_offset = ETH_HLEN + 8 + 12; /* last 4 bytes of the IPv6 source */
-	measure("syn6_cold", "IPv6 SYN, new 5-tuple each", vary_fd, pkt, len, XDP_TX, vary_cost);
-
-	/* the alternative to the backend table's MAC: a FIB lookup per packet */
-	skel->bss->fib_ifindex = ifindex;
-	inet_pton(AF_INET, "198.18.0.11", &skel->bss->fib_dst);
-	s = flow(4, IPPROTO_TCP, 80, 0x10);
-	len = pkt_build(&s, pkt);
-	measure("fib4", "floor + bpf_fib_lookup (l2dsr does without; ipip caches it)",
-		bpf_program__fd(skel->progs.bench_fib_lookup), pkt, len, XDP_TX, 0);
-
-	floor_ns = median_of(floors, nfloors);
-	memmove(&rows[1], &rows[0], nrows * sizeof(rows[0]));
-	rows[0] = (struct row){ "floor", "MAC swap + XDP_TX", floor_ns, 1.0 };
-	nrows++;
-
-	printf("| case | what | ns/packet | × floor |\n|---|---|---:|---:|\n");
-	for (i = 0; i < nrows; i++)
-		printf("| %s | %s | %.1f | %.2f |\n", rows[i].name, rows[i].what, rows[i].ns,
-		       rows[i].ratio);
-	printf("\nwrapper cost subtracted from the new-5-tuple rows: %.1f ns\n", vary_cost);
-	printf("restore step subtracted from the ipip rows: %.1f ns\n", restore_cost);
-	printf("\n| forward ipip against l2dsr, same flow | × |\n|---|---:|\n");
-	for (i = 0; i < npairs; i++)
-		printf("| %s | %.2f |\n", pairs[i].name, pairs[i].ratio);
-	printf("\n(median of %d per-round ratios, both sides timed back to back each round;\n"
-	       "the restore step subtracted from the ipip side)\n", 2 * RUNS);
-	printf("repeat %u, median of %d rounds (floor, case) per row, one CPU; ns as the kernel\n"
-	       "times the loop, in whole ns; ratio = the row's median / the median floor of its rounds\n\n",
-	       repeat, RUNS);
-
-	printf("| map | memory (default limits) |\n|---|---:|\n");
-	bpf_object__for_each_map(map, skel->obj) {
-		long bytes = memlock_of(bpf_map__fd(map));
-
-		if (bpf_map__type(map) == BPF_MAP_TYPE_ARRAY &&
-		    strchr(bpf_map__name(map), '.'))
-			continue; /* the bench's own globals */
-		total_mem += bytes;
-		printf("| %s | %.1f MiB |\n", bpf_map__name(map), bytes / 1048576.0);
-	}
-	printf("| one Maglev table (per VIP) | %.2f MiB |\n", XLB_MAGLEV_SIZE * 4 / 1048576.0);
-	printf("| total, %u-entry connection table, 4 VIPs | %.1f MiB |\n\n", opts.ct_size,
-	       (total_mem + 4.0 * XLB_MAGLEV_SIZE * 4) / 1048576.0);
+	skel = bench_setup(&opts, &dp, &lb);
+	run_all(skel, offsets);
+	print_times(offsets);
+	print_memory(skel, opts.ct_size);
 	printf("Maglev table build (user space, 65537 slots): 10 backends %.2f ms, 1000 backends %.2f ms\n\n",
 	       maglev_build_ms(10), maglev_build_ms(1000));
 

@@ -207,6 +207,26 @@ mkdir -p "$BASE/dcp1" &&
 		"xlb-decap: dev \"dcp1\": not attached (no $BASE/dcp1/link)" dcp detach dev dcp1
 expect_eq "... and the stray map pins are gone" "$(ls "$BASE")" dcp0
 
+# a stats pin of another size (an older build's, with fewer slots) is no
+# reason to detach: attach refills the sets, show reads the slots it has
+keep=$BASE/dcp1-stats # bpffs has no rename: a second pin keeps the map
+if bpftool map pin pinned "$BASE/dcp0/decap_stats" "$keep" && rm "$BASE/dcp0/decap_stats" &&
+	bpftool map create "$BASE/dcp0/decap_stats" type percpu_array key 4 value 8 entries 4 name decap_stats; then
+	check "a smaller stats pin: attach again" dcp attach dev dcp0 source 198.18.0.0/16 vip 198.18.100.10
+	expect_eq "... the sets replaced" "$(dcp -j show dev dcp0 | jq -c '[.sources, .vips]')" \
+		'[["198.18.0.0/16"],["198.18.100.10"]]'
+	expect_eq "... show: every counter, those beyond its slots 0" \
+		"$(dcp -j show dev dcp0 | jq -c '[[.counters | keys_unsorted[]], .counters.drop_ecn]')" \
+		'[["decap","pass_not_encap","pass_fragment","pass_foreign_source","pass_not_vip","drop_malformed","drop_ecn"],0]'
+	rm "$BASE/dcp0/decap_stats"
+fi
+if [ -e "$keep" ]; then
+	bpftool map pin pinned "$keep" "$BASE/dcp0/decap_stats"
+	rm "$keep"
+else
+	not_ok "a smaller stats pin in place of $BASE/dcp0/decap_stats"
+fi
+
 # ---- detach
 
 check "detach" dcp detach dev dcp0

@@ -46,6 +46,20 @@ static void assert_vip(const struct vip_key *k, const char *want)
 	assert_int_equal(k->flags, 0);
 }
 
+/* timing: the overrides interval, timeout (ms), rise and fall; 0 = the VIP's */
+static void assert_backend(const struct xlb_backend_cfg *b, const char *addr, __u32 weight,
+			   __u32 admin, const __u32 timing[4], int line)
+{
+	assert_addr(b->addr, addr);
+	assert_int_equal(b->weight, weight);
+	assert_int_equal(b->admin, admin);
+	assert_int_equal(b->interval_ms, timing[0]);
+	assert_int_equal(b->timeout_ms, timing[1]);
+	assert_int_equal(b->rise, timing[2]);
+	assert_int_equal(b->fall, timing[3]);
+	assert_int_equal(b->line, line);
+}
+
 static const char full_yaml[] =
 	"# every key\n"						/* 1 */
 	"interfaces: [eth0, ens1f0]\n"
@@ -84,7 +98,6 @@ static void test_full(void **state)
 {
 	struct xlb_config cfg;
 	const struct xlb_vip_cfg *v;
-	const struct xlb_backend_cfg *b;
 	char err[XLB_ERR_MAX] = "";
 
 	(void)state;
@@ -115,40 +128,15 @@ static void test_full(void **state)
 	assert_int_equal(v->health.fall, 5);
 	assert_int_equal(v->nbackends, 4);
 
-	b = &v->backends[0];
-	assert_addr(b->addr, "198.18.0.11");
-	assert_int_equal(b->weight, 100);
-	assert_int_equal(b->admin, XLB_ADMIN_ENABLED);
-	assert_int_equal(b->interval_ms, 0);
-	assert_int_equal(b->timeout_ms, 0);
-	assert_int_equal(b->rise, 0);
-	assert_int_equal(b->fall, 0);
-	assert_int_equal(b->line, 13);
-
-	b = &v->backends[1];
-	assert_addr(b->addr, "198.18.0.12");
-	assert_int_equal(b->weight, 65535);
-	assert_int_equal(b->admin, XLB_ADMIN_DRAIN);
-	assert_int_equal(b->line, 14);
-
-	b = &v->backends[2];
-	assert_addr(b->addr, "198.18.0.13");
-	assert_int_equal(b->weight, 1);
-	assert_int_equal(b->admin, XLB_ADMIN_DISABLED);
-	assert_int_equal(b->interval_ms, 1000);
-	assert_int_equal(b->timeout_ms, 500);
-	assert_int_equal(b->rise, 1);
-	assert_int_equal(b->fall, 2);
-	assert_int_equal(b->line, 15);
-
+	assert_backend(&v->backends[0], "198.18.0.11", 100, XLB_ADMIN_ENABLED,
+		       (const __u32[]){ 0, 0, 0, 0 }, 13);
+	assert_backend(&v->backends[1], "198.18.0.12", 65535, XLB_ADMIN_DRAIN,
+		       (const __u32[]){ 0, 0, 0, 0 }, 14);
+	assert_backend(&v->backends[2], "198.18.0.13", 1, XLB_ADMIN_DISABLED,
+		       (const __u32[]){ 1000, 500, 1, 2 }, 15);
 	/* Override timeout 2s < the VIP's interval 3s: accepted. */
-	b = &v->backends[3];
-	assert_addr(b->addr, "198.18.0.14");
-	assert_int_equal(b->weight, 100);
-	assert_int_equal(b->admin, XLB_ADMIN_ENABLED);
-	assert_int_equal(b->interval_ms, 0);
-	assert_int_equal(b->timeout_ms, 2000);
-	assert_int_equal(b->line, 19);
+	assert_backend(&v->backends[3], "198.18.0.14", 100, XLB_ADMIN_ENABLED,
+		       (const __u32[]){ 0, 2000, 0, 0 }, 19);
 
 	v = &cfg.vips[1];
 	assert_vip(&v->key, "[2001:db8::10]:443/udp");

@@ -28,13 +28,8 @@
 #include <sys/socket.h>
 
 #include "../../user/lib/health.h"
+#include "unit_loop.h"
 
-/*
- * Every duration goes through T(): valgrind runs curl's code paths slowly
- * the first time, so timings stretch under it (or XLB_TEST_TIME_SCALE=N).
- */
-static unsigned int time_scale = 1;
-#define T(ms)		((ms) * time_scale)
 #define DEADLINE_MS	T(5000)
 #define MAX_EVENTS	1024
 #define MAX_SERVERS	8
@@ -63,27 +58,6 @@ struct fixture {
 
 /* ---- loop ------------------------------------------------------------- */
 
-static __u64 mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
-static void loop_once(struct fixture *f, int timeout_ms)
-{
-	struct epoll_event evs[64];
-	int i, n;
-
-	n = epoll_wait(f->epfd, evs, 64, timeout_ms);
-	for (i = 0; i < n; i++) {
-		struct xlb_evsrc *src = evs[i].data.ptr;
-
-		src->fn(src, evs[i].events);
-	}
-}
-
 typedef int (*cond_fn)(struct fixture *f, const void *arg);
 
 /* Drive the loop until cond holds or ms pass; returns whether it held. */
@@ -96,7 +70,7 @@ static int run_until(struct fixture *f, cond_fn cond, const void *arg, int ms)
 
 		if (now >= deadline)
 			return cond ? cond(f, arg) : 1;
-		loop_once(f, (int)(deadline - now));
+		loop_once(f->epfd, (int)(deadline - now));
 	}
 	return 1;
 }
@@ -145,6 +119,18 @@ static const struct cb_event *wait_event(struct fixture *f, __u64 id,
 	printf("# id %llu callback #%u after %llu ms\n", (unsigned long long)id,
 	       n, (unsigned long long)(mono_ms() - start));
 	return &f->ev[i];
+}
+
+/* The n-th callback for id: up or down, for this reason, after this many checks. */
+static const struct cb_event *expect_event(struct fixture *f, __u64 id, unsigned int n,
+					   int up, const char *last, __u64 checks)
+{
+	const struct cb_event *e = wait_event(f, id, n);
+
+	assert_int_equal(e->up, up);
+	assert_string_equal(e->r.last, last);
+	assert_int_equal(e->r.checks, checks);
+	return e;
 }
 
 static int has_n_events(struct fixture *f, const void *arg)
@@ -449,28 +435,20 @@ static void test_tcp_rise_fall(void **state)
 	target_init(&t, AF_INET, s->port, XLB_CHECK_TCP);
 	assert_int_equal(xlb_health_add(f->h, 1, &t), 0);
 
-	e = wait_event(f, 1, 1);
-	assert_int_equal(e->up, 1);
-	assert_int_equal(e->r.checks, 2);
+	e = expect_event(f, 1, 1, 1, "ok", 2);
 	assert_int_equal(e->r.ok_streak, 2);
 	assert_int_equal(e->r.failures, 0);
 	assert_int_equal(e->r.rise, 2);
-	assert_string_equal(e->r.last, "ok");
 
 	server_stop(s);
-	e = wait_event(f, 1, 2);
-	assert_int_equal(e->up, 0);
-	assert_string_equal(e->r.last, "connect refused");
+	e = expect_event(f, 1, 2, 0, "connect refused", 5);
 	assert_int_equal(e->r.fail_streak, 3);
 	assert_int_equal(e->r.fall, 3);
-	assert_int_equal(e->r.checks, 5);
 	assert_int_equal(e->r.failures, 3);
 
 	server_start(s);
-	e = wait_event(f, 1, 3);
-	assert_int_equal(e->up, 1);
+	e = expect_event(f, 1, 3, 1, "ok", 7);
 	assert_int_equal(e->r.ok_streak, 2);
-	assert_int_equal(e->r.checks, 7);
 	assert_int_equal(e->r.failures, 3);
 	assert_int_equal(f->nev, 3);
 	assert_true(s->accepts >= 2);	/* the first two at least were served */
@@ -491,27 +469,19 @@ static void test_http_status(void **state)
 	t.fall = 2;
 	assert_int_equal(xlb_health_add(f->h, 7, &t), 0);
 
-	e = wait_event(f, 7, 1);
-	assert_int_equal(e->up, 1);
-	assert_int_equal(e->r.checks, 2);
-	assert_string_equal(e->r.last, "ok");
+	expect_event(f, 7, 1, 1, "ok", 2);
 	snprintf(host, sizeof(host), "127.0.0.1:%u", s->port);
 	assert_string_equal(s->host, host);
 	assert_string_equal(s->path, "/healthz?full=1");
 	assert_int_equal(thread_count(), 1);
 
 	s->status = 500;
-	e = wait_event(f, 7, 2);
-	assert_int_equal(e->up, 0);
-	assert_string_equal(e->r.last, "HTTP 500");
+	e = expect_event(f, 7, 2, 0, "HTTP 500", 4);
 	assert_int_equal(e->r.fail_streak, 2);
-	assert_int_equal(e->r.checks, 4);
 
 	/* 3xx counts as healthy: redirects are not followed */
 	s->status = 302;
-	e = wait_event(f, 7, 3);
-	assert_int_equal(e->up, 1);
-	assert_int_equal(e->r.checks, 6);
+	expect_event(f, 7, 3, 1, "ok", 6);
 	assert_int_equal(thread_count(), 1);
 }
 
@@ -532,17 +502,11 @@ static void test_http_timeout_refused(void **state)
 	t.port = CLOSED_PORT;
 	assert_int_equal(xlb_health_add(f->h, 2, &t), 0);
 
-	e = wait_event(f, 1, 1);
-	assert_int_equal(e->up, 0);
-	assert_string_equal(e->r.last, "timeout");
-	assert_int_equal(e->r.checks, 1);
+	e = expect_event(f, 1, 1, 0, "timeout", 1);
 	assert_true(e->r.latency_us >= T(45000));
 	assert_true(s->accepts >= 1);
 
-	e = wait_event(f, 2, 1);
-	assert_int_equal(e->up, 0);
-	assert_string_equal(e->r.last, "connect refused");
-	assert_int_equal(e->r.checks, 1);
+	expect_event(f, 2, 1, 0, "connect refused", 1);
 }
 
 /* kind none: up without a probe, and no connection ever reaches the port. */
@@ -552,7 +516,6 @@ static void test_none(void **state)
 	struct server *s = server_new(f, AF_INET, 0, 0);
 	struct xlb_health_target t;
 	struct xlb_health_result r;
-	const struct cb_event *e;
 	int fd;
 
 	target_init(&t, AF_INET, s->port, XLB_CHECK_NONE);
@@ -561,10 +524,7 @@ static void test_none(void **state)
 	t.initially_up = 0;
 	assert_int_equal(xlb_health_add(f->h, 2, &t), 0);
 
-	e = wait_event(f, 2, 1);
-	assert_int_equal(e->up, 1);
-	assert_int_equal(e->r.checks, 0);
-	assert_string_equal(e->r.last, "no check");
+	expect_event(f, 2, 1, 1, "no check", 0);
 
 	run_for(f, T(300));	/* six intervals */
 	assert_int_equal(f->nev, 1);
@@ -583,27 +543,21 @@ static void test_ipv6(void **state)
 	struct server *s = server_new(f, AF_INET6, 0, 0);
 	struct server *web = server_new(f, AF_INET6, 1, 204);
 	struct xlb_health_target t;
-	const struct cb_event *e;
 	char host[64];
 
 	target_init(&t, AF_INET6, s->port, XLB_CHECK_TCP);
 	t.rise = 1;
 	t.fall = 1;
 	assert_int_equal(xlb_health_add(f->h, 1, &t), 0);
-	e = wait_event(f, 1, 1);
-	assert_int_equal(e->up, 1);
-	assert_int_equal(e->r.checks, 1);
+	expect_event(f, 1, 1, 1, "ok", 1);
 
 	server_stop(s);
-	e = wait_event(f, 1, 2);
-	assert_int_equal(e->up, 0);
-	assert_string_equal(e->r.last, "connect refused");
+	expect_event(f, 1, 2, 0, "connect refused", 2);
 
 	target_init(&t, AF_INET6, web->port, XLB_CHECK_HTTP);
 	t.rise = 1;
 	assert_int_equal(xlb_health_add(f->h, 2, &t), 0);
-	e = wait_event(f, 2, 1);
-	assert_int_equal(e->up, 1);
+	expect_event(f, 2, 1, 1, "ok", 1);
 	snprintf(host, sizeof(host), "[::1]:%u", web->port);
 	assert_string_equal(web->host, host);
 	assert_string_equal(web->path, "/");
@@ -788,15 +742,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add_update, setup, teardown),
 	};
 
-	const char *scale = getenv("XLB_TEST_TIME_SCALE");
-	const char *preload = getenv("LD_PRELOAD");
-
-	if (scale && atoi(scale) > 0)
-		time_scale = (unsigned int)atoi(scale);
-	else if (preload && strstr(preload, "vgpreload"))
-		time_scale = 4;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (time_scale > 1)
-		printf("# timings x%u\n", time_scale);
+	time_scale_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests for the names of enums (user/lib/names.c), the checks of a
- * VIP's and a backend's settings (user/lib/validate.c) and state.json,
- * which is read through the same checks as the config file.
+ * VIP's and a backend's settings (user/lib/validate.c). state.json, read
+ * through the same checks, has its own tests (test_state.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +22,7 @@
 #include "../../user/lib/state.h"
 #include "../../user/lib/syntax.h"
 #include "../../user/lib/validate.h"
+#include "unit_vip.h"
 
 static void test_names(void **state)
 {
@@ -53,15 +54,6 @@ static void test_names(void **state)
 	assert_string_equal(buf, "none, t");
 }
 
-static void vip_default(struct xlb_vip_cfg *v)
-{
-	char err[64];
-
-	memset(v, 0, sizeof(*v));
-	assert_int_equal(xlb_parse_vip("198.18.0.10:80/tcp", &v->key, err, sizeof(err)), 0);
-	xlb_health_cfg_default(&v->health);
-}
-
 static void assert_vip_refused(const struct xlb_vip_cfg *v, const char *key, const char *msg)
 {
 	const char *got = NULL;
@@ -73,11 +65,31 @@ static void assert_vip_refused(const struct xlb_vip_cfg *v, const char *key, con
 	assert_string_equal(err, msg);
 }
 
+/* One setting of the defaults changed (a __u8 or a __u32), and the verdict. */
+struct vip_case {
+	size_t off, size;
+	__u32 value;
+	const char *key, *msg;
+};
+
+#define VIP_FIELD(f) offsetof(struct xlb_vip_cfg, f), sizeof(((struct xlb_vip_cfg *)0)->f)
+
 static void test_vip_settings(void **state)
 {
+	static const struct vip_case one_off[] = {
+		{ VIP_FIELD(health.timeout_ms), 2000, "health.timeout",
+		  "timeout 2s must be less than interval 2s" },
+		{ VIP_FIELD(health.timeout_ms), 5, "health.timeout", "out of range (10ms..1h) '5ms'" },
+		{ VIP_FIELD(health.rise), 0, "health.rise", "out of range (1..100) '0'" },
+		{ VIP_FIELD(health.fall), 101, "health.fall", "out of range (1..100) '101'" },
+		{ VIP_FIELD(health.kind), 7, "health.check", "bad check (none, tcp, http or https)" },
+		{ VIP_FIELD(sched), 9, "scheduler", "bad scheduler (maglev or source-hash)" },
+		{ VIP_FIELD(forward), 9, "forward", "bad forwarding mode (l2dsr, ipip)" },
+	};
 	struct xlb_vip_cfg v;
 	char err[XLB_ERR_MAX];
 	const char *key;
+	size_t i;
 
 	(void)state;
 	vip_default(&v);
@@ -97,29 +109,19 @@ static void test_vip_settings(void **state)
 	assert_vip_refused(&v, "health.path", "path too long (max 255 chars)");
 
 	vip_default(&v);
-	v.health.timeout_ms = 2000;
-	assert_vip_refused(&v, "health.timeout", "timeout 2s must be less than interval 2s");
 	v.health.interval_ms = 50;
 	v.health.timeout_ms = 20;
 	assert_vip_refused(&v, "health.interval", "out of range (100ms..1h) '50ms'");
-	vip_default(&v);
-	v.health.timeout_ms = 5;
-	assert_vip_refused(&v, "health.timeout", "out of range (10ms..1h) '5ms'");
-	vip_default(&v);
-	v.health.rise = 0;
-	assert_vip_refused(&v, "health.rise", "out of range (1..100) '0'");
-	vip_default(&v);
-	v.health.fall = 101;
-	assert_vip_refused(&v, "health.fall", "out of range (1..100) '101'");
-	vip_default(&v);
-	v.health.kind = 7;
-	assert_vip_refused(&v, "health.check", "bad check (none, tcp, http or https)");
-	vip_default(&v);
-	v.sched = 9;
-	assert_vip_refused(&v, "scheduler", "bad scheduler (maglev or source-hash)");
-	vip_default(&v);
-	v.forward = 9;
-	assert_vip_refused(&v, "forward", "bad forwarding mode (l2dsr, ipip)");
+	for (i = 0; i < sizeof(one_off) / sizeof(one_off[0]); i++) {
+		const struct vip_case *c = &one_off[i];
+
+		vip_default(&v);
+		if (c->size == sizeof(__u8))
+			*((__u8 *)&v + c->off) = (__u8)c->value;
+		else
+			memcpy((char *)&v + c->off, &c->value, sizeof(c->value));
+		assert_vip_refused(&v, c->key, c->msg);
+	}
 }
 
 static void assert_backend_refused(const struct xlb_backend_cfg *b,
@@ -213,192 +215,6 @@ static void test_unicast(void **state)
 	}
 }
 
-/* state.json */
-
-struct dir {
-	char path[64];
-	char file[96];
-};
-
-static int dir_setup(void **state)
-{
-	struct dir *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return -1;
-	strcpy(d->path, "/tmp/xlbt-state-XXXXXX");
-	if (!mkdtemp(d->path)) {
-		free(d);
-		return -1;
-	}
-	snprintf(d->file, sizeof(d->file), "%s/state.json", d->path);
-	*state = d;
-	return 0;
-}
-
-static int dir_teardown(void **state)
-{
-	struct dir *d = *state;
-	char prev[128];
-
-	unlink(d->file);
-	snprintf(prev, sizeof(prev), "%s.tmp", d->file);
-	unlink(prev);
-	rmdir(d->path);
-	free(d);
-	return 0;
-}
-
-/* A state.json with one VIP; path and weight as given. */
-static void write_state(const struct dir *d, const char *path, unsigned int weight,
-			unsigned int timeout_ms)
-{
-	FILE *f = fopen(d->file, "w");
-
-	assert_non_null(f);
-	fprintf(f,
-		"{ \"version\": 1, \"config_digest\": \"missing\", \"vips\": [ {\n"
-		"  \"vip\": \"198.18.0.10:80/tcp\", \"sched\": \"maglev\", \"forward\": \"l2dsr\",\n"
-		"  \"health\": { \"check\": \"http\", \"path\": \"%s\", \"port\": 0,\n"
-		"    \"interval_ms\": 2000, \"timeout_ms\": %u, \"rise\": 2, \"fall\": 3 },\n"
-		"  \"backends\": [ { \"address\": \"198.18.1.1\", \"weight\": %u,\n"
-		"    \"admin\": \"enabled\", \"interval_ms\": 0, \"timeout_ms\": 0,\n"
-		"    \"rise\": 0, \"fall\": 0 } ] } ] }\n",
-		path, timeout_ms, weight);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* A state.json whose VIPs are these, each "VIP": [BACKEND, ...]. */
-static void write_state_vips(const struct dir *d, const char *const *vips, size_t n)
-{
-	FILE *f = fopen(d->file, "w");
-	size_t i;
-
-	assert_non_null(f);
-	fprintf(f, "{ \"version\": 1, \"config_digest\": \"missing\", \"vips\": [\n");
-	for (i = 0; i < n; i += 2) {
-		fprintf(f, "%s{ \"vip\": \"%s\", \"sched\": \"maglev\", \"forward\": \"l2dsr\",\n"
-			"  \"health\": { \"check\": \"none\", \"path\": \"/\", \"port\": 0,\n"
-			"    \"interval_ms\": 2000, \"timeout_ms\": 1000, \"rise\": 2, \"fall\": 3 },\n"
-			"  \"backends\": [ %s ] }\n", i ? ", " : "", vips[i], vips[i + 1]);
-	}
-	fprintf(f, "] }\n");
-	assert_int_equal(fclose(f), 0);
-}
-
-#define STATE_BE(addr) "{ \"address\": \"" addr "\", \"weight\": 100, \"admin\": \"enabled\", " \
-	"\"interval_ms\": 0, \"timeout_ms\": 0, \"rise\": 0, \"fall\": 0 }"
-
-static void assert_state_refused(const struct dir *d, const char *msg)
-{
-	struct xlb_config out = { .nvips = 77 };
-	char digest[64] = "kept", err[XLB_ERR_MAX], want[XLB_ERR_MAX];
-
-	snprintf(want, sizeof(want), "%s: %s; fix or remove the file", d->file, msg);
-	assert_int_equal(xlb_state_load(d->path, &out, digest, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, want);
-	/* nothing changes */
-	assert_int_equal(out.nvips, 77);
-	assert_null(out.vips);
-}
-
-static void test_state_load(void **state)
-{
-	struct dir *d = *state;
-	struct xlb_config out = {};
-	char digest[64], err[XLB_ERR_MAX];
-
-	write_state(d, "/healthz", 100, 1000);
-	assert_int_equal(xlb_state_load(d->path, &out, digest, err, sizeof(err)), 0);
-	assert_int_equal(out.nvips, 1);
-	assert_string_equal(out.vips[0].health.path, "/healthz");
-	assert_int_equal(out.vips[0].backends[0].weight, 100);
-	assert_string_equal(digest, "missing");
-	xlb_config_free(&out);
-
-	write_state(d, "/a b", 100, 1000);
-	assert_state_refused(d, "vips[0].health.path: "
-			     "bad path (no spaces or control characters) '/a b'");
-	write_state(d, "/healthz", 0, 1000);
-	assert_state_refused(d, "vips[0].backends[0].weight: out of range (1..65535) '0'");
-	write_state(d, "/healthz", 100, 2000);
-	assert_state_refused(d, "vips[0].health.timeout: "
-			     "timeout 2s must be less than interval 2s");
-}
-
-/* What the config loader refuses twice, the state loader does too. */
-static void test_state_duplicates(void **state)
-{
-	static const char *const good[] = {
-		"198.18.0.10:80/tcp", STATE_BE("198.18.1.1") ", " STATE_BE("198.18.1.2"),
-		"198.18.0.10:443/tcp", STATE_BE("198.18.1.1"),
-	};
-	static const char *const dup_vip[] = {
-		"198.18.0.10:80/tcp", STATE_BE("198.18.1.1"),
-		"198.18.0.11:80/tcp", "",
-		"198.18.0.10:80/tcp", STATE_BE("198.18.1.2"),
-	};
-	static const char *const dup_backend[] = {
-		"198.18.0.10:80/tcp", STATE_BE("198.18.1.1"),
-		"198.18.0.11:80/tcp", STATE_BE("198.18.1.3") ", " STATE_BE("198.18.1.1") ", "
-			STATE_BE("198.18.1.2") ", " STATE_BE("198.18.1.1") ", " STATE_BE("198.18.1.2"),
-	};
-	static const char *const multicast[] = {
-		"198.18.0.10:80/tcp", "",
-		"[ff02::1]:80/tcp", "",
-	};
-	struct dir *d = *state;
-	struct xlb_config out = {};
-	char digest[64], err[XLB_ERR_MAX];
-
-	write_state_vips(d, good, sizeof(good) / sizeof(good[0]));
-	assert_int_equal(xlb_state_load(d->path, &out, digest, err, sizeof(err)), 0);
-	assert_int_equal(out.nvips, 2);
-	assert_int_equal(out.vips[0].nbackends, 2);
-	xlb_config_free(&out);
-
-	write_state_vips(d, dup_vip, sizeof(dup_vip) / sizeof(dup_vip[0]));
-	assert_state_refused(d, "vips[2].vip: duplicate VIP 198.18.0.10:80/tcp (first at vips[0])");
-	write_state_vips(d, dup_backend, sizeof(dup_backend) / sizeof(dup_backend[0]));
-	assert_state_refused(d, "vips[1].backends[3].address: "
-			     "duplicate backend 198.18.1.1 (first at backends[1])");
-	write_state_vips(d, multicast, sizeof(multicast) / sizeof(multicast[0]));
-	assert_state_refused(d, "vips[1].vip: not a unicast address 'ff02::1'");
-}
-
-/* What xlbd saves, it reads back. */
-static void test_state_round_trip(void **state)
-{
-	struct dir *d = *state;
-	struct xlb_state s;
-	struct xlb_state_vip *v;
-	struct xlb_state_backend *b;
-	struct xlb_vip_cfg vc;
-	struct xlb_backend_cfg bc = { .weight = 7, .admin = XLB_ADMIN_DRAIN, .rise = 5 };
-	struct xlb_config out = {};
-	char digest[64], err[XLB_ERR_MAX];
-
-	xlb_state_init(&s);
-	vip_default(&vc);
-	vc.sched = XLB_SCHED_SOURCE_HASH;
-	vc.health.kind = XLB_CHECK_HTTPS;
-	strcpy(vc.health.path, "/ready?x=1");
-	assert_int_equal(xlb_parse_addr("198.18.1.2", bc.addr, err, sizeof(err)), 0);
-	assert_int_equal(xlb_state_vip_insert(&s, &vc, &v), 0);
-	assert_int_equal(xlb_state_backend_insert(v, &bc, &b), 0);
-	assert_int_equal(xlb_state_save(&s, d->path, err, sizeof(err)), 0);
-	xlb_state_free(&s);
-
-	assert_int_equal(xlb_state_load(d->path, &out, digest, err, sizeof(err)), 0);
-	assert_int_equal(out.nvips, 1);
-	assert_int_equal(out.vips[0].sched, XLB_SCHED_SOURCE_HASH);
-	assert_int_equal(out.vips[0].health.kind, XLB_CHECK_HTTPS);
-	assert_string_equal(out.vips[0].health.path, "/ready?x=1");
-	assert_int_equal(out.vips[0].nbackends, 1);
-	assert_true(xlb_backend_cfg_equal(&out.vips[0].backends[0], &bc));
-	xlb_config_free(&out);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,9 +222,6 @@ int main(void)
 		cmocka_unit_test(test_vip_settings),
 		cmocka_unit_test(test_backend_settings),
 		cmocka_unit_test(test_unicast),
-		cmocka_unit_test_setup_teardown(test_state_load, dir_setup, dir_teardown),
-		cmocka_unit_test_setup_teardown(test_state_duplicates, dir_setup, dir_teardown),
-		cmocka_unit_test_setup_teardown(test_state_round_trip, dir_setup, dir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -497,12 +497,142 @@ void xlb_attached_close(struct xlb_attached *a)
 		a->link_fd[i] = -1;
 }
 
-int xlb_teardown(const char *pin_dir, char *err, size_t errlen)
+/*
+ * The fd of the BPF object pinned at path if it is of kind ("map", "link"),
+ * else a negative errno. The kernel names the file anon_inode:bpf-KIND
+ * (bpf_link on older kernels); what an fd is cannot be told otherwise.
+ */
+static int pinned_of_kind(const char *path, const char *kind)
 {
+	char proc[64], target[64];
+	int fd = bpf_obj_get(path);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, target, sizeof(target) - 1);
+	if (n >= 0)
+		target[n] = '\0';
+	if (n < 0 || strncmp(target, "anon_inode:bpf", 14) ||
+	    (target[14] != '-' && target[14] != '_') || strcmp(target + 15, kind)) {
+		close(fd);
+		return -EMEDIUMTYPE;
+	}
+	return fd;
+}
+
+/* An XDP link is xlb's to remove if it runs xlb's program, or if it is defunct. */
+static int link_is_ours(int link_fd, const char *prog_name)
+{
+	struct bpf_link_info link = {};
+	struct bpf_prog_info prog = {};
+	__u32 len = sizeof(link);
+	int fd, ours;
+
+	if (bpf_obj_get_info_by_fd(link_fd, &link, &len) || link.type != BPF_LINK_TYPE_XDP)
+		return 0;
+	if (!link.xdp.ifindex) /* its interface went away: it runs nothing */
+		return 1;
+	fd = bpf_prog_get_fd_by_id(link.prog_id);
+	if (fd < 0)
+		return 0;
+	len = sizeof(prog);
+	ours = !bpf_obj_get_info_by_fd(fd, &prog, &len) &&
+	       !strncmp(prog.name, prog_name, sizeof(prog.name) - 1);
+	close(fd);
+	return ours;
+}
+
+/* Detach and unpin our link_* pins: first, so nothing runs on a map we are about to drop. */
+static int teardown_links(DIR *dir, const char *pin_dir, const char *prog_name,
+			  char *err, size_t errlen)
+{
+	const struct xlb_attach_opts to_stderr = {};
 	char path[512], buf[128];
 	struct dirent *de;
 	int fd, ret = 0;
+
+	while ((de = readdir(dir))) {
+		if (strncmp(de->d_name, "link_", 5))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+		fd = pinned_of_kind(path, "link");
+		if (fd < 0 || !link_is_ours(fd, prog_name)) {
+			note(&to_stderr, "%s is not an XDP link of xlb's: left in place", path);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (bpf_link_detach(fd) && errno != ENOLINK && !ret)
+			ret = fail(err, errlen, -errno, "cannot detach %s: %s", path,
+				   strerr(-errno, buf, sizeof(buf)));
+		close(fd);
+		if (unlink(path) && !ret)
+			ret = fail(err, errlen, -errno, "cannot remove %s: %s", path,
+				   strerror(errno));
+	}
+	return ret;
+}
+
+/* Unpin the maps of the object, by name; what another tool pinned under such a name stays. */
+static int teardown_maps(struct xlb_bpf *skel, const char *pin_dir, char *err, size_t errlen)
+{
+	const struct xlb_attach_opts to_stderr = {};
+	struct bpf_map *map;
+	char path[512];
+	int fd, ret = 0;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		if (map_is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+		fd = pinned_of_kind(path, "map");
+		if (fd == -ENOENT)
+			continue;
+		if (fd < 0) {
+			note(&to_stderr, "%s is not a BPF map: left in place", path);
+			continue;
+		}
+		close(fd);
+		if (unlink(path) && !ret)
+			ret = fail(err, errlen, -errno, "cannot remove %s: %s", path,
+				   strerror(errno));
+	}
+	return ret;
+}
+
+/* Remove pin_dir if nothing is left in it; else say what stays, and keep it. */
+static int teardown_dir(DIR *dir, const char *pin_dir, char *err, size_t errlen)
+{
+	const struct xlb_attach_opts to_stderr = {};
+	char first[256] = "";
+	struct dirent *de;
+	int left = 0;
+
+	if (!rmdir(pin_dir) || errno == ENOENT)
+		return 0;
+	if (errno != ENOTEMPTY && errno != EEXIST)
+		return fail(err, errlen, -errno, "cannot remove %s: %s", pin_dir, strerror(errno));
+	rewinddir(dir);
+	while ((de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!left++)
+			snprintf(first, sizeof(first), "%s", de->d_name);
+	}
+	note(&to_stderr, "%s is left in place: it holds %d entr%s that %s not xlb's (%s%s)",
+	     pin_dir, left, left == 1 ? "y" : "ies", left == 1 ? "is" : "are", first,
+	     left > 1 ? ", ..." : "");
+	return 0;
+}
+
+int xlb_teardown(const char *pin_dir, char *err, size_t errlen)
+{
+	struct xlb_bpf *skel;
+	char buf[128];
 	DIR *dir;
+	int ret;
 
 	dir = opendir(pin_dir);
 	if (!dir) {
@@ -510,31 +640,20 @@ int xlb_teardown(const char *pin_dir, char *err, size_t errlen)
 			return 0;
 		return fail(err, errlen, -errno, "cannot open %s: %s", pin_dir, strerror(errno));
 	}
-	/* links first, so nothing runs on a map we are about to drop */
-	while ((de = readdir(dir))) {
-		if (strncmp(de->d_name, "link_", 5))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
-		fd = bpf_obj_get(path);
-		if (fd >= 0) {
-			if (bpf_link_detach(fd) && !ret)
-				ret = fail(err, errlen, -errno, "cannot detach %s: %s", path,
-					   strerr(-errno, buf, sizeof(buf)));
-			close(fd);
-		}
-		unlink(path);
+	/* opened, not loaded: only for the names of our maps and program */
+	skel = xlb_bpf__open();
+	if (!skel) {
+		ret = fail(err, errlen, -errno, "cannot open the BPF object: %s",
+			   strerr(-errno, buf, sizeof(buf)));
+		goto out;
 	}
-	rewinddir(dir);
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
-		if (unlink(path) && !ret)
-			ret = fail(err, errlen, -errno, "cannot remove %s: %s", path,
-				   strerror(errno));
-	}
+	ret = teardown_links(dir, pin_dir, bpf_program__name(skel->progs.xlb_xdp), err, errlen);
+	if (!ret)
+		ret = teardown_maps(skel, pin_dir, err, errlen);
+	if (!ret)
+		ret = teardown_dir(dir, pin_dir, err, errlen);
+	xlb_bpf__destroy(skel);
+out:
 	closedir(dir);
-	if (rmdir(pin_dir) && !ret)
-		ret = fail(err, errlen, -errno, "cannot remove %s: %s", pin_dir, strerror(errno));
 	return ret;
 }

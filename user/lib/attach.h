@@ -71,7 +71,11 @@ int xlb_attach(struct xlb_attached *a, const struct xlb_attach_opts *opts,
 	       char *err, size_t errlen);
 /* Close our handles; pinned maps and links stay, and keep forwarding. */
 void xlb_attached_close(struct xlb_attached *a);
-/* Detach every pinned link under pin_dir and remove the pins. */
+/*
+ * Detach and unpin what is xlb's under pin_dir: the maps of the object by
+ * name, and the link_* pins that are XDP links of its program (or defunct).
+ * Other pins stay, and so does pin_dir then (a note on stderr says so).
+ */
 int xlb_teardown(const char *pin_dir, char *err, size_t errlen);
 
 #endif /* XLB_ATTACH_H */

@@ -7,10 +7,9 @@
  * parsers (user/syntax.c) as xlbctl's, with the same messages. The loaded
  * tree is then checked and converted into struct xlb_config.
  *
- * Error messages carry the line of the offending key. libcyaml's own line
- * numbers point wherever its parser happened to be, so the path it logs is
- * walked again in a libyaml document of the same text to find the key;
- * errors found after loading use the same walk.
+ * Error messages carry the line of the offending key, found in a libyaml
+ * document of the same text (config_doc.c), for libcyaml's errors
+ * (config_schema.c) as for those found after loading.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,171 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cyaml/cyaml.h>
-#include <yaml.h>
 #include <zlib.h>
 
-#include "config.h"
+#include "config_int.h"
 #include "names.h"
 #include "syntax.h"
 #include "validate.h"
 
 #define MS_PER_S	1000ull
-
-/* Longest path: "vips[511].backends[65534].health.timeout" */
-#define PATH_MAX_LEN		160
-#define CY_LINE_MAX		256
-#define CY_BT_MAX		16	/* deeper than our schema ever nests */
-
-/* The YAML as libcyaml loads it: every scalar a string, NULL if absent. */
-struct y_timing {
-	char *interval, *timeout, *rise, *fall;
-};
-
-struct y_health {
-	char *check, *path, *port, *interval, *timeout, *rise, *fall;
-};
-
-struct y_backend {
-	char *address, *weight, *state;
-	struct y_timing *health;
-};
-
-struct y_vip {
-	char *vip, *scheduler, *forward;
-	struct y_health *health;
-	struct y_backend *backends;
-	unsigned int backends_count;
-};
-
-struct y_conntrack {
-	char *size, *tcp_idle, *udp_idle;
-};
-
-struct y_encap {
-	char *ipv4, *ipv6;
-};
-
-struct y_config {
-	struct y_encap *encap_source;
-	char **interfaces;
-	unsigned int interfaces_count;
-	char *xdp_mode;
-	struct y_conntrack *conntrack;
-	char *metrics;
-	struct y_vip *vips;
-	unsigned int vips_count;
-};
-
-#define OPT_STR(key, type, member) \
-	CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_OPTIONAL, type, member, \
-			       0, CYAML_UNLIMITED)
-#define REQ_STR(key, type, member) \
-	CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_DEFAULT, type, member, \
-			       0, CYAML_UNLIMITED)
-/* An empty or null value for a list or mapping means "none given". */
-#define OPT_NULL (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER_NULL_STR)
-
-static const cyaml_schema_field_t timing_fields[] = {
-	OPT_STR("interval", struct y_timing, interval),
-	OPT_STR("timeout", struct y_timing, timeout),
-	OPT_STR("rise", struct y_timing, rise),
-	OPT_STR("fall", struct y_timing, fall),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t health_fields[] = {
-	OPT_STR("check", struct y_health, check),
-	OPT_STR("path", struct y_health, path),
-	OPT_STR("port", struct y_health, port),
-	OPT_STR("interval", struct y_health, interval),
-	OPT_STR("timeout", struct y_health, timeout),
-	OPT_STR("rise", struct y_health, rise),
-	OPT_STR("fall", struct y_health, fall),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t backend_fields[] = {
-	REQ_STR("address", struct y_backend, address),
-	OPT_STR("weight", struct y_backend, weight),
-	OPT_STR("state", struct y_backend, state),
-	CYAML_FIELD_MAPPING_PTR("health", OPT_NULL, struct y_backend, health,
-				timing_fields),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_value_t backend_schema = {
-	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct y_backend,
-			    backend_fields),
-};
-
-static const cyaml_schema_field_t vip_fields[] = {
-	REQ_STR("vip", struct y_vip, vip),
-	OPT_STR("scheduler", struct y_vip, scheduler),
-	OPT_STR("forward", struct y_vip, forward),
-	CYAML_FIELD_MAPPING_PTR("health", OPT_NULL, struct y_vip, health,
-				health_fields),
-	CYAML_FIELD_SEQUENCE("backends", OPT_NULL, struct y_vip, backends,
-			     &backend_schema, 0, CYAML_UNLIMITED),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_value_t vip_schema = {
-	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct y_vip, vip_fields),
-};
-
-static const cyaml_schema_field_t conntrack_fields[] = {
-	OPT_STR("size", struct y_conntrack, size),
-	OPT_STR("tcp_idle", struct y_conntrack, tcp_idle),
-	OPT_STR("udp_idle", struct y_conntrack, udp_idle),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t encap_fields[] = {
-	OPT_STR("ipv4", struct y_encap, ipv4),
-	OPT_STR("ipv6", struct y_encap, ipv6),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_value_t ifname_schema = {
-	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
-};
-
-static const cyaml_schema_field_t config_fields[] = {
-	/* No null here: "interfaces:" with nothing after it is a mistake. */
-	CYAML_FIELD_SEQUENCE("interfaces",
-			     CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER,
-			     struct y_config, interfaces, &ifname_schema,
-			     0, CYAML_UNLIMITED),
-	OPT_STR("xdp_mode", struct y_config, xdp_mode),
-	CYAML_FIELD_MAPPING_PTR("conntrack", OPT_NULL, struct y_config,
-				conntrack, conntrack_fields),
-	OPT_STR("metrics", struct y_config, metrics),
-	CYAML_FIELD_MAPPING_PTR("encap_source", OPT_NULL, struct y_config,
-				encap_source, encap_fields),
-	CYAML_FIELD_SEQUENCE("vips", OPT_NULL, struct y_config, vips,
-			     &vip_schema, 0, CYAML_UNLIMITED),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_value_t config_schema = {
-	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct y_config,
-			    config_fields),
-};
-
-/* What libcyaml logged about the error that stopped it. */
-struct cy_log {
-	char msg[CY_LINE_MAX];
-	char bt[CY_BT_MAX][CY_LINE_MAX];	/* innermost first */
-	unsigned int nbt;
-};
-
-struct cfg_ctx {
-	const char *name;
-	yaml_document_t *doc;
-	char *err;
-	size_t errlen;
-};
 
 void xlb_health_cfg_default(struct xlb_health_cfg *h)
 {
@@ -214,142 +56,6 @@ static void config_defaults(struct xlb_config *cfg)
 	cfg->ct_size = XLB_CT_SIZE;
 	cfg->tcp_idle_ms = 300 * MS_PER_S;
 	cfg->udp_idle_ms = 30 * MS_PER_S;
-}
-
-/* Document walking, for line numbers. Lines are 1-based from here on. */
-
-static int node_line(const yaml_node_t *n)
-{
-	return (int)n->start_mark.line + 1;
-}
-
-/* Value of the nth (1-based) occurrence of key in a mapping node. */
-static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *n,
-			    const char *key, size_t klen, int nth,
-			    yaml_node_t **knode)
-{
-	yaml_node_pair_t *p;
-
-	if (!n || n->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(doc, p->key);
-
-		if (!k || k->type != YAML_SCALAR_NODE ||
-		    k->data.scalar.length != klen ||
-		    memcmp(k->data.scalar.value, key, klen) || --nth)
-			continue;
-		*knode = k;
-		return yaml_document_get_node(doc, p->value);
-	}
-	return NULL;
-}
-
-static yaml_node_t *seq_get(yaml_document_t *doc, yaml_node_t *n,
-			    unsigned long idx)
-{
-	if (!n || n->type != YAML_SEQUENCE_NODE ||
-	    idx >= (unsigned long)(n->data.sequence.items.top -
-				   n->data.sequence.items.start))
-		return NULL;
-	return yaml_document_get_node(doc, n->data.sequence.items.start[idx]);
-}
-
-/*
- * Follow a path like "vips[1].backends[0].address" and return its node, or
- * NULL. *line gets the line of the deepest step found (the key for a
- * mapping step), so a message always has the closest line we know.
- */
-static yaml_node_t *path_node(yaml_document_t *doc, const char *path,
-			      int *line)
-{
-	yaml_node_t *n = yaml_document_get_root_node(doc), *k;
-	const char *p = path;
-	char *end;
-
-	*line = n ? node_line(n) : 1;
-	while (n && *p) {
-		size_t len = strcspn(p, ".[");
-
-		if (len) {
-			n = map_get(doc, n, p, len, 1, &k);
-			if (!n)
-				return NULL;
-			*line = node_line(k);
-			p += len;
-		}
-		while (n && *p == '[') {
-			n = seq_get(doc, n, strtoul(p + 1, &end, 10));
-			if (!n)
-				return NULL;
-			*line = node_line(n);
-			p = *end == ']' ? end + 1 : end;
-		}
-		if (*p == '.')
-			p++;
-	}
-	return n;
-}
-
-static int path_line(yaml_document_t *doc, const char *path)
-{
-	int line;
-
-	path_node(doc, path, &line);
-	return line;
-}
-
-/* Line of the nth occurrence of key in the mapping at path. */
-static int key_line(yaml_document_t *doc, const char *path, const char *key,
-		    int nth)
-{
-	yaml_node_t *n, *k;
-	int line;
-
-	n = path_node(doc, path, &line);
-	if (n && map_get(doc, n, key, strlen(key), nth, &k))
-		line = node_line(k);
-	return line;
-}
-
-/* Messages */
-
-static void report(struct cfg_ctx *c, int line, const char *path,
-		   const char *msg)
-{
-	if (!c->err || !c->errlen)
-		return;
-	if (*path)
-		snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->name, line,
-			 path, msg);
-	else
-		snprintf(c->err, c->errlen, "%s:%d: %s", c->name, line, msg);
-}
-
-static void join(char *buf, size_t len, const char *prefix, const char *key)
-{
-	if (!key)
-		snprintf(buf, len, "%s", prefix);
-	else if (!*prefix)
-		snprintf(buf, len, "%s", key);
-	else
-		snprintf(buf, len, "%s.%s", prefix, key);
-}
-
-/* Error at prefix.key (either may be empty/NULL), on that key's line. */
-__attribute__((format(printf, 4, 5)))
-static int cfg_err(struct cfg_ctx *c, const char *prefix, const char *key,
-		   const char *fmt, ...)
-{
-	char path[PATH_MAX_LEN], msg[XLB_ERR_MAX];
-	va_list ap;
-
-	join(path, sizeof(path), prefix, key);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	report(c, path_line(c->doc, path), path, msg);
-	return -EINVAL;
 }
 
 /* "<reason> '<value>'" */
@@ -419,132 +125,6 @@ static int get_enum(struct cfg_ctx *c, const char *prefix, const char *key,
 	return val_err(c, prefix, key, reason, val);
 }
 
-/* libcyaml's errors */
-
-static void cy_log_fn(cyaml_log_t level, void *ctx, const char *fmt,
-		      va_list args)
-{
-	struct cy_log *log = ctx;
-	char line[CY_LINE_MAX];
-	size_t n;
-
-	if (level < CYAML_LOG_ERROR)
-		return;
-	vsnprintf(line, sizeof(line), fmt, args);
-	n = strlen(line);
-	while (n && line[n - 1] == '\n')
-		line[--n] = '\0';
-
-	if (!strncmp(line, "  in ", 5)) {
-		if (log->nbt < CY_BT_MAX)
-			strcpy(log->bt[log->nbt++], line);
-	} else if (!log->msg[0] && strcmp(line, "Load: Backtrace:")) {
-		strcpy(log->msg, line);
-	}
-}
-
-/*
- * One backtrace line to a path step: "  in mapping field 'x' (line: ...)"
- * gives ".x", "  in sequence entry 'N' (...)" gives "[N-1]" (libcyaml
- * counts entries from 1), "  in mapping (...)" nothing. The older
- * "field: x" / "entry: N" forms are understood too.
- */
-static void bt_step(const char *bt, char *path, size_t len)
-{
-	static const char field[] = "  in mapping field", entry[] = "  in sequence entry";
-	size_t used = strlen(path), n;
-	const char *p;
-
-	if (!strncmp(bt, field, sizeof(field) - 1)) {
-		p = bt + sizeof(field) - 1;
-		p += strspn(p, ": '");
-		n = strcspn(p, "' ");
-		snprintf(path + used, len - used, "%s%.*s", used ? "." : "",
-			 (int)n, p);
-	} else if (!strncmp(bt, entry, sizeof(entry) - 1)) {
-		unsigned long i;
-
-		p = bt + sizeof(entry) - 1;
-		p += strspn(p, ": '");
-		i = strtoul(p, NULL, 10);
-		if (i > 0)
-			snprintf(path + used, len - used, "[%lu]", i - 1);
-	}
-}
-
-static const char *cy_kind(const char *s)
-{
-	if (!strncmp(s, "SEQUENCE", 8))
-		return "a list";
-	if (!strncmp(s, "MAPPING", 7))
-		return "a mapping";
-	return "a single value";
-}
-
-static int cyaml_error(struct cfg_ctx *c, const struct cy_log *log,
-		       cyaml_err_t cerr)
-{
-	static const char unknown[] = "Load: Unexpected key: ";
-	static const char missing[] = "Load: Missing required mapping field: ";
-	static const char twice[] = "Load: Mapping field already seen: ";
-	static const char expect[] = "Load: Expecting ";
-	static const char noanchor[] = "Load: No anchor found for alias: ";
-	char path[PATH_MAX_LEN] = "", msg[XLB_ERR_MAX], q[XLB_QUOTE_MAX];
-	const char *m = log->msg;
-	unsigned int i, skip = 0;
-	int line;
-
-	if (cerr == CYAML_ERR_OOM) {
-		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
-		return -ENOMEM;
-	}
-
-	/*
-	 * For a missing or repeated key, libcyaml's innermost step names
-	 * whichever field it saw last: the message is about the mapping.
-	 */
-	if ((!strncmp(m, missing, sizeof(missing) - 1) ||
-	     !strncmp(m, twice, sizeof(twice) - 1)) && log->nbt &&
-	    strstr(log->bt[0], "in mapping field"))
-		skip = 1;
-	for (i = log->nbt; i > skip; i--)
-		bt_step(log->bt[i - 1], path, sizeof(path));
-	line = path_line(c->doc, path);
-
-	if (!strncmp(m, unknown, sizeof(unknown) - 1)) {
-		m += sizeof(unknown) - 1;
-		line = key_line(c->doc, path, m, 1);
-		snprintf(msg, sizeof(msg), "unknown key '%s'",
-			 xlb_quote(m, q, sizeof(q)));
-	} else if (!strncmp(m, missing, sizeof(missing) - 1)) {
-		m += sizeof(missing) - 1;
-		snprintf(msg, sizeof(msg), "missing key '%s'",
-			 xlb_quote(m, q, sizeof(q)));
-	} else if (!strncmp(m, twice, sizeof(twice) - 1)) {
-		m += sizeof(twice) - 1;
-		line = key_line(c->doc, path, m, 2);
-		snprintf(msg, sizeof(msg), "duplicate key '%s'",
-			 xlb_quote(m, q, sizeof(q)));
-	} else if (!strncmp(m, expect, sizeof(expect) - 1)) {
-		const char *got = strstr(m, "got event: ");
-
-		m += sizeof(expect) - 1;
-		snprintf(msg, sizeof(msg), "expected %s, got %s", cy_kind(m),
-			 got ? cy_kind(got + 11) : "something else");
-	} else if (!strncmp(m, noanchor, sizeof(noanchor) - 1)) {
-		/* libyaml has vouched for every alias: this one is inside its anchor. */
-		m += sizeof(noanchor) - 1;
-		snprintf(msg, sizeof(msg), "recursive alias %s",
-			 xlb_quote(m, q, sizeof(q)));
-	} else if (!strncmp(m, "Load: ", 6)) {
-		snprintf(msg, sizeof(msg), "%s", xlb_quote(m + 6, q, sizeof(q)));
-	} else {
-		snprintf(msg, sizeof(msg), "%s", cyaml_strerror(cerr));
-	}
-	report(c, line, path, msg);
-	return -EINVAL;
-}
-
 /* Conversion and checks */
 
 static int check_ifname(struct cfg_ctx *c, const char *prefix, const char *s)
@@ -573,7 +153,7 @@ static int conv_ifaces(struct cfg_ctx *c, const struct y_config *y,
 
 	if (!y->interfaces_count) {
 		/* Absent is fine (xlbd -i); an empty list is not. */
-		if (path_node(c->doc, "interfaces", &line))
+		if (cfg_path_node(c->doc, "interfaces", &line))
 			return cfg_err(c, "interfaces", NULL,
 				       "no interfaces listed (1 to %d)",
 				       XLB_MAX_IFACES);
@@ -595,7 +175,7 @@ static int conv_ifaces(struct cfg_ctx *c, const struct y_config *y,
 			return cfg_err(c, p, NULL,
 				       "duplicate interface '%s' (first at line %d)",
 				       y->interfaces[i],
-				       path_line(c->doc, first));
+				       cfg_path_line(c->doc, first));
 		}
 		strcpy(cfg->ifaces[i], y->interfaces[i]);
 	}
@@ -658,7 +238,7 @@ static int settings_err(struct cfg_ctx *c, const char *prefix, const char *key,
 	if (!strcmp(key, "health.timeout") && !timeout_written)
 		key = "health.interval";
 	/* "health.x" under prefix: split so that the path is walked whole */
-	join(p, sizeof(p), prefix, key);
+	cfg_join(p, sizeof(p), prefix, key);
 	return cfg_err(c, p, NULL, "%s", why);
 }
 
@@ -745,7 +325,7 @@ static int conv_backend(struct cfg_ctx *c, const char *bp,
 		err = get_enum(c, bp, "state", y->state, xlb_admin_names, "state", &b->admin);
 	if (!err)
 		err = conv_timing(c, bp, y->health, b);
-	b->line = path_line(c->doc, bp);
+	b->line = cfg_path_line(c->doc, bp);
 	if (!err && xlb_backend_settings_check(b, v, &key, why, sizeof(why)))
 		err = settings_err(c, bp, key, why, y->health && y->health->timeout);
 	return err;
@@ -781,7 +361,7 @@ static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 	__u32 i;
 	int err, dup;
 
-	v->line = path_line(c->doc, vp);
+	v->line = cfg_path_line(c->doc, vp);
 	if (xlb_parse_vip(y->vip, &v->key, why, sizeof(why)))
 		return val_err(c, vp, "vip", why, y->vip);
 	dup = xlb_vip_index(cfg->vips, n, &v->key);
@@ -859,143 +439,12 @@ static int conv_vips(struct cfg_ctx *c, const struct y_config *y,
 	return 0;
 }
 
-/* libyaml's own complaint about the text, with its line. */
-static int yaml_error(struct cfg_ctx *c, yaml_parser_t *parser,
-		      const char *yaml, size_t len)
-{
-	size_t line = parser->problem_mark.line + 1, i;
-	int n;
-
-	if (parser->error == YAML_MEMORY_ERROR) {
-		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
-		return -ENOMEM;
-	}
-	if (parser->error == YAML_READER_ERROR) {
-		/* Reader errors give a byte offset, not a mark. */
-		line = 1;
-		for (i = 0; i < parser->problem_offset && i < len; i++)
-			line += yaml[i] == '\n';
-	}
-	n = snprintf(c->err, c->errlen, "%s:%zu: YAML syntax error: %s",
-		     c->name, line,
-		     parser->problem ? parser->problem : "unknown error");
-	/* Where an unclosed construct began is often the real mistake. */
-	if (parser->context && parser->context_mark.line + 1 != line &&
-	    n > 0 && (size_t)n < c->errlen)
-		snprintf(c->err + n, c->errlen - n, " (%s at line %zu)",
-			 parser->context, parser->context_mark.line + 1);
-	return -EINVAL;
-}
-
-static int is_null(const char *s)
-{
-	return !strcmp(s, "") || !strcmp(s, "~") || !strcmp(s, "null") ||
-	       !strcmp(s, "Null") || !strcmp(s, "NULL");
-}
-
-/* A document that holds nothing: no node, or a lone null ("---"). */
-static int doc_is_empty(yaml_document_t *doc)
-{
-	yaml_node_t *root = yaml_document_get_root_node(doc);
-
-	if (!root)
-		return 1;
-	return root->type == YAML_SCALAR_NODE &&
-	       root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	       is_null((const char *)root->data.scalar.value);
-}
-
-/*
- * What libcyaml would mishandle: a list or mapping used as a key (it has
- * no message for that) and a NUL inside a value (C strings end there).
- */
-static int check_nodes(struct cfg_ctx *c)
-{
-	yaml_node_t *n, *k;
-	yaml_node_pair_t *p;
-
-	for (n = c->doc->nodes.start; n < c->doc->nodes.top; n++) {
-		if (n->type == YAML_SCALAR_NODE &&
-		    memchr(n->data.scalar.value, '\0', n->data.scalar.length)) {
-			snprintf(c->err, c->errlen,
-				 "%s:%d: NUL character in a value", c->name,
-				 node_line(n));
-			return -EINVAL;
-		}
-		if (n->type != YAML_MAPPING_NODE)
-			continue;
-		for (p = n->data.mapping.pairs.start;
-		     p < n->data.mapping.pairs.top; p++) {
-			k = yaml_document_get_node(c->doc, p->key);
-			if (!k || k->type == YAML_SCALAR_NODE)
-				continue;
-			snprintf(c->err, c->errlen,
-				 "%s:%d: expected a key name, got %s", c->name,
-				 node_line(k), k->type == YAML_SEQUENCE_NODE ?
-				 "a list" : "a mapping");
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-static int load_doc(struct cfg_ctx *c, const char *yaml, size_t len)
-{
-	yaml_parser_t parser;
-	yaml_document_t extra;
-	yaml_node_t *root;
-	int err = 0;
-
-	if (!yaml_parser_initialize(&parser)) {
-		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	if (!yaml_parser_load(&parser, c->doc)) {
-		err = yaml_error(c, &parser, yaml, len);
-		goto out;
-	}
-	/* libcyaml reads only the first document: refuse to drop the rest. */
-	if (!yaml_parser_load(&parser, &extra)) {
-		err = yaml_error(c, &parser, yaml, len);
-		goto out_doc;
-	}
-	root = yaml_document_get_root_node(&extra);
-	if (root) {
-		snprintf(c->err, c->errlen,
-			 "%s:%d: only one YAML document is allowed", c->name,
-			 node_line(root));
-		err = -EINVAL;
-	}
-	yaml_document_delete(&extra);
-	if (err)
-		goto out_doc;
-
-	err = check_nodes(c);
-	if (err)
-		goto out_doc;
-	root = yaml_document_get_root_node(c->doc);
-	if (!doc_is_empty(c->doc) && root->type != YAML_MAPPING_NODE) {
-		snprintf(c->err, c->errlen,
-			 "%s:%d: expected a mapping at the top level",
-			 c->name, node_line(root));
-		err = -EINVAL;
-		goto out_doc;
-	}
-	goto out;
-out_doc:
-	yaml_document_delete(c->doc);
-out:
-	yaml_parser_delete(&parser);
-	return err;
-}
-
 int xlb_config_parse(const char *yaml, size_t len, const char *name,
 		     struct xlb_config *cfg, char *err, size_t errlen)
 {
 	struct cy_log log = {};
 	cyaml_config_t cy = {
-		.log_fn = cy_log_fn,
+		.log_fn = cfg_cy_log_fn,
 		.log_ctx = &log,
 		.mem_fn = cyaml_mem,
 		.log_level = CYAML_LOG_ERROR,
@@ -1021,16 +470,16 @@ int xlb_config_parse(const char *yaml, size_t len, const char *name,
 	/* of these bytes: a later edit of the file is not what was applied */
 	snprintf(tmp.digest, sizeof(tmp.digest), "crc32:%08lx:%zu",
 		 crc32_z(crc32(0L, Z_NULL, 0), (const Bytef *)yaml, len), len);
-	ret = load_doc(&c, yaml, len);
+	ret = cfg_load_doc(&c, yaml, len);
 	if (ret)
 		return ret;
-	if (doc_is_empty(&doc))
+	if (cfg_doc_is_empty(&doc))
 		goto done;
 
-	cerr = cyaml_load_data((const uint8_t *)yaml, len, &cy, &config_schema,
+	cerr = cyaml_load_data((const uint8_t *)yaml, len, &cy, &cfg_schema,
 			       (cyaml_data_t **)&y, NULL);
 	if (cerr != CYAML_OK) {
-		ret = cyaml_error(&c, &log, cerr);
+		ret = cfg_cyaml_error(&c, &log, cerr);
 		goto out_doc;
 	}
 	if (!y)
@@ -1039,7 +488,7 @@ int xlb_config_parse(const char *yaml, size_t len, const char *name,
 	ret = conv_global(&c, y, &tmp);
 	if (!ret)
 		ret = conv_vips(&c, y, &tmp);
-	cyaml_free(&cy, &config_schema, y, 0);
+	cyaml_free(&cy, &cfg_schema, y, 0);
 	if (ret) {
 		xlb_config_free(&tmp);
 		goto out_doc;

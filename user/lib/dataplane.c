@@ -11,21 +11,10 @@
 	{ .index = XLB_STAT_##id, .class = XLB_STAT_CLASS_##cls, .name = nm },
 #define STAT_NAME(id, idx, nm, cls) [idx] = nm,
 #define STAT_CLASS(id, idx, nm, cls) [idx] = XLB_STAT_CLASS_##cls,
-#define STAT_CASE(id, idx, nm, cls) case idx:
 
 const struct xlb_stat_info xlb_stat_info[XLB_STAT_COUNT] = { XLB_STATS(STAT_INFO) };
 const char *const xlb_stat_names[XLB_STAT_MAX] = { XLB_STATS(STAT_NAME) };
 const enum xlb_stat_class xlb_stat_class[XLB_STAT_MAX] = { XLB_STATS(STAT_CLASS) };
-
-/* Never called: an index used twice in XLB_STATS is a duplicate case, which does not compile. */
-static inline void stat_indexes_unique(int i)
-{
-	switch (i) {
-	XLB_STATS(STAT_CASE)
-	default:
-		break;
-	}
-}
 
 const char *xlb_stat_reason(enum xlb_stat index)
 {

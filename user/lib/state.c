@@ -217,42 +217,83 @@ static int fsync_dir(const char *dir)
 	return ret;
 }
 
+/* All of p, over short writes; a write that makes no progress is a full disk. */
+static int write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno ? -errno : -EIO;
+		if (n == 0)
+			return -ENOSPC;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* text and a newline into a new file at path, on disk when this returns 0. */
+static int write_synced(const char *path, const char *text, size_t len)
+{
+	int fd, ret;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	ret = write_all(fd, text, len);
+	if (!ret)
+		ret = write_all(fd, "\n", 1);
+	if (!ret && fsync(fd))
+		ret = -errno;
+	/* once only: a close that fails has released the fd all the same */
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
+
 int xlb_state_save(const struct xlb_state *s, const char *dir, char *err, size_t errlen)
 {
 	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
 	char path[512], tmp[520];
 	const char *text;
-	size_t len;
 	__u32 i;
-	int fd = -1, ret = 0;
+	int ret = 0;
 
+	if (errlen)
+		err[0] = '\0';
 	json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
 	json_object_object_add(root, "config_digest", json_object_new_string(s->digest));
 	for (i = 0; i < s->nvips; i++)
 		json_object_array_add(arr, vip_to_json(&s->vips[i]));
 	json_object_object_add(root, "vips", arr);
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
-	len = strlen(text);
 
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-ret));
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/state.json", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
-	    fsync(fd) || close(fd) || rename(tmp, path)) {
+	ret = write_synced(tmp, text, strlen(text));
+	if (!ret && rename(tmp, path))
 		ret = -errno;
+	if (ret) {
 		snprintf(err, errlen, "cannot save the runtime state to %s: %s", path,
-			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
+			 strerror(-ret));
 		unlink(tmp);
 		goto out;
 	}
+	/* The new file is in place and is what a restart reads: not a failure. */
 	ret = fsync_dir(dir);
+	if (ret)
+		snprintf(err, errlen, "saved %s, but cannot sync %s: %s; the change may be lost "
+			 "in a crash", path, dir, strerror(-ret));
+	ret = 0;
 out:
 	json_object_put(root);
 	return ret;
@@ -453,8 +494,10 @@ int xlb_state_set_aside(const char *dir, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/state.json", dir);
 	snprintf(prev, sizeof(prev), "%s.prev", path);
 	if (rename(path, prev)) {
-		snprintf(err, errlen, "cannot keep %s as %s: %s", path, prev, strerror(errno));
-		return -errno;
+		int ret = -errno;
+
+		snprintf(err, errlen, "cannot keep %s as %s: %s", path, prev, strerror(-ret));
+		return ret;
 	}
 	return 0;
 }

@@ -65,7 +65,12 @@ int xlb_backend_cfg_equal(const struct xlb_backend_cfg *a, const struct xlb_back
 void xlb_state_set_digest(struct xlb_state *s, const struct xlb_config *applied);
 int xlb_state_digest_matches(const char *digest, const struct xlb_config *file);
 
-/* Write DIR/state.json atomically (temporary file, fsync, rename). */
+/*
+ * Write DIR/state.json atomically (temporary file, fsync, rename, fsync of
+ * DIR). On error DIR/state.json is as it was and err says why. 0 with a
+ * non-empty err is a warning to log: the new file is in place, but DIR
+ * could not be synced, so a crash may still bring back the old one.
+ */
 int xlb_state_save(const struct xlb_state *s, const char *dir, char *err, size_t errlen);
 /*
  * Read DIR/state.json into out's VIPs (and the digest it was saved with).

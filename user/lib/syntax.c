@@ -34,17 +34,24 @@ int xlb_addr_is_v4(const __be32 a[4])
 	return a[0] == 0 && a[1] == 0 && a[2] == htonl(0xffff);
 }
 
-/* IPv4 text (at most len bytes of s) into the v4-mapped form. */
-static int parse_v4(const char *s, size_t len, __be32 out[4])
+/* Text of family af (at most len bytes of s) into dst, by inet_pton. */
+static int pton_n(int af, const char *s, size_t len, void *dst)
 {
-	char buf[INET_ADDRSTRLEN];
-	struct in_addr in;
+	char buf[XLB_ADDR_STR_MAX];
 
 	if (len >= sizeof(buf))
 		return -EINVAL;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	if (inet_pton(AF_INET, buf, &in) != 1)
+	return inet_pton(af, buf, dst) == 1 ? 0 : -EINVAL;
+}
+
+/* IPv4 text (at most len bytes of s) into the v4-mapped form. */
+static int parse_v4(const char *s, size_t len, __be32 out[4])
+{
+	struct in_addr in;
+
+	if (pton_n(AF_INET, s, len, &in))
 		return -EINVAL;
 	out[0] = 0;
 	out[1] = 0;
@@ -59,14 +66,9 @@ static int parse_v4(const char *s, size_t len, __be32 out[4])
  */
 static int parse_v6(const char *s, size_t len, __be32 out[4])
 {
-	char buf[XLB_ADDR_STR_MAX];
 	struct in6_addr in6;
 
-	if (len >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if (inet_pton(AF_INET6, buf, &in6) != 1)
+	if (pton_n(AF_INET6, s, len, &in6))
 		return -EINVAL;
 	memcpy(out, &in6, 16);
 	if (xlb_addr_is_v4(out))

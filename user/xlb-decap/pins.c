@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,8 +87,12 @@ void pinned_close(struct pinned *p)
 	}
 }
 
-/* The map this build expects: a pinned one of another layout is not used. */
-static int map_check(int fd, const struct bpf_map *want, const char *path)
+/*
+ * The map this build expects: a pinned one of another layout is not used.
+ * The stats map may have another number of slots (an older build's, read
+ * by index as far as it goes): its size never forces a detach.
+ */
+static int map_check(int fd, const struct bpf_map *want, const char *path, bool any_size)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -96,7 +101,7 @@ static int map_check(int fd, const struct bpf_map *want, const char *path)
 		return xlb_cli_fail(-errno, "%s: %s", path, bpf_err(-errno));
 	if (info.type != bpf_map__type(want) || info.key_size != bpf_map__key_size(want) ||
 	    info.value_size != bpf_map__value_size(want) ||
-	    info.max_entries != bpf_map__max_entries(want))
+	    (!any_size && info.max_entries != bpf_map__max_entries(want)))
 		return xlb_cli_fail(-EINVAL, "%s: not the map this build expects; detach first", path);
 	return 0;
 }
@@ -158,7 +163,7 @@ int pinned_open(const char *dir, const struct decap_bpf *skel, struct pinned *p)
 		p->map_fd[i] = bpf_obj_get(path);
 		if (p->map_fd[i] < 0)
 			return xlb_cli_fail(-errno, "%s: %s", path, bpf_err(-errno));
-		ret = map_check(p->map_fd[i], maps[i], path);
+		ret = map_check(p->map_fd[i], maps[i], path, i == MAP_STATS);
 		if (ret)
 			return ret;
 	}

@@ -10,7 +10,12 @@
 #include "syntax.h"
 #include "xlb-decap.h"
 
-static const char *const stat_names[XLB_DECAP_STAT_MAX] = { XLB_DECAP_STAT_NAMES };
+/* The counters of maps/decap_maps.h, in table (index) order. */
+#define COUNTER_ROW(id, idx, nm, cls) { .index = XLB_DECAP_STAT_##id, .name = nm },
+static const struct {
+	__u32 index;
+	const char *name;
+} counters[XLB_DECAP_STAT_COUNT] = { XLB_DECAP_STATS(COUNTER_ROW) };
 
 static int cmp_keys16(const void *a, const void *b)
 {
@@ -57,20 +62,24 @@ static int stats_read(int fd, __u64 sums[XLB_DECAP_STAT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus(), cpu, ret = 0;
 	__u64 *vals;
-	__u32 i;
+	__u32 i, slot;
 
 	if (ncpu < 0)
 		return xlb_cli_fail(ncpu, "cannot count CPUs: %s", bpf_err(ncpu));
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
 		return xlb_cli_fail(-ENOMEM, "out of memory");
-	for (i = 0; i < XLB_DECAP_STAT_MAX; i++) {
-		if (bpf_map_lookup_elem(fd, &i, vals)) {
+	memset(sums, 0, sizeof(__u64) * XLB_DECAP_STAT_MAX);
+	for (i = 0; i < XLB_DECAP_STAT_COUNT; i++) {
+		slot = counters[i].index;
+		if (bpf_map_lookup_elem(fd, &slot, vals)) {
+			if (errno == ENOENT)
+				continue; /* an older build's smaller map: its program has no such counter */
 			ret = xlb_cli_fail(-errno, "decap_stats: %s", bpf_err(-errno));
 			break;
 		}
-		for (sums[i] = 0, cpu = 0; cpu < ncpu; cpu++)
-			sums[i] += vals[cpu];
+		for (cpu = 0; cpu < ncpu; cpu++)
+			sums[slot] += vals[cpu];
 	}
 	free(vals);
 	return ret;
@@ -80,7 +89,7 @@ static int show_json(const struct request *rq, const struct pinned *p,
 		     const struct decap_source_key *sources, int nsources,
 		     const struct decap_vip_key *vips, int nvips, const __u64 *sums)
 {
-	struct json_object *obj = json_object_new_object(), *arr, *counters;
+	struct json_object *obj = json_object_new_object(), *arr, *by_name;
 	char buf[INET6_ADDRSTRLEN + 8];
 	int i;
 
@@ -101,10 +110,11 @@ static int show_json(const struct request *rq, const struct pinned *p,
 		json_object_array_add(arr, json_object_new_string(buf));
 	}
 	json_object_object_add(obj, "vips", arr);
-	counters = json_object_new_object();
-	for (i = 0; i < XLB_DECAP_STAT_MAX; i++)
-		json_object_object_add(counters, stat_names[i], json_object_new_uint64(sums[i]));
-	json_object_object_add(obj, "counters", counters);
+	by_name = json_object_new_object();
+	for (i = 0; i < XLB_DECAP_STAT_COUNT; i++)
+		json_object_object_add(by_name, counters[i].name,
+				       json_object_new_uint64(sums[counters[i].index]));
+	json_object_object_add(obj, "counters", by_name);
 	xlb_cli_print_json(stdout, obj);
 	json_object_put(obj);
 	return 0;
@@ -127,8 +137,8 @@ static void show_text(const struct request *rq, const struct pinned *p,
 		xlb_format_addr(vips[i].addr, buf, sizeof(buf));
 		printf("  vip %s\n", buf);
 	}
-	for (i = 0; i < XLB_DECAP_STAT_MAX; i++)
-		printf("  %s %llu\n", stat_names[i], (unsigned long long)sums[i]);
+	for (i = 0; i < XLB_DECAP_STAT_COUNT; i++)
+		printf("  %s %llu\n", counters[i].name, (unsigned long long)sums[counters[i].index]);
 }
 
 int decap_show(const struct request *rq, const char *dir)

@@ -417,7 +417,7 @@ int main(int argc, char **argv)
 			logmsg(LOG_ERR, "%s", err);
 			return 1;
 		}
-		logmsg(LOG_INFO, "detached and unpinned everything under %s", d->pin_dir);
+		logmsg(LOG_INFO, "detached and unpinned xlb's links and maps under %s", d->pin_dir);
 		return 0;
 	}
 	return run(d);
