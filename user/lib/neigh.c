@@ -10,6 +10,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
+#include "hash.h"
 #include "neigh.h"
 
 /* an ignored claim is reported again only if it changed, or after this long */
@@ -53,12 +54,11 @@ struct neigh_msg {
 
 static size_t bucket_of(const struct xlb_neigh *n, const __be32 addr[4])
 {
-	__u32 h = 2166136261u;
-	int i;
+	__u64 lo, hi;
 
-	for (i = 0; i < 4; i++)
-		h = (h ^ addr[i]) * 16777619u;
-	return (h ^ (h >> 15)) & (n->nbuckets - 1);
+	memcpy(&lo, addr, 8);
+	memcpy(&hi, addr + 2, 8);
+	return xlb_mix64(lo ^ xlb_mix64(hi)) & (n->nbuckets - 1);
 }
 
 static struct watch *find(const struct xlb_neigh *n, const __be32 addr[4])
