@@ -133,9 +133,33 @@ int encap_source_for(__u8 forward, const __be32 addr[4], const struct encap_conf
 	return !!((xlb_addr_is_v4(addr) ? &e->v4 : &e->v6)->flags & XLB_ENCAP_F_SET);
 }
 
+/* Why the kernel's neighbour lookup for an L2 DSR backend is no MAC to use, in b->mac_why. */
+static void mac_unknown_why(struct xlbd *d, struct xlb_state_backend *b, int ret, int ifindex)
+{
+	char name[IF_NAMESIZE] = "?";
+
+	if (ifindex)
+		if_indextoname(ifindex, name);
+	if (ret == -ENETUNREACH)
+		snprintf(b->mac_why, sizeof(b->mac_why), "no route to it");
+	else if (ret == -EADDRNOTAVAIL)
+		snprintf(b->mac_why, sizeof(b->mac_why), "not a unicast address");
+	else if (ret == -EREMOTE)
+		snprintf(b->mac_why, sizeof(b->mac_why),
+			 "routed via a gateway on %s: L2 DSR needs it on-link", name);
+	else if (ifindex && !iface_attached(d, ifindex))
+		snprintf(b->mac_why, sizeof(b->mac_why),
+			 "reachable via %s, which xlb is not attached to", name);
+	else if (ret == -EPERM)
+		snprintf(b->mac_why, sizeof(b->mac_why),
+			 "its neighbour entry is NOARP or not a unicast MAC");
+	else
+		snprintf(b->mac_why, sizeof(b->mac_why), "MAC unknown (resolving)");
+}
+
 void mac_resolve(struct xlbd *d, const struct xlb_state_vip *v, struct xlb_state_backend *b)
 {
-	int ifindex;
+	int ifindex, ret;
 	__u8 mac[6];
 
 	if (v->cfg.forward == XLB_FWD_IPIP) {
@@ -148,17 +172,12 @@ void mac_resolve(struct xlbd *d, const struct xlb_state_vip *v, struct xlb_state
 		return;
 	}
 	b->mac_known = 0;
-	if (xlb_neigh_lookup(d->neigh, b->cfg.addr, &ifindex, mac)) {
-		snprintf(b->mac_why, sizeof(b->mac_why), "MAC unknown (resolving)");
-		xlb_neigh_solicit(b->cfg.addr);
-		return;
-	}
-	if (!iface_attached(d, ifindex)) {
-		char name[IF_NAMESIZE] = "?";
-
-		if_indextoname(ifindex, name);
-		snprintf(b->mac_why, sizeof(b->mac_why),
-			 "reachable via %s, which xlb is not attached to", name);
+	/* the MAC on the interface the kernel routes the backend through, no other */
+	ret = xlb_neigh_lookup(d->neigh, b->cfg.addr, &ifindex, mac);
+	if (ret || !iface_attached(d, ifindex)) {
+		mac_unknown_why(d, b, ret, ifindex);
+		if (ret == -ENOENT)
+			xlb_neigh_solicit(b->cfg.addr);
 		return;
 	}
 	if (iface_mac(ifindex, b->src_mac)) {
@@ -180,6 +199,11 @@ int backend_start(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_back
 	const char *why;
 	int ret;
 
+	/* every backend's address is watched: a VIP's forwarding mode can change */
+	ret = xlb_neigh_watch(d->neigh, b->cfg.addr);
+	if (ret)
+		return ret;
+	b->hid = ++d->state.next_hid; /* set: the address is watched (backend_stop) */
 	mac_resolve(d, v, b);
 	if (!b->mac_known) {
 		char vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX];
@@ -189,7 +213,6 @@ int backend_start(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_back
 		logmsg(LOG_INFO, "backend %s of %s not in service yet: %s", addr, vip,
 		       b->mac_why);
 	}
-	b->hid = ++d->state.next_hid;
 	/* serving when a previous xlbd left: stay in service until checks say otherwise */
 	b->health_up = xlb_lb_adoptable(d->lb, &v->cfg.key, b->cfg.addr);
 	b->state = effective_state(b, &why);
@@ -206,6 +229,8 @@ void backend_stop(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_back
 {
 	xlb_health_del(d->health, b->hid);
 	xlb_lb_backend_del(d->lb, &v->cfg.key, b->cfg.addr);
+	if (b->hid)
+		xlb_neigh_unwatch(d->neigh, b->cfg.addr);
 }
 
 int vip_start(struct xlbd *d, struct xlb_state_vip *v)
@@ -228,8 +253,11 @@ void vip_stop(struct xlbd *d, struct xlb_state_vip *v)
 {
 	__u32 i;
 
-	for (i = 0; i < v->nbackends; i++)
+	for (i = 0; i < v->nbackends; i++) {
 		xlb_health_del(d->health, v->backends[i].hid);
+		if (v->backends[i].hid) /* started: its address is watched */
+			xlb_neigh_unwatch(d->neigh, v->backends[i].cfg.addr);
+	}
 	xlb_lb_vip_del(d->lb, &v->cfg.key);
 }
 
@@ -261,16 +289,20 @@ void on_health(void *ctx, __u64 id, int up, const struct xlb_health_result *r)
 	}
 }
 
-void on_neigh(void *ctx, const __be32 addr[4], int known, int ifindex, const __u8 mac[6])
+void on_neigh(void *ctx, const __be32 addr[4], int event, int ifindex, const __u8 mac[6])
 {
 	struct xlbd *d = ctx;
-	char a[XLB_ADDR_STR_MAX], m[18];
+	char a[XLB_ADDR_STR_MAX], m[18], name[IF_NAMESIZE] = "?";
 	__u32 i, j;
 
-	(void)ifindex;
 	xlb_format_addr(addr, a, sizeof(a));
-	if (known)
+	if (event == XLB_NEIGH_IGNORED) {
 		xlb_format_mac(mac, m, sizeof(m));
+		if_indextoname(ifindex, name);
+		logmsg(LOG_WARN, "ignored a neighbour entry for backend %s at %s on %s: "
+		       "the kernel does not route it through %s", a, m, name, name);
+		return;
+	}
 	for (i = 0; i < d->state.nvips; i++) {
 		struct xlb_state_vip *v = &d->state.vips[i];
 
@@ -280,8 +312,10 @@ void on_neigh(void *ctx, const __be32 addr[4], int known, int ifindex, const __u
 			if (memcmp(b->cfg.addr, addr, 16))
 				continue;
 			mac_resolve(d, v, b);
-			if (known && b->mac_known)
+			if (event == XLB_NEIGH_KNOWN && b->mac_known && b->ifindex) {
+				xlb_format_mac(b->mac, m, sizeof(m));
 				logmsg(LOG_DEBUG, "backend %s is at %s", a, m);
+			}
 			backend_push(d, v, b);
 		}
 	}

@@ -77,6 +77,7 @@ struct json_object *cmd_status(struct xlbd *d, struct json_object *req)
 {
 	static const char *const keys[] = { NULL };
 	struct json_object *reply, *ifs, *enc;
+	struct xlb_neigh_stats ns;
 	char err[256], name[IF_NAMESIZE], name4[XLB_ADDR_STR_MAX + 4], name6[XLB_ADDR_STR_MAX + 4];
 	__u32 i;
 
@@ -96,6 +97,9 @@ struct json_object *cmd_status(struct xlbd *d, struct json_object *req)
 	add_u64(reply, "vips", d->state.nvips);
 	add_u64(reply, "backends", total_backends(d));
 	add_u64(reply, "reloads", d->reloads);
+	xlb_neigh_get_stats(d->neigh, &ns);
+	add_u64(reply, "neigh_entries", ns.entries);
+	add_u64(reply, "neigh_ignored", ns.ignored);
 	json_object_object_add(reply, "config", json_object_new_string(d->config_path));
 	json_object_object_add(reply, "bpffs", json_object_new_string(d->pin_dir));
 	xlb_format_encap_source(&d->file.encap.v4, name4, sizeof(name4));

@@ -112,7 +112,7 @@ void vip_stop(struct xlbd *d, struct xlb_state_vip *v);
 __u32 total_backends(const struct xlbd *d);
 /* callbacks: ctx (or src->ctx) is the struct xlbd */
 void on_health(void *ctx, __u64 id, int up, const struct xlb_health_result *r);
-void on_neigh(void *ctx, const __be32 addr[4], int known, int ifindex, const __u8 mac[6]);
+void on_neigh(void *ctx, const __be32 addr[4], int event, int ifindex, const __u8 mac[6]);
 void on_tick(struct xlb_evsrc *src, uint32_t events);
 
 /* ---- reconcile.c: the desired state applied, reloaded, chosen, saved ---- */
