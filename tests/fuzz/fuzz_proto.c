@@ -79,8 +79,11 @@ static void check_round_trip(struct json_object *req, const char *cmd)
 		    "to_line did not give one line");
 	fuzz_assert(!xlb_proto_parse_request(text, n - 1, &back, &cmd2, err, sizeof(err)),
 		    "printed request does not decode: %s: %s", err, text);
-	fuzz_assert(json_object_equal(req, back), "printed request decodes differently: %s",
-		    text);
+	/* by their printed forms: NaN, which json-c reads, is equal to nothing */
+	fuzz_assert(json_object_equal(req, back) ||
+		    !strcmp(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN),
+			    json_object_to_json_string_ext(back, JSON_C_TO_STRING_PLAIN)),
+		    "printed request decodes differently: %s", text);
 	fuzz_assert(!strcmp(cmd, cmd2), "cmd changed");
 	json_object_put(back);
 	free(text);
