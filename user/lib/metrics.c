@@ -1,22 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Prometheus metrics endpoint (see metrics.h for the contract).
+ * Prometheus metrics endpoint (see metrics.h for the contract; the text
+ * writer is metrics_text.c).
  *
  * libmicrohttpd runs with MHD_USE_EPOLL and no internal thread: it keeps
  * its listening and client sockets in an epoll fd of its own, which we nest
  * in the daemon's epoll. Whenever that fd is readable, or our timerfd
  * fires, MHD_run() does all the ready work without blocking, and the
- * timerfd is re-armed from MHD_get_timeout(): MHD needs a run by then to
- * close idle connections, and asks for 0 ms when it stopped with ready
- * sockets still queued (its sockets are edge-triggered, so no new event
- * would come for them).
+ * timerfd is re-armed for the earlier of MHD_get_timeout() and the next
+ * request deadline: MHD needs a run by then to close idle connections, and
+ * asks for 0 ms when it stopped with ready sockets still queued (its
+ * sockets are edge-triggered, so no new event would come for them).
  *
- * Numbers are formatted with the C locale's decimal point, the only one
- * the daemon uses.
+ * MHD's own timeout restarts at every byte, so a client trickling one a
+ * second would hold its connection for ever. Each connection therefore
+ * carries a deadline of ours (NOTIFY_CONNECTION, NOTIFY_COMPLETED); past
+ * it we shut the socket down, MHD reads the end of the stream and closes
+ * the connection the usual way, callbacks and all.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,344 +38,27 @@
 #include "metrics.h"
 #include "syntax.h"
 
-#define PROM_BUF_MIN	4096
-#define PROM_NUM_MAX	32
 #define MHD_MSG_MAX	160
+#define METRICS_SNDBUF	(256 << 10)
 
-/* ---- text writer ------------------------------------------------------ */
-
-struct prom_family {
-	size_t off, len;		/* its name, inside buf */
+/* A client connection, in xlb_metrics.conns; the deadline is for its next step. */
+struct metrics_conn {
+	struct metrics_conn *prev, *next;
+	int fd;
+	__u64 deadline_us;		/* 0: none (already shut down) */
 };
-
-struct xlb_prom {
-	char *buf;			/* NUL-terminated when not NULL */
-	size_t len, cap;
-	int err;			/* first error, sticky */
-	/* every family so far, the last one current: a repeated family makes
-	 * Prometheus reject the whole scrape */
-	struct prom_family *fam;
-	size_t nfam, fam_cap;
-};
-
-struct xlb_prom *xlb_prom_new(void)
-{
-	return calloc(1, sizeof(struct xlb_prom));
-}
-
-void xlb_prom_free(struct xlb_prom *w)
-{
-	if (!w)
-		return;
-	free(w->buf);
-	free(w->fam);
-	free(w);
-}
-
-const char *xlb_prom_text(struct xlb_prom *w, size_t *len)
-{
-	if (len)
-		*len = w->len;
-	return w->buf ? w->buf : "";
-}
-
-int xlb_prom_error(const struct xlb_prom *w)
-{
-	return w->err;
-}
-
-/* Drop the partial line written since start and remember the error. */
-static int prom_fail(struct xlb_prom *w, size_t start, int err)
-{
-	w->len = start;
-	if (w->buf)
-		w->buf[start] = '\0';
-	if (!w->err)
-		w->err = err;
-	return err;
-}
-
-static int prom_reserve(struct xlb_prom *w, size_t n)
-{
-	size_t need, cap;
-	char *p;
-
-	if (n >= XLB_PROM_MAX_BYTES - w->len)
-		return -E2BIG;
-	need = w->len + n + 1;
-	if (need <= w->cap)
-		return 0;
-	cap = w->cap ? w->cap : PROM_BUF_MIN;
-	while (cap < need)
-		cap *= 2;
-	p = realloc(w->buf, cap);
-	if (!p)
-		return -ENOMEM;
-	w->buf = p;
-	w->cap = cap;
-	return 0;
-}
-
-static int prom_put(struct xlb_prom *w, const char *s, size_t n)
-{
-	int ret = prom_reserve(w, n);
-
-	if (ret)
-		return ret;
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
-	return 0;
-}
-
-static int prom_puts(struct xlb_prom *w, const char *s)
-{
-	return prom_put(w, s, strlen(s));
-}
-
-/* s with \ and newline escaped, and " too in label values (quote). */
-static int prom_put_escaped(struct xlb_prom *w, const char *s, int quote)
-{
-	size_t n = strlen(s);
-	char *p;
-	int ret;
-
-	ret = prom_reserve(w, 2 * n);
-	if (ret)
-		return ret;
-	p = w->buf + w->len;
-	for (; *s; s++) {
-		if (*s == '\\' || (*s == '"' && quote)) {
-			*p++ = '\\';
-			*p++ = *s;
-		} else if (*s == '\n') {
-			*p++ = '\\';
-			*p++ = 'n';
-		} else {
-			*p++ = *s;
-		}
-	}
-	*p = '\0';
-	w->len = p - w->buf;
-	return 0;
-}
-
-static int is_alpha_(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-/* Metric names may hold ':', label names may not. */
-static int name_ok(const char *s, int colon)
-{
-	size_t i;
-
-	if (!s || !*s)
-		return 0;
-	for (i = 0; s[i]; i++)
-		if (!is_alpha_(s[i]) && !(colon && s[i] == ':') &&
-		    !(i && s[i] >= '0' && s[i] <= '9'))
-			return 0;
-	return 1;
-}
-
-/* Prometheus refuses a whole scrape over one invalid UTF-8 string. */
-static int utf8_ok(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned int cp, min, n, i;
-
-	while (*p) {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) {
-			n = 1, cp = *p & 0x1f, min = 0x80;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 2, cp = *p & 0x0f, min = 0x800;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 3, cp = *p & 0x07, min = 0x10000;
-		} else {
-			return 0;
-		}
-		/* a NUL fails the continuation test, so no overrun */
-		for (i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		/* overlong forms, surrogates and beyond Unicode */
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
-}
-
-static const struct prom_family *family_find(const struct xlb_prom *w,
-					     const char *name, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < w->nfam; i++)
-		if (w->fam[i].len == len && !memcmp(w->buf + w->fam[i].off, name, len))
-			return &w->fam[i];
-	return NULL;
-}
-
-int xlb_prom_family(struct xlb_prom *w, const char *name, const char *type,
-		    const char *help)
-{
-	size_t start = w->len, len, off;
-	struct prom_family *fam;
-	int ret, total;
-
-	if (w->err)
-		return w->err;
-	if (!name_ok(name, 1) || !type || !help || !*help)
-		return prom_fail(w, start, -EINVAL);
-	len = strlen(name);
-	/* "_total" on counters and only on them, as promtool lints */
-	total = len > 6 && !strcmp(name + len - 6, "_total");
-	if (strcmp(type, total ? "counter" : "gauge"))
-		return prom_fail(w, start, -EINVAL);
-	if (!utf8_ok(help))
-		return prom_fail(w, start, -EILSEQ);
-	if (family_find(w, name, len))
-		return prom_fail(w, start, -EINVAL);
-	if (w->nfam == w->fam_cap) {
-		size_t cap = w->fam_cap ? 2 * w->fam_cap : 16;
-
-		fam = realloc(w->fam, cap * sizeof(*fam));
-		if (!fam)
-			return prom_fail(w, start, -ENOMEM);
-		w->fam = fam;
-		w->fam_cap = cap;
-	}
-
-	ret = prom_puts(w, "# HELP ");
-	off = w->len;
-	ret = ret ?: prom_put(w, name, len);
-	ret = ret ?: prom_puts(w, " ");
-	ret = ret ?: prom_put_escaped(w, help, 0);
-	ret = ret ?: prom_puts(w, "\n# TYPE ");
-	ret = ret ?: prom_put(w, name, len);
-	ret = ret ?: prom_puts(w, " ");
-	ret = ret ?: prom_puts(w, type);
-	ret = ret ?: prom_puts(w, "\n");
-	if (ret)
-		return prom_fail(w, start, ret);
-	w->fam[w->nfam].off = off;
-	w->fam[w->nfam].len = len;
-	w->nfam++;
-	return 0;
-}
-
-static int labels_ok(const char *const *labels)
-{
-	size_t i, j;
-
-	for (i = 0; labels && labels[i]; i += 2) {
-		if (!name_ok(labels[i], 0) || !strncmp(labels[i], "__", 2) ||
-		    !labels[i + 1])
-			return -EINVAL;
-		if (!utf8_ok(labels[i + 1]))
-			return -EILSEQ;
-		for (j = 0; j < i; j += 2)
-			if (!strcmp(labels[i], labels[j]))
-				return -EINVAL;
-	}
-	return 0;
-}
-
-static int prom_sample(struct xlb_prom *w, const char *name,
-		       const char *const *labels, const char *value)
-{
-	size_t start = w->len, i;
-	const struct prom_family *cur;
-	int ret;
-
-	if (w->err)
-		return w->err;
-	/* samples of a family must follow its TYPE line and carry its name */
-	cur = w->nfam ? &w->fam[w->nfam - 1] : NULL;
-	if (!name || !cur || strlen(name) != cur->len ||
-	    memcmp(w->buf + cur->off, name, cur->len))
-		return prom_fail(w, start, -EINVAL);
-	ret = labels_ok(labels);
-	if (ret)
-		return prom_fail(w, start, ret);
-
-	ret = prom_puts(w, name);
-	for (i = 0; labels && labels[i]; i += 2) {
-		ret = ret ?: prom_puts(w, i ? "," : "{");
-		ret = ret ?: prom_puts(w, labels[i]);
-		ret = ret ?: prom_puts(w, "=\"");
-		ret = ret ?: prom_put_escaped(w, labels[i + 1], 1);
-		ret = ret ?: prom_puts(w, "\"");
-	}
-	if (labels && labels[0])
-		ret = ret ?: prom_puts(w, "}");
-	ret = ret ?: prom_puts(w, " ");
-	ret = ret ?: prom_puts(w, value);
-	ret = ret ?: prom_puts(w, "\n");
-	return ret ? prom_fail(w, start, ret) : 0;
-}
-
-/*
- * The shortest of %.15g, %.16g, %.17g that reads back as v: %g drops
- * trailing zeros, and any double whose shortest round-trip form has at
- * most 15 digits comes out of %.15g as that form (0.1, not
- * 0.10000000000000001).
- */
-static void format_double(char *buf, size_t len, double v)
-{
-	int prec;
-
-	if (isnan(v)) {
-		snprintf(buf, len, "NaN");
-		return;
-	}
-	if (isinf(v)) {
-		snprintf(buf, len, "%s", v > 0 ? "+Inf" : "-Inf");
-		return;
-	}
-	for (prec = 15; prec < 17; prec++) {
-		snprintf(buf, len, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			return;
-	}
-	snprintf(buf, len, "%.17g", v);
-}
-
-int xlb_prom_sample(struct xlb_prom *w, const char *name,
-		    const char *const *labels, double value)
-{
-	char num[PROM_NUM_MAX];
-
-	format_double(num, sizeof(num), value);
-	return prom_sample(w, name, labels, num);
-}
-
-int xlb_prom_sample_u64(struct xlb_prom *w, const char *name,
-			const char *const *labels, __u64 value)
-{
-	char num[PROM_NUM_MAX];
-
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)value);
-	return prom_sample(w, name, labels, num);
-}
-
-/* ---- HTTP server -------------------------------------------------------- */
 
 struct xlb_metrics {
 	struct MHD_Daemon *mhd;
 	int epfd;
 	struct xlb_evsrc io;		/* MHD's epoll fd, not ours to close */
-	struct xlb_evsrc timer;		/* timerfd at MHD's next timeout */
+	struct xlb_evsrc timer;		/* timerfd at MHD's next timeout or deadline */
 	xlb_metrics_render_fn render;
 	void *ctx;
+	struct xlb_metrics_opts opts;	/* opts.allow points at our copy */
+	struct metrics_conn conns;	/* list head */
+	struct MHD_Response *cached;	/* the last 200, ours until it goes stale */
+	__u64 cached_at_us;		/* when its render started */
 	__u64 last_us;
 	size_t last_bytes;
 	char mhd_msg[MHD_MSG_MAX];	/* MHD's last complaint: why a start failed */
@@ -415,11 +102,12 @@ static struct MHD_Response *text_response(const char *body)
 						     MHD_RESPMEM_PERSISTENT), TEXT_TYPE);
 }
 
-static struct MHD_Response *scrape(struct xlb_metrics *m, unsigned int *status)
+static struct MHD_Response *render_scrape(struct xlb_metrics *m, unsigned int *status)
 {
 	struct MHD_Response *resp;
 	struct xlb_prom *w;
-	char body[128];
+	char body[128], *text = NULL;
+	size_t len = 0;
 	__u64 t0;
 	int ret;
 
@@ -432,16 +120,18 @@ static struct MHD_Response *scrape(struct xlb_metrics *m, unsigned int *status)
 	ret = m->render(m->ctx, w);
 	if (ret > 0)
 		ret = -ret;
-	ret = ret ?: w->err;
-	/* an empty exposition is valid and still needs a buffer to hand over */
-	ret = ret ?: prom_reserve(w, 0);
+	ret = ret ?: xlb_prom_error(w);
+	if (!ret) {
+		text = xlb_prom_take(w, &len);
+		ret = text ? 0 : -ENOMEM;
+	}
 	m->last_us = now_us() - t0;
-	m->last_bytes = ret ? 0 : w->len;
+	m->last_bytes = ret ? 0 : len;
 	if (ret)
 		goto fail;
-	resp = MHD_create_response_from_buffer(w->len, w->buf, MHD_RESPMEM_MUST_FREE);
-	if (resp)
-		w->buf = NULL;		/* MHD frees it with the response */
+	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		free(text);
 	*status = MHD_HTTP_OK;
 	resp = typed(resp, XLB_METRICS_CONTENT_TYPE);
 	goto out;
@@ -453,6 +143,121 @@ fail:
 out:
 	xlb_prom_free(w);
 	return resp;
+}
+
+/*
+ * The answer to a scrape. With opts.cache_ms, a 200 is kept and answers
+ * every scrape until it is that old, so N scrapers cost one render per
+ * period; *cached then says the response is the cache's, not the caller's
+ * to destroy (MHD holds its own reference while it sends it).
+ */
+static struct MHD_Response *scrape(struct xlb_metrics *m, unsigned int *status, int *cached)
+{
+	struct MHD_Response *resp;
+	__u64 t0 = now_us();
+
+	*cached = 0;
+	if (m->cached && t0 - m->cached_at_us < (__u64)m->opts.cache_ms * 1000) {
+		*status = MHD_HTTP_OK;
+		*cached = 1;
+		return m->cached;
+	}
+	if (m->cached) {
+		MHD_destroy_response(m->cached);
+		m->cached = NULL;
+	}
+	resp = render_scrape(m, status);
+	if (resp && *status == MHD_HTTP_OK && m->opts.cache_ms) {
+		m->cached = resp;
+		m->cached_at_us = t0;
+		*cached = 1;
+	}
+	return resp;
+}
+
+static struct metrics_conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return info ? info->socket_context : NULL;
+}
+
+static void conn_deadline(struct MHD_Connection *conn, unsigned int s)
+{
+	struct metrics_conn *c = conn_of(conn);
+
+	if (c && c->deadline_us)
+		c->deadline_us = now_us() + (__u64)s * 1000000;
+}
+
+/* Every connection starts with XLB_METRICS_REQUEST_DEADLINE_S to send a request. */
+static void on_conn(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+		    enum MHD_ConnectionNotificationCode code)
+{
+	struct xlb_metrics *m = cls;
+	const union MHD_ConnectionInfo *info;
+	struct metrics_conn *c = *socket_ctx;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c) {
+			c->prev->next = c->next;
+			c->next->prev = c->prev;
+			free(c);
+		}
+		*socket_ctx = NULL;
+		return;
+	}
+	if (code != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	c = info ? calloc(1, sizeof(*c)) : NULL;
+	if (!c) {
+		/* a connection without a deadline is what we are here to prevent */
+		if (info)
+			shutdown(info->connect_fd, SHUT_RDWR);
+		return;
+	}
+	c->fd = info->connect_fd;
+	/* each send() MHD makes, and so each of its runs, copies at most this */
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &(int){ METRICS_SNDBUF }, sizeof(int));
+	c->deadline_us = now_us() + XLB_METRICS_REQUEST_DEADLINE_S * 1000000ull;
+	c->next = m->conns.next;
+	c->prev = &m->conns;
+	c->next->prev = c;
+	m->conns.next = c;
+	*socket_ctx = c;
+}
+
+/* A request answered: the next one on a kept-alive connection gets a fresh deadline. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)req_cls;
+	(void)toe;
+	conn_deadline(conn, XLB_METRICS_REQUEST_DEADLINE_S);
+}
+
+/* Only addresses inside opts.allow, when it has any. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	const struct xlb_metrics *m = cls;
+	__be32 a[4] = { 0, 0, htonl(0xffff), 0 };
+	size_t i;
+
+	if (!m->opts.nallow)
+		return MHD_YES;
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		a[3] = ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
+	else if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+		memcpy(a, &((const struct sockaddr_in6 *)sa)->sin6_addr, sizeof(a));
+	else
+		return MHD_NO;
+	for (i = 0; i < m->opts.nallow; i++)
+		if (xlb_prefix_contains(&m->opts.allow[i], a))
+			return MHD_YES;
+	return MHD_NO;
 }
 
 /*
@@ -472,10 +277,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct MHD_Response *resp;
 	unsigned int status;
 	enum MHD_Result ret;
-	int get;
+	int get, cached = 0;
 
 	(void)version;
 	(void)upload_data;
+	/* the headers are in: now the answer has its own time to go out */
+	if (!*req_cls)
+		conn_deadline(conn, XLB_METRICS_ANSWER_DEADLINE_S);
 	get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
 	if (get && !*req_cls) {
 		*req_cls = &headers_seen;
@@ -497,26 +305,54 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			resp = NULL;
 		}
 	} else {
-		resp = scrape(m, &status);
+		resp = scrape(m, &status, &cached);
 	}
 	if (!resp)
 		return MHD_NO;
 	ret = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
+	if (!cached)
+		MHD_destroy_response(resp);
 	return ret;
+}
+
+/*
+ * Shut down every connection past its deadline; return how long until the
+ * next one is due, in µs, or UINT64_MAX. The shutdown wakes MHD's epoll,
+ * whose next run reads the end of the stream and closes the connection.
+ */
+static __u64 cut_late(struct xlb_metrics *m)
+{
+	__u64 now = now_us(), next = UINT64_MAX;
+	struct metrics_conn *c;
+
+	for (c = m->conns.next; c != &m->conns; c = c->next) {
+		if (!c->deadline_us)
+			continue;
+		if (c->deadline_us <= now) {
+			shutdown(c->fd, SHUT_RDWR);
+			c->deadline_us = 0;
+		} else if (c->deadline_us - now < next) {
+			next = c->deadline_us - now;
+		}
+	}
+	return next;
 }
 
 static void metrics_run(struct xlb_metrics *m)
 {
 	struct itimerspec its = {};
 	MHD_UNSIGNED_LONG_LONG ms;
+	__u64 us;
 
 	MHD_run(m->mhd);
-	if (MHD_get_timeout(m->mhd, &ms) == MHD_YES) {
-		its.it_value.tv_sec = ms / 1000;
-		its.it_value.tv_nsec = (ms % 1000) * 1000000;
+	us = cut_late(m);
+	if (MHD_get_timeout(m->mhd, &ms) == MHD_YES && ms * 1000 < us)
+		us = ms * 1000;
+	if (us != UINT64_MAX) {
+		its.it_value.tv_sec = us / 1000000;
+		its.it_value.tv_nsec = (us % 1000000) * 1000;
 		/* "run now": a zero it_value would disarm the timer */
-		if (!ms)
+		if (!us)
 			its.it_value.tv_nsec = 1;
 	}
 	timerfd_settime(m->timer.fd, 0, &its, NULL);
@@ -583,6 +419,33 @@ struct xlb_metrics *xlb_metrics_new(int epfd, const char *addr,
 				    xlb_metrics_render_fn render, void *ctx,
 				    char *err, size_t errlen)
 {
+	return xlb_metrics_new_opts(epfd, addr, NULL, render, ctx, err, errlen);
+}
+
+/* The copy of opts m keeps, allow and all; -ENOMEM. */
+static int keep_opts(struct xlb_metrics *m, const struct xlb_metrics_opts *opts)
+{
+	struct xlb_prefix *allow;
+
+	if (!opts)
+		return 0;
+	m->opts = *opts;
+	m->opts.allow = NULL;
+	if (!opts->nallow)
+		return 0;
+	allow = calloc(opts->nallow, sizeof(*allow));
+	if (!allow)
+		return -ENOMEM;
+	memcpy(allow, opts->allow, opts->nallow * sizeof(*allow));
+	m->opts.allow = allow;
+	return 0;
+}
+
+struct xlb_metrics *xlb_metrics_new_opts(int epfd, const char *addr,
+					 const struct xlb_metrics_opts *opts,
+					 xlb_metrics_render_fn render, void *ctx,
+					 char *err, size_t errlen)
+{
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage ss;
 	struct xlb_metrics *m;
@@ -616,6 +479,13 @@ struct xlb_metrics *xlb_metrics_new(int epfd, const char *addr,
 	m->render = render;
 	m->ctx = ctx;
 	m->io.fd = -1;
+	m->timer.fd = -1;
+	m->conns.next = m->conns.prev = &m->conns;
+	if (keep_opts(m, opts)) {
+		ret = -ENOMEM;
+		set_err(err, errlen, "metrics: out of memory");
+		goto fail;
+	}
 	m->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (m->timer.fd < 0) {
 		ret = -errno;
@@ -628,13 +498,16 @@ struct xlb_metrics *xlb_metrics_new(int epfd, const char *addr,
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	errno = 0;
-	m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m,
+	m->mhd = MHD_start_daemon(flags, 0, on_accept, m, on_request, m,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, m,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_LIMIT,
 				  (unsigned int)XLB_METRICS_MAX_CONNS,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, m->opts.per_ip_conns,
 				  MHD_OPTION_CONNECTION_TIMEOUT,
 				  (unsigned int)XLB_METRICS_CONN_TIMEOUT_S,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_conn, m,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
 				  MHD_OPTION_END);
 	if (!m->mhd) {
 		/* MHD keeps the failed call's errno, else says why in its log */
@@ -678,8 +551,12 @@ void xlb_metrics_free(struct xlb_metrics *m)
 		xlb_ev_del(m->epfd, &m->timer);
 		close(m->timer.fd);
 	}
+	/* closes every connection, and each one's NOTIFY_CLOSED frees its entry */
 	if (m->mhd)
 		MHD_stop_daemon(m->mhd);
+	if (m->cached)
+		MHD_destroy_response(m->cached);
+	free((void *)m->opts.allow);
 	free(m);
 }
 

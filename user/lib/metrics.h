@@ -8,14 +8,25 @@
  * finishes work MHD left pending. The caller only dispatches
  * src->fn(src, events); there is nothing to call from its periodic timer.
  *
- * Each scrape calls render once, synchronously from the loop, with a fresh
- * text writer; the text it leaves becomes the response body.
+ * Each scrape (each period, with opts.cache_ms) calls render once,
+ * synchronously from the loop, with a fresh text writer; the text it
+ * leaves becomes the response body.
  *   GET|HEAD /metrics  200, Content-Type XLB_METRICS_CONTENT_TYPE
  *   render or writer error  500
  *   another path  404;  another method  405 (Allow: GET, HEAD)
- * At most XLB_METRICS_MAX_CONNS connections at a time (more wait in the
- * listen backlog), each closed after XLB_METRICS_CONN_TIMEOUT_S idle
- * seconds, so slow or silent clients cannot pin the endpoint for long.
+ *
+ * Slow or silent clients cannot pin the endpoint:
+ *   - at most XLB_METRICS_MAX_CONNS connections at a time (more wait in
+ *     the listen backlog), and opts.per_ip_conns from one address (more
+ *     are closed at once);
+ *   - a connection that has not sent a whole request (its headers) within
+ *     XLB_METRICS_REQUEST_DEADLINE_S of opening, or of its previous
+ *     answer, is closed, however many bytes it trickles meanwhile; an
+ *     answer not taken within XLB_METRICS_ANSWER_DEADLINE_S is cut;
+ *   - any connection idle for XLB_METRICS_CONN_TIMEOUT_S is closed;
+ *   - with opts.allow, a client outside those prefixes is closed at accept.
+ * With opts.cache_ms a rendered 200 answers every scrape for that long,
+ * so N scrapers cost one render per period, not N.
  *
  * Errors are negative errno values.
  */
@@ -24,10 +35,16 @@
 
 #include <stddef.h>
 #include <linux/types.h>
+#include "syntax.h"
 
 #define XLB_METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
-#define XLB_METRICS_MAX_CONNS		16
+#define XLB_METRICS_MAX_CONNS		64
 #define XLB_METRICS_CONN_TIMEOUT_S	10
+#define XLB_METRICS_REQUEST_DEADLINE_S	5
+#define XLB_METRICS_ANSWER_DEADLINE_S	30
+/* What xlbd uses: Prometheus needs one connection, HA pairs one each */
+#define XLB_METRICS_PER_IP_CONNS	4
+#define XLB_METRICS_CACHE_MS		1000
 /* a runaway render fails with -E2BIG instead of eating the memory */
 #define XLB_PROM_MAX_BYTES		(64u << 20)
 
@@ -69,6 +86,8 @@ int xlb_prom_sample_u64(struct xlb_prom *w, const char *name,
 
 /* The first error so far, or 0. */
 int xlb_prom_error(const struct xlb_prom *w);
+/* The text, now the caller's to free(), and its length; w is left empty. NULL without memory. */
+char *xlb_prom_take(struct xlb_prom *w, size_t *len);
 
 /* A writer on a plain buffer. NULL (errno set) on failure. */
 struct xlb_prom *xlb_prom_new(void);
@@ -93,12 +112,27 @@ typedef int (*xlb_metrics_render_fn)(void *ctx, struct xlb_prom *w);
 struct xlb_metrics *xlb_metrics_new(int epfd, const char *addr,
 				    xlb_metrics_render_fn render, void *ctx,
 				    char *err, size_t errlen);
+
+/* Zero is off for each. */
+struct xlb_metrics_opts {
+	unsigned int per_ip_conns;	/* connections at a time from one address */
+	unsigned int cache_ms;		/* how long a rendered 200 answers scrapes */
+	const struct xlb_prefix *allow;	/* nallow prefixes clients must be in; copied */
+	size_t nallow;
+};
+
+/* xlb_metrics_new with opts (NULL: all off, which is what xlb_metrics_new does). */
+struct xlb_metrics *xlb_metrics_new_opts(int epfd, const char *addr,
+					 const struct xlb_metrics_opts *opts,
+					 xlb_metrics_render_fn render, void *ctx,
+					 char *err, size_t errlen);
 /* Closes every connection. Not from inside render. NULL is a no-op. */
 void xlb_metrics_free(struct xlb_metrics *m);
 
 /*
- * The last scrape that called render: its render time in µs and body size
- * in bytes (0 if it answered 500). Both 0 before the first scrape.
+ * The last scrape that called render (a cached answer does not): its
+ * render time in µs and body size in bytes (0 if it answered 500). Both 0
+ * before the first scrape.
  */
 void xlb_metrics_last_scrape(struct xlb_metrics *m, __u64 *us, size_t *bytes);
 

@@ -437,3 +437,51 @@ void xlb_format_mac(const __u8 mac[6], char *buf, size_t len)
 	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x",
 		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }
+
+/* a with every bit past the first len cleared */
+static void prefix_mask(const __be32 a[4], unsigned int len, __be32 out[4])
+{
+	unsigned int i, bits;
+
+	for (i = 0; i < 4; i++) {
+		bits = len > 32 * i ? len - 32 * i : 0;
+		out[i] = bits >= 32 ? a[i] : bits ? a[i] & htonl(~0u << (32 - bits)) : 0;
+	}
+}
+
+int xlb_parse_prefix(const char *s, struct xlb_prefix *p, char *err, size_t errlen)
+{
+	char addr[INET6_ADDRSTRLEN + 8], *slash;
+	unsigned int len = 0, full;
+	const char *d;
+	__be32 a[4];
+
+	if (strlen(s) >= sizeof(addr))
+		return fail(err, errlen, "bad address");
+	strcpy(addr, s);
+	slash = strchr(addr, '/');
+	if (slash)
+		*slash = '\0';
+	if (xlb_parse_addr(addr, a, err, errlen))
+		return -EINVAL;
+	full = xlb_addr_is_v4(a) ? 32 : 128;
+	if (slash) {
+		for (d = slash + 1; *d >= '0' && *d <= '9' && len <= full; d++)
+			len = len * 10 + (*d - '0');
+		if (d == slash + 1 || *d || len > full || d - slash > 4)
+			return fail(err, errlen, "bad prefix length");
+	} else {
+		len = full;
+	}
+	p->len = 128 - full + len;
+	prefix_mask(a, p->len, p->addr);
+	return 0;
+}
+
+int xlb_prefix_contains(const struct xlb_prefix *p, const __be32 a[4])
+{
+	__be32 m[4];
+
+	prefix_mask(a, p->len, m);
+	return !memcmp(m, p->addr, sizeof(m));
+}

@@ -81,4 +81,18 @@ const char *xlb_quote(const char *s, char *buf, size_t len);
 
 void xlb_format_mac(const __u8 mac[6], char *buf, size_t len);
 
+/*
+ * An address prefix, "198.18.0.0/24" or "2001:db8::/32"; an address alone
+ * is a /32 or /128. Kept in the 16-byte form with the length counted over
+ * it (an IPv4 /24 is 120), host bits cleared. Errors: those of an
+ * address, "bad prefix length".
+ */
+struct xlb_prefix {
+	__be32 addr[4];
+	__u8 len;
+};
+
+int xlb_parse_prefix(const char *s, struct xlb_prefix *p, char *err, size_t errlen);
+int xlb_prefix_contains(const struct xlb_prefix *p, const __be32 a[4]);
+
 #endif /* XLB_SYNTAX_H */

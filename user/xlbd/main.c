@@ -218,8 +218,13 @@ static int serve(struct xlbd *d)
 	if (d->cli_metrics)
 		snprintf(d->file.metrics, sizeof(d->file.metrics), "%s", d->cli_metrics);
 	if (d->file.metrics[0]) {
-		d->metrics = xlb_metrics_new(d->epfd, d->file.metrics, render_metrics, d, err,
-					     sizeof(err));
+		struct xlb_metrics_opts mo = {
+			.per_ip_conns = XLB_METRICS_PER_IP_CONNS,
+			.cache_ms = XLB_METRICS_CACHE_MS,
+		};
+
+		d->metrics = xlb_metrics_new_opts(d->epfd, d->file.metrics, &mo, render_metrics,
+						  d, err, sizeof(err));
 		if (!d->metrics) {
 			logmsg(LOG_ERR, "%s", err);
 			return -EINVAL;
