@@ -54,6 +54,7 @@ run_suite unit-xlbctl-top env XLBCTL="$build/xlbctl" "$build/test_xlbctl_top"
 if [ "$only_unit" -eq 0 ]; then
 	run_suite unit-health bash "$here/unit/in_netns.sh" "$build/test_health"
 	run_suite unit-metrics bash "$here/unit/in_netns.sh" "$build/test_metrics"
+	run_suite unit-metrics-limits bash "$here/unit/in_netns.sh" "$build/test_metrics_limits"
 
 	# Packet tests run in their own namespace, with a veth pair to redirect to.
 	if ip netns add "$ns" &&
@@ -84,6 +85,7 @@ if [ "$only_unit" -eq 0 ] && [ "$only_unit_packet" -eq 0 ]; then
 	run_suite l3dsr env BUILD="$build" bash "$here/e2e/test_l3dsr.sh"
 	run_suite decap-cli env BUILD="$build" bash "$here/decap/test_decap_cli.sh"
 	run_suite observe env BUILD="$build" bash "$here/obs/test_observe.sh"
+	run_suite metrics-attack env BUILD="$build" bash "$here/obs/test_metrics_attack.sh"
 	run_suite fuzz bash "$here/fuzz/run.sh" "$build" "${FUZZ_TEST_TIME:-20}"
 fi
 
