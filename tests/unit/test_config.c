@@ -239,6 +239,12 @@ static void test_announce(void **state)
 	assert_int_equal(cfg.host_withdrawn, 0);
 	xlb_config_free(&cfg);
 
+	assert_int_equal(parse("metrics_allow: [198.18.0.0/15, \"2001:db8::/32\"]\n", &cfg, err), 0);
+	assert_int_equal(cfg.nmetrics_allow, 2);
+	assert_int_equal(cfg.metrics_allow[0].len, 96 + 15); /* v4-mapped */
+	assert_int_equal(cfg.metrics_allow[1].len, 32);
+	xlb_config_free(&cfg);
+
 	assert_int_equal(parse(yaml, &cfg, err), 0);
 	assert_int_equal(cfg.announce.table, 100);
 	assert_int_equal(cfg.announce.protocol, 200);
@@ -350,6 +356,8 @@ static const struct bad_case bad[] = {
 	  "t.yaml:1: interfaces[0]: bad interface name 'eth 0'" },
 	{ "interfaces: [\"\"]\n",
 	  "t.yaml:1: interfaces[0]: empty interface name" },
+	{ "metrics_allow:\n  - 198.18.0.0/15\n  - 198.18.0.300/32\n",
+	  "t.yaml:3: metrics_allow[1]: bad IPv4 address '198.18.0.300/32'" },
 	{ "xdp_mode: skb\n",
 	  "t.yaml:1: xdp_mode: bad XDP mode (native or generic) 'skb'" },
 	{ "conntrack:\n  size: 1023\n",

@@ -183,6 +183,26 @@ static int conv_ifaces(struct cfg_ctx *c, const struct y_config *y,
 	return 0;
 }
 
+/* metrics_allow: [PREFIX, ...]: the scrapers' addresses */
+static int conv_metrics_allow(struct cfg_ctx *c, const struct y_config *y,
+			      struct xlb_config *cfg)
+{
+	char p[32], why[128];
+	__u32 i;
+
+	if (y->metrics_allow_count > XLB_METRICS_ALLOW_MAX)
+		return cfg_err(c, "metrics_allow", NULL, "too many prefixes (%u, max %d)",
+			       y->metrics_allow_count, XLB_METRICS_ALLOW_MAX);
+	for (i = 0; i < y->metrics_allow_count; i++) {
+		snprintf(p, sizeof(p), "metrics_allow[%u]", i);
+		if (xlb_parse_prefix(y->metrics_allow[i], &cfg->metrics_allow[i], why,
+				     sizeof(why)))
+			return val_err(c, p, NULL, why, y->metrics_allow[i]);
+	}
+	cfg->nmetrics_allow = y->metrics_allow_count;
+	return 0;
+}
+
 /* announce: { table, protocol }: both required, a table no rule uses by default */
 static int conv_announce(struct cfg_ctx *c, const struct y_announce *y,
 			 struct xlb_announce_cfg *a)
@@ -238,6 +258,9 @@ static int conv_global(struct cfg_ctx *c, const struct y_config *y,
 			return val_err(c, "", "metrics", why, y->metrics);
 		strcpy(cfg->metrics, y->metrics);
 	}
+	err = conv_metrics_allow(c, y, cfg);
+	if (err)
+		return err;
 	err = conv_announce(c, y->announce, &cfg->announce);
 	if (err)
 		return err;

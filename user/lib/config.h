@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "../../maps/xlb_maps.h"
+#include "syntax.h"
 #include "xlb_limits.h"
 
 enum xlb_check_kind {
@@ -68,6 +69,9 @@ struct xlb_config {
 	__u32 ct_size;                   /* default XLB_CT_SIZE */
 	__u64 tcp_idle_ms, udp_idle_ms;  /* default 300 s, 30 s */
 	char metrics[XLB_METRICS_ADDR_MAX]; /* "ADDR:PORT" or "" (off) */
+	/* scrapers allowed; none listed: any (then bind metrics: to a management address) */
+	struct xlb_prefix metrics_allow[XLB_METRICS_ALLOW_MAX];
+	__u32 nmetrics_allow;
 	struct encap_config encap;       /* outer sources for forward ipip */
 	struct xlb_announce_cfg announce;
 	/* runtime only, never in the config file: xlbctl lb withdraw, in state.json */

@@ -60,6 +60,8 @@ struct y_config {
 	char *xdp_mode;
 	struct y_conntrack *conntrack;
 	char *metrics;
+	char **metrics_allow;
+	unsigned int metrics_allow_count;
 	struct y_vip *vips;
 	unsigned int vips_count;
 };

@@ -104,6 +104,8 @@ static const cyaml_schema_field_t config_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("conntrack", OPT_NULL, struct y_config,
 				conntrack, conntrack_fields),
 	OPT_STR("metrics", struct y_config, metrics),
+	CYAML_FIELD_SEQUENCE("metrics_allow", CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER,
+			     struct y_config, metrics_allow, &ifname_schema, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_MAPPING_PTR("encap_source", OPT_NULL, struct y_config,
 				encap_source, encap_fields),
 	/* not OPT_NULL: "announce:" alone would turn it off unseen */

@@ -53,6 +53,7 @@
 #define XLB_CONFIG_FILE_MAX	(64 << 20)
 #define XLB_ERR_MAX		512	/* one error message line */
 #define XLB_METRICS_ADDR_MAX	64	/* "ADDR:PORT" of the metrics listener */
+#define XLB_METRICS_ALLOW_MAX	64	/* metrics_allow: prefixes */
 #define XLB_DIGEST_MAX		64	/* the config file's digest, with its NUL */
 
 /* Control socket: longest request line (without '\n') and reply. */

@@ -221,6 +221,8 @@ static int serve(struct xlbd *d)
 		struct xlb_metrics_opts mo = {
 			.per_ip_conns = XLB_METRICS_PER_IP_CONNS,
 			.cache_ms = XLB_METRICS_CACHE_MS,
+			.allow = d->file.metrics_allow,
+			.nallow = d->file.nmetrics_allow,
 		};
 
 		d->metrics = xlb_metrics_new_opts(d->epfd, d->file.metrics, &mo, render_metrics,
