@@ -52,6 +52,7 @@ field() { # VIP ADDR FIELD
 	ctl -j backend show "$1" | jq -r --arg a "$2" ".backends[] | select(.address == \$a) | .$3"
 }
 field_is() { [ "$(field "$1" "$2" "$3")" = "$4" ]; }
+# after a health change the table follows within the coalescing interval (100 ms)
 table() { "$PROBE" table-check "$PIN" "$@"; }
 flow() { # SPORT [syn] -> "TX mac"
 	ip netns exec "$LB" "$PROBE" flow "$PIN" eth0 198.18.0.1 "$@"
@@ -72,8 +73,8 @@ check "health checks bring the backends up (drain stays drain)" \
 check "socket is mode 0600" test "$(stat -c %a "$SOCK")" = 600
 
 # ---- tables ----
-check "VIP table: the up backends, equal weights" table "$V80" 198.18.0.11=100 198.18.0.12=100
-check "VIP table: weights 10/20" table "$V443" 198.18.0.11=10 198.18.0.12=20
+check "VIP table: the up backends, equal weights" wait_for 2 table "$V80" 198.18.0.11=100 198.18.0.12=100
+check "VIP table: weights 10/20" wait_for 2 table "$V443" 198.18.0.11=10 198.18.0.12=20
 ctl backend set "$V80" 198.18.0.12 weight 300
 check "weight change rebuilds the table" table "$V80" 198.18.0.11=100 198.18.0.12=300
 ctl backend set "$V80" 198.18.0.11 disable
@@ -101,10 +102,10 @@ expect_eq "its last check and failure streak" \
 	'["connect refused",true,"down"]'
 check "the log line names backend, VIP, reason and count" \
 	grep -q "backend 198.18.0.12 of $V80 down: connect refused (2/2)" "$RUN/xlbd.log"
-check "a down backend leaves the table" table "$V80" 198.18.0.11=100
+check "a down backend leaves the table" wait_for 2 table "$V80" 198.18.0.11=100
 bash "$TOP/scripts/topo.sh" nginx-start -p "$P" 2
 check "and comes back up after rise checks" wait_for 10 field_is "$V80" 198.18.0.12 state up
-check "back in the table" table "$V80" 198.18.0.11=100 198.18.0.12=100
+check "back in the table" wait_for 2 table "$V80" 198.18.0.11=100 198.18.0.12=100
 
 ctl vip add 198.18.100.10:8080/tcp check http /healthz check-port 80 interval 300ms timeout 200ms rise 1 fall 1
 ctl backend add 198.18.100.10:8080/tcp 198.18.0.11

@@ -192,8 +192,10 @@ static int vip_flush(struct xlb_lb *lb, struct xlb_lb_vip *vip)
 	return xlb_lb_tables_write(lb, &vip, 1);
 }
 
+enum { TABLE_SAME, TABLE_CHANGES, TABLE_LOSES /* a backend leaves it: urgent */ };
+
 /*
- * Push a VIP's backends; table: the table changes too. Backends that take
+ * Push a VIP's backends; table: how the table changes. Backends that take
  * flows are written before a table names them; backends that lose them go
  * out of service at once (a packet still meeting them in the table is
  * dropped, not sent to them), then leave the table: at once, at the end of
@@ -217,7 +219,7 @@ static int vip_sync(struct xlb_lb *lb, struct xlb_lb_vip *vip, int table)
 	}
 	if (!table)
 		return 0;
-	xlb_lb_vip_mark(lb, vip);
+	xlb_lb_vip_mark(lb, vip, table == TABLE_LOSES);
 	if (lb->adopting || lb->batch || lb->coalesce_ms)
 		return 0;
 	return vip_flush(lb, vip);
@@ -359,7 +361,7 @@ int xlb_lb_adopt_finish(struct xlb_lb *lb)
 	/* every backend is back: each table, whole, as the set now is ... */
 	for (i = 0; i < XLB_MAX_VIPS; i++)
 		if (lb->vips[i].in_use)
-			xlb_lb_vip_mark(lb, &lb->vips[i]);
+			xlb_lb_vip_mark(lb, &lb->vips[i], 0);
 	err = xlb_lb_flush(lb);
 	/* ... then out of service what no table names any more */
 	for (i = 0; i < XLB_MAX_VIPS && !err; i++)
@@ -516,6 +518,7 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 	err = xlb_dp_vip_addr_set(lb->dp, key->addr, vips_on_addr(lb, key->addr));
 	err = err ?: addr_bits_sync(lb, key->addr);
 	err = err ?: frag_vip_sync(lb, key->addr, key->proto);
+	err = err ?: vip_sync(lb, vip, TABLE_CHANGES); /* its table, empty */
 	if (err) {
 		xlb_lb_vip_del(lb, key);
 		return err;
@@ -589,7 +592,7 @@ int xlb_lb_vip_update(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 	meta.forward = forward;
 	err = xlb_dp_vip_set(lb->dp, key, &meta);
 	/* the backends carry the forwarding mode for flows that skip the VIP lookup */
-	err = err ?: vip_sync(lb, vip, 0);
+	err = err ?: vip_sync(lb, vip, TABLE_SAME);
 	return err ?: frag_vip_sync(lb, key->addr, key->proto);
 }
 
@@ -626,10 +629,10 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct vip_key *key,
 	}
 	vip->nbackends++;
 	*by_addr_slot(vip, spec->addr) = vip->nbackends;
-	err = vip_sync(lb, vip, xlb_lb_in_table(spec));
+	err = vip_sync(lb, vip, xlb_lb_in_table(spec) ? TABLE_CHANGES : TABLE_SAME);
 	if (err) {
 		backend_release(lb, vip, b);
-		xlb_lb_vip_mark(lb, vip); /* the id is free after the next table write */
+		xlb_lb_vip_mark(lb, vip, 0); /* the id is free after the next table write */
 		vip->nbackends--;
 		by_addr_rebuild(vip); /* same size: cannot fail */
 		return err;
@@ -649,8 +652,13 @@ int xlb_lb_backend_update(struct xlb_lb *lb, const struct vip_key *key,
 	b = xlb_lb_backend_find(vip, spec->addr);
 	if (!b)
 		return -ENOENT;
-	table = xlb_lb_in_table(&b->spec) != xlb_lb_in_table(spec) ||
-		(xlb_lb_in_table(spec) && b->spec.weight != spec->weight);
+	if (xlb_lb_in_table(&b->spec) && !xlb_lb_in_table(spec))
+		table = TABLE_LOSES;
+	else if (xlb_lb_in_table(spec) &&
+		 (!xlb_lb_in_table(&b->spec) || b->spec.weight != spec->weight))
+		table = TABLE_CHANGES;
+	else
+		table = TABLE_SAME;
 	b->spec = *spec;
 	return vip_sync(lb, vip, table);
 }
@@ -672,5 +680,5 @@ int xlb_lb_backend_del(struct xlb_lb *lb, const struct vip_key *key,
 	by_addr_rebuild(vip); /* same size: cannot fail */
 	/* out of service at once; its id is free once the table is written without it */
 	err = backend_release(lb, vip, &gone);
-	return err ?: vip_sync(lb, vip, 1);
+	return err ?: vip_sync(lb, vip, xlb_lb_in_table(&gone.spec) ? TABLE_LOSES : TABLE_CHANGES);
 }

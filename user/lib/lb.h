@@ -40,7 +40,9 @@ struct xlb_lb_vip {
 	__u8 in_use;
 	__u8 dirty;        /* its table is not written as its backends now are */
 	__u8 partial;      /* part of a write is in: counted as a rebuild when done */
+	__u8 urgent;       /* a backend left it: written at once unless written within coalesce_ms */
 	__u64 dirty_ms;    /* since when (CLOCK_MONOTONIC): written by then + coalesce_ms */
+	__u64 written_ms;  /* when its table was last written */
 	__u64 change_seq;  /* lb->changes at its last change */
 	struct xlb_vip_table table;
 	__u32 *unreleased; /* ids of deleted backends: free once the table no longer names them */
@@ -107,12 +109,13 @@ int xlb_lb_flush(struct xlb_lb *lb);        /* rebuild stale tables now, batch o
 
 /*
  * Coalescing (the daemon): with coalesce_ms set, a change outside a batch
- * only marks its VIP dirty; xlb_lb_tables_due() writes a dirty VIP's table
- * once coalesce_ms have passed since its first unwritten change, so a VIP
- * is rebuilt at most once per coalesce_ms and always after its last change.
- * A backend leaving is out of service at once (new flows that still meet it
- * in the table are dropped, not sent to it) and out of the table within
- * coalesce_ms plus the time the writes before it take (oldest first).
+ * only marks its VIP dirty; xlb_lb_tables_due() writes its table at most
+ * once per coalesce_ms and always after its last change. A backend joining
+ * waits coalesce_ms (more join with it). A backend leaving is out of
+ * service at once (new flows that still meet it in the table are dropped,
+ * not sent to it) and out of the table at the next loop turn, or within
+ * coalesce_ms of the table's last write, plus the time the writes due
+ * before it take (earliest due first): the bound on that drop window.
  */
 void xlb_lb_set_coalesce(struct xlb_lb *lb, __u32 ms);
 /*

@@ -89,11 +89,12 @@ static __u64 now_ms(void)
 	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
 }
 
-void xlb_lb_vip_mark(struct xlb_lb *lb, struct xlb_lb_vip *vip)
+void xlb_lb_vip_mark(struct xlb_lb *lb, struct xlb_lb_vip *vip, int urgent)
 {
 	if (!vip->dirty)
 		vip->dirty_ms = now_ms();
 	vip->dirty = 1;
+	vip->urgent |= urgent;
 	vip->change_seq = ++lb->changes;
 }
 
@@ -159,6 +160,8 @@ static int table_step(struct xlb_lb *lb, struct xlb_lb_vip *v, __u32 max,
 	lb->rebuilds += changed;
 	v->partial = 0;
 	v->dirty = 0;
+	v->urgent = 0;
+	v->written_ms = now_ms();
 	if (t->points != (want_empty ? XLB_TABLE_EMPTY : XLB_TABLE_OWN) || v->nunreleased) {
 		al->to_empty[al->n] = want_empty;
 		al->vips[al->n++] = v;
@@ -196,7 +199,7 @@ static int attach_flush(struct xlb_lb *lb, struct xlb_table_attach *al)
 	return 0;
 failed:
 	for (i = 0; i < al->n; i++)
-		xlb_lb_vip_mark(lb, al->vips[i]); /* again an interval on */
+		xlb_lb_vip_mark(lb, al->vips[i], 0); /* again an interval on */
 	al->n = 0;
 	return err;
 }
@@ -255,20 +258,35 @@ __u32 xlb_lb_tables_pending(const struct xlb_lb *lb)
 	return n;
 }
 
-/* The dirty VIP changed first, and when it is due; NULL if none is dirty. */
+/* A loss at once unless written within the interval; a gain an interval after it came. */
+static __u64 due_at(const struct xlb_lb *lb, const struct xlb_lb_vip *v)
+{
+	__u64 next = v->written_ms + lb->coalesce_ms;
+
+	if (v->urgent)
+		return v->dirty_ms > next ? v->dirty_ms : next;
+	return v->dirty_ms + lb->coalesce_ms;
+}
+
+/* The dirty VIP due first, and when; NULL if none is dirty. */
 static struct xlb_lb_vip *oldest_dirty(struct xlb_lb *lb, __u64 *due_ms)
 {
 	struct xlb_lb_vip *best = NULL;
+	__u64 due, best_due = 0;
 	__u32 i;
 
 	for (i = 0; i < XLB_MAX_VIPS; i++) {
 		struct xlb_lb_vip *v = &lb->vips[i];
 
-		if (v->in_use && v->dirty && (!best || v->dirty_ms < best->dirty_ms))
+		if (!v->in_use || !v->dirty)
+			continue;
+		due = due_at(lb, v);
+		if (!best || due < best_due) {
 			best = v;
+			best_due = due;
+		}
 	}
-	if (best)
-		*due_ms = best->dirty_ms + lb->coalesce_ms;
+	*due_ms = best_due;
 	return best;
 }
 

@@ -65,7 +65,7 @@ int xlb_vip_table_write(struct xlb_vip_table *t, const __u32 *table, __u32 *slot
 
 /* For lb.c: a VIP's table changed; the ids of its deleted backends freed. */
 struct xlb_lb;
-void xlb_lb_vip_mark(struct xlb_lb *lb, struct xlb_lb_vip *vip);
+void xlb_lb_vip_mark(struct xlb_lb *lb, struct xlb_lb_vip *vip, int urgent);
 void xlb_lb_vip_release_ids(struct xlb_lb *lb, struct xlb_lb_vip *vip);
 /* Write the tables of vips[0..n-1] now, whole (one that fails stays dirty). */
 int xlb_lb_tables_write(struct xlb_lb *lb, struct xlb_lb_vip **vips, __u32 n);
