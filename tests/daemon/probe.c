@@ -10,6 +10,9 @@
  *       here from the given backends
  *   probe table-id DIR VIP      id of the VIP's current table (inner map)
  *   probe ct-count DIR          entries in the connection table
+ *   probe in-service DIR
+ *       over every VIP's table: "named N serving M", the backends the
+ *       tables name and those of them that take new flows (KEEP_FLOWS)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -206,6 +209,51 @@ static int cmd_ct_count(int argc, char **argv)
 	return 0;
 }
 
+/* Every slot of every VIP's table, read a batch at a time. */
+static int cmd_in_service(int argc, char **argv)
+{
+	__u32 *keys, *vals, vip, inner_id, count, named = 0, serving = 0, i;
+	__u8 *seen = calloc(XLB_MAX_BACKENDS, 1);
+	int outer, bfd, tfd;
+	struct backend be;
+
+	if (argc < 3)
+		return 2;
+	outer = pinned(argv[2], "maglev_tables");
+	bfd = pinned(argv[2], "backends");
+	keys = calloc(XLB_MAGLEV_SIZE, sizeof(*keys));
+	vals = calloc(XLB_MAGLEV_SIZE, sizeof(*vals));
+	if (!seen || !keys || !vals)
+		return 2;
+	for (vip = 0; vip < XLB_MAX_VIPS; vip++) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 out_batch;
+
+		if (bpf_map_lookup_elem(outer, &vip, &inner_id))
+			continue;
+		tfd = bpf_map_get_fd_by_id(inner_id);
+		count = XLB_MAGLEV_SIZE;
+		if (tfd < 0 || (bpf_map_lookup_batch(tfd, NULL, &out_batch, keys, vals, &count,
+						      &opts) && errno != ENOENT)) {
+			fprintf(stderr, "probe: table of VIP %u: %s\n", vip, strerror(errno));
+			return 2;
+		}
+		close(tfd);
+		for (i = 0; i < count; i++)
+			if (vals[i] != XLB_NO_BACKEND && vals[i] < XLB_MAX_BACKENDS)
+				seen[vals[i]] = 1;
+	}
+	for (i = 1; i < XLB_MAX_BACKENDS; i++) {
+		if (!seen[i])
+			continue;
+		named++;
+		serving += !bpf_map_lookup_elem(bfd, &i, &be) &&
+			   (be.flags & XLB_BACKEND_F_KEEP_FLOWS);
+	}
+	printf("named %u serving %u\n", named, serving);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int ret = 2;
@@ -218,6 +266,8 @@ int main(int argc, char **argv)
 		ret = cmd_table_id(argc, argv);
 	else if (argc > 1 && !strcmp(argv[1], "ct-count"))
 		ret = cmd_ct_count(argc, argv);
+	else if (argc > 1 && !strcmp(argv[1], "in-service"))
+		ret = cmd_in_service(argc, argv);
 	if (ret == 2)
 		fprintf(stderr, "usage: see tests/daemon/probe.c\n");
 	return ret;

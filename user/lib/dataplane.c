@@ -108,35 +108,45 @@ int xlb_dp_backend_get(struct xlb_dp *dp, __u32 id, struct backend *be)
 	return bpf_map_lookup_elem(dp->backends_fd, &id, be) ? -errno : 0;
 }
 
-int xlb_dp_table_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *table)
+int xlb_dp_table_new(void)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, batch_opts);
-	__u32 *keys, count = XLB_MAGLEV_SIZE, i;
-	int inner_fd, err;
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev_table", sizeof(__u32),
+				sizeof(__u32), XLB_MAGLEV_SIZE, NULL);
 
-	inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev_table", sizeof(__u32),
-				  sizeof(__u32), XLB_MAGLEV_SIZE, NULL);
-	if (inner_fd < 0)
-		return -errno;
-	keys = malloc(sizeof(*keys) * XLB_MAGLEV_SIZE);
-	if (!keys) {
-		err = -ENOMEM;
-		goto out_close;
+	return fd < 0 ? -errno : fd;
+}
+
+int xlb_dp_table_write(int table_fd, const __u32 *slots, const __u32 *ids, __u32 *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	if (!*n)
+		return 0;
+	return bpf_map_update_batch(table_fd, slots, ids, n, &opts) ? -errno : 0;
+}
+
+/*
+ * A map-in-map update from a system call returns once no program can still
+ * run with the map it replaced (the kernel waits for an RCU grace period).
+ * A batch waits once after all its entries on recent kernels (6.18 does)
+ * but not at all on older ones, so the last entry goes alone, and waits.
+ */
+int xlb_dp_table_attach(struct xlb_dp *dp, const __u32 *vip_ids, const int *fds, __u32 n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = n - 1, i;
+	int err;
+
+	if (!n)
+		return 0;
+	if (count && bpf_map_update_batch(dp->maglev_tables_fd, vip_ids, fds, &count, &opts)) {
+		for (i = 0; i < n - 1; i++) { /* no batch for this map type: one at a time */
+			err = update(dp->maglev_tables_fd, &vip_ids[i], &fds[i]);
+			if (err)
+				return err;
+		}
 	}
-	for (i = 0; i < XLB_MAGLEV_SIZE; i++)
-		keys[i] = i;
-	err = bpf_map_update_batch(inner_fd, keys, table, &count, &batch_opts);
-	if (err) {
-		err = -errno;
-		goto out_free;
-	}
-	/* The swap is one pointer store: readers see the old or the new table. */
-	err = update(dp->maglev_tables_fd, &vip_id, &inner_fd);
-out_free:
-	free(keys);
-out_close:
-	close(inner_fd);
-	return err;
+	return update(dp->maglev_tables_fd, &vip_ids[n - 1], &fds[n - 1]);
 }
 
 int xlb_dp_table_get(struct xlb_dp *dp, __u32 vip_id, __u32 *table)

@@ -59,8 +59,15 @@ int xlb_dp_encap_set(struct xlb_dp *dp, const struct encap_config *cfg);
 int xlb_dp_encap_get(struct xlb_dp *dp, struct encap_config *cfg);
 int xlb_dp_backend_set(struct xlb_dp *dp, __u32 id, const struct backend *be);
 int xlb_dp_backend_get(struct xlb_dp *dp, __u32 id, struct backend *be);
-/* Write table (XLB_MAGLEV_SIZE backend ids) into a new inner map, then swap it in. */
-int xlb_dp_table_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *table);
+/*
+ * A VIP's Maglev table (lbtable.h): a new inner map, every slot
+ * XLB_NO_BACKEND (an fd, or -errno); *n slots written in one batch (*n
+ * becomes how many were written); VIPs vip_ids[i] pointed at tables fds[i],
+ * returning after a grace period: no packet still reads what they replace.
+ */
+int xlb_dp_table_new(void);
+int xlb_dp_table_write(int table_fd, const __u32 *slots, const __u32 *ids, __u32 *n);
+int xlb_dp_table_attach(struct xlb_dp *dp, const __u32 *vip_ids, const int *fds, __u32 n);
 int xlb_dp_table_get(struct xlb_dp *dp, __u32 vip_id, __u32 *table);
 int xlb_dp_tx_port_add(struct xlb_dp *dp, __u32 ifindex);
 

@@ -2,10 +2,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "lb.h"
 #include "../../bpf/hash.h"
-#include "digest.h"
 #include "maglev.h"
 
 /* twice the backends: probes stay short */
@@ -17,9 +17,12 @@ struct xlb_lb *xlb_lb_new(struct xlb_dp *dp)
 
 	if (!lb)
 		return NULL;
+	lb->empty_fd = -1;
 	lb->table = calloc(XLB_MAGLEV_SIZE, sizeof(*lb->table));
-	if (!lb->table) {
-		free(lb);
+	lb->slots = calloc(XLB_MAGLEV_SIZE, sizeof(*lb->slots));
+	lb->ids = calloc(XLB_MAGLEV_SIZE, sizeof(*lb->ids));
+	if (!lb->table || !lb->slots || !lb->ids) {
+		xlb_lb_free(lb);
 		return NULL;
 	}
 	lb->dp = dp;
@@ -33,11 +36,18 @@ void xlb_lb_free(struct xlb_lb *lb)
 
 	if (!lb)
 		return;
+	/* the tables stay in maglev_tables, which holds them, and keep forwarding */
 	for (i = 0; i < XLB_MAX_VIPS; i++) {
 		free(lb->vips[i].backends);
 		free(lb->vips[i].by_addr);
+		free(lb->vips[i].unreleased);
+		xlb_vip_table_free(&lb->vips[i].table);
 	}
+	if (lb->empty_fd >= 0)
+		close(lb->empty_fd);
 	free(lb->table);
+	free(lb->slots);
+	free(lb->ids);
 	free(lb->adopting);
 	free(lb->adopt_index);
 	free(lb);
@@ -154,11 +164,6 @@ static int keeps_flows(const struct xlb_backend_spec *spec)
 	return spec->state == XLB_BE_UP || spec->state == XLB_BE_DRAIN;
 }
 
-static int in_table(const struct xlb_backend_spec *spec)
-{
-	return spec->state == XLB_BE_UP && spec->weight > 0;
-}
-
 static int backend_write(struct xlb_lb *lb, const struct xlb_lb_vip *vip,
 			 struct xlb_lb_backend *b, int keep)
 {
@@ -182,82 +187,42 @@ static int backend_write(struct xlb_lb *lb, const struct xlb_lb_vip *vip,
 	return err;
 }
 
-static int table_write(struct xlb_lb *lb, struct xlb_lb_vip *vip)
+static int vip_flush(struct xlb_lb *lb, struct xlb_lb_vip *vip)
 {
-	struct maglev_backend *mb;
-	__u32 *ids, n = 0, i;
-	__u64 digest;
-	int err;
-
-	mb = calloc(vip->nbackends + 1, sizeof(*mb));
-	ids = calloc(vip->nbackends + 1, sizeof(*ids));
-	if (!mb || !ids) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < vip->nbackends; i++) {
-		if (!in_table(&vip->backends[i].spec))
-			continue;
-		memcpy(mb[n].key, vip->backends[i].spec.addr, 16);
-		mb[n].weight = vip->backends[i].spec.weight;
-		ids[n++] = vip->backends[i].id;
-	}
-	err = maglev_build(mb, n, XLB_MAGLEV_SIZE, lb->table);
-	if (err)
-		goto out;
-	digest = xlb_table_digest(lb->table, XLB_MAGLEV_SIZE, mb, n);
-	for (i = 0; i < XLB_MAGLEV_SIZE; i++)
-		lb->table[i] = lb->table[i] == MAGLEV_EMPTY ? XLB_NO_BACKEND :
-							     ids[lb->table[i]];
-	err = xlb_dp_table_set(lb->dp, vip->id, lb->table);
-	if (!err)
-		vip->table_digest = digest;
-out:
-	free(mb);
-	free(ids);
-	return err;
+	return xlb_lb_tables_write(lb, &vip, 1);
 }
 
+enum { TABLE_SAME, TABLE_CHANGES, TABLE_LOSES /* a backend leaves it: urgent */ };
+
 /*
- * Push a VIP's backends and table. Backends that take flows are written
- * before the table that names them; backends that lose them after the
- * table that no longer does. Only a table that gains backends may wait for
- * the end of a batch: one that loses any is rebuilt at once (force too).
+ * Push a VIP's backends; table: how the table changes. Backends that take
+ * flows are written before a table names them; backends that lose them go
+ * out of service at once (a packet still meeting them in the table is
+ * dropped, not sent to them), then leave the table: at once, at the end of
+ * a batch, or when due (coalescing).
  */
-static int vip_sync(struct xlb_lb *lb, struct xlb_lb_vip *vip, int force)
+static int vip_sync(struct xlb_lb *lb, struct xlb_lb_vip *vip, int table)
 {
-	int losing = force;
 	__u32 i;
 	int err;
 
 	for (i = 0; i < vip->nbackends; i++) {
 		struct xlb_lb_backend *b = &vip->backends[i];
+		int keep = keeps_flows(&b->spec);
 
-		if (!keeps_flows(&b->spec)) {
-			losing |= !!(b->written.flags & XLB_BACKEND_F_KEEP_FLOWS);
+		/* adopting: the old tables still name them; adopt_finish clears after */
+		if (!keep && lb->adopting)
 			continue;
-		}
-		err = backend_write(lb, vip, b, 1);
+		err = backend_write(lb, vip, b, keep);
 		if (err)
 			return err;
 	}
-	if (lb->adopting || (lb->batch && !losing)) {
-		vip->table_stale = 1;
-	} else {
-		err = table_write(lb, vip);
-		if (err)
-			return err;
-		vip->table_stale = 0;
-	}
-	/* adopting: the old tables still name them; adopt_finish clears after */
-	for (i = 0; i < vip->nbackends && !lb->adopting; i++) {
-		if (keeps_flows(&vip->backends[i].spec))
-			continue;
-		err = backend_write(lb, vip, &vip->backends[i], 0);
-		if (err)
-			return err;
-	}
-	return 0;
+	if (!table)
+		return 0;
+	xlb_lb_vip_mark(lb, vip, table == TABLE_LOSES);
+	if (lb->adopting || lb->batch || lb->coalesce_ms)
+		return 0;
+	return vip_flush(lb, vip);
 }
 
 static int backend_id_alloc(struct xlb_lb *lb, __u32 *id)
@@ -394,12 +359,10 @@ int xlb_lb_adopt_finish(struct xlb_lb *lb)
 	free(lb->adopt_index);
 	lb->adopt_index = NULL;
 	/* every backend is back: each table, whole, as the set now is ... */
-	for (i = 0; i < XLB_MAX_VIPS && !err; i++) {
-		if (!lb->vips[i].in_use)
-			continue;
-		err = table_write(lb, &lb->vips[i]);
-		lb->vips[i].table_stale = 0;
-	}
+	for (i = 0; i < XLB_MAX_VIPS; i++)
+		if (lb->vips[i].in_use)
+			xlb_lb_vip_mark(lb, &lb->vips[i], 0);
+	err = xlb_lb_flush(lb);
 	/* ... then out of service what no table names any more */
 	for (i = 0; i < XLB_MAX_VIPS && !err; i++)
 		for (j = 0; lb->vips[i].in_use && j < lb->vips[i].nbackends && !err; j++)
@@ -437,15 +400,24 @@ int xlb_lb_adopt_finish(struct xlb_lb *lb)
 	return err;
 }
 
-/* Out of service in the map first, then the id may be handed out again. */
+/*
+ * Out of service in the map first; the id may be handed out again once the
+ * VIP's table no longer names it (tables_write), never before.
+ */
 static int backend_release(struct xlb_lb *lb, struct xlb_lb_vip *vip,
 			   struct xlb_lb_backend *b)
 {
+	__u32 *p;
 	int err = backend_write(lb, vip, b, 0);
 
-	if (!err)
-		lb->backend_used[b->id] = 0;
-	return err;
+	if (err)
+		return err;
+	p = realloc(vip->unreleased, (vip->nunreleased + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM; /* the id stays taken: safe, only lost */
+	vip->unreleased = p;
+	vip->unreleased[vip->nunreleased++] = b->id;
+	return 0;
 }
 
 /*
@@ -546,6 +518,7 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 	err = xlb_dp_vip_addr_set(lb->dp, key->addr, vips_on_addr(lb, key->addr));
 	err = err ?: addr_bits_sync(lb, key->addr);
 	err = err ?: frag_vip_sync(lb, key->addr, key->proto);
+	err = err ?: vip_sync(lb, vip, TABLE_CHANGES); /* its table, empty */
 	if (err) {
 		xlb_lb_vip_del(lb, key);
 		return err;
@@ -570,8 +543,11 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key)
 		e = backend_release(lb, vip, &vip->backends[i]);
 		err = err ?: e;
 	}
+	/* returns after a grace period: no packet reads the table, its ids are free */
 	e = bpf_map_delete_elem(lb->dp->maglev_tables_fd, &vip->id) ? -errno : 0;
 	err = err ?: (e == -ENOENT ? 0 : e);
+	if (!e || e == -ENOENT)
+		xlb_lb_vip_release_ids(lb, vip);
 	left = vips_on_addr(lb, key->addr);
 	e = addr_bits_sync(lb, key->addr);
 	err = err ?: e;
@@ -580,6 +556,10 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key)
 	err = err ?: (e == -ENOENT ? 0 : e);
 	free(vip->backends);
 	free(vip->by_addr);
+	free(vip->unreleased);
+	xlb_vip_table_free(&vip->table);
+	if (lb->table_vip == vip)
+		lb->table_vip = NULL;
 	memset(vip, 0, sizeof(*vip));
 	return err;
 }
@@ -587,22 +567,6 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key)
 void xlb_lb_batch_begin(struct xlb_lb *lb)
 {
 	lb->batch++;
-}
-
-int xlb_lb_flush(struct xlb_lb *lb)
-{
-	__u32 i;
-	int err = 0;
-
-	if (lb->adopting)
-		return 0; /* adopt_finish writes them */
-	for (i = 0; i < XLB_MAX_VIPS && !err; i++) {
-		if (!lb->vips[i].in_use || !lb->vips[i].table_stale)
-			continue;
-		err = table_write(lb, &lb->vips[i]);
-		lb->vips[i].table_stale = !!err;
-	}
-	return err;
 }
 
 int xlb_lb_batch_end(struct xlb_lb *lb)
@@ -628,7 +592,7 @@ int xlb_lb_vip_update(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 	meta.forward = forward;
 	err = xlb_dp_vip_set(lb->dp, key, &meta);
 	/* the backends carry the forwarding mode for flows that skip the VIP lookup */
-	err = err ?: vip_sync(lb, vip, 0);
+	err = err ?: vip_sync(lb, vip, TABLE_SAME);
 	return err ?: frag_vip_sync(lb, key->addr, key->proto);
 }
 
@@ -665,9 +629,10 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct vip_key *key,
 	}
 	vip->nbackends++;
 	*by_addr_slot(vip, spec->addr) = vip->nbackends;
-	err = vip_sync(lb, vip, 0);
+	err = vip_sync(lb, vip, xlb_lb_in_table(spec) ? TABLE_CHANGES : TABLE_SAME);
 	if (err) {
 		backend_release(lb, vip, b);
+		xlb_lb_vip_mark(lb, vip, 0); /* the id is free after the next table write */
 		vip->nbackends--;
 		by_addr_rebuild(vip); /* same size: cannot fail */
 		return err;
@@ -680,14 +645,22 @@ int xlb_lb_backend_update(struct xlb_lb *lb, const struct vip_key *key,
 {
 	struct xlb_lb_vip *vip = xlb_lb_vip_find(lb, key);
 	struct xlb_lb_backend *b;
+	int table;
 
 	if (!vip)
 		return -ENOENT;
 	b = xlb_lb_backend_find(vip, spec->addr);
 	if (!b)
 		return -ENOENT;
+	if (xlb_lb_in_table(&b->spec) && !xlb_lb_in_table(spec))
+		table = TABLE_LOSES;
+	else if (xlb_lb_in_table(spec) &&
+		 (!xlb_lb_in_table(&b->spec) || b->spec.weight != spec->weight))
+		table = TABLE_CHANGES;
+	else
+		table = TABLE_SAME;
 	b->spec = *spec;
-	return vip_sync(lb, vip, 0);
+	return vip_sync(lb, vip, table);
 }
 
 int xlb_lb_backend_del(struct xlb_lb *lb, const struct vip_key *key,
@@ -705,6 +678,7 @@ int xlb_lb_backend_del(struct xlb_lb *lb, const struct vip_key *key,
 	gone = *b;
 	*b = vip->backends[--vip->nbackends];
 	by_addr_rebuild(vip); /* same size: cannot fail */
-	err = vip_sync(lb, vip, 1); /* the table without it first */
-	return err ?: backend_release(lb, vip, &gone);
+	/* out of service at once; its id is free once the table is written without it */
+	err = backend_release(lb, vip, &gone);
+	return err ?: vip_sync(lb, vip, xlb_lb_in_table(&gone.spec) ? TABLE_LOSES : TABLE_CHANGES);
 }

@@ -144,6 +144,7 @@ static const struct {
 static struct json_object *dispatch(struct xlbd *d, const char *line, size_t len)
 {
 	struct json_object *req, *reply = NULL;
+	__u64 mark = xlb_lb_changes(d->lb);
 	const char *cmd;
 	char err[256];
 	size_t i;
@@ -154,7 +155,7 @@ static struct json_object *dispatch(struct xlbd *d, const char *line, size_t len
 		if (!strcmp(cmd, commands[i].name))
 			reply = commands[i].fn(d, req);
 	/* the tables a command changed are in place before it is answered */
-	if (xlb_lb_flush(d->lb))
+	if (xlb_lb_flush_since(d->lb, mark))
 		logmsg(LOG_ERR, "cannot write a Maglev table");
 	if (!reply)
 		reply = xlb_proto_error("unknown command '%s'", cmd);

@@ -170,6 +170,7 @@ static int apply_desired(struct xlbd *d, struct xlb_config *desired, int from_st
 		logmsg(LOG_ERR, "cannot start: %s", strerror(errno));
 		return -ENOMEM;
 	}
+	xlb_lb_set_coalesce(d->lb, TABLE_COALESCE_MS);
 	if (d->at.maps_adopted && (ret = xlb_lb_adopt_begin(d->lb))) {
 		logmsg(LOG_ERR, "cannot read the pinned maps: %s", strerror(-ret));
 		return ret;
@@ -238,17 +239,17 @@ static int serve(struct xlbd *d)
 
 static void loop(struct xlbd *d)
 {
-	struct epoll_event evs[32];
-	int n, i;
+	struct epoll_event evs[LOOP_EVENTS];
+	int n, i, timeout;
 
 	while (d->running) {
-		n = epoll_wait(d->epfd, evs, 32, -1);
+		/* tables whose coalescing interval is over, a bounded share per turn */
+		timeout = xlb_lb_tables_due(d->lb, TABLE_BUDGET_MS);
+		n = epoll_wait(d->epfd, evs, LOOP_EVENTS, timeout);
 		if (n < 0 && errno != EINTR) {
 			logmsg(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			break;
 		}
-		/* many backends changing at once (health, neighbours) rebuild each table once */
-		xlb_lb_batch_begin(d->lb);
 		d->batch = evs;
 		d->batch_n = n > 0 ? n : 0;
 		for (i = 0; i < n; i++) {
@@ -258,8 +259,6 @@ static void loop(struct xlbd *d)
 				src->fn(src, evs[i].events);
 		}
 		d->batch_n = 0;
-		if (xlb_lb_batch_end(d->lb))
-			logmsg(LOG_ERR, "cannot write a Maglev table");
 		announce_sync(d); /* health, neighbours, commands, reloads: routes follow */
 	}
 }

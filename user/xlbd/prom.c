@@ -154,6 +154,9 @@ int render_metrics(void *ctx, struct xlb_prom *w)
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_reloads_total", NULL, d->reloads);
 	ret = ret ?: xlb_prom_family(w, "xlb_config_errors_total", "counter", "Config reloads refused as invalid.");
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_config_errors_total", NULL, d->config_errors);
+	ret = ret ?: xlb_prom_family(w, "xlb_table_rebuilds_total", "counter",
+				     "Maglev tables written with changed slots.");
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_table_rebuilds_total", NULL, d->lb->rebuilds);
 	ret = ret ?: xlb_prom_family(w, "xlb_health_transitions_total", "counter", "Backend health changes, by the new state.");
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_health_transitions_total", L("to", "up"), d->health_ups);
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_health_transitions_total", L("to", "down"), d->health_downs);

@@ -41,6 +41,16 @@
 #define MAX_OUT (XLB_PROTO_MAX_REPLY)
 /* a control client silent this long is closed (xlbctl top asks every second) */
 #define CLIENT_IDLE_MS 5000
+/*
+ * Health and neighbour changes rebuild a VIP's table at most this often
+ * (lb.h: a backend going down is out of service at once, out of its table
+ * within this plus the writes queued before it); each loop turn writes
+ * tables for about TABLE_BUDGET_MS, so the control socket keeps answering.
+ */
+#define TABLE_COALESCE_MS 100
+#define TABLE_BUDGET_MS 10
+/* events handled per loop turn, between the turns' table writes */
+#define LOOP_EVENTS 256
 
 /* ---- log.c ---- */
 

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Part of make bench: 100 VIPs x 100 backends (10,000) behind real TCP
+# health checks (interval 1 s, rise 1, fall 2). How long until every
+# backend is in a table after xlbd starts, how long until every one is out
+# of service after their port closes, and how long `xlbctl status` takes
+# meanwhile. The data plane is read through the pins (probe in-service), so
+# a daemon that does not answer cannot hide how far it got.
+# Prints a Markdown table and BENCH lines.
+#   usage: rebuild.sh [BUILD]   (PROBE=... picks another probe binary)
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd)
+probe=${PROBE:-$build/probe}
+limit_s=${BENCH_REBUILD_LIMIT:-60} # per phase; the build before coalescing needed minutes
+p="xlbt-rb$$-"
+run="/run/xlbt/rebuild-$$"
+interval_ms=1000 fall=2
+pid= listener= sampler=
+
+cleanup() {
+	set +e
+	[ -n "$sampler" ] && kill "$sampler" 2>/dev/null && wait "$sampler" 2>/dev/null
+	[ -n "$listener" ] && kill "$listener" 2>/dev/null && wait "$listener" 2>/dev/null
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	ip netns exec "${p}lb" "$build/xlbd" --teardown --bpffs "$run/bpf/xlb" >/dev/null 2>&1
+	[ -n "${BENCH_KEEP_LOG:-}" ] && cp "$run/log" "$BENCH_KEEP_LOG"
+	umount "$run/bpf" 2>/dev/null
+	ip netns del "${p}lb" 2>/dev/null
+	ip netns del "${p}be" 2>/dev/null
+	rm -rf "$run"
+}
+trap cleanup EXIT INT TERM
+
+mkdir -p "$run/bpf"
+mount -t bpf bpf "$run/bpf"
+ip netns add "${p}lb"
+ip netns add "${p}be"
+ip -n "${p}lb" link add xlbt-r0 type veth peer name xlbt-r1 netns "${p}be"
+for ns in lb be; do ip -n "$p$ns" link set lo up; done
+ip -n "${p}lb" link set xlbt-r0 up
+ip -n "${p}be" link set xlbt-r1 up
+ip -n "${p}lb" addr add 198.18.0.2/24 dev xlbt-r0
+ip -n "${p}be" addr add 198.18.0.3/24 dev xlbt-r1
+# every backend address is local in the backends' namespace: one listener serves all
+ip -n "${p}be" route add local 198.19.0.0/16 dev lo
+ip -n "${p}lb" route add 198.19.0.0/16 dev xlbt-r0
+be_mac=$(ip -n "${p}be" -j link show xlbt-r1 | jq -r '.[0].address')
+{
+	for v in $(seq 0 99); do
+		for b in $(seq 1 100); do
+			echo "neigh add 198.19.$v.$b lladdr $be_mac dev xlbt-r0 nud permanent"
+		done
+	done
+} | ip -n "${p}lb" -batch -
+
+{
+	echo "interfaces: [xlbt-r0]"
+	echo "conntrack: { size: 65536 }"
+	echo "vips:"
+	for v in $(seq 0 99); do
+		echo "  - vip: 198.18.200.$v:80/tcp"
+		echo "    health: { check: tcp, interval: ${interval_ms}ms, timeout: 500ms, rise: 1, fall: $fall }"
+		echo "    backends:"
+		for b in $(seq 1 100); do echo "      - { address: 198.19.$v.$b }"; done
+	done
+} >"$run/xlb.yaml"
+
+listen() {
+	ip netns exec "${p}be" python3 -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 80))
+s.listen(4096)
+while True:
+    s.accept()[0].close()
+' &
+	listener=$!
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# in_service: "named N serving M" over every table, from the pins
+in_service() { "$probe" in-service "$run/bpf/xlb" 2>/dev/null || echo "named ? serving ?"; }
+
+# wait_count WHAT WANT: until in_service's WHAT (named or serving) is WANT,
+# polling every 100 ms, up to limit_s; sets done_ms (the time, or empty) and last
+wait_count() {
+	local end=$(($(now_ms) + limit_s * 1000)) got
+	done_ms=
+	while [ "$(now_ms)" -lt "$end" ]; do
+		last=$(in_service)
+		got=${last#*"$1" }
+		[ "${got%% *}" = "$2" ] && { done_ms=$(now_ms); return 0; }
+		sleep 0.1
+	done
+	return 0
+}
+
+# secs FROM: seconds since FROM ms to done_ms, or "> limit (counts)"
+secs() {
+	if [ -n "$done_ms" ]; then
+		awk -v d=$((done_ms - $1)) 'BEGIN {printf "%.1f", d / 1000}'
+	else
+		echo "> $limit_s ($last)"
+	fi
+}
+
+# status latency every 50 ms, "time_ms latency_ms" (5000: no answer in 5 s)
+sample_status() {
+	local t0 t1
+	while :; do
+		t0=$(date +%s%N)
+		timeout 5 "$build/xlbctl" -s "$run/sock" status >/dev/null 2>&1 || true
+		t1=$(date +%s%N)
+		echo "$((t0 / 1000000)) $(((t1 - t0) / 1000000))"
+		sleep 0.05
+	done >"$run/status.lat"
+}
+
+# max_latency FROM TO: slowest status begun in [FROM, TO] ms, and how many
+max_latency() {
+	awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b { n++; if ($2 > m) m = $2 }
+		END { printf "%d ms (%d samples)", m, n }' "$run/status.lat"
+}
+
+rebuilds() {
+	timeout 5 "$build/xlbctl" -s "$run/sock" -j status 2>/dev/null |
+		jq -r '.table_rebuilds // "-"' 2>/dev/null || echo "-"
+}
+
+listen
+ip netns exec "${p}lb" "$build/xlbd" -c "$run/xlb.yaml" --bpffs "$run/bpf/xlb" \
+	--socket "$run/sock" --state-dir "$run/state" >>"$run/log" 2>&1 &
+pid=$!
+for _ in $(seq 1 6000); do
+	"$build/xlbctl" -s "$run/sock" status >/dev/null 2>&1 && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.01
+done
+serving_ms=$(now_ms)
+sample_status &
+sampler=$!
+
+wait_count serving 10000
+up_done=${done_ms:-$(now_ms)}
+up_s=$(secs "$serving_ms")
+up_lat=$(max_latency "$serving_ms" "$up_done")
+up_rebuilds=$(rebuilds)
+
+kill "$listener"
+wait "$listener" 2>/dev/null || true
+listener=
+kill_ms=$(now_ms)
+wait_count serving 0
+down_s=$(secs "$kill_ms")
+wait_count named 0
+down_done=${done_ms:-$(now_ms)}
+out_s=$(secs "$kill_ms")
+down_lat=$(max_latency "$kill_ms" "$down_done")
+down_rebuilds=$(rebuilds)
+
+echo "| 100 VIPs x 100 backends, tcp checks every 1 s, rise 1, fall $fall | value |"
+echo "|---|---:|"
+echo "| every backend in a table, after xlbd first answers | $up_s s |"
+echo "| slowest xlbctl status meanwhile | $up_lat |"
+echo "| every backend out of service, after their port closes (target ≤ $((fall * interval_ms / 1000 + 1)) s) | $down_s s |"
+echo "| every backend out of every table, after their port closes | $out_s s |"
+echo "| slowest xlbctl status meanwhile | $down_lat |"
+echo "| table rebuilds: after coming up, after going down | $up_rebuilds, $down_rebuilds |"
+echo
+echo "BENCH rebuild_up_10000_s $up_s -"
+echo "BENCH rebuild_down_10000_s $down_s -"
