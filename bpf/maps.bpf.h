@@ -42,8 +42,9 @@ struct maglev_table {
 };
 
 /*
- * One table per VIP id. User space swaps in a fully written inner map, so
- * the data plane never sees a half-written table.
+ * One table per VIP id, written in place by user space (user/lib/lbtable.h):
+ * a packet reads one 4-byte slot, so it meets the old or the new backend of
+ * that slot, and a backend leaves service before it leaves a table.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);

@@ -9,7 +9,8 @@
 #include "maglev.h"
 
 /* twice the backends: probes stay short */
-#define XLB_ADOPT_INDEX_SIZE (2 * XLB_MAX_BACKENDS)
+/* a power of two of at least twice the backends, whatever -D shrinks them to */
+#define XLB_ADOPT_INDEX_SIZE (1u << (33 - __builtin_clz(XLB_MAX_BACKENDS - 1)))
 
 struct xlb_lb *xlb_lb_new(struct xlb_dp *dp)
 {

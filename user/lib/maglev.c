@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "maglev.h"
 
 /* Arbitrary fixed seeds; changing them reshuffles every table in the fleet. */
@@ -49,13 +50,7 @@ static __u64 maglev_hash(const __u8 key[16], __u64 seed)
 		h *= FNV64_PRIME;
 	}
 	h ^= seed >> 29;
-
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
+	return xlb_mix64(h);
 }
 
 int maglev_is_prime(__u32 n)

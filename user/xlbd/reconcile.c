@@ -22,6 +22,8 @@ static int save_view(struct xlbd *d, const struct xlb_state *s, char *err, size_
 			 strerror(-ret));
 	if (ret)
 		logmsg(LOG_ERR, "%s", err);
+	else if (err[0]) /* saved, but the folder could not be synced */
+		logmsg(LOG_WARN, "%s", err);
 	return ret;
 }
 
