@@ -72,7 +72,11 @@ conf() { # FILE ADDR[=WEIGHT]... : one VIP with these backends, in this order
 digest() { # H
 	"$XLBCTL" -s "$RUN/h$1.sock" -j vip show 198.18.100.10:80/tcp | jq -r '.vips[0].table_digest'
 }
-up3() { [ "$("$XLBCTL" -s "$RUN/h$1.sock" -j vip show 198.18.100.10:80/tcp | jq -r '.vips[0].up')" = 3 ]; }
+# 3 up, and their table written (it follows within the coalescing interval)
+up3() {
+	[ "$("$XLBCTL" -s "$RUN/h$1.sock" -j vip show 198.18.100.10:80/tcp | jq -r '.vips[0].up')" = 3 ] &&
+		[ "$("$XLBCTL" -s "$RUN/h$1.sock" -j status | jq -r .tables_pending)" = 0 ]
+}
 ids() { "$XLBCTL" -s "$RUN/h$1.sock" -j backend show 198.18.100.10:80/tcp | jq -c '[.backends[] | {address, id}] | sort_by(.address) | map(.id)'; }
 
 for h in 1 2 3; do host_up "$h"; done
@@ -105,6 +109,8 @@ expect_eq "the weight back: the same digest again" "$(digest 3)" "$d1"
 # another set on host 2: a fourth backend
 "$XLBCTL" -s "$RUN/h2.sock" backend add 198.18.100.10:80/tcp 198.18.0.14
 wait_for 5 sh -c "[ \"\$('$XLBCTL' -s '$RUN/h2.sock' -j vip show 198.18.100.10:80/tcp | jq -r '.vips[0].up')\" = 4 ]"
+# up is at once; the table follows within the coalescing interval
+wait_for 5 sh -c "[ \"\$('$XLBCTL' -s '$RUN/h2.sock' -j status | jq -r .tables_pending)\" = 0 ]"
 s2=$(digest 2)
 check "another set: another digest" test "$s2" != "$d1"
 check "and not the other weight's" test "$s2" != "$w3"
