@@ -65,15 +65,7 @@ be_mac=$(ip -n "${p}be" -j link show xlbt-r1 | jq -r '.[0].address')
 } >"$run/xlb.yaml"
 
 listen() {
-	ip netns exec "${p}be" python3 -c '
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 80))
-s.listen(4096)
-while True:
-    s.accept()[0].close()
-' &
+	ip netns exec "${p}be" python3 "$(dirname "$0")/../accept_all.py" 4096 &
 	listener=$!
 }
 

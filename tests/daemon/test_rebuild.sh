@@ -56,15 +56,7 @@ for b in $(seq 1 $N); do
 done
 
 listen() {
-	ip netns exec "${P}be" python3 -c '
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 80))
-s.listen(1024)
-while True:
-    s.accept()[0].close()
-' &
+	ip netns exec "${P}be" python3 "$TOP/tests/accept_all.py" 1024 &
 	LISTENER=$!
 }
 ctl() { "$XLBCTL" -s "$SOCK" "$@"; }
