@@ -8,6 +8,7 @@
 # Prints a Markdown table and BENCH lines.
 #   usage: rebuild.sh [BUILD]   (PROBE=... picks another probe binary)
 set -euo pipefail
+. "$(dirname "$0")/fleet.sh"
 build=$(cd "${1:-build}" && pwd)
 probe=${PROBE:-$build/probe}
 limit_s=${BENCH_REBUILD_LIMIT:-60} # per phase; the build before coalescing needed minutes
@@ -44,25 +45,9 @@ ip -n "${p}be" addr add 198.18.0.3/24 dev xlbt-r1
 ip -n "${p}be" route add local 198.19.0.0/16 dev lo
 ip -n "${p}lb" route add 198.19.0.0/16 dev xlbt-r0
 be_mac=$(ip -n "${p}be" -j link show xlbt-r1 | jq -r '.[0].address')
-{
-	for v in $(seq 0 99); do
-		for b in $(seq 1 100); do
-			echo "neigh add 198.19.$v.$b lladdr $be_mac dev xlbt-r0 nud permanent"
-		done
-	done
-} | ip -n "${p}lb" -batch -
-
-{
-	echo "interfaces: [xlbt-r0]"
-	echo "conntrack: { size: 65536 }"
-	echo "vips:"
-	for v in $(seq 0 99); do
-		echo "  - vip: 198.18.200.$v:80/tcp"
-		echo "    health: { check: tcp, interval: ${interval_ms}ms, timeout: 500ms, rise: 1, fall: $fall }"
-		echo "    backends:"
-		for b in $(seq 1 100); do echo "      - { address: 198.19.$v.$b }"; done
-	done
-} >"$run/xlb.yaml"
+fleet_neigh "${p}lb" xlbt-r0 "$be_mac"
+fleet_conf xlbt-r0 "{ check: tcp, interval: ${interval_ms}ms, timeout: 500ms, rise: 1, fall: $fall }" \
+	>"$run/xlb.yaml"
 
 listen() {
 	ip netns exec "${p}be" python3 "$(dirname "$0")/../accept_all.py" 4096 &
@@ -121,14 +106,7 @@ rebuilds() {
 }
 
 listen
-ip netns exec "${p}lb" "$build/xlbd" -c "$run/xlb.yaml" --bpffs "$run/bpf/xlb" \
-	--socket "$run/sock" --state-dir "$run/state" >>"$run/log" 2>&1 &
-pid=$!
-for _ in $(seq 1 6000); do
-	"$build/xlbctl" -s "$run/sock" status >/dev/null 2>&1 && break
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.01
-done
+fleet_xlbd "${p}lb"
 serving_ms=$(now_ms)
 sample_status &
 sampler=$!
