@@ -9,6 +9,7 @@
 #   usage: rebuild.sh [BUILD]   (PROBE=... picks another probe binary)
 set -euo pipefail
 . "$(dirname "$0")/fleet.sh"
+. "$(dirname "$0")/../pair.sh"
 build=$(cd "${1:-build}" && pwd)
 probe=${PROBE:-$build/probe}
 limit_s=${BENCH_REBUILD_LIMIT:-60} # per phase; the build before coalescing needed minutes
@@ -22,29 +23,14 @@ cleanup() {
 	[ -n "$sampler" ] && kill "$sampler" 2>/dev/null && wait "$sampler" 2>/dev/null
 	[ -n "$listener" ] && kill "$listener" 2>/dev/null && wait "$listener" 2>/dev/null
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	ip netns exec "${p}lb" "$build/xlbd" --teardown --bpffs "$run/bpf/xlb" >/dev/null 2>&1
 	[ -n "${BENCH_KEEP_LOG:-}" ] && cp "$run/log" "$BENCH_KEEP_LOG"
-	umount "$run/bpf" 2>/dev/null
-	ip netns del "${p}lb" 2>/dev/null
-	ip netns del "${p}be" 2>/dev/null
-	rm -rf "$run"
+	pair_down "$p" "$run" "$build/xlbd"
 }
 trap cleanup EXIT INT TERM
 
-mkdir -p "$run/bpf"
-mount -t bpf bpf "$run/bpf"
-ip netns add "${p}lb"
-ip netns add "${p}be"
-ip -n "${p}lb" link add xlbt-r0 type veth peer name xlbt-r1 netns "${p}be"
-for ns in lb be; do ip -n "$p$ns" link set lo up; done
-ip -n "${p}lb" link set xlbt-r0 up
-ip -n "${p}be" link set xlbt-r1 up
-ip -n "${p}lb" addr add 198.18.0.2/24 dev xlbt-r0
-ip -n "${p}be" addr add 198.18.0.3/24 dev xlbt-r1
+pair_up "$p" "$run"
 # every backend address is local in the backends' namespace: one listener serves all
 ip -n "${p}be" route add local 198.19.0.0/16 dev lo
-ip -n "${p}lb" route add 198.19.0.0/16 dev xlbt-r0
-be_mac=$(ip -n "${p}be" -j link show xlbt-r1 | jq -r '.[0].address')
 fleet_neigh "${p}lb" xlbt-r0 "$be_mac"
 fleet_conf xlbt-r0 "{ check: tcp, interval: ${interval_ms}ms, timeout: 500ms, rise: 1, fall: $fall }" \
 	>"$run/xlb.yaml"
