@@ -128,3 +128,38 @@ ctl() { "$XLBCTL" -s "$SOCK" "$@"; }
 backend_view() {
 	ctl -j backend show "$@" | jq -c '[.backends[] | {vip, address, weight, admin, state}]'
 }
+
+# prometheus_start: a Prometheus in $LB on 198.18.0.2:9090 scraping xlbd's
+# metrics (198.18.0.2:9100) every second; its PID is in $! afterwards
+prometheus_start() {
+	cat >"$RUN/prometheus.yml" <<EOF
+global: { scrape_interval: 1s, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: xlb
+    static_configs: [ { targets: ["198.18.0.2:9100"] } ]
+EOF
+	ip netns exec "$LB" prometheus --config.file="$RUN/prometheus.yml" --storage.tsdb.path="$RUN/prom" \
+		--web.listen-address=198.18.0.2:9090 >"$RUN/prometheus.log" 2>&1 &
+}
+
+# promq QUERY [TIME]: the value of that Prometheus' first result, or empty
+promq() {
+	ip netns exec "$LB" curl -s -m 5 -G http://198.18.0.2:9090/api/v1/query \
+		--data-urlencode "query=$1" ${2:+--data-urlencode "time=$2"} |
+		jq -r '.data.result[0].value[1] // empty'
+}
+
+# http_vip_conf FILE INTERFACES: a config of $V4:80/tcp over the site's
+# backends .11 and .12 (nginx, site_up --nginx), with fast http checks
+http_vip_conf() {
+	cat >"$1" <<CONF
+interfaces: [$2]
+conntrack: { size: 65536 }
+vips:
+  - vip: "$V4:80/tcp"
+    health: { check: http, path: /healthz, interval: 500ms, timeout: 300ms, rise: 2, fall: 2 }
+    backends:
+      - { address: 198.18.0.11 }
+      - { address: 198.18.0.12 }
+CONF
+}

@@ -8,6 +8,8 @@
 # Prints a Markdown table and BENCH lines.
 #   usage: rebuild.sh [BUILD]   (PROBE=... picks another probe binary)
 set -euo pipefail
+. "$(dirname "$0")/fleet.sh"
+. "$(dirname "$0")/../pair.sh"
 build=$(cd "${1:-build}" && pwd)
 probe=${PROBE:-$build/probe}
 limit_s=${BENCH_REBUILD_LIMIT:-60} # per phase; the build before coalescing needed minutes
@@ -21,59 +23,20 @@ cleanup() {
 	[ -n "$sampler" ] && kill "$sampler" 2>/dev/null && wait "$sampler" 2>/dev/null
 	[ -n "$listener" ] && kill "$listener" 2>/dev/null && wait "$listener" 2>/dev/null
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	ip netns exec "${p}lb" "$build/xlbd" --teardown --bpffs "$run/bpf/xlb" >/dev/null 2>&1
 	[ -n "${BENCH_KEEP_LOG:-}" ] && cp "$run/log" "$BENCH_KEEP_LOG"
-	umount "$run/bpf" 2>/dev/null
-	ip netns del "${p}lb" 2>/dev/null
-	ip netns del "${p}be" 2>/dev/null
-	rm -rf "$run"
+	pair_down "$p" "$run" "$build/xlbd"
 }
 trap cleanup EXIT INT TERM
 
-mkdir -p "$run/bpf"
-mount -t bpf bpf "$run/bpf"
-ip netns add "${p}lb"
-ip netns add "${p}be"
-ip -n "${p}lb" link add xlbt-r0 type veth peer name xlbt-r1 netns "${p}be"
-for ns in lb be; do ip -n "$p$ns" link set lo up; done
-ip -n "${p}lb" link set xlbt-r0 up
-ip -n "${p}be" link set xlbt-r1 up
-ip -n "${p}lb" addr add 198.18.0.2/24 dev xlbt-r0
-ip -n "${p}be" addr add 198.18.0.3/24 dev xlbt-r1
+pair_up "$p" "$run"
 # every backend address is local in the backends' namespace: one listener serves all
 ip -n "${p}be" route add local 198.19.0.0/16 dev lo
-ip -n "${p}lb" route add 198.19.0.0/16 dev xlbt-r0
-be_mac=$(ip -n "${p}be" -j link show xlbt-r1 | jq -r '.[0].address')
-{
-	for v in $(seq 0 99); do
-		for b in $(seq 1 100); do
-			echo "neigh add 198.19.$v.$b lladdr $be_mac dev xlbt-r0 nud permanent"
-		done
-	done
-} | ip -n "${p}lb" -batch -
-
-{
-	echo "interfaces: [xlbt-r0]"
-	echo "conntrack: { size: 65536 }"
-	echo "vips:"
-	for v in $(seq 0 99); do
-		echo "  - vip: 198.18.200.$v:80/tcp"
-		echo "    health: { check: tcp, interval: ${interval_ms}ms, timeout: 500ms, rise: 1, fall: $fall }"
-		echo "    backends:"
-		for b in $(seq 1 100); do echo "      - { address: 198.19.$v.$b }"; done
-	done
-} >"$run/xlb.yaml"
+fleet_neigh "${p}lb" xlbt-r0 "$be_mac"
+fleet_conf xlbt-r0 "{ check: tcp, interval: ${interval_ms}ms, timeout: 500ms, rise: 1, fall: $fall }" \
+	>"$run/xlb.yaml"
 
 listen() {
-	ip netns exec "${p}be" python3 -c '
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 80))
-s.listen(4096)
-while True:
-    s.accept()[0].close()
-' &
+	ip netns exec "${p}be" python3 "$(dirname "$0")/../accept_all.py" 4096 &
 	listener=$!
 }
 
@@ -129,14 +92,7 @@ rebuilds() {
 }
 
 listen
-ip netns exec "${p}lb" "$build/xlbd" -c "$run/xlb.yaml" --bpffs "$run/bpf/xlb" \
-	--socket "$run/sock" --state-dir "$run/state" >>"$run/log" 2>&1 &
-pid=$!
-for _ in $(seq 1 6000); do
-	"$build/xlbctl" -s "$run/sock" status >/dev/null 2>&1 && break
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.01
-done
+fleet_xlbd "${p}lb"
 serving_ms=$(now_ms)
 sample_status &
 sampler=$!

@@ -4,6 +4,7 @@
 # Prometheus scrape takes, and what it does to the control socket
 # meanwhile. Prints a Markdown table and BENCH lines.
 set -euo pipefail
+. "$(dirname "$0")/fleet.sh"
 build=$(cd "${1:-build}" && pwd)
 ns="xlbt-scrape-$$"
 run="/run/xlbt/scrape-$$"
@@ -30,41 +31,16 @@ ip -n "$ns" link set xlbt-s1 up
 ip -n "$ns" addr add 198.18.0.2/24 dev xlbt-s0
 ip -n "$ns" addr add 198.19.255.254/16 dev xlbt-s0
 # every backend's MAC known up front, so all 10,000 are in service
-{
-	for v in $(seq 0 99); do
-		for b in $(seq 1 100); do
-			echo "neigh add 198.19.$v.$b lladdr 02:00:5e:20:$(printf '%02x:%02x' "$v" "$b") dev xlbt-s0 nud permanent"
-		done
-	done
-} | ip -n "$ns" -batch -
-
-{
-	echo "interfaces: [xlbt-s0]"
-	echo "conntrack: { size: 65536 }"
-	echo "metrics: 198.18.0.2:9100"
-	echo "vips:"
-	for v in $(seq 0 99); do
-		echo "  - vip: 198.18.200.$v:80/tcp"
-		echo "    health: { check: none }"
-		echo "    backends:"
-		for b in $(seq 1 100); do echo "      - { address: 198.19.$v.$b }"; done
-	done
-} >"$run/xlb.yaml"
+fleet_neigh "$ns" xlbt-s0
+fleet_conf xlbt-s0 "{ check: none }" "metrics: 198.18.0.2:9100" >"$run/xlb.yaml"
 
 # start_xlbd: launch xlbd (sets pid), wait until its socket answers status
 # (up to 60 s); sets took_ms to how long that took and cpu_ms to the CPU
 # time xlbd used meanwhile (the rest is waiting, mostly on the kernel)
 start_xlbd() {
-	local t0 i
+	local t0
 	t0=$(date +%s%N)
-	ip netns exec "$ns" "$build/xlbd" -c "$run/xlb.yaml" --bpffs "$run/bpf/xlb" --socket "$run/sock" \
-		--state-dir "$run/state" >>"$run/log" 2>&1 &
-	pid=$!
-	for i in $(seq 1 6000); do
-		"$build/xlbctl" -s "$run/sock" status >/dev/null 2>&1 && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.01
-	done
+	fleet_xlbd "$ns"
 	took_ms=$(awk -v d=$(($(date +%s%N) - t0)) 'BEGIN {printf "%.0f", d / 1e6}')
 	if ! "$build/xlbctl" -s "$run/sock" status >/dev/null 2>&1; then
 		echo "scrape bench: xlbd did not start" >&2

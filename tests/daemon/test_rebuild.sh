@@ -7,6 +7,7 @@
 # Prints TAP.
 set -u
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../pair.sh"
 
 P=xlbt-rb$$-
 RUN=/run/xlbt/rebuild-test-$$
@@ -18,27 +19,11 @@ XLBD_PID= LISTENER=
 cleanup() {
 	[ -n "$LISTENER" ] && kill "$LISTENER" 2>/dev/null && wait "$LISTENER" 2>/dev/null
 	[ -n "$XLBD_PID" ] && kill "$XLBD_PID" 2>/dev/null && wait "$XLBD_PID" 2>/dev/null
-	ip netns exec "${P}lb" "$XLBD" --teardown --bpffs "$PIN" >/dev/null 2>&1
-	umount "$RUN/bpf" 2>/dev/null
-	ip netns del "${P}lb" 2>/dev/null
-	ip netns del "${P}be" 2>/dev/null
-	rm -rf "$RUN"
+	pair_down "$P" "$RUN" "$XLBD"
 }
 trap cleanup EXIT INT TERM
 
-mkdir -p "$RUN/bpf"
-mount -t bpf bpf "$RUN/bpf"
-ip netns add "${P}lb"
-ip netns add "${P}be"
-ip -n "${P}lb" link add xlbt-r0 type veth peer name xlbt-r1 netns "${P}be"
-ip -n "${P}lb" link set lo up
-ip -n "${P}be" link set lo up
-ip -n "${P}lb" link set xlbt-r0 up
-ip -n "${P}be" link set xlbt-r1 up
-ip -n "${P}lb" addr add 198.18.0.2/24 dev xlbt-r0
-ip -n "${P}be" addr add 198.18.0.3/24 dev xlbt-r1
-ip -n "${P}lb" route add 198.19.0.0/16 dev xlbt-r0
-be_mac=$(ip -n "${P}be" -j link show xlbt-r1 | jq -r '.[0].address')
+pair_up "$P" "$RUN"
 {
 	echo "interfaces: [xlbt-r0]"
 	echo "conntrack: { size: 65536 }"
@@ -56,15 +41,7 @@ for b in $(seq 1 $N); do
 done
 
 listen() {
-	ip netns exec "${P}be" python3 -c '
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 80))
-s.listen(1024)
-while True:
-    s.accept()[0].close()
-' &
+	ip netns exec "${P}be" python3 "$TOP/tests/accept_all.py" 1024 &
 	LISTENER=$!
 }
 ctl() { "$XLBCTL" -s "$SOCK" "$@"; }

@@ -125,16 +125,7 @@ atk_mac=$(ip -n "$ATK" -j link show eth0 | jq -r '.[0].address')
 be1_mac=$(ip -n "${SITE}be1" -j link show eth0 | jq -r '.[0].address')
 be2_mac=$(ip -n "${SITE}be2" -j link show eth0 | jq -r '.[0].address')
 
-cat >"$RUN/xlb.yaml" <<CONF
-interfaces: [eth0, eth1]
-conntrack: { size: 65536 }
-vips:
-  - vip: "$V4:80/tcp"
-    health: { check: http, path: /healthz, interval: 500ms, timeout: 300ms, rise: 2, fall: 2 }
-    backends:
-      - { address: 198.18.0.11 }
-      - { address: 198.18.0.12 }
-CONF
+http_vip_conf "$RUN/xlb.yaml" "eth0, eth1"
 
 check_start "xlbd starts on eth0 and eth1" "$RUN/xlb.yaml"
 check "backends up" wait_for 15 all_up

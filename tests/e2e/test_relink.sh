@@ -50,16 +50,7 @@ recreate_eth0() {
 
 
 site_up "xlbt-rl$$-" -n 2 --nginx
-cat >"$RUN/xlb.yaml" <<CONF
-interfaces: [eth0]
-conntrack: { size: 65536 }
-vips:
-  - vip: "$V4:80/tcp"
-    health: { check: http, path: /healthz, interval: 500ms, timeout: 300ms, rise: 2, fall: 2 }
-    backends:
-      - { address: 198.18.0.11 }
-      - { address: 198.18.0.12 }
-CONF
+http_vip_conf "$RUN/xlb.yaml" "eth0"
 
 # the stats map as builds before its fixed size made it (32 counters): adopted
 mkdir -p "$PIN"

@@ -59,20 +59,8 @@ attacking() {
 }
 check "the attacker holds connections" wait_for 10 attacking
 
-cat >"$RUN/prometheus.yml" <<EOF
-global: { scrape_interval: 1s, evaluation_interval: 1s }
-scrape_configs:
-  - job_name: xlb
-    static_configs: [ { targets: ["198.18.0.2:9100"] } ]
-EOF
-ip netns exec "$LB" prometheus --config.file="$RUN/prometheus.yml" --storage.tsdb.path="$RUN/prom" \
-	--web.listen-address=198.18.0.2:9090 >"$RUN/prometheus.log" 2>&1 &
+prometheus_start
 pids+=($!)
-promq() { # QUERY [TIME] -> the value of the first result, or empty
-	ip netns exec "$LB" curl -s -m 5 -G http://198.18.0.2:9090/api/v1/query \
-		--data-urlencode "query=$1" ${2:+--data-urlencode "time=$2"} |
-		jq -r '.data.result[0].value[1] // empty'
-}
 prom_up() { [ "$(promq 'up{job="xlb"}')" = 1 ]; }
 check "Prometheus, started during the attack, scrapes xlbd" wait_for 15 prom_up
 t_up=$(date +%s)

@@ -47,19 +47,8 @@ expect_eq "a path other than /metrics is 404" \
 	"$(ip netns exec "$LB" curl -s -o /dev/null -w '%{http_code}' http://198.18.0.2:9100/other)" 404
 
 # ---- a real Prometheus ----
-cat >"$RUN/prometheus.yml" <<EOF
-global: { scrape_interval: 1s, evaluation_interval: 1s }
-scrape_configs:
-  - job_name: xlb
-    static_configs: [ { targets: ["198.18.0.2:9100"] } ]
-EOF
-ip netns exec "$LB" prometheus --config.file="$RUN/prometheus.yml" --storage.tsdb.path="$RUN/prom" \
-	--web.listen-address=198.18.0.2:9090 >"$RUN/prometheus.log" 2>&1 &
+prometheus_start
 echo $! >"$RUN/prometheus.pid"
-promq() { # QUERY -> the value of the first result, or empty
-	ip netns exec "$LB" curl -s -m 5 -G http://198.18.0.2:9090/api/v1/query \
-		--data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // empty'
-}
 check "Prometheus scrapes xlbd" wait_for 30 bash -c "[ \"\$(ip netns exec $LB curl -s -m 2 -G http://198.18.0.2:9090/api/v1/query --data-urlencode 'query=up{job=\"xlb\"}' | jq -r '.data.result[0].value[1] // empty')\" = 1 ]"
 
 c0=$(ip -n "$CLIENT" -j -s link show eth0 | jq '.[0].stats64.tx.packets')

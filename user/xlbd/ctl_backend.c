@@ -123,9 +123,24 @@ struct json_object *cmd_backend_add(struct xlbd *d, struct json_object *req)
 	return xlb_proto_ok();
 }
 
+/* The VIP and the backend a request names, or NULL with the error reply. */
+static struct json_object *find_backend(struct xlbd *d, const struct vip_key *key,
+					const __be32 addr[4], struct xlb_state_vip **v,
+					struct xlb_state_backend **b)
+{
+	*v = xlb_state_find_vip(&d->state, key);
+	if (!*v)
+		ERR_REPLY("no such VIP");
+	*b = xlb_state_find_backend(*v, addr);
+	if (!*b)
+		ERR_REPLY("no such backend");
+	return NULL;
+}
+
 struct json_object *cmd_backend_del(struct xlbd *d, struct json_object *req)
 {
 	static const char *const keys[] = { "vip", "address", NULL };
+	struct json_object *reply;
 	struct xlb_state_vip *v;
 	struct xlb_state_backend *b;
 	struct vip_key key;
@@ -136,12 +151,9 @@ struct json_object *cmd_backend_del(struct xlbd *d, struct json_object *req)
 	    get_vip(req, "vip", 1, &key, err, sizeof(err)) < 0 ||
 	    get_addr(req, addr, err, sizeof(err)))
 		ERR_REPLY("%s", err);
-	v = xlb_state_find_vip(&d->state, &key);
-	if (!v)
-		ERR_REPLY("no such VIP");
-	b = xlb_state_find_backend(v, addr);
-	if (!b)
-		ERR_REPLY("no such backend");
+	reply = find_backend(d, &key, addr, &v, &b);
+	if (reply)
+		return reply;
 	if (save_state_without(d, v, b, unsaved, sizeof(unsaved)))
 		return unsaved_reply(unsaved);
 	backend_stop(d, v, b);
@@ -155,6 +167,7 @@ struct json_object *cmd_backend_del(struct xlbd *d, struct json_object *req)
 struct json_object *cmd_backend_set(struct xlbd *d, struct json_object *req)
 {
 	static const char *const keys[] = { "vip", "address", "weight", "admin", NULL };
+	struct json_object *reply;
 	struct xlb_state_vip *v;
 	struct xlb_state_backend *b;
 	struct xlb_backend_cfg old;
@@ -174,12 +187,9 @@ struct json_object *cmd_backend_set(struct xlbd *d, struct json_object *req)
 		ERR_REPLY("%s", err);
 	if (has_weight == has_admin)
 		ERR_REPLY("give exactly one of weight or admin");
-	v = xlb_state_find_vip(&d->state, &key);
-	if (!v)
-		ERR_REPLY("no such VIP");
-	b = xlb_state_find_backend(v, addr);
-	if (!b)
-		ERR_REPLY("no such backend");
+	reply = find_backend(d, &key, addr, &v, &b);
+	if (reply)
+		return reply;
 	old = b->cfg;
 	if (has_weight) {
 		b->cfg.weight = weight;
