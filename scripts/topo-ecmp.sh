@@ -9,8 +9,9 @@
 #   PREFIXlbN     198.18.0.(1+N) on the bridge; xlbd (announce: table 100,
 #                 protocol 200) and BIRD, AS 64512: learns table 100, BGP +
 #                 BFD to the router, next hop self
-#   PREFIXbeN     198.18.0.1N on the bridge, nginx (scripts/topo.sh's), the
-#                 VIP on lo; L2 DSR: answers the client through the router
+#   PREFIXbeN     198.18.0.1N on the bridge, nginx (scripts/topo.sh's; /slow
+#                 here is 2.5 MiB at 256 KiB/s, 10 s), the VIP on lo; L2 DSR:
+#                 answers the client through the router
 #   PREFIXsw      bridge br0 joining router, LBs and backends
 #
 # VIP 198.18.100.10:80/tcp, maglev over every backend, http health checks
@@ -21,6 +22,7 @@
 # usage: topo-ecmp.sh up   [-p PREFIX] [-l LBS] [-n BACKENDS]
 #        topo-ecmp.sh down [-p PREFIX]
 #        topo-ecmp.sh kill-lb [-p PREFIX] N   # hard: kill -9 xlbd and bird, pull eth0
+#        topo-ecmp.sh nginx-start [-p PREFIX] N  # again, after a test stopped it
 #        topo-ecmp.sh env  [-p PREFIX]        # names, for scripts to eval
 set -euo pipefail
 
@@ -137,6 +139,10 @@ lb_up() { # N
 	ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null
 	# XDP_TX into a veth needs an XDP program on the peer (topo.sh)
 	ip -n "$sw" link set dev "p-lb$1" xdp obj "$TOP/build/pass.bpf.o" sec xdp
+	# xlb's XDP takes a VIP's packets sent to any unicast MAC: flooded
+	# frames meant for a dead LB host would reach the others and hide what
+	# BFD and BGP do. Switches flood unknown unicast; here not to the LBs.
+	ip netns exec "$sw" bridge link set dev "p-lb$1" flood off
 	ip -n "$ns" route add default via 198.18.0.254
 
 	local i bes=
@@ -191,7 +197,13 @@ backend_up() { # N
 	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
 		net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.rp_filter=0 \
 		net.ipv4.conf.all.rp_filter=0
+	nginx_start "$1"
+}
+
+nginx_start() { # N
 	bash "$here/topo.sh" nginx-start -p "$prefix" --no-ipv6 "$1"
+	# nginx sends /slow at 256 KiB/s: 2.5 MiB make a 10 s connection
+	head -c 2621440 /dev/zero >"$run_dir/nginx-be$1/www/slow"
 }
 
 lb_serving() { # N
@@ -228,12 +240,15 @@ stop_pidfile() { # FILE [SIGNAL]
 	rm -f "$1"
 }
 
-kill_lb() { # N: the host dies; its XDP goes with its cable
+# kill_lb N: the host dies. The cable goes first, with the XDP program on
+# it: a bird killed on a live link would close its BGP session, and a dead
+# host says nothing; BFD has to find out.
+kill_lb() {
 	local d
 	d=$(lb_dir "$1")
+	ip -n "$(lb_ns "$1")" link del eth0
 	stop_pidfile "$d/xlbd.pid" KILL
 	stop_pidfile "$d/bird.pid" KILL
-	ip -n "$(lb_ns "$1")" link del eth0
 }
 
 down() {
@@ -258,6 +273,7 @@ case $cmd in
 up) up ;;
 down) down ;;
 kill-lb) kill_lb "$arg" ;;
+nginx-start) nginx_start "$arg" ;;
 env)
 	echo "SW=$sw CLIENT=$client ROUTER=$router RUN_DIR=$run_dir VIP=$VIP"
 	for i in $(seq 1 "$lbs"); do echo "LB$i=$(lb_ns "$i") LB${i}_SOCK=$(lb_dir "$i")/xlbd.sock"; done
