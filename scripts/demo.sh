@@ -2,7 +2,7 @@
 # make demo: xlb's main job in one command. Builds a site of network
 # namespaces (a client, the LB, three nginx backends), starts xlbd with
 # examples/xlb.yaml, sends traffic and shows what happens. Tears it all
-# down at the end, unless DEMO_KEEP=1.
+# down at the end, unless DEMO_KEEP=1. 'demo.sh ecmp': several LB hosts.
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib.sh"
 
@@ -20,6 +20,68 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 client() { ip netns exec "${SITE}client" "$@"; }
 ask() { client curl -s -g -m 3 -H 'Connection: close' "$@"; }
 up_count() { ctl -j backend show "$V4:80/tcp" | jq '[.backends[] | select(.state == "up")] | length'; }
+
+# demo.sh ecmp: three LB hosts behind a router (scripts/topo-ecmp.sh), one
+# dies under load, the client does not notice.
+demo_ecmp() {
+	local P=xlbt-demoe- topo=$TOP/scripts/topo-ecmp.sh i n ok fail s rc
+	# shellcheck disable=SC2064 # the names now; they are local
+	trap "bash '$topo' down -p '$P' >/dev/null 2>&1 || true" EXIT INT TERM
+	bash "$topo" down -p "$P" >/dev/null 2>&1 || true
+	say "Building the site: client, a BIRD router, three LB hosts (xlbd + BIRD), three nginx backends"
+	bash "$topo" up -p "$P"
+	eval "$(bash "$topo" env -p "$P")"
+	hops() { ip -n "$ROUTER" route show "$VIP" | grep -c 'nexthop via'; }
+	hops_are() { [ "$(hops)" = "$1" ]; }
+	wait_for 20 hops_are 3 || true
+	say "The router learned $VIP over BGP from each LB host: one route, three paths"
+	ip -n "$ROUTER" route show "$VIP" | sed 's/^/  /'
+	say "300 new connections from the client, as the router spread them (VIP packets per LB host)"
+	for i in 1 2 3; do n=$("$XLBCTL" -s "$RUN_DIR/lb$i/xlbd.sock" -j vip show | jq '.vips[0].packets'); eval "p$i=$n"; done
+	args=()
+	for i in $(seq 1 300); do args+=(-o /dev/null "http://$VIP/"); done
+	ip netns exec "$CLIENT" curl -s -m 30 -H 'Connection: close' "${args[@]}" || true
+	for i in 1 2 3; do
+		n=$("$XLBCTL" -s "$RUN_DIR/lb$i/xlbd.sock" -j vip show | jq '.vips[0].packets')
+		eval "printf '  lb%d %5d packets\n' $i \$((n - p$i))"
+	done
+	say "30 slow downloads (10 s each) and a stream of new requests; lb2 dies after 2 s"
+	for i in $(seq 1 30); do
+		ip netns exec "$CLIENT" curl -s -m 30 -o /dev/null -w '%{http_code} %{size_download}\n' \
+			"http://$VIP/slow" >"$RUN_DIR/dl$i.out" 2>/dev/null &
+		echo $! >"$RUN_DIR/dl$i.pid"
+	done
+	ok=0 fail=0 s=$(date +%s%N)
+	for i in $(seq 1 2000); do
+		[ $(($(date +%s%N) - s)) -gt 9000000000 ] && break
+		if [ $(($(date +%s%N) - s)) -gt 2000000000 ] && [ "$(hops)" = 3 ] && [ ! -f "$RUN_DIR/killed" ]; then
+			bash "$topo" kill-lb -p "$P" 2
+			touch "$RUN_DIR/killed"
+			printf '  %5d ms  lb2: cable pulled, xlbd and bird killed\n' $((($(date +%s%N) - s) / 1000000))
+		fi
+		if [ -f "$RUN_DIR/killed" ] && [ ! -f "$RUN_DIR/gone" ] && [ "$(hops)" = 2 ]; then
+			touch "$RUN_DIR/gone"
+			printf '  %5d ms  the router dropped lb2 (BFD): two paths left\n' $((($(date +%s%N) - s) / 1000000))
+		fi
+		rc=0
+		ip netns exec "$CLIENT" curl -s -o /dev/null --connect-timeout 0.3 -m 1 -H 'Connection: close' "http://$VIP/" || rc=$?
+		if [ "$rc" = 0 ]; then ok=$((ok + 1)); else fail=$((fail + 1)); fi
+	done
+	n=0
+	for i in $(seq 1 30); do
+		wait "$(cat "$RUN_DIR/dl$i.pid")" 2>/dev/null || true
+		[ "$(cat "$RUN_DIR/dl$i.out")" = "200 2621440" ] && n=$((n + 1))
+	done
+	printf '  new requests: %d answered, %d failed (a connect timeout is 300 ms)\n' "$ok" "$fail"
+	printf '  slow downloads that finished whole: %d of 30\n' "$n"
+	say "Every host builds the same Maglev table, so the others carried lb2's connections on"
+	ip -n "$ROUTER" route show "$VIP" | sed 's/^/  /'
+	say "Tearing down"
+}
+if [ "${1:-}" = ecmp ]; then
+	demo_ecmp
+	exit 0
+fi
 
 # a previous kept demo would be in the way; 'demo.sh down' only removes it
 if ip netns list | grep -q '^xlbt-demo-sw'; then

@@ -14,6 +14,8 @@ packages=(
 	# tests: namespaces, backends, clients
 	libcmocka-dev iproute2 ethtool util-linux socat jq nginx-light curl wrk
 	python3 python3-scapy prometheus tmux
+	# several LB hosts: BGP and BFD on each LB host and on the router
+	bird2
 )
 
 missing=()
@@ -38,3 +40,14 @@ if ! apt-get install -y -q --no-install-recommends "${missing[@]}"; then
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# bird2's maintainer scripts start the system bird where an init system
+# lets them. xlb's sites run their own birds (-c CONF -s SOCK -P PIDFILE in
+# each namespace) and need none: stop the one the package started, by the
+# PID in its pidfile.
+if [[ " ${missing[*]} " == *" bird2 "* ]]; then
+	systemctl disable --now bird.service >/dev/null 2>&1 || true
+	pid=$(cat /run/bird/bird.pid 2>/dev/null || true)
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && echo "deps: stopped the system bird ($pid)"
+fi
+exit 0
