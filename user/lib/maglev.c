@@ -78,60 +78,41 @@ static int maglev_cmp_key(const void *a, const void *b)
 	return memcmp(x->key, y->key, sizeof(x->key));
 }
 
-int maglev_build(const struct maglev_backend *backends, __u32 n, __u32 size, __u32 *table)
+/*
+ * The backends sorted by key, so the result cannot depend on input order;
+ * counts the active ones (weight > 0) and their largest weight. A key
+ * listed twice has no well-defined weight: -EINVAL.
+ */
+static int maglev_sort(const struct maglev_backend *backends, __u32 n,
+		       const struct maglev_backend ***sorted, __u32 *nact, __u32 *max_w)
 {
-	const struct maglev_backend **sorted = NULL;
-	struct maglev_slot_owner *own = NULL;
-	__u32 i, nact = 0, max_w = 0, filled = 0;
-	int ret = 0;
+	__u32 i;
 
-	if (!table || !maglev_is_prime(size) || (n && !backends))
-		return -EINVAL;
-
-	if (n) {
-		/* Sort by key so the result cannot depend on input order. */
-		sorted = malloc((size_t)n * sizeof(*sorted));
-		if (!sorted)
-			return -ENOMEM;
-		for (i = 0; i < n; i++)
-			sorted[i] = &backends[i];
-		qsort(sorted, n, sizeof(*sorted), maglev_cmp_key);
-
-		for (i = 0; i < n; i++) {
-			/* A key listed twice has no well-defined weight. */
-			if (i && !maglev_cmp_key(&sorted[i - 1], &sorted[i])) {
-				ret = -EINVAL;
-				goto out;
-			}
-			if (sorted[i]->weight) {
-				nact++;
-				if (sorted[i]->weight > max_w)
-					max_w = sorted[i]->weight;
-			}
+	*sorted = malloc((size_t)n * sizeof(**sorted));
+	if (!*sorted)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		(*sorted)[i] = &backends[i];
+	qsort(*sorted, n, sizeof(**sorted), maglev_cmp_key);
+	for (i = 0; i < n; i++) {
+		if (i && !maglev_cmp_key(&(*sorted)[i - 1], &(*sorted)[i]))
+			return -EINVAL;
+		if ((*sorted)[i]->weight) {
+			(*nact)++;
+			if ((*sorted)[i]->weight > *max_w)
+				*max_w = (*sorted)[i]->weight;
 		}
 	}
+	return 0;
+}
 
-	/* Each active backend must be able to own at least one slot. */
-	if (nact > size) {
-		ret = -EINVAL;
-		goto out;
-	}
+/* Each active backend's permutation: its offset and skip, in key order. */
+static void maglev_owners(const struct maglev_backend *backends,
+			  const struct maglev_backend **sorted, __u32 n, __u32 size,
+			  struct maglev_slot_owner *own)
+{
+	__u32 i, nact = 0;
 
-	if (nact) {
-		own = calloc(nact, sizeof(*own));
-		if (!own) {
-			ret = -ENOMEM;
-			goto out;
-		}
-	}
-
-	/* Validation done: only now touch the caller's table. */
-	for (i = 0; i < size; i++)
-		table[i] = MAGLEV_EMPTY;
-	if (!nact)
-		goto out;
-
-	nact = 0;
 	for (i = 0; i < n; i++) {
 		const struct maglev_backend *b = sorted[i];
 
@@ -144,11 +125,17 @@ int maglev_build(const struct maglev_backend *backends, __u32 n, __u32 size, __u
 		own[nact].skip = (__u32)(maglev_hash(b->key, MAGLEV_SEED_SKIP) % (size - 1) + 1);
 		nact++;
 	}
+}
 
-	/*
-	 * The max-weight backend claims one slot every round, so this ends after
-	 * at most size rounds. Equal weights reduce to plain round-robin Maglev.
-	 */
+/*
+ * The max-weight backend claims one slot every round, so this ends after
+ * at most size rounds. Equal weights reduce to plain round-robin Maglev.
+ */
+static void maglev_fill(struct maglev_slot_owner *own, __u32 nact, __u32 max_w,
+			__u32 size, __u32 *table)
+{
+	__u32 i, filled = 0;
+
 	for (;;) {
 		for (i = 0; i < nact; i++) {
 			struct maglev_slot_owner *o = &own[i];
@@ -173,11 +160,41 @@ int maglev_build(const struct maglev_backend *backends, __u32 n, __u32 size, __u
 				o->credit -= max_w;
 
 				if (++filled == size)
-					goto out;
+					return;
 			}
 		}
 	}
+}
 
+int maglev_build(const struct maglev_backend *backends, __u32 n, __u32 size, __u32 *table)
+{
+	const struct maglev_backend **sorted = NULL;
+	struct maglev_slot_owner *own = NULL;
+	__u32 i, nact = 0, max_w = 0;
+	int ret = 0;
+
+	if (!table || !maglev_is_prime(size) || (n && !backends))
+		return -EINVAL;
+	if (n)
+		ret = maglev_sort(backends, n, &sorted, &nact, &max_w);
+	/* Each active backend must be able to own at least one slot. */
+	if (!ret && nact > size)
+		ret = -EINVAL;
+	if (!ret && nact) {
+		own = calloc(nact, sizeof(*own));
+		if (!own)
+			ret = -ENOMEM;
+	}
+	if (ret)
+		goto out;
+
+	/* Validation done: only now touch the caller's table. */
+	for (i = 0; i < size; i++)
+		table[i] = MAGLEV_EMPTY;
+	if (nact) {
+		maglev_owners(backends, sorted, n, size, own);
+		maglev_fill(own, nact, max_w, size, table);
+	}
 out:
 	free(own);
 	free(sorted);

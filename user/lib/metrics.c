@@ -441,15 +441,54 @@ static int keep_opts(struct xlb_metrics *m, const struct xlb_metrics_opts *opts)
 	return 0;
 }
 
+/* libmicrohttpd on ss, polled from our loop: returns its epoll fd or -errno. */
+static int mhd_start(struct xlb_metrics *m, const struct sockaddr_storage *ss,
+		     const char *addr, char *err, size_t errlen)
+{
+	const union MHD_DaemonInfo *info;
+	unsigned int flags;
+	int ret, fd;
+
+	/* MHD sets SO_REUSEADDR on the socket it creates, and IPV6_V6ONLY */
+	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	if (ss->ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	errno = 0;
+	m->mhd = MHD_start_daemon(flags, 0, on_accept, m, on_request, m,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, m,
+				  MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+				  MHD_OPTION_CONNECTION_LIMIT,
+				  (unsigned int)XLB_METRICS_MAX_CONNS,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, m->opts.per_ip_conns,
+				  MHD_OPTION_CONNECTION_TIMEOUT,
+				  (unsigned int)XLB_METRICS_CONN_TIMEOUT_S,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_conn, m,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
+				  MHD_OPTION_END);
+	if (!m->mhd) {
+		/* MHD keeps the failed call's errno, else says why in its log */
+		ret = errno ? -errno : -EIO;
+		set_err(err, errlen, "cannot serve metrics on %s: %s", addr,
+			errno || !m->mhd_msg[0] ? strerror(-ret) : m->mhd_msg);
+		return ret;
+	}
+	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	fd = info ? info->epoll_fd : -1;
+	if (fd < 0) {
+		ret = -EIO;
+		set_err(err, errlen, "metrics: MHD has no epoll fd");
+		return ret;
+	}
+	return fd;
+}
+
 struct xlb_metrics *xlb_metrics_new_opts(int epfd, const char *addr,
 					 const struct xlb_metrics_opts *opts,
 					 xlb_metrics_render_fn render, void *ctx,
 					 char *err, size_t errlen)
 {
-	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage ss;
 	struct xlb_metrics *m;
-	unsigned int flags;
 	int ret, fd;
 
 	set_err(err, errlen, "%s", "");
@@ -493,34 +532,9 @@ struct xlb_metrics *xlb_metrics_new_opts(int epfd, const char *addr,
 		goto fail;
 	}
 
-	/* MHD sets SO_REUSEADDR on the socket it creates, and IPV6_V6ONLY */
-	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	errno = 0;
-	m->mhd = MHD_start_daemon(flags, 0, on_accept, m, on_request, m,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, m,
-				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				  MHD_OPTION_CONNECTION_LIMIT,
-				  (unsigned int)XLB_METRICS_MAX_CONNS,
-				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, m->opts.per_ip_conns,
-				  MHD_OPTION_CONNECTION_TIMEOUT,
-				  (unsigned int)XLB_METRICS_CONN_TIMEOUT_S,
-				  MHD_OPTION_NOTIFY_CONNECTION, on_conn, m,
-				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
-				  MHD_OPTION_END);
-	if (!m->mhd) {
-		/* MHD keeps the failed call's errno, else says why in its log */
-		ret = errno ? -errno : -EIO;
-		set_err(err, errlen, "cannot serve metrics on %s: %s", addr,
-			errno || !m->mhd_msg[0] ? strerror(-ret) : m->mhd_msg);
-		goto fail;
-	}
-	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	fd = info ? info->epoll_fd : -1;
+	fd = mhd_start(m, &ss, addr, err, errlen);
 	if (fd < 0) {
-		ret = -EIO;
-		set_err(err, errlen, "metrics: MHD has no epoll fd");
+		ret = fd;
 		goto fail;
 	}
 	ret = xlb_ev_add(m->epfd, &m->io, fd, EPOLLIN, on_io, m);
