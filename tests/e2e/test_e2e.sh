@@ -162,10 +162,10 @@ wait_for 5 test -s "$log"
 t_stop=$(date +%s%N)
 be2_pid=$(cat "$RUN/nginx-be2/nginx.pid")
 kill "$be2_pid"
-wait_for 5 bash -c "! kill -0 $be2_pid"
-t_gone=$(date +%s%N) # nginx has exited: nothing sent from now on can reach it
 wait_for 10 bash -c "[ \"\$($XLBCTL -s $SOCK -j backend show $V4:80/tcp | jq -r '.backends[1].state')\" = down ]"
 t_down=$(date +%s%N)
+wait_for 5 bash -c "! kill -0 $be2_pid"
+t_gone=$(date +%s%N) # nginx has exited: nothing sent from now on can reach it
 wait "$loop"
 last_fail=$(awk -v t="$t_stop" '$1 > t && $2 != "200" {l = $1} END {printf "%.0f\n", l + 0}' "$log")
 fails=$(awk -v t="$t_stop" '$1 > t && $2 != "200"' "$log" | wc -l)
