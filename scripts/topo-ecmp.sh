@@ -15,7 +15,8 @@
 #   PREFIXsw      bridge br0 joining router, LBs and backends
 #
 # VIP 198.18.100.10:80/tcp, maglev over every backend, http health checks
-# every 500 ms, fall 2. Every daemon is started here and stopped by the PID
+# every 500 ms, fall 2. The LB hosts hand flows off to each other (handoff:,
+# UDP port 4790, a key made for the site). Every daemon is started here and stopped by the PID
 # it recorded (bird: its pidfile) under /run/xlbt/PREFIX; "down" removes
 # all of it. Needs a build (make) and bird2 (make deps).
 #
@@ -150,12 +151,15 @@ lb_up() { # N
 	ip netns exec "$sw" bridge link set dev "p-lb$1" flood off
 	ip -n "$ns" route add default via 198.18.0.254
 
-	local i bes=
+	local i bes= peers=
 	for i in $(seq 1 "$backends"); do bes+="      - { address: 198.18.0.1$i }"$'\n'; done
+	# every other LB host, and room for one added later (add-lb)
+	for i in $(seq 1 $((lbs + 1))); do [ "$i" = "$1" ] || peers+="${peers:+, }$(lb_v4 "$i")"; done
 	cat >"$d/xlb.yaml" <<EOF
 interfaces: [eth0]
 conntrack: { size: 65536 }
 announce: { table: 100, protocol: 200 }
+handoff: { key: $(cat "$run_dir/handoff.key"), port: 4790, peers: [$peers] }
 vips:
   - vip: "$VIP:80/tcp"
     health: { check: http, path: /healthz, interval: 500ms, timeout: 300ms, rise: 1, fall: 2 }
@@ -224,6 +228,8 @@ up() {
 	command -v bird >/dev/null || { echo "topo-ecmp.sh: no bird; run make deps" >&2; exit 1; }
 	local i
 	mkdir -p "$run_dir/router"
+	# the site's shared hand-off key
+	od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$run_dir/handoff.key"
 	for i in $(seq 1 "$lbs"); do mkdir -p "$(lb_dir "$i")"; done
 	ip netns add "$sw"
 	ip netns exec "$sw" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \

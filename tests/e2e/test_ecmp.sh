@@ -36,6 +36,7 @@ lbctl() { # N ARGS...
 	shift
 	"$XLBCTL" -s "$RUN_DIR/lb$n/xlbd.sock" "$@"
 }
+lb_v4_of() { echo "198.18.0.$((1 + $1))"; }
 hops() { ip -n "$ROUTER" route show "$VIP" | grep -o 'via 198\.18\.0\.[0-9]*' | awk '{print $2}' | sort | tr '\n' ' '; }
 hops_are() { [ "$(hops)" = "$1" ]; }
 no_route() { [ -z "$(ip -n "$ROUTER" route show "$VIP")" ]; }
@@ -262,5 +263,38 @@ load_end f
 echo "# lb4 forwarded $(vip_packets 4) VIP packets; $survived of $SLOW downloads complete; new requests: $requests, $failed failed"
 expect_eq "f: every download survives lb4 joining" "$survived" "$SLOW"
 expect_eq "f: no new request failed" "$failed" 0
+
+# ---- g. flows survive losing a host after the backend set changed ----
+# be3 out of every table, 200 downloads over be1 and be2, be3 back: about a
+# third of the slots move to it, and the flows on them stay on be1 or be2
+# only through the connection table of the host carrying them, which hands
+# them off to its peers. Then that host dies.
+ho() { lbctl "$1" -j lb show | jq ".handoff.$2"; }
+be3() { for n in 3 4; do lbctl "$n" backend set "$VIP:80/tcp" 198.18.0.13 "$1" >/dev/null; done; }
+be3 disable
+SLOW=200
+load_start g
+check "g: $SLOW downloads established on be1 and be2" wait_for 10 all_established
+for n in 3 4; do walks[n]=$(ho "$n" walks) sent[n]=$(ho "$n" sent_flows) got[n]=$(ho "$n" received_flows); done
+t0=$(now_ms)
+be3 enable
+handed_off() { # every walk done, every flow sent received by the other host
+	[ "$(ho 3 walks)" -gt "${walks[3]}" ] && [ "$(ho 4 walks)" -gt "${walks[4]}" ] &&
+		[ $(($(ho 4 received_flows) - got[4])) -ge $(($(ho 3 sent_flows) - sent[3])) ] &&
+		[ $(($(ho 3 received_flows) - got[3])) -ge $(($(ho 4 sent_flows) - sent[4])) ]
+}
+check "g: be3 back: the moved flows are handed off" wait_for 5 handed_off
+took=$(($(now_ms) - t0))
+for n in 3 4; do moved[n]=$(($(ho "$n" sent_flows) - sent[n])); done
+echo "# hand-off: lb3 sent ${moved[3]} flows, lb4 ${moved[4]}; in $(($(ho 3 sent_datagrams) + $(ho 4 sent_datagrams))) datagrams in all; $took ms from be3 enabled to received (walks: lb3 $(ho 3 last_walk_us) us, lb4 $(ho 4 last_walk_us) us); inserted, the same, kept as they were: lb3 $(ho 3 inserted) $(ho 3 present) $(ho 3 kept), lb4 $(ho 4 inserted) $(ho 4 present) $(ho 4 kept)"
+victim=3 other=4
+[ "${moved[4]}" -gt "${moved[3]}" ] && victim=4 other=3
+check "g: lb$victim carries moved flows" test "${moved[victim]}" -gt 0
+check "g: right before the kill all $SLOW downloads are still open" all_established
+bash "$TOPO" kill-lb -p "$P" "$victim"
+check "g: lb$victim killed: the router drops it" wait_for 5 hops_are "$(lb_v4_of "$other") "
+load_end g
+echo "# lb$victim killed, carrying ${moved[victim]} moved flows: $survived of $SLOW downloads complete"
+expect_eq "g: every download survives, the ${moved[victim]} moved ones too" "$survived" "$SLOW"
 
 tap_end
