@@ -235,7 +235,8 @@ static int conv_handoff(struct cfg_ctx *c, const struct y_handoff *y, struct xlb
 	if (!y)
 		return 0;
 	if (xlb_handoff_key_parse(y->key, h->key))
-		return val_err(c, "handoff", "key", "is not 64 hex digits (32 bytes)", "");
+		/* not quoted back: it is a secret */
+		return cfg_err(c, "handoff", "key", "is not 64 hex digits (32 bytes)");
 	err = get_u32(c, "handoff", "port", y->port, 1, 65535, &port);
 	if (err)
 		return err;
