@@ -15,7 +15,7 @@ CFLAGS     ?= -O2 -g
 # override: a command-line CFLAGS (make CFLAGS=-O0) adds to these, not replaces them
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Iuser/lib $(USER_EXTRA)
 DEPFLAGS    = -MMD -MP -MF $@.d
-LDLIBS     := -lbpf -lelf -lz
+LDLIBS     := -lbpf -lelf -lz -lcrypto
 DAEMON_LIBS := -lcyaml -lyaml -ljson-c -lcurl -lmnl -lmicrohttpd
 
 ifeq ($(V),1)

@@ -15,13 +15,16 @@
 #   PREFIXsw      bridge br0 joining router, LBs and backends
 #
 # VIP 198.18.100.10:80/tcp, maglev over every backend, http health checks
-# every 500 ms, fall 2. Every daemon is started here and stopped by the PID
+# every 500 ms, fall 2. The LB hosts hand flows off to each other (handoff:,
+# UDP port 4790, a key made for the site). Every daemon is started here and stopped by the PID
 # it recorded (bird: its pidfile) under /run/xlbt/PREFIX; "down" removes
 # all of it. Needs a build (make) and bird2 (make deps).
 #
 # usage: topo-ecmp.sh up   [-p PREFIX] [-l LBS] [-n BACKENDS]
 #        topo-ecmp.sh down [-p PREFIX]
 #        topo-ecmp.sh kill-lb [-p PREFIX] N   # hard: kill -9 xlbd and bird, pull eth0
+#        topo-ecmp.sh stop-lb [-p PREFIX] N   # gently, after xlbctl lb withdraw
+#        topo-ecmp.sh add-lb  [-p PREFIX] N   # one more LB host, a peer of the router
 #        topo-ecmp.sh nginx-start [-p PREFIX] N  # again, after a test stopped it
 #        topo-ecmp.sh env  [-p PREFIX]        # names, for scripts to eval
 set -euo pipefail
@@ -99,10 +102,8 @@ router_up() {
 	local dev
 	for dev in eth0 rc; do ip netns exec "$router" ethtool -K "$dev" gro off >/dev/null 2>&1 || true; done
 
-	local i peers=
-	for i in $(seq 1 "$lbs"); do
-		peers+="protocol bgp lb$i from lb { neighbor $(lb_v4 "$i") as 64512; }"$'\n'
-	done
+	local i
+	for i in $(seq 1 "$lbs"); do router_peer "$i"; done
 	cat >"$run_dir/router/bird.conf" <<EOF
 log "$run_dir/router/bird.log" all;
 router id 198.18.0.254;
@@ -119,9 +120,14 @@ template bgp lb {
 	$BGP_TIMERS
 	ipv4 { import where net ~ [ 198.18.100.0/24{32,32} ]; export none; };
 }
-$peers
+include "$run_dir/router/peers.conf";
 EOF
 	bird_start router "$router"
+}
+
+# router_peer N: the router's BGP session to LB host N
+router_peer() {
+	echo "protocol bgp lb$1 from lb { neighbor $(lb_v4 "$1") as 64512; }" >>"$run_dir/router/peers.conf"
 }
 
 # bird_start DIRNAME NS: this site's bird in NS, never the system one
@@ -145,12 +151,15 @@ lb_up() { # N
 	ip netns exec "$sw" bridge link set dev "p-lb$1" flood off
 	ip -n "$ns" route add default via 198.18.0.254
 
-	local i bes=
+	local i bes= peers=
 	for i in $(seq 1 "$backends"); do bes+="      - { address: 198.18.0.1$i }"$'\n'; done
+	# every other LB host, and room for one added later (add-lb)
+	for i in $(seq 1 $((lbs + 1))); do [ "$i" = "$1" ] || peers+="${peers:+, }$(lb_v4 "$i")"; done
 	cat >"$d/xlb.yaml" <<EOF
 interfaces: [eth0]
 conntrack: { size: 65536 }
 announce: { table: 100, protocol: 200 }
+handoff: { key: $(cat "$run_dir/handoff.key"), port: 4790, peers: [$peers] }
 vips:
   - vip: "$VIP:80/tcp"
     health: { check: http, path: /healthz, interval: 500ms, timeout: 300ms, rise: 1, fall: 2 }
@@ -219,6 +228,8 @@ up() {
 	command -v bird >/dev/null || { echo "topo-ecmp.sh: no bird; run make deps" >&2; exit 1; }
 	local i
 	mkdir -p "$run_dir/router"
+	# the site's shared hand-off key
+	od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$run_dir/handoff.key"
 	for i in $(seq 1 "$lbs"); do mkdir -p "$(lb_dir "$i")"; done
 	ip netns add "$sw"
 	ip netns exec "$sw" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
@@ -251,6 +262,28 @@ kill_lb() {
 	stop_pidfile "$d/bird.pid" KILL
 }
 
+# stop_lb N: maintenance, after xlbctl lb withdraw took the host's routes
+# away: xlbd and bird stop, the host stays on the segment
+stop_lb() {
+	local d
+	d=$(lb_dir "$1")
+	stop_pidfile "$d/xlbd.pid"
+	stop_pidfile "$d/bird.pid"
+}
+
+# add_lb N: a new LB host joins the site, the router learns of its peer
+add_lb() {
+	if ip netns list | grep -qw "^$(lb_ns "$1")"; then
+		echo "topo-ecmp.sh: $(lb_ns "$1") exists" >&2
+		exit 1
+	fi
+	mkdir -p "$(lb_dir "$1")"
+	lb_up "$1"
+	router_peer "$1"
+	ip netns exec "$router" birdc -s "$run_dir/router/bird.ctl" configure >/dev/null
+	wait_for 10 lb_serving "$1" || { echo "topo-ecmp.sh: xlbd on lb$1 does not serve" >&2; exit 1; }
+}
+
 down() {
 	local f d ns
 	for f in "$run_dir"/*/*.pid; do
@@ -273,11 +306,13 @@ case $cmd in
 up) up ;;
 down) down ;;
 kill-lb) kill_lb "$arg" ;;
+stop-lb) stop_lb "$arg" ;;
+add-lb) add_lb "$arg" ;;
 nginx-start) nginx_start "$arg" ;;
 env)
 	echo "SW=$sw CLIENT=$client ROUTER=$router RUN_DIR=$run_dir VIP=$VIP"
 	for i in $(seq 1 "$lbs"); do echo "LB$i=$(lb_ns "$i") LB${i}_SOCK=$(lb_dir "$i")/xlbd.sock"; done
 	for i in $(seq 1 "$backends"); do echo "BE$i=$(be_ns "$i")"; done
 	;;
-*) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "config_int.h"
+#include "handoff.h"
 #include "names.h"
 #include "syntax.h"
 #include "validate.h"
@@ -224,6 +225,34 @@ static int conv_announce(struct cfg_ctx *c, const struct y_announce *y,
 	return err;
 }
 
+/* handoff: { key: 64 hex digits, port, peers: [ADDR, ...] } */
+static int conv_handoff(struct cfg_ctx *c, const struct y_handoff *y, struct xlb_handoff_cfg *h)
+{
+	char p[32], why[64];
+	__u32 i, port;
+	int err;
+
+	if (!y)
+		return 0;
+	if (xlb_handoff_key_parse(y->key, h->key))
+		/* not quoted back: it is a secret */
+		return cfg_err(c, "handoff", "key", "is not 64 hex digits (32 bytes)");
+	err = get_u32(c, "handoff", "port", y->port, 1, 65535, &port);
+	if (err)
+		return err;
+	if (y->peers_count > XLB_HANDOFF_PEERS_MAX)
+		return cfg_err(c, "handoff.peers", NULL, "too many peers (%u, max %d)",
+			       y->peers_count, XLB_HANDOFF_PEERS_MAX);
+	for (i = 0; i < y->peers_count; i++) {
+		snprintf(p, sizeof(p), "handoff.peers[%u]", i);
+		if (xlb_parse_addr(y->peers[i], h->peers[i], why, sizeof(why)))
+			return val_err(c, p, NULL, why, y->peers[i]);
+	}
+	h->npeers = y->peers_count;
+	h->port = (__u16)port;
+	return 0;
+}
+
 static int conv_global(struct cfg_ctx *c, const struct y_config *y,
 		       struct xlb_config *cfg)
 {
@@ -264,6 +293,11 @@ static int conv_global(struct cfg_ctx *c, const struct y_config *y,
 	err = conv_announce(c, y->announce, &cfg->announce);
 	if (err)
 		return err;
+	err = conv_handoff(c, y->handoff, &cfg->handoff);
+	if (err) {
+		memset(&cfg->handoff, 0, sizeof(cfg->handoff));
+		return err;
+	}
 	if (y->encap_source && y->encap_source->ipv4 &&
 	    xlb_parse_encap_source(y->encap_source->ipv4, 4, &cfg->encap.v4, why, sizeof(why)))
 		return val_err(c, "encap_source", "ipv4", why, y->encap_source->ipv4);

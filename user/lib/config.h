@@ -62,6 +62,15 @@ struct xlb_announce_cfg {
 	__u32 protocol;                  /* the routes' protocol number, to tell them apart */
 };
 
+/* handoff: flows whose backend the table no longer names, sent to the peers */
+#define XLB_HANDOFF_PEERS_MAX 16
+struct xlb_handoff_cfg {
+	__u16 port;                      /* 0: handoff: absent */
+	__u8 key[32];                    /* HMAC-SHA256 key shared by the site */
+	__be32 peers[XLB_HANDOFF_PEERS_MAX][4];
+	__u32 npeers;
+};
+
 struct xlb_config {
 	char ifaces[XLB_MAX_IFACES][XLB_IFNAME_MAX];
 	__u32 nifaces;
@@ -74,6 +83,7 @@ struct xlb_config {
 	__u32 nmetrics_allow;
 	struct encap_config encap;       /* outer sources for forward ipip */
 	struct xlb_announce_cfg announce;
+	struct xlb_handoff_cfg handoff;
 	/* runtime only, never in the config file: xlbctl lb withdraw, in state.json */
 	__u8 host_withdrawn;
 	struct xlb_vip_cfg *vips;

@@ -52,9 +52,16 @@ struct y_announce {
 	char *table, *protocol;
 };
 
+struct y_handoff {
+	char *key, *port;
+	char **peers;
+	unsigned int peers_count;
+};
+
 struct y_config {
 	struct y_encap *encap_source;
 	struct y_announce *announce;
+	struct y_handoff *handoff;
 	char **interfaces;
 	unsigned int interfaces_count;
 	char *xdp_mode;

@@ -94,6 +94,14 @@ static const cyaml_schema_value_t ifname_schema = {
 	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
 };
 
+static const cyaml_schema_field_t handoff_fields[] = {
+	REQ_STR("key", struct y_handoff, key),
+	REQ_STR("port", struct y_handoff, port),
+	CYAML_FIELD_SEQUENCE("peers", CYAML_FLAG_POINTER, struct y_handoff, peers,
+			     &ifname_schema, 1, CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t config_fields[] = {
 	/* No null here: "interfaces:" with nothing after it is a mistake. */
 	CYAML_FIELD_SEQUENCE("interfaces",
@@ -111,6 +119,8 @@ static const cyaml_schema_field_t config_fields[] = {
 	/* not OPT_NULL: "announce:" alone would turn it off unseen */
 	CYAML_FIELD_MAPPING_PTR("announce", CYAML_FLAG_OPTIONAL, struct y_config,
 				announce, announce_fields),
+	CYAML_FIELD_MAPPING_PTR("handoff", CYAML_FLAG_OPTIONAL, struct y_config,
+				handoff, handoff_fields),
 	CYAML_FIELD_SEQUENCE("vips", OPT_NULL, struct y_config, vips,
 			     &vip_schema, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_END

@@ -325,6 +325,7 @@ void announce_show(struct xlbd *d, struct json_object *o)
 
 	json_object_object_add(o, "announce", json_object_new_boolean(!!a));
 	json_object_object_add(o, "withdrawn", json_object_new_boolean(d->state.withdrawn));
+	handoff_show(d, o);
 	if (!a)
 		return;
 	for (i = 0; i < a->n; i++)

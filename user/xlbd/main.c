@@ -260,6 +260,7 @@ static void loop(struct xlbd *d)
 		}
 		d->batch_n = 0;
 		announce_sync(d); /* health, neighbours, commands, reloads: routes follow */
+		handoff_sync(d);
 	}
 }
 
@@ -276,6 +277,7 @@ static void stop(struct xlbd *d)
 	xlb_health_free(d->health);
 	xlb_neigh_free(d->neigh);
 	announce_stop(d);
+	handoff_stop(d);
 	xlb_lb_free(d->lb);
 	xlb_state_free(&d->state);
 	xlb_config_free(&d->file);
@@ -299,7 +301,7 @@ static int run(struct xlbd *d)
 		return 0;
 	}
 	if (attach_data_plane(d) || apply_desired(d, &desired, from_state) || announce_start(d) ||
-	    serve(d))
+	    handoff_start(d) || serve(d))
 		return 1;
 	d->started = time(NULL);
 	d->running = 1;

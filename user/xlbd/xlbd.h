@@ -93,6 +93,7 @@ struct xlbd {
 	struct xlb_health *health;
 	struct xlb_neigh *neigh;
 	struct xlb_announce *announce; /* announce.c; NULL: announce: is off */
+	struct xlb_handoff *handoff;   /* handoff.c; NULL: handoff: is off */
 	int epfd;
 	struct xlb_evsrc sig_src, listen_src, tick_src;
 	struct client *clients[MAX_CLIENTS];
@@ -155,6 +156,14 @@ int announce_teardown(const char *config_path); /* xlbd --teardown: every route 
 void announce_json(struct xlbd *d, const struct xlb_state_vip *v, struct json_object *o);
 void announce_show(struct xlbd *d, struct json_object *o);
 int announce_metrics(struct xlbd *d, struct xlb_prom *w);
+
+/* ---- handoff.c: flows the table no longer names, to the peers ---- */
+
+struct xlb_handoff;
+int handoff_start(struct xlbd *d);
+void handoff_sync(struct xlbd *d); /* after each loop turn: changed tables walked */
+void handoff_stop(struct xlbd *d);
+void handoff_show(struct xlbd *d, struct json_object *o);
 
 /* ---- ctl.c: the control socket and what its handlers share ---- */
 
