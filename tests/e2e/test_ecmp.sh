@@ -109,7 +109,7 @@ nginx_start 3
 for i in 1 2 3; do wait_for 10 all_up "$i" || not_ok "c: lb$i sees every backend up again"; done
 
 # ---- d. losing an LB host under load ----
-SLOW=100
+SLOW=200 # the issue holds 200 long-lived connections
 for i in $(seq 1 "$SLOW"); do
 	# paced by nginx (the site's /slow): about 10 s each
 	ip netns exec "$CLIENT" curl -s -m 40 -o /dev/null \
