@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "digest.h"
 #include "hash.h"
@@ -22,17 +23,21 @@ __u64 xlb_table_digest(const __u32 *table, __u32 size, const struct maglev_backe
 {
 	/* an empty slot hashes as a 17th byte no address has: never equal to :: */
 	static const __u8 empty[17] = { [16] = 1 };
-	__u64 h = FNV64_OFFSET;
+	__u64 h = FNV64_OFFSET, none = fnv_bytes(FNV64_OFFSET, empty, sizeof(empty)), *of;
 	__u32 i;
 
+	/* each backend's address hashed once, then one multiply per slot */
+	of = calloc(n + 1, sizeof(*of));
+	if (!of)
+		return 0; /* no digest: shown as zeros, never as a match of real ones */
+	for (i = 0; i < n; i++)
+		of[i] = fnv_bytes(fnv_bytes(FNV64_OFFSET, backends[i].key, 16), empty, 1);
 	for (i = 0; i < size; i++) {
-		if (table[i] == MAGLEV_EMPTY || table[i] >= n) {
-			h = fnv_bytes(h, empty, sizeof(empty));
-		} else {
-			h = fnv_bytes(h, backends[table[i]].key, 16);
-			h = fnv_bytes(h, empty, 1); /* the 17th byte: 0 for an address */
-		}
+		h ^= table[i] == MAGLEV_EMPTY || table[i] >= n ? none : of[table[i]];
+		h *= FNV64_PRIME;
+		h ^= h >> 29;
 	}
+	free(of);
 	/* the size too, so tables of other sizes never collide by construction */
 	return xlb_mix64(h ^ size);
 }
