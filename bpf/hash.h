@@ -133,4 +133,14 @@ static __always_inline __u32 xlb_hash_entropy(const __be32 saddr[4], const __be3
 	return xlb_hash_final(h, 0);
 }
 
+/*
+ * The check of a probation slot: its tuple's hash, backend id and generation
+ * mixed. A slot another CPU wrote half of fails it; never 0, which an empty
+ * slot holds.
+ */
+static __always_inline __u32 xlb_probation_check(__u32 flow_hash, __u32 backend_id, __u32 gen)
+{
+	return xlb_hash_final(flow_hash ^ (backend_id * 0x9e3779b1u) ^ (gen * 0x85ebca6bu), 1) | 1;
+}
+
 #endif /* XLB_HASH_H */

@@ -60,14 +60,53 @@ struct {
 	__type(value, struct backend);
 } backends SEC(".maps");
 
-/* Per-CPU LRU lists: a flow stays on one CPU (RSS), and inserts need no shared lock. */
+/*
+ * The main tables, one per family. Per-CPU LRU lists: a flow stays on one
+ * CPU (RSS), and inserts need no shared lock. Only promoted flows (seen
+ * twice) are inserted, so a flood of one-packet tuples evicts nothing.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_CT_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct flow4_key);
+	__type(value, struct flow_state);
+} flows4 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XLB_CT_SIZE);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct flow_key);
+	__type(value, struct flow_state);
+} flows6 SEC(".maps");
+
+/*
+ * Flows seen once: direct-mapped, shared by the CPUs (a flow's second
+ * packet may come in on another one), overwritten without a lock.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_PROBATION_SLOTS);
+	__type(key, __u32);
+	__type(value, struct flow_probation);
+} flow_probation SEC(".maps");
+
+/* An older build's table, read after an upgrade (legacy_ct set); max_entries set by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct flow_key);
 	__type(value, struct flow_entry);
 } conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct flow_counts);
+} backend_flows SEC(".maps");
 
 /* Outer source addresses for forward ipip; user space writes entry 0. */
 struct {

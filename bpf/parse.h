@@ -71,7 +71,9 @@ struct packet {
 	__u8 answered;   /* turned into an ICMP answer to the client */
 };
 
+#define XLB_TCP_FIN 0x01
 #define XLB_TCP_SYN 0x02
+#define XLB_TCP_RST 0x04
 #define XLB_TCP_ACK 0x10
 
 /* Return the header at the cursor and step over it, or NULL if it is cut. */

@@ -14,6 +14,10 @@
 /* Load-time settings (user space sets them before load). */
 const volatile __u64 tcp_idle_ns = 300ULL * 1000000000ULL;
 const volatile __u64 udp_idle_ns = 30ULL * 1000000000ULL;
+/* A TCP flow after a FIN or RST from the client: the last ACKs, a retransmitted RST. */
+const volatile __u64 tcp_closing_ns = 10ULL * 1000000000ULL;
+/* The loader adopted an older build's table (map conntrack): look there last. */
+const volatile __u32 legacy_ct = 0;
 const volatile __u32 use_fake_clock = 0; /* tests drive time through fake_clock_ns */
 /* How long a FIB answer for an ipip backend is used: route and neighbour changes apply within it. */
 const volatile __u64 nexthop_ttl_ns = 100ULL * 1000000ULL;
@@ -63,6 +67,14 @@ static __always_inline void traffic_add(void *map, __u32 id, __u32 bytes,
 static __always_inline __u64 idle_timeout(__u8 proto)
 {
 	return proto == IPPROTO_TCP ? tcp_idle_ns : udp_idle_ns;
+}
+
+/* Within its timeout; signed: another CPU may have stamped it after our tick. */
+static __always_inline int flow_alive(__u32 seen, __u32 tick, __u8 proto, __u8 state)
+{
+	__u64 timeout = state == XLB_FLOW_CLOSING ? tcp_closing_ns : idle_timeout(proto);
+
+	return (__s32)(tick - seen) <= (__s32)XLB_TIMEOUT_TICKS(timeout);
 }
 
 static __always_inline int maybe_vip_addr(const __be32 addr[4])
@@ -183,17 +195,144 @@ static __always_inline __u32 pick_backend(const struct packet *pkt,
 	return backend_id ? *backend_id : XLB_NO_BACKEND;
 }
 
-/* A bare SYN is not inserted: a SYN flood must not evict real flows. */
-static __always_inline int starts_tracking(const struct packet *pkt)
+static __always_inline int bare_syn(const struct packet *pkt)
 {
-	if (pkt->fragment || pkt->icmp_error)
-		return 0;
-	if (pkt->flow.proto == IPPROTO_TCP &&
-	    (pkt->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN)
-		return 0;
-	return 1;
+	return pkt->flow.proto == IPPROTO_TCP &&
+	       (pkt->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 }
 
+static __always_inline int ends_flow(const struct packet *pkt)
+{
+	return pkt->flow.proto == IPPROTO_TCP && (pkt->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST));
+}
+
+/* The backend a table entry names, if it still serves the entry's flows. */
+static __always_inline struct backend *flow_backend(__u32 id, __u32 gen)
+{
+	struct backend *be = bpf_map_lookup_elem(&backends, &id);
+
+	if (be && be->gen == gen && (be->flags & XLB_BACKEND_F_KEEP_FLOWS))
+		return be;
+	return NULL;
+}
+
+static __always_inline void flow_count(__u32 backend_id, __u32 opened, __u32 closed)
+{
+	struct flow_counts *c = bpf_map_lookup_elem(&backend_flows, &backend_id);
+
+	if (c) {
+		c->opened += opened;
+		c->closed += closed;
+	}
+}
+
+static __always_inline void flow4_key_of(const struct packet *pkt, struct flow4_key *k4)
+{
+	k4->saddr = pkt->flow.saddr[3];
+	k4->daddr = pkt->flow.daddr[3];
+	k4->sport = pkt->flow.sport;
+	k4->dport = pkt->flow.dport;
+	k4->proto = pkt->flow.proto;
+}
+
+static __always_inline struct flow_state *main_lookup(const struct packet *pkt,
+						      const struct flow4_key *k4)
+{
+	if (pkt->family == 4)
+		return bpf_map_lookup_elem(&flows4, k4);
+	return bpf_map_lookup_elem(&flows6, &pkt->flow);
+}
+
+static __always_inline void main_delete(const struct packet *pkt, const struct flow4_key *k4)
+{
+	if (pkt->family == 4)
+		bpf_map_delete_elem(&flows4, k4);
+	else
+		bpf_map_delete_elem(&flows6, &pkt->flow);
+}
+
+/* A flow seen again (or met in the legacy table) enters the main table. */
+static __always_inline void promote(const struct packet *pkt, const struct flow4_key *k4,
+				    __u32 backend_id, __u32 gen, __u32 tick, __u32 reason)
+{
+	struct flow_state st = {
+		.backend_id = backend_id,
+		.backend_gen = gen,
+		.seen = tick,
+		.state = ends_flow(pkt) ? XLB_FLOW_CLOSING : XLB_FLOW_ESTABLISHED,
+	};
+	long err;
+
+	if (pkt->family == 4)
+		err = bpf_map_update_elem(&flows4, k4, &st, BPF_ANY);
+	else
+		err = bpf_map_update_elem(&flows6, &pkt->flow, &st, BPF_ANY);
+	if (err) {
+		stat_inc(XLB_STAT_CT_INSERT_FAILED);
+		return;
+	}
+	stat_inc(reason);
+	flow_count(backend_id, 1, st.state == XLB_FLOW_CLOSING);
+	if (st.state == XLB_FLOW_CLOSING)
+		stat_inc(XLB_STAT_CT_CLOSING);
+}
+
+/* A packet of a flow in the main table: its last-seen tick, and its end. */
+static __always_inline void flow_touch(struct flow_state *st, const struct packet *pkt,
+				       __u32 tick)
+{
+	if (ends_flow(pkt) && st->state != XLB_FLOW_CLOSING) {
+		st->state = XLB_FLOW_CLOSING;
+		st->seen = tick;
+		flow_count(st->backend_id, 0, 1);
+		stat_inc(XLB_STAT_CT_CLOSING);
+		return;
+	}
+	/* a cache line written only when the tick moved: ~60 times a second at most */
+	if (st->seen != tick)
+		st->seen = tick;
+}
+
+static __always_inline int same_flow(const struct flow_key *a, const struct flow_key *b)
+{
+	const __u64 *x = (const void *)a, *y = (const void *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/* The flow's probation slot, if it holds this flow whole and alive. */
+static __always_inline struct flow_probation *probation_find(const struct packet *pkt,
+							     __u32 phash, __u32 tick)
+{
+	__u32 slot = phash & (XLB_PROBATION_SLOTS - 1);
+	struct flow_probation *p = bpf_map_lookup_elem(&flow_probation, &slot);
+
+	if (!p || p->check != xlb_probation_check(phash, p->backend_id, p->backend_gen) ||
+	    !same_flow(&p->key, &pkt->flow) ||
+	    !flow_alive(p->seen, tick, pkt->flow.proto, XLB_FLOW_ESTABLISHED))
+		return NULL;
+	return p;
+}
+
+/* A flow's first packet: its slot, whoever held it. */
+static __always_inline void probation_write(const struct packet *pkt, __u32 phash,
+					    __u32 backend_id, __u32 gen, __u32 tick)
+{
+	__u32 slot = phash & (XLB_PROBATION_SLOTS - 1);
+	struct flow_probation *p = bpf_map_lookup_elem(&flow_probation, &slot);
+
+	if (!p)
+		return;
+	/* promotion clears check: a set one is a flow still on probation */
+	if (p->check && flow_alive(p->seen, tick, p->key.proto, XLB_FLOW_ESTABLISHED))
+		stat_inc(XLB_STAT_CT_PROBATION_OVERWRITE);
+	p->check = 0; /* a reader on another CPU meets a slot being written as empty */
+	__builtin_memcpy(&p->key, &pkt->flow, sizeof(p->key));
+	p->backend_id = backend_id;
+	p->backend_gen = gen;
+	p->seen = tick;
+	p->check = xlb_probation_check(phash, backend_id, gen);
+}
 
 /* A thin wrapper: tests and benchmarks may stand in for the FIB. */
 static __always_inline long xlb_fib_lookup(struct xdp_md *ctx, struct bpf_fib_lookup *fib)
@@ -408,13 +547,72 @@ static __always_inline void variant_count(void)
 #endif
 }
 
+/*
+ * The tables, in the order they are asked (README, "Connection table"):
+ * the family's main table, probation, an older build's table. Returns the
+ * backend the flow is held on, or NULL for a fresh pick; *reopen says the
+ * tuple was a closing flow's and is started again by a SYN.
+ */
+static __always_inline struct backend *flow_lookup(const struct packet *pkt,
+						   const struct flow4_key *k4, __u32 phash,
+						   __u64 now, __u32 tick, __u32 *backend_id)
+{
+	struct flow_probation *p;
+	struct flow_entry *old;
+	struct flow_state *st;
+	struct backend *be;
+
+	st = main_lookup(pkt, k4);
+	if (st && (be = flow_backend(st->backend_id, st->backend_gen)) &&
+	    flow_alive(st->seen, tick, pkt->flow.proto, st->state)) {
+		if (st->state == XLB_FLOW_CLOSING && bare_syn(pkt)) {
+			main_delete(pkt, k4); /* port reuse: the new connection gets a fresh pick */
+			stat_inc(XLB_STAT_CT_REOPENED);
+			return NULL;
+		}
+		*backend_id = st->backend_id;
+		/* an ICMP error says nothing of the flow's life */
+		if (!pkt->icmp_error) {
+			flow_touch(st, pkt, tick);
+			stat_inc(XLB_STAT_CT_HIT);
+		}
+		return be;
+	}
+
+	p = probation_find(pkt, phash, tick);
+	if (p && (be = flow_backend(p->backend_id, p->backend_gen))) {
+		*backend_id = p->backend_id;
+		if (pkt->icmp_error)
+			return be;
+		stat_inc(XLB_STAT_CT_PROBATION_HIT);
+		if (bare_syn(pkt)) { /* a retransmitted SYN proves nothing */
+			p->seen = tick;
+			return be;
+		}
+		promote(pkt, k4, p->backend_id, p->backend_gen, tick, XLB_STAT_CT_PROMOTED);
+		p->check = 0; /* the slot is free for the next new flow */
+		return be;
+	}
+
+	if (!legacy_ct)
+		return NULL;
+	old = bpf_map_lookup_elem(&conntrack, &pkt->flow);
+	if (!old || !(be = flow_backend(old->backend_id, old->backend_gen)) ||
+	    (__s64)(now - old->last_seen_ns) > (__s64)idle_timeout(pkt->flow.proto))
+		return NULL;
+	*backend_id = old->backend_id;
+	if (!pkt->icmp_error)
+		promote(pkt, k4, old->backend_id, old->backend_gen, tick, XLB_STAT_CT_LEGACY_HIT);
+	return be;
+}
+
 static __always_inline int xlb_process(struct xdp_md *ctx)
 {
 	struct packet pkt = {};
-	struct flow_entry *flow, new_entry;
+	struct flow4_key k4 = {};
 	struct vip_meta *vip;
-	struct backend *be;
-	__u32 reason, backend_id, vip_id, new_flow = 0;
+	struct backend *be = NULL;
+	__u32 reason, backend_id = 0, vip_id, tick, phash = 0, new_flow = 0;
 	__u64 now;
 	int action;
 
@@ -423,24 +621,16 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 		return count_and_leave(reason);
 
 	now = xlb_now();
+	tick = XLB_NS_TO_TICKS(now);
 	if (!pkt.fragment) {
-		flow = bpf_map_lookup_elem(&conntrack, &pkt.flow);
-		if (flow) {
-			backend_id = flow->backend_id;
-			be = bpf_map_lookup_elem(&backends, &backend_id);
-			if (be && be->gen == flow->backend_gen &&
-			    (be->flags & XLB_BACKEND_F_KEEP_FLOWS) &&
-			    /* signed: another CPU may have stamped it after our now */
-			    (__s64)(now - flow->last_seen_ns) <=
-				    (__s64)idle_timeout(pkt.flow.proto)) {
-				/* an ICMP error says nothing of the flow's life */
-				if (!pkt.icmp_error) {
-					flow->last_seen_ns = now;
-					stat_inc(XLB_STAT_CT_HIT);
-				}
-				vip_id = be->vip_id;
-				goto forward;
-			}
+		if (pkt.family == 4)
+			flow4_key_of(&pkt, &k4);
+		phash = xlb_hash_entropy(pkt.flow.saddr, pkt.flow.daddr, pkt.flow.sport,
+					 pkt.flow.dport, pkt.flow.proto);
+		be = flow_lookup(&pkt, &k4, phash, now, tick, &backend_id);
+		if (be) {
+			vip_id = be->vip_id;
+			goto forward;
 		}
 	}
 
@@ -459,11 +649,9 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	if (!be || backend_id == XLB_NO_BACKEND ||
 	    !(be->flags & XLB_BACKEND_F_KEEP_FLOWS))
 		return count_and_leave(XLB_STAT_DROP_NO_BACKEND);
-	if (starts_tracking(&pkt)) {
-		new_entry.backend_id = backend_id;
-		new_entry.backend_gen = be->gen;
-		new_entry.last_seen_ns = now;
-		bpf_map_update_elem(&conntrack, &pkt.flow, &new_entry, BPF_ANY);
+	/* fragments carry no tuple; an ICMP error is not a flow of its own */
+	if (!pkt.fragment && !pkt.icmp_error) {
+		probation_write(&pkt, phash, backend_id, be->gen, tick);
 		new_flow = 1;
 	}
 

@@ -23,7 +23,7 @@
 #define XLB_MAGLEV_SIZE 65537 /* prime */
 #endif
 #ifndef XLB_CT_SIZE
-#define XLB_CT_SIZE 1000000 /* default; user space may resize before load */
+#define XLB_CT_SIZE 1000000 /* flows per family; user space may resize before load */
 #endif
 #ifndef XLB_MAX_EXT_HDRS
 #define XLB_MAX_EXT_HDRS 4 /* IPv6 extension headers skipped before L4 */
@@ -133,7 +133,23 @@ struct icmp_bucket {
 	__u64 credit_ns;
 };
 
-/* Connection table: 5-tuple as it arrives from the client. */
+/*
+ * Connection tables (README, "Connection table"). A flow's first packet
+ * (a SYN too) writes a slot of the probation array; seen again, the flow
+ * is promoted to its family's main table, flows4 or flows6. A flood of
+ * one-packet tuples only ever overwrites probation slots.
+ */
+#ifndef XLB_PROBATION_SLOTS
+#define XLB_PROBATION_SLOTS 8192 /* a power of two; 56 B each: stays in cache */
+#endif
+
+/* Ticks of the coarse clock: 2^24 ns, about 16.8 ms. A u32 wraps after 2.2 years. */
+#define XLB_TICK_SHIFT 24
+#define XLB_NS_TO_TICKS(ns) ((__u32)((ns) >> XLB_TICK_SHIFT))
+/* a timeout in whole ticks, rounded up: an entry never expires early */
+#define XLB_TIMEOUT_TICKS(ns) ((__u32)(((ns) + (1ULL << XLB_TICK_SHIFT) - 1) >> XLB_TICK_SHIFT))
+
+/* The 5-tuple as it arrives from the client; IPv4 as v4-mapped addresses. */
 struct flow_key {
 	__be32 saddr[4];
 	__be32 daddr[4];
@@ -143,6 +159,53 @@ struct flow_key {
 	__u8 pad[3];
 };
 
+/* Key of flows4: the same tuple in 16 bytes. */
+struct flow4_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+enum xlb_flow_state {
+	XLB_FLOW_ESTABLISHED = 0,
+	XLB_FLOW_CLOSING = 1, /* FIN or RST from the client: the short closing timeout */
+};
+
+/* Value of flows4 and flows6. */
+struct flow_state {
+	__u32 backend_id;
+	__u32 backend_gen;
+	__u32 seen;  /* last packet, in ticks; written only when the tick changed */
+	__u8 state;  /* enum xlb_flow_state */
+	__u8 pad[3];
+};
+
+/* One slot of the probation array, slot = flow hash & (XLB_PROBATION_SLOTS - 1). */
+struct flow_probation {
+	struct flow_key key;
+	__u32 backend_id;
+	__u32 backend_gen;
+	__u32 seen;  /* ticks */
+	__u32 check; /* xlb_probation_check() of the rest: a torn write reads as empty */
+};
+
+/*
+ * Per backend id, per CPU: main-table entries opened (promoted) and moved
+ * to closing. xlbd adds them to its periodic count of the tables.
+ */
+struct flow_counts {
+	__u64 opened;
+	__u64 closed;
+};
+
+/*
+ * The connection table before the split (map "conntrack"). A data plane
+ * that adopted one from an older build reads it after its own tables
+ * miss, and moves what it finds into them, until xlbd retires it.
+ */
 struct flow_entry {
 	__u32 backend_id;
 	__u32 backend_gen;

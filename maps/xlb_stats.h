@@ -46,11 +46,19 @@
 	X(DROP_BAD_TCP_DOFF, 28, "drop_malformed_bad_tcp_doff", DROP) /* TCP data offset < 5 or beyond the payload */ \
 	X(DROP_BAD_UDP_LEN, 29, "drop_malformed_bad_udp_len", DROP) /* UDP length < 8 or beyond the payload */ \
 	X(DROP_ICMP_TRUNC, 30, "drop_malformed_icmp_trunc", DROP) /* ICMP error whose quoted header is cut short */ \
-	X(DROP_ICMP_INNER, 31, "drop_malformed_icmp_inner", DROP) /* ICMP error quoting a bad header, or one not from the VIP */
+	X(DROP_ICMP_INNER, 31, "drop_malformed_icmp_inner", DROP) /* ICMP error quoting a bad header, or one not from the VIP */ \
+	/* the connection tables (ct_hit: the main table; ct_miss: no table, a fresh pick) */ \
+	X(CT_PROBATION_HIT, 32, "ct_probation_hit", INFO) /* a flow seen once: its backend from probation */ \
+	X(CT_PROMOTED, 33, "ct_promoted", INFO)       /* seen again: moved to the main table */ \
+	X(CT_PROBATION_OVERWRITE, 34, "ct_probation_overwrite", INFO) /* a new flow took the probation slot of an unexpired one */ \
+	X(CT_CLOSING, 35, "ct_closing", INFO)         /* FIN or RST from the client: the flow is closing */ \
+	X(CT_REOPENED, 36, "ct_reopened", INFO)       /* a SYN on a closing flow's tuple: a fresh pick */ \
+	X(CT_LEGACY_HIT, 37, "ct_legacy_hit", INFO)   /* found in an older build's table, moved to the main one */ \
+	X(CT_INSERT_FAILED, 38, "ct_insert_failed", INFO) /* the main table refused an entry (forwarded anyway) */
 
 /* The upgrade test's rebuilt data plane (make variant): one counter more. */
 #ifdef XLB_VARIANT
-#define XLB_STATS_VARIANT(X) X(VARIANT_SEEN, 32, "variant_seen", INFO) /* VIP packets sent on */
+#define XLB_STATS_VARIANT(X) X(VARIANT_SEEN, 255, "variant_seen", INFO) /* VIP packets sent on */
 #else
 #define XLB_STATS_VARIANT(X)
 #endif

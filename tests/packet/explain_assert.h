@@ -69,8 +69,8 @@ struct tflow {
 struct counts {
 	unsigned int total, ct_used, ct_unused, ct_none, pass, drop;
 	unsigned int tx, redirect, drop_redirect, drop_no_backend, pass_non_vip,
-		pass_no_port, collision, port0, src_hash, inserted, replaced,
-		syn_not_inserted, why_gen, why_down, why_idle;
+		pass_no_port, collision, port0, src_hash, inserted, promoted,
+		probation_used, closing, why_gen, why_down, why_idle;
 };
 
 static inline int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
@@ -94,13 +94,15 @@ static inline int explain(const struct tflow *f, struct xlb_explain *e)
 
 	flow_key_of(f, &key);
 	return xlb_explain(&F.dp, &key, f->flags, FIXTURE_LO, *fixture_clock(&F),
-			   TCP_IDLE, UDP_IDLE, e);
+			   &FIXTURE_TIMEOUTS, e);
 }
 
-static inline int ct_get(const struct flow_key *key, struct flow_entry *entry)
+/* The entry the data plane would find first, and in which table. */
+static inline int ct_get(const struct flow_key *key, struct flow_state *entry,
+			 enum xlb_flow_table *table)
 {
 	memset(entry, 0, sizeof(*entry));
-	return !bpf_map_lookup_elem(F.dp.conntrack_fd, key, entry);
+	return !xlb_dp_flow_get(&F.dp, key, entry, table);
 }
 
 static inline void print_explain(const struct xlb_explain *e)
@@ -144,13 +146,36 @@ static inline void tally(const struct xlb_explain *e, int had_entry, struct coun
 	c->collision += e->addr_bit && !e->vip_addr;
 	c->port0 += e->vip_found && !e->vip_key.port;
 	c->src_hash += e->hashed && e->hash_src_only;
-	c->inserted += e->would_insert && !had_entry;
-	c->replaced += e->would_insert && had_entry;
-	c->syn_not_inserted += e->hashed && !e->would_insert &&
-			       e->reason != XLB_STAT_DROP_NO_BACKEND;
+	c->inserted += e->would_insert;
+	c->promoted += e->would_promote;
+	c->probation_used += e->ct_used && e->ct_table == XLB_FLOW_TABLE_PROBATION;
+	c->closing += e->would_close;
 	c->why_gen += had_entry && !!strstr(e->ct_why, "reused");
 	c->why_down += had_entry && !!strstr(e->ct_why, "removed or down");
 	c->why_idle += had_entry && !!strstr(e->ct_why, "idle");
+}
+
+static inline int table_get(enum xlb_flow_table t, const struct flow_key *key,
+			    struct flow_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	return !xlb_dp_flow_lookup(&F.dp, t, key, st);
+}
+
+/* The counters one packet moves, as the explanation has them. */
+static inline __u64 counter_want(const struct xlb_explain *e, __u32 i)
+{
+	int main_used = e->ct_used && e->ct_table == XLB_FLOW_TABLE_MAIN;
+	int prob_used = e->ct_used && e->ct_table == XLB_FLOW_TABLE_PROBATION;
+
+	return i == e->reason || (i == XLB_STAT_CT_HIT && main_used) ||
+	       (i == XLB_STAT_CT_MISS && e->hashed) ||
+	       (i == XLB_STAT_CT_PROBATION_HIT && prob_used) ||
+	       (i == XLB_STAT_CT_PROMOTED && e->would_promote && prob_used) ||
+	       (i == XLB_STAT_CT_LEGACY_HIT && e->would_promote && !prob_used) ||
+	       (i == XLB_STAT_CT_CLOSING && e->would_close) ||
+	       (i == XLB_STAT_CT_REOPENED && e->ct_reopened) ||
+	       (i == XLB_STAT_CT_PROBATION_OVERWRITE && e->probation_overwrite);
 }
 
 static inline void check_flow(const struct tflow *f, struct counts *c)
@@ -162,21 +187,23 @@ static inline void check_flow(const struct tflow *f, struct counts *c)
 		.ip_opt_words = f->ip_opt_words, .ext_hdrs = f->ext_hdrs,
 		.payload = f->payload,
 	};
-	__u64 before[XLB_STAT_MAX], after[XLB_STAT_MAX], want;
+	__u64 before[XLB_STAT_MAX], after[XLB_STAT_MAX];
 	__u8 in[PKT_MAX], out[PKT_MAX];
-	struct flow_entry ct0, ct1;
+	struct flow_state main0, main1, prob0, prob1, any;
+	enum xlb_flow_table table;
 	struct xlb_explain e;
 	struct flow_key key;
-	__u64 now = *fixture_clock(&F);
-	__u32 out_len = 0, i;
-	int verdict, had, has;
+	__u32 tick = XLB_NS_TO_TICKS(*fixture_clock(&F)), out_len = 0, i;
+	int verdict, had, has_main0, has_main1, has_prob0, has_prob1;
 	size_t len;
 
 	flow_key_of(f, &key);
 	assert_int_equal(explain(f, &e), 0);
-	had = ct_get(&key, &ct0);
+	had = ct_get(&key, &any, &table);
 	if (e.ct_looked_up)
 		assert_int_equal(had, e.ct_found);
+	has_main0 = table_get(XLB_FLOW_TABLE_MAIN, &key, &main0);
+	has_prob0 = table_get(XLB_FLOW_TABLE_PROBATION, &key, &prob0);
 	fx_counters(&F, before);
 
 	mac_set(s.smac, CLIENT_MAC);
@@ -192,26 +219,42 @@ static inline void check_flow(const struct tflow *f, struct counts *c)
 	/* exactly the counters the explanation names moved, by one */
 	fx_counters(&F, after);
 	for (i = 0; i < XLB_STAT_MAX; i++) {
-		want = i == e.reason || (i == XLB_STAT_CT_HIT && e.ct_used) ||
-		       (i == XLB_STAT_CT_MISS && e.hashed);
-		if (after[i] - before[i] != want) {
+		if (after[i] - before[i] != counter_want(&e, i)) {
 			print_message("# counter %s moved by %llu\n", xlb_stat_names[i],
 				      (unsigned long long)(after[i] - before[i]));
 			disagree(f, &e, "counters");
 		}
 	}
 
-	/* and the connection table is left as it said */
-	has = ct_get(&key, &ct1);
-	if (e.would_insert) {
-		if (!has || ct1.backend_id != e.backend_id || ct1.backend_gen != e.be.gen ||
-		    ct1.last_seen_ns != now)
-			disagree(f, &e, "new entry");
-	} else if (e.ct_used) {
-		ct0.last_seen_ns = now;
-		if (!has || memcmp(&ct0, &ct1, sizeof(ct0)))
+	/* and the tables are left as it said */
+	has_main1 = table_get(XLB_FLOW_TABLE_MAIN, &key, &main1);
+	has_prob1 = table_get(XLB_FLOW_TABLE_PROBATION, &key, &prob1);
+	if (e.would_promote) {
+		if (!has_main1 || main1.backend_id != e.backend_id || main1.backend_gen != e.be.gen ||
+		    main1.seen != tick ||
+		    main1.state != (e.would_close ? XLB_FLOW_CLOSING : XLB_FLOW_ESTABLISHED))
+			disagree(f, &e, "promoted entry");
+		if (e.ct_table == XLB_FLOW_TABLE_PROBATION && has_prob1)
+			disagree(f, &e, "probation slot left after the promotion");
+	} else if (e.ct_used && e.ct_table == XLB_FLOW_TABLE_MAIN) {
+		main0.seen = tick;
+		if (e.would_close)
+			main0.state = XLB_FLOW_CLOSING;
+		if (!has_main1 || memcmp(&main0, &main1, sizeof(main0)))
 			disagree(f, &e, "refreshed entry");
-	} else if (has != had || memcmp(&ct0, &ct1, sizeof(ct0))) {
+	} else if (e.ct_used && e.ct_table == XLB_FLOW_TABLE_PROBATION) {
+		prob0.seen = tick;
+		if (!has_prob1 || memcmp(&prob0, &prob1, sizeof(prob0)))
+			disagree(f, &e, "probation slot refreshed");
+	} else if (e.would_insert) {
+		if (!has_prob1 || prob1.backend_id != e.backend_id || prob1.backend_gen != e.be.gen ||
+		    prob1.seen != tick)
+			disagree(f, &e, "new probation slot");
+		if (e.ct_reopened ? has_main1 :
+				    has_main1 != has_main0 || memcmp(&main0, &main1, sizeof(main0)))
+			disagree(f, &e, "main table after a new flow");
+	} else if (has_main1 != has_main0 || memcmp(&main0, &main1, sizeof(main0)) ||
+		   has_prob1 != has_prob0 || memcmp(&prob0, &prob1, sizeof(prob0))) {
 		disagree(f, &e, "untouched entry");
 	}
 	tally(&e, e.ct_found, c);

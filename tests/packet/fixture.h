@@ -18,6 +18,11 @@
 #define FIXTURE_NS 1000000000ULL
 #define FIXTURE_TCP_IDLE (300 * FIXTURE_NS)
 #define FIXTURE_UDP_IDLE (30 * FIXTURE_NS)
+#define FIXTURE_TCP_CLOSING (10 * FIXTURE_NS)
+#define FIXTURE_TIMEOUTS                                                                \
+	((const struct xlb_explain_timeouts){ .tcp_idle_ns = FIXTURE_TCP_IDLE,             \
+					      .udp_idle_ns = FIXTURE_UDP_IDLE,             \
+					      .tcp_closing_ns = FIXTURE_TCP_CLOSING })
 #define FIXTURE_START (1000 * FIXTURE_NS) /* the fake clock at open */
 #define FIXTURE_LB_MAC 0xee               /* the load balancer: 02:00:5e:10:00:ee */
 #define FIXTURE_LO 1                      /* ingress, and backends by default */

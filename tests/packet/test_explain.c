@@ -315,7 +315,7 @@ static void test_text_redirect_and_idle(void **state)
 static void test_entry_before_vip(void **state)
 {
 	struct vip_key k = add_vip("198.18.100.10", 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
-	struct flow_entry entry = { .backend_gen = 1 };
+	struct flow_state entry = { .backend_gen = 1 };
 	struct tflow f;
 	struct flow_key key;
 	struct counts c = {};
@@ -325,12 +325,12 @@ static void test_entry_before_vip(void **state)
 
 	(void)state;
 	entry.backend_id = add_backend(&k, "198.18.0.11", 0x11);
-	entry.last_seen_ns = *fixture_clock(&F);
+	entry.seen = XLB_NS_TO_TICKS(*fixture_clock(&F));
 	find_collision("198.18.100.10", "10.200.0.0", collide4);
 
 	f = one_flow("198.18.0.1", 40000, collide4, 80, IPPROTO_TCP, ACK);
 	flow_key_of(&f, &key);
-	assert_int_equal(bpf_map_update_elem(F.dp.conntrack_fd, &key, &entry, BPF_ANY), 0);
+	assert_int_equal(xlb_dp_flow_set(&F.dp, &key, &entry), 0);
 	assert_int_equal(explain(&f, &e), 0);
 	xlb_explain_step(&e, 0, NULL, line, sizeof(line));
 	snprintf(want, sizeof(want),
@@ -344,7 +344,7 @@ static void test_entry_before_vip(void **state)
 
 	f = one_flow("198.18.0.1", 40000, "198.18.100.99", 80, IPPROTO_TCP, ACK);
 	flow_key_of(&f, &key);
-	assert_int_equal(bpf_map_update_elem(F.dp.conntrack_fd, &key, &entry, BPF_ANY), 0);
+	assert_int_equal(xlb_dp_flow_set(&F.dp, &key, &entry), 0);
 	assert_int_equal(explain(&f, &e), 0);
 	assert_false(e.ct_looked_up);
 	assert_int_equal(e.reason, XLB_STAT_PASS_NON_VIP);
@@ -353,7 +353,7 @@ static void test_entry_before_vip(void **state)
 	f = one_flow("198.18.0.1", 40000, "198.18.100.10", 80, IPPROTO_TCP, SYN);
 	flow_key_of(&f, &key);
 	entry.backend_id = XLB_MAX_BACKENDS + 1;
-	assert_int_equal(bpf_map_update_elem(F.dp.conntrack_fd, &key, &entry, BPF_ANY), 0);
+	assert_int_equal(xlb_dp_flow_set(&F.dp, &key, &entry), 0);
 	assert_int_equal(explain(&f, &e), 0);
 	xlb_explain_step(&e, 1, NULL, line, sizeof(line));
 	snprintf(want, sizeof(want), "2. conntrack: entry -> backend id %u (gen 1), "

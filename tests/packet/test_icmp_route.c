@@ -171,8 +171,8 @@ static void test_icmp_follows_flow(void **state)
 		f.sport = htons(20000 + i);
 		f.dport = htons(80);
 		f.proto = IPPROTO_TCP;
-		assert_int_equal(xlb_explain(&F.dp, &f, 0x10, FIXTURE_LO, FIXTURE_START, FIXTURE_TCP_IDLE,
-					     FIXTURE_UDP_IDLE, &e), 0);
+		assert_int_equal(xlb_explain(&F.dp, &f, 0x10, FIXTURE_LO, FIXTURE_START,
+					     &FIXTURE_TIMEOUTS, &e), 0);
 		moved += e.table_backend_id != e.backend_id;
 		len = build_icmp_error(4, 20000 + i, 64, in);
 		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);

@@ -90,7 +90,27 @@ static int counters_of_any_size(const struct bpf_map *map, int fd)
 	       info.max_entries != bpf_map__max_entries(map);
 }
 
-static int pin_paths_set(struct xlb_bpf *skel, const char *pin_dir, int *existed)
+/*
+ * "conntrack" is the table of builds before flows4/flows6 (its size was
+ * the configured one) or this build's 1-entry stand-in. An older build's
+ * is adopted as it is, and the program reads it after its own tables.
+ */
+static void legacy_table_adopt(struct xlb_bpf *skel, const struct bpf_map *map, int fd,
+			       __u32 *entries)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (strcmp(bpf_map__name(map), XLB_LEGACY_CT_PIN) || bpf_obj_get_info_by_fd(fd, &info, &len) ||
+	    info.max_entries <= 1)
+		return;
+	bpf_map__set_max_entries(skel->maps.conntrack, info.max_entries);
+	skel->rodata->legacy_ct = 1;
+	*entries = info.max_entries;
+}
+
+static int pin_paths_set(struct xlb_bpf *skel, const char *pin_dir, int *existed,
+			 __u32 *legacy_entries)
 {
 	struct bpf_map *map;
 	char path[512];
@@ -112,6 +132,7 @@ static int pin_paths_set(struct xlb_bpf *skel, const char *pin_dir, int *existed
 
 			if (fd < 0)
 				return -errno;
+			legacy_table_adopt(skel, map, fd, legacy_entries);
 			err = bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH ||
 					      counters_of_any_size(map, fd) ?
 				      bpf_map__reuse_fd(map, fd) : 1;
@@ -550,7 +571,7 @@ int xlb_attach(struct xlb_attached *a, const struct xlb_attach_opts *opts,
 		return fail(err, errlen, -errno, "cannot open the BPF object: %s",
 			    strerr(-errno, buf, sizeof(buf)));
 	XLB_SKEL_CONFIGURE(a->skel, &opts->load);
-	ret = pin_paths_set(a->skel, opts->pin_dir, &a->maps_adopted);
+	ret = pin_paths_set(a->skel, opts->pin_dir, &a->maps_adopted, &a->legacy_ct_entries);
 	if (ret) {
 		fail(err, errlen, ret, "cannot set pin paths: %s", strerr(ret, buf, sizeof(buf)));
 		goto err_close;

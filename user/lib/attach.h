@@ -36,7 +36,11 @@ struct xlb_attached {
 	int maps_adopted;  /* the maps were already pinned */
 	int links_adopted; /* at least one link was already there */
 	int replaced;      /* a running program was replaced by this build */
+	__u32 legacy_ct_entries; /* an older build's connection table was adopted: its size */
 };
+
+/* Where an older build's connection table is pinned, under pin_dir. */
+#define XLB_LEGACY_CT_PIN "conntrack"
 
 #define XLB_XDP_ANY_MODE (-1) /* for xlb_link_check: native or generic */
 

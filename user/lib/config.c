@@ -57,6 +57,7 @@ static void config_defaults(struct xlb_config *cfg)
 	cfg->ct_size = XLB_CT_SIZE;
 	cfg->tcp_idle_ms = 300 * MS_PER_S;
 	cfg->udp_idle_ms = 30 * MS_PER_S;
+	cfg->tcp_closing_ms = 10 * MS_PER_S;
 }
 
 /* "<reason> '<value>'" */
@@ -277,6 +278,9 @@ static int conv_global(struct cfg_ctx *c, const struct y_config *y,
 		if (!err)
 			err = get_ms(c, "conntrack", "udp_idle", ct->udp_idle,
 				     XLB_IDLE_MIN_MS, XLB_IDLE_MAX_MS, &cfg->udp_idle_ms);
+		if (!err)
+			err = get_ms(c, "conntrack", "tcp_closing", ct->tcp_closing,
+				     XLB_IDLE_MIN_MS, XLB_IDLE_MAX_MS, &cfg->tcp_closing_ms);
 		if (err)
 			return err;
 	}

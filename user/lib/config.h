@@ -77,6 +77,7 @@ struct xlb_config {
 	__u32 xdp_mode;                  /* enum xlb_xdp_mode */
 	__u32 ct_size;                   /* default XLB_CT_SIZE */
 	__u64 tcp_idle_ms, udp_idle_ms;  /* default 300 s, 30 s */
+	__u64 tcp_closing_ms;            /* after a FIN or RST from the client; default 10 s */
 	char metrics[XLB_METRICS_ADDR_MAX]; /* "ADDR:PORT" or "" (off) */
 	/* scrapers allowed; none listed: any (then bind metrics: to a management address) */
 	struct xlb_prefix metrics_allow[XLB_METRICS_ALLOW_MAX];

@@ -41,7 +41,7 @@ struct y_vip {
 };
 
 struct y_conntrack {
-	char *size, *tcp_idle, *udp_idle;
+	char *size, *tcp_idle, *udp_idle, *tcp_closing;
 };
 
 struct y_encap {

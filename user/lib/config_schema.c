@@ -75,6 +75,7 @@ static const cyaml_schema_field_t conntrack_fields[] = {
 	OPT_STR("size", struct y_conntrack, size),
 	OPT_STR("tcp_idle", struct y_conntrack, tcp_idle),
 	OPT_STR("udp_idle", struct y_conntrack, udp_idle),
+	OPT_STR("tcp_closing", struct y_conntrack, tcp_closing),
 	CYAML_FIELD_END
 };
 

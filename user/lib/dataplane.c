@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dataplane.h"
+#include "../../bpf/hash.h"
 
 #define STAT_INFO(id, idx, nm, cls) \
 	{ .index = XLB_STAT_##id, .class = XLB_STAT_CLASS_##cls, .name = nm },
@@ -43,7 +46,11 @@ int xlb_dp_init(struct xlb_dp *dp, struct bpf_object *obj)
 	err = err ?: map_fd(obj, "vips", &dp->vips_fd);
 	err = err ?: map_fd(obj, "maglev_tables", &dp->maglev_tables_fd);
 	err = err ?: map_fd(obj, "backends", &dp->backends_fd);
-	err = err ?: map_fd(obj, "conntrack", &dp->conntrack_fd);
+	err = err ?: map_fd(obj, "flows4", &dp->flows4_fd);
+	err = err ?: map_fd(obj, "flows6", &dp->flows6_fd);
+	err = err ?: map_fd(obj, "flow_probation", &dp->probation_fd);
+	err = err ?: map_fd(obj, "conntrack", &dp->legacy_ct_fd);
+	err = err ?: map_fd(obj, "backend_flows", &dp->backend_flows_fd);
 	err = err ?: map_fd(obj, "tx_ports", &dp->tx_ports_fd);
 	err = err ?: map_fd(obj, "encap_config", &dp->encap_config_fd);
 	err = err ?: map_fd(obj, "stats", &dp->stats_fd);
@@ -258,4 +265,181 @@ int xlb_dp_traffic_reset(struct xlb_dp *dp, int map_fd, __u32 id)
 	err = update(map_fd, &id, zero);
 	free(zero);
 	return err;
+}
+
+__u32 xlb_ticks_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* bpf_ktime_get_coarse_ns() */
+	return XLB_NS_TO_TICKS((__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec);
+}
+
+static void flow4_key_of(const struct flow_key *key, struct flow4_key *k4)
+{
+	memset(k4, 0, sizeof(*k4));
+	k4->saddr = key->saddr[3];
+	k4->daddr = key->daddr[3];
+	k4->sport = key->sport;
+	k4->dport = key->dport;
+	k4->proto = key->proto;
+}
+
+static int main_lookup(struct xlb_dp *dp, const struct flow_key *key, struct flow_state *st)
+{
+	struct flow4_key k4;
+
+	if (xlb_is_v4mapped(key->saddr) && xlb_is_v4mapped(key->daddr)) {
+		flow4_key_of(key, &k4);
+		return bpf_map_lookup_elem(dp->flows4_fd, &k4, st) ? -errno : 0;
+	}
+	return bpf_map_lookup_elem(dp->flows6_fd, key, st) ? -errno : 0;
+}
+
+/* The probation slot of key, if it holds key whole (the data plane's rule). */
+static int probation_lookup(struct xlb_dp *dp, const struct flow_key *key, struct flow_state *st)
+{
+	__u32 hash = xlb_hash_entropy(key->saddr, key->daddr, key->sport, key->dport, key->proto);
+	__u32 slot = hash & (XLB_PROBATION_SLOTS - 1);
+	struct flow_probation p;
+
+	if (bpf_map_lookup_elem(dp->probation_fd, &slot, &p))
+		return -errno;
+	if (memcmp(&p.key, key, sizeof(*key)) ||
+	    p.check != xlb_probation_check(hash, p.backend_id, p.backend_gen))
+		return -ENOENT;
+	memset(st, 0, sizeof(*st));
+	st->backend_id = p.backend_id;
+	st->backend_gen = p.backend_gen;
+	st->seen = p.seen;
+	return 0;
+}
+
+int xlb_dp_flow_lookup(struct xlb_dp *dp, enum xlb_flow_table table, const struct flow_key *key,
+		       struct flow_state *st)
+{
+	if (table == XLB_FLOW_TABLE_MAIN)
+		return main_lookup(dp, key, st);
+	if (table == XLB_FLOW_TABLE_PROBATION)
+		return probation_lookup(dp, key, st);
+	return -ENOENT;
+}
+
+int xlb_dp_flow_get(struct xlb_dp *dp, const struct flow_key *key, struct flow_state *st,
+		    enum xlb_flow_table *table)
+{
+	struct flow_entry old;
+
+	*table = XLB_FLOW_TABLE_MAIN;
+	if (!main_lookup(dp, key, st))
+		return 0;
+	*table = XLB_FLOW_TABLE_PROBATION;
+	if (!probation_lookup(dp, key, st))
+		return 0;
+	*table = XLB_FLOW_TABLE_LEGACY;
+	if (!bpf_map_lookup_elem(dp->legacy_ct_fd, key, &old)) {
+		memset(st, 0, sizeof(*st));
+		st->backend_id = old.backend_id;
+		st->backend_gen = old.backend_gen;
+		st->seen = XLB_NS_TO_TICKS(old.last_seen_ns);
+		return 0;
+	}
+	*table = XLB_FLOW_TABLE_NONE;
+	return -ENOENT;
+}
+
+int xlb_dp_flow_set(struct xlb_dp *dp, const struct flow_key *key, const struct flow_state *st)
+{
+	struct flow4_key k4;
+
+	if (xlb_is_v4mapped(key->saddr) && xlb_is_v4mapped(key->daddr)) {
+		flow4_key_of(key, &k4);
+		return update(dp->flows4_fd, &k4, st);
+	}
+	return update(dp->flows6_fd, key, st);
+}
+
+#define WALK_BATCH 4096
+
+static void key_of_flow4(const struct flow4_key *k4, struct flow_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->saddr[2] = key->daddr[2] = htonl(0xffff);
+	key->saddr[3] = k4->saddr;
+	key->daddr[3] = k4->daddr;
+	key->sport = k4->sport;
+	key->dport = k4->dport;
+	key->proto = k4->proto;
+}
+
+int xlb_dp_flow_walk(struct xlb_dp *dp, struct xlb_flow_walk *w, __u32 max, xlb_flow_fn fn,
+		     void *ctx)
+{
+	static __thread union {
+		struct flow4_key k4[WALK_BATCH];
+		struct flow_key k6[WALK_BATCH];
+	} keys;
+	static __thread struct flow_state vals[WALK_BATCH];
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct flow_key key;
+	__u32 visited = 0, n, i, next;
+	int fd, ret;
+
+	while (w->family < 2 && visited < max) {
+		fd = w->family ? dp->flows6_fd : dp->flows4_fd;
+		n = max - visited < WALK_BATCH ? max - visited : WALK_BATCH;
+		ret = bpf_map_lookup_batch(fd, w->started ? &w->cursor : NULL, &next,
+					   w->family ? (void *)keys.k6 : (void *)keys.k4, vals, &n,
+					   &opts);
+		if (ret && errno != ENOENT)
+			return -errno;
+		for (i = 0; i < n; i++) {
+			if (w->family)
+				key = keys.k6[i];
+			else
+				key_of_flow4(&keys.k4[i], &key);
+			fn(ctx, &key, &vals[i]);
+		}
+		visited += n;
+		if (ret) { /* ENOENT: this table is done */
+			w->family++;
+			w->started = 0;
+		} else {
+			w->cursor = next;
+			w->started = 1;
+		}
+	}
+	return (int)visited;
+}
+
+int xlb_dp_backend_flows(struct xlb_dp *dp, __u32 backend_id, struct flow_counts *out)
+{
+	struct flow_counts *percpu = calloc(dp->ncpus, sizeof(*percpu));
+	int cpu, err = 0;
+
+	if (!percpu)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(dp->backend_flows_fd, &backend_id, percpu))
+		err = -errno;
+	for (cpu = 0; !err && cpu < dp->ncpus; cpu++) {
+		out->opened += percpu[cpu].opened;
+		out->closed += percpu[cpu].closed;
+	}
+	free(percpu);
+	return err;
+}
+
+const char *xlb_flow_table_name(enum xlb_flow_table table)
+{
+	switch (table) {
+	case XLB_FLOW_TABLE_MAIN:
+		return "main";
+	case XLB_FLOW_TABLE_PROBATION:
+		return "probation";
+	case XLB_FLOW_TABLE_LEGACY:
+		return "legacy";
+	default:
+		return "none";
+	}
 }

@@ -13,7 +13,11 @@ struct xlb_dp {
 	int vips_fd;
 	int maglev_tables_fd;
 	int backends_fd;
-	int conntrack_fd;
+	int flows4_fd;
+	int flows6_fd;
+	int probation_fd;
+	int legacy_ct_fd; /* "conntrack": an older build's table, or a 1-entry stand-in */
+	int backend_flows_fd;
 	int tx_ports_fd;
 	int encap_config_fd;
 	int stats_fd;
@@ -27,6 +31,7 @@ struct xlb_load_opts {
 	__u32 ct_size;
 	__u64 tcp_idle_ns;
 	__u64 udp_idle_ns;
+	__u64 tcp_closing_ns; /* after a FIN or RST from the client */
 	__u32 fake_clock; /* tests: time comes from the fake_clock_ns global */
 };
 
@@ -34,6 +39,7 @@ struct xlb_load_opts {
 	{                                                                      \
 		.ct_size = XLB_CT_SIZE, .tcp_idle_ns = 300ULL * 1000000000ULL, \
 		.udp_idle_ns = 30ULL * 1000000000ULL,                          \
+		.tcp_closing_ns = 10ULL * 1000000000ULL,                       \
 	}
 
 /* Apply opts to any skeleton built from bpf/xlb.bpf.c, before its load. */
@@ -41,9 +47,10 @@ struct xlb_load_opts {
 	({                                                                     \
 		(skel)->rodata->tcp_idle_ns = (opts)->tcp_idle_ns;             \
 		(skel)->rodata->udp_idle_ns = (opts)->udp_idle_ns;             \
+		(skel)->rodata->tcp_closing_ns = (opts)->tcp_closing_ns;       \
 		(skel)->rodata->use_fake_clock = (opts)->fake_clock;           \
-		bpf_map__set_max_entries((skel)->maps.conntrack,               \
-					 (opts)->ct_size);                     \
+		bpf_map__set_max_entries((skel)->maps.flows4, (opts)->ct_size); \
+		bpf_map__set_max_entries((skel)->maps.flows6, (opts)->ct_size); \
 	})
 
 /* Find the maps of a loaded object. Returns 0 or -ENOENT. */
@@ -81,6 +88,50 @@ int xlb_dp_backend_stats(struct xlb_dp *dp, __u32 backend_id,
 			 struct traffic_stats *out);
 /* Zero a per-CPU traffic slot (an id is being reused). */
 int xlb_dp_traffic_reset(struct xlb_dp *dp, int map_fd, __u32 id);
+
+/* Which connection table holds a flow. */
+enum xlb_flow_table {
+	XLB_FLOW_TABLE_NONE,
+	XLB_FLOW_TABLE_MAIN,      /* flows4 or flows6 */
+	XLB_FLOW_TABLE_PROBATION, /* seen once */
+	XLB_FLOW_TABLE_LEGACY,    /* an older build's "conntrack" */
+};
+
+/* "main", "probation", "legacy", "none": what explain and the CLI print. */
+const char *xlb_flow_table_name(enum xlb_flow_table table);
+
+/* The coarse monotonic clock the data plane stamps flows with, in ticks. */
+__u32 xlb_ticks_now(void);
+
+/*
+ * A flow's entry, as the data plane looks for it: its family's main table,
+ * then probation, then the legacy table (its last_seen_ns made ticks).
+ * *table says which; 0, or -ENOENT when none holds it.
+ */
+int xlb_dp_flow_get(struct xlb_dp *dp, const struct flow_key *key, struct flow_state *st,
+		    enum xlb_flow_table *table);
+/* One table's entry only (main or probation): 0 or -ENOENT. */
+int xlb_dp_flow_lookup(struct xlb_dp *dp, enum xlb_flow_table table, const struct flow_key *key,
+		       struct flow_state *st);
+/* Write a flow into its family's main table. */
+int xlb_dp_flow_set(struct xlb_dp *dp, const struct flow_key *key, const struct flow_state *st);
+
+/* A walk over both main tables, a batch at a time: zero it to start. */
+struct xlb_flow_walk {
+	int family;   /* 0: flows4, 1: flows6, 2: done */
+	int started;  /* the batch cursor is valid */
+	__u32 cursor; /* the kernel's batch position */
+};
+
+typedef void (*xlb_flow_fn)(void *ctx, const struct flow_key *key, const struct flow_state *st);
+/*
+ * Visit up to max entries, calling fn for each. Returns how many were
+ * visited (0 once both tables are done), or -errno.
+ */
+int xlb_dp_flow_walk(struct xlb_dp *dp, struct xlb_flow_walk *w, __u32 max, xlb_flow_fn fn,
+		     void *ctx);
+/* A backend id's main-table entries opened and closed, summed over CPUs. */
+int xlb_dp_backend_flows(struct xlb_dp *dp, __u32 backend_id, struct flow_counts *out);
 
 /* The counter table of maps/xlb_stats.h, as data: XLB_STAT_COUNT entries, by index. */
 struct xlb_stat_info {

@@ -19,7 +19,9 @@
 #include "../../bpf/hash.h"
 
 #define NS_PER_SEC 1000000000ULL
+#define TCP_FIN 0x01
 #define TCP_SYN 0x02
+#define TCP_RST 0x04
 #define TCP_ACK 0x10
 
 /* A map read: 1 found, 0 not there, or a negative errno. */
@@ -126,48 +128,132 @@ static void format_timeout(__u64 ns, char *buf, size_t len)
 		snprintf(buf, len, "%llu s", (unsigned long long)(ns / NS_PER_SEC));
 }
 
-/*
- * The connection-table step: the entry is used only when its backend
- * exists with the same generation, still keeps flows, and the flow has not
- * been idle longer than its protocol's timeout.
- */
-static int conntrack_step(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns)
+static int bare_syn(const struct xlb_explain *e)
+{
+	return e->flow.proto == IPPROTO_TCP && (e->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+}
+
+static int ends_flow(const struct xlb_explain *e)
+{
+	return e->flow.proto == IPPROTO_TCP && (e->tcp_flags & (TCP_FIN | TCP_RST));
+}
+
+/* probation_write(): the slot holds another flow still on probation. */
+static int probation_taken(struct xlb_dp *dp, const struct xlb_explain *e, __u64 now_ns)
+{
+	const struct flow_key *k = &e->flow;
+	__u32 slot = xlb_hash_entropy(k->saddr, k->daddr, k->sport, k->dport, k->proto) &
+		     (XLB_PROBATION_SLOTS - 1);
+	__u32 tick = XLB_NS_TO_TICKS(now_ns);
+	__u64 idle = k->proto == IPPROTO_TCP ? e->tcp_idle_ns : e->udp_idle_ns;
+	struct flow_probation p;
+	int err = lookup(dp->probation_fd, &slot, &p);
+
+	if (err <= 0)
+		return err;
+	idle = p.key.proto == IPPROTO_TCP ? e->tcp_idle_ns : e->udp_idle_ns;
+	return p.check && (__s32)(tick - p.seen) <= (__s32)XLB_TIMEOUT_TICKS(idle);
+}
+
+/* The program's test of an entry: flow_backend() and flow_alive(). 1 usable. */
+static int entry_usable(struct xlb_dp *dp, struct xlb_explain *e, const struct flow_state *st,
+			__s64 age_ns, __u64 timeout_ns, int in_ticks, char *why, size_t whylen)
 {
 	char age[24], limit[24];
 	int err;
 
-	e->ct_looked_up = 1;
-	err = lookup(dp->conntrack_fd, &e->flow, &e->ct);
-	if (err <= 0)
-		return err;
-	e->ct_found = 1;
-	/* signed, as in the program: a last_seen after now (another CPU) is fresh */
-	e->ct_age_ns = now_ns - e->ct.last_seen_ns;
-	err = backend_lookup(dp, e, e->ct.backend_id);
+	err = backend_lookup(dp, e, st->backend_id);
 	if (err)
 		return err;
 	if (!e->be_found) {
-		snprintf(e->ct_why, sizeof(e->ct_why), "backend id %u is out of range",
-			 e->ct.backend_id);
-	} else if (e->be.gen != e->ct.backend_gen) {
-		snprintf(e->ct_why, sizeof(e->ct_why),
-			 "backend id reused (gen %u now, entry has gen %u)", e->be.gen,
-			 e->ct.backend_gen);
+		snprintf(why, whylen, "backend id %u is out of range", st->backend_id);
+	} else if (e->be.gen != st->backend_gen) {
+		snprintf(why, whylen, "backend id reused (gen %u now, entry has gen %u)", e->be.gen,
+			 st->backend_gen);
 	} else if (!(e->be.flags & XLB_BACKEND_F_KEEP_FLOWS)) {
-		snprintf(e->ct_why, sizeof(e->ct_why), "backend removed or down");
-	} else if ((__s64)e->ct_age_ns > (__s64)e->idle_ns) {
-		format_timeout(e->idle_ns, limit, sizeof(limit));
-		/* just past the limit: show the nanoseconds that matter */
-		if (e->ct_age_ns / (NS_PER_SEC / 10) == e->idle_ns / (NS_PER_SEC / 10))
-			snprintf(age, sizeof(age), "%llu.%09llu s",
-				 (unsigned long long)(e->ct_age_ns / NS_PER_SEC),
-				 (unsigned long long)(e->ct_age_ns % NS_PER_SEC));
-		else
-			format_secs(e->ct_age_ns, age, sizeof(age));
-		snprintf(e->ct_why, sizeof(e->ct_why), "idle %s > %s", age, limit);
+		snprintf(why, whylen, "backend removed or down");
+	} else if (in_ticks ? age_ns > (__s64)XLB_TIMEOUT_TICKS(timeout_ns) * (1LL << XLB_TICK_SHIFT) :
+			      age_ns > (__s64)timeout_ns) {
+		format_timeout(timeout_ns, limit, sizeof(limit));
+		format_secs((__u64)age_ns, age, sizeof(age));
+		snprintf(why, whylen, "idle %s > %s", age, limit);
 	} else {
-		e->ct_used = 1;
-		return 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* Tell of this entry: the used one, or the first one met. */
+static void entry_tell(struct xlb_explain *e, enum xlb_flow_table table,
+		       const struct flow_state *st, __s64 age_ns, int used, const char *why)
+{
+	if (e->ct_found && !used)
+		return;
+	e->ct_found = 1;
+	e->ct_table = table;
+	e->ct = *st;
+	e->ct_age_ns = age_ns;
+	e->ct_used = used;
+	snprintf(e->ct_why, sizeof(e->ct_why), "%s", used ? "" : why);
+}
+
+/*
+ * flow_lookup(): the family's main table, probation, then an older build's
+ * table; an entry is used when its backend exists with the same generation,
+ * still keeps flows, and the flow is within its timeout.
+ */
+static int conntrack_step(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns)
+{
+	__u32 tick = XLB_NS_TO_TICKS(now_ns);
+	enum xlb_flow_table table;
+	struct flow_state st;
+	struct flow_key key = e->flow;
+	char why[96];
+	__s64 age;
+	int ok, err;
+
+	e->ct_looked_up = 1;
+	for (table = XLB_FLOW_TABLE_MAIN; table <= XLB_FLOW_TABLE_LEGACY; table++) {
+		if (table == XLB_FLOW_TABLE_LEGACY) {
+			struct flow_entry old;
+
+			err = lookup(dp->legacy_ct_fd, &key, &old);
+			if (err <= 0)
+				return err;
+			memset(&st, 0, sizeof(st));
+			st.backend_id = old.backend_id;
+			st.backend_gen = old.backend_gen;
+			st.seen = XLB_NS_TO_TICKS(old.last_seen_ns);
+			age = (__s64)(now_ns - old.last_seen_ns); /* in ns, as the program */
+		} else {
+			err = xlb_dp_flow_lookup(dp, table, &key, &st);
+			if (err == -ENOENT)
+				continue;
+			if (err)
+				return err;
+			age = (__s64)(__s32)(tick - st.seen) * (1LL << XLB_TICK_SHIFT);
+		}
+		ok = entry_usable(dp, e, &st, age,
+				  st.state == XLB_FLOW_CLOSING ? e->closing_ns : e->idle_ns,
+				  table != XLB_FLOW_TABLE_LEGACY, why, sizeof(why));
+		if (ok < 0)
+			return ok;
+		if (ok && table == XLB_FLOW_TABLE_MAIN && st.state == XLB_FLOW_CLOSING &&
+		    bare_syn(e)) {
+			entry_tell(e, table, &st, age, 0, "closing, and a SYN starts the tuple again");
+			e->ct_reopened = 1;
+			break;
+		}
+		entry_tell(e, table, &st, age, ok, why);
+		if (ok) {
+			e->would_promote = table != XLB_FLOW_TABLE_MAIN &&
+					   !(table == XLB_FLOW_TABLE_PROBATION && bare_syn(e));
+			/* flow_touch() on an established entry, or promote() */
+			e->would_close = ends_flow(e) &&
+					 (e->would_promote ||
+					  (table == XLB_FLOW_TABLE_MAIN && st.state != XLB_FLOW_CLOSING));
+			return 0;
+		}
 	}
 	/* not used: the backend, if any, comes from the table below */
 	e->backend_id = XLB_NO_BACKEND;
@@ -238,8 +324,8 @@ static int forward_step(struct xlb_dp *dp, struct xlb_explain *e)
 }
 
 int xlb_explain(struct xlb_dp *dp, const struct flow_key *flow, __u8 tcp_flags,
-		__u32 ingress_ifindex, __u64 now_ns, __u64 tcp_idle_ns,
-		__u64 udp_idle_ns, struct xlb_explain *out)
+		__u32 ingress_ifindex, __u64 now_ns, const struct xlb_explain_timeouts *t,
+		struct xlb_explain *out)
 {
 	struct xlb_explain *e = out;
 	int err;
@@ -257,7 +343,10 @@ int xlb_explain(struct xlb_dp *dp, const struct flow_key *flow, __u8 tcp_flags,
 	e->flow.proto = flow->proto;
 	e->tcp_flags = flow->proto == IPPROTO_TCP ? tcp_flags : 0;
 	e->ingress_ifindex = ingress_ifindex;
-	e->idle_ns = flow->proto == IPPROTO_TCP ? tcp_idle_ns : udp_idle_ns;
+	e->idle_ns = flow->proto == IPPROTO_TCP ? t->tcp_idle_ns : t->udp_idle_ns;
+	e->tcp_idle_ns = t->tcp_idle_ns;
+	e->udp_idle_ns = t->udp_idle_ns;
+	e->closing_ns = t->tcp_closing_ns;
 	e->action = XDP_PASS;
 	e->reason = XLB_STAT_PASS_NON_VIP;
 
@@ -293,9 +382,12 @@ int xlb_explain(struct xlb_dp *dp, const struct flow_key *flow, __u8 tcp_flags,
 		e->reason = XLB_STAT_DROP_NO_BACKEND;
 		return 0;
 	}
-	/* starts_tracking(): a bare SYN must not evict real flows */
-	e->would_insert = !(e->flow.proto == IPPROTO_TCP &&
-			    (e->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN);
+	/* probation_write(): every new flow, a bare SYN too */
+	e->would_insert = 1;
+	err = probation_taken(dp, e, now_ns);
+	if (err < 0)
+		return err;
+	e->probation_overwrite = err;
 	return forward_step(dp, e);
 }
 
@@ -396,12 +488,14 @@ static void step_conntrack(const struct xlb_explain *e, char *buf, size_t len)
 		snprintf(seen, sizeof(seen), "%s ago", age);
 	}
 	if (e->ct_used)
-		snprintf(buf, len, "2. conntrack: entry -> backend id %u (gen %u), last seen %s: used",
-			 e->ct.backend_id, e->ct.backend_gen, seen);
+		snprintf(buf, len, "2. conntrack: %s entry -> backend id %u (gen %u)%s, last seen %s: used",
+			 xlb_flow_table_name(e->ct_table), e->ct.backend_id, e->ct.backend_gen,
+			 e->ct.state == XLB_FLOW_CLOSING ? ", closing" : "", seen);
 	else
 		snprintf(buf, len,
-			 "2. conntrack: entry -> backend id %u (gen %u), last seen %s: not used, %s",
-			 e->ct.backend_id, e->ct.backend_gen, seen, e->ct_why);
+			 "2. conntrack: %s entry -> backend id %u (gen %u)%s, last seen %s: not used, %s",
+			 xlb_flow_table_name(e->ct_table), e->ct.backend_id, e->ct.backend_gen,
+			 e->ct.state == XLB_FLOW_CLOSING ? ", closing" : "", seen, e->ct_why);
 }
 
 static void step_hash(const struct xlb_explain *e, char *buf, size_t len)
@@ -462,12 +556,12 @@ static void step_backend(const struct xlb_explain *e, char *buf, size_t len)
 
 static const char *entry_effect(const struct xlb_explain *e)
 {
+	if (e->would_promote)
+		return "seen again: moved to the main table";
 	if (e->ct_used)
-		return "connection-table entry refreshed";
-	if (e->would_insert)
-		return e->ct_found ? "connection-table entry replaced" :
-				     "new connection-table entry";
-	return "bare SYN: no connection-table entry";
+		return e->ct_table == XLB_FLOW_TABLE_PROBATION ? "still on probation" :
+								 "connection-table entry refreshed";
+	return "new flow: on probation until seen again";
 }
 
 static void step_action(const struct xlb_explain *e, const char *ifname, char *buf,
@@ -586,8 +680,8 @@ static struct json_object *conntrack_json(const struct xlb_explain *e)
 
 	err = err ?: add_int(ct, "backend_id", 1, e->ct.backend_id);
 	err = err ?: add_int(ct, "backend_gen", 1, e->ct.backend_gen);
-	err = err ?: add_val(ct, "last_seen_ns", 1,
-			     json_object_new_uint64(e->ct.last_seen_ns));
+	err = err ?: add_str(ct, "table", 1, xlb_flow_table_name(e->ct_table));
+	err = err ?: add_str(ct, "state", 1, e->ct.state == XLB_FLOW_CLOSING ? "closing" : "established");
 	err = err ?: add_int(ct, "age_ms", 1, (__s64)e->ct_age_ns / 1000000);
 	err = err ?: add_bool(ct, "used", e->ct_used);
 	err = err ?: add_str(ct, "why", !e->ct_used, e->ct_why);
@@ -653,6 +747,7 @@ struct json_object *xlb_explain_json(const struct xlb_explain *e,
 	err = err ?: add_val(obj, "conntrack", e->ct_found,
 			     e->ct_found ? conntrack_json(e) : NULL);
 	err = err ?: add_bool(obj, "new_entry", e->would_insert);
+	err = err ?: add_bool(obj, "promoted", e->would_promote);
 	if (err) {
 		json_object_put(obj);
 		return NULL;

@@ -26,6 +26,8 @@ struct xlb_explain {
 	__u8 tcp_flags;
 	__u32 ingress_ifindex;
 	__u64 idle_ns;            /* idle timeout of the flow's protocol */
+	__u64 closing_ns;         /* timeout of a closing TCP flow */
+	__u64 tcp_idle_ns, udp_idle_ns; /* a probation slot may hold the other protocol */
 
 	/* 1. VIP match */
 	int addr_bit;             /* address filter bit set: the program looks further */
@@ -34,12 +36,14 @@ struct xlb_explain {
 	struct vip_key vip_key;   /* the key that matched (exact port or port 0) */
 	struct vip_meta vip;
 
-	/* 2. connection table */
+	/* 2. connection tables: main, probation, legacy, in the program's order */
 	int ct_looked_up;         /* the program reached the lookup */
-	int ct_found;
-	struct flow_entry ct;
-	__u64 ct_age_ns;          /* now - last_seen, as the program computes it (wraps) */
+	int ct_found;             /* an entry is told of: the one used, else the first met */
+	enum xlb_flow_table ct_table; /* which table holds it */
+	struct flow_state ct;
+	__s64 ct_age_ns;          /* now - last seen, in whole ticks as the program sees it */
 	int ct_used;              /* entry valid and used */
+	int ct_reopened;          /* a closing flow's tuple, started again by a bare SYN */
 	char ct_why[96];          /* why not used */
 
 	/* 3. hash (new flows only) */
@@ -63,7 +67,10 @@ struct xlb_explain {
 	int encap;                /* forward ipip: the FIB picks next hop and egress per packet */
 	__u32 reason;             /* enum xlb_stat of the outcome */
 	__u32 egress_ifindex;     /* TX/REDIRECT/DROP_REDIRECT: the backend's ifindex */
-	int would_insert;         /* the packet creates a connection-table entry */
+	int would_insert;         /* the packet writes its probation slot (a new flow) */
+	int would_promote;        /* seen again (or met in legacy): moved to the main table */
+	int would_close;          /* a FIN or RST: the main-table entry becomes closing */
+	int probation_overwrite;  /* the new flow's slot held another flow, unexpired */
 };
 
 /*
@@ -72,13 +79,19 @@ struct xlb_explain {
  * (TCP or UDP) as the client sends them. tcp_flags: the TCP flags byte
  * (0x02 bare SYN, 0x10 ACK; ignored for UDP). now_ns: the program's clock,
  * CLOCK_MONOTONIC_COARSE (xlb_explain_now()) or the fake clock in tests.
- * tcp_idle_ns/udp_idle_ns: the timeouts loaded into the program.
+ * t: the timeouts loaded into the program.
  * Reads the maps only. Returns 0, -EINVAL (mixed families),
  * -EPROTONOSUPPORT (not TCP/UDP) or a negative errno from a map read.
  */
+struct xlb_explain_timeouts {
+	__u64 tcp_idle_ns;
+	__u64 udp_idle_ns;
+	__u64 tcp_closing_ns;
+};
+
 int xlb_explain(struct xlb_dp *dp, const struct flow_key *flow, __u8 tcp_flags,
-		__u32 ingress_ifindex, __u64 now_ns, __u64 tcp_idle_ns,
-		__u64 udp_idle_ns, struct xlb_explain *out);
+		__u32 ingress_ifindex, __u64 now_ns, const struct xlb_explain_timeouts *t,
+		struct xlb_explain *out);
 
 /* The data plane's clock, as bpf_ktime_get_coarse_ns() reads it. */
 __u64 xlb_explain_now(void);

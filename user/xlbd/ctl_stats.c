@@ -136,6 +136,7 @@ struct json_object *cmd_explain(struct xlbd *d, struct json_object *req)
 	struct xlb_explain e;
 	struct flow_key flow = {};
 	struct vip_key key;
+	struct xlb_explain_timeouts t;
 	struct timespec now;
 	const char *client;
 	char err[256], ifname[IF_NAMESIZE] = "?";
@@ -155,11 +156,13 @@ struct json_object *cmd_explain(struct xlbd *d, struct json_object *req)
 	flow.dport = key.port ? key.port : htons(80);
 	flow.proto = key.proto;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	t.tcp_idle_ns = d->file.tcp_idle_ms * 1000000ULL;
+	t.udp_idle_ns = d->file.udp_idle_ms * 1000000ULL;
+	t.tcp_closing_ns = d->file.tcp_closing_ms * 1000000ULL;
 	syn = json_object_object_get(req, "syn");
 	ret = xlb_explain(&d->at.dp, &flow,
 			  syn && json_object_get_boolean(syn) ? 0x02 : 0x10, d->at.ifindex[0],
-			  now.tv_sec * 1000000000ULL + now.tv_nsec,
-			  d->file.tcp_idle_ms * 1000000ULL, d->file.udp_idle_ms * 1000000ULL, &e);
+			  now.tv_sec * 1000000000ULL + now.tv_nsec, &t, &e);
 	if (ret)
 		return err_from(ret, "cannot read the maps");
 	for (i = 0; i < d->at.nifaces; i++)

@@ -88,7 +88,7 @@ static int flow_of_vip(const struct flow_key *k, const struct vip_key *v)
 /* The backend a flow's entry holds, if it still takes flows; NULL otherwise. */
 static const struct xlb_lb_backend *entry_backend(const struct xlb_lb *lb,
 						  const struct xlb_lb_vip *vip,
-						  const struct flow_entry *e)
+						  const struct flow_state *e)
 {
 	__u32 i;
 
@@ -111,47 +111,62 @@ static __u32 slot_of(const struct xlb_lb_vip *vip, const struct flow_key *k)
 	return hash % XLB_MAGLEV_SIZE;
 }
 
+struct walk_ctx {
+	struct xlbd *d;
+	struct xlb_handoff *h;
+	const struct xlb_lb_vip *vip;
+	struct xlb_handoff_flow batch[XLB_HANDOFF_MAX];
+	__u32 sent, n;
+};
+
+static void walk_one(void *arg, const struct flow_key *key, const struct flow_state *e)
+{
+	struct walk_ctx *w = arg;
+	const struct xlb_lb_backend *b;
+	struct xlb_handoff_flow *f;
+
+	if (w->sent >= SEND_MAX || !flow_of_vip(key, &w->vip->key) ||
+	    w->vip->table.held[slot_of(w->vip, key)] == e->backend_id ||
+	    !(b = entry_backend(w->d->lb, w->vip, e)))
+		return;
+	f = &w->batch[w->n];
+	memset(f, 0, sizeof(*f));
+	memcpy(f->saddr, key->saddr, 16);
+	memcpy(f->daddr, key->daddr, 16);
+	memcpy(f->backend, b->spec.addr, 16);
+	f->sport = key->sport;
+	f->dport = key->dport;
+	f->vip_port = w->vip->key.port;
+	f->proto = key->proto;
+	w->sent++;
+	if (++w->n == XLB_HANDOFF_MAX) {
+		send_batch(w->h, w->batch, w->n);
+		w->n = 0;
+	}
+}
+
 /* The flows of vip whose slot in its new table names another backend, to the peers. */
 static void walk(struct xlbd *d, struct xlb_handoff *h, const struct xlb_lb_vip *vip)
 {
-	struct xlb_handoff_flow batch[XLB_HANDOFF_MAX];
-	int fd = d->at.dp.conntrack_fd, has;
-	struct flow_key key, next;
-	struct flow_entry e;
-	__u32 seen = 0, sent = 0, n = 0;
+	static struct walk_ctx w;
+	struct xlb_flow_walk cursor = {};
+	__u32 seen = 0;
 	__u64 t0 = mono_ns(CLOCK_MONOTONIC);
+	int got;
 
-	for (has = !bpf_map_get_next_key(fd, NULL, &next); has && seen < WALK_MAX && sent < SEND_MAX;
-	     has = !bpf_map_get_next_key(fd, &key, &next)) {
-		const struct xlb_lb_backend *b;
-
-		key = next;
-		seen++;
-		if (!flow_of_vip(&key, &vip->key) || bpf_map_lookup_elem(fd, &key, &e))
-			continue;
-		if (vip->table.held[slot_of(vip, &key)] == e.backend_id ||
-		    !(b = entry_backend(d->lb, vip, &e)))
-			continue;
-		memset(&batch[n], 0, sizeof(batch[n]));
-		memcpy(batch[n].saddr, key.saddr, 16);
-		memcpy(batch[n].daddr, key.daddr, 16);
-		memcpy(batch[n].backend, b->spec.addr, 16);
-		batch[n].sport = key.sport;
-		batch[n].dport = key.dport;
-		batch[n].vip_port = vip->key.port;
-		batch[n].proto = key.proto;
-		sent++;
-		if (++n == XLB_HANDOFF_MAX) {
-			send_batch(h, batch, n);
-			n = 0;
-		}
-	}
-	if (n)
-		send_batch(h, batch, n);
+	memset(&w, 0, sizeof(w));
+	w.d = d;
+	w.h = h;
+	w.vip = vip;
+	while (seen < WALK_MAX && w.sent < SEND_MAX &&
+	       (got = xlb_dp_flow_walk(&d->at.dp, &cursor, WALK_MAX - seen, walk_one, &w)) > 0)
+		seen += (__u32)got;
+	if (w.n)
+		send_batch(h, w.batch, w.n);
 	h->walks++;
 	h->walk_us = (mono_ns(CLOCK_MONOTONIC) - t0) / 1000;
 	logmsg(LOG_INFO, "handoff: table of VIP %u changed: %u of %u flows sent to %u peers in %llu us",
-	       vip->id, sent, seen, h->cfg.npeers, (unsigned long long)h->walk_us);
+	       vip->id, w.sent, seen, h->cfg.npeers, (unsigned long long)h->walk_us);
 }
 
 /* After each loop turn: a VIP whose table changed has its flows walked. */
@@ -194,7 +209,8 @@ static void insert(struct xlbd *d, struct xlb_handoff *h, const struct xlb_hando
 	struct xlb_lb_vip *vip = vip_of(d->lb, f);
 	struct xlb_lb_backend *b = vip ? xlb_lb_backend_find(vip, f->backend) : NULL;
 	struct flow_key key = {};
-	struct flow_entry e = {}, have;
+	struct flow_state e = {}, have;
+	enum xlb_flow_table table;
 
 	if (!b || !(b->spec.state == XLB_BE_UP || b->spec.state == XLB_BE_DRAIN)) {
 		h->unknown++;
@@ -207,18 +223,18 @@ static void insert(struct xlbd *d, struct xlb_handoff *h, const struct xlb_hando
 	key.proto = f->proto;
 	e.backend_id = b->id;
 	e.backend_gen = d->lb->backend_gen[b->id];
-	e.last_seen_ns = mono_ns(CLOCK_MONOTONIC_COARSE); /* the data plane's clock */
-	if (!bpf_map_lookup_elem(d->at.dp.conntrack_fd, &key, &have)) {
+	e.seen = xlb_ticks_now(); /* the data plane's clock */
+	if (!xlb_dp_flow_get(&d->at.dp, &key, &have, &table) && table == XLB_FLOW_TABLE_MAIN) {
 		if (have.backend_id == e.backend_id && have.backend_gen == e.backend_gen) {
 			h->present++;
 			return;
 		}
-		if (e.last_seen_ns - have.last_seen_ns < ACTIVE_NS) {
+		if ((__s32)(e.seen - have.seen) < (__s32)XLB_TIMEOUT_TICKS(ACTIVE_NS)) {
 			h->kept++;
 			return;
 		}
 	}
-	if (!bpf_map_update_elem(d->at.dp.conntrack_fd, &key, &e, BPF_ANY))
+	if (!xlb_dp_flow_set(&d->at.dp, &key, &e))
 		h->inserted++;
 }
 

@@ -138,6 +138,7 @@ static int attach_data_plane(struct xlbd *d)
 	aopts.load.ct_size = d->file.ct_size;
 	aopts.load.tcp_idle_ns = d->file.tcp_idle_ms * 1000000ULL;
 	aopts.load.udp_idle_ns = d->file.udp_idle_ms * 1000000ULL;
+	aopts.load.tcp_closing_ns = d->file.tcp_closing_ms * 1000000ULL;
 	ret = xlb_attach(&d->at, &aopts, err, sizeof(err));
 	if (ret) {
 		logmsg(LOG_ERR, "%s", err);
