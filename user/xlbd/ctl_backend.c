@@ -44,6 +44,7 @@ static struct json_object *backend_json(struct xlbd *d, struct xlb_state_vip *v,
 	add_u64(o, "check_latency_us", r.latency_us);
 	if (lb)
 		add_u64(o, "id", lb->id);
+	add_active(o, flows_active(d, lb));
 	add_traffic(o, &ts);
 	return o;
 }

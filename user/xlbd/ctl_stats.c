@@ -49,6 +49,7 @@ struct json_object *cmd_stats(struct xlbd *d, struct json_object *req)
 			xlb_dp_vip_stats(&d->at.dp, lv->id, &ts);
 		o = json_object_new_object();
 		json_object_object_add(o, "vip", json_object_new_string(vip));
+		add_active(o, flows_vip_active(d, lv));
 		add_traffic(o, &ts);
 		json_object_array_add(vips, o);
 		for (j = 0; j < v->nbackends; j++) {
@@ -64,6 +65,7 @@ struct json_object *cmd_stats(struct xlbd *d, struct json_object *req)
 			json_object_object_add(o, "address", json_object_new_string(addr));
 			json_object_object_add(o, "state", json_object_new_string(xlb_name_of(
 					       xlb_backend_state_names, effective_state(b, &why))));
+			add_active(o, flows_active(d, lbb));
 			add_traffic(o, &ts);
 			json_object_array_add(bes, o);
 		}
@@ -102,6 +104,7 @@ struct json_object *cmd_status(struct xlbd *d, struct json_object *req)
 	add_u64(reply, "neigh_ignored", ns.ignored);
 	add_u64(reply, "table_rebuilds", d->lb->rebuilds);
 	add_u64(reply, "tables_pending", xlb_lb_tables_pending(d->lb));
+	flows_show(d, reply);
 	json_object_object_add(reply, "config", json_object_new_string(d->config_path));
 	json_object_object_add(reply, "bpffs", json_object_new_string(d->pin_dir));
 	xlb_format_encap_source(&d->file.encap.v4, name4, sizeof(name4));

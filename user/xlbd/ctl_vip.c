@@ -179,6 +179,7 @@ static struct json_object *vip_json(struct xlbd *d, struct xlb_state_vip *v)
 	json_object_object_add(o, "health", h);
 	add_u64(o, "backends", v->nbackends);
 	add_u64(o, "up", up);
+	add_active(o, flows_vip_active(d, lv));
 	add_traffic(o, &ts);
 	if (lv) {
 		xlb_table_digest_format(lv->table_digest, buf, sizeof(buf));

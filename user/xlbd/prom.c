@@ -12,6 +12,7 @@
 struct backend_sample {
 	struct traffic_stats ts;
 	struct xlb_health_result r;
+	long long active; /* -1: not known yet */
 };
 
 /* Each backend's counters once per scrape, in state order: the families then only format. */
@@ -29,6 +30,7 @@ static struct backend_sample *backend_samples(struct xlbd *d)
 
 			if (lbb)
 				xlb_dp_backend_stats(&d->at.dp, lbb->id, &p->ts);
+			p->active = flows_active(d, lbb);
 			xlb_health_get(d->health, v->backends[j].hid, &p->r);
 		}
 	}
@@ -48,6 +50,8 @@ static int render_backend_metrics(struct xlbd *d, struct xlb_prom *w)
 		{ "xlb_backend_check_latency_seconds", "gauge", "Duration of the last health check." },
 		{ "xlb_backend_checks_total", "counter", "Health checks run." },
 		{ "xlb_backend_check_failures_total", "counter", "Health checks failed." },
+		{ "xlb_backend_active_flows", "gauge",
+		  "Live flows of the backend: established and not idle (corrected by a periodic walk)." },
 	};
 	struct backend_sample *samples = backend_samples(d), *sm;
 	char vip[XLB_VIP_STR_MAX], addr[XLB_ADDR_STR_MAX];
@@ -85,6 +89,10 @@ static int render_backend_metrics(struct xlbd *d, struct xlb_prom *w)
 				case 5: ret = xlb_prom_sample(w, fams[f].name, l, sm->r.latency_us / 1e6); break;
 				case 6: ret = xlb_prom_sample_u64(w, fams[f].name, l, sm->r.checks); break;
 				case 7: ret = xlb_prom_sample_u64(w, fams[f].name, l, sm->r.failures); break;
+				case 8:
+					if (sm->active >= 0)
+						ret = xlb_prom_sample_u64(w, fams[f].name, l, (__u64)sm->active);
+					break;
 				}
 			}
 		}
@@ -116,6 +124,53 @@ static int render_vip_metrics(struct xlbd *d, struct xlb_prom *w)
 			ret = xlb_prom_sample_u64(w, names[f], L("vip", vip),
 						  f == 0 ? ts.packets : f == 1 ? ts.bytes : ts.new_flows);
 		}
+	}
+	ret = ret ?: xlb_prom_family(w, "xlb_vip_active_flows", "gauge",
+				     "Live flows of the VIP: the sum of its backends'.");
+	for (i = 0; i < d->state.nvips && !ret; i++) {
+		long long n = flows_vip_active(d, xlb_lb_vip_find(d->lb, &d->state.vips[i].cfg.key));
+
+		xlb_format_vip(&d->state.vips[i].cfg.key, vip, sizeof(vip));
+		if (n >= 0)
+			ret = xlb_prom_sample_u64(w, "xlb_vip_active_flows", L("vip", vip), (__u64)n);
+	}
+	return ret;
+}
+
+/* The connection tables' counters, one family each. */
+static int render_conntrack(struct xlb_prom *w, const __u64 *c)
+{
+	static const struct {
+		const char *name, *help;
+		enum xlb_stat stat;
+	} fams[] = {
+		{ "xlb_conntrack_hits_total", "VIP packets of a flow in the main connection table.",
+		  XLB_STAT_CT_HIT },
+		{ "xlb_conntrack_misses_total", "VIP packets without a live connection-table entry.",
+		  XLB_STAT_CT_MISS },
+		{ "xlb_conntrack_probation_hits_total",
+		  "VIP packets of a flow seen once, found in the probation table.",
+		  XLB_STAT_CT_PROBATION_HIT },
+		{ "xlb_conntrack_promoted_total", "Flows seen again, moved from probation to the main table.",
+		  XLB_STAT_CT_PROMOTED },
+		{ "xlb_conntrack_probation_overwrites_total",
+		  "New flows that took the probation slot of an unexpired one.",
+		  XLB_STAT_CT_PROBATION_OVERWRITE },
+		{ "xlb_conntrack_closing_total", "Flows a FIN or RST from the client moved to closing.",
+		  XLB_STAT_CT_CLOSING },
+		{ "xlb_conntrack_reopened_total", "SYNs on a closing flow's tuple, given a fresh pick.",
+		  XLB_STAT_CT_REOPENED },
+		{ "xlb_conntrack_legacy_hits_total",
+		  "Flows found in an older build's table, moved to the main one.", XLB_STAT_CT_LEGACY_HIT },
+		{ "xlb_conntrack_insert_failures_total",
+		  "Flows the main table refused (forwarded anyway).", XLB_STAT_CT_INSERT_FAILED },
+	};
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < sizeof(fams) / sizeof(fams[0]) && !ret; i++) {
+		ret = xlb_prom_family(w, fams[i].name, "counter", fams[i].help);
+		ret = ret ?: xlb_prom_sample_u64(w, fams[i].name, NULL, c[fams[i].stat]);
 	}
 	return ret;
 }
@@ -169,10 +224,7 @@ int render_metrics(void *ctx, struct xlb_prom *w)
 	ret = ret ?: xlb_prom_family(w, "xlb_forwarded_packets_total", "counter", "Packets sent to a backend, by action.");
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_forwarded_packets_total", L("action", "tx"), c[XLB_STAT_TX]);
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_forwarded_packets_total", L("action", "redirect"), c[XLB_STAT_REDIRECT]);
-	ret = ret ?: xlb_prom_family(w, "xlb_conntrack_hits_total", "counter", "VIP packets of a flow in the connection table.");
-	ret = ret ?: xlb_prom_sample_u64(w, "xlb_conntrack_hits_total", NULL, c[XLB_STAT_CT_HIT]);
-	ret = ret ?: xlb_prom_family(w, "xlb_conntrack_misses_total", "counter", "VIP packets without a live connection-table entry.");
-	ret = ret ?: xlb_prom_sample_u64(w, "xlb_conntrack_misses_total", NULL, c[XLB_STAT_CT_MISS]);
+	ret = ret ?: render_conntrack(w, c);
 	ret = ret ?: xlb_prom_family(w, "xlb_fragments_total", "counter", "IP fragments forwarded by address hash.");
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_fragments_total", NULL, c[XLB_STAT_FRAGMENT]);
 	ret = ret ?: xlb_prom_family(w, "xlb_icmp_too_big_sent_total", "counter",

@@ -94,6 +94,7 @@ struct xlbd {
 	struct xlb_neigh *neigh;
 	struct xlb_announce *announce; /* announce.c; NULL: announce: is off */
 	struct xlb_handoff *handoff;   /* handoff.c; NULL: handoff: is off */
+	struct xlb_flows *flows;       /* flows.c */
 	int epfd;
 	struct xlb_evsrc sig_src, listen_src, tick_src;
 	struct client *clients[MAX_CLIENTS];
@@ -164,6 +165,17 @@ int handoff_start(struct xlbd *d);
 void handoff_sync(struct xlbd *d); /* after each loop turn: changed tables walked */
 void handoff_stop(struct xlbd *d);
 void handoff_show(struct xlbd *d, struct json_object *o);
+
+/* ---- flows.c: live flows per backend, from a periodic walk of the main tables ---- */
+
+struct xlb_flows;
+int flows_start(struct xlbd *d);
+void flows_stop(struct xlbd *d);
+/* A backend's (a VIP's) live flows; -1 until the first walk is complete. */
+long long flows_active(struct xlbd *d, const struct xlb_lb_backend *b);
+long long flows_vip_active(struct xlbd *d, const struct xlb_lb_vip *lv);
+void add_active(struct json_object *o, long long n); /* "active_flows", if known */
+void flows_show(struct xlbd *d, struct json_object *o); /* the walk, for status */
 
 /* ---- ctl.c: the control socket and what its handlers share ---- */
 
