@@ -292,7 +292,7 @@ struct e2e_case {
 #define VIP_SHOW_REPLY \
 	"{\"ok\":true,\"vips\":[{\"vip\":\"" VIP4 "\",\"sched\":\"maglev\",\"forward\":\"l2dsr\"," \
 	"\"health\":{\"check\":\"http\",\"path\":\"/healthz\",\"port\":80,\"interval\":\"2s\"," \
-	"\"timeout\":\"1s\",\"rise\":2,\"fall\":3},\"backends\":3,\"up\":2,\"packets\":1234," \
+	"\"timeout\":\"1s\",\"rise\":2,\"fall\":3},\"backends\":3,\"up\":2,\"active_flows\":7,\"packets\":1234," \
 	"\"bytes\":567890,\"flows\":12},{\"vip\":\"[2001:db8::10]:443/tcp\",\"sched\":\"source-hash\"," \
 	"\"forward\":\"l2dsr\",\"health\":{\"check\":\"none\"},\"backends\":1,\"up\":1," \
 	"\"packets\":0,\"bytes\":0,\"flows\":0}]}\n"
@@ -300,10 +300,10 @@ struct e2e_case {
 #define BACKEND_SHOW_REPLY \
 	"{\"ok\":true,\"backends\":[{\"vip\":\"" VIP4 "\",\"address\":\"" BE4 "\",\"weight\":100," \
 	"\"state\":\"up\",\"admin\":\"enabled\",\"health\":\"up\",\"mac\":\"02:00:00:00:00:11\"," \
-	"\"last_check\":\"ok\",\"ok_streak\":57,\"fail_streak\":0,\"flows\":3,\"packets\":99," \
+	"\"last_check\":\"ok\",\"ok_streak\":57,\"fail_streak\":0,\"active_flows\":2,\"flows\":3,\"packets\":99," \
 	"\"bytes\":12345},{\"vip\":\"" VIP4 "\",\"address\":\"198.18.0.12\",\"weight\":5," \
 	"\"state\":\"down\",\"admin\":\"enabled\",\"health\":\"down\",\"mac\":\"02:00:00:00:00:12\"," \
-	"\"last_check\":\"connect refused\",\"ok_streak\":0,\"fail_streak\":4,\"flows\":0," \
+	"\"last_check\":\"connect refused\",\"ok_streak\":0,\"fail_streak\":4,\"active_flows\":0,\"flows\":0," \
 	"\"packets\":0,\"bytes\":0}]}\n"
 
 #define EXPLAIN_REPLY \
@@ -374,9 +374,9 @@ static const struct e2e_case e2e_cases[] = {
 		VIP_SHOW_REPLY,
 		"{\"cmd\":\"vip-show\"}",
 		0,
-		"VIP                     SCHED        FORWARD  CHECK            BACKENDS  UP  PACKETS   BYTES  FLOWS\n"
-		"198.18.100.10:80/tcp    maglev       l2dsr    http:80/healthz         3   2     1234  567890     12\n"
-		"[2001:db8::10]:443/tcp  source-hash  l2dsr    none                    1   1        0       0      0\n",
+		"VIP                     SCHED        FORWARD  CHECK            BACKENDS  UP  ACTIVE  PACKETS   BYTES  FLOWS\n"
+		"198.18.100.10:80/tcp    maglev       l2dsr    http:80/healthz         3   2       7     1234  567890     12\n"
+		"[2001:db8::10]:443/tcp  source-hash  l2dsr    none                    1   1       -        0       0      0\n",
 		"",
 	},
 	{
@@ -390,9 +390,9 @@ static const struct e2e_case e2e_cases[] = {
 		BACKEND_SHOW_REPLY,
 		"{\"cmd\":\"backend-show\",\"vip\":\"" VIP4 "\"}",
 		0,
-		"VIP                   ADDRESS      WEIGHT  STATE  LAST-CHECK       OK  FAIL  FLOWS  PACKETS  BYTES\n"
-		"198.18.100.10:80/tcp  198.18.0.11     100  up     ok               57     0      3       99  12345\n"
-		"198.18.100.10:80/tcp  198.18.0.12       5  down   connect refused   0     4      0        0      0\n",
+		"VIP                   ADDRESS      WEIGHT  STATE  LAST-CHECK       OK  FAIL  ACTIVE  FLOWS  PACKETS  BYTES\n"
+		"198.18.100.10:80/tcp  198.18.0.11     100  up     ok               57     0       2      3       99  12345\n"
+		"198.18.100.10:80/tcp  198.18.0.12       5  down   connect refused   0     4       0      0        0      0\n",
 		"",
 	},
 	{

@@ -25,9 +25,10 @@ static void stats_reply(char *buf, size_t len, unsigned long long n)
 		 "{\"ok\":true,\"global\":{\"pass_non_ip\":%llu,\"pass_non_vip\":7,\"ct_hit\":%llu,"
 		 "\"ct_miss\":%llu,\"tx\":%llu,\"redirect\":0,\"drop_no_backend\":%llu,"
 		 "\"drop_redirect\":0,\"drop_malformed_l3_trunc\":%llu},"
-		 "\"vips\":[{\"vip\":\"" VIP4 "\",\"packets\":%llu,\"bytes\":%llu,\"flows\":%llu}],"
+		 "\"vips\":[{\"vip\":\"" VIP4 "\",\"active_flows\":42,\"packets\":%llu,\"bytes\":%llu,"
+		 "\"flows\":%llu}],"
 		 "\"backends\":[{\"vip\":\"" VIP4 "\",\"address\":\"" BE4 "\",\"state\":\"up\","
-		 "\"packets\":%llu,\"bytes\":%llu,\"flows\":%llu},{\"vip\":\"" VIP4 "\","
+		 "\"active_flows\":42,\"packets\":%llu,\"bytes\":%llu,\"flows\":%llu},{\"vip\":\"" VIP4 "\","
 		 "\"address\":\"198.18.0.12\",\"state\":\"down\",\"packets\":500,\"bytes\":60000,"
 		 "\"flows\":5}]}\n",
 		 900 + n, 4000000 + 1100 * n, 300 + n, 9000000 + 1200 * n, 70000 + 1100 * n,
@@ -55,12 +56,12 @@ static const char *stats_sequence(unsigned long long first, unsigned long long l
 	"packets/s: tx 1.2k, redirect 0, pass 1.0, drop 1.1k\n" \
 	"conntrack/s: hit 1.1k, miss 1.0\n" \
 	"\n" \
-	"VIP                    PPS     BITRATE  NEW FLOWS/S\n" \
-	"198.18.100.10:80/tcp  1.2k  1.2 Mbit/s          1.0\n" \
+	"VIP                   ACTIVE   PPS     BITRATE  NEW FLOWS/S\n" \
+	"198.18.100.10:80/tcp      42  1.2k  1.2 Mbit/s          1.0\n" \
 	"\n" \
-	"VIP                   BACKEND      STATE   PPS     BITRATE  NEW FLOWS/S\n" \
-	"198.18.100.10:80/tcp  198.18.0.11  up     1.1k  1.1 Mbit/s          1.0\n" \
-	"198.18.100.10:80/tcp  198.18.0.12  down      0     0 bit/s            0\n" \
+	"VIP                   BACKEND      STATE  ACTIVE   PPS     BITRATE  NEW FLOWS/S\n" \
+	"198.18.100.10:80/tcp  198.18.0.11  up         42  1.1k  1.1 Mbit/s          1.0\n" \
+	"198.18.100.10:80/tcp  198.18.0.12  down        -     0     0 bit/s            0\n" \
 	"\n" \
 	"DROP REASON          PPS\n" \
 	"no_backend          1.1k\n" \
@@ -162,8 +163,12 @@ static void test_xlbctl_top_json(void **state)
 	assert_near(e, "new_flows_per_s", 1);
 	assert_true(json_object_object_get_ex(obj, "backends", &list));
 	assert_int_equal(json_object_array_length(list), 2);
+	e = json_object_array_get_idx(list, 0);
+	/* live flows are a gauge: as the daemon gave them, not a rate */
+	assert_int_equal(json_object_get_int(json_object_object_get(e, "active_flows")), 42);
 	e = json_object_array_get_idx(list, 1);
 	assert_string_equal(json_object_get_string(json_object_object_get(e, "state")), "down");
+	assert_false(json_object_object_get_ex(e, "active_flows", NULL));
 	assert_near(e, "packets_per_s", 0);
 	json_object_put(obj);
 	assert_string_equal(read_file(log_path),

@@ -8,14 +8,15 @@ static void print_backends(struct json_object *reply)
 {
 	static const char *const heads[] = {
 		"VIP", "ADDRESS", "WEIGHT", "STATE", "LAST-CHECK", "OK", "FAIL",
-		"FLOWS", "PACKETS", "BYTES",
+		"ACTIVE", "FLOWS", "PACKETS", "BYTES",
 	};
-	static const bool right[] = { 0, 0, 1, 0, 0, 1, 1, 1, 1, 1 };
+	static const bool right[] = { 0, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1 };
+	/* ACTIVE: live flows now; FLOWS: flows entered into the table so far */
 	static const char *const keys[] = {
 		"vip", "address", "weight", "state", "last_check", "ok_streak", "fail_streak",
-		"flows", "packets", "bytes",
+		"active_flows", "flows", "packets", "bytes",
 	};
-	struct table t = { .ncols = 10, .heads = heads, .right = right };
+	struct table t = { .ncols = 11, .heads = heads, .right = right };
 
 	table_add_list(&t, member(reply, "backends", json_type_array), keys);
 	table_flush(&t);

@@ -153,6 +153,7 @@ static struct json_object *rate_list(const struct top_sample *prev,
 			copy_member(row, e, "address");
 			copy_member(row, e, "state");
 		}
+		copy_member(row, e, "active_flows"); /* a gauge: as it is */
 		add_rate(row, "packets_per_s",
 			 rate(counter(e, "packets"), counter(p, "packets"), secs));
 		add_rate(row, "bits_per_s",
@@ -167,7 +168,8 @@ static struct json_object *rate_list(const struct top_sample *prev,
 
 /*
  * {"time","interval_s","global":{every counter of stats, per second},
- * "drops_per_s","vips":[...],"backends":[...]}; all rates per second.
+ * "drops_per_s","vips":[...],"backends":[...]}; all rates per second but
+ * each entry's active_flows, the live flows as stats gives them.
  */
 static struct json_object *top_rates(const struct top_sample *prev,
 				     const struct top_sample *cur)
@@ -240,14 +242,12 @@ static void add_rate_rows(struct table *t, struct json_object *list, bool backen
 			rate_text(get_rate(e, "new_flows_per_s"), ""),
 		};
 		char *brow[] = { cell(e, "vip"), cell(e, "address"), cell(e, "state"),
-				 rates[0], rates[1], rates[2] };
-		char *vrow[] = { cell(e, "vip"), rates[0], rates[1], rates[2] };
+				 cell(e, "active_flows"), rates[0], rates[1], rates[2] };
+		char *vrow[] = { brow[0], brow[3], rates[0], rates[1], rates[2] };
 
 		if (backend) {
-			free(vrow[0]);
 			table_add(t, brow);
 		} else {
-			free(brow[0]);
 			free(brow[1]);
 			free(brow[2]);
 			table_add(t, vrow);
@@ -258,16 +258,16 @@ static void add_rate_rows(struct table *t, struct json_object *list, bool backen
 /* One refresh as text, for a pipe or for the screen. */
 static void top_render(FILE *f, struct json_object *rates, time_t wall, bool screen)
 {
-	static const char *const vheads[] = { "VIP", "PPS", "BITRATE", "NEW FLOWS/S" };
-	static const bool vright[] = { 0, 1, 1, 1 };
+	static const char *const vheads[] = { "VIP", "ACTIVE", "PPS", "BITRATE", "NEW FLOWS/S" };
+	static const bool vright[] = { 0, 1, 1, 1, 1 };
 	static const char *const bheads[] = {
-		"VIP", "BACKEND", "STATE", "PPS", "BITRATE", "NEW FLOWS/S",
+		"VIP", "BACKEND", "STATE", "ACTIVE", "PPS", "BITRATE", "NEW FLOWS/S",
 	};
-	static const bool bright[] = { 0, 0, 0, 1, 1, 1 };
+	static const bool bright[] = { 0, 0, 0, 1, 1, 1, 1 };
 	static const char *const dheads[] = { "DROP REASON", "PPS" };
 	static const bool dright[] = { 0, 1 };
-	struct table v = { .ncols = 4, .heads = vheads, .right = vright };
-	struct table b = { .ncols = 6, .heads = bheads, .right = bright };
+	struct table v = { .ncols = 5, .heads = vheads, .right = vright };
+	struct table b = { .ncols = 7, .heads = bheads, .right = bright };
 	struct table d = { .ncols = 2, .heads = dheads, .right = dright };
 	struct json_object *g = member(rates, "global", json_type_object);
 	char when[32], *t[6];

@@ -70,34 +70,34 @@ static void print_vips(struct json_object *reply)
 {
 	/* TABLE: the Maglev table's digest; ANNOUNCED, WHY: with announce: only */
 	static const char *const heads[] = {
-		"VIP", "SCHED", "FORWARD", "CHECK", "BACKENDS", "UP", "PACKETS", "BYTES", "FLOWS",
-		"TABLE", "ANNOUNCED", "WHY",
+		"VIP", "SCHED", "FORWARD", "CHECK", "BACKENDS", "UP", "ACTIVE", "PACKETS", "BYTES",
+		"FLOWS", "TABLE", "ANNOUNCED", "WHY",
 	};
 	static const char *const keys[] = { "table_digest", "announced", "announce_reason" };
-	static const bool right[] = { 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0 };
+	static const bool right[] = { 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0 };
 	struct json_object *vips = member(reply, "vips", json_type_array);
 	size_t i, k, n = vips ? json_object_array_length(vips) : 0;
 	bool show[3] = { any_has(vips, n, keys[0]), any_has(vips, n, keys[1]),
 			 any_has(vips, n, keys[1]) };
 	const char *h[TABLE_MAX_COLS];
 	bool r[TABLE_MAX_COLS];
-	struct table t = { .ncols = 9, .heads = h, .right = r };
+	struct table t = { .ncols = 10, .heads = h, .right = r };
 
-	memcpy(h, heads, 9 * sizeof(*h));
-	memcpy(r, right, 9 * sizeof(*r));
+	memcpy(h, heads, 10 * sizeof(*h));
+	memcpy(r, right, 10 * sizeof(*r));
 	for (k = 0; k < 3; k++)
 		if (show[k]) {
-			h[t.ncols] = heads[9 + k];
+			h[t.ncols] = heads[10 + k];
 			r[t.ncols++] = false;
 		}
 	for (i = 0; i < n; i++) {
 		struct json_object *v = json_object_array_get_idx(vips, i);
 		char *row[TABLE_MAX_COLS] = {
 			cell(v, "vip"), cell(v, "sched"), cell(v, "forward"), check_cell(v),
-			cell(v, "backends"), cell(v, "up"), cell(v, "packets"),
-			cell(v, "bytes"), cell(v, "flows"),
+			cell(v, "backends"), cell(v, "up"), cell(v, "active_flows"),
+			cell(v, "packets"), cell(v, "bytes"), cell(v, "flows"),
 		};
-		size_t c = 9;
+		size_t c = 10;
 
 		for (k = 0; k < 3; k++)
 			if (show[k])

@@ -94,7 +94,7 @@ int show(struct cmd *c, const char *cmd, void (*print_human)(struct json_object 
 struct json_object *member(struct json_object *obj, const char *key, enum json_type type);
 
 /* table.c: aligned text tables, numbers to the right, words to the left */
-#define TABLE_MAX_COLS 12
+#define TABLE_MAX_COLS 16
 
 struct table {
 	size_t ncols;
