@@ -9,12 +9,19 @@
  *       compare the VIP's pinned Maglev table, slot by slot, with one built
  *       here from the given backends
  *   probe table-id DIR VIP      id of the VIP's current table (inner map)
- *   probe ct-count DIR          entries in the connection table
+ *   probe ct-count DIR          entries in the main connection tables (flows4 +
+ *                               flows6; an older build's pins: its conntrack)
+ *   probe ct-fill DIR N VIP BACKEND_ID
+ *       put N established flows of VIP on that backend into flows4, seen
+ *       now, from the CPUs in turn (each has its share of the LRU table)
  *   probe in-service DIR
  *       over every VIP's table: "named N serving M", the backends the
  *       tables name and those of them that take new flows (KEEP_FLOWS)
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <sched.h>
+#include <time.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -191,21 +198,101 @@ static int cmd_table_id(int argc, char **argv)
 	return 0;
 }
 
+/* Keys in a pinned map (any key size up to 64 bytes), or -1 if it is not pinned. */
+static long long map_count(const char *dir, const char *name)
+{
+	__u8 key[64], next[64];
+	char path[512];
+	long long n = 0;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	for (err = bpf_map_get_next_key(fd, NULL, next); !err;
+	     err = bpf_map_get_next_key(fd, key, next)) {
+		memcpy(key, next, sizeof(key));
+		n++;
+	}
+	close(fd);
+	return n;
+}
+
+/* The main tables, flows4 and flows6; an older build's pins: its one table. */
 static int cmd_ct_count(int argc, char **argv)
 {
-	struct flow_key key, next;
-	int fd, err;
-	__u64 n = 0;
+	long long n4, n6;
 
 	if (argc < 3)
 		return 2;
-	fd = pinned(argv[2], "conntrack");
-	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;
-	     err = bpf_map_get_next_key(fd, &key, &next)) {
-		key = next;
-		n++;
+	n4 = map_count(argv[2], "flows4");
+	n6 = map_count(argv[2], "flows6");
+	if (n4 < 0 || n6 < 0) {
+		n4 = map_count(argv[2], "conntrack");
+		n6 = 0;
 	}
-	printf("%llu\n", (unsigned long long)n);
+	if (n4 < 0) {
+		fprintf(stderr, "probe: no connection table pinned in %s\n", argv[2]);
+		return 2;
+	}
+	printf("%lld\n", n4 + n6);
+	return 0;
+}
+
+static int cmd_ct_fill(int argc, char **argv)
+{
+	enum { CHUNK = 8192 };
+	static struct flow4_key keys[CHUNK];
+	static struct flow_state vals[CHUNK];
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int ncpus = libbpf_num_possible_cpus(), fd, bfd, cpu = 0;
+	__u32 n, id, i, done = 0, count;
+	struct vip_key key;
+	struct backend be;
+	struct timespec ts;
+	cpu_set_t set;
+
+	if (argc < 6)
+		return 2;
+	n = strtoul(argv[3], NULL, 10);
+	vip_arg(argv[4], &key);
+	id = strtoul(argv[5], NULL, 10);
+	fd = pinned(argv[2], "flows4");
+	bfd = pinned(argv[2], "backends");
+	if (bpf_map_lookup_elem(bfd, &id, &be)) {
+		fprintf(stderr, "probe: no backend %u\n", id);
+		return 1;
+	}
+	while (done < n) {
+		count = n - done < CHUNK ? n - done : CHUNK;
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		for (i = 0; i < count; i++) {
+			__u32 k = done + i;
+
+			memset(&keys[i], 0, sizeof(keys[i]));
+			/* 198.18.0.0/15 sources, 60000 ports each */
+			keys[i].saddr = htonl(0xc6120000u | ((k / 60000) & 0x1ffff));
+			keys[i].sport = htons(1024 + k % 60000);
+			keys[i].daddr = key.addr[3];
+			keys[i].dport = key.port ? key.port : htons(80);
+			keys[i].proto = key.proto;
+			memset(&vals[i], 0, sizeof(vals[i]));
+			vals[i].backend_id = id;
+			vals[i].backend_gen = be.gen;
+			vals[i].seen = XLB_NS_TO_TICKS((__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec);
+		}
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+		cpu = (cpu + 1) % ncpus;
+		if (bpf_map_update_batch(fd, keys, vals, &count, &opts)) {
+			fprintf(stderr, "probe: flows4: %s\n", strerror(errno));
+			return 1;
+		}
+		done += count;
+	}
+	printf("%u\n", done);
 	return 0;
 }
 
@@ -266,6 +353,8 @@ int main(int argc, char **argv)
 		ret = cmd_table_id(argc, argv);
 	else if (argc > 1 && !strcmp(argv[1], "ct-count"))
 		ret = cmd_ct_count(argc, argv);
+	else if (argc > 1 && !strcmp(argv[1], "ct-fill"))
+		ret = cmd_ct_fill(argc, argv);
 	else if (argc > 1 && !strcmp(argv[1], "in-service"))
 		ret = cmd_in_service(argc, argv);
 	if (ret == 2)
