@@ -243,8 +243,8 @@ static __always_inline struct flow_state *main_lookup(const struct packet *pkt,
 	return bpf_map_lookup_elem(&flows6, &pkt->flow);
 }
 
-/* A flow seen again (or met in the legacy table) enters the main table. */
-static __always_inline void promote(const struct packet *pkt, const struct flow4_key *k4,
+/* A flow seen again (or met in the legacy table) enters the main table. 0 or -errno. */
+static __always_inline long promote(const struct packet *pkt, const struct flow4_key *k4,
 				    __u32 backend_id, __u32 gen, __u32 tick, __u32 reason)
 {
 	struct flow_state st = {
@@ -261,12 +261,13 @@ static __always_inline void promote(const struct packet *pkt, const struct flow4
 		err = bpf_map_update_elem(&flows6, &pkt->flow, &st, BPF_ANY);
 	if (err) {
 		stat_inc(XLB_STAT_CT_INSERT_FAILED);
-		return;
+		return err;
 	}
 	stat_inc(reason);
 	flow_count(backend_id, 1, st.state == XLB_FLOW_CLOSING);
 	if (st.state == XLB_FLOW_CLOSING)
 		stat_inc(XLB_STAT_CT_CLOSING);
+	return 0;
 }
 
 /* A packet of a flow in the main table: its last-seen tick, and its end. */
@@ -604,15 +605,18 @@ static __always_inline struct backend *flow_lookup(const struct packet *pkt,
 		return be;
 	}
 
-	if (!legacy_ct || st) /* the main table's word is newer */
+	/* the main table's word is newer; a bare SYN opens a new connection */
+	if (!legacy_ct || st || bare_syn(pkt))
 		return NULL;
 	old = bpf_map_lookup_elem(&conntrack, &pkt->flow);
 	if (!old || !(be = flow_backend(old->backend_id, old->backend_gen)) ||
 	    (__s64)(now - old->last_seen_ns) > (__s64)idle_timeout(pkt->flow.proto))
 		return NULL;
 	*backend_id = old->backend_id;
-	if (!pkt->icmp_error)
-		promote(pkt, k4, old->backend_id, old->backend_gen, tick, XLB_STAT_CT_LEGACY_HIT);
+	/* moved, not copied: once the main entry closes or expires, the old one must not revive it */
+	if (!pkt->icmp_error &&
+	    !promote(pkt, k4, old->backend_id, old->backend_gen, tick, XLB_STAT_CT_LEGACY_HIT))
+		bpf_map_delete_elem(&conntrack, &pkt->flow);
 	return be;
 }
 

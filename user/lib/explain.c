@@ -220,8 +220,8 @@ static int conntrack_step(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns
 
 	e->ct_looked_up = 1;
 	for (table = XLB_FLOW_TABLE_MAIN; table <= XLB_FLOW_TABLE_LEGACY; table++) {
-		/* the main table's word, even unused, is newer than an older build's */
-		if (table == XLB_FLOW_TABLE_LEGACY && e->main_stale)
+		/* the main table's word, even unused, is newer than an older build's; a SYN is new */
+		if (table == XLB_FLOW_TABLE_LEGACY && (e->main_stale || bare_syn(e)))
 			break;
 		if (table == XLB_FLOW_TABLE_LEGACY) {
 			struct flow_entry old;
