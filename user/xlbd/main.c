@@ -154,6 +154,10 @@ static int attach_data_plane(struct xlbd *d)
 	if (d->at.maps_adopted)
 		logmsg(LOG_INFO, "adopted the maps pinned in %s: connection table and counters "
 		       "carry on", d->pin_dir);
+	if (d->at.legacy_ct_entries)
+		logmsg(LOG_INFO, "adopted an older build's connection table (%u entries): read "
+		       "after the new ones miss, unpinned once the idle timeout has passed (flows.c)",
+		       d->at.legacy_ct_entries);
 	return 0;
 }
 
