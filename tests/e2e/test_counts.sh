@@ -56,10 +56,17 @@ check "the log says so" grep -q "unpinned the older build's connection table $PI
 check "backends up" wait_for 15 all_up
 prog=$(ctl -j status | jq .prog_id)
 xlbd_stop TERM
+lines=$(wc -l <"$RUN/xlbd.log")
 check_start "xlbd restarts" "$RUN/xlb.yaml"
 check "the next start loads a program without it" test "$(ctl -j status | jq .prog_id)" != "$prog"
 check "...and pins its stand-in, not the old table" \
 	test "$(bpftool -j map show pinned "$PIN/conntrack" | jq .max_entries)" -lt 4096 -a "$(map_id)" != "$old_id"
+check "...which is no older build's table" \
+	bash -c "! tail -n +$((lines + 1)) $RUN/xlbd.log | grep -q \"adopted an older build's\""
+prog=$(ctl -j status | jq .prog_id)
+xlbd_stop TERM
+check_start "xlbd restarts again" "$RUN/xlb.yaml"
+expect_eq "...and keeps the running program" "$(ctl -j status | jq .prog_id)" "$prog"
 check "backends up" wait_for 15 all_up
 
 # ss_of N: connections established to the VIP on backend N (1..3)
@@ -196,8 +203,8 @@ echo "# status during the walk: $out"
 read -r _ walked _ answers _ max_ms _ _ _ walk_ms _ entries _ _ <<<"$out"
 expect_eq "a walk of the full table completes" "${walked:-}" 1
 check "the walk read every entry" test "${entries:-0}" -ge $FULL
-check "status answered within 50 ms all along (a walk in one go takes about 300)" \
-	awk -v m="${max_ms:-999}" 'BEGIN { exit !(m < 50) }'
+check "status answered within 100 ms all along (the walk in one go takes about 300)" \
+	awk -v m="${max_ms:-999}" 'BEGIN { exit !(m < 100) }'
 echo "# $answers answers; the walk took $walk_ms ms"
 expect_eq "the backend counts them" "$(xlb_of "$(ctl -j backend show "$VIP" | jq -r '.backends[0].address')")" $FULL
 

@@ -83,7 +83,7 @@ tmux -L "$TMUX_SOCK" respawn-pane -k -t top "$XLBCTL -s $SOCK top -n 3; echo \$?
 # curses restores the screen on exit: read it while top runs
 shows_rate() {
 	tmux -L "$TMUX_SOCK" capture-pane -p -t top >"$RUN/top.screen"
-	awk -v vip="$VIP" '$1 == vip && $2 ~ /^[0-9]/ {found = 1} END {exit !found}' "$RUN/top.screen"
+	awk -v vip="$VIP" '$1 == vip && $3 ~ /^[0-9]/ {found = 1} END {exit !found}' "$RUN/top.screen"
 }
 check "top draws the VIP's rates on the terminal" wait_for 10 shows_rate
 p1=$(ctl -j stats "$VIP" | jq '.vips[0].packets') t1=$(date +%s%N)
@@ -91,7 +91,9 @@ check "top -n 3 ends by itself" wait_for 15 bash -c "[ \"\$(tmux -L $TMUX_SOCK d
 expect_eq "top exited 0" "$(cat "$RUN/top.rc")" 0
 sed 's/^/# | /' "$RUN/top.screen" | head -30
 real_pps=$(((p1 - p0) * 1000000000 / (t1 - t0)))
-top_pps=$(awk -v vip="$VIP" '$1 == vip {print $2; exit}' "$RUN/top.screen")
+# the VIP's row: VIP ACTIVE PPS BITRATE NEW FLOWS/S
+top_active=$(awk -v vip="$VIP" '$1 == vip {print $2; exit}' "$RUN/top.screen")
+top_pps=$(awk -v vip="$VIP" '$1 == vip {print $3; exit}' "$RUN/top.screen")
 echo "# top shows $top_pps pps for the VIP; the counters moved at $real_pps pps meanwhile"
 num() { # 12.3k -> 12300
 	awk -v x="$1" 'BEGIN { m = 1; if (x ~ /k$/) m = 1e3; if (x ~ /M$/) m = 1e6; if (x ~ /G$/) m = 1e9; printf "%d", x * m }'
@@ -100,6 +102,7 @@ top_n=$(num "$top_pps")
 check "top's packet rate is non-zero" test "$top_n" -gt 0
 check "top's packet rate is plausible (within half to twice the counters' rate)" \
 	test "$top_n" -ge $((real_pps / 2)) -a "$top_n" -le $((real_pps * 2))
+expect_eq "top shows wrk's 8 connections as the VIP's live flows" "$top_active" 8
 wait "$(cat "$RUN/wrk.pid")" 2>/dev/null
 
 # ---- explain agrees with the running program ----
