@@ -19,7 +19,7 @@
  * the hand-off inserts are counted from the next walk. A walk starts at
  * most every FLOWS_PERIOD_MS and takes a slice every FLOWS_SLICE_MS of
  * about FLOWS_SLICE_US of work, a batch more at most: two batches of 4096
- * entries, 2.2 ms (3.8 ms the longest measured). So W, the time between
+ * entries, 2.2 ms (4 to 7 ms the longest measured). So W, the time between
  * corrections, is FLOWS_PERIOD_MS for tables up to about 100K entries; 1M
  * entries are walked in 6.5 s (123 slices, tests/e2e/test_counts.sh),
  * both tables of the default size full (2M) in about 13 s.
