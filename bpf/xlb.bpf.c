@@ -563,7 +563,7 @@ static __always_inline void variant_count(void)
  * or a SYN starts a closing tuple again): the fresh pick is written over it.
  */
 static __always_inline struct backend *flow_lookup(const struct packet *pkt,
-						   const struct flow4_key *k4, __u32 phash,
+						   const struct flow4_key *k4, __u32 *phash,
 						   __u64 now, __u32 tick, __u32 *backend_id,
 						   struct flow_state **stale)
 {
@@ -590,7 +590,10 @@ static __always_inline struct backend *flow_lookup(const struct packet *pkt,
 	}
 	*stale = st;
 
-	p = probation_find(pkt, phash, tick);
+	/* the probation slot's hash: only flows the main table does not hold pay for it */
+	*phash = xlb_hash_entropy(pkt->flow.saddr, pkt->flow.daddr, pkt->flow.sport,
+				  pkt->flow.dport, pkt->flow.proto);
+	p = probation_find(pkt, *phash, tick);
 	if (p && (be = flow_backend(p->backend_id, p->backend_gen))) {
 		*backend_id = p->backend_id;
 		if (pkt->icmp_error)
@@ -640,9 +643,7 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	if (!pkt.fragment) {
 		if (pkt.family == 4)
 			flow4_key_of(&pkt, &k4);
-		phash = xlb_hash_entropy(pkt.flow.saddr, pkt.flow.daddr, pkt.flow.sport,
-					 pkt.flow.dport, pkt.flow.proto);
-		be = flow_lookup(&pkt, &k4, phash, now, tick, &backend_id, &stale);
+		be = flow_lookup(&pkt, &k4, &phash, now, tick, &backend_id, &stale);
 		if (be) {
 			vip_id = be->vip_id;
 			goto forward;
