@@ -243,16 +243,8 @@ static __always_inline struct flow_state *main_lookup(const struct packet *pkt,
 	return bpf_map_lookup_elem(&flows6, &pkt->flow);
 }
 
-static __always_inline void main_delete(const struct packet *pkt, const struct flow4_key *k4)
-{
-	if (pkt->family == 4)
-		bpf_map_delete_elem(&flows4, k4);
-	else
-		bpf_map_delete_elem(&flows6, &pkt->flow);
-}
-
-/* A flow seen again (or met in the legacy table) enters the main table. */
-static __always_inline void promote(const struct packet *pkt, const struct flow4_key *k4,
+/* A flow seen again (or met in the legacy table) enters the main table. 0 or -errno. */
+static __always_inline long promote(const struct packet *pkt, const struct flow4_key *k4,
 				    __u32 backend_id, __u32 gen, __u32 tick, __u32 reason)
 {
 	struct flow_state st = {
@@ -269,12 +261,13 @@ static __always_inline void promote(const struct packet *pkt, const struct flow4
 		err = bpf_map_update_elem(&flows6, &pkt->flow, &st, BPF_ANY);
 	if (err) {
 		stat_inc(XLB_STAT_CT_INSERT_FAILED);
-		return;
+		return err;
 	}
 	stat_inc(reason);
 	flow_count(backend_id, 1, st.state == XLB_FLOW_CLOSING);
 	if (st.state == XLB_FLOW_CLOSING)
 		stat_inc(XLB_STAT_CT_CLOSING);
+	return 0;
 }
 
 /* A packet of a flow in the main table: its last-seen tick, and its end. */
@@ -291,6 +284,21 @@ static __always_inline void flow_touch(struct flow_state *st, const struct packe
 	/* a cache line written only when the tick moved: ~60 times a second at most */
 	if (st->seen != tick)
 		st->seen = tick;
+}
+
+/* A main-table entry that was not used takes the flow's fresh pick, in place. */
+static __always_inline void flow_restart(struct flow_state *st, const struct packet *pkt,
+					 __u32 backend_id, __u32 gen, __u32 tick)
+{
+	__u8 state = ends_flow(pkt) ? XLB_FLOW_CLOSING : XLB_FLOW_ESTABLISHED;
+
+	st->backend_id = backend_id;
+	st->backend_gen = gen;
+	st->seen = tick;
+	st->state = state;
+	flow_count(backend_id, 1, state == XLB_FLOW_CLOSING);
+	if (state == XLB_FLOW_CLOSING)
+		stat_inc(XLB_STAT_CT_CLOSING);
 }
 
 static __always_inline int same_flow(const struct flow_key *a, const struct flow_key *b)
@@ -550,12 +558,14 @@ static __always_inline void variant_count(void)
 /*
  * The tables, in the order they are asked (README, "Connection table"):
  * the family's main table, probation, an older build's table. Returns the
- * backend the flow is held on, or NULL for a fresh pick; *reopen says the
- * tuple was a closing flow's and is started again by a SYN.
+ * backend the flow is held on, or NULL for a fresh pick. *stale is a main
+ * entry of this tuple that is not used (its backend changed, it expired,
+ * or a SYN starts a closing tuple again): the fresh pick is written over it.
  */
 static __always_inline struct backend *flow_lookup(const struct packet *pkt,
-						   const struct flow4_key *k4, __u32 phash,
-						   __u64 now, __u32 tick, __u32 *backend_id)
+						   const struct flow4_key *k4, __u32 *phash,
+						   __u64 now, __u32 tick, __u32 *backend_id,
+						   struct flow_state **stale)
 {
 	struct flow_probation *p;
 	struct flow_entry *old;
@@ -566,7 +576,7 @@ static __always_inline struct backend *flow_lookup(const struct packet *pkt,
 	if (st && (be = flow_backend(st->backend_id, st->backend_gen)) &&
 	    flow_alive(st->seen, tick, pkt->flow.proto, st->state)) {
 		if (st->state == XLB_FLOW_CLOSING && bare_syn(pkt)) {
-			main_delete(pkt, k4); /* port reuse: the new connection gets a fresh pick */
+			*stale = st; /* port reuse: the new connection gets a fresh pick */
 			stat_inc(XLB_STAT_CT_REOPENED);
 			return NULL;
 		}
@@ -578,8 +588,12 @@ static __always_inline struct backend *flow_lookup(const struct packet *pkt,
 		}
 		return be;
 	}
+	*stale = st;
 
-	p = probation_find(pkt, phash, tick);
+	/* the probation slot's hash: only flows the main table does not hold pay for it */
+	*phash = xlb_hash_entropy(pkt->flow.saddr, pkt->flow.daddr, pkt->flow.sport,
+				  pkt->flow.dport, pkt->flow.proto);
+	p = probation_find(pkt, *phash, tick);
 	if (p && (be = flow_backend(p->backend_id, p->backend_gen))) {
 		*backend_id = p->backend_id;
 		if (pkt->icmp_error)
@@ -594,15 +608,18 @@ static __always_inline struct backend *flow_lookup(const struct packet *pkt,
 		return be;
 	}
 
-	if (!legacy_ct)
+	/* the main table's word is newer; a bare SYN opens a new connection */
+	if (!legacy_ct || st || bare_syn(pkt))
 		return NULL;
 	old = bpf_map_lookup_elem(&conntrack, &pkt->flow);
 	if (!old || !(be = flow_backend(old->backend_id, old->backend_gen)) ||
 	    (__s64)(now - old->last_seen_ns) > (__s64)idle_timeout(pkt->flow.proto))
 		return NULL;
 	*backend_id = old->backend_id;
-	if (!pkt->icmp_error)
-		promote(pkt, k4, old->backend_id, old->backend_gen, tick, XLB_STAT_CT_LEGACY_HIT);
+	/* moved, not copied: once the main entry closes or expires, the old one must not revive it */
+	if (!pkt->icmp_error &&
+	    !promote(pkt, k4, old->backend_id, old->backend_gen, tick, XLB_STAT_CT_LEGACY_HIT))
+		bpf_map_delete_elem(&conntrack, &pkt->flow);
 	return be;
 }
 
@@ -612,6 +629,7 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	struct flow4_key k4 = {};
 	struct vip_meta *vip;
 	struct backend *be = NULL;
+	struct flow_state *stale = NULL;
 	__u32 reason, backend_id = 0, vip_id, tick, phash = 0, new_flow = 0;
 	__u64 now;
 	int action;
@@ -625,9 +643,7 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	if (!pkt.fragment) {
 		if (pkt.family == 4)
 			flow4_key_of(&pkt, &k4);
-		phash = xlb_hash_entropy(pkt.flow.saddr, pkt.flow.daddr, pkt.flow.sport,
-					 pkt.flow.dport, pkt.flow.proto);
-		be = flow_lookup(&pkt, &k4, phash, now, tick, &backend_id);
+		be = flow_lookup(&pkt, &k4, &phash, now, tick, &backend_id, &stale);
 		if (be) {
 			vip_id = be->vip_id;
 			goto forward;
@@ -651,7 +667,10 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 		return count_and_leave(XLB_STAT_DROP_NO_BACKEND);
 	/* fragments carry no tuple; an ICMP error is not a flow of its own */
 	if (!pkt.fragment && !pkt.icmp_error) {
-		probation_write(&pkt, phash, backend_id, be->gen, tick);
+		if (stale) /* a flow the main table knew: its entry, no insert */
+			flow_restart(stale, &pkt, backend_id, be->gen, tick);
+		else
+			probation_write(&pkt, phash, backend_id, be->gen, tick);
 		new_flow = 1;
 	}
 

@@ -69,6 +69,7 @@ if [ "$only_unit" -eq 0 ]; then
 		run_suite icmp-route ip netns exec "$ns" "$build/test_icmp_route"
 		run_suite explain ip netns exec "$ns" "$build/test_explain"
 		run_suite explain-random ip netns exec "$ns" "$build/test_explain_random"
+		run_suite conntrack ip netns exec "$ns" "$build/test_conntrack"
 	else
 		echo "packet: cannot create namespace $ns"
 		failed=$((failed + 1))
@@ -81,6 +82,7 @@ if [ "$only_unit" -eq 0 ] && [ "$only_unit_packet" -eq 0 ]; then
 	run_suite announce env BUILD="$build" bash "$here/daemon/test_announce.sh"
 	run_suite daemon-rebuild env BUILD="$build" bash "$here/daemon/test_rebuild.sh"
 	run_suite e2e env BUILD="$build" bash "$here/e2e/test_e2e.sh"
+	run_suite upgrade-ct env BUILD="$build" bash "$here/e2e/test_upgrade_ct.sh"
 	run_suite relink env BUILD="$build" bash "$here/e2e/test_relink.sh"
 	run_suite teardown env BUILD="$build" bash "$here/e2e/test_teardown.sh"
 	run_suite neigh env BUILD="$build" bash "$here/e2e/test_neigh.sh"

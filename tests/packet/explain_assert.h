@@ -70,7 +70,7 @@ struct counts {
 	unsigned int total, ct_used, ct_unused, ct_none, pass, drop;
 	unsigned int tx, redirect, drop_redirect, drop_no_backend, pass_non_vip,
 		pass_no_port, collision, port0, src_hash, inserted, promoted,
-		probation_used, closing, why_gen, why_down, why_idle;
+		probation_used, closing, rewritten, reopened, why_gen, why_down, why_idle;
 };
 
 static inline int run(const __u8 *in, size_t len, __u8 *out, __u32 *out_len)
@@ -146,10 +146,12 @@ static inline void tally(const struct xlb_explain *e, int had_entry, struct coun
 	c->collision += e->addr_bit && !e->vip_addr;
 	c->port0 += e->vip_found && !e->vip_key.port;
 	c->src_hash += e->hashed && e->hash_src_only;
-	c->inserted += e->would_insert;
+	c->inserted += e->would_insert && !e->main_stale;
+	c->rewritten += e->would_insert && e->main_stale;
 	c->promoted += e->would_promote;
 	c->probation_used += e->ct_used && e->ct_table == XLB_FLOW_TABLE_PROBATION;
 	c->closing += e->would_close;
+	c->reopened += e->ct_reopened;
 	c->why_gen += had_entry && !!strstr(e->ct_why, "reused");
 	c->why_down += had_entry && !!strstr(e->ct_why, "removed or down");
 	c->why_idle += had_entry && !!strstr(e->ct_why, "idle");
@@ -246,12 +248,18 @@ static inline void check_flow(const struct tflow *f, struct counts *c)
 		prob0.seen = tick;
 		if (!has_prob1 || memcmp(&prob0, &prob1, sizeof(prob0)))
 			disagree(f, &e, "probation slot refreshed");
+	} else if (e.would_insert && e.main_stale) {
+		if (!has_main1 || main1.backend_id != e.backend_id || main1.backend_gen != e.be.gen ||
+		    main1.seen != tick ||
+		    main1.state != (e.would_close ? XLB_FLOW_CLOSING : XLB_FLOW_ESTABLISHED))
+			disagree(f, &e, "main entry rewritten");
+		if (has_prob1 != has_prob0 || memcmp(&prob0, &prob1, sizeof(prob0)))
+			disagree(f, &e, "probation after a rewrite");
 	} else if (e.would_insert) {
 		if (!has_prob1 || prob1.backend_id != e.backend_id || prob1.backend_gen != e.be.gen ||
 		    prob1.seen != tick)
 			disagree(f, &e, "new probation slot");
-		if (e.ct_reopened ? has_main1 :
-				    has_main1 != has_main0 || memcmp(&main0, &main1, sizeof(main0)))
+		if (has_main1 != has_main0 || memcmp(&main0, &main1, sizeof(main0)))
 			disagree(f, &e, "main table after a new flow");
 	} else if (has_main1 != has_main0 || memcmp(&main0, &main1, sizeof(main0)) ||
 		   has_prob1 != has_prob0 || memcmp(&prob0, &prob1, sizeof(prob0))) {

@@ -9,11 +9,16 @@
 
 int fixture_open(struct xlb_fixture *f)
 {
+	return fixture_open_sized(f, 65536, 0);
+}
+
+int fixture_open_sized(struct xlb_fixture *f, __u32 ct_size, __u32 legacy_entries)
+{
 	struct xlb_load_opts opts = XLB_LOAD_OPTS_DEFAULT;
 	int err;
 
 	memset(f, 0, sizeof(*f));
-	opts.ct_size = 65536;
+	opts.ct_size = ct_size;
 	opts.fake_clock = 1;
 	opts.tcp_idle_ns = FIXTURE_TCP_IDLE;
 	opts.udp_idle_ns = FIXTURE_UDP_IDLE;
@@ -21,6 +26,10 @@ int fixture_open(struct xlb_fixture *f)
 	if (!f->skel)
 		return -errno;
 	XLB_SKEL_CONFIGURE(f->skel, &opts);
+	if (legacy_entries) { /* as attach does over an older build's pinned table */
+		bpf_map__set_max_entries(f->skel->maps.conntrack, legacy_entries);
+		f->skel->rodata->legacy_ct = 1;
+	}
 	err = xlb_bpf__load(f->skel);
 	if (err)
 		goto fail;

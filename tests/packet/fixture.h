@@ -39,6 +39,8 @@ struct xlb_fixture {
  * connection table and the FIXTURE_*_IDLE timeouts. 0 or -errno.
  */
 int fixture_open(struct xlb_fixture *f);
+/* The same with main tables of ct_size flows, and an older build's table of legacy_entries (0: none). */
+int fixture_open_sized(struct xlb_fixture *f, __u32 ct_size, __u32 legacy_entries);
 void fixture_close(struct xlb_fixture *f);
 
 /* The clock the program reads, in ns. */

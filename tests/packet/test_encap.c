@@ -330,8 +330,9 @@ static void test_l2dsr_to_ipip_switch_moves_flows(void **state)
 	(void)state;
 	add_backend(&k, "198.18.60.11", 0x11);
 	assert_verdict(run(in, len, out, &out_len), XDP_TX);
+	assert_verdict(run(in, len, out, &out_len), XDP_TX);
 	assert_int_equal(out_len, len);
-	/* the flow is in the connection table; its next packet follows the new mode */
+	/* the flow is in the main table; its next packet follows the new mode */
 	assert_int_equal(xlb_lb_vip_update(F.lb, &k, XLB_SCHED_MAGLEV, XLB_FWD_IPIP), 0);
 	assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
 	assert_int_equal(out_len, len + 20);

@@ -82,16 +82,16 @@ static void test_text_tx(void **state)
 		"4. maglev: slot 0xd4f30614 % 65537 = 12578 -> backend id 1",
 		"5. backend: 198.18.0.11 (id 1), in service, MAC 02:00:5e:10:00:11",
 		"6. action: rewrite MACs to 02:00:5e:10:00:11 from 02:00:5e:10:00:ee, "
-		"XDP_TX back out of lo; new connection-table entry",
+		"XDP_TX back out of lo; new flow: on probation until seen again",
 	};
 	static const char *const second[XLB_EXPLAIN_STEPS] = {
 		"1. vip: 198.18.100.10:80/tcp -> VIP 198.18.100.10:80/tcp (id 0, maglev, l2dsr)",
-		"2. conntrack: entry -> backend id 1 (gen 1), last seen 3.2 s ago: used",
+		"2. conntrack: probation entry -> backend id 1 (gen 1), last seen 3.2 s ago: used",
 		"3. hash: skipped, the connection-table entry decides",
 		"4. maglev: skipped, the connection-table entry decides",
 		"5. backend: 198.18.0.11 (id 1), in service, MAC 02:00:5e:10:00:11",
 		"6. action: rewrite MACs to 02:00:5e:10:00:11 from 02:00:5e:10:00:ee, "
-		"XDP_TX back out of lo; connection-table entry refreshed",
+		"XDP_TX back out of lo; seen again: moved to the main table",
 	};
 
 	(void)state;
@@ -106,10 +106,10 @@ static void test_text_tx(void **state)
 		"{\"step\":\"hash\",\"text\":\"3. hash: 5-tuple -> 0xd4f30614\"},"
 		"{\"step\":\"maglev\",\"text\":\"4. maglev: slot 0xd4f30614 % 65537 = 12578 -> backend id 1\"},"
 		"{\"step\":\"backend\",\"text\":\"5. backend: 198.18.0.11 (id 1), in service, MAC 02:00:5e:10:00:11\"},"
-		"{\"step\":\"action\",\"text\":\"6. action: rewrite MACs to 02:00:5e:10:00:11 from 02:00:5e:10:00:ee, XDP_TX back out of lo; new connection-table entry\"}],"
+		"{\"step\":\"action\",\"text\":\"6. action: rewrite MACs to 02:00:5e:10:00:11 from 02:00:5e:10:00:ee, XDP_TX back out of lo; new flow: on probation until seen again\"}],"
 		"\"vip\":\"198.18.100.10:80/tcp\",\"vip_id\":0,\"backend\":\"198.18.0.11\",\"backend_id\":1,"
 		"\"action\":\"XDP_TX\",\"reason\":\"tx\",\"hash\":\"0xd4f30614\",\"slot\":12578,"
-		"\"conntrack\":null,\"new_entry\":true}");
+		"\"conntrack\":null,\"new_entry\":true,\"promoted\":false}");
 	check_flow(&f, &c);
 
 	/* the next packet, 3.2 s later, follows the entry it left */
@@ -120,8 +120,8 @@ static void test_text_tx(void **state)
 	assert_non_null(obj);
 	assert_true(json_object_object_get_ex(obj, "conntrack", &ct));
 	assert_string_equal(json_text(ct),
-		"{\"backend_id\":1,\"backend_gen\":1,\"last_seen_ns\":1000000000000,"
-		"\"age_ms\":3200,\"used\":true,\"why\":null}");
+		"{\"backend_id\":1,\"backend_gen\":1,\"table\":\"probation\","
+		"\"state\":\"established\",\"age_ms\":3204,\"used\":true,\"why\":null}");
 	assert_true(json_object_object_get_ex(obj, "hash", &ct));
 	assert_null(ct);
 	assert_true(json_object_object_get_ex(obj, "backend_id", &ct));
@@ -130,7 +130,7 @@ static void test_text_tx(void **state)
 	assert_string_equal(json_object_get_string(json_object_object_get(
 				    json_object_array_get_idx(ct, 5), "text")),
 			    "6. action: rewrite MACs to 02:00:5e:10:00:11 from 02:00:5e:10:00:ee, "
-			    "XDP_TX back out of eth0; connection-table entry refreshed");
+			    "XDP_TX back out of eth0; seen again: moved to the main table");
 	json_object_put(obj);
 	check_flow(&f, &c);
 	assert_int_equal(c.tx, 2);
@@ -173,7 +173,7 @@ static void test_text_pass(void **state)
 		"{\"step\":\"action\",\"text\":\"6. action: XDP_PASS to the host's stack (pass_vip_no_port: no VIP for this port/protocol)\"}],"
 		"\"vip\":null,\"vip_id\":null,\"backend\":null,\"backend_id\":null,"
 		"\"action\":\"XDP_PASS\",\"reason\":\"pass_vip_no_port\",\"hash\":null,\"slot\":null,"
-		"\"conntrack\":null,\"new_entry\":false}");
+		"\"conntrack\":null,\"new_entry\":false,\"promoted\":false}");
 	check_flow(&f, &c);
 
 	f = one_flow("198.18.0.1", 40000, "198.18.100.99", 80, IPPROTO_TCP, ACK);
@@ -219,7 +219,7 @@ static void test_text_drop(void **state)
 		"{\"step\":\"action\",\"text\":\"6. action: XDP_DROP (drop_no_backend: no backend in service)\"}],"
 		"\"vip\":\"[2001:db8:100::10]:443/tcp\",\"vip_id\":0,\"backend\":null,\"backend_id\":null,"
 		"\"action\":\"XDP_DROP\",\"reason\":\"drop_no_backend\",\"hash\":\"0x42e00808\",\"slot\":50473,"
-		"\"conntrack\":null,\"new_entry\":false}");
+		"\"conntrack\":null,\"new_entry\":false,\"promoted\":false}");
 	check_flow(&f, &c);
 
 	/*
@@ -243,7 +243,8 @@ static void test_text_drop(void **state)
 
 /*
  * Redirects by name and index, an entry exactly at its idle timeout (used),
- * one nanosecond past it, and one stamped after now (another CPU's later
+ * two ticks past it (timeouts are whole ticks, rounded up: never early), and
+ * one stamped after now (another CPU's later
  * stamp: the program's signed age keeps it fresh).
  */
 static void test_text_redirect_and_idle(void **state)
@@ -263,7 +264,7 @@ static void test_text_redirect_and_idle(void **state)
 	xlb_explain_step(&e, 5, NULL, line, sizeof(line));
 	snprintf(want, sizeof(want),
 		 "6. action: XDP_DROP (drop_redirect: egress xlbt-pkt1, ifindex %u, "
-		 "is not in tx_ports); new connection-table entry", pkt1);
+		 "is not in tx_ports); new flow: on probation until seen again", pkt1);
 	assert_string_equal(line, want);
 	check_flow(&f, &c);
 
@@ -277,7 +278,7 @@ static void test_text_redirect_and_idle(void **state)
 	xlb_explain_step(&e, 5, NULL, line, sizeof(line));
 	snprintf(want, sizeof(want),
 		 "6. action: rewrite MACs to 02:00:5e:10:00:31 from 02:00:5e:10:00:ee, "
-		 "XDP_REDIRECT out of xlbt-pkt0 (ifindex %u); connection-table entry refreshed",
+		 "XDP_REDIRECT out of xlbt-pkt0 (ifindex %u); seen again: moved to the main table",
 		 pkt0);
 	assert_string_equal(line, want);
 	check_flow(&f, &c);
@@ -287,18 +288,19 @@ static void test_text_redirect_and_idle(void **state)
 	assert_true(e.ct_used);
 	check_flow(&f, &c);
 
-	*fixture_clock(&F) += UDP_IDLE + 1;
+	*fixture_clock(&F) += UDP_IDLE + 2 * (1ULL << XLB_TICK_SHIFT);
 	assert_int_equal(explain(&f, &e), 0);
 	xlb_explain_step(&e, 1, NULL, line, sizeof(line));
-	assert_string_equal(line, "2. conntrack: entry -> backend id 1 (gen 1), "
-				  "last seen 30.0 s ago: not used, idle 30.000000001 s > 30 s");
+	assert_string_equal(line, "2. conntrack: main entry -> backend id 1 (gen 1), "
+				  "last seen 30.0 s ago: not used, idle 30.031 s > 30 s");
 	check_flow(&f, &c);
 
+	/* 1.5 s back is 89 whole ticks of 16.8 ms: 1.49 s */
 	*fixture_clock(&F) -= 1500 * 1000000ULL;
 	assert_int_equal(explain(&f, &e), 0);
 	xlb_explain_step(&e, 1, NULL, line, sizeof(line));
-	assert_string_equal(line, "2. conntrack: entry -> backend id 1 (gen 1), "
-				  "last seen 1.5 s in the future: used");
+	assert_string_equal(line, "2. conntrack: main entry -> backend id 1 (gen 1), "
+				  "last seen 1.4 s in the future: used");
 	check_flow(&f, &c);
 	assert_int_equal(c.drop_redirect, 1);
 	assert_int_equal(c.redirect, 4);
@@ -337,7 +339,7 @@ static void test_entry_before_vip(void **state)
 		 "1. vip: %s:80/tcp: not a VIP address (shares a filter bit with one)", collide4);
 	assert_string_equal(line, want);
 	xlb_explain_step(&e, 1, NULL, line, sizeof(line));
-	assert_string_equal(line, "2. conntrack: entry -> backend id 1 (gen 1), "
+	assert_string_equal(line, "2. conntrack: main entry -> backend id 1 (gen 1), "
 				  "last seen 0.0 s ago: used");
 	assert_int_equal(e.action, XDP_TX);
 	check_flow(&f, &c);
@@ -356,14 +358,14 @@ static void test_entry_before_vip(void **state)
 	assert_int_equal(xlb_dp_flow_set(&F.dp, &key, &entry), 0);
 	assert_int_equal(explain(&f, &e), 0);
 	xlb_explain_step(&e, 1, NULL, line, sizeof(line));
-	snprintf(want, sizeof(want), "2. conntrack: entry -> backend id %u (gen 1), "
+	snprintf(want, sizeof(want), "2. conntrack: main entry -> backend id %u (gen 1), "
 		 "last seen 0.0 s ago: not used, backend id %u is out of range",
 		 XLB_MAX_BACKENDS + 1, XLB_MAX_BACKENDS + 1);
 	assert_string_equal(line, want);
 	xlb_explain_step(&e, 5, NULL, line, sizeof(line));
 	assert_string_equal(line, "6. action: rewrite MACs to 02:00:5e:10:00:11 from "
 				  "02:00:5e:10:00:ee, XDP_TX back out of lo; "
-				  "bare SYN: no connection-table entry");
+				  "main-table entry rewritten with the new pick");
 	check_flow(&f, &c);
 	assert_int_equal(c.tx, 2);
 	assert_int_equal(c.ct_used, 1);

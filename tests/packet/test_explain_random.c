@@ -172,9 +172,10 @@ static void print_counts(const char *pass, const struct counts *c)
 		      c->tx, c->redirect, c->drop_redirect, c->drop_no_backend,
 		      c->pass_non_vip, c->collision, c->pass_no_port);
 	print_message("#   port-0 VIP %u, source hash %u, on probation %u, probation used %u, "
-		      "promoted %u, closing %u; unused: gen %u, down %u, idle %u\n",
+		      "promoted %u, closing %u, rewritten %u, reopened %u; unused: gen %u, "
+		      "down %u, idle %u\n",
 		      c->port0, c->src_hash, c->inserted, c->probation_used, c->promoted,
-		      c->closing, c->why_gen, c->why_down, c->why_idle);
+		      c->closing, c->rewritten, c->reopened, c->why_gen, c->why_down, c->why_idle);
 }
 
 static void add_counts(struct counts *sum, const struct counts *c)
@@ -251,7 +252,7 @@ static void test_random_flows_agree(void **state)
 	print_counts("all passes", &total);
 	assert_true(total.ct_unused > 0);
 	assert_true(total.why_gen > 0 && total.why_down > 0 && total.why_idle > 0);
-	assert_true(total.promoted > 0);
+	assert_true(total.promoted > 0 && total.rewritten > 0);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)

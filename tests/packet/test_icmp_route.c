@@ -133,13 +133,15 @@ static void test_icmp_follows_flow(void **state)
 		snprintf(addr, sizeof(addr), "198.18.60.%u", 11 + i);
 		add_backend(&k, addr, 0x11 + i);
 	}
-	/* 200 established flows: each goes to some backend, and is tracked */
+	/* 200 established flows (seen twice: in the main table), each on some backend */
 	for (i = 0; i < 200; i++) {
 		s = encap_client_tcp(4, 20000 + i, 10);
 		len = pkt_build(&s, in);
 		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
+		assert_verdict(run(in, len, out, &out_len), XDP_REDIRECT);
 		flow_be[i] = outer_dst4(out);
 	}
+	assert_int_equal(stat(XLB_STAT_CT_PROMOTED), 200);
 	/* the error about each flow's reply reaches that flow's backend */
 	for (i = 0; i < 200; i++) {
 		len = build_icmp_error(4, 20000 + i, 576 - 28, in);

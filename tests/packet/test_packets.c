@@ -112,7 +112,11 @@ static void test_redirect_other_interface(void **state)
 
 /* ---- the connection table ---- */
 
-static void test_bare_syn_not_tracked(void **state)
+/*
+ * A flow's first packet, a SYN too, is on probation; a retransmitted SYN
+ * proves nothing; the handshake ACK promotes it to the main table.
+ */
+static void test_first_packet_on_probation(void **state)
 {
 	struct vip_key k = vip4_with_3();
 	struct pkt_spec syn = tcp4(40000, 0x02), ack = tcp4(40000, 0x10);
@@ -120,11 +124,15 @@ static void test_bare_syn_not_tracked(void **state)
 
 	(void)state;
 	expect_tx(&syn);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), 1);
 	expect_tx(&syn);
-	assert_int_equal(stat(XLB_STAT_CT_MISS), 2);
+	assert_int_equal(stat(XLB_STAT_CT_PROBATION_HIT), 1);
+	assert_int_equal(stat(XLB_STAT_CT_PROMOTED), 0);
 	expect_tx(&ack);
+	assert_int_equal(stat(XLB_STAT_CT_PROBATION_HIT), 2);
+	assert_int_equal(stat(XLB_STAT_CT_PROMOTED), 1);
 	expect_tx(&ack);
-	assert_int_equal(stat(XLB_STAT_CT_MISS), 3);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), 1);
 	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
 	ts = fx_vip_traffic(&F, &k);
 	assert_int_equal(ts.new_flows, 1);
@@ -156,11 +164,13 @@ static void test_established_flow_sticks(void **state)
 	(void)state;
 	add_backend(&k, "198.18.0.11", 0x11);
 	add_backend(&k, "198.18.0.12", 0x12);
-	/* 200 flows established on 2 backends */
+	/* 200 flows established on 2 backends: seen twice, in the main table */
 	for (i = 0; i < 200; i++) {
 		s.sport = 30000 + i;
 		expect_tx(&s);
+		expect_tx(&s);
 	}
+	assert_int_equal(stat(XLB_STAT_CT_PROMOTED), 200);
 	/* a third backend takes a third of the table ... */
 	add_backend(&k, "198.18.0.13", 0x13);
 	for (i = 0; i < 200; i++) {
@@ -208,12 +218,16 @@ static void test_drain_keeps_down_moves(void **state)
 	assert_int_not_equal(expect_tx(&s), 0x12);
 }
 
-/* Idle for within: the entry is used; then idle for beyond: a new one is made. */
+/*
+ * A flow in the main table, idle for within: the entry is used; then idle
+ * for beyond: a fresh pick is written over it.
+ */
 static void idle_expires(const struct pkt_spec *s, __u64 within, __u64 beyond)
 {
 	__u64 hits = stat(XLB_STAT_CT_HIT), misses = stat(XLB_STAT_CT_MISS);
 
 	expect_tx(s);
+	expect_tx(s); /* promoted */
 	*fixture_clock(&F) += within;
 	expect_tx(s);
 	assert_int_equal(stat(XLB_STAT_CT_HIT), hits + 1);
@@ -393,7 +407,9 @@ static void test_counters_exact(void **state)
 		assert_int_equal(run(p, len, out, NULL), XDP_TX);
 		bytes += len;
 	}
-	want[XLB_STAT_CT_MISS] += 2; /* the SYN and the first ACK */
+	want[XLB_STAT_CT_MISS] += 1;          /* the SYN: on probation */
+	want[XLB_STAT_CT_PROBATION_HIT] += 1; /* the first ACK ... */
+	want[XLB_STAT_CT_PROMOTED] += 1;      /* ... moves it to the main table */
 	want[XLB_STAT_CT_HIT] += 3;
 	want[XLB_STAT_TX] += 5;
 
@@ -441,7 +457,7 @@ int main(void)
 		T(test_udp4_udp6_to_vip_tx),
 		T(test_port0_vip_matches_every_port),
 		T(test_redirect_other_interface),
-		T(test_bare_syn_not_tracked),
+		T(test_first_packet_on_probation),
 		T(test_established_flow_sticks),
 		T(test_drain_keeps_down_moves),
 		T(test_idle_timeout_per_protocol),

@@ -175,7 +175,13 @@ static int entry_usable(struct xlb_dp *dp, struct xlb_explain *e, const struct f
 	} else if (in_ticks ? age_ns > (__s64)XLB_TIMEOUT_TICKS(timeout_ns) * (1LL << XLB_TICK_SHIFT) :
 			      age_ns > (__s64)timeout_ns) {
 		format_timeout(timeout_ns, limit, sizeof(limit));
-		format_secs((__u64)age_ns, age, sizeof(age));
+		/* just past the limit: show the milliseconds that matter */
+		if ((__u64)age_ns / (NS_PER_SEC / 10) == timeout_ns / (NS_PER_SEC / 10))
+			snprintf(age, sizeof(age), "%llu.%03llu s",
+				 (unsigned long long)(age_ns / NS_PER_SEC),
+				 (unsigned long long)(age_ns % NS_PER_SEC / 1000000));
+		else
+			format_secs((__u64)age_ns, age, sizeof(age));
 		snprintf(why, whylen, "idle %s > %s", age, limit);
 	} else {
 		return 1;
@@ -214,6 +220,9 @@ static int conntrack_step(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns
 
 	e->ct_looked_up = 1;
 	for (table = XLB_FLOW_TABLE_MAIN; table <= XLB_FLOW_TABLE_LEGACY; table++) {
+		/* the main table's word, even unused, is newer than an older build's; a SYN is new */
+		if (table == XLB_FLOW_TABLE_LEGACY && (e->main_stale || bare_syn(e)))
+			break;
 		if (table == XLB_FLOW_TABLE_LEGACY) {
 			struct flow_entry old;
 
@@ -242,8 +251,10 @@ static int conntrack_step(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns
 		    bare_syn(e)) {
 			entry_tell(e, table, &st, age, 0, "closing, and a SYN starts the tuple again");
 			e->ct_reopened = 1;
+			e->main_stale = 1;
 			break;
 		}
+		e->main_stale |= table == XLB_FLOW_TABLE_MAIN && !ok;
 		entry_tell(e, table, &st, age, ok, why);
 		if (ok) {
 			e->would_promote = table != XLB_FLOW_TABLE_MAIN &&
@@ -382,12 +393,15 @@ int xlb_explain(struct xlb_dp *dp, const struct flow_key *flow, __u8 tcp_flags,
 		e->reason = XLB_STAT_DROP_NO_BACKEND;
 		return 0;
 	}
-	/* probation_write(): every new flow, a bare SYN too */
+	/* flow_restart() over an unused main entry, else probation_write(), a SYN too */
 	e->would_insert = 1;
-	err = probation_taken(dp, e, now_ns);
-	if (err < 0)
-		return err;
-	e->probation_overwrite = err;
+	e->would_close = e->main_stale && ends_flow(e);
+	if (!e->main_stale) {
+		err = probation_taken(dp, e, now_ns);
+		if (err < 0)
+			return err;
+		e->probation_overwrite = err;
+	}
 	return forward_step(dp, e);
 }
 
@@ -558,6 +572,8 @@ static const char *entry_effect(const struct xlb_explain *e)
 {
 	if (e->would_promote)
 		return "seen again: moved to the main table";
+	if (e->would_insert && e->main_stale)
+		return "main-table entry rewritten with the new pick";
 	if (e->ct_used)
 		return e->ct_table == XLB_FLOW_TABLE_PROBATION ? "still on probation" :
 								 "connection-table entry refreshed";

@@ -44,6 +44,7 @@ struct xlb_explain {
 	__s64 ct_age_ns;          /* now - last seen, in whole ticks as the program sees it */
 	int ct_used;              /* entry valid and used */
 	int ct_reopened;          /* a closing flow's tuple, started again by a bare SYN */
+	int main_stale;           /* a main entry not used: a fresh pick is written over it */
 	char ct_why[96];          /* why not used */
 
 	/* 3. hash (new flows only) */

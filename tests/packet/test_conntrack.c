@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The connection tables (README, "Connection table"): probation and
+ * promotion, what a flood can and cannot evict, closing, port reuse, the
+ * per-backend open/close counts, and an older build's table read after an
+ * upgrade. The real program through BPF_PROG_TEST_RUN, as test_packets.
+ */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "l2dsr_assert.h"
+
+#define NS FIXTURE_NS
+#define TICK (1ULL << XLB_TICK_SHIFT)
+#define FIN 0x01
+#define SYN 0x02
+#define RST 0x04
+#define ACK 0x10
+
+/* The flood test's main table: per family, split between the CPUs' LRU lists. */
+#define FLOOD_CT_SIZE 32768
+#define FLOOD_FLOWS 10000
+
+static int setup_flood(void **state)
+{
+	cpu_set_t one;
+
+	(void)state;
+	/* one CPU: its LRU list takes every insert, as one RSS queue would */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		return -1;
+	return fixture_open_sized(&F, FLOOD_CT_SIZE, 0) ? -1 : 0;
+}
+
+static int setup_legacy(void **state)
+{
+	(void)state;
+	return fixture_open_sized(&F, 65536, 1024) ? -1 : 0;
+}
+
+static __u32 main_entries(int fd, __u32 key_size)
+{
+	__u8 key[64], next[64];
+	__u32 n = 0;
+	int err;
+
+	for (err = bpf_map_get_next_key(fd, NULL, next); !err && n < 10000000;
+	     err = bpf_map_get_next_key(fd, key, next)) {
+		memcpy(key, next, key_size);
+		n++;
+	}
+	return n;
+}
+
+static struct flow_state main_entry(const struct pkt_spec *s)
+{
+	struct flow_key key = {};
+	struct flow_state st = {};
+
+	addr_parse16(s->saddr, key.saddr);
+	addr_parse16(s->daddr, key.daddr);
+	key.sport = htons(s->sport);
+	key.dport = htons(s->dport);
+	key.proto = s->proto;
+	assert_int_equal(xlb_dp_flow_lookup(&F.dp, XLB_FLOW_TABLE_MAIN, &key, &st), 0);
+	return st;
+}
+
+static __u8 send_flags(struct pkt_spec *s, __u8 flags)
+{
+	s->tcp_flags = flags;
+	return expect_tx(s);
+}
+
+/* A whole handshake and some data: in the main table. */
+static __u8 establish(struct pkt_spec *s)
+{
+	__u8 be = send_flags(s, SYN);
+
+	assert_int_equal(send_flags(s, ACK), be);
+	assert_int_equal(send_flags(s, ACK), be);
+	return be;
+}
+
+/* The VIP's table, read once per change (table_pick reads it for every call). */
+static __u32 cached[XLB_MAGLEV_SIZE];
+
+static void table_load(const struct vip_key *k)
+{
+	assert_int_equal(xlb_dp_table_get(&F.dp, xlb_lb_vip_find(F.lb, k)->id, cached), 0);
+}
+
+static __u8 table_mac(const struct vip_key *k, const struct pkt_spec *s)
+{
+	__be32 sa[4], da[4];
+
+	addr_parse16(s->saddr, sa);
+	addr_parse16(s->daddr, da);
+	return mac_of_id(k, cached[xlb_hash_flow(sa, da, htons(s->sport), htons(s->dport),
+						 s->proto) % XLB_MAGLEV_SIZE]);
+}
+
+static void add_backends(const struct vip_key *k, int from, int n)
+{
+	char addr[32];
+	int i;
+
+	for (i = from; i < from + n; i++) {
+		snprintf(addr, sizeof(addr), "198.18.0.%d", 11 + i);
+		add_backend(k, addr, 0x11 + i);
+	}
+}
+
+/*
+ * SYN, handshake ACK, the backend set changes, then data: the ACK alone
+ * promoted the flow, so it stays. IPv4 and IPv6 (flows4, flows6).
+ */
+static void test_handshake_then_change_stays(void **state)
+{
+	struct vip_key k4 = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct vip_key k6 = add_vip(VIP6, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s;
+	__u8 be4[300], be6[300];
+	int i, moved = 0;
+
+	(void)state;
+	add_backends(&k4, 0, 2);
+	add_backend(&k6, "2001:db8::11", 0x11);
+	add_backend(&k6, "2001:db8::12", 0x12);
+	for (i = 0; i < 300; i++) {
+		s = tcp4(20000 + i, SYN);
+		be4[i] = send_flags(&s, SYN);
+		assert_int_equal(send_flags(&s, ACK), be4[i]);
+		s = tcp6(20000 + i, SYN);
+		be6[i] = send_flags(&s, SYN);
+		assert_int_equal(send_flags(&s, ACK), be6[i]);
+	}
+	assert_int_equal(stat(XLB_STAT_CT_PROMOTED), 600);
+	add_backends(&k4, 2, 3);
+	add_backend(&k6, "2001:db8::13", 0x13);
+	add_backend(&k6, "2001:db8::14", 0x14);
+	table_load(&k4);
+	for (i = 0; i < 300; i++) {
+		s = tcp4(20000 + i, ACK);
+		moved += table_mac(&k4, &s) != be4[i];
+		assert_int_equal(send_flags(&s, ACK), be4[i]);
+	}
+	table_load(&k6);
+	for (i = 0; i < 300; i++) {
+		s = tcp6(20000 + i, ACK);
+		moved += table_mac(&k6, &s) != be6[i];
+		assert_int_equal(send_flags(&s, ACK), be6[i]);
+	}
+	/* the table alone would have moved these */
+	assert_true(moved > 100);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), 600);
+}
+
+/*
+ * A flow first seen mid-stream (an ACK: another LB carried it before)
+ * is on probation; the table changes; its next packet still finds its
+ * backend there, and promotes it.
+ */
+static void test_probation_holds_across_change(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s;
+	__u8 be[64];
+	int i, moved = 0;
+
+	(void)state;
+	add_backends(&k, 0, 2);
+	for (i = 0; i < 64; i++) {
+		s = tcp4(30000 + i, ACK);
+		be[i] = send_flags(&s, ACK);
+	}
+	assert_int_equal(stat(XLB_STAT_CT_PROMOTED), 0);
+	add_backends(&k, 2, 3);
+	table_load(&k);
+	for (i = 0; i < 64; i++) {
+		s = tcp4(30000 + i, ACK);
+		moved += table_mac(&k, &s) != be[i];
+		assert_int_equal(send_flags(&s, ACK), be[i]);
+	}
+	assert_true(moved > 20);
+	assert_int_equal(stat(XLB_STAT_CT_PROMOTED), 64);
+	assert_int_equal(stat(XLB_STAT_CT_PROBATION_HIT), 64);
+}
+
+static __u32 xorshift(__u32 *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/*
+ * The issue's flood: 10,000 established flows, then single-packet ACKs
+ * from random sources, twice the main table's size, then a backend more.
+ * Every flow still reaches its backend: the flood only ever overwrote
+ * probation slots. (The design before probation kept none of them: every
+ * flood packet was inserted into the one table, which evicted them all.)
+ */
+static void test_flood_does_not_evict(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	static __u8 be[FLOOD_FLOWS];
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	char src[32];
+	struct pkt_spec s;
+	__u32 seed = 0x12345678, r, i, moved = 0, kept = 0;
+	__u64 misses, promoted;
+	size_t len;
+
+	(void)state;
+	add_backends(&k, 0, 3);
+	for (i = 0; i < FLOOD_FLOWS; i++) {
+		s = tcp4(10000 + i % 50000, SYN);
+		snprintf(src, sizeof(src), "198.18.%u.%u", 1 + i / 50000, 1 + i % 200);
+		s.saddr = src;
+		s.sport = 1024 + i;
+		be[i] = establish(&s);
+	}
+	assert_int_equal(main_entries(F.dp.flows4_fd, sizeof(struct flow4_key)), FLOOD_FLOWS);
+	misses = stat(XLB_STAT_CT_MISS);
+	promoted = stat(XLB_STAT_CT_PROMOTED);
+
+	for (i = 0; i < 2 * FLOOD_CT_SIZE; i++) {
+		r = xorshift(&seed);
+		snprintf(src, sizeof(src), "198.19.%u.%u", (r >> 8) & 0xff, r & 0xff);
+		s = tcp4((__u16)(r >> 16) | 1024, ACK);
+		s.saddr = src;
+		len = pkt_build(&s, in);
+		assert_verdict(run(in, len, out, NULL), XDP_TX);
+	}
+	print_message("# flood: %u packets, probation slots overwritten %llu, promoted %llu\n",
+		      2 * FLOOD_CT_SIZE, (unsigned long long)stat(XLB_STAT_CT_PROBATION_OVERWRITE),
+		      (unsigned long long)(stat(XLB_STAT_CT_PROMOTED) - promoted));
+	assert_true(stat(XLB_STAT_CT_MISS) - misses > 2 * FLOOD_CT_SIZE * 9 / 10);
+	assert_true(stat(XLB_STAT_CT_PROBATION_OVERWRITE) > FLOOD_CT_SIZE);
+	assert_true(stat(XLB_STAT_CT_PROMOTED) - promoted < 64); /* repeats of a random tuple */
+
+	add_backend(&k, "198.18.0.20", 0x20);
+	table_load(&k);
+	for (i = 0; i < FLOOD_FLOWS; i++) {
+		snprintf(src, sizeof(src), "198.18.%u.%u", 1 + i / 50000, 1 + i % 200);
+		s = tcp4(1024 + i, ACK);
+		s.saddr = src;
+		moved += table_mac(&k, &s) != be[i];
+		kept += send_flags(&s, ACK) == be[i];
+	}
+	print_message("# %u of %u flows kept their backend; the table alone moves %u\n", kept,
+		      FLOOD_FLOWS, moved);
+	assert_true(moved > FLOOD_FLOWS / 10);
+	assert_int_equal(kept, FLOOD_FLOWS);
+}
+
+/* A SYN flood of random tuples puts nothing in the main table. */
+static void test_syn_flood_stays_out(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	__u32 seed = 42, r, i;
+	char src[32];
+	struct pkt_spec s;
+
+	(void)state;
+	(void)k;
+	for (i = 0; i < 3 * XLB_PROBATION_SLOTS; i++) {
+		r = xorshift(&seed);
+		snprintf(src, sizeof(src), "198.19.%u.%u", (r >> 8) & 0xff, r & 0xff);
+		s = tcp4((__u16)(r >> 16) | 1024, SYN);
+		s.saddr = src;
+		assert_verdict(run(in, pkt_build(&s, in), out, NULL), XDP_TX);
+	}
+	assert_int_equal(main_entries(F.dp.flows4_fd, sizeof(struct flow4_key)), 0);
+	assert_int_equal(stat(XLB_STAT_CT_PROMOTED), 0);
+}
+
+/* Over the closing timeout, in whole ticks: the entry has expired. */
+#define PAST_CLOSING (FIXTURE_TCP_CLOSING + 2 * TICK)
+
+/* FIN and RST from the client: closing, still on its backend, then expired. */
+static void test_fin_rst_close(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	struct pkt_spec fin = tcp4(40000, ACK), rst = tcp4(40001, ACK);
+	__u8 be_fin, be_rst;
+
+	(void)state;
+	(void)k;
+	be_fin = establish(&fin);
+	be_rst = establish(&rst);
+	assert_int_equal(send_flags(&fin, FIN | ACK), be_fin);
+	assert_int_equal(main_entry(&fin).state, XLB_FLOW_CLOSING);
+	assert_int_equal(send_flags(&rst, RST), be_rst);
+	assert_int_equal(main_entry(&rst).state, XLB_FLOW_CLOSING);
+	assert_int_equal(stat(XLB_STAT_CT_CLOSING), 2);
+	/* the last ACKs of the teardown still reach it; a second FIN counts nothing */
+	assert_int_equal(send_flags(&fin, ACK), be_fin);
+	assert_int_equal(send_flags(&fin, FIN | ACK), be_fin);
+	assert_int_equal(stat(XLB_STAT_CT_CLOSING), 2);
+	/* within the closing timeout of its last packet: kept ... */
+	*fixture_clock(&F) += FIXTURE_TCP_CLOSING - TICK;
+	assert_int_equal(send_flags(&fin, ACK), be_fin);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), 2 + 4 + 1);
+	/* ... past it: expired, a fresh pick is written over it (no idle timeout of 300 s) */
+	*fixture_clock(&F) += PAST_CLOSING;
+	send_flags(&rst, ACK);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), 2 + 4 + 1);
+	assert_int_equal(main_entry(&rst).state, XLB_FLOW_ESTABLISHED);
+}
+
+/*
+ * Port reuse: a SYN on a closing flow's tuple is a new connection and gets
+ * a fresh pick; its handshake then stays there. A SYN on an established
+ * flow (a retransmission, or a FIN never seen) keeps its backend.
+ */
+/* An established flow the current table would send elsewhere, other than not. */
+static struct pkt_spec moved_flow(const struct vip_key *k, int first, int n, int not)
+{
+	struct pkt_spec s;
+	int i;
+
+	table_load(k);
+	for (i = first; i < first + n; i++) {
+		s = tcp4(i, ACK);
+		if (i != not && table_mac(k, &s) != mac_of_id(k, main_entry(&s).backend_id))
+			return s;
+	}
+	fail_msg("no flow the table moves");
+	return s;
+}
+
+static void test_syn_reopens_closing(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct pkt_spec s, est;
+	__u8 old_be, new_be;
+	int i;
+
+	(void)state;
+	add_backends(&k, 0, 2);
+	for (i = 0; i < 100; i++) {
+		s = tcp4(41000 + i, SYN);
+		establish(&s);
+	}
+	add_backends(&k, 2, 3);
+	s = moved_flow(&k, 41000, 100, -1);
+	old_be = send_flags(&s, ACK);
+	new_be = mac_of_id(&k, table_pick(&k, &s, 0));
+	assert_int_not_equal(old_be, new_be);
+
+	send_flags(&s, FIN | ACK);
+	assert_int_equal(send_flags(&s, SYN), new_be);
+	assert_int_equal(stat(XLB_STAT_CT_REOPENED), 1);
+	assert_int_equal(main_entry(&s).state, XLB_FLOW_ESTABLISHED);
+	assert_int_equal(send_flags(&s, ACK), new_be);
+	assert_int_equal(send_flags(&s, ACK), new_be);
+
+	/* established: a SYN stays where the flow is */
+	est = moved_flow(&k, 41000, 100, s.sport);
+	old_be = send_flags(&est, ACK);
+	assert_int_equal(send_flags(&est, SYN), old_be);
+	assert_int_equal(send_flags(&est, ACK), old_be);
+	assert_int_equal(stat(XLB_STAT_CT_REOPENED), 1);
+}
+
+static struct flow_counts counts_of(const struct vip_key *k)
+{
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(F.lb, k);
+	struct flow_counts sum = {}, c;
+	__u32 i;
+
+	for (i = 0; i < vip->nbackends; i++) {
+		assert_int_equal(xlb_dp_backend_flows(&F.dp, vip->backends[i].id, &c), 0);
+		sum.opened += c.opened;
+		sum.closed += c.closed;
+	}
+	return sum;
+}
+
+/* Each backend's opened and closed: what xlbd adds to its count of the tables. */
+static void test_backend_flow_counts(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	struct pkt_spec s;
+	struct flow_counts c;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		s = tcp4(42000 + i, SYN);
+		establish(&s);
+	}
+	s = tcp4(42100, SYN);
+	send_flags(&s, SYN); /* on probation: not opened */
+	c = counts_of(&k);
+	assert_int_equal(c.opened, 5);
+	assert_int_equal(c.closed, 0);
+	s = tcp4(42000, ACK);
+	send_flags(&s, FIN | ACK);
+	s = tcp4(42001, ACK);
+	send_flags(&s, RST);
+	send_flags(&s, RST);
+	c = counts_of(&k);
+	assert_int_equal(c.opened, 5);
+	assert_int_equal(c.closed, 2);
+	s = tcp4(42000, SYN);
+	send_flags(&s, SYN); /* reopened: a new flow in its entry */
+	c = counts_of(&k);
+	assert_int_equal(c.opened, 6);
+	assert_int_equal(c.closed, 2);
+}
+
+static void legacy_put(const struct pkt_spec *s, __u32 backend_id, __u64 last_seen_ns)
+{
+	struct flow_key key = {};
+	struct flow_entry e = { .backend_id = backend_id, .backend_gen = 1,
+				.last_seen_ns = last_seen_ns };
+
+	addr_parse16(s->saddr, key.saddr);
+	addr_parse16(s->daddr, key.daddr);
+	key.sport = htons(s->sport);
+	key.dport = htons(s->dport);
+	key.proto = s->proto;
+	assert_int_equal(bpf_map_update_elem(F.dp.legacy_ct_fd, &key, &e, BPF_ANY), 0);
+}
+
+/*
+ * After an upgrade: flows of the older build's table keep their backend,
+ * and move into the main table; an expired one is not used.
+ */
+static void test_legacy_table_read(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(F.lb, &k);
+	struct pkt_spec s = tcp4(0, ACK), old = tcp4(0, ACK);
+	__u32 id = 0, i;
+	__u8 mac = 0;
+
+	(void)state;
+	s.sport = 43000;
+	/* another backend than the table's pick */
+	for (i = 0; i < vip->nbackends; i++)
+		if (vip->backends[i].id != table_pick(&k, &s, 0))
+			id = vip->backends[i].id, mac = vip->backends[i].spec.mac[5];
+	legacy_put(&s, id, *fixture_clock(&F) - 5 * NS);
+	assert_int_equal(send_flags(&s, ACK), mac);
+	assert_int_equal(stat(XLB_STAT_CT_LEGACY_HIT), 1);
+	assert_int_equal(main_entry(&s).backend_id, id);
+	assert_int_equal(send_flags(&s, ACK), mac);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), 1);
+	assert_int_equal(stat(XLB_STAT_CT_LEGACY_HIT), 1);
+	/* moved, not copied: the old table no longer holds it */
+	assert_int_equal(main_entries(F.dp.legacy_ct_fd, sizeof(struct flow_key)), 0);
+
+	/* a SYN from a tuple of the old table is a new connection: the table's pick */
+	s.sport = 43002;
+	for (i = 0; i < vip->nbackends; i++)
+		if (vip->backends[i].id != table_pick(&k, &s, 0))
+			id = vip->backends[i].id;
+	legacy_put(&s, id, *fixture_clock(&F) - NS);
+	assert_int_equal(send_flags(&s, SYN), mac_of_id(&k, table_pick(&k, &s, 0)));
+	assert_int_equal(stat(XLB_STAT_CT_LEGACY_HIT), 1);
+
+	/* idle beyond tcp_idle in the old table: the table's pick */
+	old.sport = 43001;
+	for (i = 0; i < vip->nbackends; i++)
+		if (vip->backends[i].id != table_pick(&k, &old, 0))
+			id = vip->backends[i].id;
+	legacy_put(&old, id, *fixture_clock(&F) - FIXTURE_TCP_IDLE - NS);
+	assert_int_equal(send_flags(&old, ACK), mac_of_id(&k, table_pick(&k, &old, 0)));
+	assert_int_equal(stat(XLB_STAT_CT_LEGACY_HIT), 1);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_handshake_then_change_stays),
+		T(test_probation_holds_across_change),
+		cmocka_unit_test_setup_teardown(test_flood_does_not_evict, setup_flood, fx_teardown),
+		T(test_syn_flood_stays_out),
+		T(test_fin_rst_close),
+		T(test_syn_reopens_closing),
+		T(test_backend_flow_counts),
+		cmocka_unit_test_setup_teardown(test_legacy_table_read, setup_legacy, fx_teardown),
+	};
+
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
