@@ -11,10 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "live_gen.h"
-
-extern volatile sig_atomic_t gen_stopping;
 
 static void usage(void)
 {
@@ -60,32 +57,6 @@ static int parse_daddr(const char *s, struct gen_opts *o)
 		return 4;
 	}
 	return inet_pton(AF_INET6, s, o->daddr) == 1 ? 6 : -1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* The sink's count once it stops moving: the frames still on their way are in. */
-static __u64 settled(struct gen *g)
-{
-	__u64 last = gen_count(g, GEN_COUNT_SINK), n;
-	double end = now_s() + 1.0;
-	int still = 0;
-
-	while (still < 3 && now_s() < end) {
-		struct timespec ts = { 0, 10 * 1000000 };
-
-		nanosleep(&ts, NULL);
-		n = gen_count(g, GEN_COUNT_SINK);
-		still = n == last ? still + 1 : 0;
-		last = n;
-	}
-	return last;
 }
 
 int main(int argc, char **argv)
@@ -158,7 +129,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (sink)
-		back = settled(g);
+		back = gen_sink_settled(g);
 	printf("xlb-gen: sent %llu frames (%s, ", (unsigned long long)r.sent, kinds[o.kind]);
 	if (o.flows)
 		printf("%u flows per thread%s", o.flows, o.pairs ? " in pairs" : "");

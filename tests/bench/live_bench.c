@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
@@ -185,32 +184,6 @@ static __u64 xlb_seen(struct lb_side *s)
 	return n;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* The sink's count once it stops moving (at most a second). */
-static __u64 sink_settled(struct bench *b)
-{
-	__u64 last = gen_count(b->gen, GEN_COUNT_SINK), n;
-	double end = now_s() + 1.0;
-	int still = 0;
-
-	while (still < 3 && now_s() < end) {
-		struct timespec ts = { 0, 10 * 1000000 };
-
-		nanosleep(&ts, NULL);
-		n = gen_count(b->gen, GEN_COUNT_SINK);
-		still = n == last ? still + 1 : 0;
-		last = n;
-	}
-	return last;
-}
-
 static void gen_opts_of(const struct bench *b, const struct row_spec *spec, int threads,
 			struct gen_opts *o)
 {
@@ -255,7 +228,7 @@ static void establish(struct bench *b, struct lb_side *s, struct gen_opts o,
 	o.secs = 60;
 	for (pass = 0; pass < 3 && res->established < (__u64)o.flows * o.threads; pass++) {
 		run(b, &o, &r);
-		sink_settled(b);
+		gen_sink_settled(b->gen);
 		res->established = stat_of(s, XLB_STAT_CT_PROMOTED) - p0;
 	}
 }
@@ -279,7 +252,7 @@ static void sample(struct bench *b, struct lb_side *s, int is_floor, const struc
 	f0 = is_floor ? gen_count(b->gen, GEN_COUNT_FLOOR) : stat_of(s, XLB_STAT_TX);
 	seen0 = is_floor ? f0 : xlb_seen(s);
 	run(b, &run_o, &r);
-	out->received = sink_settled(b) - k0;
+	out->received = gen_sink_settled(b->gen) - k0;
 	out->forwarded = (is_floor ? gen_count(b->gen, GEN_COUNT_FLOOR) : stat_of(s, XLB_STAT_TX)) -
 			 f0;
 	out->seen = (is_floor ? out->forwarded + f0 : xlb_seen(s)) - seen0;

@@ -110,6 +110,23 @@ __u64 gen_count(struct gen *g, enum gen_count slot)
 	return sum;
 }
 
+__u64 gen_sink_settled(struct gen *g)
+{
+	__u64 last = gen_count(g, GEN_COUNT_SINK), n;
+	double end = now_s() + 1.0;
+	int still = 0;
+
+	while (still < 3 && now_s() < end) {
+		struct timespec ts = { 0, 10 * 1000000 };
+
+		nanosleep(&ts, NULL);
+		n = gen_count(g, GEN_COUNT_SINK);
+		still = n == last ? still + 1 : 0;
+		last = n;
+	}
+	return last;
+}
+
 static __u16 word_at(const __u8 *p)
 {
 	__u16 w;
@@ -201,7 +218,7 @@ static __u64 next_chunk(const struct gen_worker *w, __u64 done, double seen_rate
 		double due = w->t0 + done / rate;
 
 		if (due > t) {
-			*sleep_s = due - t;
+			*sleep_s = due - t < left ? due - t : left; /* wakes for the bound too */
 			return 0;
 		}
 		n = rate / 20;
@@ -274,7 +291,13 @@ static int pick_cpus(int n, int *cpu, char *err, size_t errlen)
 	return 0;
 }
 
-static int addr_allowed(int family, const __be32 a[4]);
+/* The addresses tests may use: 198.18.0.0/15 and 2001:db8::/32. */
+static int addr_allowed(int family, const __be32 a[4])
+{
+	if (family == 4)
+		return (ntohl(a[3]) & 0xfffe0000) == 0xc6120000;
+	return ntohl(a[0]) == 0x20010db8;
+}
 
 static int opts_check(const struct gen_opts *o, char *err, size_t errlen)
 {
@@ -362,14 +385,6 @@ int gen_run(struct gen *g, const struct gen_opts *o, struct gen_result *r, char 
 	pthread_barrier_destroy(&start);
 	r->interrupted |= gen_stopping;
 	return failed && !r->interrupted ? -1 : 0;
-}
-
-/* The addresses tests may use: 198.18.0.0/15 and 2001:db8::/32. */
-static int addr_allowed(int family, const __be32 a[4])
-{
-	if (family == 4)
-		return (ntohl(a[3]) & 0xfffe0000) == 0xc6120000;
-	return ntohl(a[0]) == 0x20010db8;
 }
 
 int gen_parse_mac(const char *s, __u8 mac[6])

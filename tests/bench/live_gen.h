@@ -7,6 +7,7 @@
 #ifndef XLB_BENCH_LIVE_GEN_H
 #define XLB_BENCH_LIVE_GEN_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "live.h"
@@ -61,6 +62,10 @@ int gen_run(struct gen *g, const struct gen_opts *o, struct gen_result *r, char 
 int gen_sink_attach(struct gen *g, int ifindex);
 /* A counter of enum gen_count, summed over CPUs. */
 __u64 gen_count(struct gen *g, enum gen_count slot);
+/* The sink's count once it stops moving (the frames on their way are in), within a second. */
+__u64 gen_sink_settled(struct gen *g);
+/* Set from a signal handler: the threads stop after their current call. */
+extern volatile sig_atomic_t gen_stopping;
 /* The floor program (MAC swap, XDP_TX, counted), to attach on the LB's side. */
 int gen_floor_fd(struct gen *g);
 
