@@ -31,15 +31,16 @@ objs       = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
 LIB_SRCS  := $(wildcard user/lib/*.c)
 LIB       := $(BUILD)/libxlb.a
-SKELS     := $(BUILD)/xlb.skel.h $(BUILD)/decap.skel.h $(BUILD)/bench.skel.h
+SKELS     := $(BUILD)/xlb.skel.h $(BUILD)/decap.skel.h $(BUILD)/bench.skel.h \
+	     $(BUILD)/live.skel.h
 
 PROGS     := $(BUILD)/xlbd $(BUILD)/xlbctl $(BUILD)/xlb-decap
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))
 PKT_TESTS := $(patsubst tests/packet/%.c,$(BUILD)/%,$(wildcard tests/packet/test_*.c))
 TEST_BINS := $(UNIT_TESTS) $(PKT_TESTS) $(BUILD)/probe $(BUILD)/pass.bpf.o
-BENCH_BIN := $(BUILD)/bench
+BENCH_BIN := $(BUILD)/bench $(BUILD)/xlb-gen $(BUILD)/xlb-live-bench
 
-.PHONY: all deps test check bench clean variant demo
+.PHONY: all deps test check bench bench-live clean variant demo
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -60,7 +61,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/bench.bpf.o: tests/bench/bench.bpf.c
+$(BUILD)/bench.bpf.o $(BUILD)/live.bpf.o: $(BUILD)/%.bpf.o: tests/bench/%.bpf.c
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
@@ -118,9 +119,19 @@ $(BUILD)/probe: $(OBJ)/tests/daemon/probe.o $(PKT_LIB) $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ -ljson-c $(LDLIBS)
 
-$(BENCH_BIN): $(OBJ)/tests/bench/bench.o $(PKT_LIB) $(LIB)
+$(BUILD)/bench: $(OBJ)/tests/bench/bench.o $(PKT_LIB) $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ -ljson-c $(LDLIBS)
+
+# the live-traffic generator, and the live rows of make bench that drive it
+$(BUILD)/xlb-gen: $(OBJ)/tests/bench/live.o $(OBJ)/tests/bench/live_gen.o $(PKT_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lpthread $(LDLIBS)
+
+$(BUILD)/xlb-live-bench: $(OBJ)/tests/bench/live_bench.o $(OBJ)/tests/bench/live_gen.o \
+		$(PKT_LIB) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lpthread -ljson-c $(LDLIBS)
 
 -include $(shell find $(BUILD) -name '*.d' -not -path '$(BUILD)/variant/*' 2>/dev/null)
 
@@ -140,6 +151,11 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tests/bench/run.sh $(BUILD)
+
+# the live rows alone (make bench runs them too): printed, docs/ untouched
+bench-live: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/bench/live.sh $(BUILD)
 
 clean:
 	$(call msg,CLEAN,$(BUILD))

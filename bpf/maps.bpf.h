@@ -81,6 +81,20 @@ struct {
 	__type(value, struct flow_state);
 } flows6 SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_FLOW_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct flow_cache4);
+} flow_cache4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_FLOW_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct flow_cache6);
+} flow_cache6 SEC(".maps");
+
 /*
  * Flows seen once: direct-mapped, shared by the CPUs (a flow's second
  * packet may come in on another one), overwritten without a lock.

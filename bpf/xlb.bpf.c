@@ -286,6 +286,100 @@ static __always_inline void flow_touch(struct flow_state *st, const struct packe
 		st->seen = tick;
 }
 
+static __always_inline __u32 cache_index(__u32 h)
+{
+	return (h ^ (h >> 15)) & (XLB_FLOW_CACHE_SLOTS - 1);
+}
+
+static __always_inline struct flow_cache4 *cache4_slot(const struct flow4_key *k4)
+{
+	__u32 slot = cache_index((k4->saddr * 0x9e3779b1u) ^
+				 (((__u32)k4->sport << 16 | k4->dport) * 0x85ebca6bu) ^ k4->daddr);
+
+	return bpf_map_lookup_elem(&flow_cache4, &slot);
+}
+
+static __always_inline struct flow_cache6 *cache6_slot(const struct flow_key *k)
+{
+	__u32 slot = cache_index(((k->saddr[2] ^ k->saddr[3]) * 0x9e3779b1u) ^
+				 (((__u32)k->sport << 16 | k->dport) * 0x85ebca6bu) ^
+				 (k->saddr[0] ^ k->saddr[1] ^ k->daddr[3]));
+
+	return bpf_map_lookup_elem(&flow_cache6, &slot);
+}
+
+static __always_inline int same_flow4(const struct flow4_key *a, const struct flow4_key *b)
+{
+	const __u64 *x = (const void *)a, *y = (const void *)b;
+
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+static __always_inline int same_flow(const struct flow_key *a, const struct flow_key *b)
+{
+	const __u64 *x = (const void *)a, *y = (const void *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/*
+ * The cache's answer, if the main table gave it for this flow in this very
+ * tick. A FIN or RST changes the entry: it goes to the table.
+ */
+static __always_inline struct backend *cache_find(const struct packet *pkt,
+						  const struct flow4_key *k4, __u32 tick,
+						  __u32 *backend_id)
+{
+	__u32 id, gen, at;
+
+	if (ends_flow(pkt))
+		return NULL;
+	if (pkt->family == 4) {
+		struct flow_cache4 *c = cache4_slot(k4);
+
+		if (!c || !same_flow4(&c->key, k4))
+			return NULL;
+		id = c->backend_id, gen = c->backend_gen, at = c->tick;
+	} else {
+		struct flow_cache6 *c = cache6_slot(&pkt->flow);
+
+		if (!c || !same_flow(&c->key, &pkt->flow))
+			return NULL;
+		id = c->backend_id, gen = c->backend_gen, at = c->tick;
+	}
+	if (at != tick)
+		return NULL;
+	*backend_id = id;
+	return flow_backend(id, gen);
+}
+
+/* After a main-table hit: an established flow is cached for this tick, a closing one is not. */
+static __always_inline void cache_fill(const struct packet *pkt, const struct flow4_key *k4,
+				       const struct flow_state *st, __u32 tick)
+{
+	__u32 at = st->state == XLB_FLOW_ESTABLISHED ? tick : 0;
+
+	if (pkt->family == 4) {
+		struct flow_cache4 *c = cache4_slot(k4);
+
+		if (!c)
+			return;
+		c->key = *k4;
+		c->backend_id = st->backend_id;
+		c->backend_gen = st->backend_gen;
+		c->tick = at;
+	} else {
+		struct flow_cache6 *c = cache6_slot(&pkt->flow);
+
+		if (!c)
+			return;
+		c->key = pkt->flow;
+		c->backend_id = st->backend_id;
+		c->backend_gen = st->backend_gen;
+		c->tick = at;
+	}
+}
+
 /* A main-table entry that was not used takes the flow's fresh pick, in place. */
 static __always_inline void flow_restart(struct flow_state *st, const struct packet *pkt,
 					 __u32 backend_id, __u32 gen, __u32 tick)
@@ -299,13 +393,6 @@ static __always_inline void flow_restart(struct flow_state *st, const struct pac
 	flow_count(backend_id, 1, state == XLB_FLOW_CLOSING);
 	if (state == XLB_FLOW_CLOSING)
 		stat_inc(XLB_STAT_CT_CLOSING);
-}
-
-static __always_inline int same_flow(const struct flow_key *a, const struct flow_key *b)
-{
-	const __u64 *x = (const void *)a, *y = (const void *)b;
-
-	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
 }
 
 /* The flow's probation slot, if it holds this flow whole and alive. */
@@ -563,7 +650,7 @@ static __always_inline void variant_count(void)
  * or a SYN starts a closing tuple again): the fresh pick is written over it.
  */
 static __always_inline struct backend *flow_lookup(const struct packet *pkt,
-						   const struct flow4_key *k4, __u32 phash,
+						   const struct flow4_key *k4, __u32 *phash,
 						   __u64 now, __u32 tick, __u32 *backend_id,
 						   struct flow_state **stale)
 {
@@ -572,6 +659,12 @@ static __always_inline struct backend *flow_lookup(const struct packet *pkt,
 	struct flow_state *st;
 	struct backend *be;
 
+	be = cache_find(pkt, k4, tick, backend_id);
+	if (be) {
+		if (!pkt->icmp_error)
+			stat_inc(XLB_STAT_CT_HIT);
+		return be;
+	}
 	st = main_lookup(pkt, k4);
 	if (st && (be = flow_backend(st->backend_id, st->backend_gen)) &&
 	    flow_alive(st->seen, tick, pkt->flow.proto, st->state)) {
@@ -585,12 +678,16 @@ static __always_inline struct backend *flow_lookup(const struct packet *pkt,
 		if (!pkt->icmp_error) {
 			flow_touch(st, pkt, tick);
 			stat_inc(XLB_STAT_CT_HIT);
+			cache_fill(pkt, k4, st, tick);
 		}
 		return be;
 	}
 	*stale = st;
 
-	p = probation_find(pkt, phash, tick);
+	/* the probation slot's hash: only flows the main table does not hold pay for it */
+	*phash = xlb_hash_entropy(pkt->flow.saddr, pkt->flow.daddr, pkt->flow.sport,
+				  pkt->flow.dport, pkt->flow.proto);
+	p = probation_find(pkt, *phash, tick);
 	if (p && (be = flow_backend(p->backend_id, p->backend_gen))) {
 		*backend_id = p->backend_id;
 		if (pkt->icmp_error)
@@ -640,9 +737,7 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	if (!pkt.fragment) {
 		if (pkt.family == 4)
 			flow4_key_of(&pkt, &k4);
-		phash = xlb_hash_entropy(pkt.flow.saddr, pkt.flow.daddr, pkt.flow.sport,
-					 pkt.flow.dport, pkt.flow.proto);
-		be = flow_lookup(&pkt, &k4, phash, now, tick, &backend_id, &stale);
+		be = flow_lookup(&pkt, &k4, &phash, now, tick, &backend_id, &stale);
 		if (be) {
 			vip_id = be->vip_id;
 			goto forward;

@@ -174,6 +174,31 @@ enum xlb_flow_state {
 	XLB_FLOW_CLOSING = 1, /* FIN or RST from the client: the short closing timeout */
 };
 
+#ifndef XLB_FLOW_CACHE_SLOTS
+#define XLB_FLOW_CACHE_SLOTS 4096 /* per CPU and family, a power of two */
+#endif
+
+/*
+ * The data plane's own per-CPU copies of a main-table answer, kept for the
+ * tick in which the table gave it: a busy flow's other packets of that
+ * tick skip the hash table. Never the only place a flow lives.
+ */
+struct flow_cache4 {
+	struct flow4_key key;
+	__u32 backend_id;
+	__u32 backend_gen;
+	__u32 tick; /* the tick of the main-table lookup; 0: empty */
+	__u32 pad;
+};
+
+struct flow_cache6 {
+	struct flow_key key;
+	__u32 backend_id;
+	__u32 backend_gen;
+	__u32 tick;
+	__u32 pad;
+};
+
 /* Value of flows4 and flows6. */
 struct flow_state {
 	__u32 backend_id;

@@ -29,6 +29,7 @@ ip -n "$ns" route add 198.18.60.0/24 via 198.18.0.11
 ip -n "$ns" -6 route add 2001:db8:60::/64 via 2001:db8::11
 
 ip netns exec "$ns" "$build/bench" "$repeat" | tee "$out"
+bash "$(dirname "$0")/live.sh" "$build" | tee -a "$out"
 bash "$(dirname "$0")/scrape.sh" "$build" | tee -a "$out"
 bash "$(dirname "$0")/rebuild.sh" "$build" | tee -a "$out"
 

@@ -207,8 +207,9 @@ expect_eq "upgrade: the old table is adopted (same map id)" "$(map_id conntrack)
 new_maps=$(map_ids)
 echo "# pinned maps before: $OLD_MAPS"
 echo "# pinned maps after:  $new_maps"
-expect_eq "upgrade: every old map keeps its id" \
-	"$(echo "$new_maps" | sed -E 's/(flows4|flows6|flow_probation|backend_flows)=[0-9]* //g')" "$OLD_MAPS"
+# the new build's own maps come new; each of the old build's is the same map
+kept=$(for m in $OLD_MAPS; do grep -qwF -- "$m" <<<"$new_maps" && printf '%s ' "$m"; done)
+expect_eq "upgrade: every old map keeps its id" "$kept" "$OLD_MAPS"
 # the legacy hits are over once every connection has sent a packet
 wait_for 5 load_flowing "$(($(vip_packets) + 2000))"
 legacy1=$(stat_of ct_legacy_hit) hit1=$(stat_of ct_hit)

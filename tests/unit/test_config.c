@@ -64,7 +64,7 @@ static const char full_yaml[] =
 	"# every key\n"						/* 1 */
 	"interfaces: [eth0, ens1f0]\n"
 	"xdp_mode: generic\n"
-	"conntrack: { size: 2000000, tcp_idle: 10m, udp_idle: 45s }\n"
+	"conntrack: { size: 2000000, tcp_idle: 10m, udp_idle: 45s, tcp_closing: 4s }\n"
 	"metrics: 198.18.0.2:9100\n"				/* 5 */
 	"vips:\n"
 	"  - vip: 192.0.2.10:80/tcp\n"
@@ -111,6 +111,7 @@ static void test_full(void **state)
 	assert_int_equal(cfg.ct_size, 2000000);
 	assert_int_equal(cfg.tcp_idle_ms, 600000);
 	assert_int_equal(cfg.udp_idle_ms, 45000);
+	assert_int_equal(cfg.tcp_closing_ms, 4000);
 	assert_string_equal(cfg.metrics, "198.18.0.2:9100");
 	assert_int_equal(cfg.nvips, 4);
 
@@ -177,6 +178,7 @@ static void assert_defaults(const struct xlb_config *cfg)
 	assert_int_equal(cfg->ct_size, XLB_CT_SIZE);
 	assert_int_equal(cfg->tcp_idle_ms, 300000);
 	assert_int_equal(cfg->udp_idle_ms, 30000);
+	assert_int_equal(cfg->tcp_closing_ms, 10000);
 	assert_string_equal(cfg->metrics, "");
 }
 
@@ -370,6 +372,8 @@ static const struct bad_case bad[] = {
 	  "t.yaml:2: conntrack.tcp_idle: bad duration (e.g. 2s, 500ms) '300'" },
 	{ "conntrack:\n  udp_idle: 0s\n",
 	  "t.yaml:2: conntrack.udp_idle: out of range (1s..168h) '0s'" },
+	{ "conntrack:\n  tcp_closing: 500ms\n",
+	  "t.yaml:2: conntrack.tcp_closing: out of range (1s..168h) '500ms'" },
 	{ "metrics: 198.18.0.2\n",
 	  "t.yaml:1: metrics: missing port '198.18.0.2'" },
 	{ "metrics: 198.18.0.2:0\n",

@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include "xlb.skel.h"
 #include "attach.h"
+#include "xlb_limits.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
 
@@ -92,8 +93,9 @@ static int counters_of_any_size(const struct bpf_map *map, int fd)
 
 /*
  * "conntrack" is the table of builds before flows4/flows6 (its size was
- * the configured one) or this build's 1-entry stand-in. An older build's
- * is adopted as it is, and the program reads it after its own tables.
+ * the configured one, at least XLB_CT_SIZE_MIN) or this build's stand-in
+ * (1 entry, which the kernel rounds up to one per CPU). Either is reused
+ * at its size; an older build's is read after the program's own tables.
  */
 static void legacy_table_adopt(struct xlb_bpf *skel, const struct bpf_map *map, int fd,
 			       __u32 *entries)
@@ -101,10 +103,11 @@ static void legacy_table_adopt(struct xlb_bpf *skel, const struct bpf_map *map, 
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 
-	if (strcmp(bpf_map__name(map), XLB_LEGACY_CT_PIN) || bpf_obj_get_info_by_fd(fd, &info, &len) ||
-	    info.max_entries <= 1)
+	if (strcmp(bpf_map__name(map), XLB_LEGACY_CT_PIN) || bpf_obj_get_info_by_fd(fd, &info, &len))
 		return;
 	bpf_map__set_max_entries(skel->maps.conntrack, info.max_entries);
+	if (info.max_entries < XLB_CT_SIZE_MIN)
+		return;
 	skel->rodata->legacy_ct = 1;
 	*entries = info.max_entries;
 }
