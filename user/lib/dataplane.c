@@ -387,7 +387,8 @@ int xlb_dp_flow_walk(struct xlb_dp *dp, struct xlb_flow_walk *w, __u32 max, xlb_
 
 	while (w->family < 2 && visited < max) {
 		fd = w->family ? dp->flows6_fd : dp->flows4_fd;
-		n = max - visited < WALK_BATCH ? max - visited : WALK_BATCH;
+		/* a whole batch: the kernel returns whole buckets, -ENOSPC for one larger than n */
+		n = WALK_BATCH;
 		ret = bpf_map_lookup_batch(fd, w->started ? &w->cursor : NULL, &next,
 					   w->family ? (void *)keys.k6 : (void *)keys.k4, vals, &n,
 					   &opts);

@@ -125,8 +125,9 @@ struct xlb_flow_walk {
 
 typedef void (*xlb_flow_fn)(void *ctx, const struct flow_key *key, const struct flow_state *st);
 /*
- * Visit up to max entries, calling fn for each. Returns how many were
- * visited (0 once both tables are done), or -errno.
+ * Visit about max entries (whole batches of up to 4096), calling fn for
+ * each. Returns how many were visited (0 once both tables are done), or
+ * -errno.
  */
 int xlb_dp_flow_walk(struct xlb_dp *dp, struct xlb_flow_walk *w, __u32 max, xlb_flow_fn fn,
 		     void *ctx);

@@ -173,13 +173,7 @@ static void slice(struct xlbd *d, struct xlb_flows *f)
 		if (f->snapping) {
 			ret = snap_chunk(d, f);
 		} else {
-			/*
-			 * One batch a call, so the kernel is asked for whole
-			 * buckets: -ENOSPC is a bucket larger than what was left.
-			 */
 			ret = xlb_dp_flow_walk(&d->at.dp, &f->cursor, FLOWS_BATCH, visit, &c);
-			if (ret == -ENOSPC)
-				ret = 1;
 			if (ret == 0)
 				f->walking = 0;
 		}
