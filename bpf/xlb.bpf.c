@@ -286,24 +286,25 @@ static __always_inline void flow_touch(struct flow_state *st, const struct packe
 		st->seen = tick;
 }
 
+/* Every input bit reaches the slot: clients often differ only in an address's or port's last byte. */
 static __always_inline __u32 cache_index(__u32 h)
 {
-	return (h ^ (h >> 15)) & (XLB_FLOW_CACHE_SLOTS - 1);
+	return xlb_hash_final(h, 0) & (XLB_FLOW_CACHE_SLOTS - 1);
 }
 
 static __always_inline struct flow_cache4 *cache4_slot(const struct flow4_key *k4)
 {
-	__u32 slot = cache_index((k4->saddr * 0x9e3779b1u) ^
-				 (((__u32)k4->sport << 16 | k4->dport) * 0x85ebca6bu) ^ k4->daddr);
+	__u32 slot = cache_index(k4->saddr ^ xlb_rotl32(k4->daddr, 13) ^
+				 ((__u32)k4->sport << 16 | k4->dport));
 
 	return bpf_map_lookup_elem(&flow_cache4, &slot);
 }
 
 static __always_inline struct flow_cache6 *cache6_slot(const struct flow_key *k)
 {
-	__u32 slot = cache_index(((k->saddr[2] ^ k->saddr[3]) * 0x9e3779b1u) ^
-				 (((__u32)k->sport << 16 | k->dport) * 0x85ebca6bu) ^
-				 (k->saddr[0] ^ k->saddr[1] ^ k->daddr[3]));
+	__u32 slot = cache_index(k->saddr[0] ^ k->saddr[1] ^ xlb_rotl32(k->saddr[2], 7) ^
+				 xlb_rotl32(k->saddr[3], 17) ^ xlb_rotl32(k->daddr[3], 13) ^
+				 ((__u32)k->sport << 16 | k->dport));
 
 	return bpf_map_lookup_elem(&flow_cache6, &slot);
 }
@@ -676,9 +677,13 @@ static __always_inline struct backend *flow_lookup(const struct packet *pkt,
 		*backend_id = st->backend_id;
 		/* an ICMP error says nothing of the flow's life */
 		if (!pkt->icmp_error) {
+			/* a flow seen before in this tick is busy: worth a cache slot */
+			int busy = st->seen == tick;
+
 			flow_touch(st, pkt, tick);
 			stat_inc(XLB_STAT_CT_HIT);
-			cache_fill(pkt, k4, st, tick);
+			if (busy || st->state != XLB_FLOW_ESTABLISHED)
+				cache_fill(pkt, k4, st, tick);
 		}
 		return be;
 	}
