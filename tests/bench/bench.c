@@ -266,7 +266,7 @@ static const struct bench_case cases[] = {
 	{ CASE("pass", "not for a VIP: XDP_PASS", 4, IPPROTO_TCP, TCP_ACK, 80),
 	  .daddr = "198.18.200.1", .pass = 1 },
 	/* a bare SYN is never inserted: repeating one runs the code of a stream of new SYNs */
-	{ CASE("syn4", "IPv4 SYN (lookup, Maglev pick, no insert), warm caches",
+	{ CASE("syn4", "IPv4 SYN again: its probation slot, warm caches",
 	       4, IPPROTO_TCP, TCP_SYN, 80) },
 	{ CASE("syn6", "IPv6 SYN, warm caches", 6, IPPROTO_TCP, TCP_SYN, 80) },
 	/* forward ipip: the next hop from the FIB, cached per backend */
@@ -281,7 +281,7 @@ static const struct bench_case cases[] = {
 	{ CASE("syn4_cold", "IPv4 SYN, new 5-tuple each: cache misses in the connection table",
 	       4, IPPROTO_TCP, TCP_SYN, 80),
 	  .prog = PROG_VARY, .offset = VARY_COST, .vary_offset = V4_SRC },
-	{ CASE("new4_cold", "IPv4 first ACK of a new flow, new 5-tuple each (LRU insert)",
+	{ CASE("new4_cold", "IPv4 first ACK of a new flow, new 5-tuple each (probation write)",
 	       4, IPPROTO_TCP, TCP_ACK, 80),
 	  .prog = PROG_VARY, .offset = VARY_COST, .vary_offset = V4_SRC },
 	{ CASE("syn6_cold", "IPv6 SYN, new 5-tuple each", 6, IPPROTO_TCP, TCP_SYN, 80),
