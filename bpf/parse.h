@@ -336,6 +336,9 @@ static __always_inline __u32 parse_l4(struct cursor *c, struct packet *pkt,
 
 		if (!icmp || l4_len < 8)
 			return XLB_STAT_DROP_L4_TRUNC;
+		/* an error quotes its own family's packet: ICMPv6 in IPv4 is not one */
+		if (pkt->flow.proto != (pkt->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+			return XLB_STAT_ICMP;
 		if (pkt->flow.proto == IPPROTO_ICMP ?
 			    icmp[0] == XLB_ICMP_DEST_UNREACH && icmp[1] == XLB_ICMP_FRAG_NEEDED :
 			    icmp[0] == XLB_ICMPV6_PKT_TOOBIG)

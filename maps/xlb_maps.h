@@ -148,6 +148,15 @@ struct icmp_bucket {
 #define XLB_NS_TO_TICKS(ns) ((__u32)((ns) >> XLB_TICK_SHIFT))
 /* a timeout in whole ticks, rounded up: an entry never expires early */
 #define XLB_TIMEOUT_TICKS(ns) ((__u32)(((ns) + (1ULL << XLB_TICK_SHIFT) - 1) >> XLB_TICK_SHIFT))
+/*
+ * Stamped at seen, alive at now within timeout ticks. Unsigned: an entry
+ * idle past half the u32 range is not young again. Another CPU may have
+ * stamped it up to XLB_TICK_AHEAD ticks after our now: alive.
+ */
+#define XLB_TICK_AHEAD 4
+#define XLB_TICK_ALIVE(seen, now, timeout)                                              \
+	((__u32)((now) - (seen)) <= (__u32)(timeout) ||                                \
+	 (__u32)((now) - (seen)) >= (__u32)-XLB_TICK_AHEAD)
 
 /* The 5-tuple as it arrives from the client; IPv4 as v4-mapped addresses. */
 struct flow_key {
@@ -187,8 +196,8 @@ struct flow_cache4 {
 	struct flow4_key key;
 	__u32 backend_id;
 	__u32 backend_gen;
-	__u32 tick; /* the tick of the main-table lookup; 0: empty */
-	__u32 pad;
+	__u32 tick;  /* the tick of the main-table lookup */
+	__u32 valid; /* 0: empty, or a closing flow's (never served) */
 };
 
 struct flow_cache6 {
@@ -196,7 +205,7 @@ struct flow_cache6 {
 	__u32 backend_id;
 	__u32 backend_gen;
 	__u32 tick;
-	__u32 pad;
+	__u32 valid;
 };
 
 /* Value of flows4 and flows6. */

@@ -295,15 +295,24 @@ static void test_text_redirect_and_idle(void **state)
 				  "last seen 30.0 s ago: not used, idle 30.031 s > 30 s");
 	check_flow(&f, &c);
 
-	/* 1.5 s back is 89 whole ticks of 16.8 ms: 1.49 s */
-	*fixture_clock(&F) -= 1500 * 1000000ULL;
+	/* 50 ms back: another CPU's stamp may be that far ahead (3 ticks of 16.8 ms) */
+	t0 = *fixture_clock(&F);
+	*fixture_clock(&F) -= 50 * 1000000ULL;
 	assert_int_equal(explain(&f, &e), 0);
 	xlb_explain_step(&e, 1, NULL, line, sizeof(line));
 	assert_string_equal(line, "2. conntrack: main entry -> backend id 1 (gen 1), "
-				  "last seen 1.4 s in the future: used");
+				  "last seen 0.0 s in the future: used");
+	check_flow(&f, &c);
+	/* 1.5 s back: no CPU is that far ahead; the stamp is from before a wrap, long idle */
+	*fixture_clock(&F) = t0 - 1500 * 1000000ULL;
+	assert_int_equal(explain(&f, &e), 0);
+	xlb_explain_step(&e, 1, NULL, line, sizeof(line));
+	assert_string_equal(line, "2. conntrack: main entry -> backend id 1 (gen 1), "
+				  "last seen 1.4 s in the future: not used, stamped more than 4 "
+				  "ticks after now");
 	check_flow(&f, &c);
 	assert_int_equal(c.drop_redirect, 1);
-	assert_int_equal(c.redirect, 4);
+	assert_int_equal(c.redirect, 5);
 	assert_int_equal(c.ct_used, 3);
 	assert_int_equal(c.why_idle, 1);
 }

@@ -152,12 +152,12 @@ static int probation_taken(struct xlb_dp *dp, const struct xlb_explain *e, __u64
 	if (err <= 0)
 		return err;
 	idle = p.key.proto == IPPROTO_TCP ? e->tcp_idle_ns : e->udp_idle_ns;
-	return p.check && (__s32)(tick - p.seen) <= (__s32)XLB_TIMEOUT_TICKS(idle);
+	return p.check && XLB_TICK_ALIVE(p.seen, tick, XLB_TIMEOUT_TICKS(idle));
 }
 
 /* The program's test of an entry: flow_backend() and flow_alive(). 1 usable. */
 static int entry_usable(struct xlb_dp *dp, struct xlb_explain *e, const struct flow_state *st,
-			__s64 age_ns, __u64 timeout_ns, int in_ticks, char *why, size_t whylen)
+			__s64 age_ns, __u64 timeout_ns, int expired, char *why, size_t whylen)
 {
 	char age[24], limit[24];
 	int err;
@@ -172,8 +172,9 @@ static int entry_usable(struct xlb_dp *dp, struct xlb_explain *e, const struct f
 			 st->backend_gen);
 	} else if (!(e->be.flags & XLB_BACKEND_F_KEEP_FLOWS)) {
 		snprintf(why, whylen, "backend removed or down");
-	} else if (in_ticks ? age_ns > (__s64)XLB_TIMEOUT_TICKS(timeout_ns) * (1LL << XLB_TICK_SHIFT) :
-			      age_ns > (__s64)timeout_ns) {
+	} else if (expired && age_ns < 0) {
+		snprintf(why, whylen, "stamped more than %u ticks after now", XLB_TICK_AHEAD);
+	} else if (expired) {
 		format_timeout(timeout_ns, limit, sizeof(limit));
 		/* just past the limit: show the milliseconds that matter */
 		if ((__u64)age_ns / (NS_PER_SEC / 10) == timeout_ns / (NS_PER_SEC / 10))
@@ -215,8 +216,10 @@ static int conntrack_step(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns
 	struct flow_state st;
 	struct flow_key key = e->flow;
 	char why[96];
+	__u64 timeout;
 	__s64 age;
-	int ok, err;
+	__u32 ticks;
+	int ok, err, expired;
 
 	e->ct_looked_up = 1;
 	for (table = XLB_FLOW_TABLE_MAIN; table <= XLB_FLOW_TABLE_LEGACY; table++) {
@@ -234,17 +237,21 @@ static int conntrack_step(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns
 			st.backend_gen = old.backend_gen;
 			st.seen = XLB_NS_TO_TICKS(old.last_seen_ns);
 			age = (__s64)(now_ns - old.last_seen_ns); /* in ns, as the program */
+			expired = age > (__s64)e->idle_ns;
+			timeout = e->idle_ns;
 		} else {
 			err = xlb_dp_flow_lookup(dp, table, &key, &st);
 			if (err == -ENOENT)
 				continue;
 			if (err)
 				return err;
-			age = (__s64)(__s32)(tick - st.seen) * (1LL << XLB_TICK_SHIFT);
+			timeout = st.state == XLB_FLOW_CLOSING ? e->closing_ns : e->idle_ns;
+			expired = !XLB_TICK_ALIVE(st.seen, tick, XLB_TIMEOUT_TICKS(timeout));
+			/* shown signed: a stamp after ours reads "in the future" */
+			ticks = tick - st.seen;
+			age = (__s64)(__s32)ticks * (1LL << XLB_TICK_SHIFT);
 		}
-		ok = entry_usable(dp, e, &st, age,
-				  st.state == XLB_FLOW_CLOSING ? e->closing_ns : e->idle_ns,
-				  table != XLB_FLOW_TABLE_LEGACY, why, sizeof(why));
+		ok = entry_usable(dp, e, &st, age, timeout, expired, why, sizeof(why));
 		if (ok < 0)
 			return ok;
 		if (ok && table == XLB_FLOW_TABLE_MAIN && st.state == XLB_FLOW_CLOSING &&

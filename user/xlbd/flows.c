@@ -154,7 +154,7 @@ static void visit(void *arg, const struct flow_key *key, const struct flow_state
 
 	c->seen++;
 	/* as the data plane judges it (bpf/xlb.bpf.c, flow_alive) */
-	if (st->state != XLB_FLOW_ESTABLISHED || (__s32)(f->tick - st->seen) > (__s32)timeout ||
+	if (st->state != XLB_FLOW_ESTABLISHED || !XLB_TICK_ALIVE(st->seen, f->tick, timeout) ||
 	    id >= XLB_MAX_BACKENDS || !lb->backend_used[id] || st->backend_gen != lb->backend_gen[id])
 		return;
 	f->cur[id].live++;
