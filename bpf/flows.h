@@ -215,6 +215,9 @@ static __always_inline void flow_restart(struct flow_state *st, const struct pac
 {
 	__u8 state = ends_flow(pkt) ? XLB_FLOW_CLOSING : XLB_FLOW_ESTABLISHED;
 
+	/* the flow it held ends here: its backend's count goes down (README, live counts) */
+	if (st->state == XLB_FLOW_ESTABLISHED)
+		flow_count(st->backend_id, 0, 1);
 	st->backend_id = backend_id;
 	st->backend_gen = gen;
 	st->seen = tick;

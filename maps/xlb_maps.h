@@ -140,7 +140,7 @@ struct icmp_bucket {
  * one-packet tuples only ever overwrites probation slots.
  */
 #ifndef XLB_PROBATION_SLOTS
-#define XLB_PROBATION_SLOTS 8192 /* a power of two; 56 B each: stays in cache */
+#define XLB_PROBATION_SLOTS 8192 /* a power of two; 64 B each, 512 KiB: stays in cache */
 #endif
 
 /* Ticks of the coarse clock: 2^24 ns, about 16.8 ms. A u32 wraps after 2.2 years. */
@@ -224,6 +224,7 @@ struct flow_probation {
 	__u32 backend_gen;
 	__u32 seen;  /* ticks */
 	__u32 check; /* xlb_probation_check() of the rest: a torn write reads as empty */
+	__u32 pad[2]; /* 64 bytes: a slot is one cache line */
 };
 
 /*

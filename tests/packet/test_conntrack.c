@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#define _GNU_SOURCE
 /*
  * The connection tables (README, "Connection table"): probation and
  * promotion, what a flood can and cannot evict, closing, port reuse, the
  * per-backend open/close counts, and an older build's table read after an
  * upgrade. The real program through BPF_PROG_TEST_RUN, as test_packets.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -479,6 +481,195 @@ static void test_legacy_table_read(void **state)
 	assert_int_equal(stat(XLB_STAT_CT_LEGACY_HIT), 1);
 }
 
+
+static int main_get(const struct pkt_spec *s, struct flow_state *st)
+{
+	struct flow_key key = {};
+
+	addr_parse16(s->saddr, key.saddr);
+	addr_parse16(s->daddr, key.daddr);
+	key.sport = htons(s->sport);
+	key.dport = htons(s->dport);
+	key.proto = s->proto;
+	return xlb_dp_flow_lookup(&F.dp, XLB_FLOW_TABLE_MAIN, &key, st);
+}
+
+/*
+ * An IPv6 frame addressed ::ffff:CLIENT4 -> ::ffff:VIP4 would share the
+ * IPv4 flow's key (probation, the older build's table): a v4-mapped
+ * destination is never a VIP address, and the IPv4 flow is untouched.
+ */
+static void test_v4mapped_is_not_the_vip(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	struct pkt_spec v4 = tcp4(5555, SYN), v6;
+	__u8 be;
+
+	(void)state;
+	add_backends(&k, 0, 2);
+	be = send_flags(&v4, SYN);
+	v6 = v4;
+	v6.family = 6;
+	v6.saddr = "::ffff:198.18.0.1";
+	v6.daddr = "::ffff:198.18.100.10";
+	v6.tcp_flags = ACK;
+	expect_untouched(&v6, XDP_PASS);
+	assert_int_equal(stat(XLB_STAT_PASS_NON_VIP), 1);
+	assert_int_equal(send_flags(&v4, ACK), be);
+	assert_int_equal(stat(XLB_STAT_CT_PROMOTED), 1);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), 1);
+}
+
+/* Idle past half the u32 tick range (1.14 years) is still idle: not young again. */
+static void test_long_idle_stays_expired(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	struct pkt_spec s = tcp4(6000, SYN);
+	struct flow_state st;
+	__u64 hits;
+
+	(void)state;
+	(void)k;
+	establish(&s);
+	hits = stat(XLB_STAT_CT_HIT);
+	*fixture_clock(&F) += FIXTURE_TCP_IDLE + 2 * TICK + (1ULL << 31) * TICK;
+	assert_int_equal(main_get(&s, &st), 0);
+	send_flags(&s, ACK);
+	assert_int_equal(stat(XLB_STAT_CT_HIT), hits);
+	assert_int_equal(stat(XLB_STAT_CT_MISS), 2);
+}
+
+/*
+ * Another CPU rewrites a probation slot while this one reads it: a flow
+ * is promoted with the backend its own write named, never the other's.
+ * A flood on CPU 1 of tuples in one slot, picked to another backend; on
+ * CPU 0, SYN and ACK of real flows in that slot. No table change at all.
+ */
+#define VICTIMS 20000
+#define FLOODERS 256
+static struct pkt_spec victims[VICTIMS];
+static char victim_src[VICTIMS][32];
+static __u8 flood_pkt[FLOODERS][PKT_MAX];
+static size_t flood_len[FLOODERS];
+static char flood_src[FLOODERS][32];
+static volatile int stop_flood;
+static __u64 flood_sent;
+
+static __u32 slot_of(const struct pkt_spec *s)
+{
+	__be32 sa[4], da[4];
+
+	addr_parse16(s->saddr, sa);
+	addr_parse16(s->daddr, da);
+	return xlb_hash_entropy(sa, da, htons(s->sport), htons(s->dport), s->proto) &
+	       (XLB_PROBATION_SLOTS - 1);
+}
+
+static void *flooder(void *arg)
+{
+	cpu_set_t one;
+	__u8 out[PKT_MAX];
+	__u32 i = 0;
+
+	(void)arg;
+	CPU_ZERO(&one);
+	CPU_SET(1, &one);
+	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+	while (!stop_flood) {
+		pkt_run(F.prog_fd, FIXTURE_LO, flood_pkt[i], flood_len[i], out, NULL);
+		i = (i + 1) % FLOODERS;
+		flood_sent++;
+	}
+	return NULL;
+}
+
+static void test_probation_race_moves_flows(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	__u32 a, b, slot, nv = 0, nf = 0, x, i, moved = 0, promoted = 0, missed = 0;
+	struct pkt_spec s;
+	struct flow_state st;
+	pthread_t t;
+	__u8 mac_a;
+
+	(void)state;
+	if (libbpf_num_possible_cpus() < 2)
+		skip();
+	a = add_backend(&k, "198.18.0.11", 0x11);
+	b = add_backend(&k, "198.18.0.12", 0x12);
+	mac_a = 0x11;
+	(void)b;
+	s = tcp4(1024, SYN);
+	s.saddr = "198.18.0.1";
+	slot = slot_of(&s);
+	/* victims: backend a, the slot; flood tuples: backend b, the same slot */
+	{
+		static __u32 tab[XLB_MAGLEV_SIZE];
+		__be32 sa[4], da[4];
+
+		assert_int_equal(xlb_dp_table_get(&F.dp, xlb_lb_vip_find(F.lb, &k)->id, tab), 0);
+		addr_parse16(VIP4, da);
+		addr_parse16("198.18.0.1", sa);
+		for (x = 0; nv < VICTIMS || nf < FLOODERS; x++) {
+			__u16 sport = 1024 + (x & 0x3fff);
+			__u32 pick;
+
+			sa[3] = htonl((198u << 24) | ((18u + (x >> 30 & 1)) << 16) |
+				      (((x >> 22) & 0xff) << 8) | ((x >> 14) & 0xff));
+			if ((xlb_hash_entropy(sa, da, htons(sport), htons(80), IPPROTO_TCP) &
+			     (XLB_PROBATION_SLOTS - 1)) != slot)
+				continue;
+			pick = tab[xlb_hash_flow(sa, da, htons(sport), htons(80), IPPROTO_TCP) %
+				   XLB_MAGLEV_SIZE];
+			s = tcp4(sport, SYN);
+			if (pick == a && nv < VICTIMS) {
+				inet_ntop(AF_INET, &sa[3], victim_src[nv], 32);
+				victims[nv] = s;
+				victims[nv].saddr = victim_src[nv];
+				nv++;
+			} else if (pick != a && nf < FLOODERS) {
+				inet_ntop(AF_INET, &sa[3], flood_src[nf], 32);
+				s.saddr = flood_src[nf];
+				s.tcp_flags = ACK;
+				flood_len[nf] = pkt_build(&s, flood_pkt[nf]);
+				nf++;
+			}
+		}
+	}
+	assert_int_equal(pthread_create(&t, NULL, flooder, NULL), 0);
+	for (i = 0; i < 10 * VICTIMS; i++) {
+		struct flow4_key k4 = {};
+		__be32 a16[4];
+
+		s = victims[i % VICTIMS];
+		addr_parse16(s.saddr, a16);
+		k4.saddr = a16[3];
+		addr_parse16(s.daddr, a16);
+		k4.daddr = a16[3];
+		k4.sport = htons(s.sport);
+		k4.dport = htons(s.dport);
+		k4.proto = IPPROTO_TCP;
+		bpf_map_delete_elem(F.dp.flows4_fd, &k4); /* the tuple anew */
+		assert_int_equal(send_flags(&s, SYN), mac_a);
+		assert_int_equal(send_flags(&s, ACK), mac_a);
+		if (main_get(&s, &st)) {
+			missed++;
+			continue;
+		}
+		promoted++;
+		if (st.backend_id != a)
+			moved++;
+	}
+	stop_flood = 1;
+	pthread_join(t, NULL);
+	print_message("# %u victims, %llu flood packets on CPU 1: promoted %u, missed %u, "
+		      "promoted onto the flood's backend %u\n", 10 * VICTIMS,
+		      (unsigned long long)flood_sent, promoted, missed, moved);
+	/* no backend change at all: every promoted victim must name a */
+	assert_true(promoted > 100);
+	assert_int_equal(moved, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -492,6 +683,9 @@ int main(void)
 		T(test_syn_reopens_closing),
 		T(test_backend_flow_counts),
 		cmocka_unit_test_setup_teardown(test_legacy_table_read, setup_legacy, fx_teardown),
+		T(test_v4mapped_is_not_the_vip),
+		T(test_long_idle_stays_expired),
+		T(test_probation_race_moves_flows),
 	};
 
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);

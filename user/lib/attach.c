@@ -106,7 +106,8 @@ static void legacy_table_adopt(struct xlb_bpf *skel, const struct bpf_map *map, 
 	if (strcmp(bpf_map__name(map), XLB_LEGACY_CT_PIN) || bpf_obj_get_info_by_fd(fd, &info, &len))
 		return;
 	bpf_map__set_max_entries(skel->maps.conntrack, info.max_entries);
-	if (info.max_entries < XLB_CT_SIZE_MIN)
+	if (info.max_entries < XLB_CT_SIZE_MIN ||
+	    info.max_entries <= (__u32)libbpf_num_possible_cpus())
 		return;
 	skel->rodata->legacy_ct = 1;
 	*entries = info.max_entries;

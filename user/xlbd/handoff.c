@@ -117,6 +117,7 @@ struct walk_ctx {
 	const struct xlb_lb_vip *vip;
 	struct xlb_handoff_flow batch[XLB_HANDOFF_MAX];
 	__u32 sent, n;
+	__u32 tick, tcp_ticks, udp_ticks;
 };
 
 static void walk_one(void *arg, const struct flow_key *key, const struct flow_state *e)
@@ -125,6 +126,11 @@ static void walk_one(void *arg, const struct flow_key *key, const struct flow_st
 	const struct xlb_lb_backend *b;
 	struct xlb_handoff_flow *f;
 
+	/* a closing or idle flow is not one a peer should carry on */
+	if (e->state != XLB_FLOW_ESTABLISHED ||
+	    !XLB_TICK_ALIVE(e->seen, w->tick,
+			    key->proto == IPPROTO_TCP ? w->tcp_ticks : w->udp_ticks))
+		return;
 	if (w->sent >= SEND_MAX || !flow_of_vip(key, &w->vip->key) ||
 	    w->vip->table.held[slot_of(w->vip, key)] == e->backend_id ||
 	    !(b = entry_backend(w->d->lb, w->vip, e)))
@@ -158,6 +164,9 @@ static void walk(struct xlbd *d, struct xlb_handoff *h, const struct xlb_lb_vip 
 	w.d = d;
 	w.h = h;
 	w.vip = vip;
+	w.tick = xlb_ticks_now();
+	w.tcp_ticks = XLB_TIMEOUT_TICKS(d->file.tcp_idle_ms * 1000000ULL);
+	w.udp_ticks = XLB_TIMEOUT_TICKS(d->file.udp_idle_ms * 1000000ULL);
 	while (seen < WALK_MAX && w.sent < SEND_MAX &&
 	       (got = xlb_dp_flow_walk(&d->at.dp, &cursor, WALK_MAX - seen, walk_one, &w)) > 0)
 		seen += (__u32)got;
