@@ -231,6 +231,27 @@ static void test_icmp6_quote_ext_headers(void **state)
 	assert_int_equal(stat(XLB_STAT_DROP_ICMP_TRUNC), 1);
 }
 
+/*
+ * An IPv4 packet of protocol ICMPv6 (58) with a too-big type is not an
+ * error about an IPv4 flow: passed as other ICMP, its quote never read
+ * (as an IPv6 one, it could name any flow).
+ */
+static void test_icmp_family_mismatch(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_IPIP);
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len;
+
+	(void)state;
+	add_backend(&k, "198.18.60.11", 0x11);
+	len = build_icmp_error(4, 20000, 64, in);
+	in[14 + 9] = IPPROTO_ICMPV6;
+	in[14 + 20] = 2; /* ICMPv6 packet too big */
+	assert_verdict(run(in, len, out, NULL), XDP_PASS);
+	assert_int_equal(stat(XLB_STAT_ICMP), 1);
+	assert_int_equal(stat(XLB_STAT_ICMP_ROUTED), 0);
+}
+
 static void test_icmp_l2dsr_vip(void **state)
 {
 	struct vip_key k = add_vip(VIP4, 80, XLB_FWD_L2DSR);
@@ -311,6 +332,7 @@ int main(void)
 		T(test_icmp6_untracked_uses_maglev),
 		T(test_icmp6_quote_ext_headers),
 		T(test_icmp_l2dsr_vip),
+		T(test_icmp_family_mismatch),
 		T(test_icmp_malformed_dropped),
 	};
 
