@@ -251,8 +251,9 @@ static int wait_look(const struct waiter *w, struct json_object *reply, long lon
 	v = member(e, "active_flows", json_type_int);
 	if (v)
 		return xlb_cli_fail(EXIT_TIMEOUT, "backend %s of %s not drained after %s "
-				    "(%lld live flows)", w->addr, w->vip, dur,
-				    (long long)json_object_get_int64(v));
+				    "(%lld live flow%s)", w->addr, w->vip, dur,
+				    (long long)json_object_get_int64(v),
+				    json_object_get_int64(v) == 1 ? "" : "s");
 	return xlb_cli_fail(EXIT_TIMEOUT, "backend %s of %s not drained after %s "
 			    "(live flows not counted yet)", w->addr, w->vip, dur);
 }
