@@ -102,6 +102,21 @@ static const struct bad_case bad_cases[] = {
 	  "'backend set': only one of weight, drain, undrain, disable, enable" },
 	{ { "backend", "set", VIP4, BE4, "pause" }, "unknown keyword 'pause' for 'backend set'" },
 	{ { "backend", "show", VIP4, BE4 }, "'backend show': unexpected argument '" BE4 "'" },
+	{ { "backend", "wait", VIP4, BE4 }, "'backend wait': missing condition (drained)" },
+	{ { "backend", "wait", VIP4, BE4, "timeout", "10s" },
+	  "'backend wait': missing condition (drained)" },
+	{ { "backend", "wait", VIP4 }, "missing address" },
+	{ { "backend", "wait", VIP4, BE4, "empty" }, "unknown keyword 'empty' for 'backend wait'" },
+	{ { "backend", "wait", VIP4, BE4, "drained", "drained" },
+	  "'backend wait': duplicate keyword 'drained'" },
+	{ { "backend", "wait", VIP4, BE4, "drained", "timeout" },
+	  "'backend wait': missing timeout value" },
+	{ { "backend", "wait", VIP4, BE4, "drained", "timeout", "5" },
+	  "timeout: bad duration (e.g. 2s, 500ms)" },
+	{ { "backend", "wait", VIP4, BE4, "drained", "timeout", "500ms" },
+	  "timeout: out of range (1s..24h)" },
+	{ { "backend", "wait", VIP4, BE4, "drained", "timeout", "25h" },
+	  "timeout: out of range (1s..24h)" },
 	{ { "status", "x" }, "'status': unexpected argument 'x'" },
 	{ { "reload", "now" }, "'reload': unexpected argument 'now'" },
 	{ { "vip", "help", "add" }, "'vip help': unexpected argument 'add'" },
@@ -222,6 +237,8 @@ static void test_xlbctl_no_daemon(void **state)
 		{ "-s", NOSOCK, "backend", "se", VIP4, BE4, "en" },
 		{ "-s", NOSOCK, "b", "s" },
 		{ "-s", NOSOCK, "backend", "sh", VIP4 },
+		{ "-s", NOSOCK, "backend", "wait", VIP4, BE4, "drained" },
+		{ "-s", NOSOCK, "b", "w", VIP4, BE4, "d", "t", "1s" },
 		{ "-s", NOSOCK, "-p", "status" },
 		{ "-jp", "-s", NOSOCK, "status" },
 		{ "-s", NOSOCK, "top" },
@@ -305,6 +322,15 @@ struct e2e_case {
 	"\"state\":\"down\",\"admin\":\"enabled\",\"health\":\"down\",\"mac\":\"02:00:00:00:00:12\"," \
 	"\"last_check\":\"connect refused\",\"ok_streak\":0,\"fail_streak\":4,\"active_flows\":0,\"flows\":0," \
 	"\"packets\":0,\"bytes\":0}]}\n"
+
+/* one backend in state drain (DRAINED: true or false), and walks so far */
+#define DRAIN_REPLY(DRAINED, ACTIVE, WALKS) \
+	"{\"ok\":true,\"backends\":[{\"vip\":\"" VIP4 "\",\"address\":\"" BE4 "\",\"weight\":100," \
+	"\"state\":\"drain\",\"drained\":" DRAINED ",\"admin\":\"drain\",\"health\":\"up\"," \
+	"\"last_check\":\"ok\",\"ok_streak\":5,\"fail_streak\":0,\"active_flows\":" ACTIVE "," \
+	"\"flows\":3,\"packets\":99,\"bytes\":12345}],\"flow_walks\":" WALKS "}\n"
+
+#define WAIT_REQUEST "{\"cmd\":\"backend-show\",\"vip\":\"" VIP4 "\"}"
 
 #define EXPLAIN_REPLY \
 	"{\"ok\":true,\"steps\":[{\"step\":\"vip\",\"text\":\"1. vip: " VIP4 " found (maglev, 2 of 3 backends up)\"}," \
@@ -394,6 +420,42 @@ static const struct e2e_case e2e_cases[] = {
 		"198.18.100.10:80/tcp  198.18.0.11     100  up     ok               57     0       2      3       99  12345\n"
 		"198.18.100.10:80/tcp  198.18.0.12       5  down   connect refused   0     4       0      0        0      0\n",
 		"",
+	},
+	{
+		{ "b", "s" },
+		DRAIN_REPLY("true", "0", "3"),
+		"{\"cmd\":\"backend-show\"}",
+		0,
+		"VIP                   ADDRESS      WEIGHT  STATE         LAST-CHECK  OK  FAIL  ACTIVE  FLOWS  PACKETS  BYTES\n"
+		"198.18.100.10:80/tcp  198.18.0.11     100  drain (done)  ok           5     0       0      3       99  12345\n",
+		"",
+	},
+	{
+		{ "b", "s" },
+		DRAIN_REPLY("false", "2", "3"),
+		"{\"cmd\":\"backend-show\"}",
+		0,
+		"VIP                   ADDRESS      WEIGHT  STATE  LAST-CHECK  OK  FAIL  ACTIVE  FLOWS  PACKETS  BYTES\n"
+		"198.18.100.10:80/tcp  198.18.0.11     100  drain  ok           5     0       2      3       99  12345\n",
+		"",
+	},
+	{
+		{ "backend", "wait", VIP4, BE4, "drained" },
+		BACKEND_SHOW_REPLY,
+		WAIT_REQUEST,
+		1, "", "xlbctl: backend " BE4 " of " VIP4 " is not draining (state up)\n",
+	},
+	{
+		{ "-j", "backend", "wait", VIP4, "198.18.0.99", "drained" },
+		BACKEND_SHOW_REPLY,
+		WAIT_REQUEST,
+		1, "", "{\"error\":\"no such backend\"}\n",
+	},
+	{
+		{ "backend", "wait", VIP4, BE4, "drained" },
+		"{\"ok\":false,\"error\":\"no such VIP\"}\n",
+		WAIT_REQUEST,
+		1, "", "xlbctl: no such VIP\n",
 	},
 	{
 		{ "status" },
@@ -500,6 +562,104 @@ static void test_xlbctl_end_to_end(void **state)
 	}
 }
 
+/* backend wait against a sequence of answers: how many it asked for, what it said. */
+struct wait_case {
+	const char *args[MAX_ARGS];
+	const char *replies;	/* SERVE_SEQUENCE: one a request, the last again */
+	int exit_code;
+	const char *out;	/* NULL: any */
+	const char *err;
+	size_t min_requests, max_requests;
+	__u64 min_ms;
+};
+
+static const struct wait_case wait_cases[] = {
+	/*
+	 * Drained at the first look, by the walks it already had: not enough.
+	 * It ends at the first answer by a later walk that says drained.
+	 */
+	{
+		{ "backend", "wait", VIP4, BE4, "drained" },
+		DRAIN_REPLY("true", "0", "5") DRAIN_REPLY("true", "0", "5")
+		DRAIN_REPLY("false", "1", "6") DRAIN_REPLY("true", "0", "7")
+		DRAIN_REPLY("false", "1", "8"),
+		0, "", "", 4, 4, 600,
+	},
+	/* never a later walk: times out, exit 4 */
+	{
+		{ "b", "wait", VIP4, BE4, "drained", "timeout", "1s" },
+		DRAIN_REPLY("true", "0", "5"),
+		4, "", "xlbctl: backend " BE4 " of " VIP4 " not drained after 1s (0 live flows)\n",
+		5, 7, 1000,
+	},
+	{
+		{ "-j", "b", "wait", VIP4, BE4, "drained", "timeout", "1s" },
+		DRAIN_REPLY("false", "3", "5") DRAIN_REPLY("false", "2", "6"),
+		4, "", "{\"error\":\"backend " BE4 " of " VIP4 " not drained after 1s (2 live flows)\"}\n",
+		5, 7, 1000,
+	},
+	/* undrained meanwhile */
+	{
+		{ "backend", "wait", VIP4, BE4, "drained" },
+		DRAIN_REPLY("false", "1", "5") BACKEND_SHOW_REPLY,
+		1, "", "xlbctl: backend " BE4 " of " VIP4 " left drain (state up)\n", 2, 2, 200,
+	},
+	{
+		{ "-j", "backend", "wait", VIP4, BE4, "drained" },
+		DRAIN_REPLY("true", "0", "5") DRAIN_REPLY("true", "0", "6"),
+		0, NULL, "", 2, 2, 200,
+	},
+};
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void test_xlbctl_wait(void **state)
+{
+	const char *args[MAX_ARGS + 4];
+	struct timespec t0, t1;
+	struct run_result *r;
+	size_t i, n, lines;
+	__u64 ms;
+	pid_t pid;
+
+	(void)state;
+	need_xlbctl();
+	for (i = 0; i < sizeof(wait_cases) / sizeof(wait_cases[0]); i++) {
+		const struct wait_case *c = &wait_cases[i];
+
+		args[0] = "-s";
+		args[1] = SOCK;
+		for (n = 0; n < MAX_ARGS && c->args[n]; n++)
+			args[n + 2] = c->args[n];
+		args[n + 2] = NULL;
+		pid = server_start(SERVE_SEQUENCE, c->replies);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		expect_run(args, c->exit_code, c->out, c->err);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		server_stop(pid);
+		ms = (__u64)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		lines = count_lines(read_file(log_path));
+		if (lines < c->min_requests || lines > c->max_requests || ms < c->min_ms)
+			print_error("xlbctl %s: %zu requests (want %zu..%zu) in %llu ms (want >= %llu)\n",
+				    args_text(args), lines, c->min_requests, c->max_requests,
+				    (unsigned long long)ms, (unsigned long long)c->min_ms);
+		assert_true(lines >= c->min_requests && lines <= c->max_requests);
+		assert_true(ms >= c->min_ms);
+		assert_non_null(strstr(read_file(log_path), WAIT_REQUEST "\n"));
+	}
+	/* -j: what it waited for, once done */
+	r = &result;
+	assert_non_null(strstr(r->out, "\"drained\":true,\"waited_ms\":"));
+	assert_non_null(strstr(r->out, "\"flow_walks\":6}"));
+}
+
 /* -p prints the reply minus "ok", indented, and it parses back the same. */
 static void test_xlbctl_pretty(void **state)
 {
@@ -535,6 +695,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_xlbctl_default_socket),
 		cmocka_unit_test(test_xlbctl_end_to_end),
 		cmocka_unit_test(test_xlbctl_pretty),
+		cmocka_unit_test(test_xlbctl_wait),
 	};
 
 	xlbctl_path = argc > 1 ? argv[1] : getenv("XLBCTL");

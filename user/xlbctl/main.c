@@ -30,7 +30,8 @@ static const struct object objects[] = {
 		"xlbctl backend add VIP ADDR [weight N]\n"
 		"xlbctl backend del VIP ADDR\n"
 		"xlbctl backend set VIP ADDR weight N | drain | undrain | disable | enable\n"
-		"xlbctl backend show [VIP]\n",
+		"xlbctl backend show [VIP]\n"
+		"xlbctl backend wait VIP ADDR drained [timeout DUR]\n",
 	},
 	{
 		{ .name = "lb" }, do_lb,
@@ -70,12 +71,14 @@ static void usage(FILE *f)
 		"Without a verb, vip and backend show.\n"
 		"top shows rates every second until q or Ctrl-C; -n COUNT: COUNT refreshes.\n"
 		"explain traces one packet from CLIENT to VIP (syn: a TCP SYN).\n"
+		"backend wait returns once a draining backend has no live flow (timeout: 5m).\n"
 		"\n"
 		"Exit status:\n"
 		"  0  success\n"
 		"  1  the daemon refused the request (its reason is printed)\n"
 		"  2  bad usage or input, caught before anything was sent\n"
-		"  3  the daemon is not running, did not answer, or answered garbage\n",
+		"  3  the daemon is not running, did not answer, or answered garbage\n"
+		"  4  backend wait: not drained within the timeout\n",
 		XLB_SOCKET_PATH);
 }
 

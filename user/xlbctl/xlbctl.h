@@ -20,6 +20,7 @@ enum {
 	EXIT_REFUSED = 1,	/* the daemon refused the request */
 	EXIT_USAGE = 2,		/* bad usage or input, caught before sending */
 	EXIT_UNREACHABLE = 3,	/* no daemon, no answer, or a garbled one */
+	EXIT_TIMEOUT = 4,	/* a wait whose condition did not hold in time */
 };
 
 #define usage_error(...) xlb_cli_fail(EXIT_USAGE, __VA_ARGS__)

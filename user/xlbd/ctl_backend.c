@@ -16,6 +16,7 @@ static struct json_object *backend_json(struct xlbd *d, struct xlb_state_vip *v,
 	struct traffic_stats ts = {};
 	char buf[XLB_VIP_STR_MAX];
 	const char *why;
+	__u32 state;
 
 	if (lb)
 		xlb_dp_backend_stats(&d->at.dp, lb->id, &ts);
@@ -25,8 +26,11 @@ static struct json_object *backend_json(struct xlbd *d, struct xlb_state_vip *v,
 	xlb_format_addr(b->cfg.addr, buf, sizeof(buf));
 	json_object_object_add(o, "address", json_object_new_string(buf));
 	add_u64(o, "weight", b->cfg.weight);
+	state = effective_state(b, &why);
 	json_object_object_add(o, "state", json_object_new_string(xlb_name_of(
-				       xlb_backend_state_names, effective_state(b, &why))));
+				       xlb_backend_state_names, state)));
+	if (state == XLB_BE_DRAIN)
+		json_object_object_add(o, "drained", json_object_new_boolean(flows_drained(d, lb)));
 	if (why[0])
 		json_object_object_add(o, "reason", json_object_new_string(why));
 	json_object_object_add(o, "admin", json_object_new_string(
@@ -73,6 +77,8 @@ struct json_object *cmd_backend_show(struct xlbd *d, struct json_object *req)
 			json_object_array_add(arr, backend_json(d, v, lv, &v->backends[j]));
 	}
 	json_object_object_add(reply, "backends", arr);
+	/* xlbctl backend wait: "drained" as of a walk complete after the wait began */
+	add_u64(reply, "flow_walks", flows_walks(d));
 	return reply;
 }
 

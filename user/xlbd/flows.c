@@ -23,6 +23,10 @@
  * corrections, is FLOWS_PERIOD_MS for tables up to about 100K entries; 1M
  * entries are walked in 6.5 s (123 slices, tests/e2e/test_counts.sh),
  * both tables of the default size full (2M) in about 13 s.
+ *
+ * A drain is complete (backend show: "drained") when the count is 0 and
+ * the last complete walk started with the backend already in drain: at
+ * most a period plus a walk after its last flow ended.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -45,6 +49,7 @@ struct flow_base {
 	__u32 live;
 	__u32 gen; /* the id's generation at the start */
 	__u64 opened, closed;
+	__u8 draining; /* its backend was in drain at the start */
 };
 
 struct xlb_flows {
@@ -81,6 +86,34 @@ static void arm(struct xlb_flows *f, __u64 ms)
 	timerfd_settime(f->src.fd, 0, &t, NULL);
 }
 
+/*
+ * Which ids belong to a draining backend as the walk starts: only a walk
+ * begun after the drain says it is complete (a flow the hand-off inserted
+ * before is not in the data plane's deltas, only in a later walk).
+ */
+static void mark_draining(struct xlbd *d, struct xlb_flows *f)
+{
+	struct xlb_lb_backend *lb;
+	struct xlb_lb_vip *lv;
+	const char *why;
+	__u32 i, j;
+
+	for (i = 0; i < d->state.nvips; i++) {
+		struct xlb_state_vip *v = &d->state.vips[i];
+
+		lv = NULL;
+		for (j = 0; j < v->nbackends; j++) {
+			if (effective_state(&v->backends[j], &why) != XLB_BE_DRAIN)
+				continue;
+			if (!lv)
+				lv = xlb_lb_vip_find(d->lb, &v->cfg.key);
+			lb = lv ? xlb_lb_backend_find(lv, v->backends[j].cfg.addr) : NULL;
+			if (lb && lb->id < XLB_MAX_BACKENDS)
+				f->cur[lb->id].draining = 1;
+		}
+	}
+}
+
 static void walk_start(struct xlbd *d, struct xlb_flows *f)
 {
 	__u32 i, hi = 0;
@@ -92,6 +125,7 @@ static void walk_start(struct xlbd *d, struct xlb_flows *f)
 			f->cur[i].gen = d->lb->backend_gen[i];
 			hi = i;
 		}
+	mark_draining(d, f);
 	memset(&f->cursor, 0, sizeof(f->cursor));
 	f->walking = f->snapping = 1;
 	f->snap_next = 1;
@@ -309,6 +343,19 @@ long long flows_active(struct xlbd *d, const struct xlb_lb_backend *b)
 	if (base->gen == d->lb->backend_gen[b->id])
 		n += base->live;
 	return n > 0 ? n : 0;
+}
+
+int flows_drained(struct xlbd *d, const struct xlb_lb_backend *b)
+{
+	struct xlb_flows *f = d->flows;
+
+	return f && b && f->base[b->id].draining && f->base[b->id].gen == d->lb->backend_gen[b->id] &&
+	       flows_active(d, b) == 0;
+}
+
+__u64 flows_walks(struct xlbd *d)
+{
+	return d->flows ? d->flows->walks : 0;
 }
 
 long long flows_vip_active(struct xlbd *d, const struct xlb_lb_vip *lv)

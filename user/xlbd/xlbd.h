@@ -174,6 +174,9 @@ void flows_stop(struct xlbd *d);
 /* A backend's (a VIP's) live flows; -1 until the first walk is complete. */
 long long flows_active(struct xlbd *d, const struct xlb_lb_backend *b);
 long long flows_vip_active(struct xlbd *d, const struct xlb_lb_vip *lv);
+/* A draining backend's drain is complete: no live flow by a walk begun since the drain. */
+int flows_drained(struct xlbd *d, const struct xlb_lb_backend *b);
+__u64 flows_walks(struct xlbd *d); /* complete walks so far */
 void add_active(struct json_object *o, long long n); /* "active_flows", if known */
 void flows_show(struct xlbd *d, struct json_object *o); /* the walk, for status */
 
