@@ -119,6 +119,26 @@ ip -n "$OTHER" link add eth0 type veth peer name eth1
 ip -n "$OTHER" link set eth0 up
 ip -n "$OTHER" link set eth1 up
 prog=$(xdp_prog)
+# one daemon per data plane: while the site's xlbd runs, any other is refused before it
+# touches a map, naming the first (here from its own namespace, and from another)
+maps_before=$(bpftool -j map show | jq -c '[.[] | select(.name == "vips" or .name == "backends") | .id]')
+vips_before=$(ctl -j vip show | jq -c '[.vips[].vip]')
+for ns in "${SITE}lb" "$OTHER"; do
+	out=$(timeout 20 ip netns exec "$ns" "$XLBD" -c "$RUN/xlb.yaml" --bpffs "$PIN" \
+		--socket "$RUN/second.sock" --state-dir "$RUN/second-state" 2>&1)
+	rc=$?
+	check "a second xlbd on the same pins ($ns) is refused, naming the first" \
+		bash -c "[ $rc -ne 0 ] && grep -q \"another xlbd (pid $XLBD_PID) serves the data plane pinned in $PIN\" <<<\"\$1\"" _ "$out"
+done
+expect_eq "...and the first still serves every VIP" "$(ctl -j vip show | jq -c '[.vips[].vip]')" "$vips_before"
+check "...with its maps untouched" test "$(bpftool -j map show | jq -c '[.[] | select(.name == "vips" or .name == "backends") | .id]')" = "$maps_before"
+out=$(ip netns exec "${SITE}lb" "$XLBD" --teardown --bpffs "$PIN" 2>&1)
+rc=$?
+check "--teardown under a running xlbd is refused" \
+	bash -c "[ $rc -ne 0 ] && grep -q \"another xlbd (pid $XLBD_PID)\" <<<\"\$1\"" _ "$out"
+check "...and the VIP still serves" served 10
+# without a daemon (the data plane forwards on), another namespace's xlbd meets the link check
+xlbd_stop TERM
 out=$(timeout 20 ip netns exec "$OTHER" "$XLBD" -c "$RUN/xlb.yaml" --bpffs "$PIN" \
 	--xdp-mode generic --socket "$RUN/other.sock" --state-dir "$RUN/other-state" 2>&1)
 rc=$?

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/if_link.h>
@@ -716,6 +719,54 @@ static int teardown_dir(DIR *dir, const char *pin_dir, char *err, size_t errlen)
 	     pin_dir, left, left == 1 ? "y" : "ies", left == 1 ? "is" : "are", first,
 	     left > 1 ? ", ..." : "");
 	return 0;
+}
+
+/* The pid holding a flock on the inode (dev, ino), from /proc/locks; 0 if none is told. */
+static long flock_holder(dev_t dev, ino_t ino)
+{
+	char line[256], type[16], mode[16], rw[16];
+	unsigned int maj, min;
+	unsigned long long inode;
+	long pid, found = 0;
+	FILE *f = fopen("/proc/locks", "re");
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (!found && n++ < 100000 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*d: %15s %15s %15s %ld %x:%x:%llu", type, mode, rw, &pid, &maj,
+			   &min, &inode) == 7 &&
+		    !strcmp(type, "FLOCK") && inode == (unsigned long long)ino &&
+		    makedev(maj, min) == dev)
+			found = pid;
+	fclose(f);
+	return found;
+}
+
+int xlb_pin_lock(const char *pin_dir, char *err, size_t errlen)
+{
+	struct stat st;
+	long pid;
+	int fd, ret;
+
+	ret = ensure_bpffs(pin_dir, err, errlen);
+	if (ret)
+		return ret;
+	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, errlen, -errno, "cannot open %s: %s", pin_dir, strerror(errno));
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	pid = ret == -EBUSY && !fstat(fd, &st) ? flock_holder(st.st_dev, st.st_ino) : 0;
+	close(fd);
+	if (ret != -EBUSY)
+		return fail(err, errlen, ret, "cannot lock %s: %s", pin_dir, strerror(-ret));
+	if (pid)
+		return fail(err, errlen, ret, "another xlbd (pid %ld) serves the data plane pinned in "
+			    "%s: one daemon per data plane", pid, pin_dir);
+	return fail(err, errlen, ret, "another xlbd serves the data plane pinned in %s: one "
+		    "daemon per data plane", pin_dir);
 }
 
 int xlb_teardown(const char *pin_dir, char *err, size_t errlen)

@@ -82,4 +82,11 @@ void xlb_attached_close(struct xlb_attached *a);
  */
 int xlb_teardown(const char *pin_dir, char *err, size_t errlen);
 
+/*
+ * One daemon per data plane: an exclusive flock on pin_dir (made if need
+ * be), held while the returned fd is open. Another holder: -EBUSY, and err
+ * names its pid. Take it before touching any map.
+ */
+int xlb_pin_lock(const char *pin_dir, char *err, size_t errlen);
+
 #endif /* XLB_ATTACH_H */

@@ -139,6 +139,12 @@ static int attach_data_plane(struct xlbd *d)
 	aopts.load.tcp_idle_ns = d->file.tcp_idle_ms * 1000000ULL;
 	aopts.load.udp_idle_ns = d->file.udp_idle_ms * 1000000ULL;
 	aopts.load.tcp_closing_ns = d->file.tcp_closing_ms * 1000000ULL;
+	/* before any map is touched; held until exit */
+	ret = xlb_pin_lock(d->pin_dir, err, sizeof(err));
+	if (ret < 0) {
+		logmsg(LOG_ERR, "%s", err);
+		return ret;
+	}
 	ret = xlb_attach(&d->at, &aopts, err, sizeof(err));
 	if (ret) {
 		logmsg(LOG_ERR, "%s", err);
@@ -431,6 +437,11 @@ int main(int argc, char **argv)
 		return ret;
 	libbpf_set_print(libbpf_log);
 	if (teardown) {
+		/* never under a running daemon */
+		if (xlb_pin_lock(d->pin_dir, err, sizeof(err)) < 0) {
+			logmsg(LOG_ERR, "%s", err);
+			return 1;
+		}
 		/* first: routers stop sending before the data plane goes */
 		ret = announce_teardown(d->config_path);
 		if (xlb_teardown(d->pin_dir, err, sizeof(err))) {
