@@ -58,7 +58,7 @@ check "it says link_other is not xlb's" grep -q "link_other is not an XDP link o
 # without the other tool's pins the folder goes too, a defunct link
 # (its interface deleted) with it
 rm -r "$PIN/foreign" "$PIN/link_other" "$PIN/other-tool"
-check "xlbd starts again" xlbd_start "$RUN/xlb.yaml"
+check_start "xlbd starts again" "$RUN/xlb.yaml" # not in check: its pid must reach xlbd_stop
 xlbd_stop TERM
 ip -n "${SITE}lb" link del eth0
 expect_eq "eth0 gone: the pinned link is defunct" \
