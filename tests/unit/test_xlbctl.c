@@ -83,8 +83,7 @@ static const struct bad_case bad_cases[] = {
 	  "invalid address '198.18.0.300': bad IPv4 address" },
 	{ { "backend", "add", VIP4, "2001:db8::zz" },
 	  "invalid address '2001:db8::zz': bad IPv6 address" },
-	{ { "backend", "add", VIP4, BE4, "weight", "0" }, "weight: out of range (1..65535)" },
-	{ { "backend", "add", VIP4, BE4, "weight", "65536" }, "weight: out of range (1..65535)" },
+	{ { "backend", "add", VIP4, BE4, "weight", "65536" }, "weight: out of range (0..65535)" },
 	{ { "backend", "add", VIP4, BE4, "weight", "ten" }, "weight: not a number" },
 	{ { "backend", "add", VIP4, BE4, "weight" }, "'backend add': missing weight value" },
 	{ { "backend", "add", VIP4, BE4, "weight", "1", "w", "2" },
@@ -95,7 +94,7 @@ static const struct bad_case bad_cases[] = {
 	{ { "backend", "set", VIP4, BE4 },
 	  "'backend set': nothing to set (weight N, drain, undrain, disable or enable)" },
 	{ { "backend", "set", VIP4, BE4, "weight" }, "'backend set': missing weight value" },
-	{ { "backend", "set", VIP4, BE4, "weight", "70000" }, "weight: out of range (1..65535)" },
+	{ { "backend", "set", VIP4, BE4, "weight", "70000" }, "weight: out of range (0..65535)" },
 	{ { "backend", "set", VIP4, BE4, "d" },
 	  "ambiguous keyword 'd' for 'backend set': disable, drain" },
 	{ { "backend", "set", VIP4, BE4, "drain", "enable" },
@@ -375,6 +374,19 @@ static const struct e2e_case e2e_cases[] = {
 		{ "backend", "add", VIP4, BE4, "weight", "100" },
 		"{\"ok\":true}\n",
 		"{\"cmd\":\"backend-add\",\"vip\":\"" VIP4 "\",\"address\":\"" BE4 "\",\"weight\":100}",
+		0, "", "",
+	},
+	{
+		/* weight 0: a drain, as in IPVS */
+		{ "backend", "add", VIP4, BE4, "weight", "0" },
+		"{\"ok\":true}\n",
+		"{\"cmd\":\"backend-add\",\"vip\":\"" VIP4 "\",\"address\":\"" BE4 "\",\"weight\":0}",
+		0, "", "",
+	},
+	{
+		{ "backend", "set", VIP4, BE4, "weight", "0" },
+		"{\"ok\":true}\n",
+		"{\"cmd\":\"backend-set\",\"vip\":\"" VIP4 "\",\"address\":\"" BE4 "\",\"weight\":0}",
 		0, "", "",
 	},
 	{
