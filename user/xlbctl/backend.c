@@ -100,7 +100,7 @@ static const struct xlb_cli_word backend_set_words[] = {
 	[SET_WEIGHT] = { .name = "weight" },
 	[SET_DRAIN] = { .name = "drain" },
 	[SET_UNDRAIN] = { .name = "undrain" },
-	[SET_DISABLE] = { .name = "disable" },
+	[SET_DISABLE] = { .name = "disable", .full = true },
 	[SET_ENABLE] = { .name = "enable" },
 };
 
@@ -340,7 +340,7 @@ static int backend_wait(struct cmd *c)
 
 static const struct verb verbs[] = {
 	{ { .name = "add" }, backend_add },
-	{ { .name = "del", .alias = "delete" }, backend_del },
+	{ { .name = "del", .alias = "delete", .full = true }, backend_del },
 	{ { .name = "set" }, backend_set },
 	{ { .name = "show", .alias = "s" }, backend_show },
 	{ { .name = "wait" }, backend_wait },
