@@ -280,8 +280,10 @@ static int wait_run(struct waiter *w, struct json_object *req)
 	char err[512];
 	int ret = EXIT_TIMEOUT;
 
-	if (xlb_proto_connect(&client, socket_path, err, sizeof(err)))
-		return xlb_cli_fail(EXIT_UNREACHABLE, "%s", err);
+	ret = xlb_proto_connect(&client, socket_path, err, sizeof(err));
+	if (ret)
+		return fail_unreachable(ret, err);
+	ret = EXIT_TIMEOUT;
 	for (looks = 0; looks < max_looks; looks++) {
 		if (looks)
 			wait_pause(w);

@@ -76,7 +76,8 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status:\n"
 		"  0  success\n"
-		"  1  the daemon refused the request (its reason is printed)\n"
+		"  1  the daemon refused the request (its reason is printed), or its\n"
+		"     socket refused this user (permission denied: run as root)\n"
 		"  2  bad usage or input, caught before anything was sent\n"
 		"  3  the daemon is not running, did not answer, or answered garbage\n"
 		"  4  backend wait: not drained within the timeout\n",
