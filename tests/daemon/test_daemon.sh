@@ -89,6 +89,43 @@ ctl backend set "$V80" 198.18.0.12 undrain
 ctl backend set "$V80" 198.18.0.12 weight 100
 ctl backend set "$V80" 198.18.0.13 drain
 
+# ---- weight 0 drains, as in IPVS ----
+flows_at() { # FIRST_PORT VIP: the backend of 20 flows from FIRST_PORT on, one line
+	local p out=
+	for p in $(seq "$1" $(($1 + 19))); do out="$out $(flow "$p" "$2" | cut -d' ' -f2)"; done
+	echo "$out"
+}
+w0_flows=$(flows_at 43000 "$V80")
+mac12=$(field "$V80" 198.18.0.12 mac)
+expect_eq "20 flows keep their backends" "$(flows_at 43000 "$V80")" "$w0_flows"
+check "some of them are on 198.18.0.12" grep -q -- "$mac12" <<<"$w0_flows"
+ctl backend set "$V80" 198.18.0.12 weight 0
+expect_eq "backend set ... weight 0: weight 0, state drain, reason weight 0, admin enabled" \
+	"$(ctl -j backend show "$V80" | jq -c '.backends[] | select(.address == "198.18.0.12") | [.weight, .state, .reason, .admin]')" \
+	'[0,"drain","weight 0","enabled"]'
+check "weight 0 takes it out of the table" table "$V80" 198.18.0.11=100
+expect_eq "its established flows stay on it" "$(flows_at 43000 "$V80")" "$w0_flows"
+new_flows=$(flows_at 44000 "$V80")
+check "new flows avoid it" test "${new_flows//$mac12/}" = "$new_flows"
+check "the log says why" grep -q "backend 198.18.0.12 of $V80 drain: weight 0" "$RUN/xlbd.log"
+out=$(ctl backend set "$V80" 198.18.0.12 undrain 2>&1)
+expect_eq "undrain is refused while the weight is 0" "$? $out" \
+	"1 xlbctl: weight 0 drains this backend: set a weight above 0 to undrain it"
+ctl backend set "$V80" 198.18.0.12 weight 100
+expect_eq "a weight above 0 undrains it" "$(field "$V80" 198.18.0.12 state)" up
+check "and puts it back in the table" table "$V80" 198.18.0.11=100 198.18.0.12=100
+ctl backend set "$V80" 198.18.0.12 drain
+ctl backend set "$V80" 198.18.0.12 weight 0
+ctl backend set "$V80" 198.18.0.12 weight 100
+expect_eq "an explicit drain outlasts weight 0 then 100 (state, admin)" \
+	"$(field "$V80" 198.18.0.12 state) $(field "$V80" 198.18.0.12 admin)" "drain drain"
+ctl backend set "$V80" 198.18.0.12 undrain
+check "undrain lifts it" table "$V80" 198.18.0.11=100 198.18.0.12=100
+ctl backend add "$V443" 198.18.0.13 weight 0
+check "backend add ... weight 0: in drain once healthy" \
+	wait_for 10 field_is "$V443" 198.18.0.13 state drain
+check "and never in the table" table "$V443" 198.18.0.11=10 198.18.0.12=20
+
 # ---- health ----
 t0=$(date +%s%N)
 bash "$TOP/scripts/topo.sh" nginx-stop -p "$P" 2
@@ -151,11 +188,14 @@ expect_eq "after kill -9 the data plane still forwards the flows" "$(flows "$V80
 check_start "xlbd restarts" "$CONF"
 check "restart adopts the running program" grep -q "adopted the running XDP on eth0" "$RUN/xlbd.log"
 check "backends settle" wait_for 10 state_is "$V80" "up up drain"
+check "a weight-0 backend is back in drain (state.json)" \
+	wait_for 10 field_is "$V443" 198.18.0.13 state drain
 expect_eq "every VIP, backend, weight and drain state is back" "$(backend_view)" "$view_before"
 expect_eq "VIP settings are back" \
 	"$(ctl -j vip show | jq -c '[.vips[] | {vip, sched, forward, health, backends}]')" "$vips_before"
 expect_eq "the connection table kept its entries" "$("$PROBE" ct-count "$PIN")" "$ct_before"
 expect_eq "running flows kept their backends across the restart" "$(flows "$V80")" "$before_flows"
+ctl backend del "$V443" 198.18.0.13 # the reload tests below want the file's VIPs
 
 xlbd_stop TERM
 check "SIGTERM: the log says the data plane keeps forwarding" \
@@ -196,8 +236,7 @@ bad 2 "xlbctl: rise: out of range (1..100)" vip add 198.18.100.20:80/tcp rise 0
 bad 2 "xlbctl: check-port: out of range (1..65535)" vip add 198.18.100.20:80/tcp check-port 70000
 bad 2 "xlbctl: 'vip show': unexpected argument 'x'" vip show "$V80" x
 bad 2 "xlbctl: invalid address '198.18.0.300': bad IPv4 address" backend add "$V80" 198.18.0.300
-bad 2 "xlbctl: weight: out of range (1..65535)" backend add "$V80" 198.18.0.20 weight 0
-bad 2 "xlbctl: weight: out of range (1..65535)" backend add "$V80" 198.18.0.20 weight 65536
+bad 2 "xlbctl: weight: out of range (0..65535)" backend add "$V80" 198.18.0.20 weight 65536
 bad 2 "xlbctl: weight: not a number" backend add "$V80" 198.18.0.20 weight ten
 bad 2 "xlbctl: 'backend set': missing weight value" backend set "$V80" 198.18.0.11 weight
 bad 2 "xlbctl: missing address" backend del "$V80"

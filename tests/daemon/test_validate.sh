@@ -120,6 +120,26 @@ xlbd_refuses "a state.json with a multicast backend is refused" "$CONF" "$RUN/du
 	"xlbd: error: $RUN/dup/state.json: vips[0].backends[0].address: not a unicast address '224.0.0.5'; fix or remove the file"
 check "the first xlbd still serves" ctl status
 
+# ---- permissions: each says what is missing ----
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+out=$(nobody "$XLBCTL" -s "$SOCK" status 2>&1)
+expect_eq "xlbctl without permission on the socket says so, not that xlbd is down (exit 1)" \
+	"$? $out" "1 xlbctl: permission denied on $SOCK: run as root"
+out=$(nobody "$XLBCTL" -j -s "$SOCK" status 2>&1)
+expect_eq "... and with -j" "$? $out" "1 {\"error\":\"permission denied on $SOCK: run as root\"}"
+out=$(nobody "$XLBCTL" -s "$RUN/none.sock" status 2>&1)
+expect_eq "no socket at all: the daemon is not running (exit 3)" "$? $out" \
+	"3 xlbctl: daemon not running (connect $RUN/none.sock: No such file or directory)"
+out=$(timeout 10 ip netns exec "$LB" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$XLBD" -c "$CONF" --bpffs "$RUN/bpf/nobody" --socket "$RUN/nobody.sock" \
+	--state-dir "$RUN/nobody" 2>&1)
+expect_eq "xlbd without root says it needs root, and nothing else" "$? $out" \
+	"1 xlbd: error: needs root (CAP_BPF and CAP_NET_ADMIN) to load and attach XDP; running as uid 65534"
+check "and leaves nothing behind" test ! -e "$RUN/bpf/nobody" -a ! -e "$RUN/nobody.sock" -a ! -e "$RUN/nobody"
+out=$(nobody "$XLBD" --help 2>&1)
+expect_eq "xlbd --help needs no root" "$?" 0
+check "the first xlbd still serves" ctl status
+
 # ---- the digest recorded is of the text applied, not of the file read again ----
 # Through a FIFO with one writer the text can be read once only: a second
 # read for the digest would wait for a writer that never comes.

@@ -144,6 +144,8 @@ expect_fail "no dev" 2 'xlb-decap: show: missing dev IF' dcp show
 expect_fail "unknown keyword" 2 'xlb-decap: detach: unexpected argument "source"' \
 	dcp detach dev dcp0 source 198.18.0.0/24
 expect_fail "unknown command" 2 'xlb-decap: unknown command "up" (attach, detach or show)' dcp up dev dcp0
+expect_fail "detach is typed in full" 2 \
+	'xlb-decap: "det" is short for "detach": destructive commands are typed in full' dcp det dev dcp0
 expect_fail "a keyword another command takes" 2 'xlb-decap: show: unexpected argument "v"' \
 	dcp show dev dcp0 v 198.18.100.10
 expect_fail "a prefix names the keyword in messages" 2 'xlb-decap: attach: dev needs a value' \

@@ -43,7 +43,7 @@ static void check_vip(const struct xlb_vip_cfg *v)
 		char addr[XLB_ADDR_STR_MAX];
 		__be32 back[4];
 
-		fuzz_assert(b->weight >= 1 && b->weight <= 65535, "weight %u", b->weight);
+		fuzz_assert(b->weight <= 65535, "weight %u", b->weight); /* 0: drain */
 		fuzz_assert(b->admin <= XLB_ADMIN_DISABLED, "admin %u", b->admin);
 		xlb_format_addr(b->addr, addr, sizeof(addr));
 		fuzz_assert(!xlb_parse_addr(addr, back, why, sizeof(why)) &&

@@ -89,7 +89,7 @@ static void check_loaded(const struct xlb_config *cfg)
 			    v->health.kind <= XLB_CHECK_HTTPS, "vips[%u]: enum out of range", i);
 		fuzz_assert(v->nbackends == 0 || v->backends, "vips[%u]: backends NULL", i);
 		for (j = 0; j < v->nbackends; j++)
-			fuzz_assert(v->backends[j].weight >= 1 && v->backends[j].weight <= 65535 &&
+			fuzz_assert(v->backends[j].weight <= 65535 &&
 				    v->backends[j].admin <= XLB_ADMIN_DISABLED,
 				    "vips[%u].backends[%u] out of range", i, j);
 	}

@@ -20,6 +20,7 @@
 #include "../../user/lib/config.h"
 #include "../../user/lib/state.h"
 #include "../../user/lib/syntax.h"
+#include "../../user/lib/validate.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -169,6 +170,37 @@ static void test_full(void **state)
 	xlb_config_free(&cfg);
 	assert_null(cfg.vips);
 	assert_int_equal(cfg.nvips, 0);
+}
+
+/* weight: 0 drains, as in IPVS; with state enabled drain wins, disabled stays disabled. */
+static void test_weight_zero(void **state)
+{
+	static const char yaml[] =
+		"vips:\n"
+		"  - vip: 198.18.0.10:80/tcp\n"
+		"    backends:\n"
+		"      - { address: 198.18.1.1, weight: 0 }\n"
+		"      - { address: 198.18.1.2, weight: 0, state: enabled }\n"
+		"      - { address: 198.18.1.3, weight: 0, state: drain }\n"
+		"      - { address: 198.18.1.4, weight: 0, state: disabled }\n"
+		"      - { address: 198.18.1.5, weight: 1 }\n";
+	static const __u32 want[] = { XLB_ADMIN_DRAIN, XLB_ADMIN_DRAIN, XLB_ADMIN_DRAIN,
+				      XLB_ADMIN_DISABLED, XLB_ADMIN_ENABLED };
+	struct xlb_config cfg;
+	char err[XLB_ERR_MAX] = "";
+	__u32 i;
+
+	(void)state;
+	assert_int_equal(parse(yaml, &cfg, err), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(cfg.vips[0].nbackends, ARRAY_SIZE(want));
+	for (i = 0; i < ARRAY_SIZE(want); i++) {
+		assert_int_equal(cfg.vips[0].backends[i].weight, i == 4 ? 1 : 0);
+		assert_int_equal(xlb_backend_admin(&cfg.vips[0].backends[i]), want[i]);
+	}
+	/* the weight, not the state, holds the drain: state.json keeps it as written */
+	assert_int_equal(cfg.vips[0].backends[1].admin, XLB_ADMIN_ENABLED);
+	xlb_config_free(&cfg);
 }
 
 static void assert_defaults(const struct xlb_config *cfg)
@@ -502,10 +534,8 @@ static const struct bad_case bad[] = {
 	  "t.yaml:4: vips[0].backends[0].address: not a unicast address '::'" },
 	{ VIP6 "    backends:\n      - { address: \"::1\" }\n",
 	  "t.yaml:4: vips[0].backends[0].address: not a unicast address '::1'" },
-	{ VIP4 BE "        weight: 0\n",
-	  "t.yaml:5: vips[0].backends[0].weight: out of range (1..65535) '0'" },
 	{ VIP4 BE "        weight: 70000\n",
-	  "t.yaml:5: vips[0].backends[0].weight: out of range (1..65535) '70000'" },
+	  "t.yaml:5: vips[0].backends[0].weight: out of range (0..65535) '70000'" },
 	{ VIP4 BE "        weight: heavy\n",
 	  "t.yaml:5: vips[0].backends[0].weight: not a number 'heavy'" },
 	{ VIP4 BE "        state: down\n",
@@ -777,6 +807,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_weight_zero),
 		cmocka_unit_test(test_announce),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_bad),

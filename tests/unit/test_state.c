@@ -176,8 +176,13 @@ static void test_state_load(void **state)
 	write_state(d, "/a b", 100, 1000);
 	assert_state_refused(d, "vips[0].health.path: "
 			     "bad path (no spaces or control characters) '/a b'");
-	write_state(d, "/healthz", 0, 1000);
-	assert_state_refused(d, "vips[0].backends[0].weight: out of range (1..65535) '0'");
+	write_state(d, "/healthz", 0, 1000);	/* weight 0: a drain */
+	assert_int_equal(xlb_state_load(d->path, &out, digest, err, sizeof(err)), 0);
+	assert_int_equal(out.vips[0].backends[0].weight, 0);
+	assert_int_equal(out.vips[0].backends[0].admin, XLB_ADMIN_ENABLED);
+	xlb_config_free(&out);
+	write_state(d, "/healthz", 65536, 1000);
+	assert_state_refused(d, "vips[0].backends[0].weight: out of range (0..65535) '65536'");
 	write_state(d, "/healthz", 100, 2000);
 	assert_state_refused(d, "vips[0].health.timeout: "
 			     "timeout 2s must be less than interval 2s");
@@ -276,7 +281,7 @@ static void test_state_round_trip(void **state)
 	struct xlb_state_vip *v;
 	struct xlb_state_backend *b;
 	struct xlb_vip_cfg vc;
-	struct xlb_backend_cfg bc = { .weight = 7, .admin = XLB_ADMIN_DRAIN, .rise = 5 };
+	struct xlb_backend_cfg bc = { .weight = 7, .admin = XLB_ADMIN_DRAIN, .rise = 5 }, bz;
 	struct xlb_config out = {};
 	char digest[64], err[XLB_ERR_MAX];
 
@@ -290,6 +295,12 @@ static void test_state_round_trip(void **state)
 	assert_int_equal(xlb_parse_addr("198.18.1.2", bc.addr, err, sizeof(err)), 0);
 	assert_int_equal(xlb_state_vip_insert(&s, &vc, &v), 0);
 	assert_int_equal(xlb_state_backend_insert(v, &bc, &b), 0);
+	/* drained by weight 0, state enabled: both stay as they are */
+	bz = bc;
+	bz.weight = 0;
+	bz.admin = XLB_ADMIN_ENABLED;
+	assert_int_equal(xlb_parse_addr("198.18.1.3", bz.addr, err, sizeof(err)), 0);
+	assert_int_equal(xlb_state_backend_insert(v, &bz, &b), 0);
 	assert_int_equal(xlb_state_save(&s, d->path, err, sizeof(err)), 0);
 	xlb_state_free(&s);
 
@@ -300,8 +311,9 @@ static void test_state_round_trip(void **state)
 	assert_string_equal(out.vips[0].health.path, "/ready?x=1");
 	assert_int_equal(out.vips[0].min_up, 3);
 	assert_int_equal(out.host_withdrawn, 1);
-	assert_int_equal(out.vips[0].nbackends, 1);
+	assert_int_equal(out.vips[0].nbackends, 2);
 	assert_true(xlb_backend_cfg_equal(&out.vips[0].backends[0], &bc));
+	assert_true(xlb_backend_cfg_equal(&out.vips[0].backends[1], &bz));
 	xlb_config_free(&out);
 }
 

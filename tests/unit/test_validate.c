@@ -149,10 +149,10 @@ static void test_backend_settings(void **state)
 	assert_int_equal(xlb_parse_addr("198.18.1.1", b.addr, err, sizeof(err)), 0);
 	assert_int_equal(xlb_backend_settings_check(&b, &v, &key, err, sizeof(err)), 0);
 
-	b.weight = 0;
-	assert_backend_refused(&b, &v, "weight", "out of range (1..65535) '0'");
+	b.weight = 0;	/* drains, as in IPVS */
+	assert_int_equal(xlb_backend_settings_check(&b, &v, &key, err, sizeof(err)), 0);
 	b.weight = 65536;
-	assert_backend_refused(&b, &v, "weight", "out of range (1..65535) '65536'");
+	assert_backend_refused(&b, &v, "weight", "out of range (0..65535) '65536'");
 	b.weight = 1;
 	b.admin = 3;
 	assert_backend_refused(&b, &v, "state", "bad state (enabled, drain or disabled)");
@@ -172,6 +172,28 @@ static void test_backend_settings(void **state)
 			       "IPv6 backend for an IPv4 VIP (only forward ipip carries one)");
 	v.forward = XLB_FWD_IPIP;
 	assert_int_equal(xlb_backend_settings_check(&b, &v, &key, err, sizeof(err)), 0);
+}
+
+/* weight 0 drains an enabled backend; the admin state otherwise stands. */
+static void test_backend_admin(void **state)
+{
+	static const struct { __u32 weight, admin, want; } cases[] = {
+		{ 0, XLB_ADMIN_ENABLED, XLB_ADMIN_DRAIN },
+		{ 0, XLB_ADMIN_DRAIN, XLB_ADMIN_DRAIN },
+		{ 0, XLB_ADMIN_DISABLED, XLB_ADMIN_DISABLED },
+		{ 1, XLB_ADMIN_ENABLED, XLB_ADMIN_ENABLED },
+		{ 1, XLB_ADMIN_DRAIN, XLB_ADMIN_DRAIN },
+		{ 1, XLB_ADMIN_DISABLED, XLB_ADMIN_DISABLED },
+	};
+	struct xlb_backend_cfg b = {};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		b.weight = cases[i].weight;
+		b.admin = cases[i].admin;
+		assert_int_equal(xlb_backend_admin(&b), cases[i].want);
+	}
 }
 
 static void test_unicast(void **state)
@@ -221,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_vip_settings),
 		cmocka_unit_test(test_backend_settings),
+		cmocka_unit_test(test_backend_admin),
 		cmocka_unit_test(test_unicast),
 	};
 

@@ -83,6 +83,10 @@ int xlb_cli_lookup(const void *table, size_t n, size_t size, const char *arg,
 			matches[nmatch++] = w->name;
 		found = (int)i;
 	}
+	if (nmatch == 1 && word_at(table, size, (size_t)found)->full) {
+		snprintf(cands, candlen, "%s", matches[0]);
+		return XLB_CLI_WORD_SHORT;
+	}
 	if (nmatch <= 1)
 		return found;
 

@@ -36,19 +36,26 @@ void xlb_cli_print_json(FILE *f, struct json_object *obj);
 /*
  * Words of a command line. An exact name or alias wins; otherwise any
  * unique prefix of a name. Aliases settle the prefixes people type most
- * ("s" is show, not set).
+ * ("s" is show, not set). A word that removes or stops service is
+ * marked full: a slip of the fingers must not run it, so only its whole
+ * name or alias will do.
  */
 struct xlb_cli_word {
 	const char *name;
 	const char *alias;
+	bool full;
 };
 
-enum { XLB_CLI_WORD_UNKNOWN = -1, XLB_CLI_WORD_AMBIGUOUS = -2 };
+enum { XLB_CLI_WORD_UNKNOWN = -1, XLB_CLI_WORD_AMBIGUOUS = -2, XLB_CLI_WORD_SHORT = -3 };
+
+/* The refusal of a prefix of a full word, for xlb_cli_fail(). */
+#define XLB_CLI_SHORT_FMT "'%s' is short for '%s': destructive verbs are typed in full"
 
 /*
  * Look arg up in a table of n entries of size bytes, each starting with a
- * struct xlb_cli_word. Returns the index, XLB_CLI_WORD_UNKNOWN, or
- * XLB_CLI_WORD_AMBIGUOUS with the candidates, sorted, in cands.
+ * struct xlb_cli_word. Returns the index, XLB_CLI_WORD_UNKNOWN,
+ * XLB_CLI_WORD_AMBIGUOUS with the candidates, sorted, in cands, or
+ * XLB_CLI_WORD_SHORT with the full word arg uniquely abbreviates in cands.
  */
 int xlb_cli_lookup(const void *table, size_t n, size_t size, const char *arg,
 		   char *cands, size_t candlen);

@@ -38,7 +38,7 @@ struct xlb_health_cfg {
 
 struct xlb_backend_cfg {
 	__be32 addr[4];
-	__u32 weight;                    /* XLB_WEIGHT_MIN..MAX, default XLB_WEIGHT_DEFAULT */
+	__u32 weight;                    /* XLB_WEIGHT_MIN..MAX, default XLB_WEIGHT_DEFAULT; 0: drain */
 	__u32 admin;                     /* enum xlb_admin_state */
 	/* per-backend overrides of the VIP's check timing; 0 = inherit */
 	__u32 interval_ms, timeout_ms, rise, fall;

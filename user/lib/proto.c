@@ -425,7 +425,12 @@ int xlb_proto_connect(struct xlb_proto_client *c, const char *path, char *err,
 	}
 	return 0;
 fail:
-	format_err(err, errlen, "daemon not running (connect %s: %s)", path, strerror(-ret));
+	if (ret == -EACCES || ret == -EPERM)
+		/* the daemon may well run: the socket is root's (and xlbd answers root only) */
+		format_err(err, errlen, "permission denied on %s: run as root", path);
+	else
+		format_err(err, errlen, "daemon not running (connect %s: %s)", path,
+			   strerror(-ret));
 	return ret;
 }
 

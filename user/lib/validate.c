@@ -193,6 +193,11 @@ int xlb_backend_settings_check(const struct xlb_backend_cfg *b, const struct xlb
 				      b->interval_ms ?: v->health.interval_ms, key, err, errlen);
 }
 
+__u32 xlb_backend_admin(const struct xlb_backend_cfg *b)
+{
+	return b->admin == XLB_ADMIN_ENABLED && !b->weight ? XLB_ADMIN_DRAIN : b->admin;
+}
+
 int xlb_vip_index(const struct xlb_vip_cfg *vips, __u32 n, const struct vip_key *key)
 {
 	__u32 i;

@@ -38,6 +38,14 @@ int xlb_vip_settings_check(const struct xlb_vip_cfg *v, const char **key, char *
 int xlb_backend_settings_check(const struct xlb_backend_cfg *b, const struct xlb_vip_cfg *v,
 			       const char **key, char *err, size_t errlen);
 
+/*
+ * The admin state in effect: weight 0 drains an enabled backend (as in
+ * IPVS), so weight 0 with state enabled is drain; disabled stays disabled.
+ * The weight, not the admin state, remembers it: a weight above 0 again
+ * undrains, unless the admin state is drain too.
+ */
+__u32 xlb_backend_admin(const struct xlb_backend_cfg *b);
+
 /* The index of the first of vips[0..n) with that key, or -1. */
 int xlb_vip_index(const struct xlb_vip_cfg *vips, __u32 n, const struct vip_key *key);
 

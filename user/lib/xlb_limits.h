@@ -21,8 +21,8 @@
 /* An HTTP(S) check's GET path, with its NUL. */
 #define XLB_HTTP_PATH_MAX	256
 
-/* Backend weight; a backend without one gets the default. */
-#define XLB_WEIGHT_MIN		1
+/* Backend weight; a backend without one gets the default. 0 drains it, as in IPVS. */
+#define XLB_WEIGHT_MIN		0
 #define XLB_WEIGHT_MAX		65535
 #define XLB_WEIGHT_DEFAULT	100
 

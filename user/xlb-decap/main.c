@@ -44,7 +44,7 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{ { .name = "attach" }, decap_attach, KW(KW_DEV) | KW(KW_SOURCE) | KW(KW_VIP), true },
-	{ { .name = "detach" }, decap_detach, KW(KW_DEV), true },
+	{ { .name = "detach", .full = true }, decap_detach, KW(KW_DEV), true },
 	{ { .name = "show" }, decap_show, KW(KW_DEV), false },
 	{ { .name = "help" }, NULL, 0, false },
 };
@@ -264,6 +264,9 @@ static const struct verb *lookup_verb(const char *arg)
 
 	if (i == XLB_CLI_WORD_AMBIGUOUS)
 		xlb_cli_fail(-EINVAL, "ambiguous command \"%s\": %s", arg, cands);
+	else if (i == XLB_CLI_WORD_SHORT)
+		xlb_cli_fail(-EINVAL, "\"%s\" is short for \"%s\": destructive commands are typed in full",
+			     arg, cands);
 	else if (i < 0)
 		xlb_cli_fail(-EINVAL, "unknown command \"%s\" (attach, detach or show)", arg);
 	return i < 0 ? NULL : &verbs[i];

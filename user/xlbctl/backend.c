@@ -100,7 +100,7 @@ static const struct xlb_cli_word backend_set_words[] = {
 	[SET_WEIGHT] = { .name = "weight" },
 	[SET_DRAIN] = { .name = "drain" },
 	[SET_UNDRAIN] = { .name = "undrain" },
-	[SET_DISABLE] = { .name = "disable" },
+	[SET_DISABLE] = { .name = "disable", .full = true },
 	[SET_ENABLE] = { .name = "enable" },
 };
 
@@ -280,8 +280,10 @@ static int wait_run(struct waiter *w, struct json_object *req)
 	char err[512];
 	int ret = EXIT_TIMEOUT;
 
-	if (xlb_proto_connect(&client, socket_path, err, sizeof(err)))
-		return xlb_cli_fail(EXIT_UNREACHABLE, "%s", err);
+	ret = xlb_proto_connect(&client, socket_path, err, sizeof(err));
+	if (ret)
+		return fail_unreachable(ret, err);
+	ret = EXIT_TIMEOUT;
 	for (looks = 0; looks < max_looks; looks++) {
 		if (looks)
 			wait_pause(w);
@@ -340,7 +342,7 @@ static int backend_wait(struct cmd *c)
 
 static const struct verb verbs[] = {
 	{ { .name = "add" }, backend_add },
-	{ { .name = "del", .alias = "delete" }, backend_del },
+	{ { .name = "del", .alias = "delete", .full = true }, backend_del },
 	{ { .name = "set" }, backend_set },
 	{ { .name = "show", .alias = "s" }, backend_show },
 	{ { .name = "wait" }, backend_wait },

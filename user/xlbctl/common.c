@@ -3,6 +3,7 @@
  * What every xlbctl command shares: the argument cursor, the checks of
  * one argument, and building, sending and answering one request.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "config.h"
@@ -87,6 +88,13 @@ int parse_number(const char *keyword, const char *arg, __u32 min, __u32 max, __u
 	return 0;
 }
 
+int fail_unreachable(int ret, const char *err)
+{
+	/* a daemon that is there but not ours to ask refuses, as its "root only" reply does */
+	return xlb_cli_fail(ret == -EACCES || ret == -EPERM ? EXIT_REFUSED : EXIT_UNREACHABLE,
+			    "%s", err);
+}
+
 int transact(struct json_object *req, void (*print_human)(struct json_object *))
 {
 	struct json_object *reply = NULL;
@@ -99,7 +107,7 @@ int transact(struct json_object *req, void (*print_human)(struct json_object *))
 	ret = xlb_proto_call(socket_path, req, &reply, err, sizeof(err));
 	json_object_put(req);
 	if (ret)
-		return xlb_cli_fail(EXIT_UNREACHABLE, "%s", err);
+		return fail_unreachable(ret, err);
 
 	refusal = xlb_proto_reply_error(reply);
 	if (refusal) {

@@ -52,7 +52,7 @@ static int lb_announce(struct cmd *c)
 
 static const struct verb verbs[] = {
 	{ { .name = "show", .alias = "s" }, lb_show },
-	{ { .name = "withdraw" }, lb_withdraw },
+	{ { .name = "withdraw", .full = true }, lb_withdraw },
 	{ { .name = "announce" }, lb_announce },
 	{ { .name = "help" }, object_help },
 };

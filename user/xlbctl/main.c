@@ -67,7 +67,8 @@ static void usage(FILE *f)
 		"ADDR := an IPv4 or IPv6 address\n"
 		"CLIENT := ADDR:PORT or [IPV6]:PORT\n"
 		"DUR  := a whole number with a unit: ms, s, m or h (500ms, 2s)\n"
-		"Any unique prefix of an object, verb or keyword will do: 'xlbctl b s'.\n"
+		"Any unique prefix of an object, verb or keyword will do: 'xlbctl b s';\n"
+		"not of del, disable or withdraw, which are typed in full.\n"
 		"Without a verb, vip and backend show.\n"
 		"top shows rates every second until q or Ctrl-C; -n COUNT: COUNT refreshes.\n"
 		"explain traces one packet from CLIENT to VIP (syn: a TCP SYN).\n"
@@ -75,7 +76,8 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status:\n"
 		"  0  success\n"
-		"  1  the daemon refused the request (its reason is printed)\n"
+		"  1  the daemon refused the request (its reason is printed), or its\n"
+		"     socket refused this user (permission denied: run as root)\n"
 		"  2  bad usage or input, caught before anything was sent\n"
 		"  3  the daemon is not running, did not answer, or answered garbage\n"
 		"  4  backend wait: not drained within the timeout\n",
@@ -92,6 +94,8 @@ int lookup_keyword(const struct cmd *c, const struct xlb_cli_word *table, size_t
 		*ret = usage_error("unknown keyword '%s' for '%s'", arg, c->what);
 	else if (i == XLB_CLI_WORD_AMBIGUOUS)
 		*ret = usage_error("ambiguous keyword '%s' for '%s': %s", arg, c->what, cands);
+	else if (i == XLB_CLI_WORD_SHORT)
+		*ret = usage_error(XLB_CLI_SHORT_FMT, arg, cands);
 	return i;
 }
 
@@ -127,6 +131,8 @@ int run_verb(struct cmd *c, const struct verb *verbs, size_t n, const char *defa
 		return usage_error("unknown verb '%s' for '%s'", arg, object);
 	if (i == XLB_CLI_WORD_AMBIGUOUS)
 		return usage_error("ambiguous verb '%s' for '%s': %s", arg, object, cands);
+	if (i == XLB_CLI_WORD_SHORT)
+		return usage_error(XLB_CLI_SHORT_FMT, arg, cands);
 	snprintf(c->what, sizeof(c->what), "%s %s", object, verbs[i].w.name);
 	return verbs[i].run(c);
 }
@@ -140,6 +146,8 @@ static int lookup_object(const char *arg)
 		usage_error("unknown object '%s'", arg);
 	else if (i == XLB_CLI_WORD_AMBIGUOUS)
 		usage_error("ambiguous command '%s': %s", arg, cands);
+	else if (i == XLB_CLI_WORD_SHORT)
+		usage_error(XLB_CLI_SHORT_FMT, arg, cands);
 	return i;
 }
 

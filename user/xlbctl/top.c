@@ -441,9 +441,10 @@ static int top_run(struct json_object *req, __u32 count)
 
 	if (!req)
 		return xlb_cli_fail(EXIT_UNREACHABLE, "out of memory");
-	if (xlb_proto_connect(&client, socket_path, err, sizeof(err))) {
+	code = xlb_proto_connect(&client, socket_path, err, sizeof(err));
+	if (code) {
 		json_object_put(req);
-		return xlb_cli_fail(EXIT_UNREACHABLE, "%s", err);
+		return fail_unreachable(code, err);
 	}
 	/*
 	 * Before newterm(), which only catches signals nobody handles; no

@@ -235,7 +235,7 @@ static int vip_show(struct cmd *c)
 
 static const struct verb verbs[] = {
 	{ { .name = "add" }, vip_add },
-	{ { .name = "del", .alias = "delete" }, vip_del },
+	{ { .name = "del", .alias = "delete", .full = true }, vip_del },
 	{ { .name = "show", .alias = "s" }, vip_show },
 	{ { .name = "help" }, object_help },
 };

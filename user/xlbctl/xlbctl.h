@@ -87,6 +87,8 @@ int parse_number(const char *keyword, const char *arg, __u32 min, __u32 max, __u
  * print_human (NULL: print nothing, like ip(8) after a change).
  */
 int transact(struct json_object *req, void (*print_human)(struct json_object *));
+/* A failed connect or request: exit 1 on permission denied, else 3. */
+int fail_unreachable(int ret, const char *err);
 /* The end of every request-building command: send it, or drop it on a usage error. */
 int send_unless(int ret, struct json_object *req, void (*print_human)(struct json_object *));
 /* "OBJECT show [VIP]" */

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include "syntax.h"
+#include "validate.h"
 #include "xlbd.h"
 
 static int iface_attached(const struct xlbd *d, int ifindex)
@@ -56,7 +57,11 @@ __u32 effective_state(const struct xlb_state_backend *b, const char **why)
 		*why = "failing health checks";
 		return XLB_BE_DOWN;
 	}
-	return b->cfg.admin == XLB_ADMIN_DRAIN ? XLB_BE_DRAIN : XLB_BE_UP;
+	if (xlb_backend_admin(&b->cfg) != XLB_ADMIN_DRAIN)
+		return XLB_BE_UP;
+	if (b->cfg.admin != XLB_ADMIN_DRAIN)
+		*why = "weight 0";
+	return XLB_BE_DRAIN;
 }
 
 static void backend_spec(const struct xlb_state_backend *b, __u32 state,

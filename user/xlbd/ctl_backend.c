@@ -202,6 +202,9 @@ struct json_object *cmd_backend_set(struct xlbd *d, struct json_object *req)
 		b->cfg.weight = weight;
 	} else if (!strcmp(admin, "drain")) {
 		b->cfg.admin = XLB_ADMIN_DRAIN;
+	} else if (!strcmp(admin, "undrain") && !b->cfg.weight) {
+		/* it would drain on: weight 0 is the drain to lift */
+		ERR_REPLY("weight 0 drains this backend: set a weight above 0 to undrain it");
 	} else if (!strcmp(admin, "undrain") || !strcmp(admin, "enable")) {
 		b->cfg.admin = XLB_ADMIN_ENABLED;
 	} else if (!strcmp(admin, "disable")) {

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include "names.h"
@@ -343,6 +345,27 @@ static void usage(FILE *f)
 		"  -v, --verbose         debug logging\n");
 }
 
+#ifndef CAP_BPF
+#define CAP_BPF 39	/* Linux 5.8; before it, CAP_SYS_ADMIN */
+#endif
+
+/*
+ * Loading and attaching XDP takes CAP_BPF (or CAP_SYS_ADMIN) and
+ * CAP_NET_ADMIN: without them say so, rather than fail later at some
+ * step (the bpffs mount) whose message hides the cause.
+ */
+static int privileged(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct c[_LINUX_CAPABILITY_U32S_3] = {};
+#define HAS(cap) (c[(cap) / 32].effective & (1u << ((cap) % 32)))
+
+	if (syscall(SYS_capget, &h, c))
+		return 1;	/* cannot tell: let the real steps say */
+	return HAS(CAP_NET_ADMIN) && (HAS(CAP_BPF) || HAS(CAP_SYS_ADMIN));
+#undef HAS
+}
+
 /* Returns -1 to go on, or the exit code. */
 static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown)
 {
@@ -436,6 +459,11 @@ int main(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	libbpf_set_print(libbpf_log);
+	if (!privileged()) {
+		logmsg(LOG_ERR, "needs root (CAP_BPF and CAP_NET_ADMIN) to load and attach XDP; "
+		       "running as uid %u", (unsigned int)geteuid());
+		return 1;
+	}
 	if (teardown) {
 		/* never under a running daemon */
 		if (xlb_pin_lock(d->pin_dir, err, sizeof(err)) < 0) {
