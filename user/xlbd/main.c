@@ -323,12 +323,31 @@ static int run(struct xlbd *d)
 	return 0;
 }
 
+/*
+ * xlbd --check: the file through start-up's loader and checks, and nothing
+ * else: no bpffs, no socket, no state folder, no root needed.
+ */
+static int check_config(struct xlbd *d)
+{
+	__u32 i, backends = 0;
+
+	if (load_settings(d))
+		return 1;
+	for (i = 0; i < d->file.nvips; i++)
+		backends += d->file.vips[i].nbackends;
+	printf("%s: ok (%u VIP%s, %u backend%s)\n", d->config_path, d->file.nvips,
+	       d->file.nvips == 1 ? "" : "s", backends, backends == 1 ? "" : "s");
+	xlb_config_free(&d->file);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xlbd [-c FILE] [-i IFACE]... [--xdp-mode native|generic] [--bpffs DIR]\n"
 		"            [--socket PATH] [--state-dir DIR] [--metrics ADDR:PORT] [-v]\n"
 		"       xlbd --teardown [-c FILE] [--bpffs DIR]\n"
+		"       xlbd --check [-c FILE] [-i IFACE]...\n"
 		"\n"
 		"  -c, --config FILE     config file (default " DEFAULT_CONFIG ")\n"
 		"  -i, --interface IFACE attach to IFACE (repeatable; overrides interfaces:)\n"
@@ -340,11 +359,13 @@ static void usage(FILE *f)
 		"                        (overrides metrics:; default off)\n"
 		"      --teardown        withdraw the routes of announce: (from -c FILE), detach\n"
 		"                        and unpin everything under --bpffs, then exit\n"
+		"      --check           validate the config file as a start would, touching\n"
+		"                        nothing; print \"FILE: ok (...)\" or the error, exit 0 or 1\n"
 		"  -v, --verbose         debug logging\n");
 }
 
 /* Returns -1 to go on, or the exit code. */
-static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown)
+static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown, int *check)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -355,6 +376,7 @@ static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "teardown", no_argument, NULL, 't' },
+		{ "check", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -404,6 +426,9 @@ static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown)
 		case 't':
 			*teardown = 1;
 			break;
+		case 'C':
+			*check = 1;
+			break;
 		case 'v':
 			log_level = LOG_DEBUG;
 			break;
@@ -419,6 +444,10 @@ static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown)
 		fprintf(stderr, "xlbd: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (*check && *teardown) {
+		fprintf(stderr, "xlbd: --check and --teardown: one or the other\n");
+		return 2;
+	}
 	return -1;
 }
 
@@ -427,14 +456,16 @@ int main(int argc, char **argv)
 	static struct xlbd daemon;
 	struct xlbd *d = &daemon;
 	char err[XLB_ERR_MAX];
-	int teardown = 0, ret;
+	int teardown = 0, check = 0, ret;
 	sigset_t mask;
 
 	block_signals(&mask); /* first: see block_signals */
 	signal(SIGPIPE, SIG_IGN);
-	ret = parse_options(d, argc, argv, &teardown);
+	ret = parse_options(d, argc, argv, &teardown, &check);
 	if (ret >= 0)
 		return ret;
+	if (check)
+		return check_config(d);
 	libbpf_set_print(libbpf_log);
 	if (teardown) {
 		/* never under a running daemon */
