@@ -78,6 +78,7 @@ fi
 if [ "$only_unit" -eq 0 ] && [ "$only_unit_packet" -eq 0 ]; then
 	run_suite daemon env BUILD="$build" bash "$here/daemon/test_daemon.sh"
 	run_suite daemon-validate env BUILD="$build" bash "$here/daemon/test_validate.sh"
+	run_suite daemon-reload env BUILD="$build" bash "$here/daemon/test_reload.sh"
 	run_suite digest env BUILD="$build" bash "$here/daemon/test_digest.sh"
 	run_suite announce env BUILD="$build" bash "$here/daemon/test_announce.sh"
 	run_suite daemon-rebuild env BUILD="$build" bash "$here/daemon/test_rebuild.sh"

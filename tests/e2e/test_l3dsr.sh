@@ -202,7 +202,7 @@ vips:
     health: { check: none }
     backends: [{ address: 198.18.2.12 }]
 EOF
-check "reload: one VIP, one backend, no health checks" ctl reload
+check "reload (forced: it removes five of six VIPs): one VIP, one backend, no health checks" ctl reload force
 ip -n "$ROUTER" addr add 198.18.3.253/24 dev ro
 ip -n "${SITE}lb" route add 198.18.2.12/32 via 198.18.3.253 dev eth1
 nn0=$(stat pass_no_neigh)

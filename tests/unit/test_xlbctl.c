@@ -131,6 +131,8 @@ static const struct bad_case bad_cases[] = {
 	  "timeout: out of range (1s..24h)" },
 	{ { "status", "x" }, "'status': unexpected argument 'x'" },
 	{ { "reload", "now" }, "'reload': unexpected argument 'now'" },
+	{ { "reload", "f" }, "'reload': spell out 'force' (it overrides a safety check)" },
+	{ { "reload", "force", "now" }, "'reload': unexpected argument 'now'" },
 	{ { "vip", "help", "add" }, "'vip help': unexpected argument 'add'" },
 	{ { "-x", "status" }, "unknown option '-x'" },
 	{ { "--bogus", "status" }, "unknown option '--bogus'" },
@@ -519,6 +521,12 @@ static const struct e2e_case e2e_cases[] = {
 		"{\"ok\":true,\"added\":[],\"changed\":[],\"removed\":[]}\n",
 		"{\"cmd\":\"reload\"}",
 		0, "no changes\n", "",
+	},
+	{
+		{ "reload", "force" },
+		"{\"ok\":true,\"added\":[],\"changed\":[],\"removed\":[\"" VIP4 "\"]}\n",
+		"{\"cmd\":\"reload\",\"force\":true}",
+		0, "removed: " VIP4 "\n", "",
 	},
 	{
 		{ "reload" },

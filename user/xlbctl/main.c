@@ -42,7 +42,7 @@ static const struct object objects[] = {
 	{ { .name = "top" }, do_top, "xlbctl top [VIP] [-n COUNT]\n" },
 	{ { .name = "explain" }, do_explain, "xlbctl explain CLIENT VIP [syn]\n" },
 	{ { .name = "status" }, do_status, "xlbctl status\n" },
-	{ { .name = "reload" }, do_reload, "xlbctl reload\n" },
+	{ { .name = "reload" }, do_reload, "xlbctl reload [force]\n" },
 	{ { .name = "help" }, help, "xlbctl help [OBJECT]\n" },
 };
 
@@ -73,6 +73,9 @@ static void usage(FILE *f)
 		"top shows rates every second until q or Ctrl-C; -n COUNT: COUNT refreshes.\n"
 		"explain traces one packet from CLIENT to VIP (syn: a TCP SYN).\n"
 		"backend wait returns once a draining backend has no live flow (timeout: 5m).\n"
+		"reload refuses a file that removes every VIP or more than half of them,\n"
+		"unless given force (spelled out), and one that changes a key only a restart\n"
+		"applies (interfaces, xdp_mode, conntrack, metrics, announce, handoff).\n"
 		"\n"
 		"Exit status:\n"
 		"  0  success\n"

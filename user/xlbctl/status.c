@@ -72,7 +72,23 @@ int do_status(struct cmd *c)
 	return simple_request(c, "status", print_status);
 }
 
+/*
+ * reload [force]: force (spelled out, as it overrides a safety check) lets
+ * a file remove every VIP, or more than half of them.
+ */
 int do_reload(struct cmd *c)
 {
-	return simple_request(c, "reload", print_reload);
+	struct json_object *req = new_request("reload");
+	const char *arg = c->argc ? c->argv[0] : NULL;
+	int ret = 0;
+
+	if (arg && !strcmp(arg, "force")) {
+		next_arg(c);
+		json_object_object_add(req, "force", json_object_new_boolean(1));
+	} else if (arg && arg[0] && !strncmp(arg, "force", strlen(arg))) {
+		ret = usage_error("'reload': spell out 'force' (it overrides a safety check)");
+	}
+	if (!ret)
+		ret = no_more_args(c);
+	return send_unless(ret, req, print_reload);
 }

@@ -36,7 +36,7 @@ static void on_signal(struct xlb_evsrc *src, uint32_t events)
 		return;
 	if (si.ssi_signo == SIGHUP) {
 		logmsg(LOG_INFO, "SIGHUP: reloading %s", d->config_path);
-		r = do_reload(d);
+		r = do_reload(d, 0);
 		json_object_put(r);
 		return;
 	}
@@ -85,7 +85,7 @@ static void startup_signals(struct xlbd *d)
 	if (hup && d->running) {
 		logmsg(LOG_INFO, "SIGHUP during start-up: reloading %s now that xlbd serves",
 		       d->config_path);
-		json_object_put(do_reload(d));
+		json_object_put(do_reload(d, 0));
 	}
 }
 
@@ -325,12 +325,31 @@ static int run(struct xlbd *d)
 	return 0;
 }
 
+/*
+ * xlbd --check: the file through start-up's loader and checks, and nothing
+ * else: no bpffs, no socket, no state folder, no root needed.
+ */
+static int check_config(struct xlbd *d)
+{
+	__u32 i, backends = 0;
+
+	if (load_settings(d))
+		return 1;
+	for (i = 0; i < d->file.nvips; i++)
+		backends += d->file.vips[i].nbackends;
+	printf("%s: ok (%u VIP%s, %u backend%s)\n", d->config_path, d->file.nvips,
+	       d->file.nvips == 1 ? "" : "s", backends, backends == 1 ? "" : "s");
+	xlb_config_free(&d->file);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xlbd [-c FILE] [-i IFACE]... [--xdp-mode native|generic] [--bpffs DIR]\n"
 		"            [--socket PATH] [--state-dir DIR] [--metrics ADDR:PORT] [-v]\n"
 		"       xlbd --teardown [-c FILE] [--bpffs DIR]\n"
+		"       xlbd --check [-c FILE] [-i IFACE]...\n"
 		"\n"
 		"  -c, --config FILE     config file (default " DEFAULT_CONFIG ")\n"
 		"  -i, --interface IFACE attach to IFACE (repeatable; overrides interfaces:)\n"
@@ -342,6 +361,8 @@ static void usage(FILE *f)
 		"                        (overrides metrics:; default off)\n"
 		"      --teardown        withdraw the routes of announce: (from -c FILE), detach\n"
 		"                        and unpin everything under --bpffs, then exit\n"
+		"      --check           validate the config file as a start would, touching\n"
+		"                        nothing; print \"FILE: ok (...)\" or the error, exit 0 or 1\n"
 		"  -v, --verbose         debug logging\n");
 }
 
@@ -367,7 +388,7 @@ static int privileged(void)
 }
 
 /* Returns -1 to go on, or the exit code. */
-static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown)
+static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown, int *check)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -378,6 +399,7 @@ static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "teardown", no_argument, NULL, 't' },
+		{ "check", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -427,6 +449,9 @@ static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown)
 		case 't':
 			*teardown = 1;
 			break;
+		case 'C':
+			*check = 1;
+			break;
 		case 'v':
 			log_level = LOG_DEBUG;
 			break;
@@ -442,6 +467,10 @@ static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown)
 		fprintf(stderr, "xlbd: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (*check && *teardown) {
+		fprintf(stderr, "xlbd: --check and --teardown: one or the other\n");
+		return 2;
+	}
 	return -1;
 }
 
@@ -450,14 +479,16 @@ int main(int argc, char **argv)
 	static struct xlbd daemon;
 	struct xlbd *d = &daemon;
 	char err[XLB_ERR_MAX];
-	int teardown = 0, ret;
+	int teardown = 0, check = 0, ret;
 	sigset_t mask;
 
 	block_signals(&mask); /* first: see block_signals */
 	signal(SIGPIPE, SIG_IGN);
-	ret = parse_options(d, argc, argv, &teardown);
+	ret = parse_options(d, argc, argv, &teardown, &check);
 	if (ret >= 0)
 		return ret;
+	if (check)
+		return check_config(d);
 	libbpf_set_print(libbpf_log);
 	if (!privileged()) {
 		logmsg(LOG_ERR, "needs root (CAP_BPF and CAP_NET_ADMIN) to load and attach XDP; "

@@ -283,7 +283,130 @@ int apply_config(struct xlbd *d, const struct xlb_config *cfg, struct json_objec
 	return ret ?: e;
 }
 
-struct json_object *do_reload(struct xlbd *d)
+/* ---- reload guards: what a reload refuses, before anything changes ---- */
+
+/* Field by field: padding need not match. */
+static int ifaces_equal(const struct xlb_config *a, const struct xlb_config *b)
+{
+	__u32 i;
+
+	for (i = 0; i < a->nifaces && a->nifaces == b->nifaces; i++)
+		if (strcmp(a->ifaces[i], b->ifaces[i]))
+			return 0;
+	return a->nifaces == b->nifaces;
+}
+
+static int allow_equal(const struct xlb_config *a, const struct xlb_config *b)
+{
+	__u32 i;
+
+	if (a->nmetrics_allow != b->nmetrics_allow)
+		return 0;
+	for (i = 0; i < a->nmetrics_allow; i++)
+		if (a->metrics_allow[i].len != b->metrics_allow[i].len ||
+		    memcmp(a->metrics_allow[i].addr, b->metrics_allow[i].addr,
+			   sizeof(a->metrics_allow[i].addr)))
+			return 0;
+	return 1;
+}
+
+static int handoff_equal(const struct xlb_handoff_cfg *a, const struct xlb_handoff_cfg *b)
+{
+	return a->port == b->port && a->npeers == b->npeers &&
+	       !memcmp(a->key, b->key, sizeof(a->key)) &&
+	       !memcmp(a->peers, b->peers, sizeof(a->peers));
+}
+
+/*
+ * The keys only a restart applies (the program's load-time settings, the
+ * links, the metrics listener, the announce and handoff modules): the ones
+ * cfg changes, as "interfaces, conntrack.size", in buf; 0 if none. A key
+ * the command line overrides is the command line's: the file's is ignored.
+ */
+static int restart_keys(const struct xlbd *d, const struct xlb_config *cfg, char *buf,
+			size_t len)
+{
+	const struct xlb_config *f = &d->file;
+	const char *keys[12];
+	size_t n = 0, i, off = 0;
+
+	if (!d->cli_nifaces && !ifaces_equal(cfg, f))
+		keys[n++] = "interfaces";
+	if (d->cli_xdp_mode < 0 && cfg->xdp_mode != f->xdp_mode)
+		keys[n++] = "xdp_mode";
+	if (cfg->ct_size != f->ct_size)
+		keys[n++] = "conntrack.size";
+	if (cfg->tcp_idle_ms != f->tcp_idle_ms)
+		keys[n++] = "conntrack.tcp_idle";
+	if (cfg->udp_idle_ms != f->udp_idle_ms)
+		keys[n++] = "conntrack.udp_idle";
+	if (cfg->tcp_closing_ms != f->tcp_closing_ms)
+		keys[n++] = "conntrack.tcp_closing";
+	if (!d->cli_metrics && strcmp(cfg->metrics, f->metrics))
+		keys[n++] = "metrics";
+	if (!allow_equal(cfg, f))
+		keys[n++] = "metrics_allow";
+	if (cfg->announce.table != f->announce.table ||
+	    cfg->announce.protocol != f->announce.protocol)
+		keys[n++] = "announce";
+	if (!handoff_equal(&cfg->handoff, &f->handoff))
+		keys[n++] = "handoff";
+	buf[0] = '\0';
+	for (i = 0; i < n && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", keys[i]);
+	return (int)n;
+}
+
+/* Running VIPs that cfg does not have: a reload would remove them. */
+static __u32 vips_removed(const struct xlbd *d, const struct xlb_config *cfg)
+{
+	__u32 i, n = 0;
+
+	for (i = 0; i < d->state.nvips; i++)
+		n += !xlb_config_find_vip(cfg, &d->state.vips[i].cfg.key);
+	return n;
+}
+
+static void vips_removed_err(const char *path, __u32 gone, __u32 running, char *err,
+			     size_t errlen)
+{
+	if (gone == running)
+		snprintf(err, errlen, "%s would remove %s%u running VIP%s; nothing changed "
+			 "(xlbctl reload force applies it)", path,
+			 running == 1 ? "the " : "all ", running, running == 1 ? "" : "s");
+	else
+		snprintf(err, errlen, "%s would remove %u of the %u running VIPs, more than "
+			 "half; nothing changed (xlbctl reload force applies it)",
+			 path, gone, running);
+}
+
+/*
+ * Refuse, with the reason in err: unforced, a file that would remove more
+ * than half of the running VIPs, or the only one (an empty or truncated
+ * file); then keys a reload cannot apply (never forced: a restart does).
+ */
+static int reload_guard(const struct xlbd *d, const struct xlb_config *cfg, int force,
+			char *err, size_t errlen)
+{
+	__u32 gone = vips_removed(d, cfg), running = d->state.nvips;
+	char keys[256];
+	int n;
+
+	/* first: told only of the keys, one might restart with an empty file */
+	if (!force && gone * 2 > running) {
+		vips_removed_err(d->config_path, gone, running, err, errlen);
+		return -EINVAL;
+	}
+	n = restart_keys(d, cfg, keys, sizeof(keys));
+	if (n) {
+		snprintf(err, errlen, "%s: %s change%s only at a restart; nothing changed",
+			 d->config_path, keys, n == 1 ? "s" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct json_object *do_reload(struct xlbd *d, int force)
 {
 	struct json_object *reply, *added, *changed, *removed;
 	struct xlb_config cfg = {};
@@ -291,6 +414,8 @@ struct json_object *do_reload(struct xlbd *d)
 	int ret, unsaved;
 
 	ret = xlb_config_load(d->config_path, &cfg, err, sizeof(err));
+	if (!ret && (ret = reload_guard(d, &cfg, force, err, sizeof(err))))
+		xlb_config_free(&cfg);
 	if (ret) {
 		d->config_errors++;
 		logmsg(LOG_ERR, "reload refused: %s", err);
@@ -343,12 +468,16 @@ struct json_object *do_reload(struct xlbd *d)
 
 struct json_object *cmd_reload(struct xlbd *d, struct json_object *req)
 {
-	static const char *const keys[] = { NULL };
+	static const char *const keys[] = { "force", NULL };
+	struct json_object *force = NULL;
 	char err[256];
 
 	if (xlb_proto_check_keys(req, keys, err, sizeof(err)))
 		ERR_REPLY("%s", err);
-	return do_reload(d);
+	if (json_object_object_get_ex(req, "force", &force) &&
+	    !json_object_is_type(force, json_type_boolean))
+		ERR_REPLY("force: not a boolean");
+	return do_reload(d, force && json_object_get_boolean(force));
 }
 
 /*

@@ -144,7 +144,8 @@ struct json_object *unsaved_reply(const char *err);
 struct json_object *start_failed_reply(struct xlbd *d, int ret, const char *what);
 int apply_config(struct xlbd *d, const struct xlb_config *cfg, struct json_object *added,
 		 struct json_object *changed, struct json_object *removed);
-struct json_object *do_reload(struct xlbd *d);
+/* force: even if it removes every VIP, or more than half (never from SIGHUP) */
+struct json_object *do_reload(struct xlbd *d, int force);
 int choose_desired(struct xlbd *d, struct xlb_config *desired, int *from_state);
 
 /* ---- announce.c: VIP addresses in a routing table, by health ---- */
