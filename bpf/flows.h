@@ -227,15 +227,13 @@ static __always_inline void flow_restart(struct flow_state *st, const struct pac
 		stat_inc(XLB_STAT_CT_CLOSING);
 }
 
-/* The flow's probation slot, if it holds this flow whole and alive. */
-static __always_inline struct flow_probation *probation_find(const struct packet *pkt,
-							     __u32 phash, __u32 tick,
+/* Slot i (0 or 1) of the flow's two, if it holds this flow whole and alive. */
+static __always_inline struct flow_probation *probation_slot(const struct packet *pkt,
+							     __u32 phash, int i, __u32 tick,
 							     __u32 *backend_id, __u32 *backend_gen)
 {
-	__u32 slot = phash & (XLB_PROBATION_SLOTS - 1);
+	__u32 slot = xlb_probation_slot(phash, i), id, gen;
 	struct flow_probation *p = bpf_map_lookup_elem(&flow_probation, &slot);
-
-	__u32 id, gen;
 
 	if (!p)
 		return NULL;
@@ -251,18 +249,43 @@ static __always_inline struct flow_probation *probation_find(const struct packet
 	return p;
 }
 
-/* A flow's first packet: its slot, whoever held it. */
+static __always_inline struct flow_probation *probation_find(const struct packet *pkt,
+							     __u32 phash, __u32 tick,
+							     __u32 *backend_id, __u32 *backend_gen)
+{
+	struct flow_probation *p = probation_slot(pkt, phash, 0, tick, backend_id, backend_gen);
+
+	return p ?: probation_slot(pkt, phash, 1, tick, backend_id, backend_gen);
+}
+
+/* A slot holding a flow still on probation (promotion clears check). */
+static __always_inline int probation_held(const struct flow_probation *p, __u32 tick)
+{
+	return p->check && flow_alive(p->seen, tick, p->key.proto, XLB_FLOW_ESTABLISHED);
+}
+
+/*
+ * A flow's first packet: the slot that holds this flow already (its entry
+ * was not used), else the first of its two that is free, else the one
+ * whose flow was seen longer ago.
+ */
 static __always_inline void probation_write(const struct packet *pkt, __u32 phash,
 					    __u32 backend_id, __u32 gen, __u32 tick)
 {
-	__u32 slot = phash & (XLB_PROBATION_SLOTS - 1);
-	struct flow_probation *p = bpf_map_lookup_elem(&flow_probation, &slot);
+	__u32 s0 = xlb_probation_slot(phash, 0), s1 = xlb_probation_slot(phash, 1);
+	struct flow_probation *p = bpf_map_lookup_elem(&flow_probation, &s0);
+	struct flow_probation *q = bpf_map_lookup_elem(&flow_probation, &s1);
 
-	if (!p)
+	if (!p || !q)
 		return;
-	/* promotion clears check: a set one is a flow still on probation */
-	if (p->check && flow_alive(p->seen, tick, p->key.proto, XLB_FLOW_ESTABLISHED))
-		stat_inc(XLB_STAT_CT_PROBATION_OVERWRITE);
+	if (same_flow(&q->key, &pkt->flow) && !same_flow(&p->key, &pkt->flow))
+		p = q;
+	else if (!same_flow(&p->key, &pkt->flow) && probation_held(p, tick)) {
+		if (!probation_held(q, tick) || (__s32)(p->seen - q->seen) > 0)
+			p = q;
+		if (probation_held(p, tick))
+			stat_inc(XLB_STAT_CT_PROBATION_OVERWRITE);
+	}
 	/* a reader on another CPU meets a slot being written as empty (no store is elided) */
 	*(volatile __u32 *)&p->check = 0;
 	asm volatile("" ::: "memory");

@@ -134,6 +134,20 @@ static __always_inline __u32 xlb_hash_entropy(const __be32 saddr[4], const __be3
 }
 
 /*
+ * A flow's two probation slots: two flows that share one still have the
+ * other, so flows that alternate their packets are both seen twice.
+ */
+static __always_inline __u32 xlb_probation_slot(__u32 flow_hash, int second)
+{
+	__u32 a = flow_hash & (XLB_PROBATION_SLOTS - 1), b;
+
+	if (!second)
+		return a;
+	b = xlb_hash_final(flow_hash, 1) & (XLB_PROBATION_SLOTS - 1);
+	return b == a ? a ^ 1 : b;
+}
+
+/*
  * The check of a probation slot: its tuple's hash, backend id and generation
  * mixed. A slot another CPU wrote half of fails it; never 0, which an empty
  * slot holds.

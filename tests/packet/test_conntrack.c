@@ -539,11 +539,54 @@ static void test_long_idle_stays_expired(void **state)
 	assert_int_equal(stat(XLB_STAT_CT_MISS), 2);
 }
 
+
+static __u32 probation_hash_of(const struct pkt_spec *s)
+{
+	__be32 sa[4], da[4];
+
+	addr_parse16(s->saddr, sa);
+	addr_parse16(s->daddr, da);
+	return xlb_hash_entropy(sa, da, htons(s->sport), htons(s->dport), s->proto);
+}
+
+/*
+ * Two flows first seen mid-stream whose first probation slots are one,
+ * their packets alternating: each keeps its place in its other slot, so
+ * both are promoted at their second packet (with one slot each, they
+ * would overwrite each other for ever, and never be promoted).
+ */
+static void test_probation_slot_sharers(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	struct pkt_spec a = tcp4(30000, ACK), b = tcp4(0, ACK);
+	__u32 ha = probation_hash_of(&a), p;
+	__u8 be_a, be_b;
+
+	(void)state;
+	(void)k;
+	for (p = 30001; p < 65535; p++) {
+		b.sport = p;
+		if (xlb_probation_slot(probation_hash_of(&b), 0) == xlb_probation_slot(ha, 0) &&
+		    xlb_probation_slot(probation_hash_of(&b), 1) != xlb_probation_slot(ha, 1))
+			break;
+	}
+	assert_true(p < 65535);
+	be_a = send_flags(&a, ACK);
+	be_b = send_flags(&b, ACK);
+	assert_int_equal(stat(XLB_STAT_CT_PROBATION_OVERWRITE), 0);
+	assert_int_equal(send_flags(&a, ACK), be_a);
+	assert_int_equal(send_flags(&b, ACK), be_b);
+	assert_int_equal(stat(XLB_STAT_CT_PROMOTED), 2);
+	assert_int_equal(main_entries(F.dp.flows4_fd, sizeof(struct flow4_key)), 2);
+}
+
 /*
  * Another CPU rewrites a probation slot while this one reads it: a flow
  * is promoted with the backend its own write named, never the other's.
- * A flood on CPU 1 of tuples in one slot, picked to another backend; on
- * CPU 0, SYN and ACK of real flows in that slot. No table change at all.
+ * A flood on CPU 1 of tuples in the victims' first slot, picked to another
+ * backend; on CPU 0, SYN and ACK of real flows. No table change at all.
+ * (With two slots a flow, most victims now find their second slot free:
+ * the flood, confined to one slot, can no longer keep them out.)
  */
 #define VICTIMS 20000
 #define FLOODERS 256
@@ -686,6 +729,7 @@ int main(void)
 		T(test_v4mapped_is_not_the_vip),
 		T(test_long_idle_stays_expired),
 		T(test_probation_race_moves_flows),
+		T(test_probation_slot_sharers),
 	};
 
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);

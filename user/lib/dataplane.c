@@ -296,23 +296,28 @@ static int main_lookup(struct xlb_dp *dp, const struct flow_key *key, struct flo
 	return bpf_map_lookup_elem(dp->flows6_fd, key, st) ? -errno : 0;
 }
 
-/* The probation slot of key, if it holds key whole (the data plane's rule). */
+/* The first of key's two probation slots that holds key whole (the data plane's rule). */
 static int probation_lookup(struct xlb_dp *dp, const struct flow_key *key, struct flow_state *st)
 {
 	__u32 hash = xlb_hash_entropy(key->saddr, key->daddr, key->sport, key->dport, key->proto);
-	__u32 slot = hash & (XLB_PROBATION_SLOTS - 1);
 	struct flow_probation p;
+	__u32 slot;
+	int i;
 
-	if (bpf_map_lookup_elem(dp->probation_fd, &slot, &p))
-		return -errno;
-	if (memcmp(&p.key, key, sizeof(*key)) ||
-	    p.check != xlb_probation_check(hash, p.backend_id, p.backend_gen))
-		return -ENOENT;
-	memset(st, 0, sizeof(*st));
-	st->backend_id = p.backend_id;
-	st->backend_gen = p.backend_gen;
-	st->seen = p.seen;
-	return 0;
+	for (i = 0; i < 2; i++) {
+		slot = xlb_probation_slot(hash, i);
+		if (bpf_map_lookup_elem(dp->probation_fd, &slot, &p))
+			return -errno;
+		if (memcmp(&p.key, key, sizeof(*key)) ||
+		    p.check != xlb_probation_check(hash, p.backend_id, p.backend_gen))
+			continue;
+		memset(st, 0, sizeof(*st));
+		st->backend_id = p.backend_id;
+		st->backend_gen = p.backend_gen;
+		st->seen = p.seen;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int xlb_dp_flow_lookup(struct xlb_dp *dp, enum xlb_flow_table table, const struct flow_key *key,

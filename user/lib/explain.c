@@ -138,21 +138,40 @@ static int ends_flow(const struct xlb_explain *e)
 	return e->flow.proto == IPPROTO_TCP && (e->tcp_flags & (TCP_FIN | TCP_RST));
 }
 
-/* probation_write(): the slot holds another flow still on probation. */
-static int probation_taken(struct xlb_dp *dp, const struct xlb_explain *e, __u64 now_ns)
+/*
+ * A probation slot holding another flow still on probation (probation_held()):
+ * 1, 0, 2 if it holds this very flow, or -errno.
+ */
+static int probation_held(struct xlb_dp *dp, const struct xlb_explain *e, __u32 slot,
+			  __u32 tick)
 {
-	const struct flow_key *k = &e->flow;
-	__u32 slot = xlb_hash_entropy(k->saddr, k->daddr, k->sport, k->dport, k->proto) &
-		     (XLB_PROBATION_SLOTS - 1);
-	__u32 tick = XLB_NS_TO_TICKS(now_ns);
-	__u64 idle = k->proto == IPPROTO_TCP ? e->tcp_idle_ns : e->udp_idle_ns;
 	struct flow_probation p;
+	__u64 idle;
 	int err = lookup(dp->probation_fd, &slot, &p);
 
 	if (err <= 0)
 		return err;
+	if (!memcmp(&p.key, &e->flow, sizeof(p.key)))
+		return 2;
 	idle = p.key.proto == IPPROTO_TCP ? e->tcp_idle_ns : e->udp_idle_ns;
 	return p.check && XLB_TICK_ALIVE(p.seen, tick, XLB_TIMEOUT_TICKS(idle));
+}
+
+/* probation_write(): both of the flow's slots hold flows still on probation. */
+static int probation_taken(struct xlb_dp *dp, const struct xlb_explain *e, __u64 now_ns)
+{
+	const struct flow_key *k = &e->flow;
+	__u32 hash = xlb_hash_entropy(k->saddr, k->daddr, k->sport, k->dport, k->proto);
+	__u32 tick = XLB_NS_TO_TICKS(now_ns);
+	int a = probation_held(dp, e, xlb_probation_slot(hash, 0), tick), b;
+
+	if (a < 0)
+		return a;
+	b = probation_held(dp, e, xlb_probation_slot(hash, 1), tick);
+	if (b < 0)
+		return b;
+	/* the flow's own slot is taken over without a count; two others' slots: one is */
+	return a == 1 && b == 1;
 }
 
 /* The program's test of an entry: flow_backend() and flow_alive(). 1 usable. */
