@@ -68,6 +68,10 @@ check_start "xlbd starts and serves its socket" "$CONF"
 expect_eq "status names the interface and counts" \
 	"$(ctl -j status | jq -c '[.interfaces, .vips, .backends, (.prog_id > 0)]')" \
 	'[["eth0"],2,5,true]'
+version=$(ctl -j status | jq -r .version)
+expect_eq "--version: every command prints the build's version, which status and the log name" \
+	"$("$XLBD" --version) $("$XLBCTL" --version) $("$BUILD/xlb-decap" --version) $(grep -c "xlbd $version serving" "$RUN/xlbd.log")" \
+	"xlbd $version xlbctl $version xlb-decap $version 1"
 check "health checks bring the backends up (drain stays drain)" \
 	wait_for 10 state_is "$V80" "up up drain"
 check "socket is mode 0600" test "$(stat -c %a "$SOCK")" = 600

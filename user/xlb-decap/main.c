@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <bpf/libbpf.h>
@@ -87,6 +88,7 @@ static void usage(FILE *f)
 	      "  -j, --json       show, and errors, as JSON on stdout\n"
 	      "  -v, --verbose    libbpf's messages (the verifier's, for one)\n"
 	      "  -h, --help       this text\n"
+	      "      --version    print the version and exit\n"
 	      "\n"
 	      "Exit status: 0 done, 1 failed, 2 bad usage.\n", f);
 }
@@ -284,6 +286,7 @@ static int parse_options(int argc, char **argv, struct request *rq, bool *want_h
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char bad_option[256] = "";
@@ -304,6 +307,9 @@ static int parse_options(int argc, char **argv, struct request *rq, bool *want_h
 		case 'h':
 			*want_help = true;
 			break;
+		case 'V':
+			printf("xlb-decap %s\n", XLB_VERSION);
+			exit(0);
 		case ':':
 			if (!bad_option[0])
 				snprintf(bad_option, sizeof(bad_option),

@@ -62,6 +62,7 @@ static void usage(FILE *f)
 		"  -j, --json         print the reply, and errors, as one JSON object\n"
 		"  -p, --pretty       the same, indented (implies -j)\n"
 		"  -h, --help         this text\n"
+		"      --version      print the version and exit\n"
 		"\n"
 		"VIP  := ADDR:PORT/tcp|udp or [IPV6]:PORT/tcp|udp (port 0: every port)\n"
 		"ADDR := an IPv4 or IPv6 address\n"
@@ -202,6 +203,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "pretty", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char bad_option[512] = "";
@@ -225,6 +227,9 @@ int main(int argc, char **argv)
 		case 'h':
 			want_help = true;
 			break;
+		case 'V':
+			printf("xlbctl %s\n", XLB_VERSION);
+			return 0;
 		case ':':
 			/* Report the first problem, once -j/-p later on the line are known. */
 			if (!bad_option[0])

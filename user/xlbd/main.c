@@ -228,7 +228,7 @@ static int serve(struct xlbd *d)
 		return fd;
 	}
 	add_src(d, &d->listen_src, fd, on_listen);
-	logmsg(LOG_INFO, "serving %s", d->socket_path);
+	logmsg(LOG_INFO, "xlbd %s serving %s", XLB_VERSION, d->socket_path);
 	if (d->cli_metrics)
 		snprintf(d->file.metrics, sizeof(d->file.metrics), "%s", d->cli_metrics);
 	if (d->file.metrics[0]) {
@@ -363,7 +363,8 @@ static void usage(FILE *f)
 		"                        and unpin everything under --bpffs, then exit\n"
 		"      --check           validate the config file as a start would, touching\n"
 		"                        nothing; print \"FILE: ok (...)\" or the error, exit 0 or 1\n"
-		"  -v, --verbose         debug logging\n");
+		"  -v, --verbose         debug logging\n"
+		"      --version         print the version and exit\n");
 }
 
 #ifndef CAP_BPF
@@ -402,6 +403,7 @@ static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown, i
 		{ "check", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
 	int opt;
@@ -457,6 +459,9 @@ static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown, i
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("xlbd %s\n", XLB_VERSION);
 			return 0;
 		default:
 			usage(stderr);
