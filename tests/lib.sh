@@ -163,3 +163,20 @@ vips:
       - { address: 198.18.0.12 }
 CONF
 }
+
+# map_ids: every pinned map (not the links) as "name=id", sorted
+map_ids() {
+	local f
+	for f in "$PIN"/*; do
+		case ${f##*/} in link_*) continue ;; esac
+		echo "${f##*/}=$(bpftool -j map show pinned "$f" | jq .id)"
+	done | sort | tr '\n' ' '
+}
+
+wrk_errors() { # OUT -> "socket errors, non-2xx, requests"
+	local socket non2xx reqs
+	socket=$(awk '/Socket errors/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s}' "$1")
+	non2xx=$(awk '/Non-2xx/ {print $NF}' "$1")
+	reqs=$(awk '/requests in/ {print $1}' "$1")
+	echo "${socket:-0} ${non2xx:-0} ${reqs:-0}"
+}

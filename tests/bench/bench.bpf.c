@@ -16,6 +16,7 @@
  * the floor (two such calls) is subtracted as its cost.
  */
 #include "../../bpf/xlb.bpf.c"
+#include "mac_swap.h"
 
 __u32 vary_offset = 0; /* byte offset of 4 source-address bytes */
 __u32 vary_seq = 0;
@@ -34,20 +35,6 @@ static __always_inline int vary(struct xdp_md *ctx)
 	return 0;
 }
 
-static __always_inline int mac_swap_tx(struct xdp_md *ctx)
-{
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	__u8 tmp[ETH_ALEN];
-
-	if ((void *)(eth + 1) > end)
-		return XDP_ABORTED;
-	__builtin_memcpy(tmp, eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, tmp, ETH_ALEN);
-	return XDP_TX;
-}
 
 SEC("xdp")
 int bench_floor(struct xdp_md *ctx)

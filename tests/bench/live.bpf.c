@@ -20,6 +20,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "live.h"
+#include "mac_swap.h"
 
 struct gen_cfg cfg = {};
 struct gen_thread threads[GEN_MAX_CPUS] = {};
@@ -148,18 +149,11 @@ int sink_xdp(struct xdp_md *ctx)
 SEC("xdp")
 int floor_xdp(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	__u8 tmp[ETH_ALEN];
+	int action = mac_swap_tx(ctx);
 
-	if ((void *)(eth + 1) > end)
-		return XDP_ABORTED;
-	__builtin_memcpy(tmp, eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, tmp, ETH_ALEN);
-	count(GEN_COUNT_FLOOR);
-	return XDP_TX;
+	if (action == XDP_TX)
+		count(GEN_COUNT_FLOOR);
+	return action;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -78,13 +78,6 @@ wrk_run() {
 	echo "$WRK_PID" >"$RUN/wrk.pid"
 }
 
-wrk_errors() { # OUT -> "socket errors, non-2xx, requests"
-	local socket non2xx reqs
-	socket=$(awk '/Socket errors/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s}' "$1")
-	non2xx=$(awk '/Non-2xx/ {print $NF}' "$1")
-	reqs=$(awk '/requests in/ {print $1}' "$1")
-	echo "${socket:-0} ${non2xx:-0} ${reqs:-0}"
-}
 
 vip_packets() { ctl -j vip show "$V4:80/tcp" | jq '.vips[0].packets'; }
 load_flowing() { [ "$(vip_packets)" -gt "$1" ]; }
@@ -234,14 +227,6 @@ check "crash: wrk got through" test "$reqs" -gt 1000
 check "crash: after the restart xlbctl shows the same state" wait_for 5 bash -c "[ \"\$($XLBCTL -s $SOCK -j backend show | jq -c '[.backends[] | {vip, address, weight, admin, state}]')\" = '$view' ]"
 
 # ---- 8. data-plane upgrade under load ----
-# map_ids: every pinned map (not the links) as "name=id", sorted
-map_ids() {
-	local f
-	for f in "$PIN"/*; do
-		case ${f##*/} in link_*) continue ;; esac
-		echo "${f##*/}=$(bpftool -j map show pinned "$f" | jq .id)"
-	done | sort | tr '\n' ' '
-}
 # nonzero_bytes MAP: nonzero bytes of entry 0 over all CPUs (bpftool gives bytes)
 nonzero_bytes() { bpftool -j map dump pinned "$1" | jq '[.[0].values[].value[] | select(. != "0x00")] | length'; }
 variant_seen() { ctl -j stats | jq '.global.variant_seen // 0'; }

@@ -104,14 +104,6 @@ stat_of() { ctl -j stats | jq ".global.$1 // 0"; }
 map_id() { bpftool -j map show pinned "$PIN/$1" | jq .id; }
 entries() { bpftool -j map dump pinned "$PIN/$1" | jq length; }
 
-# map_ids: every pinned map (not the links) as "name=id", sorted
-map_ids() {
-	local f
-	for f in "$PIN"/*; do
-		case ${f##*/} in link_*) continue ;; esac
-		echo "${f##*/}=$(bpftool -j map show pinned "$f" | jq .id)"
-	done | sort | tr '\n' ' '
-}
 
 # the client's established connections on each backend, "be1=N/M ..." (IPv4/IPv6)
 conns_per_backend() {
@@ -142,10 +134,8 @@ wrk_wait() {
 	wait "$WRK4" "$WRK6"
 	sock_err=0 non2xx=0 reqs=0
 	for f in "$RUN/wrk4" "$RUN/wrk6"; do
-		s=$(awk '/Socket errors/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s}' "$f")
-		n=$(awk '/Non-2xx/ {print $NF}' "$f")
-		r=$(awk '/requests in/ {print $1}' "$f")
-		sock_err=$((sock_err + ${s:-0})) non2xx=$((non2xx + ${n:-0})) reqs=$((reqs + ${r:-0}))
+		read -r s n r < <(wrk_errors "$f")
+		sock_err=$((sock_err + s)) non2xx=$((non2xx + n)) reqs=$((reqs + r))
 	done
 }
 
