@@ -122,6 +122,44 @@ struct {
 	__type(value, struct flow_counts);
 } backend_flows SEC(".maps");
 
+/* Schedulers (README, "Schedulers"): what xlbd tells them, what they keep. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct vip_sched);
+} vip_sched SEC(".maps");
+
+/* rr, wrr: each CPU's next slot of the VIP's rotation */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, __u32);
+} sched_cursor SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct backend_load);
+} backend_load SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct backend_pending);
+} backend_pending SEC(".maps");
+
+/* persist: one LRU over every persist VIP's client prefixes, shared by the CPUs */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_PERSIST_SIZE);
+	__type(key, struct persist_key);
+	__type(value, struct persist_entry);
+} persist SEC(".maps");
+
 /* Outer source addresses for forward ipip; user space writes entry 0. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * xlb's XDP data plane: match VIPs, keep flows on their backend, pick new
- * backends from the VIP's Maglev table, and forward by direct server return.
+ * backends by the VIP's scheduler (sched.h), and forward by direct server return.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -65,6 +65,7 @@ static __always_inline void traffic_add(void *map, __u32 id, __u32 bytes,
 }
 
 #include "flows.h"
+#include "sched.h"
 
 static __always_inline int maybe_vip_addr(const __be32 addr[4])
 {
@@ -166,26 +167,6 @@ static __always_inline struct vip_meta *find_vip(const struct packet *pkt)
 		return vip;
 	key.port = 0;
 	return bpf_map_lookup_elem(&vips, &key);
-}
-
-static __always_inline __u32 pick_backend(const struct packet *pkt,
-					  const struct vip_meta *vip)
-{
-	__u32 hash, slot, *backend_id;
-	void *table;
-
-	if (vip->sched == XLB_SCHED_SOURCE_HASH)
-		hash = xlb_hash_addr(pkt->flow.saddr);
-	else
-		hash = xlb_hash_flow(pkt->flow.saddr, pkt->flow.daddr,
-				     pkt->flow.sport, pkt->flow.dport,
-				     pkt->flow.proto);
-	table = bpf_map_lookup_elem(&maglev_tables, &vip->id);
-	if (!table)
-		return XLB_NO_BACKEND;
-	slot = hash % XLB_MAGLEV_SIZE;
-	backend_id = bpf_map_lookup_elem(table, &slot);
-	return backend_id ? *backend_id : XLB_NO_BACKEND;
 }
 
 /* A thin wrapper: tests and benchmarks may stand in for the FIB. */
@@ -438,7 +419,7 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	if (!pkt.icmp_error)
 		stat_inc(pkt.fragment ? XLB_STAT_FRAGMENT : XLB_STAT_CT_MISS);
 	vip_id = vip->id;
-	backend_id = pick_backend(&pkt, vip);
+	backend_id = pick_backend(&pkt, vip, tick, !pkt.fragment && !pkt.icmp_error);
 	be = bpf_map_lookup_elem(&backends, &backend_id);
 	if (!be || backend_id == XLB_NO_BACKEND ||
 	    !(be->flags & XLB_BACKEND_F_KEEP_FLOWS))

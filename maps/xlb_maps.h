@@ -51,9 +51,19 @@ struct vip_key {
 	__u8 flags; /* XLB_VIPKEY_F_* */
 };
 
+/*
+ * How a VIP picks a new flow's backend (README, "Schedulers"). Each reads
+ * the VIP's table (maglev_tables), which user space fills for it: a
+ * weighted Maglev table, or for rr and wrr a rotation.
+ */
 enum xlb_sched {
 	XLB_SCHED_MAGLEV = 0,      /* hash of the 5-tuple */
 	XLB_SCHED_SOURCE_HASH = 1, /* hash of the client address only */
+	XLB_SCHED_RR = 2,          /* the next slot of a rotation, per CPU */
+	XLB_SCHED_WRR = 3,         /* the same, weighted */
+	XLB_SCHED_LC = 4,          /* of two candidates, fewer live flows */
+	XLB_SCHED_WLC = 5,         /* of two weighted candidates, fewer live flows per weight */
+	XLB_SCHED_LT = 6,          /* of two weighted candidates, fewer bytes/s per weight */
 };
 
 enum xlb_forward {
@@ -83,9 +93,12 @@ struct encap_config {
 
 #define XLB_IPIP_TTL 64
 
+/* vip_meta.flags */
+#define XLB_VIP_F_PERSIST 0x01 /* a client prefix keeps its backend: vip_sched, persist */
+
 struct vip_meta {
 	__u32 id; /* index into maglev_tables and vip_stats */
-	__u32 flags;
+	__u32 flags; /* XLB_VIP_F_* */
 	__u8 sched;   /* enum xlb_sched */
 	__u8 forward; /* enum xlb_forward */
 	__u8 pad[2];
@@ -99,6 +112,7 @@ struct vip_addr_meta {
 /* backend.flags */
 #define XLB_BACKEND_F_KEEP_FLOWS 0x01 /* up or drain: established flows stay */
 #define XLB_BACKEND_F_ENCAP 0x02      /* its VIP forwards by ipip: next hop from the FIB */
+#define XLB_BACKEND_F_NEW_FLOWS 0x04  /* up: takes new flows (persist asks) */
 
 /* One (VIP, backend) pair; index = backend id. */
 struct backend {
@@ -245,6 +259,54 @@ struct flow_entry {
 	__u32 backend_id;
 	__u32 backend_gen;
 	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() clock */
+};
+
+/*
+ * Schedulers' state (README, "Schedulers").
+ * vip_sched, by VIP id: what a scheduler needs beyond vip_meta.
+ */
+struct vip_sched {
+	__u32 persist_ticks;   /* XLB_VIP_F_PERSIST: how long a client prefix keeps its backend */
+	__u8 persist_prefix4;  /* client prefix lengths of the persist key */
+	__u8 persist_prefix6;
+	__u8 pad[2];
+};
+
+/*
+ * backend_load, by backend id: written by xlbd every XLB_LOAD_PERIOD_MS
+ * for the backends of lc, wlc and lt VIPs. epoch changes at each write, so
+ * a CPU's own picks since (backend_pending) are added to flows until then.
+ */
+#define XLB_LOAD_PERIOD_MS 100
+struct backend_load {
+	__u64 flows;     /* live flows (xlbd's count) */
+	__u64 rate;      /* bytes per second the backend received through xlb */
+	__u32 weight;
+	__u32 epoch;
+};
+
+/* backend_pending, per CPU, by backend id: new flows this CPU gave it in this epoch. */
+struct backend_pending {
+	__u32 epoch;
+	__u32 count;
+};
+
+#ifndef XLB_PERSIST_SIZE
+#define XLB_PERSIST_SIZE 262144 /* client prefixes, over all persist VIPs */
+#endif
+
+/* Key of persist: the VIP and the client's address, masked to the VIP's prefix. */
+struct persist_key {
+	__u32 vip_id;
+	__u32 pad;
+	__be32 addr[4];
+};
+
+struct persist_entry {
+	__u32 backend_id;
+	__u32 backend_gen;
+	__u32 seen;  /* ticks: the client's last new flow */
+	__u32 pad;
 };
 
 /* Per-CPU traffic counters, per VIP and per backend. */

@@ -54,7 +54,8 @@
 	X(CT_CLOSING, 35, "ct_closing", INFO)         /* FIN or RST from the client: the flow is closing */ \
 	X(CT_REOPENED, 36, "ct_reopened", INFO)       /* a SYN on a closing flow's tuple: a fresh pick */ \
 	X(CT_LEGACY_HIT, 37, "ct_legacy_hit", INFO)   /* found in an older build's table, moved to the main one */ \
-	X(CT_INSERT_FAILED, 38, "ct_insert_failed", INFO) /* the main table refused an entry (forwarded anyway) */
+	X(CT_INSERT_FAILED, 38, "ct_insert_failed", INFO) /* the main table refused an entry (forwarded anyway) */ \
+	X(PERSIST_HIT, 39, "persist_hit", INFO)       /* a new flow went to its client prefix's backend (persist) */
 
 /* The upgrade test's rebuilt data plane (make variant): one counter more. */
 #ifdef XLB_VARIANT

@@ -70,6 +70,7 @@ if [ "$only_unit" -eq 0 ]; then
 		run_suite explain ip netns exec "$ns" "$build/test_explain"
 		run_suite explain-random ip netns exec "$ns" "$build/test_explain_random"
 		run_suite conntrack ip netns exec "$ns" "$build/test_conntrack"
+		run_suite sched ip netns exec "$ns" "$build/test_sched"
 	else
 		echo "packet: cannot create namespace $ns"
 		failed=$((failed + 1))

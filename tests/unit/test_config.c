@@ -287,6 +287,32 @@ static void test_announce(void **state)
 	xlb_config_free(&cfg);
 }
 
+/* scheduler and persist as written; persist off, its prefixes /32 and /64 unless given. */
+static void test_sched_persist(void **state)
+{
+	static const char yaml[] =
+		"vips:\n"
+		"  - vip: 192.0.2.10:80/tcp\n"
+		"    scheduler: wrr\n"
+		"    persist: 5m\n"
+		"    persist_prefix_v4: 24\n"
+		"  - vip: 192.0.2.10:443/tcp\n"
+		"    scheduler: lt\n";
+	struct xlb_config cfg;
+	char err[XLB_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse(yaml, &cfg, err), 0);
+	assert_int_equal(cfg.vips[0].sched, XLB_SCHED_WRR);
+	assert_int_equal(cfg.vips[0].persist_ms, 300000);
+	assert_int_equal(cfg.vips[0].persist_prefix4, 24);
+	assert_int_equal(cfg.vips[0].persist_prefix6, 64);
+	assert_int_equal(cfg.vips[1].sched, XLB_SCHED_LT);
+	assert_int_equal(cfg.vips[1].persist_ms, 0);
+	assert_int_equal(cfg.vips[1].persist_prefix4, 32);
+	xlb_config_free(&cfg);
+}
+
 /* Nothing at all, or only comments or nulls, is a valid empty config. */
 static void test_empty(void **state)
 {
@@ -435,8 +461,8 @@ static const struct bad_case bad[] = {
 	{ "vips:\n  - vip: \"[2001:db8::10]:80/tcp\"\n"
 	  "  - vip: \"[2001:DB8:0::10]:80/tcp\"\n",
 	  "t.yaml:3: vips[1].vip: duplicate VIP [2001:db8::10]:80/tcp (first at line 2)" },
-	{ VIP4 "    scheduler: wrr\n",
-	  "t.yaml:3: vips[0].scheduler: bad scheduler (maglev or source-hash) 'wrr'" },
+	{ VIP4 "    scheduler: random\n",
+	  "t.yaml:3: vips[0].scheduler: bad scheduler (maglev, source-hash, rr, wrr, lc, wlc or lt) 'random'" },
 	{ VIP4 "    forward: nat\n",
 	  "t.yaml:3: vips[0].forward: bad forwarding mode (l2dsr, ipip) 'nat'" },
 
@@ -564,6 +590,12 @@ static const struct bad_case bad[] = {
 	  "t.yaml:1: announce: missing key 'protocol'" },
 	{ "announce:\n  table: 100\n  protocol: 200\n  mode: file\n",
 	  "t.yaml:4: announce: unknown key 'mode'" },
+	{ VIP4 "    persist: 500ms\n",
+	  "t.yaml:3: vips[0].persist: out of range (1s..24h) '500ms'" },
+	{ VIP4 "    persist: 1m\n    persist_prefix_v6: 129\n",
+	  "t.yaml:4: vips[0].persist_prefix_v6: out of range (1..128) '129'" },
+	{ VIP4 "    persist_prefix_v4: 24\n",
+	  "t.yaml:3: vips[0].persist_prefix_v4: a persist prefix needs persist: DURATION" },
 	{ VIP4 "    min_up: 0\n",
 	  "t.yaml:3: vips[0].min_up: out of range (1..65535) '0'" },
 	{ VIP4 "    min_up: many\n",
@@ -571,7 +603,7 @@ static const struct bad_case bad[] = {
 
 	/* messages stay on one line whatever the value holds */
 	{ VIP4 "    scheduler: |\n      maglev\n      x\n",
-	  "t.yaml:3: vips[0].scheduler: bad scheduler (maglev or source-hash) 'maglev?x?'" },
+	  "t.yaml:3: vips[0].scheduler: bad scheduler (maglev, source-hash, rr, wrr, lc, wlc or lt) 'maglev?x?'" },
 };
 
 static void test_bad(void **state)
@@ -808,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_weight_zero),
+		cmocka_unit_test(test_sched_persist),
 		cmocka_unit_test(test_announce),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_bad),

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "maglev.h"
+#include "rotation.h"
 
 #define TABLE_SIZE	65537u
 #define MAX_BACKENDS	1000u
@@ -466,6 +467,50 @@ static void test_one_backend(void **state)
 	free(b);
 }
 
+/* rr/wrr: a round of sum(weight/gcd) turns, spread by time (k + 1/2) / weight, ties by key. */
+static void test_rotation(void **state)
+{
+	static const __u32 want[6] = { 2, 1, 0, 2, 1, 2 }; /* C B A C B C */
+	struct maglev_backend *b = make_backends(4, 0), swapped[3];
+	__u32 *t = alloc_table(TABLE_SIZE), *u = alloc_table(TABLE_SIZE), cnt[4] = {}, i;
+
+	(void)state;
+	b[0].weight = 100;
+	b[1].weight = 200;
+	b[2].weight = 300; /* b[3]: weight 0, not in it */
+	assert_int_equal(xlb_rotation_build(b, 4, TABLE_SIZE, t), 6);
+	for (i = 0; i < TABLE_SIZE; i++) {
+		assert_int_equal(t[i], want[i % 6]);
+		cnt[t[i]]++;
+	}
+	assert_int_equal(cnt[3], 0);
+	/* the same set in another order: the same backends in the same turns */
+	swapped[0] = b[2];
+	swapped[1] = b[0];
+	swapped[2] = b[1];
+	assert_int_equal(xlb_rotation_build(swapped, 3, TABLE_SIZE, u), 6);
+	for (i = 0; i < 12; i++)
+		assert_memory_equal(swapped[u[i]].key, b[t[i]].key, 16);
+	/* a round longer than the table is scaled to fit it, shares kept */
+	b[0].weight = 65535;
+	b[1].weight = 65534;
+	b[2].weight = 1;
+	i = (__u32)xlb_rotation_build(b, 3, TABLE_SIZE, t);
+	assert_true(i <= TABLE_SIZE && i >= TABLE_SIZE - 3);
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < TABLE_SIZE; i++)
+		cnt[t[i]]++;
+	assert_true(cnt[2] >= 1 && cnt[0] > cnt[1] && cnt[0] - cnt[1] < 8);
+	/* no weight: empty */
+	b[0].weight = b[1].weight = b[2].weight = 0;
+	assert_int_equal(xlb_rotation_build(b, 3, TABLE_SIZE, t), 0);
+	assert_int_equal(t[0], MAGLEV_EMPTY);
+	assert_int_equal(t[TABLE_SIZE - 1], MAGLEV_EMPTY);
+	free(t);
+	free(u);
+	free(b);
+}
+
 static void test_is_prime(void **state)
 {
 	static const __u32 primes[] = {
@@ -514,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_backends),
 		cmocka_unit_test(test_one_backend),
 		cmocka_unit_test(test_is_prime),
+		cmocka_unit_test(test_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

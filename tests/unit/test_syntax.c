@@ -401,7 +401,7 @@ static void test_sched_forward(void **state)
 
 	v = 99;
 	assert_int_equal(xlb_parse_sched("Maglev", &v, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "bad scheduler (maglev or source-hash)");
+	assert_string_equal(err, "bad scheduler (maglev, source-hash, rr, wrr, lc, wlc or lt)");
 	assert_int_equal(xlb_parse_sched("", &v, err, sizeof(err)), -EINVAL);
 	assert_int_equal(xlb_parse_sched("source_hash", &v, err, sizeof(err)),
 			 -EINVAL);

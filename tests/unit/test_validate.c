@@ -83,7 +83,7 @@ static void test_vip_settings(void **state)
 		{ VIP_FIELD(health.rise), 0, "health.rise", "out of range (1..100) '0'" },
 		{ VIP_FIELD(health.fall), 101, "health.fall", "out of range (1..100) '101'" },
 		{ VIP_FIELD(health.kind), 7, "health.check", "bad check (none, tcp, http or https)" },
-		{ VIP_FIELD(sched), 9, "scheduler", "bad scheduler (maglev or source-hash)" },
+		{ VIP_FIELD(sched), 9, "scheduler", "bad scheduler (maglev, source-hash, rr, wrr, lc, wlc or lt)" },
 		{ VIP_FIELD(forward), 9, "forward", "bad forwarding mode (l2dsr, ipip)" },
 	};
 	struct xlb_vip_cfg v;

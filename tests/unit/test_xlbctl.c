@@ -46,8 +46,11 @@ static const struct bad_case bad_cases[] = {
 	{ { "vip", "add", VIP4, "sch", "maglev", "sched", "source-hash" },
 	  "'vip add': duplicate keyword 'sched'" },
 	{ { "vip", "add", VIP4, "sched" }, "'vip add': missing sched value" },
-	{ { "vip", "add", VIP4, "sched", "rr" },
-	  "sched: bad scheduler (maglev or source-hash)" },
+	{ { "vip", "add", VIP4, "sched", "random" },
+	  "sched: bad scheduler (maglev, source-hash, rr, wrr, lc, wlc or lt)" },
+	{ { "vip", "add", VIP4, "persist", "1h", "persist-prefix-v4", "33" },
+	  "persist-prefix-v4: out of range (1..32)" },
+	{ { "vip", "add", VIP4, "persist", "25h" }, "persist: out of range (1s..24h)" },
 	{ { "vip", "add", VIP4, "forward", "nat" }, "forward: bad forwarding mode (l2dsr, ipip)" },
 	{ { "s" }, "ambiguous command 's': stats, status" },
 	/* destructive verbs: typed in full, not even a unique prefix */

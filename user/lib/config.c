@@ -437,6 +437,27 @@ static int check_dup_backends(struct cfg_ctx *c, const char *vp,
 }
 
 /* VIP n of cfg; the ones before it are done, for duplicates and totals. */
+static int get_persist(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
+		       struct xlb_vip_cfg *v)
+{
+	__u32 p4 = XLB_PERSIST_PREFIX4_DEFAULT, p6 = XLB_PERSIST_PREFIX6_DEFAULT;
+	int err;
+
+	xlb_vip_persist_default(v);
+	err = get_ms32(c, vp, "persist", y->persist, XLB_PERSIST_MIN_MS, XLB_PERSIST_MAX_MS,
+		       &v->persist_ms);
+	err = err ?: get_u32(c, vp, "persist_prefix_v4", y->persist_prefix_v4, 1, 32, &p4);
+	err = err ?: get_u32(c, vp, "persist_prefix_v6", y->persist_prefix_v6, 1, 128, &p6);
+	if (err)
+		return err;
+	if (!y->persist && (y->persist_prefix_v4 || y->persist_prefix_v6))
+		return cfg_err(c, vp, y->persist_prefix_v4 ? "persist_prefix_v4" : "persist_prefix_v6",
+			       "a persist prefix needs persist: DURATION");
+	v->persist_prefix4 = (__u8)p4;
+	v->persist_prefix6 = (__u8)p6;
+	return 0;
+}
+
 static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 		    struct xlb_config *cfg, __u32 n, __u32 *total)
 {
@@ -466,6 +487,7 @@ static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 		return err;
 	v->min_up = XLB_MIN_UP_DEFAULT;
 	err = get_u32(c, vp, "min_up", y->min_up, 1, XLB_MIN_UP_MAX, &v->min_up);
+	err = err ?: get_persist(c, vp, y, v);
 	if (err)
 		return err;
 	if (xlb_vip_settings_check(v, &key, why, sizeof(why)))

@@ -53,6 +53,9 @@ struct xlb_vip_cfg {
 	struct xlb_backend_cfg *backends;
 	__u32 nbackends;
 	__u32 min_up;                    /* announced while this many backends are up */
+	__u32 persist_ms;                /* 0: no persist */
+	__u8 persist_prefix4, persist_prefix6; /* the client prefix that keeps a backend */
+	__u8 pad[2];
 	int line;
 };
 

@@ -35,6 +35,7 @@ struct y_backend {
 
 struct y_vip {
 	char *vip, *scheduler, *forward, *min_up;
+	char *persist, *persist_prefix_v4, *persist_prefix_v6;
 	struct y_health *health;
 	struct y_backend *backends;
 	unsigned int backends_count;

@@ -56,6 +56,11 @@ int xlb_dp_init(struct xlb_dp *dp, struct bpf_object *obj)
 	err = err ?: map_fd(obj, "stats", &dp->stats_fd);
 	err = err ?: map_fd(obj, "vip_stats", &dp->vip_stats_fd);
 	err = err ?: map_fd(obj, "backend_stats", &dp->backend_stats_fd);
+	err = err ?: map_fd(obj, "vip_sched", &dp->vip_sched_fd);
+	err = err ?: map_fd(obj, "sched_cursor", &dp->sched_cursor_fd);
+	err = err ?: map_fd(obj, "backend_load", &dp->backend_load_fd);
+	err = err ?: map_fd(obj, "backend_pending", &dp->backend_pending_fd);
+	err = err ?: map_fd(obj, "persist", &dp->persist_fd);
 	if (err)
 		return err;
 	dp->ncpus = libbpf_num_possible_cpus();
@@ -448,4 +453,51 @@ const char *xlb_flow_table_name(enum xlb_flow_table table)
 	default:
 		return "none";
 	}
+}
+
+int xlb_dp_vip_sched_set(struct xlb_dp *dp, __u32 vip_id, const struct vip_sched *vs)
+{
+	return update(dp->vip_sched_fd, &vip_id, vs);
+}
+
+int xlb_dp_vip_sched_get(struct xlb_dp *dp, __u32 vip_id, struct vip_sched *vs)
+{
+	return bpf_map_lookup_elem(dp->vip_sched_fd, &vip_id, vs) ? -errno : 0;
+}
+
+int xlb_dp_backend_load_set(struct xlb_dp *dp, __u32 id, const struct backend_load *l)
+{
+	return update(dp->backend_load_fd, &id, l);
+}
+
+int xlb_dp_backend_load_get(struct xlb_dp *dp, __u32 id, struct backend_load *l)
+{
+	return bpf_map_lookup_elem(dp->backend_load_fd, &id, l) ? -errno : 0;
+}
+
+int xlb_dp_backend_pending(struct xlb_dp *dp, __u32 id, __u32 epoch, __u64 *count)
+{
+	struct backend_pending *percpu = calloc(dp->ncpus, sizeof(*percpu));
+	int cpu, err = 0;
+
+	if (!percpu)
+		return -ENOMEM;
+	*count = 0;
+	if (bpf_map_lookup_elem(dp->backend_pending_fd, &id, percpu))
+		err = -errno;
+	for (cpu = 0; !err && cpu < dp->ncpus; cpu++)
+		if (percpu[cpu].epoch == epoch)
+			*count += percpu[cpu].count;
+	free(percpu);
+	return err;
+}
+
+int xlb_dp_sched_cursors(struct xlb_dp *dp, __u32 vip_id, __u32 *cursors)
+{
+	return bpf_map_lookup_elem(dp->sched_cursor_fd, &vip_id, cursors) ? -errno : 0;
+}
+
+int xlb_dp_persist_get(struct xlb_dp *dp, const struct persist_key *k, struct persist_entry *e)
+{
+	return bpf_map_lookup_elem(dp->persist_fd, k, e) ? -errno : 0;
 }

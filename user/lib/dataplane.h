@@ -23,6 +23,11 @@ struct xlb_dp {
 	int stats_fd;
 	int vip_stats_fd;
 	int backend_stats_fd;
+	int vip_sched_fd;
+	int sched_cursor_fd;
+	int backend_load_fd;
+	int backend_pending_fd;
+	int persist_fd;
 	int ncpus;
 };
 
@@ -77,6 +82,17 @@ int xlb_dp_table_write(int table_fd, const __u32 *slots, const __u32 *ids, __u32
 int xlb_dp_table_attach(struct xlb_dp *dp, const __u32 *vip_ids, const int *fds, __u32 n);
 int xlb_dp_table_get(struct xlb_dp *dp, __u32 vip_id, __u32 *table);
 int xlb_dp_tx_port_add(struct xlb_dp *dp, __u32 ifindex);
+
+/* Schedulers (bpf/sched.h): a VIP's settings, the loads xlbd writes, what explain reads. */
+int xlb_dp_vip_sched_set(struct xlb_dp *dp, __u32 vip_id, const struct vip_sched *vs);
+int xlb_dp_vip_sched_get(struct xlb_dp *dp, __u32 vip_id, struct vip_sched *vs);
+int xlb_dp_backend_load_set(struct xlb_dp *dp, __u32 id, const struct backend_load *l);
+int xlb_dp_backend_load_get(struct xlb_dp *dp, __u32 id, struct backend_load *l);
+/* A backend's pending picks on every CPU of the load's epoch, summed. */
+int xlb_dp_backend_pending(struct xlb_dp *dp, __u32 id, __u32 epoch, __u64 *count);
+/* cursors[0..ncpus-1]: each CPU's next slot of a VIP's rotation. */
+int xlb_dp_sched_cursors(struct xlb_dp *dp, __u32 vip_id, __u32 *cursors);
+int xlb_dp_persist_get(struct xlb_dp *dp, const struct persist_key *k, struct persist_entry *e);
 
 /*
  * Global counters, summed over CPUs: out[i] for every counter of

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <json-c/json.h>
 #include "explain.h"
+#include "explain_int.h"
 #include "syntax.h"
 #include "../../bpf/hash.h"
 
@@ -76,7 +77,7 @@ static int vip_lookup(struct xlb_dp *dp, struct xlb_explain *e)
 }
 
 /* One slot of the VIP's current inner table, as the program reads it. */
-static int slot_lookup(struct xlb_dp *dp, __u32 vip_id, __u32 slot, __u32 *backend_id)
+int xlb_explain_slot(struct xlb_dp *dp, __u32 vip_id, __u32 slot, __u32 *backend_id)
 {
 	__u32 inner_id;
 	int inner_fd, err, tries;
@@ -301,7 +302,7 @@ static int conntrack_step(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns
 }
 
 /* pick_backend(): the flow's (or client's) hash picks a slot of the VIP's table. */
-static int pick_step(struct xlb_dp *dp, struct xlb_explain *e)
+static int pick_step(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns)
 {
 	const struct flow_key *f = &e->flow;
 	__u32 id = XLB_NO_BACKEND;
@@ -314,11 +315,16 @@ static int pick_step(struct xlb_dp *dp, struct xlb_explain *e)
 	else
 		e->hash = xlb_hash_flow(f->saddr, f->daddr, f->sport, f->dport, f->proto);
 	e->slot = e->hash % XLB_MAGLEV_SIZE;
-	err = slot_lookup(dp, e->vip.id, e->slot, &id);
+	err = xlb_explain_slot(dp, e->vip.id, e->slot, &id);
 	if (err < 0)
 		return err;
 	e->table_found = err;
 	e->table_backend_id = err ? id : XLB_NO_BACKEND;
+	if (err && (e->vip.sched > XLB_SCHED_SOURCE_HASH || (e->vip.flags & XLB_VIP_F_PERSIST))) {
+		err = xlb_explain_sched(dp, e, now_ns);
+		if (err)
+			return err;
+	}
 	return backend_lookup(dp, e, e->table_backend_id);
 }
 
@@ -411,7 +417,7 @@ int xlb_explain(struct xlb_dp *dp, const struct flow_key *flow, __u8 tcp_flags,
 		e->reason = e->vip_addr ? XLB_STAT_PASS_VIP_NO_PORT : XLB_STAT_PASS_NON_VIP;
 		return 0;
 	}
-	err = pick_step(dp, e);
+	err = pick_step(dp, e, now_ns);
 	if (err)
 		return err;
 	if (!e->be_found || e->backend_id == XLB_NO_BACKEND || !e->be_in_service) {
@@ -460,6 +466,11 @@ const char *xlb_explain_action_name(int action)
 static const char *const step_names[XLB_EXPLAIN_STEPS] = {
 	"vip", "conntrack", "hash", "maglev", "backend", "action",
 };
+
+static const char *step_name(const struct xlb_explain *e, int i)
+{
+	return i == 3 && e->sched.used ? "sched" : step_names[i];
+}
 
 static int forwarded(const struct xlb_explain *e)
 {
@@ -673,7 +684,10 @@ void xlb_explain_step(const struct xlb_explain *e, int i, const char *egress_ifn
 		step_hash(e, buf, len);
 		break;
 	case 3:
-		step_maglev(e, buf, len);
+		if (e->sched.used)
+			xlb_explain_sched_step(e, buf, len);
+		else
+			step_maglev(e, buf, len);
 		break;
 	case 4:
 		step_backend(e, buf, len);
@@ -744,7 +758,7 @@ static struct json_object *steps_json(const struct xlb_explain *e, const char *i
 		xlb_explain_step(e, i, ifname, line, sizeof(line));
 		step = json_object_new_object();
 		err = !step;
-		err = err ?: add_str(step, "step", 1, step_names[i]);
+		err = err ?: add_str(step, "step", 1, step_name(e, i));
 		err = err ?: add_str(step, "text", 1, line);
 		if (!err && json_object_array_add(steps, step))
 			err = -ENOMEM;
@@ -790,6 +804,8 @@ struct json_object *xlb_explain_json(const struct xlb_explain *e,
 			     e->ct_found ? conntrack_json(e) : NULL);
 	err = err ?: add_bool(obj, "new_entry", e->would_insert);
 	err = err ?: add_bool(obj, "promoted", e->would_promote);
+	if (e->sched.used)
+		err = err ?: add_val(obj, "sched", 1, xlb_explain_sched_json(e));
 	if (err) {
 		json_object_put(obj);
 		return NULL;

@@ -16,9 +16,36 @@
 #include "dataplane.h"
 
 struct json_object;
+#include "../../bpf/sched_pick.h"
 
 #define XLB_EXPLAIN_STEPS 6
 #define XLB_EXPLAIN_LINE_MAX 256
+#define XLB_EXPLAIN_CPUS 8 /* rr: the CPUs whose next pick is told */
+
+/*
+ * Step 4 for a VIP whose scheduler is not a plain hash, or that persists
+ * (bpf/sched.h, in its order): the persist entry, then the scheduler.
+ */
+struct xlb_explain_sched {
+	int used;                 /* step 4 is this, not the Maglev slot alone */
+	/* persist */
+	int persist;              /* the VIP persists */
+	struct vip_sched settings;
+	struct persist_key pkey;
+	int persist_found;        /* an entry for the client prefix */
+	struct persist_entry pe;
+	__s64 persist_age_ns;
+	int persist_used;         /* alive, and its backend takes new flows: it decides */
+	const char *persist_why;  /* why not used */
+	/* rr, wrr: each CPU's next slot */
+	__u32 ncpus;              /* told of: at most XLB_EXPLAIN_CPUS */
+	__u32 cursor[XLB_EXPLAIN_CPUS];
+	__u32 next_id[XLB_EXPLAIN_CPUS];
+	/* lc, wlc, lt: the two candidates */
+	__u32 slot_b;             /* the second's slot (the first's is slot) */
+	__u32 cand[2];
+	struct xlb_load load[2];  /* flows with every CPU's picks since xlbd's last count */
+};
 
 struct xlb_explain {
 	/* the question */
@@ -56,6 +83,7 @@ struct xlb_explain {
 	int table_found;          /* the VIP has a table (else no backend) */
 	__u32 slot;
 	__u32 table_backend_id;   /* XLB_NO_BACKEND for an empty slot */
+	struct xlb_explain_sched sched; /* other schedulers and persist (explain_sched.c) */
 
 	/* 5. backend: from the connection table or the table */
 	__u32 backend_id;         /* XLB_NO_BACKEND if none */

@@ -176,6 +176,8 @@ static int backend_write(struct xlb_lb *lb, const struct xlb_lb_vip *vip,
 	memcpy(be.src_mac, b->spec.src_mac, sizeof(be.src_mac));
 	be.ifindex = b->spec.ifindex;
 	be.flags = keep ? XLB_BACKEND_F_KEEP_FLOWS : 0;
+	if (keep && xlb_lb_in_table(&b->spec))
+		be.flags |= XLB_BACKEND_F_NEW_FLOWS;
 	if (vip->forward == XLB_FWD_IPIP)
 		be.flags |= XLB_BACKEND_F_ENCAP;
 	be.gen = lb->backend_gen[b->id];
@@ -421,6 +423,15 @@ static int backend_release(struct xlb_lb *lb, struct xlb_lb_vip *vip,
 	return 0;
 }
 
+static void vip_meta_of(const struct xlb_lb_vip *vip, struct vip_meta *meta)
+{
+	memset(meta, 0, sizeof(*meta));
+	meta->id = vip->id;
+	meta->sched = vip->sched;
+	meta->forward = vip->forward;
+	meta->flags = vip->persist.persist_ticks ? XLB_VIP_F_PERSIST : 0;
+}
+
 /*
  * Fragments carry no port, so one VIP per address and protocol takes them
  * all: the port-0 VIP if there is one, else the only VIP; with several
@@ -448,9 +459,7 @@ static int frag_vip_sync(struct xlb_lb *lb, const __be32 addr[4], __u8 proto)
 		err = xlb_dp_vip_del(lb->dp, &key);
 		return err == -ENOENT ? 0 : err;
 	}
-	meta.id = pick->id;
-	meta.sched = pick->sched;
-	meta.forward = pick->forward;
+	vip_meta_of(pick, &meta);
 	return xlb_dp_vip_set(lb->dp, &key, &meta);
 }
 
@@ -507,12 +516,11 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 		if (err)
 			return err;
 	}
-	memset(&meta, 0, sizeof(meta));
-	meta.id = vip->id;
-	meta.sched = sched;
-	meta.forward = forward;
+	vip_meta_of(vip, &meta);
+	/* no persist yet: a previous VIP of this id may have left its settings */
+	err = xlb_dp_vip_sched_set(lb->dp, vip->id, &vip->persist);
 	/* the VIP entry exists before the address filter sends packets to it */
-	err = xlb_dp_vip_set(lb->dp, key, &meta);
+	err = err ?: xlb_dp_vip_set(lb->dp, key, &meta);
 	if (err)
 		return err;
 	vip->in_use = 1;
@@ -582,18 +590,34 @@ int xlb_lb_vip_update(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 {
 	struct xlb_lb_vip *vip = xlb_lb_vip_find(lb, key);
 	struct vip_meta meta = {};
+	int err, table;
+
+	if (!vip)
+		return -ENOENT;
+	/* rotations and Maglev tables differ, and rr and lc ignore weights */
+	table = vip->sched != sched ? TABLE_CHANGES : TABLE_SAME;
+	vip->sched = sched;
+	vip->forward = forward;
+	vip_meta_of(vip, &meta);
+	err = xlb_dp_vip_set(lb->dp, key, &meta);
+	/* the backends carry the forwarding mode for flows that skip the VIP lookup */
+	err = err ?: vip_sync(lb, vip, table);
+	return err ?: frag_vip_sync(lb, key->addr, key->proto);
+}
+
+int xlb_lb_vip_persist(struct xlb_lb *lb, const struct vip_key *key, const struct vip_sched *ps)
+{
+	struct xlb_lb_vip *vip = xlb_lb_vip_find(lb, key);
+	struct vip_meta meta;
 	int err;
 
 	if (!vip)
 		return -ENOENT;
-	vip->sched = sched;
-	vip->forward = forward;
-	meta.id = vip->id;
-	meta.sched = sched;
-	meta.forward = forward;
-	err = xlb_dp_vip_set(lb->dp, key, &meta);
-	/* the backends carry the forwarding mode for flows that skip the VIP lookup */
-	err = err ?: vip_sync(lb, vip, TABLE_SAME);
+	vip->persist = *ps;
+	/* settings before the flag that makes the program read them */
+	err = xlb_dp_vip_sched_set(lb->dp, vip->id, ps);
+	vip_meta_of(vip, &meta);
+	err = err ?: xlb_dp_vip_set(lb->dp, key, &meta);
 	return err ?: frag_vip_sync(lb, key->addr, key->proto);
 }
 

@@ -54,6 +54,7 @@ struct xlb_lb_vip {
 	__u32 *by_addr;   /* open addressing: index + 1 into backends, 0 = free */
 	__u32 by_addr_cap; /* a power of two, at least twice cap */
 	__u64 table_digest; /* of the table last pushed, by address (digest.c) */
+	struct vip_sched persist; /* persist_ticks 0: no persist */
 };
 
 struct xlb_lb {
@@ -141,6 +142,8 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 int xlb_lb_vip_del(struct xlb_lb *lb, const struct vip_key *key);
 int xlb_lb_vip_update(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 		      __u8 forward);
+/* persist: a client prefix keeps its backend (persist_ticks 0: off). */
+int xlb_lb_vip_persist(struct xlb_lb *lb, const struct vip_key *key, const struct vip_sched *ps);
 int xlb_lb_backend_add(struct xlb_lb *lb, const struct vip_key *key,
 		       const struct xlb_backend_spec *spec);
 /* Replace a backend's spec (weight, state, MAC, ...); the address identifies it. */

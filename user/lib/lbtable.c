@@ -7,6 +7,7 @@
 #include "lb.h"
 #include "digest.h"
 #include "maglev.h"
+#include "rotation.h"
 
 /* the copy of a table keeps ids in 16 bits */
 _Static_assert(XLB_MAX_BACKENDS <= 65536, "backend ids must fit the held copy");
@@ -35,10 +36,17 @@ int xlb_vip_table_build(const struct xlb_lb_vip *vip, __u32 *table, __u64 *diges
 		if (!xlb_lb_in_table(&vip->backends[i].spec))
 			continue;
 		memcpy(mb[n].key, vip->backends[i].spec.addr, 16);
-		mb[n].weight = vip->backends[i].spec.weight;
+		/* rr and lc ignore weights, as in IPVS (0 still drains: not in the table) */
+		mb[n].weight = vip->sched == XLB_SCHED_RR || vip->sched == XLB_SCHED_LC ?
+				       1 : vip->backends[i].spec.weight;
 		ids[n++] = vip->backends[i].id;
 	}
-	err = maglev_build(mb, n, XLB_MAGLEV_SIZE, table);
+	if (vip->sched == XLB_SCHED_RR || vip->sched == XLB_SCHED_WRR) {
+		err = xlb_rotation_build(mb, n, XLB_MAGLEV_SIZE, table);
+		err = err < 0 ? err : 0;
+	} else {
+		err = maglev_build(mb, n, XLB_MAGLEV_SIZE, table);
+	}
 	if (err)
 		goto out;
 	/* by address, before slots become ids: ids differ between hosts */

@@ -33,6 +33,11 @@ const struct xlb_name xlb_backend_state_names[] = {
 const struct xlb_name xlb_sched_names[] = {
 	{ XLB_SCHED_MAGLEV, "maglev" },
 	{ XLB_SCHED_SOURCE_HASH, "source-hash" },
+	{ XLB_SCHED_RR, "rr" },
+	{ XLB_SCHED_WRR, "wrr" },
+	{ XLB_SCHED_LC, "lc" },
+	{ XLB_SCHED_WLC, "wlc" },
+	{ XLB_SCHED_LT, "lt" },
 	{ 0, NULL },
 };
 

@@ -188,6 +188,9 @@ static struct json_object *vip_to_json(const struct xlb_state_vip *v)
 	json_object_object_add(h, "fall", json_object_new_int64(v->cfg.health.fall));
 	json_object_object_add(o, "health", h);
 	json_object_object_add(o, "min_up", json_object_new_int64(v->cfg.min_up));
+	json_object_object_add(o, "persist_ms", json_object_new_int64(v->cfg.persist_ms));
+	json_object_object_add(o, "persist_prefix_v4", json_object_new_int64(v->cfg.persist_prefix4));
+	json_object_object_add(o, "persist_prefix_v6", json_object_new_int64(v->cfg.persist_prefix6));
 	for (i = 0; i < v->nbackends; i++) {
 		const struct xlb_backend_cfg *b = &v->backends[i].cfg;
 		struct json_object *bo = json_object_new_object();
@@ -369,7 +372,7 @@ static int vip_from_json(struct json_object *o, struct xlb_vip_cfg *v)
 	struct json_object *h, *arr;
 	char why[128];
 	const char *s;
-	__u32 i, port;
+	__u32 i, port, p4 = 0, p6 = 0;
 
 	memset(v, 0, sizeof(*v));
 	s = get_str(o, "vip");
@@ -395,6 +398,14 @@ static int vip_from_json(struct json_object *o, struct xlb_vip_cfg *v)
 	if (json_object_object_get_ex(o, "min_up", NULL) &&
 	    get_int(o, "min_up", UINT32_MAX, &v->min_up))
 		return -EINVAL;
+	/* absent in files saved before persist existed */
+	xlb_vip_persist_default(v);
+	if (json_object_object_get_ex(o, "persist_ms", NULL) &&
+	    (get_int(o, "persist_ms", UINT32_MAX, &v->persist_ms) ||
+	     get_int(o, "persist_prefix_v4", 32, &p4) || get_int(o, "persist_prefix_v6", 128, &p6)))
+		return -EINVAL;
+	v->persist_prefix4 = p4 ?: v->persist_prefix4;
+	v->persist_prefix6 = p6 ?: v->persist_prefix6;
 	if (!json_object_object_get_ex(o, "backends", &arr) ||
 	    !json_object_is_type(arr, json_type_array))
 		return -EINVAL;

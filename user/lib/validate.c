@@ -166,7 +166,21 @@ int xlb_vip_settings_check(const struct xlb_vip_cfg *v, const char **key, char *
 	}
 	ret = timing_check(timing, 0, key, err, errlen);
 	ret = ret ?: timeout_below_interval(h->timeout_ms, h->interval_ms, key, err, errlen);
-	return ret ?: u32_in_range(v->min_up, 1, XLB_MIN_UP_MAX, key, "min_up", err, errlen);
+	ret = ret ?: u32_in_range(v->min_up, 1, XLB_MIN_UP_MAX, key, "min_up", err, errlen);
+	if (ret || !v->persist_ms)
+		return ret;
+	ret = u32_in_range(v->persist_ms, XLB_PERSIST_MIN_MS, XLB_PERSIST_MAX_MS, key, "persist",
+			   err, errlen);
+	ret = ret ?: u32_in_range(v->persist_prefix4, 1, 32, key, "persist_prefix_v4", err, errlen);
+	return ret ?: u32_in_range(v->persist_prefix6, 1, 128, key, "persist_prefix_v6", err,
+				   errlen);
+}
+
+void xlb_vip_persist_default(struct xlb_vip_cfg *v)
+{
+	v->persist_ms = 0;
+	v->persist_prefix4 = XLB_PERSIST_PREFIX4_DEFAULT;
+	v->persist_prefix6 = XLB_PERSIST_PREFIX6_DEFAULT;
 }
 
 int xlb_backend_settings_check(const struct xlb_backend_cfg *b, const struct xlb_vip_cfg *v,

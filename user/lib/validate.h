@@ -23,9 +23,12 @@ int xlb_unicast_check(const __be32 a[4], char *err, size_t errlen);
 /* An HTTP check's GET path: it goes into the request line as is. */
 int xlb_http_path_check(const char *path, char *err, size_t errlen);
 
+/* No persist, and the persist prefixes' defaults. */
+void xlb_vip_persist_default(struct xlb_vip_cfg *v);
+
 /*
- * The VIP's address (key "vip"), scheduler, forwarding mode and health
- * check (kind, path, timing).
+ * The VIP's address (key "vip"), scheduler, forwarding mode, health
+ * check (kind, path, timing) and persist.
  */
 int xlb_vip_settings_check(const struct xlb_vip_cfg *v, const char **key, char *err,
 			   size_t errlen);

@@ -49,6 +49,12 @@
 #define XLB_IDLE_MIN_MS		1000ull
 #define XLB_IDLE_MAX_MS		(168 * 3600000ull)	/* a week */
 
+/* persist: how long a client prefix keeps its backend, and the prefix. */
+#define XLB_PERSIST_MIN_MS	1000ull
+#define XLB_PERSIST_MAX_MS	(24 * 3600000ull)	/* a day */
+#define XLB_PERSIST_PREFIX4_DEFAULT	32
+#define XLB_PERSIST_PREFIX6_DEFAULT	64
+
 /* Files and lines. */
 #define XLB_CONFIG_FILE_MAX	(64 << 20)
 #define XLB_ERR_MAX		512	/* one error message line */

@@ -19,9 +19,10 @@ static int help(struct cmd *c);
 static const struct object objects[] = {
 	{
 		{ .name = "vip" }, do_vip,
-		"xlbctl vip add VIP [sched maglev|source-hash] [forward l2dsr|ipip]\n"
+		"xlbctl vip add VIP [sched maglev|source-hash|rr|wrr|lc|wlc|lt] [forward l2dsr|ipip]\n"
 		"               [check none|tcp|http PATH|https PATH] [check-port PORT]\n"
 		"               [interval DUR] [timeout DUR] [rise N] [fall N] [min-up N]\n"
+		"               [persist DUR [persist-prefix-v4 N] [persist-prefix-v6 N]]\n"
 		"xlbctl vip del VIP\n"
 		"xlbctl vip show [VIP]\n",
 	},

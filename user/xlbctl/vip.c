@@ -9,15 +9,16 @@
 #include "xlbctl.h"
 
 /* A health-check duration in [min_ms, XLB_CHECK_TIME_MAX_MS], as xlbd wants it. */
-static int parse_duration(const char *keyword, const char *arg, __u64 min_ms, __u64 *ms)
+static int parse_duration(const char *keyword, const char *arg, __u64 min_ms, __u64 max_ms,
+			  __u64 *ms)
 {
 	char err[128], lo[32], hi[32];
 
 	if (xlb_parse_duration_ms(arg, ms, err, sizeof(err)))
 		return usage_error("%s: %s", keyword, err);
-	if (*ms < min_ms || *ms > XLB_CHECK_TIME_MAX_MS) {
+	if (*ms < min_ms || *ms > max_ms) {
 		xlb_format_duration_ms(min_ms, lo, sizeof(lo));
-		xlb_format_duration_ms(XLB_CHECK_TIME_MAX_MS, hi, sizeof(hi));
+		xlb_format_duration_ms(max_ms, hi, sizeof(hi));
 		return usage_error("%s: out of range (%s..%s)", keyword, lo, hi);
 	}
 	return 0;
@@ -52,6 +53,20 @@ static char *check_cell(struct json_object *vip)
 		     port ? ":" : "", port ? json_object_get_string(port) : "",
 		     path ? json_object_get_string(path) : "") < 0)
 		return NULL;
+	return text;
+}
+
+/* "rr", or "rr persist 5m" */
+static char *sched_cell(struct json_object *vip)
+{
+	struct json_object *persist = member(vip, "persist", json_type_string);
+	char *text, *sched = cell(vip, "sched");
+
+	if (!persist || !sched)
+		return sched;
+	if (asprintf(&text, "%s persist %s", sched, json_object_get_string(persist)) < 0)
+		text = NULL;
+	free(sched);
 	return text;
 }
 
@@ -93,7 +108,7 @@ static void print_vips(struct json_object *reply)
 	for (i = 0; i < n; i++) {
 		struct json_object *v = json_object_array_get_idx(vips, i);
 		char *row[TABLE_MAX_COLS] = {
-			cell(v, "vip"), cell(v, "sched"), cell(v, "forward"), check_cell(v),
+			cell(v, "vip"), sched_cell(v), cell(v, "forward"), check_cell(v),
 			cell(v, "backends"), cell(v, "up"), cell(v, "active_flows"),
 			cell(v, "packets"), cell(v, "bytes"), cell(v, "flows"),
 		};
@@ -110,7 +125,7 @@ static void print_vips(struct json_object *reply)
 /* vip add VIP [sched S] [forward F] [check KIND [PATH]] [check-port P] ... */
 enum vip_add_keyword {
 	KW_SCHED, KW_FORWARD, KW_CHECK, KW_CHECK_PORT, KW_INTERVAL, KW_TIMEOUT,
-	KW_RISE, KW_FALL, KW_MIN_UP,
+	KW_RISE, KW_FALL, KW_MIN_UP, KW_PERSIST, KW_PERSIST_V4, KW_PERSIST_V6,
 };
 
 static const struct xlb_cli_word vip_add_words[] = {
@@ -123,6 +138,9 @@ static const struct xlb_cli_word vip_add_words[] = {
 	[KW_RISE] = { .name = "rise" },
 	[KW_FALL] = { .name = "fall" },
 	[KW_MIN_UP] = { .name = "min-up" },
+	[KW_PERSIST] = { .name = "persist" },
+	[KW_PERSIST_V4] = { .name = "persist-prefix-v4" },
+	[KW_PERSIST_V6] = { .name = "persist-prefix-v6" },
 };
 
 static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
@@ -131,7 +149,7 @@ static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 	const char *name = vip_add_words[kw].name, *path;
 	char err[128], text[32];
 	unsigned int kind;
-	__u64 *ms;
+	__u64 *ms, persist;
 	__u32 n;
 	__u8 u8;
 	int ret;
@@ -172,7 +190,7 @@ static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 	case KW_TIMEOUT:
 		ms = kw == KW_INTERVAL ? interval : timeout;
 		ret = parse_duration(name, val, kw == KW_INTERVAL ? XLB_INTERVAL_MIN_MS :
-				     XLB_TIMEOUT_MIN_MS, ms);
+				     XLB_TIMEOUT_MIN_MS, XLB_CHECK_TIME_MAX_MS, ms);
 		if (ret)
 			return ret;
 		xlb_format_duration_ms(*ms, text, sizeof(text));
@@ -188,6 +206,19 @@ static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 		ret = parse_number(name, val, 1, XLB_MIN_UP_MAX, &n);
 		if (!ret)
 			add_int(req, "min_up", n);
+		return ret;
+	case KW_PERSIST:
+		ret = parse_duration(name, val, XLB_PERSIST_MIN_MS, XLB_PERSIST_MAX_MS, &persist);
+		if (!ret) {
+			xlb_format_duration_ms(persist, text, sizeof(text));
+			add_str(req, "persist", text);
+		}
+		return ret;
+	case KW_PERSIST_V4:
+	case KW_PERSIST_V6:
+		ret = parse_number(name, val, 1, kw == KW_PERSIST_V4 ? 32 : 128, &n);
+		if (!ret)
+			add_int(req, kw == KW_PERSIST_V4 ? "persist_prefix_v4" : "persist_prefix_v6", n);
 		return ret;
 	}
 	return usage_error("'%s': internal error: keyword %d", c->what, kw);

@@ -238,6 +238,18 @@ void backend_stop(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_back
 		xlb_neigh_unwatch(d->neigh, b->cfg.addr);
 }
 
+/* The VIP's persist settings, in the program's ticks. */
+int vip_persist_push(struct xlbd *d, struct xlb_state_vip *v)
+{
+	struct vip_sched ps = {
+		.persist_ticks = XLB_TIMEOUT_TICKS(v->cfg.persist_ms * 1000000ull),
+		.persist_prefix4 = v->cfg.persist_prefix4,
+		.persist_prefix6 = v->cfg.persist_prefix6,
+	};
+
+	return xlb_lb_vip_persist(d->lb, &v->cfg.key, &ps);
+}
+
 int vip_start(struct xlbd *d, struct xlb_state_vip *v)
 {
 	__u32 i;
@@ -245,6 +257,9 @@ int vip_start(struct xlbd *d, struct xlb_state_vip *v)
 
 	ret = xlb_lb_vip_add(d->lb, &v->cfg.key, v->cfg.sched, v->cfg.forward);
 	if (ret < 0)
+		return ret;
+	ret = vip_persist_push(d, v);
+	if (ret)
 		return ret;
 	for (i = 0; i < v->nbackends; i++) {
 		ret = backend_start(d, v, &v->backends[i]);

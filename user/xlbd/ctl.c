@@ -65,7 +65,7 @@ int get_duration(struct json_object *req, const char *name, __u32 *ms, char *err
 {
 	const char *s;
 	char why[128];
-	__u64 v;
+	__u64 v, max;
 	int ret = xlb_proto_get_opt_str(req, name, &s, err, errlen);
 
 	if (ret <= 0)
@@ -74,8 +74,11 @@ int get_duration(struct json_object *req, const char *name, __u32 *ms, char *err
 		snprintf(err, errlen, "%s: %s", name, why);
 		return -EINVAL;
 	}
-	if (v > XLB_CHECK_TIME_MAX_MS) {
-		snprintf(err, errlen, "%s: at most 1h", name);
+	/* persist may be longer than the checks' times */
+	max = strcmp(name, "persist") ? XLB_CHECK_TIME_MAX_MS : XLB_PERSIST_MAX_MS;
+	if (v > max) {
+		xlb_format_duration_ms(max, why, sizeof(why));
+		snprintf(err, errlen, "%s: at most %s", name, why);
 		return -EINVAL;
 	}
 	*ms = v;

@@ -70,11 +70,30 @@ static const char *option_name(const char *key)
 	return strncmp(key, "health.", 7) ? key : key + 7;
 }
 
+/* persist and its prefixes; ranges: xlb_vip_settings_check, as for the file. */
+static int get_persist(struct json_object *req, struct xlb_vip_cfg *v, char *err, size_t errlen)
+{
+	__u32 p4 = XLB_PERSIST_PREFIX4_DEFAULT, p6 = XLB_PERSIST_PREFIX6_DEFAULT;
+
+	xlb_vip_persist_default(v);
+	if (get_duration(req, "persist", &v->persist_ms, err, errlen) < 0 ||
+	    xlb_proto_get_opt_u32(req, "persist_prefix_v4", 1, 32, &p4, err, errlen) < 0 ||
+	    xlb_proto_get_opt_u32(req, "persist_prefix_v6", 1, 128, &p6, err, errlen) < 0)
+		return -EINVAL;
+	if (!v->persist_ms && (json_object_object_get_ex(req, "persist_prefix_v4", NULL) ||
+			       json_object_object_get_ex(req, "persist_prefix_v6", NULL)))
+		return fail(err, errlen, "a persist prefix needs persist DURATION");
+	v->persist_prefix4 = (__u8)p4;
+	v->persist_prefix6 = (__u8)p6;
+	return 0;
+}
+
 struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 {
 	static const char *const keys[] = { "vip", "sched", "forward", "check", "path",
 					    "check_port", "interval", "timeout", "rise",
-					    "fall", "min_up", NULL };
+					    "fall", "min_up", "persist", "persist_prefix_v4",
+					    "persist_prefix_v6", NULL };
 	struct xlb_vip_cfg cfg = {};
 	struct xlb_state_vip *v;
 	const char *s, *key;
@@ -90,6 +109,8 @@ struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 	cfg.min_up = XLB_MIN_UP_DEFAULT;
 	if (xlb_proto_get_opt_u32(req, "min_up", 1, XLB_MIN_UP_MAX, &cfg.min_up, err,
 				  sizeof(err)) < 0)
+		ERR_REPLY("%s", err);
+	if (get_persist(req, &cfg, err, sizeof(err)))
 		ERR_REPLY("%s", err);
 	if ((ret = xlb_proto_get_opt_str(req, "sched", &s, err, sizeof(err))) < 0)
 		ERR_REPLY("%s", err);
@@ -177,6 +198,12 @@ static struct json_object *vip_json(struct xlbd *d, struct xlb_state_vip *v)
 	add_u64(h, "rise", v->cfg.health.rise);
 	add_u64(h, "fall", v->cfg.health.fall);
 	json_object_object_add(o, "health", h);
+	if (v->cfg.persist_ms) {
+		xlb_format_duration_ms(v->cfg.persist_ms, buf, sizeof(buf));
+		json_object_object_add(o, "persist", json_object_new_string(buf));
+		add_u64(o, "persist_prefix_v4", v->cfg.persist_prefix4);
+		add_u64(o, "persist_prefix_v6", v->cfg.persist_prefix6);
+	}
 	add_u64(o, "backends", v->nbackends);
 	add_u64(o, "up", up);
 	add_active(o, flows_vip_active(d, lv));

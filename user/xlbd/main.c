@@ -292,6 +292,7 @@ static void stop(struct xlbd *d)
 	announce_stop(d);
 	handoff_stop(d);
 	flows_stop(d);
+	load_stop(d);
 	xlb_lb_free(d->lb);
 	xlb_state_free(&d->state);
 	xlb_config_free(&d->file);
@@ -315,7 +316,7 @@ static int run(struct xlbd *d)
 		return 0;
 	}
 	if (attach_data_plane(d) || apply_desired(d, &desired, from_state) || announce_start(d) ||
-	    handoff_start(d) || flows_start(d) || serve(d))
+	    handoff_start(d) || flows_start(d) || load_start(d) || serve(d))
 		return 1;
 	d->started = time(NULL);
 	d->running = 1;

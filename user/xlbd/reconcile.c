@@ -244,6 +244,15 @@ static int update_vip(struct xlbd *d, struct xlb_state_vip *v, const struct xlb_
 		v->cfg.min_up = want->min_up;
 		vip_changed = 1;
 	}
+	if (!ret && (v->cfg.persist_ms != want->persist_ms ||
+		     v->cfg.persist_prefix4 != want->persist_prefix4 ||
+		     v->cfg.persist_prefix6 != want->persist_prefix6)) {
+		v->cfg.persist_ms = want->persist_ms;
+		v->cfg.persist_prefix4 = want->persist_prefix4;
+		v->cfg.persist_prefix6 = want->persist_prefix6;
+		ret = vip_persist_push(d, v);
+		vip_changed = 1;
+	}
 	health_changed = memcmp(&v->cfg.health, &want->health, sizeof(want->health));
 	if (health_changed) {
 		v->cfg.health = want->health;

@@ -95,6 +95,7 @@ struct xlbd {
 	struct xlb_announce *announce; /* announce.c; NULL: announce: is off */
 	struct xlb_handoff *handoff;   /* handoff.c; NULL: handoff: is off */
 	struct xlb_flows *flows;       /* flows.c */
+	struct xlb_load_state *load;   /* load.c */
 	int epfd;
 	struct xlb_evsrc sig_src, listen_src, tick_src;
 	struct client *clients[MAX_CLIENTS];
@@ -120,6 +121,7 @@ int backend_push(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_backe
 int backend_start(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_backend *b);
 void backend_stop(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_backend *b);
 int vip_start(struct xlbd *d, struct xlb_state_vip *v);
+int vip_persist_push(struct xlbd *d, struct xlb_state_vip *v);
 void vip_stop(struct xlbd *d, struct xlb_state_vip *v);
 __u32 total_backends(const struct xlbd *d);
 /* callbacks: ctx (or src->ctx) is the struct xlbd */
@@ -172,6 +174,9 @@ void handoff_show(struct xlbd *d, struct json_object *o);
 struct xlb_flows;
 int flows_start(struct xlbd *d);
 void flows_stop(struct xlbd *d);
+/* ---- load.c: the loads lc, wlc and lt compare ---- */
+int load_start(struct xlbd *d);
+void load_stop(struct xlbd *d);
 /* A backend's (a VIP's) live flows; -1 until the first walk is complete. */
 long long flows_active(struct xlbd *d, const struct xlb_lb_backend *b);
 long long flows_vip_active(struct xlbd *d, const struct xlb_lb_vip *lv);

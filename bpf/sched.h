@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * A new flow's backend: the VIP's scheduler over the VIP's table, which
+ * user space fills for it (README, "Schedulers"). Included by xlb.bpf.c
+ * after the maps and the packet's helpers.
+ */
+#ifndef XLB_SCHED_H
+#define XLB_SCHED_H
+
+#include "hash.h"
+#include "sched_pick.h"
+
+static __always_inline __u32 table_slot(void *table, __u32 slot)
+{
+	__u32 *id = bpf_map_lookup_elem(table, &slot);
+
+	return id ? *id : XLB_NO_BACKEND;
+}
+
+/*
+ * rr, wrr: this CPU's next slot of the rotation. A cursor per CPU needs no
+ * atomics; every CPU walks the whole rotation, so each CPU's flows, and
+ * so their sum, keep the weights' shares.
+ */
+static __always_inline __u32 rotation_next(__u32 vip_id)
+{
+	__u32 *cursor = bpf_map_lookup_elem(&sched_cursor, &vip_id), slot;
+
+	if (!cursor)
+		return 0;
+	slot = *cursor;
+	if (slot >= XLB_MAGLEV_SIZE)
+		slot = 0;
+	*cursor = slot + 1;
+	return slot;
+}
+
+/* xlbd's count at its last write, plus this CPU's own picks since. */
+static __always_inline struct xlb_load load_of(__u32 id, struct backend_pending **pending)
+{
+	struct backend_load *l = bpf_map_lookup_elem(&backend_load, &id);
+	struct backend_pending *p = bpf_map_lookup_elem(&backend_pending, &id);
+	struct xlb_load out = {};
+
+	*pending = NULL;
+	if (!l || !p)
+		return out;
+	out.flows = l->flows;
+	out.rate = l->rate;
+	out.weight = l->weight;
+	if (p->epoch != l->epoch) {
+		p->epoch = l->epoch;
+		p->count = 0;
+	}
+	out.flows += p->count;
+	*pending = p;
+	return out;
+}
+
+/*
+ * lc, wlc, lt: the power of two choices. The flow's hash names two slots
+ * of the table (weighted Maglev for wlc and lt: candidates drawn by weight,
+ * as IPVS's twos), and the less loaded backend of the two wins. Two, not
+ * all: a new flow costs the same for 3 backends or 3,000, and counts that
+ * are up to XLB_LOAD_PERIOD_MS old do not send every new flow to the one
+ * backend that looked least loaded at the last count.
+ */
+static __always_inline __u32 least_of_two(void *table, __u8 sched, __u32 hash)
+{
+	struct backend_pending *pa, *pb;
+	struct xlb_load la, lb;
+	__u32 a, b = XLB_NO_BACKEND, slot, i;
+
+	a = table_slot(table, xlb_p2c_slot(hash, 0));
+	slot = xlb_p2c_slot(hash, 1);
+	for (i = 0; i < XLB_P2C_PROBES; i++) {
+		b = table_slot(table, slot);
+		if (b != a)
+			break;
+		slot = slot + 1 < XLB_MAGLEV_SIZE ? slot + 1 : 0;
+	}
+	if (a == XLB_NO_BACKEND)
+		return XLB_NO_BACKEND;
+	la = load_of(a, &pa);
+	if (b != a && b != XLB_NO_BACKEND) {
+		lb = load_of(b, &pb);
+		if (!xlb_load_first_wins(sched, &la, &lb)) {
+			a = b;
+			pa = pb;
+		}
+	}
+	if (pa)
+		pa->count += 1;
+	return a;
+}
+
+/* The client's address, masked to the VIP's persist prefix. */
+static __always_inline void persist_key_of(const struct packet *pkt, __u32 vip_id,
+					   const struct vip_sched *vs, struct persist_key *k)
+{
+	__u32 bits = pkt->family == 4 ? 96 + vs->persist_prefix4 : vs->persist_prefix6, i, keep;
+
+	k->vip_id = vip_id;
+	k->pad = 0;
+	for (i = 0; i < 4; i++) {
+		keep = bits >= 32 * (i + 1) ? 32 : bits > 32 * i ? bits - 32 * i : 0;
+		k->addr[i] = keep == 32 ? pkt->flow.saddr[i] :
+			     keep == 0 ? 0 : pkt->flow.saddr[i] & bpf_htonl(~0u << (32 - keep));
+	}
+}
+
+/* The prefix's backend, while it takes new flows and the prefix is within its time. */
+static __always_inline __u32 persist_find(const struct persist_key *k, __u32 vip_id,
+					  const struct vip_sched *vs, __u32 tick)
+{
+	struct persist_entry *e = bpf_map_lookup_elem(&persist, k);
+	struct backend *be;
+
+	if (!e || !XLB_TICK_ALIVE(e->seen, tick, vs->persist_ticks))
+		return XLB_NO_BACKEND;
+	be = bpf_map_lookup_elem(&backends, &e->backend_id);
+	if (!be || be->gen != e->backend_gen || be->vip_id != vip_id ||
+	    !(be->flags & XLB_BACKEND_F_NEW_FLOWS))
+		return XLB_NO_BACKEND;
+	if (e->seen != tick)
+		e->seen = tick;
+	return e->backend_id;
+}
+
+static __always_inline void persist_write(const struct persist_key *k, __u32 backend_id,
+					  __u32 tick)
+{
+	struct backend *be = bpf_map_lookup_elem(&backends, &backend_id);
+	struct persist_entry e = { .backend_id = backend_id, .seen = tick };
+
+	if (!be)
+		return;
+	e.backend_gen = be->gen;
+	bpf_map_update_elem(&persist, k, &e, BPF_ANY);
+}
+
+/*
+ * The backend for a packet that no table holds. new_flow: a flow's first
+ * packet. Fragments and ICMP errors are not flows: whatever the scheduler,
+ * their slot is the hash's, so they neither move a rotation nor count as
+ * load.
+ */
+static __always_inline __u32 pick_backend(const struct packet *pkt, const struct vip_meta *vip,
+					  __u32 tick, int new_flow)
+{
+	struct persist_key pk;
+	struct vip_sched *vs = NULL;
+	__u32 hash, id, vip_id = vip->id;
+	void *table;
+
+	table = bpf_map_lookup_elem(&maglev_tables, &vip_id);
+	if (!table)
+		return XLB_NO_BACKEND;
+	if (vip->sched == XLB_SCHED_SOURCE_HASH)
+		hash = xlb_hash_addr(pkt->flow.saddr);
+	else
+		hash = xlb_hash_flow(pkt->flow.saddr, pkt->flow.daddr, pkt->flow.sport,
+				     pkt->flow.dport, pkt->flow.proto);
+	if (!new_flow)
+		return table_slot(table, hash % XLB_MAGLEV_SIZE);
+
+	if (vip->flags & XLB_VIP_F_PERSIST) {
+		vs = bpf_map_lookup_elem(&vip_sched, &vip_id);
+		if (vs) {
+			persist_key_of(pkt, vip_id, vs, &pk);
+			id = persist_find(&pk, vip_id, vs, tick);
+			if (id != XLB_NO_BACKEND) {
+				stat_inc(XLB_STAT_PERSIST_HIT);
+				return id;
+			}
+		}
+	}
+	switch (vip->sched) {
+	case XLB_SCHED_RR:
+	case XLB_SCHED_WRR:
+		id = table_slot(table, rotation_next(vip_id));
+		break;
+	case XLB_SCHED_LC:
+	case XLB_SCHED_WLC:
+	case XLB_SCHED_LT:
+		id = least_of_two(table, vip->sched, hash);
+		break;
+	default:
+		id = table_slot(table, hash % XLB_MAGLEV_SIZE);
+	}
+	if (vs && id != XLB_NO_BACKEND)
+		persist_write(&pk, id, tick);
+	return id;
+}
+
+#endif /* XLB_SCHED_H */
