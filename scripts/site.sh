@@ -99,6 +99,7 @@ $(for i in $(seq 1 "$apps"); do printf '\t\tserver 198.18.0.20%d:8080;\n' "$i"; 
 		server_name $host;
 		ssl_certificate $tls/site.pem;
 		ssl_certificate_key $tls/site.key;
+		ssl_protocols TLSv1.2 TLSv1.3;
 		add_header X-Proxy proxy$1 always;
 		add_header X-Cache-Status \$upstream_cache_status always;
 		# xlb's health check: this proxy, not the apps behind it
