@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # make demo: xlb's main job in one command. Builds a site of network
 # namespaces (a client, the LB, three nginx backends), starts xlbd with
-# examples/xlb.yaml, sends traffic and shows what happens. Tears it all
-# down at the end, unless DEMO_KEEP=1. 'demo.sh ecmp': several LB hosts.
+# examples/xlb.yaml, sends traffic and shows what happens; then the whole
+# picture: xlb in front of nginx reverse proxies that end TLS, compress and
+# cache for three app servers (scripts/site.sh, examples/xlb-site.yaml).
+# Tears it all down at the end, unless DEMO_KEEP=1. 'demo.sh site': the
+# second part alone; 'demo.sh ecmp': several LB hosts; 'demo.sh down'.
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib.sh"
 
@@ -10,9 +13,22 @@ V4=198.18.100.10
 V6=2001:db8:100::10
 keep=${DEMO_KEEP:-0}
 
+# demo_down PREFIX: remove a demo site, also one a kept demo left behind
+# (its xlbd is then no child of ours: wait for it by its PID)
+demo_down() {
+	ip netns list | grep -q "^${1}sw" || return 0
+	SITE=$1 RUN=/run/xlbt/${1%-}
+	PIN=$RUN/bpf/xlb SOCK=$RUN/xlbd.sock STATE=$RUN/state
+	XLBD_PID=$(cat "$RUN/xlbd.pid" 2>/dev/null || true)
+	local pid=$XLBD_PID
+	xlbd_stop
+	[ -z "$pid" ] || wait_for 5 bash -c "! kill -0 $pid"
+	site_down >/dev/null 2>&1 || true
+}
 cleanup() {
 	[ "$keep" = 1 ] && return 0
-	site_down >/dev/null 2>&1 || true
+	demo_down xlbt-demo-
+	demo_down xlbt-demo7-
 }
 trap cleanup EXIT INT TERM
 
@@ -78,20 +94,120 @@ demo_ecmp() {
 	ip -n "$ROUTER" route show "$VIP" | sed 's/^/  /'
 	say "Tearing down"
 }
+
+# demo.sh site: the whole picture, xlb (L4) in front of nginx reverse
+# proxies (L7) in front of app servers: scripts/site.sh
+demo_site() {
+	local P=xlbt-demo7- site=$TOP/scripts/site.sh i fails t0 r h0 h1 args c_tx c_rx l_rx x_b p_tx
+	say "Part 2: xlb in front of reverse proxies, which end TLS, compress and cache"
+	site_up "$P" -n 2 --apps 3
+	bash "$site" start -p "$P"
+	eval "$(bash "$site" env -p "$P")"
+	cat <<EOF
+  client   ${P}client   198.18.0.1              https://$HOST/ is the VIP $V4 (ports 80, 443)
+  LB       ${P}lb       198.18.0.2              xlbd, examples/xlb-site.yaml: L2 DSR, https health checks
+  proxies  ${P}be1..2   198.18.0.11..12         nginx: TLS (a throwaway CA made just now), gzip, cache
+  apps     ${P}app1..3  198.18.0.201..203:8080  python: each names itself and counts its hits
+EOF
+	cp "$TOP/examples/xlb-site.yaml" "$RUN/xlb.yaml"
+	xlbd_start "$RUN/xlb.yaml" || { tail -5 "$RUN/xlbd.log"; exit 1; }
+	wait_for 15 site_all_up || true
+	grep ':443/tcp up' "$RUN/xlbd.log" | sed 's/^/  /'
+
+	say "A TLS request through the VIP (curl --cacert the site's CA), answered by a proxy"
+	tls -v -o "$RUN/page" "https://$HOST/" 2>&1 |
+		grep -E '^\* (SSL connection| subject| subjectAltName| issuer| SSL certificate verify)|^< (HTTP|X-)' | sed 's/^/  /'
+	printf '  body: %s\n' "$(head -1 "$RUN/page")"
+
+	say "DSR: five 2 MiB downloads over TLS; the replies go from the proxies straight to the client"
+	c_tx=$(dev "$CLIENT" tx.bytes) c_rx=$(dev "$CLIENT" rx.bytes) l_rx=$(dev "$LB" rx.bytes)
+	x_b=$(xlb_bytes) p_tx=$(proxies_tx)
+	for i in 1 2 3 4 5; do tls -o /dev/null "https://$HOST/big"; done
+	printf '  %-42s %12s bytes\n' "client sent (requests, ACKs)" "$(($(dev "$CLIENT" tx.bytes) - c_tx))"
+	printf '  %-42s %12s bytes\n' "XDP on the LB forwarded to the proxies" "$(($(xlb_bytes) - x_b))"
+	printf '  %-42s %12s bytes\n' "LB interface received (health checks too)" "$(($(dev "$LB" rx.bytes) - l_rx))"
+	printf '  %-42s %12s bytes\n' "the proxies sent" "$(($(proxies_tx) - p_tx))"
+	printf '  %-42s %12s bytes   <- never through the LB\n' "client received" "$(($(dev "$CLIENT" rx.bytes) - c_rx))"
+
+	say "Compression: the app sends plain text, the proxy gzips it"
+	tls --compressed -D "$RUN/gz.h" -o "$RUN/gz" -w '  %{size_download} bytes on the wire, ' "https://$HOST/gzip"
+	printf '%s bytes decompressed; %s\n' "$(stat -c %s "$RUN/gz")" "$(grep -i '^content-encoding' "$RUN/gz.h" | tr -d '\r')"
+
+	say "Cache: three requests for /cached on one connection; the apps' hit counters before and after"
+	h0=$(hits)
+	tls -w '  %header{x-proxy}: X-Cache-Status %header{x-cache-status}\n' -o /dev/null "https://$HOST/cached" \
+		-o /dev/null "https://$HOST/cached" -o /dev/null "https://$HOST/cached"
+	h1=$(hits)
+	printf '  before: %s\n  after:  %s (one more: the MISS; the HITs never reached an app)\n' "$h0" "$h1"
+
+	say "A proxy fails: nginx on proxy2 stops while the client keeps asking"
+	t0=$(date +%s%N)
+	kill "$(cat "$RUN/proxy2/nginx.pid")"
+	fails=0
+	for i in $(seq 1 60); do
+		r=$(tls -o /dev/null -w '%{http_code}' "https://$HOST/" || true)
+		[ "$r" = 200 ] || fails=$((fails + 1))
+		proxy2_down && break
+		sleep 0.05
+	done
+	printf '  proxy2 marked down after %d ms (https check every 500ms, fall 2); %d requests failed meanwhile\n' \
+		$((($(date +%s%N) - t0) / 1000000)) "$fails"
+	grep '198.18.0.12 of 198.18.100.10:443/tcp down' "$RUN/xlbd.log" | tail -1 | sed 's/^/  log: /'
+	args=()
+	for i in $(seq 1 50); do args+=(-o /dev/null -H 'Connection: close' "https://$HOST/"); done
+	printf '  then 50 new connections:'
+	tls -w '%{http_code} %header{x-proxy}\n' "${args[@]}" | sort | uniq -c |
+		awk '{printf "  %d answered %s by %s", $1, $2, $3} END {print ""}'
+	bash "$site" proxy-stop -p "$P" 2
+	bash "$site" proxy-start -p "$P" 2
+	wait_for 10 site_all_up || true
+	printf '  nginx back on proxy2: up again after 2 good checks\n'
+
+	say "xlbctl backend show"
+	ctl backend show | sed 's/^/  /'
+	keep_note="${keep_note:+$keep_note
+}Part 2, reverse proxies:
+  ip netns exec ${P}client curl --cacert $CA --resolve $HOST:443:$V4 -v https://$HOST/
+  ip netns exec ${P}app1 curl http://127.0.0.1:8080/hits
+  $XLBCTL -s $SOCK backend show
+  tail -f $RUN/xlbd.log $RUN/proxy1/access.log"
+}
+# what demo_site asks, on the site of its variables
+tls() { client curl -s -g -m 3 --cacert "$CA" --resolve "$HOST:443:$V4" --resolve "$HOST:80:$V4" "$@"; }
+hits() { for i in 1 2 3; do printf 'app%d %s  ' "$i" "$(ip netns exec "${SITE}app$i" curl -s -m 2 http://127.0.0.1:8080/hits)"; done; }
+dev() { ip -n "$1" -j -s link show eth0 | jq ".[0].stats64.$2"; }
+proxies_tx() { echo $(($(dev "$PROXY1" tx.bytes) + $(dev "$PROXY2" tx.bytes))); }
+xlb_bytes() { ctl -j vip show "$V4:443/tcp" | jq '.vips[0].bytes'; }
+site_all_up() { [ "$(ctl -j backend show | jq '[.backends[] | select(.state == "up")] | length')" = 6 ]; }
+proxy2_down() {
+	[ "$(ctl -j backend show "$V4:443/tcp" | jq -r '.backends[] | select(.address == "198.18.0.12") | .state')" = down ]
+}
+
+demo_keep_note() {
+	if [ "$keep" = 1 ]; then
+		say "The sites stay up (DEMO_KEEP=1). Explore:"
+		printf '%s\nTear them down:\n  bash %s/scripts/demo.sh down\n' "$keep_note" "$TOP"
+	else
+		say "Tearing down"
+	fi
+}
+
 if [ "${1:-}" = ecmp ]; then
 	demo_ecmp
 	exit 0
 fi
 
 # a previous kept demo would be in the way; 'demo.sh down' only removes it
-if ip netns list | grep -q '^xlbt-demo-sw'; then
-	SITE=xlbt-demo- RUN=/run/xlbt/xlbt-demo PIN=/run/xlbt/xlbt-demo/bpf/xlb
-	XLBD_PID=$(cat "$RUN/xlbd.pid" 2>/dev/null || true)
-	site_down >/dev/null 2>&1 || true
-fi
+demo_down xlbt-demo-
+demo_down xlbt-demo7-
 if [ "${1:-}" = down ]; then
 	keep=1
-	echo "demo site removed"
+	echo "demo sites removed"
+	exit 0
+fi
+if [ "${1:-}" = site ]; then
+	demo_site
+	demo_keep_note
 	exit 0
 fi
 
@@ -160,18 +276,13 @@ ctl backend show | sed 's/^/  /'
 say "xlbctl stats $V4:80/tcp"
 ctl stats "$V4:80/tcp" | grep -v ' 0$' | sed 's/^/  /'
 
-if [ "$keep" = 1 ]; then
-	say "The site stays up (DEMO_KEEP=1). Explore:"
-	cat <<EOF
+keep_note="Part 1, nginx backends:
   ip netns exec ${SITE}client curl http://$V4/
   $XLBCTL -s $SOCK backend show
   $XLBCTL -s $SOCK stats
   $XLBCTL -s $SOCK backend set $V4:80/tcp 198.18.0.11 drain
   tail -f $RUN/xlbd.log
-  ip netns exec ${SITE}client wrk -c 16 -d 10s http://$V4/
-Tear it down:
-  bash $TOP/scripts/demo.sh down
-EOF
-else
-	say "Tearing down"
-fi
+  ip netns exec ${SITE}client wrk -c 16 -d 10s http://$V4/"
+[ "$keep" = 1 ] || demo_down xlbt-demo-
+demo_site
+demo_keep_note

@@ -18,6 +18,9 @@ packages=(
 	python3 python3-scapy prometheus tmux
 	# several LB hosts: BGP and BFD on each LB host and on the router
 	bird2
+	# the L4+L7 site (scripts/site.sh): its certificate; Debian's nginx has
+	# TLS, gzip and proxy_cache (Debian 12's nginx-light is it plus one module)
+	openssl nginx
 )
 
 missing=()

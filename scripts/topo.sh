@@ -8,6 +8,9 @@
 #
 # VIPs: 198.18.100.10 and .11, 2001:db8:100::10 and ::11 (on every backend's lo).
 #
+# With --apps N, N plain hosts behind the backends (no VIP), on the bridge:
+#   PREFIXappN    198.18.0.20N 2001:db8::20N  (scripts/site.sh runs its app servers there)
+#
 # With --l3 the backends sit behind a router instead, for forward ipip:
 #
 #   PREFIXclient  198.18.0.1   2001:db8::1     default via the router
@@ -23,7 +26,7 @@
 # the file unhealthy exists in its folder), /big (4 MiB) and /slow (1 MiB
 # at 256 KiB/s), with an X-Backend header.
 #
-# usage: topo.sh up   [-p PREFIX] [-n BACKENDS] [--nginx] [--no-ipv6] [--l3]
+# usage: topo.sh up   [-p PREFIX] [-n BACKENDS] [--apps N] [--nginx] [--no-ipv6] [--l3]
 #        topo.sh down [-p PREFIX]
 #        topo.sh nginx-stop|nginx-start [-p PREFIX] N   # one backend's nginx
 #        topo.sh env  [-p PREFIX]     # print the names, for scripts to eval
@@ -46,6 +49,7 @@ backends=3
 nginx=0
 ipv6=1
 l3=0
+apps=0
 cmd=${1:-}
 shift || true
 be_arg=
@@ -53,6 +57,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-p) prefix=$2; shift 2 ;;
 	-n) backends=$2; shift 2 ;;
+	--apps) apps=$2; shift 2 ;;
 	--nginx) nginx=1; shift ;;
 	--no-ipv6) ipv6=0; shift ;;
 	--l3) l3=1; shift ;;
@@ -64,6 +69,11 @@ case $backends in
 [1-9] | [1-8][0-9]) ;;
 *) echo "topo.sh: -n takes 1..89 backends" >&2; exit 2 ;;
 esac
+case $apps in
+[0-9]) ;;
+*) echo "topo.sh: --apps takes 0..9 hosts" >&2; exit 2 ;;
+esac
+[ "$apps" = 0 ] || [ "$l3" = 0 ] || { echo "topo.sh: --apps is for the L2 site, not --l3" >&2; exit 2; }
 
 run_dir=/run/xlbt/${prefix%-}
 sw=${prefix}sw
@@ -228,6 +238,10 @@ up() {
 		[ "$l3" = 1 ] && backend_l3 "$i"
 		[ "$nginx" = 1 ] && nginx_start "$i"
 	done
+	for i in $(seq 1 "$apps"); do
+		ip netns add "${prefix}app$i"
+		link_up "${prefix}app$i" "xlbta$i$$" "198.18.0.20$i" "2001:db8::20$i" "p-app$i"
+	done
 	return 0
 }
 
@@ -282,14 +296,14 @@ nginx_stop() { # N
 down() {
 	local pidfile pid ns
 	# processes this site started, by the PIDs they recorded
-	for pidfile in "$run_dir"/*.pid "$run_dir"/*/nginx.pid; do
+	for pidfile in "$run_dir"/*.pid "$run_dir"/*/*.pid; do
 		[ -f "$pidfile" ] || continue
 		pid=$(cat "$pidfile" 2>/dev/null || true)
 		[ -n "$pid" ] && kill "$pid" 2>/dev/null || true
 	done
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix" || true); do
 		case $ns in
-		"$sw" | "$client" | "$lb" | "$router" | "${prefix}"be*) ip netns del "$ns" 2>/dev/null || true ;;
+		"$sw" | "$client" | "$lb" | "$router" | "${prefix}"be* | "${prefix}"app*) ip netns del "$ns" 2>/dev/null || true ;;
 		esac
 	done
 	umount "$decap_pins" 2>/dev/null || true
@@ -304,6 +318,7 @@ nginx-start) nginx_start "$be_arg" ;;
 env)
 	echo "SW=$sw CLIENT=$client LB=$lb ROUTER=$router RUN_DIR=$run_dir"
 	for i in $(seq 1 "$backends"); do echo "BE$i=$(be_ns "$i")"; done
+	for i in $(seq 1 "$apps"); do echo "APP$i=${prefix}app$i"; done
 	;;
 *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
