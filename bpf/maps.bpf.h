@@ -152,10 +152,15 @@ struct {
 	__type(value, struct backend_pending);
 } backend_pending SEC(".maps");
 
-/* persist: one LRU over every persist VIP's client prefixes, shared by the CPUs */
+/*
+ * persist: one table over every persist VIP's client prefixes, read by all
+ * CPUs (a client's flows spread over them). Per-CPU LRU lists: an insert
+ * takes no lock the other CPUs wait on.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XLB_PERSIST_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct persist_key);
 	__type(value, struct persist_entry);
 } persist SEC(".maps");

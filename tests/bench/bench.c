@@ -83,7 +83,7 @@ struct row {
 	double ratio;
 };
 
-static struct row rows[24];
+static struct row rows[32];
 static int nrows;
 static int floor_fd;
 static __u8 floor_pkt[PKT_MAX];
@@ -154,8 +154,8 @@ static struct pkt_spec flow(int family, __u8 proto, __u16 dport, __u8 flags)
 }
 
 /* ipip backends sit behind a gateway (tests/bench/run.sh routes them) */
-static void add_vip(struct xlb_lb *lb, const char *addr, __u16 port, __u8 proto,
-		    int nbackends, __u8 forward, int backend6)
+static void add_vip_sched(struct xlb_lb *lb, const char *addr, __u16 port, __u8 proto,
+			  int nbackends, __u8 forward, int backend6, __u8 sched)
 {
 	struct vip_key k = { .port = htons(port), .proto = proto };
 	struct xlb_backend_spec b = { .weight = 1, .state = XLB_BE_UP };
@@ -163,7 +163,7 @@ static void add_vip(struct xlb_lb *lb, const char *addr, __u16 port, __u8 proto,
 	int i;
 
 	addr_parse16(addr, k.addr);
-	if (xlb_lb_vip_add(lb, &k, XLB_SCHED_MAGLEV, forward) < 0)
+	if (xlb_lb_vip_add(lb, &k, sched, forward) < 0)
 		exit(1);
 	mac_set(b.src_mac, 0xee);
 	b.ifindex = ifindex;
@@ -182,6 +182,12 @@ static void add_vip(struct xlb_lb *lb, const char *addr, __u16 port, __u8 proto,
 			exit(1);
 		}
 	}
+}
+
+static void add_vip(struct xlb_lb *lb, const char *addr, __u16 port, __u8 proto,
+		    int nbackends, __u8 forward, int backend6)
+{
+	add_vip_sched(lb, addr, port, proto, nbackends, forward, backend6, XLB_SCHED_MAGLEV);
 }
 
 static long memlock_of(int fd)
@@ -256,6 +262,9 @@ struct bench_case {
 /* The rows, in the order of the table. */
 #define CASE(nm, wh, fam, pr, flags, port) \
 	.name = nm, .what = wh, .family = fam, .proto = pr, .tcp_flags = flags, .dport = port
+#define SCHED_CASE(nm, wh, port) \
+	{ CASE(nm, wh, 4, IPPROTO_TCP, TCP_SYN, port), \
+	  .prog = PROG_VARY, .offset = VARY_COST, .vary_offset = V4_SRC }
 static const struct bench_case cases[] = {
 	/* established: the first packet inserts the flow, the rest hit */
 	{ CASE("est4", "established IPv4 TCP", 4, IPPROTO_TCP, TCP_ACK, 80) },
@@ -286,6 +295,16 @@ static const struct bench_case cases[] = {
 	  .prog = PROG_VARY, .offset = VARY_COST, .vary_offset = V4_SRC },
 	{ CASE("syn6_cold", "IPv6 SYN, new 5-tuple each", 6, IPPROTO_TCP, TCP_SYN, 80),
 	  .prog = PROG_VARY, .offset = VARY_COST, .vary_offset = V6_SRC },
+	/* each scheduler's new-flow path: syn4_cold with the VIP's scheduler instead of Maglev */
+	SCHED_CASE("new_rr", "syn4_cold, sched rr: this CPU's next slot", 102),
+	SCHED_CASE("new_wrr", "syn4_cold, sched wrr", 103),
+	SCHED_CASE("new_lc", "syn4_cold, sched lc: two candidates, their loads", 104),
+	SCHED_CASE("new_wlc", "syn4_cold, sched wlc", 105),
+	SCHED_CASE("new_lt", "syn4_cold, sched lt", 106),
+	SCHED_CASE("new_persist", "syn4_cold, sched rr + persist: a new client each (lookup, insert)",
+		   110),
+	SCHED_CASE("new_persist_hit", "syn4_cold, sched rr + persist: the client's prefix known",
+		   111),
 	/* the alternative to the backend table's MAC: a FIB lookup per packet */
 	{ CASE("fib4", "floor + bpf_fib_lookup (l2dsr does without; ipip caches it)",
 	       4, IPPROTO_TCP, TCP_ACK, 80),
@@ -329,9 +348,13 @@ static double cost_over_floor(int prog_fd, double divisor)
 static struct bench_bpf *bench_setup(const struct xlb_load_opts *opts, struct xlb_dp *dp,
 				     struct xlb_lb **lb)
 {
+	struct vip_sched persist = { .persist_ticks = XLB_TIMEOUT_TICKS(300000000000ull),
+				     .persist_prefix4 = 32, .persist_prefix6 = 64 };
+	struct vip_key persist_vip = {};
 	struct encap_config enc = {};
 	struct bench_bpf *skel;
 	char err[64];
+	__u8 i;
 
 	skel = bench_bpf__open();
 	if (!skel)
@@ -351,6 +374,21 @@ static struct bench_bpf *bench_setup(const struct xlb_load_opts *opts, struct xl
 	add_vip(*lb, VIP4, 90, IPPROTO_TCP, 10, XLB_FWD_IPIP, 0);
 	add_vip(*lb, VIP6, 90, IPPROTO_TCP, 10, XLB_FWD_IPIP, 1);
 	add_vip(*lb, VIP4, 91, IPPROTO_TCP, 10, XLB_FWD_IPIP, 1);
+	/* the schedulers' rows: one VIP each, ports 100.. in the order of enum xlb_sched */
+	for (i = XLB_SCHED_RR; i <= XLB_SCHED_LT; i++)
+		add_vip_sched(*lb, VIP4, (__u16)(100 + i), IPPROTO_TCP, 10, XLB_FWD_L2DSR, 0, i);
+	add_vip_sched(*lb, VIP4, 110, IPPROTO_TCP, 10, XLB_FWD_L2DSR, 0, XLB_SCHED_RR);
+	addr_parse16(VIP4, persist_vip.addr);
+	persist_vip.port = htons(110);
+	persist_vip.proto = IPPROTO_TCP;
+	if (xlb_lb_vip_persist(*lb, &persist_vip, &persist))
+		exit(1);
+	/* the hit row: /1, so the varied sources fall into two prefixes, each known after its first */
+	add_vip_sched(*lb, VIP4, 111, IPPROTO_TCP, 10, XLB_FWD_L2DSR, 0, XLB_SCHED_RR);
+	persist_vip.port = htons(111);
+	persist.persist_prefix4 = 1;
+	if (xlb_lb_vip_persist(*lb, &persist_vip, &persist))
+		exit(1);
 	if (xlb_parse_encap_source("198.18.0.2", 4, &enc.v4, err, sizeof(err)) ||
 	    xlb_parse_encap_source("2001:db8::2", 6, &enc.v6, err, sizeof(err)) ||
 	    xlb_dp_encap_set(dp, &enc))
@@ -402,6 +440,38 @@ static void run_all(struct bench_bpf *skel, double offsets[NOFFSETS])
 	nrows++;
 }
 
+static const struct row *row_named(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nrows; i++)
+		if (!strcmp(rows[i].name, name))
+			return &rows[i];
+	return NULL;
+}
+
+/* Each scheduler's new flow beside Maglev's (syn4_cold) and the warm SYN (syn4). */
+static void print_sched(void)
+{
+	static const char *const names[] = { "new_rr", "new_wrr", "new_lc", "new_wlc", "new_lt",
+					     "new_persist", "new_persist_hit" };
+	const struct row *cold = row_named("syn4_cold"), *warm = row_named("syn4"), *r;
+	size_t i;
+
+	if (!cold || !warm)
+		return;
+	printf("\n| new flow by scheduler | × floor | × syn4_cold (maglev) | × syn4 |\n"
+	       "|---|---:|---:|---:|\n");
+	printf("| maglev (syn4_cold) | %.2f | 1.00 | %.2f |\n", cold->ratio,
+	       cold->ratio / warm->ratio);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		r = row_named(names[i]);
+		if (r)
+			printf("| %s | %.2f | %.2f | %.2f |\n", names[i] + 4, r->ratio,
+			       r->ratio / cold->ratio, r->ratio / warm->ratio);
+	}
+}
+
 static void print_times(const double offsets[NOFFSETS])
 {
 	int i;
@@ -410,6 +480,7 @@ static void print_times(const double offsets[NOFFSETS])
 	for (i = 0; i < nrows; i++)
 		printf("| %s | %s | %.1f | %.2f |\n", rows[i].name, rows[i].what, rows[i].ns,
 		       rows[i].ratio);
+	print_sched();
 	printf("\nwrapper cost subtracted from the new-5-tuple rows: %.1f ns\n", offsets[VARY_COST]);
 	printf("restore step subtracted from the ipip rows: %.1f ns\n", offsets[RESTORE_COST]);
 	printf("\n| forward ipip against l2dsr, same flow | × |\n|---|---:|\n");
