@@ -233,7 +233,7 @@ bad 2 "xlbctl: unknown object 'foo'" foo show
 bad 2 "xlbctl: unknown verb 'frob' for 'vip'" vip frob
 bad 2 "xlbctl: unknown keyword 'foo' for 'vip add'" vip add 198.18.100.20:80/tcp foo bar
 bad 2 "xlbctl: 'vip add': duplicate keyword 'sched'" vip add 198.18.100.20:80/tcp sched maglev sched maglev
-bad 2 "xlbctl: sched: bad scheduler (maglev or source-hash)" vip add 198.18.100.20:80/tcp sched rr
+bad 2 "xlbctl: sched: bad scheduler (maglev, source-hash, rr, wrr, lc, wlc or lt)" vip add 198.18.100.20:80/tcp sched random
 bad 2 "xlbctl: forward: bad forwarding mode (l2dsr, ipip)" vip add 198.18.100.20:80/tcp forward nat
 bad 2 "xlbctl: interval: bad duration (e.g. 2s, 500ms)" vip add 198.18.100.20:80/tcp interval 5
 bad 2 "xlbctl: rise: out of range (1..100)" vip add 198.18.100.20:80/tcp rise 0
