@@ -54,7 +54,11 @@
 	X(CT_CLOSING, 35, "ct_closing", INFO)         /* FIN or RST from the client: the flow is closing */ \
 	X(CT_REOPENED, 36, "ct_reopened", INFO)       /* a SYN on a closing flow's tuple: a fresh pick */ \
 	X(CT_LEGACY_HIT, 37, "ct_legacy_hit", INFO)   /* found in an older build's table, moved to the main one */ \
-	X(CT_INSERT_FAILED, 38, "ct_insert_failed", INFO) /* the main table refused an entry (forwarded anyway) */
+	X(CT_INSERT_FAILED, 38, "ct_insert_failed", INFO) /* the main table refused an entry (forwarded anyway) */ \
+	/* source filters (maps/filter_maps.h) */                                          \
+	X(DROP_BLOCKED, 39, "drop_blocked", DROP) /* VIP traffic from a blocklisted source */ \
+	X(DROP_BLOCKED_NOT_VIP, 40, "drop_blocked_not_vip", DROP) /* scope all: a packet not for a VIP from a blocklisted source */ \
+	X(ALLOWED, 41, "allowed", INFO) /* from an allowlisted source: never blocked nor limited */
 
 /* The upgrade test's rebuilt data plane (make variant): one counter more. */
 #ifdef XLB_VARIANT
