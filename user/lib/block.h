@@ -41,6 +41,11 @@ struct xlb_blocklist {
 int xlb_block_prefix_parse(const char *s, struct xlb_prefix *p, char *err, size_t errlen);
 void xlb_block_prefix_format(const struct xlb_prefix *p, char *buf, size_t len);
 
+/* A rule as text: "PREFIX [vip VIP] [allow]" (state.json, xlbctl's replies, reload's report). */
+#define XLB_BLOCK_RULE_STR_MAX (XLB_BLOCK_STR_MAX + XLB_VIP_STR_MAX + 16)
+void xlb_block_rule_format(const struct xlb_block_rule *r, char *buf, size_t len);
+int xlb_block_rule_parse(const char *s, struct xlb_block_rule *r, char *err, size_t errlen);
+
 void xlb_blocklist_free(struct xlb_blocklist *l);
 int xlb_blocklist_copy(struct xlb_blocklist *dst, const struct xlb_blocklist *src);
 int xlb_blocklist_append(struct xlb_blocklist *l, const struct xlb_block_rule *r);
