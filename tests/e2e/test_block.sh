@@ -20,7 +20,7 @@ CLIENT=${SITE}client
 ip -n "$CLIENT" addr add "$B/24" dev eth0
 conf() { # BLOCKLIST-YAML: the site's config with that blocklist: section
 	http_vip_conf "$RUN/xlb.yaml" eth0
-	printf '%s\n' "$@" >>"$RUN/xlb.yaml"
+	printf '%s\n' "metrics: 198.18.0.2:9100" "$@" >>"$RUN/xlb.yaml"
 }
 served() { # SRC [VIP-ADDR]: one request from SRC is answered by a backend
 	ip netns exec "$CLIENT" curl -s -m 2 --interface "$1" "http://${2:-$V4}/" | grep -q '^backend'
@@ -97,6 +97,13 @@ expect_eq "reload: the file's rules added, the runtime ones removed" \
 	'[["block 198.18.0.1/32","block 198.18.0.4/30 allow"],["block 198.18.0.0/24","block 198.18.0.1/32 vip 198.18.100.10:80/tcp","block 198.18.0.5/32 allow"]]'
 check "A is refused (the file's rule)" refused "$A"
 check "B is served" served "$B"
+metrics() { ip netns exec "${SITE}lb" curl -s -m 2 http://198.18.0.2:9100/metrics; }
+expect_eq "metrics: the rules by list" "$(metrics | grep '^xlb_block_rules{' | tr '\n' ' ')" \
+	'xlb_block_rules{list="block"} 1 xlb_block_rules{list="allow"} 1 '
+check "metrics: the rule's hits and drops by reason" wait_for 3 bash -c "
+	m=\$(ip netns exec ${SITE}lb curl -s -m 2 http://198.18.0.2:9100/metrics)
+	grep -q '^xlb_block_rule_hits_total{prefix=\"198.18.0.1/32\",vip=\"\",list=\"block\"} [1-9]' <<<\"\$m\" &&
+	grep -q '^xlb_dropped_packets_total{reason=\"blocked\"} [1-9]' <<<\"\$m\""
 before=$(rules)
 conf "blocklist:" "  block:" "    - 198.18.0.1/32" "    - 198.18.0.9/24"
 line=$(grep -n 198.18.0.9/24 "$RUN/xlb.yaml" | cut -d: -f1)
