@@ -218,6 +218,45 @@ struct {
 	__type(value, struct traffic_stats);
 } backend_stats SEC(".maps");
 
+/* Source filters (maps/filter_maps.h): both lists, every scope, one trie per family. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XLB_BLOCK_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct block4_key);
+	__type(value, struct block_rule);
+} block4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XLB_BLOCK_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct block6_key);
+	__type(value, struct block_rule);
+} block6 SEC(".maps");
+
+/* Packets each rule matched, by rule id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_BLOCK_RULES_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} block_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct filter_config);
+} filter_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct vip_filter);
+} vip_filter SEC(".maps");
+
 #ifdef XLB_VARIANT
 /* The upgrade test's rebuilt data plane has one map more: VIP packets sent on. */
 struct {

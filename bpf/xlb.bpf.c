@@ -382,6 +382,8 @@ static __always_inline void variant_count(void)
 #endif
 }
 
+#include "filter.h"
+
 static __always_inline int xlb_process(struct xdp_md *ctx)
 {
 	struct packet pkt = {};
@@ -389,11 +391,15 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	struct vip_meta *vip;
 	struct backend *be = NULL;
 	struct flow_state *stale = NULL;
-	__u32 reason, backend_id = 0, vip_id, tick, phash = 0, new_flow = 0;
+	struct vip_filter *vf = NULL;
+	__u32 reason, backend_id = 0, vip_id, tick, phash = 0, new_flow = 0, allowed = 0;
 	__u64 now;
 	int action;
 
 	reason = classify(ctx, &pkt);
+	if (reason != XLB_PARSE_OK)
+		return count_and_leave(filter_other(ctx, reason));
+	reason = filter_source(&pkt, &allowed, &vf);
 	if (reason != XLB_PARSE_OK)
 		return count_and_leave(reason);
 

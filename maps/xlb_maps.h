@@ -319,4 +319,7 @@ struct traffic_stats {
 /* Global per-CPU counters, by reason: the table is in xlb_stats.h. */
 #include "xlb_stats.h"
 
+/* Source filters and per-client limits. */
+#include "filter_maps.h"
+
 #endif /* XLB_MAPS_H */

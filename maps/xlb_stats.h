@@ -55,7 +55,11 @@
 	X(CT_REOPENED, 36, "ct_reopened", INFO)       /* a SYN on a closing flow's tuple: a fresh pick */ \
 	X(CT_LEGACY_HIT, 37, "ct_legacy_hit", INFO)   /* found in an older build's table, moved to the main one */ \
 	X(CT_INSERT_FAILED, 38, "ct_insert_failed", INFO) /* the main table refused an entry (forwarded anyway) */ \
-	X(PERSIST_HIT, 39, "persist_hit", INFO)       /* a new flow went to its client prefix's backend (persist) */
+	/* source filters (maps/filter_maps.h) */                                          \
+	X(DROP_BLOCKED, 39, "drop_blocked", DROP) /* VIP traffic from a blocklisted source */ \
+	X(DROP_BLOCKED_NOT_VIP, 40, "drop_blocked_not_vip", DROP) /* scope all: a packet not for a VIP from a blocklisted source */ \
+	X(ALLOWED, 41, "allowed", INFO) /* from an allowlisted source: never blocked nor limited */ \
+	X(PERSIST_HIT, 42, "persist_hit", INFO)       /* a new flow went to its client prefix's backend (persist) */
 
 /* The upgrade test's rebuilt data plane (make variant): one counter more. */
 #ifdef XLB_VARIANT

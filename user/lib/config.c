@@ -47,6 +47,7 @@ void xlb_config_free(struct xlb_config *cfg)
 	for (i = 0; i < cfg->nvips; i++)
 		free(cfg->vips[i].backends);
 	free(cfg->vips);
+	xlb_blocklist_free(&cfg->block);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -492,6 +493,10 @@ static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 		return err;
 	if (xlb_vip_settings_check(v, &key, why, sizeof(why)))
 		return settings_err(c, vp, key, why, y->health && y->health->timeout);
+	snprintf(bp, sizeof(bp), "%s.blocklist", vp);
+	err = cfg_conv_blocklist(c, bp, y->blocklist, &v->key, cfg);
+	if (err)
+		return err;
 
 	if (!y->backends_count)
 		return 0;
@@ -597,6 +602,8 @@ int xlb_config_parse(const char *yaml, size_t len, const char *name,
 		goto done;
 
 	ret = conv_global(&c, y, &tmp);
+	if (!ret)
+		ret = cfg_conv_blocklist(&c, "blocklist", y->blocklist, NULL, &tmp);
 	if (!ret)
 		ret = conv_vips(&c, y, &tmp);
 	cyaml_free(&cy, &cfg_schema, y, 0);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "../../maps/xlb_maps.h"
+#include "block.h"
 #include "syntax.h"
 #include "xlb_limits.h"
 
@@ -92,6 +93,7 @@ struct xlb_config {
 	__u8 host_withdrawn;
 	struct xlb_vip_cfg *vips;
 	__u32 nvips;
+	struct xlb_blocklist block;      /* blocklist: and the VIPs' (README, "Under attack") */
 	char digest[XLB_DIGEST_MAX];     /* of the text parsed, "crc32:HEX:LEN" */
 };
 

@@ -33,9 +33,17 @@ struct y_backend {
 	struct y_timing *health;
 };
 
+/* blocklist: { scope, block: [PREFIX...], allow: [PREFIX...] }, global or per VIP */
+struct y_blocklist {
+	char *scope;
+	char **block, **allow;
+	unsigned int block_count, allow_count;
+};
+
 struct y_vip {
 	char *vip, *scheduler, *forward, *min_up;
 	char *persist, *persist_prefix_v4, *persist_prefix_v6;
+	struct y_blocklist *blocklist;
 	struct y_health *health;
 	struct y_backend *backends;
 	unsigned int backends_count;
@@ -72,6 +80,7 @@ struct y_config {
 	unsigned int metrics_allow_count;
 	struct y_vip *vips;
 	unsigned int vips_count;
+	struct y_blocklist *blocklist;
 };
 
 /* What libcyaml logged about the error that stopped it. */
@@ -93,6 +102,10 @@ extern const cyaml_schema_value_t cfg_schema;
 void cfg_cy_log_fn(cyaml_log_t level, void *ctx, const char *fmt, va_list args);
 /* The error that stopped libcyaml, as "FILE:LINE: path: what" in c->err. */
 int cfg_cyaml_error(struct cfg_ctx *c, const struct cy_log *log, cyaml_err_t cerr);
+
+/* config_block.c: blocklist: (vip NULL) or a VIP's, at path prefix, into cfg->block */
+int cfg_conv_blocklist(struct cfg_ctx *c, const char *prefix, const struct y_blocklist *y,
+		       const struct vip_key *vip, struct xlb_config *cfg);
 
 /* config_doc.c: lines are 1-based */
 yaml_node_t *cfg_path_node(yaml_document_t *doc, const char *path, int *line);

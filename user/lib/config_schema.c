@@ -55,6 +55,19 @@ static const cyaml_schema_value_t backend_schema = {
 			    backend_fields),
 };
 
+static const cyaml_schema_value_t prefix_schema = {
+	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
+};
+
+static const cyaml_schema_field_t blocklist_fields[] = {
+	OPT_STR("scope", struct y_blocklist, scope),
+	CYAML_FIELD_SEQUENCE("block", OPT_NULL, struct y_blocklist, block, &prefix_schema, 0,
+			     CYAML_UNLIMITED),
+	CYAML_FIELD_SEQUENCE("allow", OPT_NULL, struct y_blocklist, allow, &prefix_schema, 0,
+			     CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t vip_fields[] = {
 	REQ_STR("vip", struct y_vip, vip),
 	OPT_STR("scheduler", struct y_vip, scheduler),
@@ -67,6 +80,7 @@ static const cyaml_schema_field_t vip_fields[] = {
 				health_fields),
 	CYAML_FIELD_SEQUENCE("backends", OPT_NULL, struct y_vip, backends,
 			     &backend_schema, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_MAPPING_PTR("blocklist", OPT_NULL, struct y_vip, blocklist, blocklist_fields),
 	CYAML_FIELD_END
 };
 
@@ -127,6 +141,8 @@ static const cyaml_schema_field_t config_fields[] = {
 				handoff, handoff_fields),
 	CYAML_FIELD_SEQUENCE("vips", OPT_NULL, struct y_config, vips,
 			     &vip_schema, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_MAPPING_PTR("blocklist", OPT_NULL, struct y_config, blocklist,
+				blocklist_fields),
 	CYAML_FIELD_END
 };
 

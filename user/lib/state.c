@@ -12,6 +12,7 @@
 #include "state.h"
 #include "syntax.h"
 #include "validate.h"
+#include "state_block.h"
 
 #define STATE_VERSION 1
 
@@ -27,6 +28,7 @@ void xlb_state_free(struct xlb_state *s)
 	for (i = 0; i < s->nvips; i++)
 		free(s->vips[i].backends);
 	free(s->vips);
+	xlb_blocklist_free(&s->block);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -275,6 +277,7 @@ int xlb_state_save(const struct xlb_state *s, const char *dir, char *err, size_t
 	for (i = 0; i < s->nvips; i++)
 		json_object_array_add(arr, vip_to_json(&s->vips[i]));
 	json_object_object_add(root, "vips", arr);
+	json_object_object_add(root, "blocklist", xlb_state_block_to_json(s));
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
 
 	if (mkdir(dir, 0700) && errno != EEXIST) {
@@ -511,16 +514,22 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 			goto out;
 		}
 	}
+	ret = xlb_state_block_from_json(root, &cfg, path, err, errlen);
+	if (ret)
+		goto out;
 	out->vips = cfg.vips;
 	out->nvips = cfg.nvips;
+	out->block = cfg.block;
 	out->host_withdrawn = w && json_object_get_boolean(w);
 	cfg.vips = NULL;
+	cfg.block = (struct xlb_blocklist){};
 out:
 	if (cfg.vips) {
 		for (i = 0; i < cfg.nvips; i++)
 			free(cfg.vips[i].backends);
 		free(cfg.vips);
 	}
+	xlb_blocklist_free(&cfg.block);
 	json_object_put(root);
 	return ret;
 }

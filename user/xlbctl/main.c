@@ -27,7 +27,7 @@ static const struct object objects[] = {
 		"xlbctl vip show [VIP]\n",
 	},
 	{
-		{ .name = "backend" }, do_backend,
+		{ .name = "backend", .alias = "b" }, do_backend, /* "b" stayed backend when block came */
 		"xlbctl backend add VIP ADDR [weight N]\n"
 		"xlbctl backend del VIP ADDR\n"
 		"xlbctl backend set VIP ADDR weight N | drain | undrain | disable | enable\n"
@@ -38,6 +38,12 @@ static const struct object objects[] = {
 		{ .name = "lb" }, do_lb,
 		"xlbctl lb show\n"
 		"xlbctl lb withdraw | announce   (the host's VIPs out of, back into, the routing table)\n",
+	},
+	{
+		{ .name = "block" }, do_block,
+		"xlbctl block add PREFIX [vip VIP] [allow]   (allow: never blocked; asked first)\n"
+		"xlbctl block del PREFIX [vip VIP] [allow]\n"
+		"xlbctl block show [VIP]\n",
 	},
 	{ { .name = "stats" }, do_stats, "xlbctl stats [VIP]\n" },
 	{ { .name = "top" }, do_top, "xlbctl top [VIP] [-n COUNT]\n" },

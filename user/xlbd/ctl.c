@@ -142,6 +142,9 @@ static const struct {
 	{ "lb-show", cmd_lb_show },
 	{ "lb-withdraw", cmd_lb_withdraw },
 	{ "lb-announce", cmd_lb_announce },
+	{ "block-add", cmd_block_add },
+	{ "block-del", cmd_block_del },
+	{ "block-show", cmd_block_show },
 };
 
 static struct json_object *dispatch(struct xlbd *d, const char *line, size_t len)

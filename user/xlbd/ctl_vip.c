@@ -164,6 +164,7 @@ struct json_object *cmd_vip_del(struct xlbd *d, struct json_object *req)
 		return unsaved_reply(unsaved);
 	vip_stop(d, v);
 	xlb_state_vip_remove(&d->state, v - d->state.vips);
+	block_sync(d); /* its blocklist rules go with it */
 	xlb_format_vip(&key, err, sizeof(err));
 	logmsg(LOG_INFO, "VIP %s removed", err);
 	return xlb_proto_ok();

@@ -287,6 +287,7 @@ int apply_config(struct xlbd *d, const struct xlb_config *cfg, struct json_objec
 		xlb_format_vip(&want->key, vip, sizeof(vip));
 		ret = v ? update_vip(d, v, want, vip, &ch) : add_vip(d, want, vip, &ch);
 	}
+	ret = ret ?: block_apply(d, &cfg->block, ch.added, ch.changed, ch.removed);
 	json_object_put(junk);
 	e = xlb_lb_batch_end(d->lb);
 	return ret ?: e;

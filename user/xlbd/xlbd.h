@@ -225,6 +225,18 @@ struct json_object *cmd_lb_show(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_lb_withdraw(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_lb_announce(struct xlbd *d, struct json_object *req);
 
+/* ---- ctl_block.c: the source filters (README, "Under attack") ---- */
+
+/* The tries made to hold d->state.block; rules of VIPs gone are dropped first. */
+int block_sync(struct xlbd *d);
+/* want becomes the desired rules (apply_config); what changed goes to the lists. */
+int block_apply(struct xlbd *d, const struct xlb_blocklist *want, struct json_object *added,
+		struct json_object *changed, struct json_object *removed);
+struct json_object *cmd_block_add(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_block_del(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_block_show(struct xlbd *d, struct json_object *req);
+int block_metrics(struct xlbd *d, struct xlb_prom *w);
+
 /* ---- prom.c ---- */
 
 int render_metrics(void *ctx, struct xlb_prom *w); /* ctx: the struct xlbd */
