@@ -34,9 +34,11 @@ struct {
 	__type(value, struct vip_meta);
 } vips SEC(".maps");
 
+/* mmapable: user space writes slots as memory, not a system call per batch */
 struct maglev_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XLB_MAGLEV_SIZE);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u32); /* backend id, XLB_NO_BACKEND when empty */
 };

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -63,6 +64,7 @@ int xlb_dp_init(struct xlb_dp *dp, struct bpf_object *obj)
 	err = err ?: map_fd(obj, "persist", &dp->persist_fd);
 	if (err)
 		return err;
+	dp->table_mmap = -1;
 	dp->ncpus = libbpf_num_possible_cpus();
 	return dp->ncpus < 0 ? dp->ncpus : 0;
 }
@@ -120,12 +122,74 @@ int xlb_dp_backend_get(struct xlb_dp *dp, __u32 id, struct backend *be)
 	return bpf_map_lookup_elem(dp->backends_fd, &id, be) ? -errno : 0;
 }
 
-int xlb_dp_table_new(void)
+static int table_create(__u32 flags)
 {
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
 	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev_table", sizeof(__u32),
-				sizeof(__u32), XLB_MAGLEV_SIZE, NULL);
+				sizeof(__u32), XLB_MAGLEV_SIZE, &opts);
 
 	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Does maglev_tables take mmapable tables? An older build's pinned one,
+ * adopted at an upgrade, takes only its own kind (the kernel compares the
+ * flags): ask it once, at an index no VIP uses, so no packet reads it.
+ */
+static int table_mmap_probe(struct xlb_dp *dp)
+{
+	__u32 idx, inner;
+	int fd, ok = 0;
+
+	for (idx = XLB_MAX_VIPS; idx-- > 0;)
+		if (bpf_map_lookup_elem(dp->maglev_tables_fd, &idx, &inner) && errno == ENOENT)
+			break;
+	if (idx >= XLB_MAX_VIPS)
+		return 0;
+	fd = table_create(BPF_F_MMAPABLE);
+	if (fd < 0)
+		return 0;
+	if (!bpf_map_update_elem(dp->maglev_tables_fd, &idx, &fd, BPF_ANY)) {
+		ok = 1;
+		bpf_map_delete_elem(dp->maglev_tables_fd, &idx);
+	}
+	close(fd);
+	return ok;
+}
+
+static size_t table_bytes(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (XLB_MAGLEV_SIZE * XLB_TABLE_STRIDE + page - 1) / page * page;
+}
+
+int xlb_dp_table_new(struct xlb_dp *dp, __u32 **mem)
+{
+	void *p;
+	int fd;
+
+	if (dp->table_mmap < 0)
+		dp->table_mmap = table_mmap_probe(dp);
+	fd = table_create(dp->table_mmap ? BPF_F_MMAPABLE : 0);
+	if (fd < 0 || !mem)
+		return fd;
+	*mem = NULL;
+	if (!dp->table_mmap)
+		return fd;
+	p = mmap(NULL, table_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return -errno;
+	}
+	*mem = p;
+	return fd;
+}
+
+void xlb_dp_table_unmap(__u32 *mem)
+{
+	if (mem)
+		munmap(mem, table_bytes());
 }
 
 int xlb_dp_table_write(int table_fd, const __u32 *slots, const __u32 *ids, __u32 *n)

@@ -29,6 +29,7 @@ struct xlb_dp {
 	int backend_pending_fd;
 	int persist_fd;
 	int ncpus;
+	int table_mmap; /* tables are mmapable: 1, not (an older build's maglev_tables): 0, unknown: -1 */
 };
 
 /* Load-time settings, written to the object's .rodata before load. */
@@ -77,7 +78,10 @@ int xlb_dp_backend_get(struct xlb_dp *dp, __u32 id, struct backend *be);
  * becomes how many were written); VIPs vip_ids[i] pointed at tables fds[i],
  * returning after a grace period: no packet still reads what they replace.
  */
-int xlb_dp_table_new(void);
+int xlb_dp_table_new(struct xlb_dp *dp, __u32 **mem); /* mem: its slots mapped, or NULL */
+/* An array map's elements are 8-byte aligned: slot i of a mapped table is at mem[i * 2]. */
+#define XLB_TABLE_STRIDE 8
+void xlb_dp_table_unmap(__u32 *mem);
 int xlb_dp_table_write(int table_fd, const __u32 *slots, const __u32 *ids, __u32 *n);
 int xlb_dp_table_attach(struct xlb_dp *dp, const __u32 *vip_ids, const int *fds, __u32 n);
 int xlb_dp_table_get(struct xlb_dp *dp, __u32 vip_id, __u32 *table);

@@ -389,18 +389,26 @@ static void target_due(struct xlb_health *h, struct hc_target *t, __u64 now)
 	}
 }
 
+#define HC_STARTS_PER_TURN 256
+
 static void sched_fired(struct xlb_evsrc *src, uint32_t events)
 {
 	struct xlb_health *h = src->ctx;
 	__u64 expirations, now;
+	__u32 started = 0;
 
 	(void)events;
 	if (read(src->fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		return;
 	h->sched_armed_ns = 0;
 	now = hc_now_ns();
-	/* every new deadline is later than now, so this ends */
-	while (h->nheap && h->heap[0]->due_ns <= now) {
+	/*
+	 * Every new deadline is later than now, so this ends. At most
+	 * HC_STARTS_PER_TURN checks start per turn of the loop: the rest are
+	 * due at once, after the loop has served what else is ready (a site's
+	 * first checks, all due within 100 ms, would hold it for a second).
+	 */
+	while (h->nheap && h->heap[0]->due_ns <= now && started++ < HC_STARTS_PER_TURN) {
 		struct hc_target *t = h->heap[0];
 
 		heap_remove(h, t);

@@ -14,6 +14,7 @@ _Static_assert(XLB_MAX_BACKENDS <= 65536, "backend ids must fit the held copy");
 
 void xlb_vip_table_free(struct xlb_vip_table *t)
 {
+	xlb_dp_table_unmap(t->mem);
 	if (t->held)
 		close(t->fd);
 	free(t->held);
@@ -59,22 +60,37 @@ out:
 	return err ?: (int)n;
 }
 
-int xlb_vip_table_write(struct xlb_vip_table *t, const __u32 *table, __u32 *slots,
-			__u32 *ids, __u32 max)
+int xlb_vip_table_write(struct xlb_dp *dp, struct xlb_vip_table *t, const __u32 *table,
+			__u32 *slots, __u32 *ids, __u32 max)
 {
 	__u32 n = 0, done, i;
 	int err, fd;
 
 	if (!t->held) {
-		fd = xlb_dp_table_new();
+		fd = xlb_dp_table_new(dp, &t->mem);
 		if (fd < 0)
 			return fd;
 		t->held = calloc(XLB_MAGLEV_SIZE, sizeof(*t->held)); /* as the new map: all 0 */
 		if (!t->held) {
+			xlb_dp_table_unmap(t->mem);
+			t->mem = NULL;
 			close(fd);
 			return -ENOMEM;
 		}
 		t->fd = fd;
+	}
+	if (t->mem) {
+		/* the backends a slot now names were written before: keep that order */
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		for (i = 0; i < XLB_MAGLEV_SIZE; i++) {
+			if (t->held[i] == table[i])
+				continue;
+			__atomic_store_n(&t->mem[i * (XLB_TABLE_STRIDE / sizeof(__u32))], table[i],
+					 __ATOMIC_RELAXED);
+			t->held[i] = (__u16)table[i];
+			n++;
+		}
+		return n < max ? (int)n : (int)max;
 	}
 	for (i = 0; i < XLB_MAGLEV_SIZE; i++) {
 		if (t->held[i] == table[i])
@@ -158,7 +174,7 @@ static int table_step(struct xlb_lb *lb, struct xlb_lb_vip *v, __u32 max,
 	/* the first table is the VIP's own, empty or not: backends coming up need no attach */
 	want_empty = n == 0 && t->points != XLB_TABLE_NONE;
 	if (!want_empty) {
-		n = xlb_vip_table_write(t, lb->table, lb->slots, lb->ids, max);
+		n = xlb_vip_table_write(lb->dp, t, lb->table, lb->slots, lb->ids, max);
 		if (n < 0)
 			return n;
 		if ((__u32)n > max) {
@@ -190,7 +206,7 @@ static int attach_flush(struct xlb_lb *lb, struct xlb_table_attach *al)
 	if (!al->n)
 		return 0;
 	if (lb->empty_fd < 0) {
-		err = xlb_dp_table_new();
+		err = xlb_dp_table_new(lb->dp, NULL);
 		if (err < 0)
 			goto failed;
 		lb->empty_fd = err;
