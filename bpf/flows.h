@@ -267,24 +267,32 @@ static __always_inline int probation_held(const struct flow_probation *p, __u32 
 /*
  * A flow's first packet: the slot that holds this flow already (its entry
  * was not used), else the first of its two that is free, else the one
- * whose flow was seen longer ago.
+ * whose flow was seen longer ago. evict 0 (a packet that does not start a
+ * flow: a spoofed ACK looks like one): never over another flow's slot, so
+ * an ACK flood cannot push a handshake out between its SYN and its ACK.
+ * Returns 1 if written.
  */
-static __always_inline void probation_write(const struct packet *pkt, __u32 phash,
-					    __u32 backend_id, __u32 gen, __u32 tick)
+static __always_inline int probation_write(const struct packet *pkt, __u32 phash,
+					   __u32 backend_id, __u32 gen, __u32 tick, int evict)
 {
 	__u32 s0 = xlb_probation_slot(phash, 0), s1 = xlb_probation_slot(phash, 1);
 	struct flow_probation *p = bpf_map_lookup_elem(&flow_probation, &s0);
 	struct flow_probation *q = bpf_map_lookup_elem(&flow_probation, &s1);
 
 	if (!p || !q)
-		return;
+		return 0;
 	if (same_flow(&q->key, &pkt->flow) && !same_flow(&p->key, &pkt->flow))
 		p = q;
 	else if (!same_flow(&p->key, &pkt->flow) && probation_held(p, tick)) {
 		if (!probation_held(q, tick) || (__s32)(p->seen - q->seen) > 0)
 			p = q;
-		if (probation_held(p, tick))
+		if (probation_held(p, tick)) {
+			if (!evict) {
+				stat_inc(XLB_STAT_CT_PROBATION_BUSY);
+				return 0;
+			}
 			stat_inc(XLB_STAT_CT_PROBATION_OVERWRITE);
+		}
 	}
 	/* a reader on another CPU meets a slot being written as empty (no store is elided) */
 	*(volatile __u32 *)&p->check = 0;
@@ -295,6 +303,7 @@ static __always_inline void probation_write(const struct packet *pkt, __u32 phas
 	p->seen = tick;
 	asm volatile("" ::: "memory");
 	*(volatile __u32 *)&p->check = xlb_probation_check(phash, backend_id, gen);
+	return 1;
 }
 
 /*

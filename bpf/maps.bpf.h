@@ -137,7 +137,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XLB_MAX_VIPS);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64); /* a per-CPU value is 8 bytes in user space's copy anyway */
 } sched_cursor SEC(".maps");
 
 struct {
@@ -156,13 +156,12 @@ struct {
 
 /*
  * persist: one table over every persist VIP's client prefixes, read by all
- * CPUs (a client's flows spread over them). Per-CPU LRU lists: an insert
- * takes no lock the other CPUs wait on.
+ * CPUs (a client's flows spread over them). One LRU list: per-CPU lists
+ * would give each CPU 1/ncpus of the entries (measured no cheaper).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XLB_PERSIST_SIZE);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct persist_key);
 	__type(value, struct persist_entry);
 } persist SEC(".maps");

@@ -24,7 +24,7 @@ static __always_inline __u32 table_slot(void *table, __u32 slot)
  */
 static __always_inline __u32 rotation_next(__u32 vip_id)
 {
-	__u32 *cursor = bpf_map_lookup_elem(&sched_cursor, &vip_id), slot;
+	__u64 *cursor = bpf_map_lookup_elem(&sched_cursor, &vip_id), slot;
 
 	if (!cursor)
 		return 0;
@@ -32,7 +32,7 @@ static __always_inline __u32 rotation_next(__u32 vip_id)
 	if (slot >= XLB_MAGLEV_SIZE)
 		slot = 0;
 	*cursor = slot + 1;
-	return slot;
+	return (__u32)slot;
 }
 
 /* xlbd's count at its last write, plus this CPU's own picks since. */
@@ -47,12 +47,14 @@ static __always_inline struct xlb_load load_of(__u32 id, struct backend_pending 
 		return out;
 	out.flows = l->flows;
 	out.rate = l->rate;
+	out.flow_rate = l->flow_rate;
 	out.weight = l->weight;
 	if (p->epoch != l->epoch) {
 		p->epoch = l->epoch;
 		p->count = 0;
 	}
 	out.flows += p->count;
+	out.pending = p->count;
 	*pending = p;
 	return out;
 }
@@ -109,9 +111,12 @@ static __always_inline void persist_key_of(const struct packet *pkt, __u32 vip_i
 	}
 }
 
-/* The prefix's backend, while it takes new flows and the prefix is within its time. */
+/*
+ * The prefix's backend, while it takes new flows and the prefix is within
+ * its time. refresh: a new flow of the prefix, which restarts its time.
+ */
 static __always_inline __u32 persist_find(const struct persist_key *k, __u32 vip_id,
-					  const struct vip_sched *vs, __u32 tick)
+					  const struct vip_sched *vs, __u32 tick, int refresh)
 {
 	struct persist_entry *e = bpf_map_lookup_elem(&persist, k);
 	struct backend *be;
@@ -122,7 +127,7 @@ static __always_inline __u32 persist_find(const struct persist_key *k, __u32 vip
 	if (!be || be->gen != e->backend_gen || be->vip_id != vip_id ||
 	    !(be->flags & XLB_BACKEND_F_NEW_FLOWS))
 		return XLB_NO_BACKEND;
-	if (e->seen != tick)
+	if (refresh && e->seen != tick)
 		e->seen = tick;
 	return e->backend_id;
 }
@@ -136,17 +141,35 @@ static __always_inline void persist_write(const struct persist_key *k, __u32 bac
 	if (!be)
 		return;
 	e.backend_gen = be->gen;
-	bpf_map_update_elem(&persist, k, &e, BPF_ANY);
+	if (!bpf_map_update_elem(&persist, k, &e, BPF_ANY))
+		stat_inc(XLB_STAT_PERSIST_WRITE);
+}
+
+/* How pick_backend() may pick: what a packet that no table holds is. */
+enum xlb_pick {
+	XLB_PICK_HASH, /* a fragment or an ICMP error: not a flow */
+	XLB_PICK_PEEK, /* a TCP packet that is not a bare SYN: a flow already begun */
+	XLB_PICK_NEW,  /* a flow's first packet: a bare SYN, a UDP datagram */
+};
+
+static __always_inline int pick_mode(const struct packet *pkt)
+{
+	if (pkt->fragment || pkt->icmp_error)
+		return XLB_PICK_HASH;
+	return pkt->flow.proto == IPPROTO_TCP && !bare_syn(pkt) ? XLB_PICK_PEEK : XLB_PICK_NEW;
 }
 
 /*
- * The backend for a packet that no table holds. new_flow: a flow's first
- * packet. Fragments and ICMP errors are not flows: whatever the scheduler,
- * their slot is the hash's, so they neither move a rotation nor count as
- * load.
+ * The backend for a packet that no table holds. Only a flow's first packet
+ * is scheduled and changes scheduler state (a rotation's turn, a pick
+ * counted as load, a persist entry): anything else, a spoofed ACK or a
+ * flow whose entry was lost, would move a live connection or let a flood
+ * steer the scheduler. Those get their persist entry, if any (read, not
+ * renewed), else the hash's slot: what Maglev gives, whatever the
+ * scheduler.
  */
 static __always_inline __u32 pick_backend(const struct packet *pkt, const struct vip_meta *vip,
-					  __u32 tick, int new_flow)
+					  __u32 tick, int mode)
 {
 	struct persist_key pk;
 	struct vip_sched *vs = NULL;
@@ -161,20 +184,23 @@ static __always_inline __u32 pick_backend(const struct packet *pkt, const struct
 	else
 		hash = xlb_hash_flow(pkt->flow.saddr, pkt->flow.daddr, pkt->flow.sport,
 				     pkt->flow.dport, pkt->flow.proto);
-	if (!new_flow)
+	if (mode == XLB_PICK_HASH)
 		return table_slot(table, hash % XLB_MAGLEV_SIZE);
 
 	if (vip->flags & XLB_VIP_F_PERSIST) {
 		vs = bpf_map_lookup_elem(&vip_sched, &vip_id);
 		if (vs) {
 			persist_key_of(pkt, vip_id, vs, &pk);
-			id = persist_find(&pk, vip_id, vs, tick);
+			id = persist_find(&pk, vip_id, vs, tick, mode == XLB_PICK_NEW);
 			if (id != XLB_NO_BACKEND) {
-				stat_inc(XLB_STAT_PERSIST_HIT);
+				if (mode == XLB_PICK_NEW)
+					stat_inc(XLB_STAT_PERSIST_HIT);
 				return id;
 			}
 		}
 	}
+	if (mode != XLB_PICK_NEW)
+		return table_slot(table, hash % XLB_MAGLEV_SIZE);
 	switch (vip->sched) {
 	case XLB_SCHED_RR:
 	case XLB_SCHED_WRR:

@@ -393,6 +393,7 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	struct flow_state *stale = NULL;
 	struct vip_filter *vf = NULL;
 	__u32 reason, backend_id = 0, vip_id, tick, phash = 0, new_flow = 0, allowed = 0;
+	int mode;
 	__u64 now;
 	int action;
 
@@ -425,18 +426,27 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	if (!pkt.icmp_error)
 		stat_inc(pkt.fragment ? XLB_STAT_FRAGMENT : XLB_STAT_CT_MISS);
 	vip_id = vip->id;
-	backend_id = pick_backend(&pkt, vip, tick, !pkt.fragment && !pkt.icmp_error);
+	mode = pick_mode(&pkt);
+	backend_id = pick_backend(&pkt, vip, tick, mode);
 	be = bpf_map_lookup_elem(&backends, &backend_id);
 	if (!be || backend_id == XLB_NO_BACKEND ||
 	    !(be->flags & XLB_BACKEND_F_KEEP_FLOWS))
 		return count_and_leave(XLB_STAT_DROP_NO_BACKEND);
-	/* fragments carry no tuple; an ICMP error is not a flow of its own */
-	if (!pkt.fragment && !pkt.icmp_error) {
+	/*
+	 * Fragments carry no tuple; an ICMP error is not a flow of its own.
+	 * A stateful scheduler's flow is written by its first packet only: a
+	 * later one (a lost entry, a spoofed ACK) would write a pick its SYN
+	 * did not make, over a slot a handshake may hold.
+	 */
+	if (mode == XLB_PICK_PEEK && XLB_SCHED_STATEFUL(vip->sched)) {
+		stat_inc(XLB_STAT_CT_MISS_MIDFLOW);
+	} else if (mode != XLB_PICK_HASH) {
+		new_flow = 1;
 		if (stale) /* a flow the main table knew: its entry, no insert */
 			flow_restart(stale, &pkt, backend_id, be->gen, tick);
 		else
-			probation_write(&pkt, phash, backend_id, be->gen, tick);
-		new_flow = 1;
+			new_flow = probation_write(&pkt, phash, backend_id, be->gen, tick,
+						   mode == XLB_PICK_NEW);
 	}
 
 forward:

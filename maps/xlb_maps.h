@@ -66,6 +66,13 @@ enum xlb_sched {
 	XLB_SCHED_LT = 6,          /* of two weighted candidates, fewer bytes/s per weight */
 };
 
+/*
+ * rr, wrr, lc, wlc and lt: a second pick of a flow would differ from its
+ * first, so only a flow's first packet (a bare SYN, a UDP datagram) is
+ * scheduled (README, "Schedulers").
+ */
+#define XLB_SCHED_STATEFUL(sched) ((sched) >= XLB_SCHED_RR)
+
 enum xlb_forward {
 	XLB_FWD_L2DSR = 0, /* rewrite MACs, IP untouched */
 	XLB_FWD_IPIP = 1,  /* encapsulate: IPIP, IP6IP6 or 4in6 by the backend's family */
@@ -281,6 +288,7 @@ struct vip_sched {
 struct backend_load {
 	__u64 flows;     /* live flows (xlbd's count) */
 	__u64 rate;      /* bytes per second the backend received through xlb */
+	__u64 flow_rate; /* lt: what a new flow adds to rate, the VIP's bytes/s per live flow */
 	__u32 weight;
 	__u32 epoch;
 };

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "../../user/lib/explain.h"
+#include "../../user/lib/explain_int.h"
 #include "../../user/lib/syntax.h"
 #include "../../bpf/hash.h"
 #include "fixture_assert.h"
@@ -177,7 +178,11 @@ static inline __u64 counter_want(const struct xlb_explain *e, __u32 i)
 	       (i == XLB_STAT_CT_LEGACY_HIT && e->would_promote && !prob_used) ||
 	       (i == XLB_STAT_CT_CLOSING && e->would_close) ||
 	       (i == XLB_STAT_CT_REOPENED && e->ct_reopened) ||
-	       (i == XLB_STAT_CT_PROBATION_OVERWRITE && e->probation_overwrite);
+	       (i == XLB_STAT_CT_PROBATION_OVERWRITE && e->probation_overwrite) ||
+	       (i == XLB_STAT_CT_PROBATION_BUSY && e->probation_busy) ||
+	       (i == XLB_STAT_CT_MISS_MIDFLOW && e->sched.midflow) ||
+	       (i == XLB_STAT_PERSIST_HIT && e->sched.persist_used && xlb_explain_starts_flow(e)) ||
+	       (i == XLB_STAT_PERSIST_WRITE && e->sched.persist_write);
 }
 
 static inline void check_flow(const struct tflow *f, struct counts *c)

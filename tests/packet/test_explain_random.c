@@ -103,15 +103,16 @@ static __u8 random_flags(__u8 proto)
 
 /*
  * VIPs on two addresses per family: exact ports next to a port-0 VIP,
- * Maglev and source hash, a VIP without backends, one whose only backend
- * goes down; backends on lo (TX), on xlbt-pkt0 (in tx_ports: redirect) and
+ * Maglev, source hash, rr with persist and lc, a VIP without backends,
+ * backends that go down or drain; backends on lo (TX), on xlbt-pkt0 (in tx_ports: redirect) and
  * on xlbt-pkt1 (not in tx_ports: dropped).
  */
-static struct vip_key web4, any4, dns4, empty4, web6, any6, one6;
+static struct vip_key web4, any4, dns4, empty4, web6, any6, one6, rr4;
 
 static void build_world(void)
 {
 	__u32 pkt0 = egress_ifindex("xlbt-pkt0"), pkt1 = egress_ifindex("xlbt-pkt1");
+	struct vip_sched persist = {};
 
 	web4 = add_vip("198.18.100.10", 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
 	any4 = add_vip("198.18.100.10", 0, IPPROTO_TCP, XLB_SCHED_SOURCE_HASH);
@@ -119,7 +120,13 @@ static void build_world(void)
 	empty4 = add_vip("198.18.100.20", 8080, IPPROTO_UDP, XLB_SCHED_MAGLEV);
 	web6 = add_vip("2001:db8:100::10", 443, IPPROTO_TCP, XLB_SCHED_MAGLEV);
 	any6 = add_vip("2001:db8:100::10", 0, IPPROTO_UDP, XLB_SCHED_SOURCE_HASH);
-	one6 = add_vip("2001:db8:100::20", 80, IPPROTO_TCP, XLB_SCHED_MAGLEV);
+	one6 = add_vip("2001:db8:100::20", 80, IPPROTO_TCP, XLB_SCHED_LC);
+	/* the stateful schedulers: a rotation with persist by /24, two choices */
+	rr4 = add_vip("198.18.100.20", 80, IPPROTO_TCP, XLB_SCHED_RR);
+	persist.persist_ticks = XLB_TIMEOUT_TICKS(60 * FIXTURE_NS);
+	persist.persist_prefix4 = 24;
+	persist.persist_prefix6 = 64;
+	assert_int_equal(xlb_lb_vip_persist(F.lb, &rr4, &persist), 0);
 
 	add_backend(&web4, "198.18.0.11", 0x11);
 	add_backend(&web4, "198.18.0.12", 0x12);
@@ -137,6 +144,10 @@ static void build_world(void)
 	add_backend(&any6, "2001:db8::51", 0x51);
 	add_backend_on(&any6, "2001:db8::52", 0x52, pkt0);
 	add_backend(&one6, "2001:db8::61", 0x61);
+	add_backend(&one6, "2001:db8::62", 0x62);
+	add_backend(&rr4, "198.18.0.71", 0x71);
+	add_backend(&rr4, "198.18.0.72", 0x72);
+	add_backend(&rr4, "198.18.0.73", 0x73);
 	assert_int_equal(xlb_dp_tx_port_add(&F.dp, pkt0), 0);
 
 	find_collision("198.18.100.10", "10.200.0.0", collide4);
@@ -156,6 +167,7 @@ static void change_backends(void)
 	fx_backend_state(&F, &web4, "198.18.0.13", XLB_BE_DRAIN);
 	fx_backend_state(&F, &any4, "198.18.0.22", XLB_BE_DOWN);
 	fx_backend_state(&F, &one6, "2001:db8::61", XLB_BE_DOWN);
+	fx_backend_state(&F, &rr4, "198.18.0.72", XLB_BE_DRAIN);
 	reused = fx_backend_find(&F, &web6, "2001:db8::42")->id;
 	fx_backend_del(&F, &web6, "2001:db8::42");
 	F.lb->next_backend_id = reused;

@@ -6,6 +6,7 @@
  * them, persist, drain and disable, and explain's agreement. The real
  * program through BPF_PROG_TEST_RUN, on one CPU (the fixture's).
  */
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,13 +69,20 @@ static void count_new(const char *client, __u16 sport, int n, int got[NB])
 	}
 }
 
-static void set_load(const struct vip_key *k, int i, __u64 flows, __u64 rate, __u32 epoch)
+static void set_load_fr(const struct vip_key *k, int i, __u64 flows, __u64 rate, __u32 epoch,
+			__u64 flow_rate)
 {
-	struct backend_load l = { .flows = flows, .rate = rate, .epoch = epoch };
+	struct backend_load l = { .flows = flows, .rate = rate, .epoch = epoch,
+				  .flow_rate = flow_rate };
 	struct xlb_lb_backend *b = fx_backend_find(&F, k, addrs[i]);
 
 	l.weight = b->spec.weight;
 	assert_int_equal(xlb_dp_backend_load_set(&F.dp, b->id, &l), 0);
+}
+
+static void set_load(const struct vip_key *k, int i, __u64 flows, __u64 rate, __u32 epoch)
+{
+	set_load_fr(k, i, flows, rate, epoch, 0);
 }
 
 static void set_persist(const struct vip_key *k, __u64 ns, __u8 p4, __u8 p6)
@@ -117,7 +125,7 @@ static void test_wrr_shares(void **state)
 	assert_int_equal(got[0], 500);
 	assert_int_equal(got[1], 1000);
 	assert_int_equal(got[2], 1500);
-	/* C B C A B C: the heaviest never three times running */
+	/* C B A C B C: no backend twice running */
 	for (i = 0; i < 6; i++) {
 		seq[i] = new_flow(CLIENT4, (__u16)(5000 + i));
 		run = i && seq[i] == seq[i - 1] ? run + 1 : 1;
@@ -205,6 +213,17 @@ static void test_lt_rate(void **state)
 	count_new(CLIENT4, 1000, 200, got);
 	assert_int_equal(got[0], 0);
 	assert_true(abs(got[1] - got[2]) <= 2);
+
+	/*
+	 * Picks between two counts add a flow's bytes/s each: 1,000 B/s
+	 * against 2,000 at 100 B/s a flow, A takes 10 more, then they share
+	 * (without it, every one of them would go to A until the next count).
+	 */
+	fx_backend_del(&F, &k, addrs[2]);
+	set_load_fr(&k, 0, 5, 1000, 2, 100);
+	set_load_fr(&k, 1, 5, 2000, 2, 100);
+	count_new(CLIENT4, 2000, 100, got);
+	assert_true(got[0] >= 53 && got[0] <= 57);
 }
 
 static int next_of_last;
@@ -298,6 +317,75 @@ static void test_persist_prefixes(void **state)
 	assert_int_not_equal(expect_tx(&s), first);
 }
 
+/*
+ * Only a flow's first packet is scheduled: an ACK flood between SYNs and
+ * their ACKs (one-packet tuples, as spoofed) neither moves a handshake,
+ * nor turns the rotation, nor writes persist entries.
+ */
+static void test_ack_flood_moves_no_handshake(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_RR);
+	struct pkt_spec s;
+	char src[32];
+	int syn[200], i, moved = 0, next, again;
+	struct xlb_explain e;
+
+	(void)state;
+	backends(&k, 3, NULL);
+	set_persist(&k, 60 * NS, 32, 64);
+	for (i = 0; i < 200; i++) {
+		snprintf(src, sizeof(src), "198.18.1.%d", 1 + i);
+		syn[i] = new_flow(src, 1000);
+	}
+	next = next_of(&k, "198.18.2.1", 1000, &e);
+	for (i = 0; i < 16384; i++) { /* twice the probation slots */
+		snprintf(src, sizeof(src), "198.19.%d.%d", (i >> 8) & 0xff, i & 0xff);
+		s = tcp4((__u16)(1024 + i), ACK);
+		s.saddr = src;
+		expect_tx(&s);
+	}
+	assert_int_equal(stat(XLB_STAT_CT_MISS_MIDFLOW), 16384);
+	assert_int_equal(stat(XLB_STAT_PERSIST_WRITE), 200);
+	for (i = 0; i < 200; i++) {
+		snprintf(src, sizeof(src), "198.18.1.%d", 1 + i);
+		s = tcp4(1000, ACK);
+		s.saddr = src;
+		moved += expect_tx(&s) - 0x11 != syn[i];
+	}
+	assert_int_equal(moved, 0);
+	assert_int_equal(stat(XLB_STAT_CT_PROMOTED), 200);
+	/* the rotation's next turn is where it was before the flood */
+	again = new_flow("198.18.2.1", 1000);
+	assert_int_equal(again, next);
+}
+
+/* rr's cursors are per CPU, and explain reads each: a flow on CPU 1 turns CPU 1's. */
+static void test_cursor_per_cpu(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_RR);
+	struct xlb_explain e;
+	cpu_set_t one;
+	int i;
+
+	(void)state;
+	if (libbpf_num_possible_cpus() < 2 || F.dp.ncpus < 2)
+		skip();
+	backends(&k, 3, NULL);
+	CPU_ZERO(&one);
+	CPU_SET(1, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		skip();
+	for (i = 0; i < 5; i++)
+		new_flow(CLIENT4, (__u16)(1000 + i));
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	next_of(&k, CLIENT4, 2000, &e);
+	assert_int_equal(e.sched.ncpus >= 2, 1);
+	assert_int_equal(e.sched.cursor[0], 0);
+	assert_int_equal(e.sched.cursor[1], 5);
+}
+
 /* explain names the scheduler, the candidates and the pick the program then makes. */
 static void test_explain_agrees(void **state)
 {
@@ -354,6 +442,8 @@ int main(void)
 		T(test_persist),
 		T(test_persist_prefixes),
 		T(test_explain_agrees),
+		T(test_ack_flood_moves_no_handshake),
+		T(test_cursor_per_cpu),
 	};
 
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);

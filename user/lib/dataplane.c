@@ -556,7 +556,7 @@ int xlb_dp_backend_pending(struct xlb_dp *dp, __u32 id, __u32 epoch, __u64 *coun
 	return err;
 }
 
-int xlb_dp_sched_cursors(struct xlb_dp *dp, __u32 vip_id, __u32 *cursors)
+int xlb_dp_sched_cursors(struct xlb_dp *dp, __u32 vip_id, __u64 *cursors)
 {
 	return bpf_map_lookup_elem(dp->sched_cursor_fd, &vip_id, cursors) ? -errno : 0;
 }

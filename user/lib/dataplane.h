@@ -95,7 +95,7 @@ int xlb_dp_backend_load_get(struct xlb_dp *dp, __u32 id, struct backend_load *l)
 /* A backend's pending picks on every CPU of the load's epoch, summed. */
 int xlb_dp_backend_pending(struct xlb_dp *dp, __u32 id, __u32 epoch, __u64 *count);
 /* cursors[0..ncpus-1]: each CPU's next slot of a VIP's rotation. */
-int xlb_dp_sched_cursors(struct xlb_dp *dp, __u32 vip_id, __u32 *cursors);
+int xlb_dp_sched_cursors(struct xlb_dp *dp, __u32 vip_id, __u64 *cursors);
 int xlb_dp_persist_get(struct xlb_dp *dp, const struct persist_key *k, struct persist_entry *e);
 
 /*

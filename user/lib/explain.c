@@ -134,6 +134,12 @@ static int bare_syn(const struct xlb_explain *e)
 	return e->flow.proto == IPPROTO_TCP && (e->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 }
 
+/* pick_mode(): a bare SYN or a UDP datagram starts a flow (fragments and ICMP errors: not asked). */
+int xlb_explain_starts_flow(const struct xlb_explain *e)
+{
+	return e->flow.proto != IPPROTO_TCP || bare_syn(e);
+}
+
 static int ends_flow(const struct xlb_explain *e)
 {
 	return e->flow.proto == IPPROTO_TCP && (e->tcp_flags & (TCP_FIN | TCP_RST));
@@ -425,6 +431,11 @@ int xlb_explain(struct xlb_dp *dp, const struct flow_key *flow, __u8 tcp_flags,
 		e->reason = XLB_STAT_DROP_NO_BACKEND;
 		return 0;
 	}
+	/* a stateful scheduler's flow is written by its first packet only */
+	if (XLB_SCHED_STATEFUL(e->vip.sched) && !xlb_explain_starts_flow(e)) {
+		e->sched.midflow = 1;
+		return forward_step(dp, e);
+	}
 	/* flow_restart() over an unused main entry, else probation_write(), a SYN too */
 	e->would_insert = 1;
 	e->would_close = e->main_stale && ends_flow(e);
@@ -433,6 +444,12 @@ int xlb_explain(struct xlb_dp *dp, const struct flow_key *flow, __u8 tcp_flags,
 		if (err < 0)
 			return err;
 		e->probation_overwrite = err;
+		/* a packet that starts no flow never takes another flow's slot */
+		if (err && !xlb_explain_starts_flow(e)) {
+			e->probation_overwrite = 0;
+			e->would_insert = 0;
+			e->probation_busy = 1;
+		}
 	}
 	return forward_step(dp, e);
 }
@@ -614,6 +631,10 @@ static const char *entry_effect(const struct xlb_explain *e)
 	if (e->ct_used)
 		return e->ct_table == XLB_FLOW_TABLE_PROBATION ? "still on probation" :
 								 "connection-table entry refreshed";
+	if (e->sched.midflow)
+		return "not a flow's first packet: nothing written (ct_miss_midflow)";
+	if (e->probation_busy)
+		return "both probation slots held by other flows: not written (ct_probation_busy)";
 	return "new flow: on probation until seen again";
 }
 

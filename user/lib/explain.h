@@ -28,6 +28,8 @@ struct json_object;
  */
 struct xlb_explain_sched {
 	int used;                 /* step 4 is this, not the Maglev slot alone */
+	int peek;                 /* not a flow's first packet: persist read, else the hash's slot */
+	int midflow;              /* ... of a stateful scheduler: forwarded, not written */
 	/* persist */
 	int persist;              /* the VIP persists */
 	struct vip_sched settings;
@@ -37,6 +39,7 @@ struct xlb_explain_sched {
 	__s64 persist_age_ns;
 	int persist_used;         /* alive, and its backend takes new flows: it decides */
 	const char *persist_why;  /* why not used */
+	int persist_write;        /* the pick is written as the prefix's entry */
 	/* rr, wrr: each CPU's next slot */
 	__u32 ncpus;              /* told of: at most XLB_EXPLAIN_CPUS */
 	__u32 cursor[XLB_EXPLAIN_CPUS];
@@ -100,6 +103,7 @@ struct xlb_explain {
 	int would_promote;        /* seen again (or met in legacy): moved to the main table */
 	int would_close;          /* a FIN or RST: the main-table entry becomes closing */
 	int probation_overwrite;  /* the new flow's slot held another flow, unexpired */
+	int probation_busy;       /* not a flow's start, and both slots held: not written */
 };
 
 /*

@@ -5,6 +5,9 @@
 
 #include "explain.h"
 
+/* The packet starts a flow: a bare SYN, a UDP datagram (bpf/sched.h pick_mode). */
+int xlb_explain_starts_flow(const struct xlb_explain *e);
+
 /* One slot of a VIP's table as the program reads it: 1 found, 0 not, or -errno. */
 int xlb_explain_slot(struct xlb_dp *dp, __u32 vip_id, __u32 slot, __u32 *backend_id);
 

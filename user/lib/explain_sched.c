@@ -22,7 +22,8 @@
 /* The program's persist_key_of(). */
 static void persist_key(const struct xlb_explain *e, struct persist_key *k)
 {
-	__u32 bits = xlb_addr_is_v4(e->flow.saddr) ? 96 + e->sched.settings.persist_prefix4 :
+	/* the packet's family: an IPv6 VIP's is never v4-mapped, a client's may be */
+	__u32 bits = xlb_addr_is_v4(e->flow.daddr) ? 96 + e->sched.settings.persist_prefix4 :
 						     e->sched.settings.persist_prefix6;
 	__u32 i, keep;
 
@@ -72,7 +73,8 @@ static int persist_step(struct xlb_dp *dp, struct xlb_explain *e, __u32 tick)
 static int rotation_step(struct xlb_dp *dp, struct xlb_explain *e)
 {
 	struct xlb_explain_sched *s = &e->sched;
-	__u32 *cursors = calloc(dp->ncpus, sizeof(*cursors)), i, id;
+	__u64 *cursors = calloc(dp->ncpus, sizeof(*cursors));
+	__u32 i, id;
 	int err;
 
 	if (!cursors)
@@ -80,7 +82,7 @@ static int rotation_step(struct xlb_dp *dp, struct xlb_explain *e)
 	err = xlb_dp_sched_cursors(dp, e->vip.id, cursors);
 	s->ncpus = dp->ncpus < XLB_EXPLAIN_CPUS ? dp->ncpus : XLB_EXPLAIN_CPUS;
 	for (i = 0; !err && i < s->ncpus; i++) {
-		s->cursor[i] = cursors[i] >= XLB_MAGLEV_SIZE ? 0 : cursors[i];
+		s->cursor[i] = cursors[i] >= XLB_MAGLEV_SIZE ? 0 : (__u32)cursors[i];
 		id = XLB_NO_BACKEND;
 		err = xlb_explain_slot(dp, e->vip.id, s->cursor[i], &id);
 		err = err < 0 ? err : 0;
@@ -105,6 +107,8 @@ static int load_of(struct xlb_dp *dp, __u32 id, struct xlb_load *out)
 	err = err ?: xlb_dp_backend_pending(dp, id, l.epoch, &pending);
 	out->flows = l.flows + pending;
 	out->rate = l.rate;
+	out->flow_rate = l.flow_rate;
+	out->pending = pending;
 	out->weight = l.weight;
 	return err;
 }
@@ -159,17 +163,25 @@ int xlb_explain_sched(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns)
 			return 0;
 		}
 	}
+	if (!xlb_explain_starts_flow(e)) {
+		e->sched.peek = 1;
+		return 0; /* the hash's slot, as step 4 read it */
+	}
 	switch (e->vip.sched) {
 	case XLB_SCHED_RR:
 	case XLB_SCHED_WRR:
-		return rotation_step(dp, e);
+		err = rotation_step(dp, e);
+		break;
 	case XLB_SCHED_LC:
 	case XLB_SCHED_WLC:
 	case XLB_SCHED_LT:
-		return two_choices_step(dp, e);
+		err = two_choices_step(dp, e);
+		break;
 	default:
-		return 0; /* the hash's slot, as step 4 read it */
+		err = 0; /* the hash's slot, as step 4 read it */
 	}
+	e->sched.persist_write = !err && e->sched.persist && e->table_backend_id != XLB_NO_BACKEND;
+	return err;
 }
 
 static int put(char *buf, size_t len, size_t *at, const char *fmt, ...)
@@ -193,7 +205,7 @@ static void persist_text(const struct xlb_explain *e, char *buf, size_t len, siz
 {
 	const struct xlb_explain_sched *s = &e->sched;
 	char addr[XLB_ADDR_STR_MAX], dur[24];
-	int v4 = xlb_addr_is_v4(e->flow.saddr);
+	int v4 = xlb_addr_is_v4(e->flow.daddr);
 
 	xlb_format_addr(s->pkey.addr, addr, sizeof(addr));
 	xlb_format_duration_ms((__u64)s->settings.persist_ticks * TICK_NS / 1000000, dur,
@@ -215,7 +227,7 @@ static void load_text(const struct xlb_explain *e, int i, char *buf, size_t len,
 	put(buf, len, at, "backend id %u (%llu flows", e->sched.cand[i],
 	    (unsigned long long)l->flows);
 	if (e->vip.sched == XLB_SCHED_LT)
-		put(buf, len, at, ", %llu B/s", (unsigned long long)l->rate);
+		put(buf, len, at, ", %llu B/s", (unsigned long long)xlb_load_rate(l));
 	if (e->vip.sched != XLB_SCHED_LC)
 		put(buf, len, at, ", weight %u", l->weight);
 	put(buf, len, at, ")");
@@ -235,6 +247,11 @@ void xlb_explain_sched_step(const struct xlb_explain *e, char *buf, size_t len)
 		return;
 	}
 	put(buf, len, &at, "%s: ", xlb_sched_name(e->vip.sched));
+	if (s->peek && e->vip.sched > XLB_SCHED_SOURCE_HASH) {
+		put(buf, len, &at, "not a flow's first packet, not scheduled: slot 0x%08x %% %u = %u "
+		    "-> backend id %u", e->hash, XLB_MAGLEV_SIZE, e->slot, e->table_backend_id);
+		return;
+	}
 	switch (e->vip.sched) {
 	case XLB_SCHED_RR:
 	case XLB_SCHED_WRR:
@@ -312,7 +329,7 @@ struct json_object *xlb_explain_sched_json(const struct xlb_explain *e)
 			add_u(c, "slot", i ? s->slot_b : e->slot);
 			add_u(c, "backend_id", s->cand[i]);
 			add_u(c, "flows", s->load[i].flows);
-			add_u(c, "rate", s->load[i].rate);
+			add_u(c, "rate", xlb_load_rate(&s->load[i]));
 			add_u(c, "weight", s->load[i].weight);
 			json_object_array_add(arr, c);
 		}

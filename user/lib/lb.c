@@ -516,8 +516,14 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct vip_key *key, __u8 sched,
 		if (err)
 			return err;
 	}
+	/*
+	 * Adopted: the settings the previous daemon left stay until the caller's
+	 * own (xlb_lb_vip_persist), so its flows' persist holds meanwhile. New:
+	 * none, over whatever a previous VIP of this id left.
+	 */
+	if (adopted && xlb_dp_vip_sched_get(lb->dp, vip->id, &vip->persist))
+		memset(&vip->persist, 0, sizeof(vip->persist));
 	vip_meta_of(vip, &meta);
-	/* no persist yet: a previous VIP of this id may have left its settings */
 	err = xlb_dp_vip_sched_set(lb->dp, vip->id, &vip->persist);
 	/* the VIP entry exists before the address filter sends packets to it */
 	err = err ?: xlb_dp_vip_set(lb->dp, key, &meta);
@@ -614,10 +620,15 @@ int xlb_lb_vip_persist(struct xlb_lb *lb, const struct vip_key *key, const struc
 	if (!vip)
 		return -ENOENT;
 	vip->persist = *ps;
-	/* settings before the flag that makes the program read them */
-	err = xlb_dp_vip_sched_set(lb->dp, vip->id, ps);
 	vip_meta_of(vip, &meta);
-	err = err ?: xlb_dp_vip_set(lb->dp, key, &meta);
+	/* the flag is read first: settings before it goes on, after it goes off */
+	if (ps->persist_ticks) {
+		err = xlb_dp_vip_sched_set(lb->dp, vip->id, ps);
+		err = err ?: xlb_dp_vip_set(lb->dp, key, &meta);
+	} else {
+		err = xlb_dp_vip_set(lb->dp, key, &meta);
+		err = err ?: xlb_dp_vip_sched_set(lb->dp, vip->id, ps);
+	}
 	return err ?: frag_vip_sync(lb, key->addr, key->proto);
 }
 

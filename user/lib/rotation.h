@@ -3,7 +3,7 @@
  * The table of an rr or wrr VIP: a rotation the data plane walks one slot
  * per new flow (bpf/sched.h). Each backend's turns are spread evenly over
  * one round, in the order of their times (k + 1/2) / weight, so weights
- * 1:2:3 give C B C A B C ... and not A B B C C C. The round repeats to fill
+ * 1:2:3 give C B A C B C ... and not A B B C C C. The round repeats to fill
  * the table; where the table's end breaks a round (its size is prime) a
  * backend may lose or gain one turn in 65,537.
  */

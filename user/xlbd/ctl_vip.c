@@ -76,8 +76,15 @@ static int get_persist(struct json_object *req, struct xlb_vip_cfg *v, char *err
 	__u32 p4 = XLB_PERSIST_PREFIX4_DEFAULT, p6 = XLB_PERSIST_PREFIX6_DEFAULT;
 
 	xlb_vip_persist_default(v);
-	if (get_duration(req, "persist", &v->persist_ms, err, errlen) < 0 ||
-	    xlb_proto_get_opt_u32(req, "persist_prefix_v4", 1, 32, &p4, err, errlen) < 0 ||
+	v->persist_ms = UINT32_MAX; /* absent: stays so */
+	if (get_duration(req, "persist", &v->persist_ms, err, errlen) < 0)
+		return -EINVAL;
+	/* as in the file: absent is off, 0 is out of range (validate.c) */
+	if (v->persist_ms == 0)
+		return fail(err, errlen, "persist: out of range (1s..24h)");
+	if (v->persist_ms == UINT32_MAX)
+		v->persist_ms = 0;
+	if (xlb_proto_get_opt_u32(req, "persist_prefix_v4", 1, 32, &p4, err, errlen) < 0 ||
 	    xlb_proto_get_opt_u32(req, "persist_prefix_v6", 1, 128, &p6, err, errlen) < 0)
 		return -EINVAL;
 	if (!v->persist_ms && (json_object_object_get_ex(req, "persist_prefix_v4", NULL) ||

@@ -190,7 +190,12 @@ void handoff_sync(struct xlbd *d)
 		const struct xlb_lb_vip *vip = &d->lb->vips[i];
 		__u64 was = h->digest[i];
 
-		if (!vip->in_use || !vip->table.held || vip->dirty || vip->partial)
+		/*
+		 * A stateful scheduler's flows do not follow its table, and a peer
+		 * would pick them anew anyway: not carried (README, "Schedulers").
+		 */
+		if (!vip->in_use || !vip->table.held || vip->dirty || vip->partial ||
+		    XLB_SCHED_STATEFUL(vip->sched))
 			continue;
 		h->digest[i] = vip->table_digest;
 		/* the first table seen has no earlier one to differ from */

@@ -6,7 +6,10 @@
  * second (DSR: only the client's direction passes xlb; a download shows
  * as its ACKs). At most LOAD_SLICE backends per period, so with more the
  * loads are older: n backends are refreshed every ceil(n / LOAD_SLICE)
- * periods. Between refreshes, each CPU adds its own new picks.
+ * periods. Between refreshes, each CPU adds its own new picks (for lt,
+ * each pick as the VIP's bytes/s per live flow). Until the first walk of
+ * the tables has counted the flows, nothing is written: an adopted data
+ * plane keeps the previous daemon's loads.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@ struct backend_rate {
 	__u32 gen;        /* the id's generation these are of */
 	__u64 bytes, ms;  /* at the last refresh */
 	double rate;      /* bytes per second */
+	__u64 flows;      /* live flows at the last refresh */
 };
 
 struct xlb_load_state {
@@ -46,7 +50,7 @@ static int needs_load(__u8 sched)
 }
 
 static void refresh(struct xlbd *d, struct xlb_load_state *s, const struct xlb_lb_backend *b,
-		    __u64 ms)
+		    __u64 ms, __u64 flow_rate)
 {
 	struct backend_rate *r = &s->rates[b->id];
 	struct backend_load l = {};
@@ -54,7 +58,8 @@ static void refresh(struct xlbd *d, struct xlb_load_state *s, const struct xlb_l
 	long long flows = flows_active(d, b);
 	double dt, inst;
 
-	if (xlb_dp_backend_stats(&d->at.dp, b->id, &ts))
+	/* not counted yet (the first walk of a start): the previous daemon's load stays */
+	if (flows < 0 || xlb_dp_backend_stats(&d->at.dp, b->id, &ts))
 		return;
 	if (r->gen != d->lb->backend_gen[b->id] || ts.bytes < r->bytes) {
 		memset(r, 0, sizeof(*r));
@@ -66,18 +71,36 @@ static void refresh(struct xlbd *d, struct xlb_load_state *s, const struct xlb_l
 	}
 	r->bytes = ts.bytes;
 	r->ms = ms;
-	l.flows = flows > 0 ? (__u64)flows : 0;
+	r->flows = (__u64)flows;
+	l.flows = r->flows;
 	l.rate = (__u64)r->rate;
+	l.flow_rate = flow_rate;
 	l.weight = b->spec.weight;
 	l.epoch = ++s->epoch;
 	xlb_dp_backend_load_set(&d->at.dp, b->id, &l);
+}
+
+/* lt: what a new flow is expected to add, the VIP's bytes/s per live flow at the last counts. */
+static __u64 vip_flow_rate(const struct xlb_load_state *s, const struct xlb_lb_vip *lv)
+{
+	double rate = 0;
+	__u64 flows = 0;
+	__u32 j;
+
+	if (lv->sched != XLB_SCHED_LT)
+		return 0;
+	for (j = 0; j < lv->nbackends; j++) {
+		rate += s->rates[lv->backends[j].id].rate;
+		flows += s->rates[lv->backends[j].id].flows;
+	}
+	return flows ? (__u64)(rate / (double)flows) : 0;
 }
 
 static void on_timer(struct xlb_evsrc *src, uint32_t events)
 {
 	struct xlbd *d = src->ctx;
 	struct xlb_load_state *s = d->load;
-	__u64 expirations, ordinal = 0, ms = now_ms(), end;
+	__u64 expirations, ordinal = 0, ms = now_ms(), end, flow_rate;
 	__u32 i, j;
 
 	(void)events;
@@ -89,9 +112,10 @@ static void on_timer(struct xlb_evsrc *src, uint32_t events)
 
 		if (!lv->in_use || !needs_load(lv->sched))
 			continue;
+		flow_rate = vip_flow_rate(s, lv);
 		for (j = 0; j < lv->nbackends; j++, ordinal++)
 			if (ordinal >= s->next && ordinal < end)
-				refresh(d, s, &lv->backends[j], ms);
+				refresh(d, s, &lv->backends[j], ms, flow_rate);
 	}
 	s->next = end < ordinal ? end : 0;
 }
