@@ -134,7 +134,8 @@ delta() { jq -n --argjson a "$(cat "$RUN/stats.after")" --argjson b "$(cat "$RUN
 	"(\$a.$1 // 0) - (\$b.$1 // 0)"; }
 miss=$(delta ct_miss)
 echo "# flood: $sent spoofed ACKs sent; xlb: ct_miss +$miss," \
-	"ct_probation_overwrite +$(delta ct_probation_overwrite), ct_promoted +$(delta ct_promoted)," \
+	"ct_probation_overwrite +$(delta ct_probation_overwrite), ct_probation_busy +$(delta ct_probation_busy)," \
+	"ct_promoted +$(delta ct_promoted)," \
 	"ct_hit +$(delta ct_hit)"
 check "the flood was sent: at least $((FLOOD1 + FLOOD2)) spoofed ACKs" \
 	test "$sent" -ge $((FLOOD1 + FLOOD2))
