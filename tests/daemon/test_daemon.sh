@@ -182,8 +182,13 @@ check "table changed under the flows" table "$V80" 198.18.0.11=100 198.18.0.12=1
 expect_eq "established flows keep their backends across a table change" "$(flows "$V80")" "$before_flows"
 ctl backend set "$V80" 198.18.0.12 weight 70
 ctl backend set "$V80" 198.18.0.13 drain
+check "a wrr VIP with persist is added" \
+	ctl vip add 198.18.100.30:80/tcp sched wrr persist 90s persist-prefix-v4 24
+expect_eq "vip show has its scheduler and persist" \
+	"$(ctl -j vip show 198.18.100.30:80/tcp | jq -c '.vips[0] | [.sched, .persist, .persist_prefix_v4, .persist_prefix_v6]')" \
+	'["wrr","1m30s",24,64]'
 view_before=$(backend_view)
-vips_before=$(ctl -j vip show | jq -c '[.vips[] | {vip, sched, forward, health, backends}]')
+vips_before=$(ctl -j vip show | jq -c '[.vips[] | {vip, sched, forward, health, backends, persist, persist_prefix_v4, persist_prefix_v6}]')
 ct_before=$("$PROBE" ct-count "$PIN")
 old_pid=$XLBD_PID
 xlbd_stop KILL
@@ -195,8 +200,12 @@ check "backends settle" wait_for 10 state_is "$V80" "up up drain"
 check "a weight-0 backend is back in drain (state.json)" \
 	wait_for 10 field_is "$V443" 198.18.0.13 state drain
 expect_eq "every VIP, backend, weight and drain state is back" "$(backend_view)" "$view_before"
-expect_eq "VIP settings are back" \
-	"$(ctl -j vip show | jq -c '[.vips[] | {vip, sched, forward, health, backends}]')" "$vips_before"
+expect_eq "VIP settings are back, schedulers and persist too" \
+	"$(ctl -j vip show | jq -c '[.vips[] | {vip, sched, forward, health, backends, persist, persist_prefix_v4, persist_prefix_v6}]')" "$vips_before"
+check "the data plane has the persist VIP's settings" \
+	bash -c "$(printf '%q ' "$XLBCTL" -s "$SOCK") -j explain 198.18.0.1:4000 198.18.100.30:80/tcp syn |
+		jq -e '.sched.persist.timeout_ms >= 90000 and .sched.name == \"wrr\"'"
+ctl vip del 198.18.100.30:80/tcp
 expect_eq "the connection table kept its entries" "$("$PROBE" ct-count "$PIN")" "$ct_before"
 expect_eq "running flows kept their backends across the restart" "$(flows "$V80")" "$before_flows"
 ctl backend del "$V443" 198.18.0.13 # the reload tests below want the file's VIPs
