@@ -64,6 +64,7 @@ static __always_inline void traffic_add(void *map, __u32 id, __u32 bytes,
 	}
 }
 
+#include "limits.h"
 #include "flows.h"
 #include "sched.h"
 
@@ -425,6 +426,11 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	if (!pkt.icmp_error)
 		stat_inc(pkt.fragment ? XLB_STAT_FRAGMENT : XLB_STAT_CT_MISS);
 	vip_id = vip->id;
+	if (!pkt.fragment && !pkt.icmp_error && !allowed) {
+		reason = limit_new_flow(&pkt, vip_id, vf, now);
+		if (reason != XLB_PARSE_OK)
+			return count_and_leave(reason);
+	}
 	backend_id = pick_backend(&pkt, vip, tick, !pkt.fragment && !pkt.icmp_error);
 	be = bpf_map_lookup_elem(&backends, &backend_id);
 	if (!be || backend_id == XLB_NO_BACKEND ||
@@ -433,7 +439,7 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	/* fragments carry no tuple; an ICMP error is not a flow of its own */
 	if (!pkt.fragment && !pkt.icmp_error) {
 		if (stale) /* a flow the main table knew: its entry, no insert */
-			flow_restart(stale, &pkt, backend_id, be->gen, tick);
+			flow_restart(stale, &pkt, vip_id, backend_id, be->gen, tick);
 		else
 			probation_write(&pkt, phash, backend_id, be->gen, tick);
 		new_flow = 1;

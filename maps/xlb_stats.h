@@ -59,7 +59,10 @@
 	X(DROP_BLOCKED, 39, "drop_blocked", DROP) /* VIP traffic from a blocklisted source */ \
 	X(DROP_BLOCKED_NOT_VIP, 40, "drop_blocked_not_vip", DROP) /* scope all: a packet not for a VIP from a blocklisted source */ \
 	X(ALLOWED, 41, "allowed", INFO) /* from an allowlisted source: never blocked nor limited */ \
-	X(PERSIST_HIT, 42, "persist_hit", INFO)       /* a new flow went to its client prefix's backend (persist) */
+	X(PERSIST_HIT, 42, "persist_hit", INFO)       /* a new flow went to its client prefix's backend (persist) */ \
+	/* per-client limits (maps/limit_maps.h) */                                        \
+	X(DROP_LIMIT_RATE, 43, "drop_limit_rate", DROP) /* a new flow over its client prefix's new_flows_per_s */ \
+	X(DROP_LIMIT_CONNS, 44, "drop_limit_conns", DROP) /* a new flow of a client prefix at its max_conns */
 
 /* The upgrade test's rebuilt data plane (make variant): one counter more. */
 #ifdef XLB_VARIANT
