@@ -72,6 +72,7 @@ if [ "$only_unit" -eq 0 ]; then
 		run_suite conntrack ip netns exec "$ns" "$build/test_conntrack"
 		run_suite sched ip netns exec "$ns" "$build/test_sched"
 		run_suite block ip netns exec "$ns" "$build/test_block"
+		run_suite limits ip netns exec "$ns" "$build/test_limits"
 	else
 		echo "packet: cannot create namespace $ns"
 		failed=$((failed + 1))
