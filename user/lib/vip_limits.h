@@ -41,6 +41,15 @@ void xlb_limits_format(const struct xlb_limits_cfg *l, char *buf, size_t len);
 void xlb_limit_key(const __be32 saddr[4], __u32 vip_id, __u8 prefix4, __u8 prefix6,
 		   struct limit_key *k);
 
+/*
+ * JSON (state.json, vip show -j, the control protocol): {"new_flows_per_s",
+ * "burst", "max_conns", "prefix_v4", "prefix_v6"}, limits off left out. From:
+ * absent members keep l's values; a bad type or range is -EINVAL.
+ */
+struct json_object;
+struct json_object *xlb_limits_to_json(const struct xlb_limits_cfg *l);
+int xlb_limits_from_json(struct json_object *o, struct xlb_limits_cfg *l);
+
 /* ---- the data plane's maps ---- */
 struct xlb_limits_dp {
 	int state_fd, base_fd, drops_fd;
