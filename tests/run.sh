@@ -97,6 +97,7 @@ if [ "$only_unit" -eq 0 ] && [ "$only_unit_packet" -eq 0 ]; then
 	run_suite ecmp env BUILD="$build" bash "$here/e2e/test_ecmp.sh"
 	run_suite flood env BUILD="$build" bash "$here/e2e/test_flood.sh"
 	run_suite e2e-block env BUILD="$build" bash "$here/e2e/test_block.sh"
+	run_suite e2e-limits env BUILD="$build" bash "$here/e2e/test_limits.sh"
 	run_suite decap-cli env BUILD="$build" bash "$here/decap/test_decap_cli.sh"
 	run_suite observe env BUILD="$build" bash "$here/obs/test_observe.sh"
 	run_suite metrics-attack env BUILD="$build" bash "$here/obs/test_metrics_attack.sh"
