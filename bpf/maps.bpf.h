@@ -274,6 +274,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XLB_LIMIT_CLIENTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* only keys whose walk found a difference */
 	__type(key, struct limit_key);
 	__type(value, limit_base_t);
 } limit_base SEC(".maps");
