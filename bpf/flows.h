@@ -71,7 +71,8 @@ static __always_inline struct flow_state *main_lookup(const struct packet *pkt,
 
 /* A flow seen again (or met in the legacy table) enters the main table. 0 or -errno. */
 static __always_inline long promote(const struct packet *pkt, const struct flow4_key *k4,
-				    __u32 backend_id, __u32 gen, __u32 tick, __u32 reason)
+				    __u32 vip_id, __u32 backend_id, __u32 gen, __u32 tick,
+				    __u32 reason)
 {
 	struct flow_state st = {
 		.backend_id = backend_id,
@@ -91,6 +92,7 @@ static __always_inline long promote(const struct packet *pkt, const struct flow4
 	}
 	stat_inc(reason);
 	flow_count(backend_id, 1, st.state == XLB_FLOW_CLOSING);
+	limit_conn(pkt, vip_id, 1, st.state == XLB_FLOW_CLOSING);
 	if (st.state == XLB_FLOW_CLOSING)
 		stat_inc(XLB_STAT_CT_CLOSING);
 	return 0;
@@ -98,12 +100,13 @@ static __always_inline long promote(const struct packet *pkt, const struct flow4
 
 /* A packet of a flow in the main table: its last-seen tick, and its end. */
 static __always_inline void flow_touch(struct flow_state *st, const struct packet *pkt,
-				       __u32 tick)
+				       __u32 vip_id, __u32 tick)
 {
 	if (ends_flow(pkt) && st->state != XLB_FLOW_CLOSING) {
 		st->state = XLB_FLOW_CLOSING;
 		st->seen = tick;
 		flow_count(st->backend_id, 0, 1);
+		limit_conn(pkt, vip_id, 0, 1);
 		stat_inc(XLB_STAT_CT_CLOSING);
 		return;
 	}
@@ -211,9 +214,12 @@ static __always_inline void cache_fill(const struct packet *pkt, const struct fl
 
 /* A main-table entry that was not used takes the flow's fresh pick, in place. */
 static __always_inline void flow_restart(struct flow_state *st, const struct packet *pkt,
-					 __u32 backend_id, __u32 gen, __u32 tick)
+					 __u32 vip_id, __u32 backend_id, __u32 gen, __u32 tick)
 {
 	__u8 state = ends_flow(pkt) ? XLB_FLOW_CLOSING : XLB_FLOW_ESTABLISHED;
+
+	/* the client's live count: the old flow (if it counted) out, the new one in */
+	limit_conn(pkt, vip_id, state == XLB_FLOW_ESTABLISHED, st->state == XLB_FLOW_ESTABLISHED);
 
 	/* the flow it held ends here: its backend's count goes down (README, live counts) */
 	if (st->state == XLB_FLOW_ESTABLISHED)
@@ -344,7 +350,7 @@ static __always_inline struct backend *flow_lookup(const struct packet *pkt,
 			/* a flow seen before in this tick is busy: worth a cache slot */
 			int busy = st->seen == tick;
 
-			flow_touch(st, pkt, tick);
+			flow_touch(st, pkt, be->vip_id, tick);
 			stat_inc(XLB_STAT_CT_HIT);
 			if (busy || st->state != XLB_FLOW_ESTABLISHED)
 				cache_fill(pkt, k4, st, tick);
@@ -367,7 +373,7 @@ static __always_inline struct backend *flow_lookup(const struct packet *pkt,
 			return be;
 		}
 		/* the slot is free for the next new flow, once the flow is safe in the table */
-		if (!promote(pkt, k4, pid, pgen, tick, XLB_STAT_CT_PROMOTED))
+		if (!promote(pkt, k4, be->vip_id, pid, pgen, tick, XLB_STAT_CT_PROMOTED))
 			*(volatile __u32 *)&p->check = 0;
 		return be;
 	}
@@ -385,7 +391,8 @@ static __always_inline struct backend *flow_lookup(const struct packet *pkt,
 	*backend_id = old->backend_id;
 	/* moved, not copied: once the main entry closes or expires, the old one must not revive it */
 	if (!pkt->icmp_error &&
-	    !promote(pkt, k4, old->backend_id, old->backend_gen, tick, XLB_STAT_CT_LEGACY_HIT))
+	    !promote(pkt, k4, be->vip_id, old->backend_id, old->backend_gen, tick,
+		     XLB_STAT_CT_LEGACY_HIT))
 		bpf_map_delete_elem(&conntrack, &pkt->flow);
 	return be;
 }

@@ -258,6 +258,35 @@ struct {
 	__type(value, struct vip_filter);
 } vip_filter SEC(".maps");
 
+/*
+ * Per-client limits (maps/limit_maps.h): the buckets and live counts, an
+ * LRU shared by the CPUs (a client's flows spread over them); per-CPU LRU
+ * lists, as persist. Evicting an idle key refuses nobody: it comes back
+ * a full bucket.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_LIMIT_CLIENTS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct limit_key);
+	__type(value, struct limit_state);
+} limit_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_LIMIT_CLIENTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* only keys whose walk found a difference */
+	__type(key, struct limit_key);
+	__type(value, limit_base_t);
+} limit_base SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct limit_drops);
+} limit_drops SEC(".maps");
+
 #ifdef XLB_VARIANT
 /* The upgrade test's rebuilt data plane has one map more: VIP packets sent on. */
 struct {

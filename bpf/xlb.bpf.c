@@ -64,6 +64,7 @@ static __always_inline void traffic_add(void *map, __u32 id, __u32 bytes,
 	}
 }
 
+#include "limits.h"
 #include "flows.h"
 #include "sched.h"
 
@@ -427,6 +428,12 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 		stat_inc(pkt.fragment ? XLB_STAT_FRAGMENT : XLB_STAT_CT_MISS);
 	vip_id = vip->id;
 	mode = pick_mode(&pkt);
+	/* limits count flows a client starts: not a segment whose entry was lost */
+	if (mode == XLB_PICK_NEW && !allowed) {
+		reason = limit_new_flow(&pkt, vip_id, vf, now);
+		if (reason != XLB_PARSE_OK)
+			return count_and_leave(reason);
+	}
 	backend_id = pick_backend(&pkt, vip, tick, mode);
 	be = bpf_map_lookup_elem(&backends, &backend_id);
 	if (!be || backend_id == XLB_NO_BACKEND ||
@@ -443,7 +450,7 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	} else if (mode != XLB_PICK_HASH) {
 		new_flow = 1;
 		if (stale) /* a flow the main table knew: its entry, no insert */
-			flow_restart(stale, &pkt, backend_id, be->gen, tick);
+			flow_restart(stale, &pkt, vip_id, backend_id, be->gen, tick);
 		else
 			new_flow = probation_write(&pkt, phash, backend_id, be->gen, tick,
 						   mode == XLB_PICK_NEW);

@@ -73,4 +73,6 @@ struct vip_filter {
 	__u8 pad[6];
 };
 
+#include "limit_maps.h"
+
 #endif /* XLB_FILTER_MAPS_H */

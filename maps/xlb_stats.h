@@ -60,9 +60,12 @@
 	X(DROP_BLOCKED_NOT_VIP, 40, "drop_blocked_not_vip", DROP) /* scope all: a packet not for a VIP from a blocklisted source */ \
 	X(ALLOWED, 41, "allowed", INFO) /* from an allowlisted source: never blocked nor limited */ \
 	X(PERSIST_HIT, 42, "persist_hit", INFO)       /* a new flow went to its client prefix's backend (persist) */ \
-	X(PERSIST_WRITE, 43, "persist_write", INFO)   /* a client prefix's persist entry written (a new one or a new pick) */ \
-	X(CT_MISS_MIDFLOW, 44, "ct_miss_midflow", INFO) /* rr/wrr/lc/wlc/lt: a TCP packet no table holds, not a SYN: sent by hash, not written */ \
-	X(CT_PROBATION_BUSY, 45, "ct_probation_busy", INFO) /* a packet that starts no flow found its probation slots held: forwarded, not written */
+	/* per-client limits (maps/limit_maps.h) */                                        \
+	X(DROP_LIMIT_RATE, 43, "drop_limit_rate", DROP) /* a new flow over its client prefix's new_flows_per_s */ \
+	X(DROP_LIMIT_CONNS, 44, "drop_limit_conns", DROP) /* a new flow of a client prefix at its max_conns */ \
+	X(PERSIST_WRITE, 45, "persist_write", INFO)   /* a client prefix's persist entry written (a new one or a new pick) */ \
+	X(CT_MISS_MIDFLOW, 46, "ct_miss_midflow", INFO) /* rr/wrr/lc/wlc/lt: a TCP packet no table holds, not a SYN: sent by hash, not written */ \
+	X(CT_PROBATION_BUSY, 47, "ct_probation_busy", INFO) /* a packet that starts no flow found its probation slots held: forwarded, not written */
 
 /* The upgrade test's rebuilt data plane (make variant): one counter more. */
 #ifdef XLB_VARIANT

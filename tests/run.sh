@@ -72,6 +72,7 @@ if [ "$only_unit" -eq 0 ]; then
 		run_suite conntrack ip netns exec "$ns" "$build/test_conntrack"
 		run_suite sched ip netns exec "$ns" "$build/test_sched"
 		run_suite block ip netns exec "$ns" "$build/test_block"
+		run_suite limits ip netns exec "$ns" "$build/test_limits"
 	else
 		echo "packet: cannot create namespace $ns"
 		failed=$((failed + 1))
@@ -96,6 +97,7 @@ if [ "$only_unit" -eq 0 ] && [ "$only_unit_packet" -eq 0 ]; then
 	run_suite ecmp env BUILD="$build" bash "$here/e2e/test_ecmp.sh"
 	run_suite flood env BUILD="$build" bash "$here/e2e/test_flood.sh"
 	run_suite e2e-block env BUILD="$build" bash "$here/e2e/test_block.sh"
+	run_suite e2e-limits env BUILD="$build" bash "$here/e2e/test_limits.sh"
 	run_suite decap-cli env BUILD="$build" bash "$here/decap/test_decap_cli.sh"
 	run_suite observe env BUILD="$build" bash "$here/obs/test_observe.sh"
 	run_suite metrics-attack env BUILD="$build" bash "$here/obs/test_metrics_attack.sh"

@@ -25,6 +25,7 @@
 #include "../../user/lib/lb.h"
 #include "../../user/lib/maglev.h"
 #include "../../user/lib/syntax.h"
+#include "../../user/lib/vip_limits.h"
 #include "../packet/pkt.h"
 
 #define RUNS 5
@@ -84,12 +85,12 @@ struct row {
 	double ratio;
 };
 
-static struct row rows[32];
+static struct row rows[48];
 static int nrows;
 static int floor_fd;
 static __u8 floor_pkt[PKT_MAX];
 static size_t floor_len;
-static double floors[24 * RUNS];
+static double floors[48 * RUNS]; /* a floor per row: room for every case */
 static int nfloors;
 
 /*
@@ -306,6 +307,11 @@ static const struct bench_case cases[] = {
 		   110),
 	SCHED_CASE("new_persist_hit", "syn4_cold, sched rr + persist: the client's prefix known",
 		   111),
+	/* per-client limits on a Maglev VIP (bpf/limits.h) */
+	SCHED_CASE("new_limits", "syn4_cold, limits new_flows_per_s: a new client's bucket each (LRU insert)",
+		   112),
+	SCHED_CASE("new_limits_cap", "syn4_cold, limits max_conns only, /1: the known prefix's count",
+		   113),
 	/* the alternative to the backend table's MAC: a FIB lookup per packet */
 	{ CASE("fib4", "floor + bpf_fib_lookup (l2dsr does without; ipip caches it)",
 	       4, IPPROTO_TCP, TCP_ACK, 80),
@@ -343,6 +349,38 @@ static double cost_over_floor(int prog_fd, double divisor)
 		v[i] = (run_once(prog_fd, floor_pkt, floor_len, XDP_TX) -
 			run_once(floor_fd, floor_pkt, floor_len, XDP_TX)) / divisor;
 	return median_of(v, RUNS);
+}
+
+/* The limits rows' VIPs: 112 a bucket per client that never empties, 113 a cap no SYN reaches. */
+static void bench_limits(struct bench_bpf *skel, struct xlb_lb *lb)
+{
+	static struct xlb_block_dp b;
+	struct xlb_limits_cfg l;
+	struct vip_filter vf;
+	struct vip_key k = {};
+	struct xlb_lb_vip *v;
+	__u16 port;
+
+	if (xlb_block_dp_open(&b, skel->obj))
+		exit(1);
+	for (port = 112; port <= 113; port++) {
+		add_vip(lb, VIP4, port, IPPROTO_TCP, 10, XLB_FWD_L2DSR, 0);
+		addr_parse16(VIP4, k.addr);
+		k.port = htons(port);
+		k.proto = IPPROTO_TCP;
+		v = xlb_lb_vip_find(lb, &k);
+		xlb_limits_default(&l);
+		if (port == 112) {
+			l.rate = XLB_LIMIT_RATE_MAX;
+			l.burst = XLB_LIMIT_BURST_MAX;
+		} else {
+			l.max_conns = XLB_LIMIT_CONNS_MAX;
+			l.prefix4 = 1;
+		}
+		xlb_limits_to_dp(&l, &vf);
+		if (!v || xlb_block_dp_limits(&b, v->id, &vf))
+			exit(1);
+	}
 }
 
 /* Load the bench object and give it the VIPs and encap sources the cases use. */
@@ -390,6 +428,7 @@ static struct bench_bpf *bench_setup(const struct xlb_load_opts *opts, struct xl
 	persist.persist_prefix4 = 1;
 	if (xlb_lb_vip_persist(*lb, &persist_vip, &persist))
 		exit(1);
+	bench_limits(skel, *lb);
 	if (xlb_parse_encap_source("198.18.0.2", 4, &enc.v4, err, sizeof(err)) ||
 	    xlb_parse_encap_source("2001:db8::2", 6, &enc.v6, err, sizeof(err)) ||
 	    xlb_dp_encap_set(dp, &enc))
@@ -552,7 +591,8 @@ static const struct row *row_named(const char *name)
 static void print_sched(void)
 {
 	static const char *const names[] = { "new_rr", "new_wrr", "new_lc", "new_wlc", "new_lt",
-					     "new_persist", "new_persist_hit" };
+					     "new_persist", "new_persist_hit", "new_limits",
+					     "new_limits_cap" };
 	const struct row *cold = row_named("syn4_cold"), *warm = row_named("syn4"), *r;
 	size_t i;
 

@@ -93,6 +93,8 @@ typedef int (*xlb_block_vip_id_fn)(void *ctx, const struct vip_key *key);
  */
 int xlb_block_dp_sync(struct xlb_block_dp *b, struct xlb_blocklist *l, xlb_block_vip_id_fn vip_id,
 		      void *ctx);
+/* A VIP's per-client limits (lim NULL or without XLB_FILTER_LIMITS: none). 0 or -errno. */
+int xlb_block_dp_limits(struct xlb_block_dp *b, __u32 vid, const struct vip_filter *lim);
 /* Every rule id's hits, summed over CPUs: out has XLB_BLOCK_RULES_MAX entries. */
 int xlb_block_dp_hits(struct xlb_block_dp *b, __u64 *out);
 

@@ -398,6 +398,30 @@ int xlb_block_dp_sync(struct xlb_block_dp *b, struct xlb_blocklist *l, xlb_block
 	return ret;
 }
 
+int xlb_block_dp_limits(struct xlb_block_dp *b, __u32 vid, const struct vip_filter *lim)
+{
+	struct vip_filter vf = {};
+	__u32 gl;
+	int ret;
+
+	if (vid >= XLB_MAX_VIPS)
+		return -EINVAL;
+	if (lim && lim->flags & XLB_FILTER_LIMITS) {
+		vf = *lim;
+		vf.flags = XLB_FILTER_LIMITS;
+	}
+	gl = b->gflags & ~XLB_FILTER_VIP_RULES;
+	/* the global flag on before the VIP's limits, off after */
+	b->limits[vid] = vf;
+	if (vf.flags && global_flags(b, gl, 0) != b->gflags &&
+	    (ret = write_config(b, global_flags(b, gl, 0))))
+		return ret;
+	ret = write_vip(b, vid, b->vflags[vid]);
+	if (!ret && global_flags(b, gl, 0) != b->gflags)
+		ret = write_config(b, global_flags(b, gl, 0));
+	return ret;
+}
+
 int xlb_block_dp_hits(struct xlb_block_dp *b, __u64 *out)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);

@@ -459,6 +459,34 @@ static int get_persist(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 	return 0;
 }
 
+/* limits: the ranges are xlb_limits_check's, with the other settings; burst defaults to the rate. */
+static int get_limits(struct cfg_ctx *c, const char *vp, const struct y_limits *y,
+		      struct xlb_vip_cfg *v)
+{
+	struct xlb_limits_cfg *l = &v->limits;
+	__u32 p4 = XLB_LIMIT_PREFIX4_DEFAULT, p6 = XLB_LIMIT_PREFIX6_DEFAULT;
+	char lp[PATH_MAX_LEN];
+	int err;
+
+	xlb_limits_default(l);
+	if (!y)
+		return 0;
+	snprintf(lp, sizeof(lp), "%s.limits", vp);
+	err = get_u32(c, lp, "new_flows_per_s", y->new_flows_per_s, 1, XLB_LIMIT_RATE_MAX, &l->rate);
+	err = err ?: get_u32(c, lp, "burst", y->burst, 1, XLB_LIMIT_BURST_MAX, &l->burst);
+	err = err ?: get_u32(c, lp, "max_conns", y->max_conns, 1, XLB_LIMIT_CONNS_MAX,
+			     &l->max_conns);
+	err = err ?: get_u32(c, lp, "prefix_v4", y->prefix_v4, 1, 32, &p4);
+	err = err ?: get_u32(c, lp, "prefix_v6", y->prefix_v6, 1, 128, &p6);
+	if (err)
+		return err;
+	if (l->rate && !y->burst)
+		l->burst = l->rate;
+	l->prefix4 = (__u8)p4;
+	l->prefix6 = (__u8)p6;
+	return 0;
+}
+
 static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 		    struct xlb_config *cfg, __u32 n, __u32 *total)
 {
@@ -489,6 +517,7 @@ static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 	v->min_up = XLB_MIN_UP_DEFAULT;
 	err = get_u32(c, vp, "min_up", y->min_up, 1, XLB_MIN_UP_MAX, &v->min_up);
 	err = err ?: get_persist(c, vp, y, v);
+	err = err ?: get_limits(c, vp, y->limits, v);
 	if (err)
 		return err;
 	if (xlb_vip_settings_check(v, &key, why, sizeof(why)))

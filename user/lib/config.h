@@ -7,6 +7,7 @@
 #include <linux/types.h>
 #include "../../maps/xlb_maps.h"
 #include "block.h"
+#include "vip_limits.h"
 #include "syntax.h"
 #include "xlb_limits.h"
 
@@ -57,6 +58,7 @@ struct xlb_vip_cfg {
 	__u32 persist_ms;                /* 0: no persist */
 	__u8 persist_prefix4, persist_prefix6; /* the client prefix that keeps a backend */
 	__u8 pad[2];
+	struct xlb_limits_cfg limits;    /* per-client limits; none: xlb_limits_on() 0 */
 	int line;
 };
 

@@ -40,10 +40,16 @@ struct y_blocklist {
 	unsigned int block_count, allow_count;
 };
 
+/* limits: { new_flows_per_s, burst, max_conns, prefix_v4, prefix_v6 } */
+struct y_limits {
+	char *new_flows_per_s, *burst, *max_conns, *prefix_v4, *prefix_v6;
+};
+
 struct y_vip {
 	char *vip, *scheduler, *forward, *min_up;
 	char *persist, *persist_prefix_v4, *persist_prefix_v6;
 	struct y_blocklist *blocklist;
+	struct y_limits *limits;
 	struct y_health *health;
 	struct y_backend *backends;
 	unsigned int backends_count;

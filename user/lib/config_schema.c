@@ -68,6 +68,15 @@ static const cyaml_schema_field_t blocklist_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t limits_fields[] = {
+	OPT_STR("new_flows_per_s", struct y_limits, new_flows_per_s),
+	OPT_STR("burst", struct y_limits, burst),
+	OPT_STR("max_conns", struct y_limits, max_conns),
+	OPT_STR("prefix_v4", struct y_limits, prefix_v4),
+	OPT_STR("prefix_v6", struct y_limits, prefix_v6),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t vip_fields[] = {
 	REQ_STR("vip", struct y_vip, vip),
 	OPT_STR("scheduler", struct y_vip, scheduler),
@@ -81,6 +90,7 @@ static const cyaml_schema_field_t vip_fields[] = {
 	CYAML_FIELD_SEQUENCE("backends", OPT_NULL, struct y_vip, backends,
 			     &backend_schema, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_MAPPING_PTR("blocklist", OPT_NULL, struct y_vip, blocklist, blocklist_fields),
+	CYAML_FIELD_MAPPING_PTR("limits", OPT_NULL, struct y_vip, limits, limits_fields),
 	CYAML_FIELD_END
 };
 

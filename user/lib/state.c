@@ -193,6 +193,8 @@ static struct json_object *vip_to_json(const struct xlb_state_vip *v)
 	json_object_object_add(o, "persist_ms", json_object_new_int64(v->cfg.persist_ms));
 	json_object_object_add(o, "persist_prefix_v4", json_object_new_int64(v->cfg.persist_prefix4));
 	json_object_object_add(o, "persist_prefix_v6", json_object_new_int64(v->cfg.persist_prefix6));
+	if (xlb_limits_on(&v->cfg.limits))
+		json_object_object_add(o, "limits", xlb_limits_to_json(&v->cfg.limits));
 	for (i = 0; i < v->nbackends; i++) {
 		const struct xlb_backend_cfg *b = &v->backends[i].cfg;
 		struct json_object *bo = json_object_new_object();
@@ -409,6 +411,10 @@ static int vip_from_json(struct json_object *o, struct xlb_vip_cfg *v)
 		return -EINVAL;
 	v->persist_prefix4 = p4 ?: v->persist_prefix4;
 	v->persist_prefix6 = p6 ?: v->persist_prefix6;
+	/* absent in files saved before limits existed, and for a VIP without */
+	xlb_limits_default(&v->limits);
+	if (json_object_object_get_ex(o, "limits", &h) && xlb_limits_from_json(h, &v->limits))
+		return -EINVAL;
 	if (!json_object_object_get_ex(o, "backends", &arr) ||
 	    !json_object_is_type(arr, json_type_array))
 		return -EINVAL;

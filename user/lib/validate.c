@@ -167,6 +167,7 @@ int xlb_vip_settings_check(const struct xlb_vip_cfg *v, const char **key, char *
 	ret = timing_check(timing, 0, key, err, errlen);
 	ret = ret ?: timeout_below_interval(h->timeout_ms, h->interval_ms, key, err, errlen);
 	ret = ret ?: u32_in_range(v->min_up, 1, XLB_MIN_UP_MAX, key, "min_up", err, errlen);
+	ret = ret ?: xlb_limits_check(&v->limits, key, err, errlen);
 	if (ret || !v->persist_ms)
 		return ret;
 	ret = u32_in_range(v->persist_ms, XLB_PERSIST_MIN_MS, XLB_PERSIST_MAX_MS, key, "persist",

@@ -23,6 +23,8 @@ static const struct object objects[] = {
 		"               [check none|tcp|http PATH|https PATH] [check-port PORT]\n"
 		"               [interval DUR] [timeout DUR] [rise N] [fall N] [min-up N]\n"
 		"               [persist DUR [persist-prefix-v4 N] [persist-prefix-v6 N]]\n"
+		"               [limit-rate N [limit-burst N]] [limit-conns N]\n"
+		"               [limit-prefix-v4 N] [limit-prefix-v6 N]\n"
 		"xlbctl vip del VIP\n"
 		"xlbctl vip show [VIP]\n",
 	},

@@ -70,6 +70,33 @@ static char *sched_cell(struct json_object *vip)
 	return text;
 }
 
+/* "100/s burst 20, 10 conns per /32 /64" (the limits' own words), or "-" */
+static char *limits_cell(struct json_object *vip)
+{
+	struct json_object *l = member(vip, "limits", json_type_object), *m;
+	struct xlb_limits_cfg cfg;
+	char buf[128];
+
+	if (!l)
+		return strdup("-");
+	xlb_limits_default(&cfg);
+	if (xlb_limits_from_json(l, &cfg))
+		return strdup("?");
+	xlb_limits_format(&cfg, buf, sizeof(buf));
+	m = member(l, "dropped_rate", json_type_int);
+	if (m) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, sizeof(buf) - n, "; dropped %s rate",
+			 json_object_get_string(m));
+		m = member(l, "dropped_conns", json_type_int);
+		n = strlen(buf);
+		if (m)
+			snprintf(buf + n, sizeof(buf) - n, " %s conns", json_object_get_string(m));
+	}
+	return strdup(buf);
+}
+
 /* Does any VIP of the reply have member key? Its column shows only then. */
 static bool any_has(struct json_object *vips, size_t n, const char *key)
 {
@@ -86,14 +113,15 @@ static void print_vips(struct json_object *reply)
 	/* TABLE: the Maglev table's digest; ANNOUNCED, WHY: with announce: only */
 	static const char *const heads[] = {
 		"VIP", "SCHED", "FORWARD", "CHECK", "BACKENDS", "UP", "ACTIVE", "PACKETS", "BYTES",
-		"FLOWS", "TABLE", "ANNOUNCED", "WHY",
+		"FLOWS", "TABLE", "ANNOUNCED", "WHY", "LIMITS",
 	};
 	static const char *const keys[] = { "table_digest", "announced", "announce_reason" };
-	static const bool right[] = { 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0 };
+	static const bool right[] = { 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0 };
 	struct json_object *vips = member(reply, "vips", json_type_array);
 	size_t i, k, n = vips ? json_object_array_length(vips) : 0;
 	bool show[3] = { any_has(vips, n, keys[0]), any_has(vips, n, keys[1]),
 			 any_has(vips, n, keys[1]) };
+	bool show_limits = any_has(vips, n, "limits");
 	const char *h[TABLE_MAX_COLS];
 	bool r[TABLE_MAX_COLS];
 	struct table t = { .ncols = 10, .heads = h, .right = r };
@@ -105,6 +133,10 @@ static void print_vips(struct json_object *reply)
 			h[t.ncols] = heads[10 + k];
 			r[t.ncols++] = false;
 		}
+	if (show_limits) {
+		h[t.ncols] = heads[13];
+		r[t.ncols++] = false;
+	}
 	for (i = 0; i < n; i++) {
 		struct json_object *v = json_object_array_get_idx(vips, i);
 		char *row[TABLE_MAX_COLS] = {
@@ -117,6 +149,8 @@ static void print_vips(struct json_object *reply)
 		for (k = 0; k < 3; k++)
 			if (show[k])
 				row[c++] = cell(v, keys[k]);
+		if (show_limits)
+			row[c++] = limits_cell(v);
 		table_add(&t, row);
 	}
 	table_flush(&t);
@@ -126,6 +160,7 @@ static void print_vips(struct json_object *reply)
 enum vip_add_keyword {
 	KW_SCHED, KW_FORWARD, KW_CHECK, KW_CHECK_PORT, KW_INTERVAL, KW_TIMEOUT,
 	KW_RISE, KW_FALL, KW_MIN_UP, KW_PERSIST, KW_PERSIST_V4, KW_PERSIST_V6,
+	KW_LIMIT_RATE, KW_LIMIT_BURST, KW_LIMIT_CONNS, KW_LIMIT_V4, KW_LIMIT_V6,
 };
 
 static const struct xlb_cli_word vip_add_words[] = {
@@ -141,7 +176,34 @@ static const struct xlb_cli_word vip_add_words[] = {
 	[KW_PERSIST] = { .name = "persist" },
 	[KW_PERSIST_V4] = { .name = "persist-prefix-v4" },
 	[KW_PERSIST_V6] = { .name = "persist-prefix-v6" },
+	[KW_LIMIT_RATE] = { .name = "limit-rate" },
+	[KW_LIMIT_BURST] = { .name = "limit-burst" },
+	[KW_LIMIT_CONNS] = { .name = "limit-conns" },
+	[KW_LIMIT_V4] = { .name = "limit-prefix-v4" },
+	[KW_LIMIT_V6] = { .name = "limit-prefix-v6" },
 };
+
+/* limit-*: members of the request's "limits" object (ranges: vip_limits.h, as for the file). */
+static int limit_option(struct json_object *req, int kw, const char *name, const char *val)
+{
+	static const char *const member_of[] = { "new_flows_per_s", "burst", "max_conns",
+						 "prefix_v4", "prefix_v6" };
+	static const __u32 max[] = { XLB_LIMIT_RATE_MAX, XLB_LIMIT_BURST_MAX, XLB_LIMIT_CONNS_MAX,
+				     32, 128 };
+	struct json_object *l;
+	int i = kw - KW_LIMIT_RATE, ret;
+	__u32 n;
+
+	ret = parse_number(name, val, 1, max[i], &n);
+	if (ret)
+		return ret;
+	if (!json_object_object_get_ex(req, "limits", &l)) {
+		l = json_object_new_object();
+		json_object_object_add(req, "limits", l);
+	}
+	add_int(l, member_of[i], n);
+	return 0;
+}
 
 static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 			  const char *val, __u64 *interval, __u64 *timeout)
@@ -220,13 +282,19 @@ static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 		if (!ret)
 			add_int(req, kw == KW_PERSIST_V4 ? "persist_prefix_v4" : "persist_prefix_v6", n);
 		return ret;
+	case KW_LIMIT_RATE:
+	case KW_LIMIT_BURST:
+	case KW_LIMIT_CONNS:
+	case KW_LIMIT_V4:
+	case KW_LIMIT_V6:
+		return limit_option(req, kw, name, val);
 	}
 	return usage_error("'%s': internal error: keyword %d", c->what, kw);
 }
 
 static int vip_add(struct cmd *c)
 {
-	struct json_object *req = new_request("vip-add");
+	struct json_object *req = new_request("vip-add"), *lim = NULL;
 	__u64 interval = 0, timeout = 0;
 	unsigned int seen = 0;
 	const char *val;
@@ -242,6 +310,14 @@ static int vip_add(struct cmd *c)
 		}
 		ret = vip_add_option(c, req, kw, val, &interval, &timeout);
 	}
+	if (!ret && json_object_object_get_ex(req, "limits", &lim) &&
+	    !json_object_object_get_ex(lim, "new_flows_per_s", NULL) &&
+	    !json_object_object_get_ex(lim, "max_conns", NULL))
+		ret = usage_error("'%s': limit-burst and limit-prefix-* need limit-rate or limit-conns",
+				  c->what);
+	else if (!ret && lim && json_object_object_get_ex(lim, "burst", NULL) &&
+		 !json_object_object_get_ex(lim, "new_flows_per_s", NULL))
+		ret = usage_error("'%s': limit-burst needs limit-rate", c->what);
 	/* Only when both are given: the daemon knows the defaults. */
 	if (!ret && interval && timeout && timeout >= interval)
 		ret = usage_error("'%s': timeout must be shorter than interval", c->what);

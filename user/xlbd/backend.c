@@ -259,6 +259,7 @@ int vip_start(struct xlbd *d, struct xlb_state_vip *v)
 	if (ret < 0)
 		return ret;
 	ret = vip_persist_push(d, v);
+	ret = ret ?: limits_push(d, v, 0);
 	if (ret)
 		return ret;
 	for (i = 0; i < v->nbackends; i++) {
@@ -278,6 +279,7 @@ void vip_stop(struct xlbd *d, struct xlb_state_vip *v)
 		if (v->backends[i].hid) /* started: its address is watched */
 			xlb_neigh_unwatch(d->neigh, v->backends[i].cfg.addr);
 	}
+	limits_clear(d, v);
 	xlb_lb_vip_del(d->lb, &v->cfg.key);
 }
 

@@ -22,7 +22,7 @@
 static struct xlb_block_dp block_dp;
 static int block_open_ret = 1; /* 1: not yet opened */
 
-static struct xlb_block_dp *block_dp_get(struct xlbd *d)
+struct xlb_block_dp *block_dp_get(struct xlbd *d)
 {
 	if (block_open_ret == 1) {
 		block_open_ret = xlb_block_dp_open(&block_dp, d->at.skel->obj);

@@ -67,6 +67,16 @@ static const char *option_name(const char *key)
 		return "";
 	if (!strcmp(key, "scheduler"))
 		return "sched";
+	static const char *const limit_words[][2] = {
+		{ "limits.new_flows_per_s", "limit-rate" }, { "limits.burst", "limit-burst" },
+		{ "limits.max_conns", "limit-conns" },      { "limits.prefix_v4", "limit-prefix-v4" },
+		{ "limits.prefix_v6", "limit-prefix-v6" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(limit_words) / sizeof(limit_words[0]); i++)
+		if (!strcmp(key, limit_words[i][0]))
+			return limit_words[i][1];
 	return strncmp(key, "health.", 7) ? key : key + 7;
 }
 
@@ -95,12 +105,27 @@ static int get_persist(struct json_object *req, struct xlb_vip_cfg *v, char *err
 	return 0;
 }
 
+/* limits: {new_flows_per_s, burst, max_conns, prefix_v4, prefix_v6}; burst defaults to the rate. */
+static int get_limits(struct json_object *req, struct xlb_vip_cfg *v, char *err, size_t errlen)
+{
+	struct json_object *o;
+
+	xlb_limits_default(&v->limits);
+	if (!json_object_object_get_ex(req, "limits", &o))
+		return 0;
+	if (xlb_limits_from_json(o, &v->limits))
+		return fail(err, errlen, "limits: bad value");
+	if (v->limits.rate && !json_object_object_get_ex(o, "burst", NULL))
+		v->limits.burst = v->limits.rate;
+	return 0;
+}
+
 struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 {
 	static const char *const keys[] = { "vip", "sched", "forward", "check", "path",
 					    "check_port", "interval", "timeout", "rise",
 					    "fall", "min_up", "persist", "persist_prefix_v4",
-					    "persist_prefix_v6", NULL };
+					    "persist_prefix_v6", "limits", NULL };
 	struct xlb_vip_cfg cfg = {};
 	struct xlb_state_vip *v;
 	const char *s, *key;
@@ -117,7 +142,7 @@ struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 	if (xlb_proto_get_opt_u32(req, "min_up", 1, XLB_MIN_UP_MAX, &cfg.min_up, err,
 				  sizeof(err)) < 0)
 		ERR_REPLY("%s", err);
-	if (get_persist(req, &cfg, err, sizeof(err)))
+	if (get_persist(req, &cfg, err, sizeof(err)) || get_limits(req, &cfg, err, sizeof(err)))
 		ERR_REPLY("%s", err);
 	if ((ret = xlb_proto_get_opt_str(req, "sched", &s, err, sizeof(err))) < 0)
 		ERR_REPLY("%s", err);
@@ -212,6 +237,7 @@ static struct json_object *vip_json(struct xlbd *d, struct xlb_state_vip *v)
 		add_u64(o, "persist_prefix_v4", v->cfg.persist_prefix4);
 		add_u64(o, "persist_prefix_v6", v->cfg.persist_prefix6);
 	}
+	limits_show(d, v, o);
 	add_u64(o, "backends", v->nbackends);
 	add_u64(o, "up", up);
 	add_active(o, flows_vip_active(d, lv));

@@ -126,6 +126,7 @@ static void walk_start(struct xlbd *d, struct xlb_flows *f)
 			hi = i;
 		}
 	mark_draining(d, f);
+	limits_walk_start(d);
 	memset(&f->cursor, 0, sizeof(f->cursor));
 	f->walking = f->snapping = 1;
 	f->snap_next = 1;
@@ -192,6 +193,7 @@ static void visit(void *arg, const struct flow_key *key, const struct flow_state
 	    id >= XLB_MAX_BACKENDS || !lb->backend_used[id] || st->backend_gen != lb->backend_gen[id])
 		return;
 	f->cur[id].live++;
+	limits_walk_visit(key, st);
 }
 
 /* The walk's next slice: counters first, then the tables, for about FLOWS_SLICE_US. */
@@ -226,6 +228,7 @@ static void slice(struct xlbd *d, struct xlb_flows *f)
 		f->max_slice_us = spent;
 	if (f->walking || ret < 0)
 		return;
+	limits_walk_end(d);
 	t = f->base;
 	f->base = f->cur;
 	f->cur = t;

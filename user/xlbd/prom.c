@@ -217,6 +217,7 @@ int render_metrics(void *ctx, struct xlb_prom *w)
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_health_transitions_total", L("to", "down"), d->health_downs);
 
 	ret = ret ?: block_metrics(d, w);
+	ret = ret ?: limits_metrics(d, w);
 	ret = ret ?: xlb_prom_family(w, "xlb_passed_packets_total", "counter",
 				     "Packets left to the kernel (XDP_PASS), by reason.");
 	ret = ret ?: render_class(w, "xlb_passed_packets_total", XLB_STAT_CLASS_PASS, c);

@@ -253,6 +253,16 @@ static int update_vip(struct xlbd *d, struct xlb_state_vip *v, const struct xlb_
 		ret = vip_persist_push(d, v);
 		vip_changed = 1;
 	}
+	if (!ret && !xlb_limits_equal(&v->cfg.limits, &want->limits)) {
+		/* other prefixes key other buckets: the old ones are forgotten */
+		int forget = v->cfg.limits.prefix4 != want->limits.prefix4 ||
+			     v->cfg.limits.prefix6 != want->limits.prefix6 ||
+			     !want->limits.max_conns;
+
+		v->cfg.limits = want->limits;
+		ret = limits_push(d, v, forget);
+		vip_changed = 1;
+	}
 	health_changed = memcmp(&v->cfg.health, &want->health, sizeof(want->health));
 	if (health_changed) {
 		v->cfg.health = want->health;

@@ -237,6 +237,21 @@ struct json_object *cmd_block_del(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_block_show(struct xlbd *d, struct json_object *req);
 int block_metrics(struct xlbd *d, struct xlb_prom *w);
 
+/* The filter maps (limits.c writes a VIP's limits there); NULL if they cannot be opened. */
+struct xlb_block_dp *block_dp_get(struct xlbd *d);
+
+/* ---- limits.c: per-client limits (README, "Under attack") ---- */
+
+/* The VIP's limits to the data plane; forget: its clients' buckets and counts go too. */
+int limits_push(struct xlbd *d, const struct xlb_state_vip *v, int forget);
+void limits_clear(struct xlbd *d, const struct xlb_state_vip *v); /* before its id goes */
+void limits_show(struct xlbd *d, const struct xlb_state_vip *v, struct json_object *o);
+int limits_metrics(struct xlbd *d, struct xlb_prom *w);
+/* with the flow walk (flows.c): the live counts' correction */
+void limits_walk_start(struct xlbd *d);
+void limits_walk_visit(const struct flow_key *key, const struct flow_state *st);
+void limits_walk_end(struct xlbd *d);
+
 /* ---- prom.c ---- */
 
 int render_metrics(void *ctx, struct xlb_prom *w); /* ctx: the struct xlbd */
