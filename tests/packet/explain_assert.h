@@ -172,7 +172,8 @@ static inline __u64 counter_want(const struct xlb_explain *e, __u32 i)
 	int prob_used = e->ct_used && e->ct_table == XLB_FLOW_TABLE_PROBATION;
 
 	return i == e->reason || (i == XLB_STAT_CT_HIT && main_used) ||
-	       (i == XLB_STAT_CT_MISS && e->hashed) ||
+	       (i == XLB_STAT_CT_MISS && (e->hashed || e->filter.drop)) ||
+	       (i == XLB_STAT_ALLOWED && e->filter.allowed) ||
 	       (i == XLB_STAT_CT_PROBATION_HIT && prob_used) ||
 	       (i == XLB_STAT_CT_PROMOTED && e->would_promote && prob_used) ||
 	       (i == XLB_STAT_CT_LEGACY_HIT && e->would_promote && !prob_used) ||

@@ -22,6 +22,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "explain_assert.h"
+#include "xlb_check.h"
+#include "../../user/lib/block.h"
+#include "../../user/lib/vip_limits.h"
 
 #define NFLOWS 10000
 
@@ -267,12 +270,92 @@ static void test_random_flows_agree(void **state)
 	assert_true(total.promoted > 0 && total.rewritten > 0);
 }
 
+static int vip_id_of(void *ctx, const struct vip_key *key)
+{
+	struct xlb_lb_vip *v = xlb_lb_vip_find(ctx, key);
+
+	return v ? (int)v->id : -1;
+}
+
+static void block_rule(struct xlb_blocklist *l, const char *prefix, const struct vip_key *vip,
+		       int allow)
+{
+	struct xlb_block_rule r = { .allow = allow };
+	char err[128];
+
+	assert_int_equal(xlb_block_prefix_parse(prefix, &r.pfx, err, sizeof(err)), 0);
+	if (vip) {
+		r.vip = *vip;
+		r.has_vip = 1;
+	}
+	assert_int_equal(xlb_blocklist_append(l, &r), 0);
+}
+
+/*
+ * The same world with source filters and limits: global and per-VIP block
+ * rules, an allow rule inside a blocked prefix, per-client limits on two
+ * VIPs (a cap, a rate): explain must say what the program does.
+ */
+static void test_random_filters_agree(void **state)
+{
+	struct xlb_limits_cfg lim = { 20, 3, 2, 20, 64, { 0 } };
+	struct xlb_blocklist l = {};
+	struct xlb_block_dp b;
+	struct vip_filter vf;
+	struct counts c = {}, total = {};
+	char err[128];
+	int i;
+
+	(void)state;
+	build_world();
+	assert_int_equal(xlb_block_dp_open(&b, F.skel->obj), 0);
+	block_rule(&l, "198.18.7.0/24", NULL, 0);
+	block_rule(&l, "198.18.7.128/25", NULL, 1);
+	block_rule(&l, "198.18.8.0/24", &web4, 0);
+	block_rule(&l, "198.18.9.0/24", &dns4, 1);
+	block_rule(&l, "2001:db8::/100", NULL, 0);
+	assert_int_equal(xlb_block_dp_sync(&b, &l, vip_id_of, F.lb), 0);
+	assert_int_equal(xlb_limits_check(&lim, NULL, err, sizeof(err)), 0);
+	xlb_limits_to_dp(&lim, &vf);
+	assert_int_equal(xlb_block_dp_limits(&b, xlb_lb_vip_find(F.lb, &dns4)->id, &vf), 0);
+	lim = (struct xlb_limits_cfg){ 5, 2, 0, 32, 64, { 0 } }; /* the v6 clients: one /64 */
+	assert_int_equal(xlb_limits_check(&lim, NULL, err, sizeof(err)), 0);
+	xlb_limits_to_dp(&lim, &vf);
+	assert_int_equal(xlb_block_dp_limits(&b, xlb_lb_vip_find(F.lb, &web6)->id, &vf), 0);
+
+	for (i = 0; i < NFLOWS; i++) {
+		if (i && below(100) < 30) {
+			flows[i] = flows[below(i)];
+			flows[i].flags = random_flags(flows[i].proto);
+		} else {
+			random_flow(&flows[i]);
+			flows[i].flags = random_flags(flows[i].proto);
+		}
+		check_flow(&flows[i], &c);
+		if (i % 100 == 0)
+			*fixture_clock(&F) += NS / 10; /* buckets refill as the flows go by */
+	}
+	add_counts(&total, &c);
+	replay("filters, seen flows", &total);
+	print_counts("filters, all passes", &total);
+	print_message("# blocked %llu, allowed %llu, over the rate %llu, at the cap %llu\n",
+		      (unsigned long long)xlb_check_stat(&F.dp, XLB_STAT_DROP_BLOCKED),
+		      (unsigned long long)xlb_check_stat(&F.dp, XLB_STAT_ALLOWED),
+		      (unsigned long long)xlb_check_stat(&F.dp, XLB_STAT_DROP_LIMIT_RATE),
+		      (unsigned long long)xlb_check_stat(&F.dp, XLB_STAT_DROP_LIMIT_CONNS));
+	assert_true(xlb_check_stat(&F.dp, XLB_STAT_DROP_BLOCKED) > 0 && xlb_check_stat(&F.dp, XLB_STAT_ALLOWED) > 0);
+	assert_true(xlb_check_stat(&F.dp, XLB_STAT_DROP_LIMIT_RATE) > 0 && xlb_check_stat(&F.dp, XLB_STAT_DROP_LIMIT_CONNS) > 0);
+	xlb_block_dp_close(&b);
+	xlb_blocklist_free(&l);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_random_flows_agree),
+		T(test_random_filters_agree),
 	};
 
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);

@@ -62,6 +62,12 @@ int xlb_dp_init(struct xlb_dp *dp, struct bpf_object *obj)
 	err = err ?: map_fd(obj, "backend_load", &dp->backend_load_fd);
 	err = err ?: map_fd(obj, "backend_pending", &dp->backend_pending_fd);
 	err = err ?: map_fd(obj, "persist", &dp->persist_fd);
+	err = err ?: map_fd(obj, "filter_config", &dp->filter_config_fd);
+	err = err ?: map_fd(obj, "block4", &dp->block4_fd);
+	err = err ?: map_fd(obj, "block6", &dp->block6_fd);
+	err = err ?: map_fd(obj, "vip_filter", &dp->vip_filter_fd);
+	err = err ?: map_fd(obj, "limit_state", &dp->limit_state_fd);
+	err = err ?: map_fd(obj, "limit_base", &dp->limit_base_fd);
 	if (err)
 		return err;
 	dp->table_mmap = -1;

@@ -28,6 +28,8 @@ struct xlb_dp {
 	int backend_load_fd;
 	int backend_pending_fd;
 	int persist_fd;
+	int filter_config_fd, block4_fd, block6_fd, vip_filter_fd; /* source filters */
+	int limit_state_fd, limit_base_fd;                         /* per-client limits */
 	int ncpus;
 	int table_mmap; /* tables are mmapable: 1, not (an older build's maglev_tables): 0, unknown: -1 */
 };

@@ -410,6 +410,16 @@ int xlb_explain(struct xlb_dp *dp, const struct flow_key *flow, __u8 tcp_flags,
 	/* classify(): a clear filter bit passes the packet before anything else */
 	if (!e->addr_bit)
 		return 0;
+	/* filter_source(): before any table, with the VIP the packet would find */
+	err = vip_lookup(dp, e);
+	err = err ?: xlb_explain_filter(dp, e);
+	if (err)
+		return err;
+	if (e->filter.blocked) {
+		e->action = XDP_DROP;
+		e->reason = XLB_STAT_DROP_BLOCKED;
+		return 0;
+	}
 
 	err = conntrack_step(dp, e, now_ns);
 	/* the program skips the VIP on a used entry: looked up here to tell people */
@@ -422,6 +432,17 @@ int xlb_explain(struct xlb_dp *dp, const struct flow_key *flow, __u8 tcp_flags,
 	if (!e->vip_found) {
 		e->reason = e->vip_addr ? XLB_STAT_PASS_VIP_NO_PORT : XLB_STAT_PASS_NON_VIP;
 		return 0;
+	}
+	/* limit_new_flow(): a flow's first packet from a client not allowlisted */
+	if (xlb_explain_starts_flow(e) && !e->filter.allowed) {
+		err = xlb_explain_limits(dp, e, now_ns);
+		if (err)
+			return err;
+		if (e->filter.drop) {
+			e->action = XDP_DROP;
+			e->reason = e->filter.drop;
+			return 0;
+		}
 	}
 	err = pick_step(dp, e, now_ns);
 	if (err)
@@ -507,6 +528,10 @@ static void format_dest(const struct xlb_explain *e, char *buf, size_t len)
 /* Why steps 3-5 did not run. */
 static const char *skipped(const struct xlb_explain *e)
 {
+	if (e->filter.blocked)
+		return "skipped, the source is blocked";
+	if (e->filter.drop)
+		return "skipped, the client is over its limit";
 	if (e->ct_used)
 		return "skipped, the connection-table entry decides";
 	if (!e->vip_addr || !e->addr_bit)
@@ -533,6 +558,12 @@ static void step_vip(const struct xlb_explain *e, char *buf, size_t len)
 		snprintf(buf, len, "1. vip: %s -> VIP %s (id %u, %s%s, %s)", dest, vip,
 			 e->vip.id, e->vip_key.port ? "" : "every port, ",
 			 xlb_sched_name(e->vip.sched), xlb_forward_name(e->vip.forward));
+	}
+	if (e->filter.allowed || e->filter.blocked || e->filter.limited) {
+		size_t at = strlen(buf);
+
+		if (at < len)
+			xlb_explain_filter_text(e, buf + at, len - at);
 	}
 }
 
@@ -827,6 +858,8 @@ struct json_object *xlb_explain_json(const struct xlb_explain *e,
 	err = err ?: add_bool(obj, "promoted", e->would_promote);
 	if (e->sched.used)
 		err = err ?: add_val(obj, "sched", 1, xlb_explain_sched_json(e));
+	if (e->filter.allowed || e->filter.blocked || e->filter.limited)
+		err = err ?: add_val(obj, "filter", 1, xlb_explain_filter_json(e));
 	if (err) {
 		json_object_put(obj);
 		return NULL;

@@ -17,10 +17,26 @@
 
 struct json_object;
 #include "../../bpf/sched_pick.h"
+#include "../../maps/filter_maps.h"
 
 #define XLB_EXPLAIN_STEPS 6
-#define XLB_EXPLAIN_LINE_MAX 256
+#define XLB_EXPLAIN_LINE_MAX 512
 #define XLB_EXPLAIN_CPUS 8 /* rr: the CPUs whose next pick is told */
+
+/* The source filters and the client's limits (bpf/filter.h, bpf/limits.h). */
+struct xlb_explain_filter {
+	int allowed, blocked;     /* an allow rule matched; a block rule did */
+	struct block_rule rule;   /* the one that decided */
+	int rule_global;          /* global, not the VIP's */
+	int limited;              /* the VIP limits its clients (and this one is not allowed) */
+	struct vip_filter vf;
+	struct limit_key key;
+	int has_state;
+	struct limit_state state;
+	__s64 live;               /* the prefix's live flows, as the program counts them */
+	__u64 tokens;             /* whole new flows the bucket would let in now */
+	__u32 drop;               /* XLB_STAT_DROP_LIMIT_* if the program refuses this new flow, else 0 */
+};
 
 /*
  * Step 4 for a VIP whose scheduler is not a plain hash, or that persists
@@ -63,6 +79,7 @@ struct xlb_explain {
 	int addr_bit;             /* address filter bit set: the program looks further */
 	int vip_addr;             /* destination is a VIP address (exact vip_addrs) */
 	int vip_found;            /* a VIP takes this port/protocol */
+	struct xlb_explain_filter filter;
 	struct vip_key vip_key;   /* the key that matched (exact port or port 0) */
 	struct vip_meta vip;
 

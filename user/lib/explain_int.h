@@ -19,4 +19,12 @@ int xlb_explain_sched(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns);
 void xlb_explain_sched_step(const struct xlb_explain *e, char *buf, size_t len);
 struct json_object *xlb_explain_sched_json(const struct xlb_explain *e);
 
+/* filter_source(): the allowlist, then the blocklist (explain_filter.c). */
+int xlb_explain_filter(struct xlb_dp *dp, struct xlb_explain *e);
+/* limit_new_flow() for a flow's first packet: sets e->filter.drop if it is refused. */
+int xlb_explain_limits(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns);
+/* "; source allowed by ..., limits ..." after step 1's text, or nothing. */
+void xlb_explain_filter_text(const struct xlb_explain *e, char *buf, size_t len);
+struct json_object *xlb_explain_filter_json(const struct xlb_explain *e);
+
 #endif /* XLB_EXPLAIN_INT_H */
