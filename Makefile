@@ -76,14 +76,28 @@ $(OBJ)/%.o: %.c | $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(LIB): $(call objs,$(LIB_SRCS))
+$(LIB): $(call objs,$(LIB_SRCS)) $(OBJ)/version.o
 	$(call msg,AR,$@)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-# programs: one folder each
+# The build's version in one generated object, rewritten only when it
+# changes: every program reports the same, however little was rebuilt.
 XLB_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-$(OBJ)/user/%.o: override CFLAGS += -DXLB_VERSION='"$(XLB_VERSION)"'
+$(BUILD)/version.c: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)printf 'const char xlb_version[] = "%s";\n' '$(XLB_VERSION)' >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(OBJ)/version.o: $(BUILD)/version.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+.PHONY: FORCE
+FORCE:
+
+# programs: one folder each
 
 $(BUILD)/xlbd: $(call objs,$(wildcard user/xlbd/*.c)) $(LIB)
 	$(call msg,LD,$@)

@@ -186,7 +186,7 @@ check "a wrr VIP with persist is added" \
 	ctl vip add 198.18.100.30:80/tcp sched wrr persist 90s persist-prefix-v4 24
 expect_eq "vip show has its scheduler and persist" \
 	"$(ctl -j vip show 198.18.100.30:80/tcp | jq -c '.vips[0] | [.sched, .persist, .persist_prefix_v4, .persist_prefix_v6]')" \
-	'["wrr","1m30s",24,64]'
+	'["wrr","90s",24,64]'
 view_before=$(backend_view)
 vips_before=$(ctl -j vip show | jq -c '[.vips[] | {vip, sched, forward, health, backends, persist, persist_prefix_v4, persist_prefix_v6}]')
 ct_before=$("$PROBE" ct-count "$PIN")

@@ -22,6 +22,7 @@
 #include <sys/file.h>
 #include <bpf/libbpf.h>
 #include "syntax.h"
+#include "version.h"
 #include "xlb-decap.h"
 
 #define LOCK_FILE "/run/xlb-decap.lock"
@@ -308,7 +309,7 @@ static int parse_options(int argc, char **argv, struct request *rq, bool *want_h
 			*want_help = true;
 			break;
 		case 'V':
-			printf("xlb-decap %s\n", XLB_VERSION);
+			printf("xlb-decap %s\n", xlb_version);
 			exit(0);
 		case ':':
 			if (!bad_option[0])

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "config.h"
 #include "xlbctl.h"
+#include "version.h"
 
 static int help(struct cmd *c);
 
@@ -237,7 +238,7 @@ int main(int argc, char **argv)
 			want_help = true;
 			break;
 		case 'V':
-			printf("xlbctl %s\n", XLB_VERSION);
+			printf("xlbctl %s\n", xlb_version);
 			return 0;
 		case ':':
 			/* Report the first problem, once -j/-p later on the line are known. */

@@ -95,7 +95,7 @@ struct json_object *cmd_status(struct xlbd *d, struct json_object *req)
 	json_object_object_add(reply, "xdp_mode", json_object_new_string(
 				       xlb_name_of(xlb_xdp_mode_names, d->at.xdp_mode[0])));
 	add_u64(reply, "prog_id", d->at.prog_id);
-	json_object_object_add(reply, "version", json_object_new_string(XLB_VERSION));
+	json_object_object_add(reply, "version", json_object_new_string(xlb_version));
 	add_u64(reply, "uptime_s", time(NULL) - d->started);
 	add_u64(reply, "vips", d->state.nvips);
 	add_u64(reply, "backends", total_backends(d));

@@ -228,7 +228,7 @@ static int serve(struct xlbd *d)
 		return fd;
 	}
 	add_src(d, &d->listen_src, fd, on_listen);
-	logmsg(LOG_INFO, "xlbd %s serving %s", XLB_VERSION, d->socket_path);
+	logmsg(LOG_INFO, "xlbd %s serving %s", xlb_version, d->socket_path);
 	if (d->cli_metrics)
 		snprintf(d->file.metrics, sizeof(d->file.metrics), "%s", d->cli_metrics);
 	if (d->file.metrics[0]) {
@@ -462,7 +462,7 @@ static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown, i
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf("xlbd %s\n", XLB_VERSION);
+			printf("xlbd %s\n", xlb_version);
 			return 0;
 		default:
 			usage(stderr);

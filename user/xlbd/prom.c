@@ -202,7 +202,7 @@ int render_metrics(void *ctx, struct xlb_prom *w)
 		return ret;
 	snprintf(prog, sizeof(prog), "%u", d->at.prog_id);
 	ret = xlb_prom_family(w, "xlb_build_info", "gauge", "Build of xlbd and the running XDP program.");
-	ret = ret ?: xlb_prom_sample_u64(w, "xlb_build_info", L("version", XLB_VERSION, "prog_id", prog), 1);
+	ret = ret ?: xlb_prom_sample_u64(w, "xlb_build_info", L("version", xlb_version, "prog_id", prog), 1);
 	ret = ret ?: xlb_prom_family(w, "xlb_start_time_seconds", "gauge", "When xlbd started, in seconds since the epoch.");
 	ret = ret ?: xlb_prom_sample_u64(w, "xlb_start_time_seconds", NULL, d->started);
 	ret = ret ?: xlb_prom_family(w, "xlb_reloads_total", "counter", "Config reloads applied.");

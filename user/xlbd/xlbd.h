@@ -30,9 +30,7 @@
 #include "proto.h"
 #include "state.h"
 
-#ifndef XLB_VERSION
-#define XLB_VERSION "dev"
-#endif
+#include "version.h"
 #define DEFAULT_CONFIG "/etc/xlb/xlb.yaml"
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/xlb"
 #define DEFAULT_STATE_DIR "/var/lib/xlb"
