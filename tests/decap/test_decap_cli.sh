@@ -79,9 +79,9 @@ expect_eq "show -j" "$(dcp show dev dcp0 -j | jq -c '[.dev, .sources, .vips, (.c
 	'["dcp0",["198.18.0.0/24","2001:db8:1::/48"],["198.18.100.10","2001:db8:100::10"],7]'
 prog=$(dcp -j show dev dcp0 | jq .prog_id)
 
-check "attach again, other sets" dcp attach dev dcp0 source 198.18.0.9/16 vip 2001:db8:100::10 \
+check "attach again, other sets" dcp attach dev dcp0 source 198.18.0.0/16 vip 2001:db8:100::10 \
 	vip 198.18.100.11 vip 198.18.100.11
-expect_eq "attach again: sets replaced, host bits cleared, repeats kept once" \
+expect_eq "attach again: sets replaced, repeats kept once" \
 	"$(dcp -j show dev dcp0 | jq -c '[.sources, .vips]')" \
 	'[["198.18.0.0/16"],["198.18.100.11","2001:db8:100::10"]]'
 expect_eq "attach again: the same program, not re-attached" "$(dcp -j show dev dcp0 | jq .prog_id)" "$prog"
@@ -132,6 +132,9 @@ fi
 
 expect_fail "bad address: exit 2, one line" 2 'xlb-decap: source "10.0.0.300/8": bad address' \
 	dcp attach dev dcp0 source 10.0.0.300/8 vip 198.18.100.10
+expect_fail "host bits set: refused, the prefix named" 2 \
+	'xlb-decap: source "198.18.0.0/8": host bits set (the prefix is 198.0.0.0/8)' \
+	dcp attach dev dcp0 source 198.18.0.0/8 vip 198.18.100.10
 expect_fail "bad prefix length" 2 'xlb-decap: source "198.18.0.0/33": bad prefix length (0..32)' \
 	dcp attach dev dcp0 source 198.18.0.0/33 vip 198.18.100.10
 expect_fail "a VIP is no prefix" 2 'xlb-decap: vip "198.18.100.10/32": a VIP is one address, not a prefix' \

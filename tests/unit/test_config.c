@@ -510,8 +510,8 @@ static const struct bad_case bad[] = {
 	{ VIP6 "    backends:\n      - address: 198.18.0.11\n",
 	  "t.yaml:4: vips[0].backends[0].address: IPv4 backend for an IPv6 VIP" },
 	/* forward ipip: sources and families */
-	{ VIP4 "    forward: ipip\n    backends:\n      - address: 198.18.0.11\n",
-	  "t.yaml:5: vips[0].backends[0].address: forward ipip needs encap_source.ipv4 for this backend" },
+	{ "encap_source: { ipv6: \"2001:db8::1\" }\n" VIP4 "    forward: ipip\n    backends:\n      - address: 198.18.0.11\n",
+	  "t.yaml:6: vips[0].backends[0].address: forward ipip needs encap_source.ipv4 for this backend" },
 	{ "encap_source: { ipv4: 198.18.0.2 }\n" VIP4 "    forward: ipip\n    backends:\n"
 	  "      - address: 2001:db8::11\n",
 	  "t.yaml:6: vips[0].backends[0].address: forward ipip needs encap_source.ipv6 for this backend" },
@@ -590,6 +590,10 @@ static const struct bad_case bad[] = {
 	  "t.yaml:1: announce: missing key 'protocol'" },
 	{ "announce:\n  table: 100\n  protocol: 200\n  mode: file\n",
 	  "t.yaml:4: announce: unknown key 'mode'" },
+	{ VIP4 "    forward: ipip\n",
+	  "t.yaml:3: vips[0].forward: forward ipip needs encap_source.ipv4 or encap_source.ipv6" },
+	{ "encap_source: { ipv4: 192.0.2.1 }\nvips:\n  - vip: \"[2001:db8::10]:80/tcp\"\n    forward: ipip\n",
+	  "t.yaml:4: vips[0].forward: forward ipip needs encap_source.ipv6 (an IPv6 VIP's backends are IPv6)" },
 	{ VIP4 "    persist: 500ms\n",
 	  "t.yaml:3: vips[0].persist: out of range (1s..24h) '500ms'" },
 	{ VIP4 "    persist: 1m\n    persist_prefix_v6: 129\n",

@@ -522,6 +522,8 @@ static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 		return err;
 	if (xlb_vip_settings_check(v, &key, why, sizeof(why)))
 		return settings_err(c, vp, key, why, y->health && y->health->timeout);
+	if (xlb_vip_encap_check(v, &cfg->encap, why, sizeof(why)))
+		return cfg_err(c, vp, "forward", "%s", why);
 	snprintf(bp, sizeof(bp), "%s.blocklist", vp);
 	err = cfg_conv_blocklist(c, bp, y->blocklist, &v->key, cfg);
 	if (err)

@@ -177,6 +177,19 @@ int xlb_vip_settings_check(const struct xlb_vip_cfg *v, const char **key, char *
 				   errlen);
 }
 
+int xlb_vip_encap_check(const struct xlb_vip_cfg *v, const struct encap_config *e, char *err,
+			size_t errlen)
+{
+	int v4 = xlb_addr_is_v4(v->key.addr);
+
+	if (v->forward != XLB_FWD_IPIP || (e->v6.flags & XLB_ENCAP_F_SET) ||
+	    (v4 && (e->v4.flags & XLB_ENCAP_F_SET)))
+		return 0;
+	snprintf(err, errlen, "forward ipip needs %s", v4 ? "encap_source.ipv4 or encap_source.ipv6" :
+		 "encap_source.ipv6 (an IPv6 VIP's backends are IPv6)");
+	return -EINVAL;
+}
+
 void xlb_vip_persist_default(struct xlb_vip_cfg *v)
 {
 	v->persist_ms = 0;

@@ -23,6 +23,15 @@ int xlb_unicast_check(const __be32 a[4], char *err, size_t errlen);
 /* An HTTP check's GET path: it goes into the request line as is. */
 int xlb_http_path_check(const char *path, char *err, size_t errlen);
 
+/*
+ * forward ipip needs an outer source for some family its backends may
+ * have: an IPv4 VIP's are IPv4 (IPIP) or IPv6 (4in6), an IPv6 VIP's IPv6.
+ * The message names the key(s) to set: "forward ipip needs encap_source.ipv4
+ * or encap_source.ipv6".
+ */
+int xlb_vip_encap_check(const struct xlb_vip_cfg *v, const struct encap_config *e, char *err,
+			size_t errlen);
+
 /* No persist, and the persist prefixes' defaults. */
 void xlb_vip_persist_default(struct xlb_vip_cfg *v);
 

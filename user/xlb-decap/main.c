@@ -145,6 +145,7 @@ static int parse_source(const char *arg, struct decap_source_key *key)
 	size_t alen = slash ? (size_t)(slash - arg) : strlen(arg);
 	enum addr_kind kind = ADDR_BAD;
 	char addr[XLB_ADDR_STR_MAX];
+	__be32 given[4];
 	__u32 max, len;
 
 	if (alen < sizeof(addr)) {
@@ -162,8 +163,14 @@ static int parse_source(const char *arg, struct decap_source_key *key)
 		return xlb_cli_fail(-EINVAL, "source \"%s\": overlaps ::ffff:0:0/96, the "
 				    "IPv4-mapped range; give IPv4 prefixes as IPv4", arg);
 	key->prefixlen = kind == ADDR_V4 ? XLB_DECAP_V4_PREFIX_BASE + len : len;
-	/* Host bits are cleared, not refused. */
+	memcpy(given, key->addr, sizeof(given));
 	mask_prefix(key->addr, key->prefixlen);
+	/* 198.18.0.0/8 is a typo for 198.0.0.0/8 or for 198.18.0.0/16: ask which */
+	if (memcmp(given, key->addr, sizeof(given))) {
+		xlb_format_addr(key->addr, addr, sizeof(addr));
+		return xlb_cli_fail(-EINVAL, "source \"%s\": host bits set (the prefix is %s/%u)",
+				    arg, addr, len);
+	}
 	return 0;
 }
 

@@ -156,6 +156,8 @@ struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 		ERR_REPLY("%s", err);
 	if (xlb_vip_settings_check(&cfg, &key, err, sizeof(err)))
 		ERR_REPLY("%s%s%s", option_name(key), option_name(key)[0] ? ": " : "", err);
+	if (xlb_vip_encap_check(&cfg, &d->file.encap, why, sizeof(why)))
+		ERR_REPLY("%s in %s", why, d->config_path);
 	if (xlb_state_find_vip(&d->state, &cfg.key))
 		ERR_REPLY("VIP already exists");
 	if (d->state.nvips >= XLB_CP_MAX_VIPS)
