@@ -72,6 +72,11 @@ expect_eq "an interval below the minimum: the file's message" \
 expect_eq "a timeout not below the interval: the file's message" \
 	"$(printf '{"cmd":"vip-add","vip":"198.18.100.20:80/tcp","interval":"1s","timeout":"1s"}\n' | raw)" \
 	'{"ok":false,"error":"timeout: timeout 1s must be less than interval 1s"}'
+check "the README's vip add ... interval 1s: the default timeout gives way" \
+	ctl vip add 198.18.100.21:80/tcp check http /healthz interval 1s
+expect_eq "... to half the interval" \
+	"$(ctl -j vip show 198.18.100.21:80/tcp | jq -c '.vips[0].health | [.interval, .timeout]')" '["1s","500ms"]'
+ctl vip del 198.18.100.21:80/tcp >/dev/null
 expect_eq "check_port 0 (the VIP's port), as the file allows" \
 	"$(printf '{"cmd":"vip-add","vip":"198.18.100.20:80/tcp","check_port":0}\n' | raw)" '{"ok":true}'
 ctl vip del 198.18.100.20:80/tcp >/dev/null

@@ -297,7 +297,8 @@ static void test_sched_persist(void **state)
 		"    persist: 5m\n"
 		"    persist_prefix_v4: 24\n"
 		"  - vip: 192.0.2.10:443/tcp\n"
-		"    scheduler: lt\n";
+		"    scheduler: lt\n"
+		"    health: { interval: 1s }\n";
 	struct xlb_config cfg;
 	char err[XLB_ERR_MAX];
 
@@ -308,6 +309,10 @@ static void test_sched_persist(void **state)
 	assert_int_equal(cfg.vips[0].persist_prefix4, 24);
 	assert_int_equal(cfg.vips[0].persist_prefix6, 64);
 	assert_int_equal(cfg.vips[1].sched, XLB_SCHED_LT);
+	/* no timeout given: the default 1s, or half an interval it does not fit */
+	assert_int_equal(cfg.vips[0].health.timeout_ms, 1000);
+	assert_int_equal(cfg.vips[1].health.interval_ms, 1000);
+	assert_int_equal(cfg.vips[1].health.timeout_ms, 500);
 	assert_int_equal(cfg.vips[1].persist_ms, 0);
 	assert_int_equal(cfg.vips[1].persist_prefix4, 32);
 	xlb_config_free(&cfg);
@@ -490,8 +495,8 @@ static const struct bad_case bad[] = {
 	  "t.yaml:4: vips[0].health.timeout: out of range (10ms..1h) '4294967296ms'" },
 	{ VIP4 "    health:\n      interval: 2s\n      timeout: 2s\n",
 	  "t.yaml:5: vips[0].health.timeout: timeout 2s must be less than interval 2s" },
-	{ VIP4 "    health:\n      check: tcp\n      interval: 500ms\n",
-	  "t.yaml:5: vips[0].health.interval: timeout 1s must be less than interval 500ms" },
+	{ VIP4 "    health:\n      check: tcp\n      interval: 500ms\n      timeout: 1s\n",
+	  "t.yaml:6: vips[0].health.timeout: timeout 1s must be less than interval 500ms" },
 	{ VIP4 "    health:\n      rise: 0\n",
 	  "t.yaml:4: vips[0].health.rise: out of range (1..100) '0'" },
 	{ VIP4 "    health:\n      fall: 101\n",

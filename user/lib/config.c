@@ -38,6 +38,15 @@ void xlb_health_cfg_default(struct xlb_health_cfg *h)
 	h->fall = 3;
 }
 
+void xlb_health_timeout_derive(struct xlb_health_cfg *h)
+{
+	__u32 half = h->interval_ms / 2;
+
+	if (h->timeout_ms < h->interval_ms)
+		return;
+	h->timeout_ms = half > XLB_TIMEOUT_MIN_MS ? half : XLB_TIMEOUT_MIN_MS;
+}
+
 void xlb_config_free(struct xlb_config *cfg)
 {
 	__u32 i;
@@ -376,8 +385,11 @@ static int conv_health(struct cfg_ctx *c, const char *vp,
 	if (err)
 		return err;
 	h->port = (__u16)port;
-	return get_timing(c, hp, y->interval, y->timeout, y->rise, y->fall,
-			  (struct timing_out){ &h->interval_ms, &h->timeout_ms, &h->rise, &h->fall });
+	err = get_timing(c, hp, y->interval, y->timeout, y->rise, y->fall,
+			 (struct timing_out){ &h->interval_ms, &h->timeout_ms, &h->rise, &h->fall });
+	if (!err && !y->timeout)
+		xlb_health_timeout_derive(h);
+	return err;
 }
 
 /* Per-backend timing overrides; 0 in b means "the VIP's". */

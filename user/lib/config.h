@@ -101,6 +101,8 @@ struct xlb_config {
 
 /* Defaults of a VIP's health check: interval 2 s, timeout 1 s, rise 2, fall 3. */
 void xlb_health_cfg_default(struct xlb_health_cfg *h);
+/* No timeout given: the default's, or half an interval it would not fit in (at least 10 ms). */
+void xlb_health_timeout_derive(struct xlb_health_cfg *h);
 
 /*
  * Load and validate a config file. On error returns a negative errno and

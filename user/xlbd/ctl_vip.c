@@ -57,6 +57,8 @@ static int get_health(struct json_object *req, struct xlb_health_cfg *h, char *e
 	    xlb_proto_get_opt_u32(req, "rise", 0, UINT32_MAX, &h->rise, err, errlen) < 0 ||
 	    xlb_proto_get_opt_u32(req, "fall", 0, UINT32_MAX, &h->fall, err, errlen) < 0)
 		return -EINVAL;
+	if (!json_object_object_get_ex(req, "timeout", NULL))
+		xlb_health_timeout_derive(h);
 	return 0;
 }
 
