@@ -16,7 +16,7 @@ CFLAGS     ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Iuser/lib $(USER_EXTRA)
 DEPFLAGS    = -MMD -MP -MF $@.d
 LDLIBS     := -lbpf -lelf -lz -lcrypto
-DAEMON_LIBS := -lcyaml -lyaml -ljson-c -lcurl -lmnl -lmicrohttpd
+DAEMON_LIBS := -lcyaml -lyaml -ljson-c -lcurl -lmnl -lmicrohttpd -lsystemd
 
 ifeq ($(V),1)
 Q :=

@@ -11,6 +11,8 @@ packages=(
 	# xlbd: config, control protocol, health checks, neighbour table
 	libcyaml-dev libyaml-dev libjson-c-dev libcurl4-openssl-dev libmnl-dev
 	libmicrohttpd-dev libncurses-dev
+	# xlbd under systemd: Type=notify (sd_notify)
+	libsystemd-dev
 	# the flow hand-off between LB hosts: HMAC-SHA256
 	libssl-dev
 	# tests: namespaces, backends, clients

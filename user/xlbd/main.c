@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
 #include "names.h"
 #include "xlbd.h"
 
@@ -321,7 +322,10 @@ static int run(struct xlbd *d)
 	d->started = time(NULL);
 	d->running = 1;
 	startup_signals(d);
+	/* Type=notify: systemctl start returns once the socket answers (a no-op outside systemd) */
+	sd_notifyf(0, "READY=1\nSTATUS=serving %s", d->socket_path);
 	loop(d);
+	sd_notify(0, "STOPPING=1");
 	stop(d);
 	return 0;
 }
