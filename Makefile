@@ -220,3 +220,6 @@ all: fuzzers
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory fuzzers
 	$(Q)bash tests/fuzz/run.sh $(BUILD) $(FUZZ_TIME) --keep
+
+# ---- make install, make uninstall, make deb, man pages ----------------
+include scripts/install.mk

@@ -23,6 +23,9 @@ packages=(
 	# the L4+L7 site (scripts/site.sh): its certificate; Debian's nginx has
 	# TLS, gzip and proxy_cache (Debian 12's nginx-light is it plus one module)
 	openssl nginx
+	# packaging: man pages (make man), make deb and its checks, xlbctl's
+	# completion (tests/pkg)
+	scdoc dpkg-dev debhelper lintian bash-completion
 )
 
 missing=()

@@ -101,6 +101,7 @@ if [ "$only_unit" -eq 0 ] && [ "$only_unit_packet" -eq 0 ]; then
 	run_suite decap-cli env BUILD="$build" bash "$here/decap/test_decap_cli.sh"
 	run_suite observe env BUILD="$build" bash "$here/obs/test_observe.sh"
 	run_suite metrics-attack env BUILD="$build" bash "$here/obs/test_metrics_attack.sh"
+	run_suite pkg env BUILD="$build" bash "$here/pkg/test_pkg.sh"
 	run_suite fuzz bash "$here/fuzz/run.sh" "$build" "${FUZZ_TEST_TIME:-20}"
 fi
 
