@@ -70,8 +70,7 @@ static __always_inline int list_match(const __be32 saddr[4], __u8 family, __u32 
  * allow rule matched: it is not limited either), or the drop reason. The
  * VIP is looked up only if some VIP has rules of its own.
  */
-static __always_inline __u32 filter_source(const struct packet *pkt, __u32 *allowed,
-					   struct vip_filter **vfp)
+static __always_inline __u32 filter_source(const struct packet *pkt, __u32 *allowed)
 {
 	__u32 zero = 0, vflags = 0, vid = 0;
 	struct filter_config *cfg = bpf_map_lookup_elem(&filter_config, &zero);
@@ -79,6 +78,13 @@ static __always_inline __u32 filter_source(const struct packet *pkt, __u32 *allo
 	struct vip_meta *vip;
 
 	if (!cfg || !cfg->flags)
+		return XLB_PARSE_OK;
+	/*
+	 * Without scope: all the lists are for VIP addresses' traffic: a
+	 * packet to an address that only shares a VIP's filter bit is not
+	 * filtered (the host's own, say). A VIP address's other ports are.
+	 */
+	if (!(cfg->flags & XLB_FILTER_SCOPE_ALL) && !is_vip_addr(pkt->flow.daddr))
 		return XLB_PARSE_OK;
 	if (cfg->flags & XLB_FILTER_VIP_RULES) {
 		vip = find_vip(pkt);
@@ -89,7 +95,6 @@ static __always_inline __u32 filter_source(const struct packet *pkt, __u32 *allo
 				vflags = vf->flags;
 		}
 	}
-	*vfp = vf;
 	if (list_match(pkt->flow.saddr, pkt->family, XLB_BLOCK_ALLOW, cfg->flags, vflags, vid)) {
 		*allowed = 1;
 		stat_inc(XLB_STAT_ALLOWED);

@@ -92,7 +92,7 @@ static __always_inline long promote(const struct packet *pkt, const struct flow4
 	}
 	stat_inc(reason);
 	flow_count(backend_id, 1, st.state == XLB_FLOW_CLOSING);
-	limit_conn(pkt, vip_id, 1, st.state == XLB_FLOW_CLOSING);
+	limit_conn(pkt, vip_id, st.state == XLB_FLOW_CLOSING);
 	if (st.state == XLB_FLOW_CLOSING)
 		stat_inc(XLB_STAT_CT_CLOSING);
 	return 0;
@@ -106,7 +106,7 @@ static __always_inline void flow_touch(struct flow_state *st, const struct packe
 		st->state = XLB_FLOW_CLOSING;
 		st->seen = tick;
 		flow_count(st->backend_id, 0, 1);
-		limit_conn(pkt, vip_id, 0, 1);
+		limit_conn(pkt, vip_id, 1);
 		stat_inc(XLB_STAT_CT_CLOSING);
 		return;
 	}
@@ -219,7 +219,7 @@ static __always_inline void flow_restart(struct flow_state *st, const struct pac
 	__u8 state = ends_flow(pkt) ? XLB_FLOW_CLOSING : XLB_FLOW_ESTABLISHED;
 
 	/* the client's live count: the old flow (if it counted) out, the new one in */
-	limit_conn(pkt, vip_id, state == XLB_FLOW_ESTABLISHED, st->state == XLB_FLOW_ESTABLISHED);
+	limit_conn(pkt, vip_id, (st->state == XLB_FLOW_ESTABLISHED) + (state == XLB_FLOW_CLOSING));
 
 	/* the flow it held ends here: its backend's count goes down (README, live counts) */
 	if (st->state == XLB_FLOW_ESTABLISHED)

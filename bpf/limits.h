@@ -67,6 +67,11 @@ static __always_inline int limit_take(struct limit_state *s, __u64 cost, __u64 d
 
 	if (tat < now)
 		tat = now;
+	/* a bucket of an older, slower setting (a reload) is no deeper than this one */
+	if (tat - now > depth) {
+		tat = now + depth;
+		s->tat_ns = tat;
+	}
 	if (tat + cost - now > depth)
 		return 0;
 	if (tat == now)
@@ -81,34 +86,48 @@ static __always_inline int limit_take(struct limit_state *s, __u64 cost, __u64 d
  * client that is not allowlisted: XLB_PARSE_OK, or the reason it is
  * dropped (counted per VIP here).
  */
-static __always_inline __u32 limit_new_flow(const struct packet *pkt, __u32 vip_id,
-					    const struct vip_filter *vf, __u64 now)
+static __always_inline __u32 limit_new_flow(const struct packet *pkt, __u32 vip_id, __u64 now)
 {
+	/* looked up again, not carried from filter_source(): one pointer less to verify along */
+	struct vip_filter *vf = bpf_map_lookup_elem(&vip_filter, &vip_id);
 	struct limit_state *s, fresh = {};
+	limit_base_t *base;
 	struct limit_key k;
-	__u64 cost;
+	__u64 cost, closed, old;
 
-	if (!vf || !(vf->flags & XLB_FILTER_LIMITS))
+	if (!vf || !(vf->flags & XLB_FILTER_LIMITS) || !(vf->max_conns || vf->new_flows_per_s))
 		return XLB_PARSE_OK;
 	limit_key_of(pkt->flow.saddr, pkt->family, vip_id, vf, &k);
 	s = bpf_map_lookup_elem(&limit_state, &k);
-	if (vf->max_conns && limit_live(&k, s) >= (__s64)vf->max_conns) {
-		limit_drop(vip_id, 1);
-		return XLB_STAT_DROP_LIMIT_CONNS;
+	if (!s) {
+		/* an unknown client: a full bucket (tat 0), no flows */
+		bpf_map_update_elem(&limit_state, &k, &fresh, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&limit_state, &k); /* ours, or another CPU's just made */
+		if (!s)
+			return XLB_PARSE_OK;
+	}
+	/*
+	 * The cap takes its place at admission, not at promotion: a client's
+	 * SYNs sent at once are each counted before the next is let in (the
+	 * add returns the count it moved from). A flow that never gets past
+	 * its handshake is forgotten by xlbd's next walk of the tables.
+	 */
+	if (vf->max_conns) {
+		base = bpf_map_lookup_elem(&limit_base, &k);
+		closed = *(volatile __u64 *)&s->closed;
+		old = __sync_fetch_and_add(&s->opened, 1);
+		if ((base ? *base : 0) + (__s64)(old - closed) >= (__s64)vf->max_conns) {
+			__sync_fetch_and_sub(&s->opened, 1);
+			limit_drop(vip_id, 1);
+			return XLB_STAT_DROP_LIMIT_CONNS;
+		}
 	}
 	if (!vf->new_flows_per_s)
 		return XLB_PARSE_OK;
 	cost = 1000000000ULL / vf->new_flows_per_s;
-	if (!s) {
-		/* an unknown client: a full bucket, one token taken */
-		fresh.tat_ns = now + cost;
-		if (!bpf_map_update_elem(&limit_state, &k, &fresh, BPF_NOEXIST))
-			return XLB_PARSE_OK;
-		s = bpf_map_lookup_elem(&limit_state, &k); /* another CPU's, just made */
-		if (!s)
-			return XLB_PARSE_OK;
-	}
 	if (!limit_take(s, cost, cost * vf->burst, now)) {
+		if (vf->max_conns)
+			__sync_fetch_and_sub(&s->opened, 1);
 		limit_drop(vip_id, 0);
 		return XLB_STAT_DROP_LIMIT_RATE;
 	}
@@ -119,28 +138,17 @@ static __always_inline __u32 limit_new_flow(const struct packet *pkt, __u32 vip_
  * A flow of VIP vip_id entering the main table (opened) or moving to
  * closing (closed): the client prefix's live count, if the VIP caps it.
  */
-static __always_inline void limit_conn(const struct packet *pkt, __u32 vip_id, __u32 opened,
-				       __u32 closed)
+static __always_inline void limit_conn(const struct packet *pkt, __u32 vip_id, __u32 closed)
 {
 	struct vip_filter *vf = bpf_map_lookup_elem(&vip_filter, &vip_id);
-	struct limit_state *s, fresh = {};
+	struct limit_state *s;
 	struct limit_key k;
 
-	if (!vf || !(vf->flags & XLB_FILTER_LIMITS) || !vf->max_conns || opened == closed)
+	if (!closed || !vf || !(vf->flags & XLB_FILTER_LIMITS) || !vf->max_conns)
 		return;
 	limit_key_of(pkt->flow.saddr, pkt->family, vip_id, vf, &k);
 	s = bpf_map_lookup_elem(&limit_state, &k);
-	if (!s) {
-		if (!opened)
-			return; /* its counts went with the entry: the walk has it */
-		bpf_map_update_elem(&limit_state, &k, &fresh, BPF_NOEXIST);
-		s = bpf_map_lookup_elem(&limit_state, &k);
-		if (!s)
-			return;
-	}
-	if (opened)
-		__sync_fetch_and_add(&s->opened, opened);
-	if (closed)
+	if (s) /* else its counts went with the entry: the walk has it */
 		__sync_fetch_and_add(&s->closed, closed);
 }
 

@@ -392,7 +392,6 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	struct vip_meta *vip;
 	struct backend *be = NULL;
 	struct flow_state *stale = NULL;
-	struct vip_filter *vf = NULL;
 	__u32 reason, backend_id = 0, vip_id, tick, phash = 0, new_flow = 0, allowed = 0;
 	int mode;
 	__u64 now;
@@ -401,7 +400,7 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	reason = classify(ctx, &pkt);
 	if (reason != XLB_PARSE_OK)
 		return count_and_leave(filter_other(ctx, reason));
-	reason = filter_source(&pkt, &allowed, &vf);
+	reason = filter_source(&pkt, &allowed);
 	if (reason != XLB_PARSE_OK)
 		return count_and_leave(reason);
 
@@ -430,7 +429,7 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	mode = pick_mode(&pkt);
 	/* limits count flows a client starts: not a segment whose entry was lost */
 	if (mode == XLB_PICK_NEW && !allowed) {
-		reason = limit_new_flow(&pkt, vip_id, vf, now);
+		reason = limit_new_flow(&pkt, vip_id, now);
 		if (reason != XLB_PARSE_OK)
 			return count_and_leave(reason);
 	}

@@ -214,7 +214,31 @@ xlbd_stop TERM
 check "SIGTERM: the log says the data plane keeps forwarding" \
 	grep -q "exiting; the data plane keeps forwarding with the last tables" "$RUN/xlbd.log"
 expect_eq "SIGTERM: flows still forwarded" "$(flows "$V80")" "$before_flows"
-check_start "xlbd restarts after SIGTERM" "$CONF"
+# under systemd (Type=notify): READY=1 once serving, STOPPING=1 on the way out
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "a") as out:
+    for _ in range(16):
+        try:
+            msg = s.recv(4096)
+        except socket.timeout:
+            break
+        out.write(msg.decode() + "\n")
+        out.flush()
+' "$RUN/notify.sock" "$RUN/notify.out" &
+notify_pid=$!
+SIDE_PIDS="$SIDE_PIDS $notify_pid"
+wait_for 5 test -S "$RUN/notify.sock"
+NOTIFY_SOCKET=$RUN/notify.sock check_start "xlbd restarts after SIGTERM" "$CONF"
+check "sd_notify: READY=1 once the socket answers" wait_for 5 grep -qx READY=1 "$RUN/notify.out"
+xlbd_stop TERM
+check "sd_notify: STOPPING=1 on SIGTERM" wait_for 5 grep -qx STOPPING=1 "$RUN/notify.out"
+kill "$notify_pid" 2>/dev/null
+wait "$notify_pid" 2>/dev/null
+check_start "xlbd starts again" "$CONF"
 
 # ---- bad input: each gets its message and exit code, state unchanged ----
 view_before=$(backend_view)

@@ -263,8 +263,8 @@ static void test_cap(void **state)
 	set_limits(&k, 0, 0, 2, 32, 64);
 	assert_true(connect4("198.18.3.1", 4001));
 	assert_int_equal(syn("198.18.3.1", 4002), XDP_TX);
-	/* on probation until its ACK: not counted yet */
-	assert_int_equal(live_of("198.18.3.1", &k), 1);
+	/* counted at admission, on probation still: the cap holds SYNs sent at once */
+	assert_int_equal(live_of("198.18.3.1", &k), 2);
 	assert_int_equal(send1(4, "198.18.3.1", 4002, 0x10), XDP_TX);
 	assert_int_equal(live_of("198.18.3.1", &k), 2);
 	assert_int_equal(syn("198.18.3.1", 4003), XDP_DROP);
@@ -300,6 +300,43 @@ static void test_cap(void **state)
 	assert_int_equal(correct(&k), 2); /* both keep the base of their expired flows */
 	assert_int_equal(live_of("198.18.3.1", &k), 2);
 	assert_int_equal(live_of("198.18.3.2", &k), 0);
+}
+
+/* A reload to a faster rate: a bucket spent at the slow one is no deeper than the new one. */
+static void test_rate_raised(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	int i, in = 0;
+
+	(void)state;
+	set_limits(&k, 1, 50, 0, 32, 64);
+	for (i = 0; i < 60; i++)
+		in += syn("198.18.5.1", (__u16)(6000 + i)) == XDP_TX;
+	assert_int_equal(in, 50);
+	set_limits(&k, 1000, 5, 0, 32, 64);
+	/* spent: the bucket is the new one, empty (not 50 s of the old), and refills at 1000/s */
+	assert_int_equal(syn("198.18.5.1", 7000), XDP_DROP);
+	*fixture_clock(&F) += 5 * MS;
+	for (i = 0, in = 0; i < 10; i++)
+		in += syn("198.18.5.1", (__u16)(7001 + i)) == XDP_TX;
+	assert_int_equal(in, 5);
+}
+
+/* max_conns against parallel opens: ten SYNs before any ACK, two let in. */
+static void test_cap_parallel(void **state)
+{
+	struct vip_key k = vip4_with_3();
+	int i, in = 0;
+
+	(void)state;
+	set_limits(&k, 0, 0, 2, 32, 64);
+	for (i = 0; i < 10; i++)
+		in += syn("198.18.4.1", (__u16)(5000 + i)) == XDP_TX;
+	assert_int_equal(in, 2);
+	for (i = 0; i < 10; i++)
+		send1(4, "198.18.4.1", (__u16)(5000 + i), 0x10);
+	assert_int_equal(live_of("198.18.4.1", &k), 2);
+	assert_int_equal(stat(XLB_STAT_DROP_LIMIT_CONNS), 8);
 }
 
 /*
@@ -339,6 +376,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prefixes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allowlisted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cap_parallel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_raised, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flood_lru, setup, teardown),
 	};
 

@@ -261,11 +261,35 @@ static struct xlb_block_entry *desired(const struct xlb_blocklist *l, xlb_block_
 	return d;
 }
 
+/* Best effort, one at a time: put back what a failed sync changed. */
+static void undo(int fd, void *keys, void *vals, size_t ksize, size_t vsize, __u32 n)
+{
+	__u32 i;
+
+	for (i = 0; i < n; i++) {
+		void *k = (char *)keys + i * ksize;
+
+		if (vals)
+			bpf_map_update_elem(fd, k, (char *)vals + i * vsize, BPF_ANY);
+		else
+			bpf_map_delete_elem(fd, k);
+	}
+}
+
 /* Keys (and values) of one family's changes, for batch(). */
 struct change_set {
 	void *keys[2], *vals[2];
 	__u32 n[2];
 };
+
+static __u32 loaded_in(const struct xlb_block_dp *b, int v6)
+{
+	__u32 i, n = 0;
+
+	for (i = 0; i < b->nloaded; i++)
+		n += b->loaded[i].v6 == v6;
+	return n;
+}
 
 static int sync_apply(struct xlb_block_dp *b, struct xlb_blocklist *l, struct xlb_block_entry *d,
 		      __u32 nd, __u32 gl, __u32 *vf)
@@ -276,24 +300,30 @@ static int sync_apply(struct xlb_block_dp *b, struct xlb_blocklist *l, struct xl
 	__u32 *new_ids = malloc(((size_t)nd + 1) * sizeof(*new_ids)), nnew = 0, nkept = 0;
 	__u32 *freed = malloc(((size_t)b->nloaded + 1) * sizeof(*freed)), nfreed = 0;
 	void *zeros = calloc((size_t)nd + 1, vsize);
+	__u32 *saved_free = malloc(((size_t)b->nfree + 1) * sizeof(*saved_free)), saved_nfree = 0;
 	__u32 i = 0, j = 0, v, vid;
-	int c, ret = -ENOMEM, f;
+	int c, ret = -ENOMEM, f, dels_first[2];
 
 	for (f = 0; f < 2; f++) {
 		add.keys[f] = calloc((size_t)nd + 1, key_size(f));
 		add.vals[f] = calloc((size_t)nd + 1, sizeof(struct block_rule));
 		del.keys[f] = calloc((size_t)b->nloaded + 1, key_size(f));
-		if (!add.keys[f] || !add.vals[f] || !del.keys[f])
+		del.vals[f] = calloc((size_t)b->nloaded + 1, sizeof(struct block_rule));
+		if (!add.keys[f] || !add.vals[f] || !del.keys[f] || !del.vals[f])
 			goto out;
 	}
-	if (!kept || !new_ids || !zeros || !freed)
+	if (!kept || !new_ids || !zeros || !freed || !saved_free)
 		goto out;
+	memcpy(saved_free, b->free_ids, (size_t)b->nfree * sizeof(*saved_free));
+	saved_nfree = b->nfree;
 	/* a merge of two sorted lists: kept, added (ids below), removed */
 	while (i < nd || j < b->nloaded) {
 		c = i >= nd ? 1 : j >= b->nloaded ? -1 : entry_cmp(&d[i], &b->loaded[j]);
 		if (c > 0) {
 			f = b->loaded[j].v6;
-			entry_key(&b->loaded[j], (char *)del.keys[f] + del.n[f]++ * key_size(f));
+			entry_key(&b->loaded[j], (char *)del.keys[f] + del.n[f] * key_size(f));
+			((struct block_rule *)del.vals[f])[del.n[f]++] =
+				(struct block_rule){ b->loaded[j].id, b->loaded[j].len };
 			freed[nfreed++] = b->loaded[j++].id;
 			continue;
 		}
@@ -315,6 +345,9 @@ static int sync_apply(struct xlb_block_dp *b, struct xlb_blocklist *l, struct xl
 	for (i = 0; i < nkept; i++) {
 		if (kept[i].id == XLB_BLOCK_NO_ID) {
 			if (!b->nfree && !nfreed) {
+				memcpy(b->free_ids, saved_free,
+				       (size_t)saved_nfree * sizeof(*saved_free));
+				b->nfree = saved_nfree;
 				ret = -ENOSPC;
 				goto out;
 			}
@@ -329,8 +362,18 @@ static int sync_apply(struct xlb_block_dp *b, struct xlb_blocklist *l, struct xl
 	}
 	while (nfreed)
 		b->free_ids[b->nfree++] = freed[--nfreed];
-	/* new ids count from 0; then the new rules, then the old ones go */
+	/*
+	 * New ids count from 0; then the new rules, then the old ones go: no
+	 * moment without either. A family whose old and new rules together
+	 * would not fit its trie has its old ones go first instead (a list
+	 * replaced by another as long).
+	 */
+	for (f = 0; f < 2; f++)
+		dels_first[f] = loaded_in(b, f) + add.n[f] > XLB_BLOCK_RULES_MAX;
 	ret = batch(b->hits_fd, new_ids, zeros, sizeof(__u32), vsize, nnew);
+	for (f = 0; f < 2 && !ret; f++)
+		if (dels_first[f])
+			ret = batch(b->trie_fd[f], del.keys[f], NULL, key_size(f), 0, del.n[f]);
 	for (f = 0; f < 2 && !ret; f++)
 		ret = batch(b->trie_fd[f], add.keys[f], add.vals[f], key_size(f),
 			    sizeof(struct block_rule), add.n[f]);
@@ -340,9 +383,19 @@ static int sync_apply(struct xlb_block_dp *b, struct xlb_blocklist *l, struct xl
 	if (!ret && (gl | b->gflags) != b->gflags)
 		ret = write_config(b, gl | b->gflags);
 	for (f = 0; f < 2 && !ret; f++)
-		ret = batch(b->trie_fd[f], del.keys[f], NULL, key_size(f), 0, del.n[f]);
-	if (ret)
+		if (!dels_first[f])
+			ret = batch(b->trie_fd[f], del.keys[f], NULL, key_size(f), 0, del.n[f]);
+	if (ret) {
+		/* the tries back to what loaded says, the ids back to free */
+		for (f = 0; f < 2; f++) {
+			undo(b->trie_fd[f], add.keys[f], NULL, key_size(f), 0, add.n[f]);
+			undo(b->trie_fd[f], del.keys[f], del.vals[f], key_size(f),
+			     sizeof(struct block_rule), del.n[f]);
+		}
+		memcpy(b->free_ids, saved_free, (size_t)saved_nfree * sizeof(*saved_free));
+		b->nfree = saved_nfree;
 		goto out;
+	}
 	free(b->loaded);
 	b->loaded = kept;
 	b->nloaded = nkept;
@@ -352,7 +405,9 @@ out:
 		free(add.keys[f]);
 		free(add.vals[f]);
 		free(del.keys[f]);
+		free(del.vals[f]);
 	}
+	free(saved_free);
 	free(kept);
 	free(new_ids);
 	free(freed);

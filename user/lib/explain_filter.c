@@ -77,6 +77,8 @@ int xlb_explain_filter(struct xlb_dp *dp, struct xlb_explain *e)
 	err = lookup(dp->filter_config_fd, &zero, &cfg);
 	if (err <= 0 || !cfg.flags)
 		return err < 0 ? err : 0;
+	if (!e->vip_addr && !(cfg.flags & XLB_FILTER_SCOPE_ALL))
+		return 0; /* the lists are for VIP addresses' traffic */
 	if ((cfg.flags & XLB_FILTER_VIP_RULES) && e->vip_found) {
 		vid = e->vip.id;
 		err = lookup(dp->vip_filter_fd, &vid, &e->filter.vf);
@@ -130,6 +132,8 @@ int xlb_explain_limits(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns)
 	cost = 1000000000ULL / f->vf.new_flows_per_s;
 	depth = cost * f->vf.burst;
 	tat = f->has_state && f->state.tat_ns > now_ns ? f->state.tat_ns : now_ns;
+	if (tat - now_ns > depth) /* limit_take(): a bucket of an older setting */
+		tat = now_ns + depth;
 	/* limit_take(): a token while tat + cost - now <= depth */
 	f->tokens = tat - now_ns + cost > depth ? 0 : (depth - (tat - now_ns)) / cost;
 	if (f->has_state && tat + cost - now_ns > depth)

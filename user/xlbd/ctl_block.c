@@ -90,7 +90,7 @@ static int report(struct json_object *arr, const struct xlb_blocklist *a,
 int block_apply(struct xlbd *d, const struct xlb_blocklist *want, struct json_object *added,
 		struct json_object *changed, struct json_object *removed)
 {
-	struct xlb_blocklist next;
+	struct xlb_blocklist next, prev;
 	int ret;
 
 	if (xlb_blocklist_copy(&next, want))
@@ -100,9 +100,16 @@ int block_apply(struct xlbd *d, const struct xlb_blocklist *want, struct json_ob
 	if (!ret && next.scope_all != d->state.block.scope_all)
 		json_object_array_add(changed, json_object_new_string(
 			next.scope_all ? "blocklist scope all" : "blocklist scope vips"));
-	xlb_blocklist_free(&d->state.block);
+	prev = d->state.block;
 	d->state.block = next;
 	ret = ret ?: block_sync(d);
+	if (ret) {
+		/* the tries are as they were (xlb_block_dp_sync undoes): so is the list */
+		xlb_blocklist_free(&d->state.block);
+		d->state.block = prev;
+		return ret;
+	}
+	xlb_blocklist_free(&prev);
 	if (!ret && block_open_ret == 0)
 		logmsg(LOG_INFO, "blocklist: %u rules written in %.1f ms", d->state.block.n,
 		       block_dp.last_sync_ms);
@@ -165,8 +172,9 @@ struct json_object *cmd_block_add(struct xlbd *d, struct json_object *req)
 	}
 	ret = block_sync(d);
 	if (ret) {
+		/* not in the data plane: not in the state either, on disk too */
 		xlb_blocklist_remove(&d->state.block, d->state.block.n - 1);
-		block_sync(d);
+		save_state(d, err, sizeof(err));
 		return start_failed_reply(d, ret, "cannot add the rule");
 	}
 	xlb_block_rule_format(&r, text, sizeof(text));
@@ -178,7 +186,7 @@ struct json_object *cmd_block_del(struct xlbd *d, struct json_object *req)
 {
 	struct xlb_block_rule r, old;
 	char err[XLB_ERR_MAX], text[XLB_BLOCK_RULE_STR_MAX];
-	int i;
+	int i, ret;
 
 	if (get_rule(d, req, &r, err, sizeof(err)))
 		ERR_REPLY("%s", err);
@@ -191,7 +199,13 @@ struct json_object *cmd_block_del(struct xlbd *d, struct json_object *req)
 		xlb_blocklist_append(&d->state.block, &old); /* room: it was there */
 		return unsaved_reply(err);
 	}
-	block_sync(d);
+	ret = block_sync(d);
+	if (ret) {
+		/* still in the data plane: still in the state, on disk too */
+		xlb_blocklist_append(&d->state.block, &old);
+		save_state(d, err, sizeof(err));
+		return start_failed_reply(d, ret, "cannot remove the rule");
+	}
 	xlb_block_rule_format(&r, text, sizeof(text));
 	logmsg(LOG_INFO, "blocklist rule %s removed", text);
 	return xlb_proto_ok();

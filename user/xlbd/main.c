@@ -355,6 +355,7 @@ static void usage(FILE *f)
 		"            [--socket PATH] [--state-dir DIR] [--metrics ADDR:PORT] [-v]\n"
 		"       xlbd --teardown [-c FILE] [--bpffs DIR]\n"
 		"       xlbd --check [-c FILE] [-i IFACE]...\n"
+		"       xlbd --version\n"
 		"\n"
 		"  -c, --config FILE     config file (default " DEFAULT_CONFIG ")\n"
 		"  -i, --interface IFACE attach to IFACE (repeatable; overrides interfaces:)\n"
