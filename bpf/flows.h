@@ -45,11 +45,16 @@ static __always_inline struct backend *flow_backend(__u32 id, __u32 gen)
 static __always_inline void flow_count(__u32 backend_id, __u32 opened, __u32 closed)
 {
 	struct flow_counts *c = bpf_map_lookup_elem(&backend_flows, &backend_id);
+	struct backend_live *lv;
 
 	if (c) {
 		c->opened += opened;
 		c->closed += closed;
 	}
+	/* a backend lc, wlc or lt picks: its closes, shared (sched.h load_of) */
+	lv = closed ? bpf_map_lookup_elem(&backend_live, &backend_id) : NULL;
+	if (lv && lv->picks)
+		__sync_fetch_and_add(&lv->closes, closed);
 }
 
 static __always_inline void flow4_key_of(const struct packet *pkt, struct flow4_key *k4)

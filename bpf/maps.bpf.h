@@ -154,6 +154,13 @@ struct {
 	__type(value, struct backend_pending);
 } backend_pending SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct backend_live);
+} backend_live SEC(".maps");
+
 /*
  * persist: one table over every persist VIP's client prefixes, read by all
  * CPUs (a client's flows spread over them). One LRU list: per-CPU lists

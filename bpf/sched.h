@@ -40,20 +40,30 @@ static __always_inline struct xlb_load load_of(__u32 id, struct backend_pending 
 {
 	struct backend_load *l = bpf_map_lookup_elem(&backend_load, &id);
 	struct backend_pending *p = bpf_map_lookup_elem(&backend_pending, &id);
+	struct backend_live *lv = bpf_map_lookup_elem(&backend_live, &id);
 	struct xlb_load out = {};
+	__u64 picks, closes;
 
 	*pending = NULL;
-	if (!l || !p)
+	if (!l || !p || !lv)
 		return out;
 	out.flows = l->flows;
 	out.rate = l->rate;
 	out.flow_rate = l->flow_rate;
 	out.weight = l->weight;
+	picks = lv->picks;
+	closes = lv->closes;
 	if (p->epoch != l->epoch) {
 		p->epoch = l->epoch;
 		p->count = 0;
+		p->picks_base = picks;
+		p->closes_base = closes;
 	}
-	out.flows += p->count;
+	/* every CPU's picks since, less their closes: flows opened and gone weigh nothing */
+	picks -= p->picks_base;
+	closes -= p->closes_base;
+	out.flows = picks >= closes ? out.flows + (picks - closes) :
+		    out.flows > closes - picks ? out.flows - (closes - picks) : 0;
 	out.pending = p->count;
 	*pending = p;
 	return out;
@@ -91,8 +101,13 @@ static __always_inline __u32 least_of_two(void *table, __u8 sched, __u32 hash)
 			pa = pb;
 		}
 	}
-	if (pa)
+	if (pa) {
+		struct backend_live *lv = bpf_map_lookup_elem(&backend_live, &a);
+
 		pa->count += 1;
+		if (lv)
+			__sync_fetch_and_add(&lv->picks, 1);
+	}
 	return a;
 }
 

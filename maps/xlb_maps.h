@@ -296,7 +296,18 @@ struct backend_load {
 /* backend_pending, per CPU, by backend id: new flows this CPU gave it in this epoch. */
 struct backend_pending {
 	__u32 epoch;
-	__u32 count;
+	__u32 count;                   /* this CPU's picks in the epoch */
+	__u64 picks_base, closes_base; /* backend_live at this CPU's first look in the epoch */
+};
+
+/*
+ * backend_live, shared by the CPUs, by backend id: lc, wlc and lt picks,
+ * and the closes of a backend picked so (atomic adds). A short flow picked
+ * and closed since xlbd's last count then weighs nothing, on any CPU.
+ */
+struct backend_live {
+	__u64 picks;
+	__u64 closes;
 };
 
 #ifndef XLB_PERSIST_SIZE

@@ -183,6 +183,32 @@ static void test_lc_two_choices(void **state)
 		assert_true(got[i] >= 98 && got[i] <= 102);
 }
 
+/*
+ * lc with short connections: flows picked and closed since the last count
+ * weigh nothing, so the backend holding long ones gets none of them.
+ */
+static void test_lc_short_flows(void **state)
+{
+	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_LC);
+	struct pkt_spec s;
+	int i, b, on_busy = 0;
+
+	(void)state;
+	backends(&k, 2, NULL);
+	set_load(&k, 0, 10, 0, 1); /* ten long flows */
+	set_load(&k, 1, 0, 0, 1);
+	for (i = 0; i < 100; i++) {
+		s = tcp4((__u16)(3000 + i), SYN);
+		b = expect_tx(&s) - 0x11;
+		on_busy += b == 0;
+		s.tcp_flags = ACK;
+		expect_tx(&s);
+		s.tcp_flags = ACK | 0x01; /* FIN */
+		expect_tx(&s);
+	}
+	assert_int_equal(on_busy, 0);
+}
+
 /* wlc: candidates drawn by weight, flows compared per weight: 1:3 shares. */
 static void test_wlc_weights(void **state)
 {
@@ -437,6 +463,7 @@ int main(void)
 		T(test_wrr_shares),
 		T(test_rr_drain_disable),
 		T(test_lc_two_choices),
+		T(test_lc_short_flows),
 		T(test_wlc_weights),
 		T(test_lt_rate),
 		T(test_persist),

@@ -61,6 +61,7 @@ int xlb_dp_init(struct xlb_dp *dp, struct bpf_object *obj)
 	err = err ?: map_fd(obj, "sched_cursor", &dp->sched_cursor_fd);
 	err = err ?: map_fd(obj, "backend_load", &dp->backend_load_fd);
 	err = err ?: map_fd(obj, "backend_pending", &dp->backend_pending_fd);
+	err = err ?: map_fd(obj, "backend_live", &dp->backend_live_fd);
 	err = err ?: map_fd(obj, "persist", &dp->persist_fd);
 	err = err ?: map_fd(obj, "filter_config", &dp->filter_config_fd);
 	err = err ?: map_fd(obj, "block4", &dp->block4_fd);
@@ -545,19 +546,28 @@ int xlb_dp_backend_load_get(struct xlb_dp *dp, __u32 id, struct backend_load *l)
 	return bpf_map_lookup_elem(dp->backend_load_fd, &id, l) ? -errno : 0;
 }
 
-int xlb_dp_backend_pending(struct xlb_dp *dp, __u32 id, __u32 epoch, __u64 *count)
+int xlb_dp_backend_pending(struct xlb_dp *dp, __u32 id, __u32 epoch, __u64 *count,
+			   __s64 *since)
 {
 	struct backend_pending *percpu = calloc(dp->ncpus, sizeof(*percpu));
-	int cpu, err = 0;
+	struct backend_live lv = {};
+	int cpu, err = 0, based = 0;
 
 	if (!percpu)
 		return -ENOMEM;
 	*count = 0;
-	if (bpf_map_lookup_elem(dp->backend_pending_fd, &id, percpu))
+	*since = 0;
+	if (bpf_map_lookup_elem(dp->backend_pending_fd, &id, percpu) ||
+	    bpf_map_lookup_elem(dp->backend_live_fd, &id, &lv))
 		err = -errno;
-	for (cpu = 0; !err && cpu < dp->ncpus; cpu++)
-		if (percpu[cpu].epoch == epoch)
-			*count += percpu[cpu].count;
+	for (cpu = 0; !err && cpu < dp->ncpus; cpu++) {
+		if (percpu[cpu].epoch != epoch)
+			continue;
+		*count += percpu[cpu].count;
+		if (!based++)
+			*since = (__s64)(lv.picks - percpu[cpu].picks_base) -
+				 (__s64)(lv.closes - percpu[cpu].closes_base);
+	}
 	free(percpu);
 	return err;
 }

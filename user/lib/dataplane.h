@@ -27,6 +27,7 @@ struct xlb_dp {
 	int sched_cursor_fd;
 	int backend_load_fd;
 	int backend_pending_fd;
+	int backend_live_fd;
 	int persist_fd;
 	int filter_config_fd, block4_fd, block6_fd, vip_filter_fd; /* source filters */
 	int limit_state_fd, limit_base_fd;                         /* per-client limits */
@@ -94,8 +95,13 @@ int xlb_dp_vip_sched_set(struct xlb_dp *dp, __u32 vip_id, const struct vip_sched
 int xlb_dp_vip_sched_get(struct xlb_dp *dp, __u32 vip_id, struct vip_sched *vs);
 int xlb_dp_backend_load_set(struct xlb_dp *dp, __u32 id, const struct backend_load *l);
 int xlb_dp_backend_load_get(struct xlb_dp *dp, __u32 id, struct backend_load *l);
-/* A backend's pending picks on every CPU of the load's epoch, summed. */
-int xlb_dp_backend_pending(struct xlb_dp *dp, __u32 id, __u32 epoch, __u64 *count);
+/*
+ * A backend's picks since the load's epoch as the program counts them:
+ * count, every CPU's own (for lt); since, the shared picks less closes
+ * from the first CPU that looked in the epoch (0 if none has).
+ */
+int xlb_dp_backend_pending(struct xlb_dp *dp, __u32 id, __u32 epoch, __u64 *count,
+			   __s64 *since);
 /* cursors[0..ncpus-1]: each CPU's next slot of a VIP's rotation. */
 int xlb_dp_sched_cursors(struct xlb_dp *dp, __u32 vip_id, __u64 *cursors);
 int xlb_dp_persist_get(struct xlb_dp *dp, const struct persist_key *k, struct persist_entry *e);

@@ -3,8 +3,8 @@
  * Explain's step 4 for the schedulers of bpf/sched.h, test for test in its
  * order: the client prefix's persist entry, then the scheduler. rr and wrr
  * depend on the CPU that takes the packet: every CPU's next slot is told,
- * and CPU 0's is the answer. lc, wlc and lt add every CPU's picks since
- * xlbd's last count (the program adds its own CPU's).
+ * and CPU 0's is the answer. lc, wlc and lt add the picks less closes
+ * since xlbd's last count, from the first CPU's view of the epoch.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -100,12 +100,14 @@ static int load_of(struct xlb_dp *dp, __u32 id, struct xlb_load *out)
 {
 	struct backend_load l = {};
 	__u64 pending = 0;
+	__s64 since = 0;
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	err = xlb_dp_backend_load_get(dp, id, &l);
-	err = err ?: xlb_dp_backend_pending(dp, id, l.epoch, &pending);
-	out->flows = l.flows + pending;
+	err = err ?: xlb_dp_backend_pending(dp, id, l.epoch, &pending, &since);
+	out->flows = since >= 0 ? l.flows + (__u64)since :
+		     l.flows > (__u64)-since ? l.flows - (__u64)-since : 0;
 	out->rate = l.rate;
 	out->flow_rate = l.flow_rate;
 	out->pending = pending;
@@ -208,15 +210,16 @@ static void persist_text(const struct xlb_explain *e, char *buf, size_t len, siz
 	int v4 = xlb_addr_is_v4(e->flow.daddr);
 
 	xlb_format_addr(s->pkey.addr, addr, sizeof(addr));
-	xlb_format_duration_ms((__u64)s->settings.persist_ticks * TICK_NS / 1000000, dur,
-			       sizeof(dur));
+	/* ticks are 16.8 ms: the duration as configured, to the second */
+	xlb_format_duration_ms(((__u64)s->settings.persist_ticks * TICK_NS / 1000000 + 500) /
+				       1000 * 1000, dur, sizeof(dur));
 	put(buf, len, at, "persist %s/%u (%s): ", addr,
 	    v4 ? s->settings.persist_prefix4 : s->settings.persist_prefix6, dur);
 	if (!s->persist_found)
 		put(buf, len, at, "no entry; ");
 	else
 		put(buf, len, at, "entry -> backend id %u, last new flow %.1fs ago%s%s%s", s->pe.backend_id,
-		    (double)s->persist_age_ns / 1e9, s->persist_used ? ": used" : ": not used, ",
+		    (double)s->persist_age_ns / 1e9, s->persist_used ? ": used " : ": not used, ",
 		    s->persist_used ? "" : s->persist_why, s->persist_used ? "" : "; ");
 }
 
