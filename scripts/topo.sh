@@ -23,8 +23,9 @@
 #                 client through the router; build/xlb-decap on eth0 takes
 #                 packets from 198.18.3.2 and 2001:db8:3::/64
 # Each backend's nginx serves / (a page naming it), /healthz (500 while
-# the file unhealthy exists in its folder), /big (4 MiB) and /slow (1 MiB
-# at 256 KiB/s), with an X-Backend header.
+# the file unhealthy exists in its folder), /big (4 MiB), /slow (1 MiB
+# at 256 KiB/s) and /paced/FILE?rate=R (www/paced/FILE at R bytes/s), with
+# an X-Backend header.
 #
 # usage: topo.sh up   [-p PREFIX] [-n BACKENDS] [--apps N] [--nginx] [--no-ipv6] [--l3]
 #        topo.sh down [-p PREFIX]
@@ -249,7 +250,7 @@ nginx_start() { # N
 	local ns dir
 	ns=$(be_ns "$1")
 	dir="$run_dir/nginx-be$1"
-	mkdir -p "$dir/www"
+	mkdir -p "$dir/www/paced"
 	echo "backend be$1 $(be_v4 "$1")" >"$dir/www/index.html"
 	echo ok >"$dir/www/healthz"
 	# files for large and for throttled downloads
@@ -274,6 +275,9 @@ http {
 		root $dir/www;
 		add_header X-Backend be$1 always;
 		location = /slow { limit_rate 256k; }
+		# /paced/FILE?rate=R: a file a test puts there (maybe one per backend)
+		# at R bytes/s (k, m suffixes); without rate, as fast as it goes
+		location /paced/ { limit_rate \$arg_rate; }
 		# health checks fail while the file "unhealthy" exists
 		location = /healthz { if (-f $dir/unhealthy) { return 500; } }
 	}

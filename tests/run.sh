@@ -89,6 +89,7 @@ if [ "$only_unit" -eq 0 ] && [ "$only_unit_packet" -eq 0 ]; then
 	run_suite upgrade-ct env BUILD="$build" bash "$here/e2e/test_upgrade_ct.sh"
 	run_suite counts env BUILD="$build" bash "$here/e2e/test_counts.sh"
 	run_suite drain env BUILD="$build" bash "$here/e2e/test_drain.sh"
+	run_suite sched-e2e env BUILD="$build" bash "$here/e2e/test_sched.sh"
 	run_suite relink env BUILD="$build" bash "$here/e2e/test_relink.sh"
 	run_suite teardown env BUILD="$build" bash "$here/e2e/test_teardown.sh"
 	run_suite neigh env BUILD="$build" bash "$here/e2e/test_neigh.sh"
