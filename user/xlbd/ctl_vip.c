@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "digest.h"
 #include "syntax.h"
@@ -253,6 +254,7 @@ static struct json_object *vip_json(struct xlbd *d, struct xlb_state_vip *v)
 struct json_object *cmd_vip_show(struct xlbd *d, struct json_object *req)
 {
 	struct json_object *reply, *arr;
+	struct xlb_state_vip **sorted;
 	struct vip_key key;
 	char err[256];
 	int has;
@@ -261,11 +263,15 @@ struct json_object *cmd_vip_show(struct xlbd *d, struct json_object *req)
 	has = get_vip_filter(d, req, &key, err, sizeof(err));
 	if (has < 0)
 		ERR_REPLY("%s", err);
+	sorted = vips_sorted(d);
+	if (!sorted)
+		ERR_REPLY("out of memory");
 	reply = xlb_proto_ok();
 	arr = json_object_new_array();
 	for (i = 0; i < d->state.nvips; i++)
-		if (vip_selected(&d->state.vips[i], has, &key))
-			json_object_array_add(arr, vip_json(d, &d->state.vips[i]));
+		if (vip_selected(sorted[i], has, &key))
+			json_object_array_add(arr, vip_json(d, sorted[i]));
+	free(sorted);
 	json_object_object_add(reply, "vips", arr);
 	return reply;
 }

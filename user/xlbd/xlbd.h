@@ -199,6 +199,8 @@ int get_duration(struct json_object *req, const char *name, __u32 *ms, char *err
 int get_vip_filter(struct xlbd *d, struct json_object *req, struct vip_key *key, char *err,
 		   size_t errlen);
 int vip_selected(const struct xlb_state_vip *v, int has, const struct vip_key *key);
+struct xlb_state_vip **vips_sorted(struct xlbd *d);
+struct xlb_state_backend **backends_sorted(struct xlb_state_vip *v);
 void add_u64(struct json_object *o, const char *k, __u64 v);
 void add_traffic(struct json_object *o, const struct traffic_stats *ts);
 int listen_socket(const char *path, char *err, size_t errlen);

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# What operators look for (issue 16, part 2), on a real xlbd: ordered
+# output, singular counts, help anywhere, stats -z, vip set, config dump,
+# conntrack list and flush, audit lines and log formats. Prints TAP.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+P=xlbt-o$$-
+cleanup() {
+	site_down
+}
+trap cleanup EXIT INT TERM
+
+site_up "$P" -n 3
+LB=${P}lb
+V80=198.18.100.10:80/tcp
+V6=[2001:db8:100::10]:80/tcp
+CONF=$RUN/xlb.yaml
+# listed out of order, so that the order shown is the one xlbd makes
+cat >"$CONF" <<EOF2
+interfaces: [eth0]
+conntrack: { size: 65536 }
+vips:
+  - vip: 198.18.100.20:80/tcp
+    health: { check: none }
+    backends: [ { address: 198.18.0.11 } ]
+  - vip: "$V6"
+    health: { check: none }
+    backends: [ { address: "2001:db8::12" }, { address: "2001:db8::11" } ]
+  - vip: 198.18.100.10:443/tcp
+    health: { check: none }
+    backends: [ { address: 198.18.0.11 } ]
+  - vip: 198.18.100.10:80/udp
+    health: { check: none }
+    backends: [ { address: 198.18.0.11 } ]
+  - vip: $V80
+    health: { check: none }
+    backends:
+      - { address: 198.18.0.13 }
+      - { address: 198.18.0.11 }
+      - { address: 198.18.0.12 }
+  - vip: 198.18.100.9:80/tcp
+    health: { check: none }
+    backends: [ { address: 198.18.0.12 } ]
+EOF2
+
+check_start "xlbd starts" "$CONF"
+
+# ---- 1. ordered output ----
+ctl vip add 198.18.100.5:80/tcp >/dev/null
+ctl backend add 198.18.100.5:80/tcp 198.18.0.12 >/dev/null
+ctl backend add 198.18.100.5:80/tcp 198.18.0.11 >/dev/null
+want_vips="198.18.100.5:80/tcp 198.18.100.9:80/tcp 198.18.100.10:80/tcp 198.18.100.10:80/udp 198.18.100.10:443/tcp 198.18.100.20:80/tcp $V6"
+expect_eq "vip show -j: sorted by family, address, port, protocol" \
+	"$(ctl -j vip show | jq -r '[.vips[].vip] | join(" ")')" "$want_vips"
+expect_eq "vip show: the table in the same order" \
+	"$(ctl vip show | awk 'NR > 1 {print $1}' | tr '\n' ' ')" "$want_vips "
+expect_eq "backend show -j: by VIP, then address" \
+	"$(ctl -j backend show | jq -r '[.backends[] | .vip + "=" + .address] | join(" ")')" \
+	"198.18.100.5:80/tcp=198.18.0.11 198.18.100.5:80/tcp=198.18.0.12 198.18.100.9:80/tcp=198.18.0.12 $V80=198.18.0.11 $V80=198.18.0.12 $V80=198.18.0.13 198.18.100.10:80/udp=198.18.0.11 198.18.100.10:443/tcp=198.18.0.11 198.18.100.20:80/tcp=198.18.0.11 $V6=2001:db8::11 $V6=2001:db8::12"
+expect_eq "backend show VIP: by address" \
+	"$(ctl backend show "$V80" | awk 'NR > 1 {print $2}' | tr '\n' ' ')" \
+	"198.18.0.11 198.18.0.12 198.18.0.13 "
+
+tap_end
