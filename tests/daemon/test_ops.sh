@@ -62,4 +62,21 @@ expect_eq "backend show VIP: by address" \
 	"$(ctl backend show "$V80" | awk 'NR > 1 {print $2}' | tr '\n' ' ')" \
 	"198.18.0.11 198.18.0.12 198.18.0.13 "
 
+# ---- 2. one VIP, not 1 VIPs ----
+ctl vip add 198.18.100.30:80/tcp limit-conns 1 >/dev/null
+expect_eq "vip show: 1 conn, not 1 conns" \
+	"$(ctl vip show 198.18.100.30:80/tcp | awk 'NR == 2' | grep -o '1 conns\?')" "1 conn"
+ctl vip del 198.18.100.30:80/tcp >/dev/null
+check "the start line counts in plural: 6 VIPs, 9 backends" \
+	grep -q "xlbd: info: 6 VIPs, 9 backends, from" "$RUN/xlbd.log"
+
+# ---- restart: what the saved state brings back ----
+for v in $(ctl -j vip show | jq -r '.vips[].vip'); do
+	[ "$v" = 198.18.100.9:80/tcp ] || ctl vip del "$v" >/dev/null
+done
+xlbd_stop
+check_start "xlbd restarts on its saved state" "$CONF"
+expect_eq "the start line says 1 VIP, 1 backend" \
+	"$(grep -c "xlbd: info: 1 VIP, 1 backend, from the saved runtime state" "$RUN/xlbd.log")" 1
+
 tap_end
