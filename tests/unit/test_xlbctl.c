@@ -224,6 +224,38 @@ static void test_xlbctl_no_args(void **state)
 	assert_non_null(strstr(r->out, "Usage: xlbctl"));
 }
 
+/* -h or --help after OBJECT [VERB]: that command's usage on stdout, exit 0, nothing sent. */
+static void test_xlbctl_help_anywhere(void **state)
+{
+	static const char *const set_help[] = { "-s", NOSOCK, "backend", "set", "--help", NULL };
+	static const char *const set_args[] = { "-s", NOSOCK, "b", "se", VIP4, BE4, "-h", NULL };
+	static const char *const vip_help[] = { "-s", NOSOCK, "vip", "--help", NULL };
+	static const char *const add_help[] = { "-s", NOSOCK, "vip", "add", "-h", NULL };
+	static const char *const stats_help[] = { "-s", NOSOCK, "stats", VIP4, "-h", NULL };
+	static const char *const set_usage =
+		"xlbctl backend set VIP ADDR weight N | drain | undrain | disable | enable\n";
+	struct run_result *r;
+
+	(void)state;
+	need_xlbctl();
+	expect_run(set_help, 0, set_usage, "");
+	expect_run(set_args, 0, set_usage, "");
+	expect_run(stats_help, 0, "xlbctl stats [VIP]\n", "");
+	r = run_xlbctl(vip_help);
+	assert_int_equal(r->exit_code, 0);
+	assert_string_equal(r->err, "");
+	assert_non_null(strstr(r->out, "xlbctl vip add VIP [sched"));
+	assert_non_null(strstr(r->out, "xlbctl vip del VIP\n"));
+	assert_non_null(strstr(r->out, "xlbctl vip show [VIP]\n"));
+	r = run_xlbctl(add_help);
+	assert_int_equal(r->exit_code, 0);
+	assert_string_equal(r->err, "");
+	assert_true(!strncmp(r->out, "xlbctl vip add VIP [sched", 25));
+	assert_non_null(strstr(r->out, "[limit-prefix-v4 N] [limit-prefix-v6 N]\n"));
+	assert_null(strstr(r->out, "vip del"));
+	assert_null(strstr(r->out, "Usage:"));
+}
+
 /* Valid commands get as far as connecting: exit 3 with the connect error. */
 static void test_xlbctl_no_daemon(void **state)
 {
@@ -731,6 +763,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_xlbctl_bad_input),
 		cmocka_unit_test(test_xlbctl_no_args),
+		cmocka_unit_test(test_xlbctl_help_anywhere),
 		cmocka_unit_test(test_xlbctl_no_daemon),
 		cmocka_unit_test(test_xlbctl_default_socket),
 		cmocka_unit_test(test_xlbctl_end_to_end),
