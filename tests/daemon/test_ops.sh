@@ -44,7 +44,19 @@ vips:
     backends: [ { address: 198.18.0.12 } ]
 EOF2
 
-check_start "xlbd starts" "$CONF"
+check_start "xlbd starts" "$CONF" --metrics 127.0.0.1:9912
+flow() { # SPORT VIP [syn] -> "TX mac"
+	ip netns exec "$LB" "$PROBE" flow "$PIN" eth0 198.18.0.1 "$@"
+}
+metric() { # NAME{LABELS}: its value
+	ip netns exec "$LB" curl -s -m 5 http://127.0.0.1:9912/metrics |
+		awk -v m="$1" '$1 == m { print $2 }'
+}
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+tables_written() { [ "$(ctl -j status | jq .tables_pending)" = 0 ]; }
+vip_stat() { # VIP FIELD: from stats -j
+	ctl -j stats "$1" | jq -r --arg v "$1" ".vips[] | select(.vip == \$v) | .$2"
+}
 
 # ---- 1. ordered output ----
 ctl vip add 198.18.100.5:80/tcp >/dev/null
@@ -69,6 +81,26 @@ expect_eq "vip show: 1 conn, not 1 conns" \
 ctl vip del 198.18.100.30:80/tcp >/dev/null
 check "the start line counts in plural: 6 VIPs, 9 backends" \
 	grep -q "xlbd: info: 6 VIPs, 9 backends, from" "$RUN/xlbd.log"
+
+# ---- 4. stats -z: a baseline for xlbctl, the metrics go on ----
+check "the tables are written" wait_for 5 tables_written
+for p in $(seq 42000 42009); do flow "$p" "$V80" syn >/dev/null; done
+check "10 packets counted before -z, in the metrics (cached a while)" \
+	wait_for 5 metric_is "xlb_vip_packets_total{vip=\"$V80\"}" 10
+expect_eq "and in stats" "$(vip_stat "$V80" packets)" 10
+expect_eq "stats -z shows the counts up to now" \
+	"$(ctl -j stats -z | jq -r --arg v "$V80" '.vips[] | select(.vip == $v) | .packets')" 10
+expect_eq "stats after -z: zero" "$(vip_stat "$V80" packets)" 0
+expect_eq "backend counters too" \
+	"$(ctl -j stats "$V80" | jq -c '[.backends[].packets] | add')" 0
+for p in $(seq 42010 42012); do flow "$p" "$V80" syn >/dev/null; done
+expect_eq "stats after -z: the packets since, only (3)" "$(vip_stat "$V80" packets)" 3
+check "the metrics stay monotonic: 13" wait_for 5 metric_is "xlb_vip_packets_total{vip=\"$V80\"}" 13
+global_tx=$(ctl -j stats | jq .global.tx)
+expect_eq "global tx counts from -z too: 3" "$global_tx" 3
+expect_eq "stats -z VIP: that VIP's counters only" \
+	"$(ctl -j stats -z "$V80" >/dev/null; vip_stat "$V80" packets) $(ctl -j stats | jq .global.tx)" \
+	"0 $global_tx"
 
 # ---- restart: what the saved state brings back ----
 for v in $(ctl -j vip show | jq -r '.vips[].vip'); do

@@ -240,7 +240,8 @@ static void test_xlbctl_help_anywhere(void **state)
 	need_xlbctl();
 	expect_run(set_help, 0, set_usage, "");
 	expect_run(set_args, 0, set_usage, "");
-	expect_run(stats_help, 0, "xlbctl stats [VIP]\n", "");
+	expect_run(stats_help, 0,
+		   "xlbctl stats [-z] [VIP]   (-z: then from zero, for xlbctl only; metrics go on)\n", "");
 	r = run_xlbctl(vip_help);
 	assert_int_equal(r->exit_code, 0);
 	assert_string_equal(r->err, "");

@@ -48,7 +48,8 @@ static const struct object objects[] = {
 		"xlbctl block del PREFIX [vip VIP] [allow]\n"
 		"xlbctl block show [VIP]\n",
 	},
-	{ { .name = "stats" }, do_stats, "xlbctl stats [VIP]\n" },
+	{ { .name = "stats" }, do_stats,
+	  "xlbctl stats [-z] [VIP]   (-z: then from zero, for xlbctl only; metrics go on)\n" },
 	{ { .name = "top" }, do_top, "xlbctl top [VIP] [-n COUNT]\n" },
 	{ { .name = "explain" }, do_explain, "xlbctl explain CLIENT VIP [syn]\n" },
 	{ { .name = "status" }, do_status, "xlbctl status\n" },

@@ -200,6 +200,11 @@ int get_vip_filter(struct xlbd *d, struct json_object *req, struct vip_key *key,
 		   size_t errlen);
 int vip_selected(const struct xlb_state_vip *v, int has, const struct vip_key *key);
 struct xlb_state_vip **vips_sorted(struct xlbd *d);
+/* stats_base.c: stats -z, a baseline subtracted from what stats shows (zero: take it now) */
+int stats_base_alloc(void);
+void stats_base_global(__u64 *counters, int zero);
+void stats_base_traffic(int backend, __u32 id, const struct vip_key *vip, const __be32 *addr,
+			struct traffic_stats *ts, int zero);
 struct xlb_state_backend **backends_sorted(struct xlb_state_vip *v);
 void add_u64(struct json_object *o, const char *k, __u64 v);
 void add_traffic(struct json_object *o, const struct traffic_stats *ts);
