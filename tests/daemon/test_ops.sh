@@ -102,12 +102,54 @@ expect_eq "stats -z VIP: that VIP's counters only" \
 	"$(ctl -j stats -z "$V80" >/dev/null; vip_stat "$V80" packets) $(ctl -j stats | jq .global.tx)" \
 	"0 $global_tx"
 
+# ---- 5. vip set: settings at run time, backends and flows stay ----
+flows_of() { # SPORT... [syn]: the backend MAC of each flow
+	local p out= syn=
+	[ "${!#}" = syn ] && syn=syn
+	for p in "$@"; do
+		[ "$p" = syn ] && continue
+		out="$out $(flow "$p" "$V80" $syn | cut -d' ' -f2)"
+	done
+	echo "$out"
+}
+sports=$(seq 43000 43029)
+before=$(flows_of $sports syn)
+backends_before=$(backend_view "$V80")
+check "vip set VIP sched rr" ctl vip set "$V80" sched rr check tcp interval 2s
+expect_eq "vip show: rr, tcp check, 2s; the backends are all there" \
+	"$(ctl -j vip show "$V80" | jq -r '.vips[0] | [.sched, .health.check, .health.interval, .backends] | join(" ")')" \
+	"rr tcp 2s 3"
+expect_eq "backend show: the same backends, weights and states" "$(backend_view "$V80")" "$backends_before"
+expect_eq "established flows keep their backends across the scheduler change" \
+	"$(flows_of $sports)" "$before"
+check "vip set VIP check none: back to no check" ctl vip set "$V80" check none
+new=$(flows_of $(seq 43100 43129) syn)
+expect_eq "new flows: rr spreads them over the 3 backends" \
+	"$(tr ' ' '\n' <<<"$new" | grep -c . ) $(tr ' ' '\n' <<<"$new" | sort -u | grep -c .)" "30 3"
+add_err=$(ctl vip add 198.18.100.40:80/tcp timeout 30s 2>&1; echo "rc=$?")
+set_err=$(ctl vip set "$V80" timeout 30s 2>&1; echo "rc=$?")
+expect_eq "vip set is refused with vip add's message" "$set_err" "$add_err"
+expect_eq "and that message names the problem" "$set_err" "xlbctl: timeout: timeout 30s must be less than interval 2s
+rc=1"
+expect_eq "the refused change left the VIP as it was" \
+	"$(ctl -j vip show "$V80" | jq -r '.vips[0] | [.sched, .health.check, .health.timeout] | join(" ")')" \
+	"rr none 1s"
+bad=$(ctl vip set 198.18.100.41:80/tcp sched rr 2>&1; echo "rc=$?")
+expect_eq "vip set on no VIP" "$bad" "xlbctl: no such VIP
+rc=1"
+
 # ---- restart: what the saved state brings back ----
 for v in $(ctl -j vip show | jq -r '.vips[].vip'); do
 	[ "$v" = 198.18.100.9:80/tcp ] || ctl vip del "$v" >/dev/null
 done
+check "vip set: wrr, persist, a conn limit" ctl vip set 198.18.100.9:80/tcp sched wrr persist 90s limit-conns 5
 xlbd_stop
 check_start "xlbd restarts on its saved state" "$CONF"
+expect_eq "vip set's change survived the restart (state.json)" \
+	"$(ctl -j vip show | jq -c '[.vips[] | [.vip, .sched, .persist, .limits.max_conns]]')" \
+	'[["198.18.100.9:80/tcp","wrr","90s",5]]'
+check "vip set persist off" ctl vip set 198.18.100.9:80/tcp persist off
+expect_eq "persist is off" "$(ctl -j vip show | jq -r '.vips[0].persist // "off"')" off
 expect_eq "the start line says 1 VIP, 1 backend" \
 	"$(grep -c "xlbd: info: 1 VIP, 1 backend, from the saved runtime state" "$RUN/xlbd.log")" 1
 

@@ -26,6 +26,7 @@ static const struct object objects[] = {
 		"               [persist DUR [persist-prefix-v4 N] [persist-prefix-v6 N]]\n"
 		"               [limit-rate N [limit-burst N]] [limit-conns N]\n"
 		"               [limit-prefix-v4 N] [limit-prefix-v6 N]\n"
+		"xlbctl vip set VIP [any of vip add's settings; persist off]   (backends and flows stay)\n"
 		"xlbctl vip del VIP\n"
 		"xlbctl vip show [VIP]\n",
 	},

@@ -187,6 +187,7 @@ static const struct {
 	cmd_fn fn;
 } commands[] = {
 	{ "vip-add", cmd_vip_add },
+	{ "vip-set", cmd_vip_set },
 	{ "vip-del", cmd_vip_del },
 	{ "vip-show", cmd_vip_show },
 	{ "backend-add", cmd_backend_add },

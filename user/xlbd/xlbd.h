@@ -142,6 +142,7 @@ int save_state_without(struct xlbd *d, const struct xlb_state_vip *v,
 struct json_object *unsaved_reply(const char *err);
 /* An addition saved, then failing to start, is rolled back: save that too. */
 struct json_object *start_failed_reply(struct xlbd *d, int ret, const char *what);
+int vip_settings_apply(struct xlbd *d, struct xlb_state_vip *v, const struct xlb_vip_cfg *want);
 int apply_config(struct xlbd *d, const struct xlb_config *cfg, struct json_object *added,
 		 struct json_object *changed, struct json_object *removed);
 /* force: even if it removes every VIP, or more than half (never from SIGHUP) */
@@ -216,6 +217,7 @@ void clients_expire(struct xlbd *d);
 /* ---- the commands, one file per object ---- */
 
 struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_vip_set(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_vip_del(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_vip_show(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_backend_add(struct xlbd *d, struct json_object *req);
