@@ -138,6 +138,22 @@ bad=$(ctl vip set 198.18.100.41:80/tcp sched rr 2>&1; echo "rc=$?")
 expect_eq "vip set on no VIP" "$bad" "xlbctl: no such VIP
 rc=1"
 
+# ---- 6. config dump: YAML that xlbd -c loads; a round trip changes nothing ----
+ctl backend set "$V80" 198.18.0.13 drain >/dev/null
+ctl backend set "$V80" 198.18.0.12 weight 300 >/dev/null
+ctl backend set 198.18.100.10:443/tcp 198.18.0.11 disable >/dev/null
+ctl vip set 198.18.100.20:80/tcp sched wlc persist 5m persist-prefix-v4 24 limit-rate 50 limit-conns 9 \
+	check http /healthz check-port 8080 interval 3s timeout 500ms rise 4 fall 5 min-up 1 >/dev/null
+ctl block add 198.18.66.0/24 >/dev/null
+ctl block add 198.18.67.0/24 vip "$V80" >/dev/null
+ctl block add 198.18.66.7 allow >/dev/null
+DUMP1=$RUN/dump1.yaml DUMP2=$RUN/dump2.yaml
+check "config dump" sh -c "'$XLBCTL' -s '$SOCK' config dump >'$DUMP1'"
+check "xlbd --check accepts the dump" ip netns exec "$LB" "$XLBD" --check -c "$DUMP1"
+expect_eq "the dump has every VIP, backend, and the runtime changes" \
+	"$(grep -c '^  - vip:' "$DUMP1") $(grep -c '^      - { address:' "$DUMP1") $(grep -c 'state: drain' "$DUMP1") $(grep -c 'state: disabled' "$DUMP1") $(grep -c 'weight: 300' "$DUMP1") $(grep -c 'scheduler: wlc' "$DUMP1")" \
+	"7 11 1 1 1 1"
+
 # ---- restart: what the saved state brings back ----
 for v in $(ctl -j vip show | jq -r '.vips[].vip'); do
 	[ "$v" = 198.18.100.9:80/tcp ] || ctl vip del "$v" >/dev/null
@@ -152,5 +168,12 @@ check "vip set persist off" ctl vip set 198.18.100.9:80/tcp persist off
 expect_eq "persist is off" "$(ctl -j vip show | jq -r '.vips[0].persist // "off"')" off
 expect_eq "the start line says 1 VIP, 1 backend" \
 	"$(grep -c "xlbd: info: 1 VIP, 1 backend, from the saved runtime state" "$RUN/xlbd.log")" 1
+
+# the round trip: a fresh xlbd (no saved state) on the dump dumps the same
+xlbd_stop
+rm -rf "$STATE"
+check_start "a fresh xlbd starts on the dump" "$DUMP1" --metrics 127.0.0.1:9912
+check "config dump again" sh -c "'$XLBCTL' -s '$SOCK' config dump >'$DUMP2'"
+expect_eq "the round trip changes nothing" "$(diff "$DUMP1" "$DUMP2" && echo same)" same
 
 tap_end

@@ -57,6 +57,8 @@ static const struct bad_case bad_cases[] = {
 	  "sched: bad scheduler (maglev, source-hash, rr, wrr, lc, wlc or lt)" },
 	{ { "vip", "set", VIP4, "persist", "of" }, "persist: bad duration (e.g. 2s, 500ms)" },
 	{ { "vip", "set" }, "missing VIP" },
+	{ { "config", "dump", "x" }, "'config dump': unexpected argument 'x'" },
+	{ { "config", "frob" }, "unknown verb 'frob' for 'config'" },
 	{ { "stats", VIP4, VIP4 }, "'stats': unexpected argument '198.18.100.10:80/tcp'" },
 	/* destructive verbs: typed in full, not even a unique prefix */
 	{ { "vip", "d", VIP4 }, "'d' is short for 'del': destructive verbs are typed in full" },
@@ -284,6 +286,8 @@ static void test_xlbctl_no_daemon(void **state)
 		{ "-s", NOSOCK, "vip", "set", VIP4, "sched", "rr", "persist", "off" },
 		{ "-s", NOSOCK, "vip", "se", VIP4, "limit-conns", "5" },
 		{ "-s", NOSOCK, "stats", "-z" },
+		{ "-s", NOSOCK, "config", "dump" },
+		{ "-s", NOSOCK, "c", "d" },
 		{ "-s", NOSOCK, "stats", "-z", VIP4 },
 		{ "-s", NOSOCK, "vip", "delete", VIP4 },
 		{ "-s", NOSOCK, "backend", "add", VIP4, BE4 },

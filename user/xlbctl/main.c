@@ -55,6 +55,8 @@ static const struct object objects[] = {
 	{ { .name = "explain" }, do_explain, "xlbctl explain CLIENT VIP [syn]\n" },
 	{ { .name = "status" }, do_status, "xlbctl status\n" },
 	{ { .name = "reload" }, do_reload, "xlbctl reload [force]\n" },
+	{ { .name = "config" }, do_config,
+	  "xlbctl config dump   (the desired state, runtime changes too, as YAML for xlbd -c)\n" },
 	{ { .name = "help" }, help, "xlbctl help [OBJECT]\n" },
 };
 

@@ -198,6 +198,7 @@ static const struct {
 	{ "stats", cmd_stats },
 	{ "explain", cmd_explain },
 	{ "reload", cmd_reload },
+	{ "config-dump", cmd_config_dump },
 	{ "lb-show", cmd_lb_show },
 	{ "lb-withdraw", cmd_lb_withdraw },
 	{ "lb-announce", cmd_lb_announce },

@@ -218,6 +218,7 @@ void clients_expire(struct xlbd *d);
 
 struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_vip_set(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_config_dump(struct xlbd *d, struct json_object *req); /* dump.c */
 struct json_object *cmd_vip_del(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_vip_show(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_backend_add(struct xlbd *d, struct json_object *req);
