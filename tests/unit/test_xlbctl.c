@@ -53,6 +53,13 @@ static const struct bad_case bad_cases[] = {
 	{ { "vip", "add", VIP4, "persist", "25h" }, "persist: out of range (1s..24h)" },
 	{ { "vip", "add", VIP4, "forward", "nat" }, "forward: bad forwarding mode (l2dsr, ipip)" },
 	{ { "s" }, "ambiguous command 's': stats, status" },
+	{ { "vip", "set", VIP4, "sched", "random" },
+	  "sched: bad scheduler (maglev, source-hash, rr, wrr, lc, wlc or lt)" },
+	{ { "vip", "set", VIP4, "persist", "of" }, "persist: bad duration (e.g. 2s, 500ms)" },
+	{ { "vip", "set" }, "missing VIP" },
+	{ { "config", "dump", "x" }, "'config dump': unexpected argument 'x'" },
+	{ { "config", "frob" }, "unknown verb 'frob' for 'config'" },
+	{ { "stats", VIP4, VIP4 }, "'stats': unexpected argument '198.18.100.10:80/tcp'" },
 	/* destructive verbs: typed in full, not even a unique prefix */
 	{ { "vip", "d", VIP4 }, "'d' is short for 'del': destructive verbs are typed in full" },
 	{ { "vip", "de", VIP4 }, "'de' is short for 'del': destructive verbs are typed in full" },
@@ -224,6 +231,39 @@ static void test_xlbctl_no_args(void **state)
 	assert_non_null(strstr(r->out, "Usage: xlbctl"));
 }
 
+/* -h or --help after OBJECT [VERB]: that command's usage on stdout, exit 0, nothing sent. */
+static void test_xlbctl_help_anywhere(void **state)
+{
+	static const char *const set_help[] = { "-s", NOSOCK, "backend", "set", "--help", NULL };
+	static const char *const set_args[] = { "-s", NOSOCK, "b", "se", VIP4, BE4, "-h", NULL };
+	static const char *const vip_help[] = { "-s", NOSOCK, "vip", "--help", NULL };
+	static const char *const add_help[] = { "-s", NOSOCK, "vip", "add", "-h", NULL };
+	static const char *const stats_help[] = { "-s", NOSOCK, "stats", VIP4, "-h", NULL };
+	static const char *const set_usage =
+		"xlbctl backend set VIP ADDR weight N | drain | undrain | disable | enable\n";
+	struct run_result *r;
+
+	(void)state;
+	need_xlbctl();
+	expect_run(set_help, 0, set_usage, "");
+	expect_run(set_args, 0, set_usage, "");
+	expect_run(stats_help, 0,
+		   "xlbctl stats [-z] [VIP]   (-z: then from zero, for xlbctl only; metrics go on)\n", "");
+	r = run_xlbctl(vip_help);
+	assert_int_equal(r->exit_code, 0);
+	assert_string_equal(r->err, "");
+	assert_non_null(strstr(r->out, "xlbctl vip add VIP [sched"));
+	assert_non_null(strstr(r->out, "xlbctl vip del VIP\n"));
+	assert_non_null(strstr(r->out, "xlbctl vip show [VIP]\n"));
+	r = run_xlbctl(add_help);
+	assert_int_equal(r->exit_code, 0);
+	assert_string_equal(r->err, "");
+	assert_true(!strncmp(r->out, "xlbctl vip add VIP [sched", 25));
+	assert_non_null(strstr(r->out, "[limit-prefix-v4 N] [limit-prefix-v6 N]\n"));
+	assert_null(strstr(r->out, "vip del"));
+	assert_null(strstr(r->out, "Usage:"));
+}
+
 /* Valid commands get as far as connecting: exit 3 with the connect error. */
 static void test_xlbctl_no_daemon(void **state)
 {
@@ -243,6 +283,12 @@ static void test_xlbctl_no_daemon(void **state)
 		{ "-s", NOSOCK, "vip", "a", VIP4, "sch", "maglev", "check", "none", "r", "3",
 		  "fa", "5" },
 		{ "-s", NOSOCK, "vip", "del", VIP4 },
+		{ "-s", NOSOCK, "vip", "set", VIP4, "sched", "rr", "persist", "off" },
+		{ "-s", NOSOCK, "vip", "se", VIP4, "limit-conns", "5" },
+		{ "-s", NOSOCK, "stats", "-z" },
+		{ "-s", NOSOCK, "config", "dump" },
+		{ "-s", NOSOCK, "c", "d" },
+		{ "-s", NOSOCK, "stats", "-z", VIP4 },
 		{ "-s", NOSOCK, "vip", "delete", VIP4 },
 		{ "-s", NOSOCK, "backend", "add", VIP4, BE4 },
 		{ "-s", NOSOCK, "b", "a", VIP4, "2001:db8::11", "w", "65535" },
@@ -731,6 +777,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_xlbctl_bad_input),
 		cmocka_unit_test(test_xlbctl_no_args),
+		cmocka_unit_test(test_xlbctl_help_anywhere),
 		cmocka_unit_test(test_xlbctl_no_daemon),
 		cmocka_unit_test(test_xlbctl_default_socket),
 		cmocka_unit_test(test_xlbctl_end_to_end),

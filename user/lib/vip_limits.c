@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <json-c/json.h>
 #include "vip_limits.h"
+#include "plural.h"
 #include "syntax.h"
 
 void xlb_limits_default(struct xlb_limits_cfg *l)
@@ -82,7 +83,8 @@ void xlb_limits_format(const struct xlb_limits_cfg *l, char *buf, size_t len)
 	if (l->rate)
 		n = snprintf(buf, len, "%u new flows/s burst %u", l->rate, l->burst);
 	if (l->max_conns && n >= 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - n, "%s%u conns", n ? ", " : "", l->max_conns);
+		n += snprintf(buf + n, len - n, "%s%u conn%s", n ? ", " : "", l->max_conns,
+			      xlb_s(l->max_conns));
 	if (n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - n, " per /%u (v4) /%u (v6)", l->prefix4, l->prefix6);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "config.h"
+#include "plural.h"
 #include "syntax.h"
 #include "xlbctl.h"
 
@@ -299,8 +300,8 @@ static int wait_run(struct waiter *w, struct json_object *req)
 			break;
 	}
 	if (ret < 0)
-		ret = xlb_cli_fail(EXIT_TIMEOUT, "backend %s of %s not drained (gave up after %llu looks)",
-				   w->addr, w->vip, (unsigned long long)looks);
+		ret = xlb_cli_fail(EXIT_TIMEOUT, "backend %s of %s not drained (gave up after %llu look%s)",
+				   w->addr, w->vip, (unsigned long long)looks, xlb_s(looks));
 	xlb_proto_close(&client);
 	return ret;
 }

@@ -26,6 +26,7 @@ static const struct object objects[] = {
 		"               [persist DUR [persist-prefix-v4 N] [persist-prefix-v6 N]]\n"
 		"               [limit-rate N [limit-burst N]] [limit-conns N]\n"
 		"               [limit-prefix-v4 N] [limit-prefix-v6 N]\n"
+		"xlbctl vip set VIP [any of vip add's settings; persist off]   (backends and flows stay)\n"
 		"xlbctl vip del VIP\n"
 		"xlbctl vip show [VIP]\n",
 	},
@@ -48,11 +49,14 @@ static const struct object objects[] = {
 		"xlbctl block del PREFIX [vip VIP] [allow]\n"
 		"xlbctl block show [VIP]\n",
 	},
-	{ { .name = "stats" }, do_stats, "xlbctl stats [VIP]\n" },
+	{ { .name = "stats" }, do_stats,
+	  "xlbctl stats [-z] [VIP]   (-z: then from zero, for xlbctl only; metrics go on)\n" },
 	{ { .name = "top" }, do_top, "xlbctl top [VIP] [-n COUNT]\n" },
 	{ { .name = "explain" }, do_explain, "xlbctl explain CLIENT VIP [syn]\n" },
 	{ { .name = "status" }, do_status, "xlbctl status\n" },
 	{ { .name = "reload" }, do_reload, "xlbctl reload [force]\n" },
+	{ { .name = "config" }, do_config,
+	  "xlbctl config dump   (the desired state, runtime changes too, as YAML for xlbd -c)\n" },
 	{ { .name = "help" }, help, "xlbctl help [OBJECT]\n" },
 };
 
@@ -194,13 +198,67 @@ int object_help(struct cmd *c)
 	return EXIT_DONE;
 }
 
+static bool is_help(const char *arg)
+{
+	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
+}
+
+/* The next line of a usage text. */
+static const char *line_end(const char *line)
+{
+	const char *end = line + strcspn(line, "\n");
+
+	return *end ? end + 1 : end;
+}
+
+/*
+ * -h or --help after OBJECT [VERB]: that verb's lines of the object's usage
+ * (its line "xlbctl OBJ VERB ..." and the indented ones after it), or all
+ * of them when the word names no one verb there, in full or as a prefix.
+ */
+static int command_help(const struct object *o, const char *verb)
+{
+	size_t olen = strlen(o->w.name), vlen = verb ? strlen(verb) : 0, wlen;
+	const char *line, *w, *pick = NULL;
+	int hits = 0;
+
+	for (line = o->usage; vlen && *line; line = line_end(line)) {
+		if (strncmp(line, "xlbctl ", 7) || strncmp(line + 7, o->w.name, olen) ||
+		    line[7 + olen] != ' ')
+			continue;
+		w = line + 8 + olen;
+		wlen = strcspn(w, " \n");
+		if (wlen < vlen || strncmp(w, verb, vlen))
+			continue;
+		pick = line;
+		if (wlen == vlen) { /* the word in full wins over the longer ones */
+			hits = 1;
+			break;
+		}
+		hits++;
+	}
+	if (hits != 1) {
+		fputs(o->usage, stdout);
+		return EXIT_DONE;
+	}
+	line = pick;
+	do {
+		fwrite(line, 1, line_end(line) - line, stdout);
+		line = line_end(line);
+	} while (*line == ' ');
+	return EXIT_DONE;
+}
+
 static int run_object(int argc, char **argv)
 {
 	struct cmd c = { .argc = argc, .argv = argv };
-	int i = lookup_object(next_arg(&c));
+	int i = lookup_object(next_arg(&c)), k;
 
 	if (i < 0)
 		return EXIT_USAGE;
+	for (k = 0; k < c.argc; k++)
+		if (is_help(c.argv[k]))
+			return command_help(&objects[i], k ? c.argv[0] : NULL);
 	c.obj = &objects[i];
 	snprintf(c.what, sizeof(c.what), "%s", c.obj->w.name);
 	return c.obj->run(&c);

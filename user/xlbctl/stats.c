@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* xlbctl stats [VIP]: every counter, once. */
+/* xlbctl stats [-z] [VIP]: every counter, once (since the last -z). */
 #include <stdio.h>
 #include <string.h>
 #include "xlbctl.h"
@@ -39,7 +39,27 @@ static void print_stats(struct json_object *reply)
 	table_flush(&b);
 }
 
+/* stats [-z] [VIP]: -z shows the counters, then xlbd counts from zero again for stats. */
 int do_stats(struct cmd *c)
 {
-	return show(c, "stats", print_stats);
+	struct json_object *req = new_request("stats");
+	const char *vip = NULL, *arg;
+	int ret = 0;
+
+	while (!ret && (arg = next_arg(c))) {
+		if (!strcmp(arg, "-z") || !strcmp(arg, "--zero"))
+			json_object_object_add(req, "zero", json_object_new_boolean(1));
+		else if (!vip)
+			vip = arg;
+		else
+			ret = usage_error("'%s': unexpected argument '%s'", c->what, arg);
+	}
+	if (!ret && vip) {
+		char *one[] = { (char *)vip };
+		struct cmd v = { .obj = c->obj, .argc = 1, .argv = one };
+
+		memcpy(v.what, c->what, sizeof(v.what));
+		ret = take_vip(&v, req);
+	}
+	return send_unless(ret, req, print_stats);
 }

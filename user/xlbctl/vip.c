@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* xlbctl vip add | del | show */
+/* xlbctl vip add | set | del | show */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -270,6 +270,10 @@ static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 			add_int(req, "min_up", n);
 		return ret;
 	case KW_PERSIST:
+		if (!strcmp(c->what, "vip set") && !strcmp(val, "off")) {
+			add_str(req, "persist", "off");
+			return 0;
+		}
 		ret = parse_duration(name, val, XLB_PERSIST_MIN_MS, XLB_PERSIST_MAX_MS, &persist);
 		if (!ret) {
 			xlb_format_duration_ms(persist, text, sizeof(text));
@@ -292,9 +296,10 @@ static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 	return usage_error("'%s': internal error: keyword %d", c->what, kw);
 }
 
-static int vip_add(struct cmd *c)
+/* vip add, and vip set (the same words, over the VIP's settings: xlbd checks the result). */
+static int vip_settings(struct cmd *c, int set)
 {
-	struct json_object *req = new_request("vip-add"), *lim = NULL;
+	struct json_object *req = new_request(set ? "vip-set" : "vip-add"), *lim = NULL;
 	__u64 interval = 0, timeout = 0;
 	unsigned int seen = 0;
 	const char *val;
@@ -310,6 +315,8 @@ static int vip_add(struct cmd *c)
 		}
 		ret = vip_add_option(c, req, kw, val, &interval, &timeout);
 	}
+	if (set)
+		return send_unless(ret, req, NULL);
 	if (!ret && json_object_object_get_ex(req, "limits", &lim) &&
 	    !json_object_object_get_ex(lim, "new_flows_per_s", NULL) &&
 	    !json_object_object_get_ex(lim, "max_conns", NULL))
@@ -322,6 +329,16 @@ static int vip_add(struct cmd *c)
 	if (!ret && interval && timeout && timeout >= interval)
 		ret = usage_error("'%s': timeout must be shorter than interval", c->what);
 	return send_unless(ret, req, NULL);
+}
+
+static int vip_add(struct cmd *c)
+{
+	return vip_settings(c, 0);
+}
+
+static int vip_set(struct cmd *c)
+{
+	return vip_settings(c, 1);
 }
 
 static int vip_del(struct cmd *c)
@@ -342,6 +359,7 @@ static int vip_show(struct cmd *c)
 
 static const struct verb verbs[] = {
 	{ { .name = "add" }, vip_add },
+	{ { .name = "set" }, vip_set },
 	{ { .name = "del", .alias = "delete", .full = true }, vip_del },
 	{ { .name = "show", .alias = "s" }, vip_show },
 	{ { .name = "help" }, object_help },

@@ -65,6 +65,7 @@ int object_help(struct cmd *c);
 
 /* one file each */
 int do_vip(struct cmd *c);
+int do_config(struct cmd *c);
 int do_backend(struct cmd *c);
 int do_stats(struct cmd *c);
 int do_top(struct cmd *c);

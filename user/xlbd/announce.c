@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "route.h"
+#include "plural.h"
 #include "syntax.h"
 #include "xlbd.h"
 
@@ -87,11 +88,11 @@ static void vip_reason(const struct xlbd *d, const struct xlb_state_vip *v, char
 	if (d->state.withdrawn)
 		snprintf(buf, len, "host withdrawn (xlbctl lb withdraw)");
 	else if (up >= v->cfg.min_up)
-		snprintf(buf, len, "%u of %u backends up (min_up %u)", up, v->nbackends,
-			 v->cfg.min_up);
+		snprintf(buf, len, "%u of %u backend%s up (min_up %u)", up, v->nbackends,
+			 xlb_s(v->nbackends), v->cfg.min_up);
 	else
-		snprintf(buf, len, "%u of %u backends up, fewer than min_up %u", up, v->nbackends,
-			 v->cfg.min_up);
+		snprintf(buf, len, "%u of %u backend%s up, fewer than min_up %u", up, v->nbackends,
+			 xlb_s(v->nbackends), v->cfg.min_up);
 }
 
 /* Each address's want, and the VIP that decided it. */
@@ -205,8 +206,8 @@ int announce_start(struct xlbd *d)
 		free(a);
 		return ret;
 	}
-	logmsg(LOG_INFO, "announcing in routing table %u, protocol %u: %u routes of ours there%s",
-	       a->cfg.table, a->cfg.protocol, a->n,
+	logmsg(LOG_INFO, "announcing in routing table %u, protocol %u: %u route%s of ours there%s",
+	       a->cfg.table, a->cfg.protocol, a->n, xlb_s(a->n),
 	       d->state.withdrawn ? "; the host is withdrawn (xlbctl lb withdraw)" : "");
 	d->announce = a;
 	announce_sync(d);
@@ -258,8 +259,8 @@ int announce_teardown(const char *config_path)
 		libbpf_strerror(ret, err, sizeof(err));
 		logmsg(LOG_ERR, "cannot withdraw the routes in table %u: %s", a.cfg.table, err);
 	} else {
-		logmsg(LOG_INFO, "withdrew %u routes of protocol %u from table %u", a.n,
-		       a.cfg.protocol, a.cfg.table);
+		logmsg(LOG_INFO, "withdrew %u route%s of protocol %u from table %u", a.n,
+		       xlb_s(a.n), a.cfg.protocol, a.cfg.table);
 	}
 	xlb_route_close(a.rt);
 	free(a.addrs);

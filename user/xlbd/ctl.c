@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 #include "syntax.h"
 #include "xlbd.h"
 
@@ -110,6 +111,63 @@ int vip_selected(const struct xlb_state_vip *v, int has, const struct vip_key *k
 	return !has || !memcmp(&v->cfg.key, key, sizeof(*key));
 }
 
+/* Addresses as operators read them: IPv4 before IPv6, then numerically. */
+static int addr_cmp(const __be32 a[4], const __be32 b[4])
+{
+	int a4 = xlb_addr_is_v4(a), b4 = xlb_addr_is_v4(b);
+
+	if (a4 != b4)
+		return b4 - a4;
+	return memcmp(a, b, 4 * sizeof(a[0]));
+}
+
+static int vip_cmp(const void *pa, const void *pb)
+{
+	const struct vip_key *a = &(*(const struct xlb_state_vip *const *)pa)->cfg.key;
+	const struct vip_key *b = &(*(const struct xlb_state_vip *const *)pb)->cfg.key;
+	int r = addr_cmp(a->addr, b->addr);
+
+	if (r)
+		return r;
+	if (a->port != b->port)
+		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
+	return (int)a->proto - (int)b->proto;
+}
+
+static int backend_cmp(const void *pa, const void *pb)
+{
+	return addr_cmp((*(const struct xlb_state_backend *const *)pa)->cfg.addr,
+			(*(const struct xlb_state_backend *const *)pb)->cfg.addr);
+}
+
+/* The state's VIPs sorted by VIP, for the show commands; NULL without memory (free it). */
+struct xlb_state_vip **vips_sorted(struct xlbd *d)
+{
+	struct xlb_state_vip **o = calloc(d->state.nvips + 1, sizeof(*o));
+	__u32 i;
+
+	if (!o)
+		return NULL;
+	for (i = 0; i < d->state.nvips; i++)
+		o[i] = &d->state.vips[i];
+	qsort(o, d->state.nvips, sizeof(*o), vip_cmp);
+	return o;
+}
+
+/* v's backends sorted by address; NULL without memory (free it). */
+struct xlb_state_backend **backends_sorted(struct xlb_state_vip *v)
+{
+	struct xlb_state_backend **o = calloc(v->nbackends + 1, sizeof(*o));
+	__u32 i;
+
+	if (!o)
+		return NULL;
+	for (i = 0; i < v->nbackends; i++)
+		o[i] = &v->backends[i];
+	qsort(o, v->nbackends, sizeof(*o), backend_cmp);
+	return o;
+}
+
 void add_u64(struct json_object *o, const char *k, __u64 v)
 {
 	json_object_object_add(o, k, json_object_new_uint64(v));
@@ -129,6 +187,7 @@ static const struct {
 	cmd_fn fn;
 } commands[] = {
 	{ "vip-add", cmd_vip_add },
+	{ "vip-set", cmd_vip_set },
 	{ "vip-del", cmd_vip_del },
 	{ "vip-show", cmd_vip_show },
 	{ "backend-add", cmd_backend_add },
@@ -139,6 +198,7 @@ static const struct {
 	{ "stats", cmd_stats },
 	{ "explain", cmd_explain },
 	{ "reload", cmd_reload },
+	{ "config-dump", cmd_config_dump },
 	{ "lb-show", cmd_lb_show },
 	{ "lb-withdraw", cmd_lb_withdraw },
 	{ "lb-announce", cmd_lb_announce },

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The control commands on backends: backend add, del, set, show. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "syntax.h"
 #include "validate.h"
@@ -56,6 +57,7 @@ static struct json_object *backend_json(struct xlbd *d, struct xlb_state_vip *v,
 struct json_object *cmd_backend_show(struct xlbd *d, struct json_object *req)
 {
 	struct json_object *reply, *arr;
+	struct xlb_state_vip **sorted;
 	struct vip_key key;
 	char err[256];
 	int has;
@@ -64,18 +66,24 @@ struct json_object *cmd_backend_show(struct xlbd *d, struct json_object *req)
 	has = get_vip_filter(d, req, &key, err, sizeof(err));
 	if (has < 0)
 		ERR_REPLY("%s", err);
+	sorted = vips_sorted(d);
+	if (!sorted)
+		ERR_REPLY("out of memory");
 	reply = xlb_proto_ok();
 	arr = json_object_new_array();
 	for (i = 0; i < d->state.nvips; i++) {
-		struct xlb_state_vip *v = &d->state.vips[i];
+		struct xlb_state_vip *v = sorted[i];
+		struct xlb_state_backend **bs;
 		struct xlb_lb_vip *lv;
 
-		if (!vip_selected(v, has, &key))
+		if (!vip_selected(v, has, &key) || !(bs = backends_sorted(v)))
 			continue;
 		lv = xlb_lb_vip_find(d->lb, &v->cfg.key);
 		for (j = 0; j < v->nbackends; j++)
-			json_object_array_add(arr, backend_json(d, v, lv, &v->backends[j]));
+			json_object_array_add(arr, backend_json(d, v, lv, bs[j]));
+		free(bs);
 	}
+	free(sorted);
 	json_object_object_add(reply, "backends", arr);
 	/* xlbctl backend wait: "drained" as of a walk complete after the wait began */
 	add_u64(reply, "flow_walks", flows_walks(d));

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "syntax.h"
+#include "plural.h"
 #include "xlb.skel.h"
 #include "xlbd.h"
 
@@ -111,8 +112,8 @@ int block_apply(struct xlbd *d, const struct xlb_blocklist *want, struct json_ob
 	}
 	xlb_blocklist_free(&prev);
 	if (!ret && block_open_ret == 0)
-		logmsg(LOG_INFO, "blocklist: %u rules written in %.1f ms", d->state.block.n,
-		       block_dp.last_sync_ms);
+		logmsg(LOG_INFO, "blocklist: %u rule%s written in %.1f ms", d->state.block.n,
+		       xlb_s(d->state.block.n), block_dp.last_sync_ms);
 	return ret;
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "explain.h"
@@ -11,22 +12,39 @@
 #include "names.h"
 #include "xlbd.h"
 
-/* Counters: global by reason, per VIP and per backend (all summed over CPUs). */
+/*
+ * Counters: global by reason, per VIP and per backend (all summed over CPUs),
+ * since the last stats -z. zero: shows them, then starts from here (with a
+ * VIP: that VIP's and its backends' only).
+ */
 struct json_object *cmd_stats(struct xlbd *d, struct json_object *req)
 {
-	struct json_object *reply, *global, *vips, *bes;
+	struct json_object *reply, *global, *vips, *bes, *z;
 	__u64 counters[XLB_STAT_MAX];
+	struct xlb_state_vip **sorted;
 	struct vip_key key;
 	char err[256];
-	int has, ret;
+	int has, ret, zero = 0;
 	__u32 i, j;
 
+	if (json_object_object_get_ex(req, "zero", &z)) {
+		if (!json_object_is_type(z, json_type_boolean))
+			ERR_REPLY("zero: not a boolean");
+		zero = json_object_get_boolean(z);
+		json_object_object_del(req, "zero");
+	}
 	has = get_vip_filter(d, req, &key, err, sizeof(err));
 	if (has < 0)
 		ERR_REPLY("%s", err);
+	if (zero && stats_base_alloc())
+		ERR_REPLY("out of memory");
 	ret = xlb_dp_stats(&d->at.dp, counters);
 	if (ret)
 		return err_from(ret, "cannot read counters");
+	stats_base_global(counters, zero && !has);
+	sorted = vips_sorted(d);
+	if (!sorted)
+		ERR_REPLY("out of memory");
 	reply = xlb_proto_ok();
 	global = json_object_new_object();
 	for (i = 0; i < XLB_STAT_COUNT; i++)
@@ -35,7 +53,7 @@ struct json_object *cmd_stats(struct xlbd *d, struct json_object *req)
 	vips = json_object_new_array();
 	bes = json_object_new_array();
 	for (i = 0; i < d->state.nvips; i++) {
-		struct xlb_state_vip *v = &d->state.vips[i];
+		struct xlb_state_vip *v = sorted[i];
 		struct xlb_lb_vip *lv = xlb_lb_vip_find(d->lb, &v->cfg.key);
 		struct traffic_stats ts = {};
 		struct json_object *o;
@@ -45,8 +63,10 @@ struct json_object *cmd_stats(struct xlbd *d, struct json_object *req)
 		if (!vip_selected(v, has, &key))
 			continue;
 		xlb_format_vip(&v->cfg.key, vip, sizeof(vip));
-		if (lv)
+		if (lv) {
 			xlb_dp_vip_stats(&d->at.dp, lv->id, &ts);
+			stats_base_traffic(0, lv->id, &v->cfg.key, NULL, &ts, zero);
+		}
 		o = json_object_new_object();
 		json_object_object_add(o, "vip", json_object_new_string(vip));
 		add_active(o, flows_vip_active(d, lv));
@@ -57,8 +77,10 @@ struct json_object *cmd_stats(struct xlbd *d, struct json_object *req)
 			struct xlb_lb_backend *lbb = lv ? xlb_lb_backend_find(lv, b->cfg.addr) : NULL;
 
 			memset(&ts, 0, sizeof(ts));
-			if (lbb)
+			if (lbb) {
 				xlb_dp_backend_stats(&d->at.dp, lbb->id, &ts);
+				stats_base_traffic(1, lbb->id, &v->cfg.key, b->cfg.addr, &ts, zero);
+			}
 			xlb_format_addr(b->cfg.addr, addr, sizeof(addr));
 			o = json_object_new_object();
 			json_object_object_add(o, "vip", json_object_new_string(vip));
@@ -70,6 +92,7 @@ struct json_object *cmd_stats(struct xlbd *d, struct json_object *req)
 			json_object_array_add(bes, o);
 		}
 	}
+	free(sorted);
 	json_object_object_add(reply, "vips", vips);
 	json_object_object_add(reply, "backends", bes);
 	return reply;

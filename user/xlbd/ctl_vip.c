@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The control commands on VIPs: vip add, vip del, vip show. */
+/* The control commands on VIPs: vip add, vip set, vip del, vip show. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "digest.h"
 #include "syntax.h"
@@ -122,42 +123,56 @@ static int get_limits(struct json_object *req, struct xlb_vip_cfg *v, char *err,
 	return 0;
 }
 
+static const char *const vip_keys[] = { "vip", "sched", "forward", "check", "path",
+					"check_port", "interval", "timeout", "rise",
+					"fall", "min_up", "persist", "persist_prefix_v4",
+					"persist_prefix_v6", "limits", NULL };
+
+/* A VIP's settings from a vip add request, over the defaults, checked as the file's are. */
+static int vip_from_request(struct json_object *req, struct xlb_vip_cfg *cfg, char *err,
+			    size_t errlen)
+{
+	const char *s, *key;
+	char why[128], msg[256];
+	int ret;
+
+	if (xlb_proto_check_keys(req, vip_keys, err, errlen) ||
+	    get_vip(req, "vip", 1, &cfg->key, err, errlen) < 0)
+		return -EINVAL;
+	cfg->sched = XLB_SCHED_MAGLEV;
+	cfg->forward = XLB_FWD_L2DSR;
+	xlb_health_cfg_default(&cfg->health);
+	cfg->min_up = XLB_MIN_UP_DEFAULT;
+	if (xlb_proto_get_opt_u32(req, "min_up", 1, XLB_MIN_UP_MAX, &cfg->min_up, err,
+				  errlen) < 0)
+		return -EINVAL;
+	if (get_persist(req, cfg, err, errlen) || get_limits(req, cfg, err, errlen))
+		return -EINVAL;
+	if ((ret = xlb_proto_get_opt_str(req, "sched", &s, err, errlen)) < 0)
+		return -EINVAL;
+	if (ret && xlb_parse_sched(s, &cfg->sched, why, sizeof(why)))
+		return fail(err, errlen, "sched: %s", why);
+	if ((ret = xlb_proto_get_opt_str(req, "forward", &s, err, errlen)) < 0)
+		return -EINVAL;
+	if (ret && xlb_parse_forward(s, &cfg->forward, why, sizeof(why)))
+		return fail(err, errlen, "forward: %s", why);
+	if (get_health(req, &cfg->health, err, errlen))
+		return -EINVAL;
+	if (xlb_vip_settings_check(cfg, &key, msg, sizeof(msg)))
+		return fail(err, errlen, "%s%s%s", option_name(key), option_name(key)[0] ? ": " : "",
+			    msg);
+	return 0;
+}
+
 struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 {
-	static const char *const keys[] = { "vip", "sched", "forward", "check", "path",
-					    "check_port", "interval", "timeout", "rise",
-					    "fall", "min_up", "persist", "persist_prefix_v4",
-					    "persist_prefix_v6", "limits", NULL };
 	struct xlb_vip_cfg cfg = {};
 	struct xlb_state_vip *v;
-	const char *s, *key;
 	char err[256], why[128], unsaved[XLB_ERR_MAX];
 	int ret;
 
-	if (xlb_proto_check_keys(req, keys, err, sizeof(err)) ||
-	    get_vip(req, "vip", 1, &cfg.key, err, sizeof(err)) < 0)
+	if (vip_from_request(req, &cfg, err, sizeof(err)))
 		ERR_REPLY("%s", err);
-	cfg.sched = XLB_SCHED_MAGLEV;
-	cfg.forward = XLB_FWD_L2DSR;
-	xlb_health_cfg_default(&cfg.health);
-	cfg.min_up = XLB_MIN_UP_DEFAULT;
-	if (xlb_proto_get_opt_u32(req, "min_up", 1, XLB_MIN_UP_MAX, &cfg.min_up, err,
-				  sizeof(err)) < 0)
-		ERR_REPLY("%s", err);
-	if (get_persist(req, &cfg, err, sizeof(err)) || get_limits(req, &cfg, err, sizeof(err)))
-		ERR_REPLY("%s", err);
-	if ((ret = xlb_proto_get_opt_str(req, "sched", &s, err, sizeof(err))) < 0)
-		ERR_REPLY("%s", err);
-	if (ret && xlb_parse_sched(s, &cfg.sched, why, sizeof(why)))
-		ERR_REPLY("sched: %s", why);
-	if ((ret = xlb_proto_get_opt_str(req, "forward", &s, err, sizeof(err))) < 0)
-		ERR_REPLY("%s", err);
-	if (ret && xlb_parse_forward(s, &cfg.forward, why, sizeof(why)))
-		ERR_REPLY("forward: %s", why);
-	if (get_health(req, &cfg.health, err, sizeof(err)))
-		ERR_REPLY("%s", err);
-	if (xlb_vip_settings_check(&cfg, &key, err, sizeof(err)))
-		ERR_REPLY("%s%s%s", option_name(key), option_name(key)[0] ? ": " : "", err);
 	if (xlb_vip_encap_check(&cfg, &d->file.encap, why, sizeof(why)))
 		ERR_REPLY("%s in %s", why, d->config_path);
 	if (xlb_state_find_vip(&d->state, &cfg.key))
@@ -179,6 +194,155 @@ struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 	}
 	xlb_format_vip(&cfg.key, err, sizeof(err));
 	logmsg(LOG_INFO, "VIP %s added (%s, %s)", err, xlb_sched_name(cfg.sched),
+	       xlb_forward_name(cfg.forward));
+	return xlb_proto_ok();
+}
+
+/* v's settings as the vip add request that makes them. */
+static struct json_object *vip_request_of(const struct xlb_state_vip *v)
+{
+	const struct xlb_vip_cfg *c = &v->cfg;
+	struct json_object *r = json_object_new_object(), *l;
+	char buf[XLB_VIP_STR_MAX];
+
+	xlb_format_vip(&c->key, buf, sizeof(buf));
+	json_object_object_add(r, "vip", json_object_new_string(buf));
+	json_object_object_add(r, "sched", json_object_new_string(xlb_sched_name(c->sched)));
+	json_object_object_add(r, "forward", json_object_new_string(xlb_forward_name(c->forward)));
+	json_object_object_add(r, "check", json_object_new_string(
+				       xlb_name_of(xlb_check_names, c->health.kind)));
+	if (c->health.kind >= XLB_CHECK_HTTP)
+		json_object_object_add(r, "path", json_object_new_string(c->health.path));
+	if (c->health.port)
+		add_u64(r, "check_port", c->health.port);
+	xlb_format_duration_ms(c->health.interval_ms, buf, sizeof(buf));
+	json_object_object_add(r, "interval", json_object_new_string(buf));
+	xlb_format_duration_ms(c->health.timeout_ms, buf, sizeof(buf));
+	json_object_object_add(r, "timeout", json_object_new_string(buf));
+	add_u64(r, "rise", c->health.rise);
+	add_u64(r, "fall", c->health.fall);
+	add_u64(r, "min_up", c->min_up);
+	if (c->persist_ms) {
+		xlb_format_duration_ms(c->persist_ms, buf, sizeof(buf));
+		json_object_object_add(r, "persist", json_object_new_string(buf));
+		add_u64(r, "persist_prefix_v4", c->persist_prefix4);
+		add_u64(r, "persist_prefix_v6", c->persist_prefix6);
+	}
+	if (xlb_limits_on(&c->limits)) {
+		l = json_object_new_object();
+		if (c->limits.rate) {
+			add_u64(l, "new_flows_per_s", c->limits.rate);
+			add_u64(l, "burst", c->limits.burst);
+		}
+		if (c->limits.max_conns)
+			add_u64(l, "max_conns", c->limits.max_conns);
+		add_u64(l, "prefix_v4", c->limits.prefix4);
+		add_u64(l, "prefix_v6", c->limits.prefix6);
+		json_object_object_add(r, "limits", l);
+	}
+	return r;
+}
+
+/*
+ * The vip set request over the VIP's current settings: what it names
+ * replaces them, limits member by member; "persist": "off" ends persist; a
+ * new check kind without a path drops the old path.
+ */
+static void overlay(struct json_object *base, struct json_object *req)
+{
+	struct json_object *bl, *val;
+	const char *check;
+
+	if (json_object_object_get_ex(req, "persist", &val) &&
+	    json_object_is_type(val, json_type_string) &&
+	    !strcmp(json_object_get_string(val), "off")) {
+		json_object_object_del(base, "persist");
+		json_object_object_del(base, "persist_prefix_v4");
+		json_object_object_del(base, "persist_prefix_v6");
+		json_object_object_del(req, "persist");
+	}
+	if (json_object_object_get_ex(req, "check", &val) && (check = json_object_get_string(val)) &&
+	    strcmp(check, "http") && strcmp(check, "https"))
+		json_object_object_del(base, "path");
+	json_object_object_foreach(req, key, v) {
+		if (!strcmp(key, "cmd"))
+			continue;
+		if (!strcmp(key, "limits") && json_object_is_type(v, json_type_object) &&
+		    json_object_object_get_ex(base, "limits", &bl)) {
+			json_object_object_foreach(v, lk, lv)
+				json_object_object_add(bl, lk, json_object_get(lv));
+			continue;
+		}
+		json_object_object_add(base, key, json_object_get(v));
+	}
+	/* a new rate sets its own burst, as at vip add */
+	if (json_object_object_get_ex(req, "limits", &val) &&
+	    json_object_object_get_ex(val, "new_flows_per_s", NULL) &&
+	    !json_object_object_get_ex(val, "burst", NULL) &&
+	    json_object_object_get_ex(base, "limits", &bl))
+		json_object_object_del(bl, "burst");
+}
+
+/* A copy of the state with v's settings as cfg, for saving before applying. */
+static int save_with(struct xlbd *d, const struct xlb_state_vip *v, const struct xlb_vip_cfg *cfg,
+		     char *err, size_t errlen)
+{
+	struct xlb_state view = d->state;
+	int ret;
+
+	view.vips = calloc(d->state.nvips + 1, sizeof(*view.vips));
+	if (!view.vips)
+		return fail(err, errlen, "cannot save the runtime state: %s", strerror(ENOMEM));
+	memcpy(view.vips, d->state.vips, d->state.nvips * sizeof(*view.vips));
+	view.vips[v - d->state.vips].cfg = *cfg;
+	ret = xlb_state_save(&view, d->state_dir, err, errlen);
+	if (ret && !err[0])
+		snprintf(err, errlen, "cannot save the runtime state in %s: %s", d->state_dir,
+			 strerror(-ret));
+	free(view.vips);
+	return ret;
+}
+
+/* vip set VIP [as vip add]: the VIP's settings at run time; its backends and flows stay. */
+struct json_object *cmd_vip_set(struct xlbd *d, struct json_object *req)
+{
+	struct json_object *merged;
+	struct xlb_vip_cfg cfg = {};
+	struct xlb_state_vip *v;
+	struct vip_key key;
+	char err[256], unsaved[XLB_ERR_MAX];
+	__u32 i;
+	int ret;
+
+	if (xlb_proto_check_keys(req, vip_keys, err, sizeof(err)) ||
+	    get_vip(req, "vip", 1, &key, err, sizeof(err)) < 0)
+		ERR_REPLY("%s", err);
+	v = xlb_state_find_vip(&d->state, &key);
+	if (!v)
+		ERR_REPLY("no such VIP");
+	merged = vip_request_of(v);
+	overlay(merged, req);
+	ret = vip_from_request(merged, &cfg, err, sizeof(err));
+	json_object_put(merged);
+	if (ret)
+		ERR_REPLY("%s", err);
+	/* forward ipip: a source for the VIP, and for each backend's family */
+	if (xlb_vip_encap_check(&cfg, &d->file.encap, err, sizeof(err)))
+		ERR_REPLY("%s in %s", err, d->config_path);
+	for (i = 0; i < v->nbackends; i++)
+		if (!encap_source_for(cfg.forward, v->backends[i].cfg.addr, &d->file.encap))
+			ERR_REPLY("no encap_source.%s in %s for backend %s",
+				  xlb_addr_is_v4(v->backends[i].cfg.addr) ? "ipv4" : "ipv6",
+				  d->config_path, (xlb_format_addr(v->backends[i].cfg.addr, unsaved,
+								  sizeof(unsaved)), unsaved));
+	unsaved[0] = '\0';
+	if (save_with(d, v, &cfg, unsaved, sizeof(unsaved)))
+		return unsaved_reply(unsaved);
+	ret = vip_settings_apply(d, v, &cfg);
+	if (ret)
+		return err_from(ret, "cannot change VIP");
+	xlb_format_vip(&key, err, sizeof(err));
+	logmsg(LOG_INFO, "VIP %s changed (%s, %s)", err, xlb_sched_name(cfg.sched),
 	       xlb_forward_name(cfg.forward));
 	return xlb_proto_ok();
 }
@@ -257,6 +421,7 @@ static struct json_object *vip_json(struct xlbd *d, struct xlb_state_vip *v)
 struct json_object *cmd_vip_show(struct xlbd *d, struct json_object *req)
 {
 	struct json_object *reply, *arr;
+	struct xlb_state_vip **sorted;
 	struct vip_key key;
 	char err[256];
 	int has;
@@ -265,11 +430,15 @@ struct json_object *cmd_vip_show(struct xlbd *d, struct json_object *req)
 	has = get_vip_filter(d, req, &key, err, sizeof(err));
 	if (has < 0)
 		ERR_REPLY("%s", err);
+	sorted = vips_sorted(d);
+	if (!sorted)
+		ERR_REPLY("out of memory");
 	reply = xlb_proto_ok();
 	arr = json_object_new_array();
 	for (i = 0; i < d->state.nvips; i++)
-		if (vip_selected(&d->state.vips[i], has, &key))
-			json_object_array_add(arr, vip_json(d, &d->state.vips[i]));
+		if (vip_selected(sorted[i], has, &key))
+			json_object_array_add(arr, vip_json(d, sorted[i]));
+	free(sorted);
 	json_object_object_add(reply, "vips", arr);
 	return reply;
 }

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 #include "xlbd.h"
+#include "plural.h"
 #include "handoff.h"
 #include "../../bpf/hash.h"
 
@@ -174,8 +175,8 @@ static void walk(struct xlbd *d, struct xlb_handoff *h, const struct xlb_lb_vip 
 		send_batch(h, w.batch, w.n);
 	h->walks++;
 	h->walk_us = (mono_ns(CLOCK_MONOTONIC) - t0) / 1000;
-	logmsg(LOG_INFO, "handoff: table of VIP %u changed: %u of %u flows sent to %u peers in %llu us",
-	       vip->id, w.sent, seen, h->cfg.npeers, (unsigned long long)h->walk_us);
+	logmsg(LOG_INFO, "handoff: table of VIP %u changed: %u of %u flow%s sent to %u peer%s in %llu us",
+	       vip->id, w.sent, seen, xlb_s(seen), h->cfg.npeers, xlb_s(h->cfg.npeers), (unsigned long long)h->walk_us);
 }
 
 /* After each loop turn: a VIP whose table changed has its flows walked. */
@@ -340,7 +341,8 @@ int handoff_start(struct xlbd *d)
 		goto fail;
 	}
 	d->handoff = h;
-	logmsg(LOG_INFO, "handoff: listening on port %u, %u peers", h->cfg.port, h->cfg.npeers);
+	logmsg(LOG_INFO, "handoff: listening on port %u, %u peer%s", h->cfg.port, h->cfg.npeers,
+	       xlb_s(h->cfg.npeers));
 	return 0;
 fail:
 	logmsg(LOG_ERR, "handoff: cannot listen on port %u: %s", h->cfg.port, strerror(-err));

@@ -16,6 +16,7 @@
 #include <sys/timerfd.h>
 #include <systemd/sd-daemon.h>
 #include "names.h"
+#include "plural.h"
 #include "xlbd.h"
 
 /* TERM and INT: the data plane stays pinned and keeps forwarding. */
@@ -164,9 +165,9 @@ static int attach_data_plane(struct xlbd *d)
 		logmsg(LOG_INFO, "adopted the maps pinned in %s: connection table and counters "
 		       "carry on", d->pin_dir);
 	if (d->at.legacy_ct_entries)
-		logmsg(LOG_INFO, "adopted an older build's connection table (%u entries): read "
+		logmsg(LOG_INFO, "adopted an older build's connection table (%u entr%s): read "
 		       "after the new ones miss, unpinned once the idle timeout has passed (flows.c)",
-		       d->at.legacy_ct_entries);
+		       d->at.legacy_ct_entries, d->at.legacy_ct_entries == 1 ? "y" : "ies");
 	return 0;
 }
 
@@ -203,8 +204,8 @@ static int apply_desired(struct xlbd *d, struct xlb_config *desired, int from_st
 	/* serve anyway: the data plane is as wanted; each runtime change will try again */
 	if (save_state(d, err, sizeof(err)))
 		logmsg(LOG_WARN, "runtime changes are refused until the state can be saved");
-	logmsg(LOG_INFO, "%u VIPs, %u backends, from %s", d->state.nvips, total_backends(d),
-	       from_state ? "the saved runtime state" : d->config_path);
+	logmsg(LOG_INFO, "%u VIP%s, %u backend%s, from %s", d->state.nvips,
+	       xlb_s(d->state.nvips), total_backends(d), xlb_s(total_backends(d)), from_state ? "the saved runtime state" : d->config_path);
 	return 0;
 }
 

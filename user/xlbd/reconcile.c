@@ -274,6 +274,33 @@ static int update_vip(struct xlbd *d, struct xlb_state_vip *v, const struct xlb_
 	return ret ?: add_or_update_backends(d, v, want, vip, health_changed, ch);
 }
 
+/* vip set (ctl_vip.c): v's settings to want's, its backends as they are. */
+int vip_settings_apply(struct xlbd *d, struct xlb_state_vip *v, const struct xlb_vip_cfg *want)
+{
+	struct json_object *junk = json_object_new_array();
+	struct changes ch = { junk, junk, junk };
+	struct xlb_vip_cfg w = *want;
+	char vip[XLB_VIP_STR_MAX];
+	__u32 j;
+	int ret, e;
+
+	w.backends = calloc(v->nbackends + 1, sizeof(*w.backends));
+	if (!w.backends) {
+		json_object_put(junk);
+		return -ENOMEM;
+	}
+	for (j = 0; j < v->nbackends; j++)
+		w.backends[j] = v->backends[j].cfg;
+	w.nbackends = v->nbackends;
+	xlb_format_vip(&v->cfg.key, vip, sizeof(vip));
+	xlb_lb_batch_begin(d->lb);
+	ret = update_vip(d, v, &w, vip, &ch);
+	e = xlb_lb_batch_end(d->lb);
+	free(w.backends);
+	json_object_put(junk);
+	return ret ?: e;
+}
+
 /*
  * Make the running state equal to cfg's VIPs, touching only what differs.
  * The lists (may be NULL) get one string per VIP or backend added, changed

@@ -142,6 +142,7 @@ int save_state_without(struct xlbd *d, const struct xlb_state_vip *v,
 struct json_object *unsaved_reply(const char *err);
 /* An addition saved, then failing to start, is rolled back: save that too. */
 struct json_object *start_failed_reply(struct xlbd *d, int ret, const char *what);
+int vip_settings_apply(struct xlbd *d, struct xlb_state_vip *v, const struct xlb_vip_cfg *want);
 int apply_config(struct xlbd *d, const struct xlb_config *cfg, struct json_object *added,
 		 struct json_object *changed, struct json_object *removed);
 /* force: even if it removes every VIP, or more than half (never from SIGHUP) */
@@ -199,6 +200,13 @@ int get_duration(struct json_object *req, const char *name, __u32 *ms, char *err
 int get_vip_filter(struct xlbd *d, struct json_object *req, struct vip_key *key, char *err,
 		   size_t errlen);
 int vip_selected(const struct xlb_state_vip *v, int has, const struct vip_key *key);
+struct xlb_state_vip **vips_sorted(struct xlbd *d);
+/* stats_base.c: stats -z, a baseline subtracted from what stats shows (zero: take it now) */
+int stats_base_alloc(void);
+void stats_base_global(__u64 *counters, int zero);
+void stats_base_traffic(int backend, __u32 id, const struct vip_key *vip, const __be32 *addr,
+			struct traffic_stats *ts, int zero);
+struct xlb_state_backend **backends_sorted(struct xlb_state_vip *v);
 void add_u64(struct json_object *o, const char *k, __u64 v);
 void add_traffic(struct json_object *o, const struct traffic_stats *ts);
 int listen_socket(const char *path, char *err, size_t errlen);
@@ -209,6 +217,8 @@ void clients_expire(struct xlbd *d);
 /* ---- the commands, one file per object ---- */
 
 struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_vip_set(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_config_dump(struct xlbd *d, struct json_object *req); /* dump.c */
 struct json_object *cmd_vip_del(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_vip_show(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_backend_add(struct xlbd *d, struct json_object *req);
