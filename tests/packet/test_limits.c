@@ -366,6 +366,14 @@ static void test_flood_lru(void **state)
 	*clock += 1000 * MS;
 	assert_int_equal(send1(6, "2001:db8:1::1", 5002, 0x02), XDP_TX);
 	assert_int_equal(send1(6, "2001:db8:1::1", 5003, 0x02), XDP_DROP);
+	/*
+	 * The table is full of the flood's buckets, yet a client never seen
+	 * gets one (an idle one is evicted for it) and is limited: a table
+	 * that refused inserts would let it through unlimited.
+	 */
+	assert_int_equal(send1(6, "2001:db8:2::1", 5000, 0x02), XDP_TX);
+	assert_int_equal(send1(6, "2001:db8:2::1", 5001, 0x02), XDP_DROP);
+	assert_int_equal(stat(XLB_STAT_DROP_LIMIT_RATE), 3);
 }
 
 int main(void)
