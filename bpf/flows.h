@@ -279,8 +279,10 @@ static __always_inline int probation_held(const struct flow_probation *p, __u32 
  * A flow's first packet: the slot that holds this flow already (its entry
  * was not used), else the first of its two that is free, else the one
  * whose flow was seen longer ago. evict 0 (a packet that does not start a
- * flow: a spoofed ACK looks like one): never over another flow's slot, so
- * an ACK flood cannot push a handshake out between its SYN and its ACK.
+ * flow: a spoofed ACK looks like one): never over a slot a flow's start
+ * wrote, so an ACK flood cannot push a handshake out between its SYN and
+ * its ACK; such packets do take each other's, so a flood of them churns
+ * and a repeated spoofed tuple rarely finds its slot again (promotion).
  * Returns 1 if written.
  */
 static __always_inline int probation_write(const struct packet *pkt, __u32 phash,
@@ -295,10 +297,16 @@ static __always_inline int probation_write(const struct packet *pkt, __u32 phash
 	if (same_flow(&q->key, &pkt->flow) && !same_flow(&p->key, &pkt->flow))
 		p = q;
 	else if (!same_flow(&p->key, &pkt->flow) && probation_held(p, tick)) {
-		if (!probation_held(q, tick) || (__s32)(p->seen - q->seen) > 0)
+		struct flow_probation *other = q;
+
+		if (!probation_held(q, tick) || (__s32)(p->seen - q->seen) > 0) {
+			other = p;
 			p = q;
+		}
 		if (probation_held(p, tick)) {
-			if (!evict) {
+			if (!evict && (p->flags & XLB_PROBATION_F_START))
+				p = other; /* both held: the other, if no start wrote it */
+			if (!evict && (p->flags & XLB_PROBATION_F_START)) {
 				stat_inc(XLB_STAT_CT_PROBATION_BUSY);
 				return 0;
 			}
@@ -312,6 +320,7 @@ static __always_inline int probation_write(const struct packet *pkt, __u32 phash
 	p->backend_id = backend_id;
 	p->backend_gen = gen;
 	p->seen = tick;
+	p->flags = evict ? XLB_PROBATION_F_START : 0;
 	asm volatile("" ::: "memory");
 	*(volatile __u32 *)&p->check = xlb_probation_check(phash, backend_id, gen);
 	return 1;

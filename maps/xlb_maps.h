@@ -245,8 +245,12 @@ struct flow_probation {
 	__u32 backend_gen;
 	__u32 seen;  /* ticks */
 	__u32 check; /* xlb_probation_check() of the rest: a torn write reads as empty */
-	__u32 pad[2]; /* 64 bytes: a slot is one cache line */
+	__u32 flags; /* XLB_PROBATION_F_* */
+	__u32 pad;   /* 64 bytes: a slot is one cache line */
 };
+
+/* flow_probation.flags */
+#define XLB_PROBATION_F_START 0x01 /* written by a flow's first packet (a SYN, a datagram) */
 
 /*
  * Per backend id, per CPU: main-table entries opened (promoted) and moved

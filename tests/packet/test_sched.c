@@ -345,12 +345,14 @@ static void test_persist_prefixes(void **state)
 
 /*
  * Only a flow's first packet is scheduled: an ACK flood between SYNs and
- * their ACKs (one-packet tuples, as spoofed) neither moves a handshake,
- * nor turns the rotation, nor writes persist entries.
+ * their ACKs (one-packet tuples, as spoofed; half to the rr VIP, half to a
+ * Maglev VIP beside it) neither moves a handshake, nor turns the rotation,
+ * nor writes persist entries, nor takes the SYNs' probation slots.
  */
 static void test_ack_flood_moves_no_handshake(void **state)
 {
 	struct vip_key k = add_vip(VIP4, 80, IPPROTO_TCP, XLB_SCHED_RR);
+	struct vip_key m = add_vip(VIP4, 81, IPPROTO_TCP, XLB_SCHED_MAGLEV);
 	struct pkt_spec s;
 	char src[32];
 	int syn[200], i, moved = 0, next, again;
@@ -358,16 +360,18 @@ static void test_ack_flood_moves_no_handshake(void **state)
 
 	(void)state;
 	backends(&k, 3, NULL);
+	add_backend(&m, addrs[0], 0x11);
 	set_persist(&k, 60 * NS, 32, 64);
 	for (i = 0; i < 200; i++) {
 		snprintf(src, sizeof(src), "198.18.1.%d", 1 + i);
 		syn[i] = new_flow(src, 1000);
 	}
 	next = next_of(&k, "198.18.2.1", 1000, &e);
-	for (i = 0; i < 16384; i++) { /* twice the probation slots */
+	for (i = 0; i < 32768; i++) { /* four times the probation slots */
 		snprintf(src, sizeof(src), "198.19.%d.%d", (i >> 8) & 0xff, i & 0xff);
 		s = tcp4((__u16)(1024 + i), ACK);
 		s.saddr = src;
+		s.dport = i & 1 ? 81 : 80;
 		expect_tx(&s);
 	}
 	assert_int_equal(stat(XLB_STAT_CT_MISS_MIDFLOW), 16384);

@@ -150,35 +150,44 @@ static int ends_flow(const struct xlb_explain *e)
  * 1, 0, 2 if it holds this very flow, or -errno.
  */
 static int probation_held(struct xlb_dp *dp, const struct xlb_explain *e, __u32 slot,
-			  __u32 tick)
+			  __u32 tick, __u32 *flags)
 {
 	struct flow_probation p;
 	__u64 idle;
 	int err = lookup(dp->probation_fd, &slot, &p);
 
+	*flags = 0;
 	if (err <= 0)
 		return err;
+	*flags = p.flags;
 	if (!memcmp(&p.key, &e->flow, sizeof(p.key)))
 		return 2;
 	idle = p.key.proto == IPPROTO_TCP ? e->tcp_idle_ns : e->udp_idle_ns;
 	return p.check && XLB_TICK_ALIVE(p.seen, tick, XLB_TIMEOUT_TICKS(idle));
 }
 
-/* probation_write(): both of the flow's slots hold flows still on probation. */
+/*
+ * probation_write(): both of the flow's slots hold other flows still on
+ * probation: 1 (one is taken), 2 (both written by a flow's start, and
+ * this packet starts none: not written), else 0.
+ */
 static int probation_taken(struct xlb_dp *dp, const struct xlb_explain *e, __u64 now_ns)
 {
 	const struct flow_key *k = &e->flow;
 	__u32 hash = xlb_hash_entropy(k->saddr, k->daddr, k->sport, k->dport, k->proto);
-	__u32 tick = XLB_NS_TO_TICKS(now_ns);
-	int a = probation_held(dp, e, xlb_probation_slot(hash, 0), tick), b;
+	__u32 tick = XLB_NS_TO_TICKS(now_ns), fa, fb;
+	int a = probation_held(dp, e, xlb_probation_slot(hash, 0), tick, &fa), b;
 
 	if (a < 0)
 		return a;
-	b = probation_held(dp, e, xlb_probation_slot(hash, 1), tick);
+	b = probation_held(dp, e, xlb_probation_slot(hash, 1), tick, &fb);
 	if (b < 0)
 		return b;
 	/* the flow's own slot is taken over without a count; two others' slots: one is */
-	return a == 1 && b == 1;
+	if (a != 1 || b != 1)
+		return 0;
+	/* a packet that starts no flow takes no slot a start wrote: both so, it is busy */
+	return !xlb_explain_starts_flow(e) && (fa & fb & XLB_PROBATION_F_START) ? 2 : 1;
 }
 
 /* The program's test of an entry: flow_backend() and flow_alive(). 1 usable. */
@@ -464,10 +473,8 @@ int xlb_explain(struct xlb_dp *dp, const struct flow_key *flow, __u8 tcp_flags,
 		err = probation_taken(dp, e, now_ns);
 		if (err < 0)
 			return err;
-		e->probation_overwrite = err;
-		/* a packet that starts no flow never takes another flow's slot */
-		if (err && !xlb_explain_starts_flow(e)) {
-			e->probation_overwrite = 0;
+		e->probation_overwrite = err == 1;
+		if (err == 2) {
 			e->would_insert = 0;
 			e->probation_busy = 1;
 		}
@@ -665,7 +672,7 @@ static const char *entry_effect(const struct xlb_explain *e)
 	if (e->sched.midflow)
 		return "not a flow's first packet: nothing written (ct_miss_midflow)";
 	if (e->probation_busy)
-		return "both probation slots held by other flows: not written (ct_probation_busy)";
+		return "both probation slots held by handshakes: not written (ct_probation_busy)";
 	return "new flow: on probation until seen again";
 }
 
