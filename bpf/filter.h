@@ -84,7 +84,10 @@ static __always_inline __u32 filter_source(const struct packet *pkt, __u32 *allo
 	 * packet to an address that only shares a VIP's filter bit is not
 	 * filtered (the host's own, say). A VIP address's other ports are.
 	 */
-	if (!(cfg->flags & XLB_FILTER_SCOPE_ALL) && !is_vip_addr(pkt->flow.daddr))
+	if (!(cfg->flags & XLB_FILTER_SCOPE_ALL) &&
+	    (cfg->flags & (pkt->family == 4 ? XLB_FILTER_ALLOW4 | XLB_FILTER_DROP4 :
+					      XLB_FILTER_ALLOW6 | XLB_FILTER_DROP6)) &&
+	    !is_vip_addr(pkt->flow.daddr))
 		return XLB_PARSE_OK;
 	if (cfg->flags & XLB_FILTER_VIP_RULES) {
 		vip = find_vip(pkt);

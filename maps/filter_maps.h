@@ -53,7 +53,7 @@ struct block_rule {
 #define XLB_FILTER_DROP4 0x02
 #define XLB_FILTER_ALLOW6 0x04
 #define XLB_FILTER_DROP6 0x08
-#define XLB_FILTER_VIP_RULES 0x10 /* filter_config only: some VIP has rules (or limits) */
+#define XLB_FILTER_VIP_RULES 0x10 /* filter_config only: some VIP has rules of its own */
 #define XLB_FILTER_SCOPE_ALL 0x20 /* filter_config only: global lists for every packet */
 
 struct filter_config {

@@ -222,8 +222,9 @@ static __u32 global_flags(const struct xlb_block_dp *b, __u32 gl, int scope_all)
 {
 	__u32 i;
 
+	/* rules only: limits are read where they apply, so a site with limits only pays nothing per packet */
 	for (i = 0; i < XLB_MAX_VIPS; i++)
-		if (b->vflags[i] || (b->limits[i].flags & XLB_FILTER_LIMITS)) {
+		if (b->vflags[i]) {
 			gl |= XLB_FILTER_VIP_RULES;
 			break;
 		}

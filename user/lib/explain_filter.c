@@ -74,18 +74,20 @@ int xlb_explain_filter(struct xlb_dp *dp, struct xlb_explain *e)
 	__u32 zero = 0, vflags = 0, vid = 0;
 	int err, found;
 
+	/* the VIP's limits, which limit_new_flow() reads itself */
+	if (e->vip_found) {
+		vid = e->vip.id;
+		err = lookup(dp->vip_filter_fd, &vid, &e->filter.vf);
+		if (err < 0)
+			return err;
+	}
 	err = lookup(dp->filter_config_fd, &zero, &cfg);
 	if (err <= 0 || !cfg.flags)
 		return err < 0 ? err : 0;
 	if (!e->vip_addr && !(cfg.flags & XLB_FILTER_SCOPE_ALL))
 		return 0; /* the lists are for VIP addresses' traffic */
-	if ((cfg.flags & XLB_FILTER_VIP_RULES) && e->vip_found) {
-		vid = e->vip.id;
-		err = lookup(dp->vip_filter_fd, &vid, &e->filter.vf);
-		if (err < 0)
-			return err;
-		vflags = err ? e->filter.vf.flags : 0;
-	}
+	if ((cfg.flags & XLB_FILTER_VIP_RULES) && e->vip_found)
+		vflags = e->filter.vf.flags;
 	err = list_match(dp, e, XLB_BLOCK_ALLOW, cfg.flags, vflags, vid, &found);
 	if (err || found) {
 		e->filter.allowed = found;
