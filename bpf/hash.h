@@ -55,6 +55,23 @@ static __always_inline __u32 xlb_be32_to_host(__be32 v)
 #endif
 
 /*
+ * out = a masked to its first bits bits (0..128, counted over the 16-byte
+ * form: an IPv4 /24 is 120). The persist and limit keys, explain, the
+ * prefix parser: one mask.
+ */
+static __always_inline void xlb_addr_mask(const __be32 a[4], __u32 bits, __be32 out[4])
+{
+	__u32 i, keep;
+
+	for (i = 0; i < 4; i++) {
+		keep = bits >= 32 * (i + 1) ? 32 : bits > 32 * i ? bits - 32 * i : 0;
+		/* a host-order mask made big-endian: the same swap */
+		out[i] = keep == 32 ? a[i] : keep == 0 ? 0 :
+				      a[i] & (__be32)xlb_be32_to_host(~0u << (32 - keep));
+	}
+}
+
+/*
  * Bit of an address in the vip_addr_bits filter: a multiplicative hash,
  * so the common "not a VIP" answer costs a multiply and one array load.
  */

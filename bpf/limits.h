@@ -22,15 +22,9 @@
 static __always_inline void limit_key_of(const __be32 saddr[4], __u8 family, __u32 vip_id,
 					 const struct vip_filter *vf, struct limit_key *k)
 {
-	__u32 bits = family == 4 ? 96 + vf->prefix_v4 : vf->prefix_v6, i, keep;
-
 	k->vip_id = vip_id;
 	k->pad = 0;
-	for (i = 0; i < 4; i++) {
-		keep = bits >= 32 * (i + 1) ? 32 : bits > 32 * i ? bits - 32 * i : 0;
-		k->addr[i] = keep == 32 ? saddr[i] :
-			     keep == 0 ? 0 : saddr[i] & bpf_htonl(~0u << (32 - keep));
-	}
+	xlb_addr_mask(saddr, family == 4 ? 96 + vf->prefix_v4 : vf->prefix_v6, k->addr);
 }
 
 static __always_inline void limit_drop(__u32 vip_id, int conns)

@@ -115,15 +115,10 @@ static __always_inline __u32 least_of_two(void *table, __u8 sched, __u32 hash)
 static __always_inline void persist_key_of(const struct packet *pkt, __u32 vip_id,
 					   const struct vip_sched *vs, struct persist_key *k)
 {
-	__u32 bits = pkt->family == 4 ? 96 + vs->persist_prefix4 : vs->persist_prefix6, i, keep;
-
 	k->vip_id = vip_id;
 	k->pad = 0;
-	for (i = 0; i < 4; i++) {
-		keep = bits >= 32 * (i + 1) ? 32 : bits > 32 * i ? bits - 32 * i : 0;
-		k->addr[i] = keep == 32 ? pkt->flow.saddr[i] :
-			     keep == 0 ? 0 : pkt->flow.saddr[i] & bpf_htonl(~0u << (32 - keep));
-	}
+	xlb_addr_mask(pkt->flow.saddr,
+		      pkt->family == 4 ? 96 + vs->persist_prefix4 : vs->persist_prefix6, k->addr);
 }
 
 /*

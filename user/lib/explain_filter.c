@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <json-c/json.h>
+#include "../../bpf/hash.h"
 #include "explain_int.h"
 #include "syntax.h"
 
@@ -101,7 +102,6 @@ int xlb_explain_filter(struct xlb_dp *dp, struct xlb_explain *e)
 int xlb_explain_limits(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns)
 {
 	struct xlb_explain_filter *f = &e->filter;
-	__u32 bits, i, keep;
 	__u64 cost, depth, tat;
 	__s64 base = 0;
 	int err;
@@ -109,14 +109,10 @@ int xlb_explain_limits(struct xlb_dp *dp, struct xlb_explain *e, __u64 now_ns)
 	if (f->allowed || !(f->vf.flags & XLB_FILTER_LIMITS))
 		return 0;
 	f->limited = 1;
-	bits = family_of(e) == 4 ? 96 + f->vf.prefix_v4 : f->vf.prefix_v6;
 	memset(&f->key, 0, sizeof(f->key));
 	f->key.vip_id = e->vip.id;
-	for (i = 0; i < 4; i++) {
-		keep = bits >= 32 * (i + 1) ? 32 : bits > 32 * i ? bits - 32 * i : 0;
-		f->key.addr[i] = keep == 32 ? e->flow.saddr[i] :
-				 keep == 0 ? 0 : e->flow.saddr[i] & htonl(~0u << (32 - keep));
-	}
+	xlb_addr_mask(e->flow.saddr, family_of(e) == 4 ? 96 + f->vf.prefix_v4 : f->vf.prefix_v6,
+		      f->key.addr);
 	err = lookup(dp->limit_state_fd, &f->key, &f->state);
 	if (err < 0)
 		return err;
@@ -148,16 +144,10 @@ void xlb_explain_filter_text(const struct xlb_explain *e, char *buf, size_t len)
 	const struct xlb_explain_filter *f = &e->filter;
 	char addr[XLB_ADDR_STR_MAX], rule[XLB_ADDR_STR_MAX + 40] = "", lim[160] = "";
 	__be32 masked[4];
-	__u32 i, bits, keep;
 	int v4 = family_of(e) == 4;
 
 	if (f->allowed || f->blocked) {
-		bits = (v4 ? 96 : 0) + f->rule.len;
-		for (i = 0; i < 4; i++) {
-			keep = bits >= 32 * (i + 1) ? 32 : bits > 32 * i ? bits - 32 * i : 0;
-			masked[i] = keep == 32 ? e->flow.saddr[i] :
-				    keep == 0 ? 0 : e->flow.saddr[i] & htonl(~0u << (32 - keep));
-		}
+		xlb_addr_mask(e->flow.saddr, (v4 ? 96 : 0) + f->rule.len, masked);
 		xlb_format_addr(masked, addr, sizeof(addr));
 		snprintf(rule, sizeof(rule), "; source %s by %s/%u (%s)",
 			 f->allowed ? "allowed" : "blocked", addr, f->rule.len,

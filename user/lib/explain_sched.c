@@ -25,15 +25,10 @@ static void persist_key(const struct xlb_explain *e, struct persist_key *k)
 	/* the packet's family: an IPv6 VIP's is never v4-mapped, a client's may be */
 	__u32 bits = xlb_addr_is_v4(e->flow.daddr) ? 96 + e->sched.settings.persist_prefix4 :
 						     e->sched.settings.persist_prefix6;
-	__u32 i, keep;
 
 	memset(k, 0, sizeof(*k));
 	k->vip_id = e->vip.id;
-	for (i = 0; i < 4; i++) {
-		keep = bits >= 32 * (i + 1) ? 32 : bits > 32 * i ? bits - 32 * i : 0;
-		k->addr[i] = keep == 32 ? e->flow.saddr[i] :
-			     keep == 0 ? 0 : e->flow.saddr[i] & htonl(~0u << (32 - keep));
-	}
+	xlb_addr_mask(e->flow.saddr, bits, k->addr);
 }
 
 static int persist_step(struct xlb_dp *dp, struct xlb_explain *e, __u32 tick)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../bpf/hash.h"
 #include "names.h"
 #include "syntax.h"
 
@@ -439,15 +440,6 @@ void xlb_format_mac(const __u8 mac[6], char *buf, size_t len)
 }
 
 /* a with every bit past the first len cleared */
-static void prefix_mask(const __be32 a[4], unsigned int len, __be32 out[4])
-{
-	unsigned int i, bits;
-
-	for (i = 0; i < 4; i++) {
-		bits = len > 32 * i ? len - 32 * i : 0;
-		out[i] = bits >= 32 ? a[i] : bits ? a[i] & htonl(~0u << (32 - bits)) : 0;
-	}
-}
 
 int xlb_parse_prefix(const char *s, struct xlb_prefix *p, char *err, size_t errlen)
 {
@@ -474,7 +466,7 @@ int xlb_parse_prefix(const char *s, struct xlb_prefix *p, char *err, size_t errl
 		len = full;
 	}
 	p->len = 128 - full + len;
-	prefix_mask(a, p->len, p->addr);
+	xlb_addr_mask(a, p->len, p->addr);
 	return 0;
 }
 
@@ -482,6 +474,6 @@ int xlb_prefix_contains(const struct xlb_prefix *p, const __be32 a[4])
 {
 	__be32 m[4];
 
-	prefix_mask(a, p->len, m);
+	xlb_addr_mask(a, p->len, m);
 	return !memcmp(m, p->addr, sizeof(m));
 }

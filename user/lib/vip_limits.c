@@ -6,6 +6,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <json-c/json.h>
+#include "../../bpf/hash.h"
 #include "vip_limits.h"
 #include "plural.h"
 #include "syntax.h"
@@ -92,14 +93,9 @@ void xlb_limits_format(const struct xlb_limits_cfg *l, char *buf, size_t len)
 void xlb_limit_key(const __be32 saddr[4], __u32 vip_id, __u8 prefix4, __u8 prefix6,
 		   struct limit_key *k)
 {
-	__u32 bits = xlb_addr_is_v4(saddr) ? 96u + prefix4 : prefix6, i, keep;
-
 	memset(k, 0, sizeof(*k));
 	k->vip_id = vip_id;
-	for (i = 0; i < 4; i++) {
-		keep = bits >= 32 * (i + 1) ? 32 : bits > 32 * i ? bits - 32 * i : 0;
-		k->addr[i] = keep == 32 ? saddr[i] : keep == 0 ? 0 : saddr[i] & htonl(~0u << (32 - keep));
-	}
+	xlb_addr_mask(saddr, xlb_addr_is_v4(saddr) ? 96u + prefix4 : prefix6, k->addr);
 }
 
 static const char *const json_keys[5] = { "new_flows_per_s", "burst", "max_conns", "prefix_v4",

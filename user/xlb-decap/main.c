@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <bpf/libbpf.h>
+#include "../../bpf/hash.h"
 #include "syntax.h"
 #include "version.h"
 #include "xlb-decap.h"
@@ -96,19 +97,6 @@ static void usage(FILE *f)
 
 /* ---- arguments ---- */
 
-/* Clear the bits past prefixlen. */
-static void mask_prefix(__be32 addr[4], __u32 prefixlen)
-{
-	__u32 i, bits;
-
-	for (i = 0; i < 4; i++) {
-		bits = prefixlen > 32 * i ? prefixlen - 32 * i : 0;
-		if (bits >= 32)
-			continue;
-		addr[i] &= bits ? htonl(~0u << (32 - bits)) : 0;
-	}
-}
-
 enum addr_kind { ADDR_BAD, ADDR_V4, ADDR_V6, ADDR_V4_MAPPED };
 
 /*
@@ -134,8 +122,8 @@ static bool overlaps_v4_mapped(const __be32 addr[4], __u32 len)
 	__be32 mapped[4] = { 0, 0, htonl(0xffff), 0 }, probe[4];
 
 	memcpy(probe, addr, sizeof(probe));
-	mask_prefix(probe, len < 96 ? len : 96);
-	mask_prefix(mapped, len < 96 ? len : 96);
+	xlb_addr_mask(probe, len < 96 ? len : 96, probe);
+	xlb_addr_mask(mapped, len < 96 ? len : 96, mapped);
 	return !memcmp(probe, mapped, sizeof(probe));
 }
 
@@ -164,7 +152,7 @@ static int parse_source(const char *arg, struct decap_source_key *key)
 				    "IPv4-mapped range; give IPv4 prefixes as IPv4", arg);
 	key->prefixlen = kind == ADDR_V4 ? XLB_DECAP_V4_PREFIX_BASE + len : len;
 	memcpy(given, key->addr, sizeof(given));
-	mask_prefix(key->addr, key->prefixlen);
+	xlb_addr_mask(key->addr, key->prefixlen, key->addr);
 	/* 198.18.0.0/8 is a typo for 198.0.0.0/8 or for 198.18.0.0/16: ask which */
 	if (memcmp(given, key->addr, sizeof(given))) {
 		xlb_format_addr(key->addr, addr, sizeof(addr));
