@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <errno.h>
 #include <net/if.h>
@@ -32,6 +33,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "../../maps/xlb_maps.h"
+#include "../../user/lib/dataplane.h"
 #include "../../user/lib/maglev.h"
 #include "../../user/lib/syntax.h"
 #include "../packet/pkt.h"
@@ -301,6 +303,9 @@ static int cmd_in_service(int argc, char **argv)
 {
 	__u32 *keys, *vals, vip, inner_id, count, named = 0, serving = 0, i;
 	__u8 *seen = calloc(XLB_MAX_BACKENDS, 1);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t map_len = (XLB_MAGLEV_SIZE * XLB_TABLE_STRIDE + page - 1) / page * page;
+	const __u32 *mem;
 	int outer, bfd, tfd;
 	struct backend be;
 
@@ -319,11 +324,24 @@ static int cmd_in_service(int argc, char **argv)
 		if (bpf_map_lookup_elem(outer, &vip, &inner_id))
 			continue;
 		tfd = bpf_map_get_fd_by_id(inner_id);
-		count = XLB_MAGLEV_SIZE;
-		if (tfd < 0 || (bpf_map_lookup_batch(tfd, NULL, &out_batch, keys, vals, &count,
-						      &opts) && errno != ENOENT)) {
+		if (tfd < 0) {
 			fprintf(stderr, "probe: table of VIP %u: %s\n", vip, strerror(errno));
 			return 2;
+		}
+		/* a mapped table reads in milliseconds, so polls see its changes in time */
+		mem = mmap(NULL, map_len, PROT_READ, MAP_SHARED, tfd, 0);
+		if (mem != MAP_FAILED) {
+			for (i = 0; i < XLB_MAGLEV_SIZE; i++)
+				vals[i] = mem[i * (XLB_TABLE_STRIDE / sizeof(__u32))];
+			munmap((void *)mem, map_len);
+			count = XLB_MAGLEV_SIZE;
+		} else {
+			count = XLB_MAGLEV_SIZE;
+			if (bpf_map_lookup_batch(tfd, NULL, &out_batch, keys, vals, &count,
+						 &opts) && errno != ENOENT) {
+				fprintf(stderr, "probe: table of VIP %u: %s\n", vip, strerror(errno));
+				return 2;
+			}
 		}
 		close(tfd);
 		for (i = 0; i < count; i++)

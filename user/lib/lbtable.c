@@ -154,10 +154,10 @@ static int table_build(struct xlb_lb *lb, struct xlb_lb_vip *v)
 
 /*
  * One step of writing a VIP's table: up to max slots of its own map, in
- * place (lbtable.h). A VIP whose table becomes empty is pointed at one
- * shared empty map instead of writing zeros into all of its own: its own
- * map is then written out of sight, and pointed at again when it has
- * backends.
+ * place (lbtable.h). Without a mapped table, a VIP whose table becomes
+ * empty is pointed at one shared empty map instead of writing zeros into
+ * all of its own by syscall: its own map is then written out of sight, and
+ * pointed at again when it has backends.
  * Returns 1 when the table is done (the VIP queued on al if maglev_tables
  * must point elsewhere, or a grace period must free deleted backends'
  * ids), 0 when there is more to write, or -errno.
@@ -171,8 +171,12 @@ static int table_step(struct xlb_lb *lb, struct xlb_lb_vip *v, __u32 max,
 	n = table_build(lb, v);
 	if (n < 0)
 		return n;
-	/* the first table is the VIP's own, empty or not: backends coming up need no attach */
-	want_empty = n == 0 && t->points != XLB_TABLE_NONE;
+	/*
+	 * The first table is the VIP's own, empty or not: backends coming up
+	 * need no attach. A mapped table is emptied in place too: swapping in
+	 * the shared one costs a grace period (tens of ms) in the loop.
+	 */
+	want_empty = n == 0 && t->points != XLB_TABLE_NONE && !t->mem;
 	if (!want_empty) {
 		n = xlb_vip_table_write(lb->dp, t, lb->table, lb->slots, lb->ids, max);
 		if (n < 0)

@@ -434,6 +434,8 @@ void on_listen(struct xlb_evsrc *src, uint32_t events)
 		       len == sizeof(cred) ? (int)cred.uid : -1);
 		c->refused = 1;
 	}
+	/* xlbctl sends as it connects: answer now, not a busy turn of the loop later */
+	on_client(&c->src, EPOLLIN);
 }
 
 /* Bytes the loop has not read yet (it was busy): the client is not idle. */
