@@ -397,14 +397,27 @@ check "the new VIP is served" wait_for 10 state_is 198.18.100.11:80/tcp up
 kill -HUP "$XLBD_PID"
 check "SIGHUP reloads too" wait_for 5 grep -q "SIGHUP: reloading" "$RUN/xlbd.log"
 
-# ---- what wins at start: the file, if it changed while xlbd was down ----
+# ---- what wins at start: the file, if its content changed while xlbd was down ----
 ctl backend set "$V80" 198.18.0.11 weight 77
+applied_at=$(jq -r .config_applied_at "$STATE/state.json")
+check "state.json says when the file was applied" \
+	grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' <<<"$applied_at"
+xlbd_stop TERM
+# a comment, blank lines and other indentation: the same content
+cp "$CONF" "$RUN/conf.before"
+sed -i '1i # edited by hand: only a comment\n' "$CONF"
+sed -i 's/^  - vip:/  -   vip:/; s/^\(  \)\(  [a-z]\)/\1  \2/' "$CONF"
+check_start "xlbd starts after a comment-only edit" "$CONF"
+check "it says the content is the same, and since when" \
+	grep -q "$CONF: same content as when applied at $applied_at (edits to comments or layout are none): the saved runtime state stays" "$RUN/xlbd.log"
+expect_eq "the runtime change survives a comment-only edit" "$(field "$V80" 198.18.0.11 weight)" 77
+cp "$RUN/conf.before" "$CONF"
 flows_now=$(flows "$V80")
 xlbd_stop TERM
 sed -i 's/conntrack: { size: 65536 }/conntrack: { size: 65536, udp_idle: 31s }/' "$CONF"
 check_start "xlbd starts with a config edited while it was down" "$CONF"
-check "it says the file wins and where the old state went" \
-	grep -q "$CONF changed while xlbd was down: it wins over the saved runtime state, which is kept in $STATE/state.json.prev" "$RUN/xlbd.log"
+check "it says the file wins, when it was applied and changed, and where the old state went" \
+	grep -qE "$CONF changed since it was applied at $applied_at \(seen now, at start; the file's last write [0-9T:Z-]+\): it wins over the saved runtime state, which is kept in $STATE/state.json.prev" "$RUN/xlbd.log"
 expect_eq "the file's weight wins" "$(field "$V80" 198.18.0.11 weight)" 50
 expect_eq "the runtime change is kept aside, not lost" \
 	"$(jq -r '.vips[] | select(.vip == "'"$V80"'") | .backends[] | select(.address == "198.18.0.11") | .weight' "$STATE/state.json.prev")" 77

@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "config_int.h"
+#include "config_write.h"
 #include "handoff.h"
 #include "names.h"
 #include "syntax.h"
@@ -626,8 +627,8 @@ int xlb_config_parse(const char *yaml, size_t len, const char *name,
 	if (!yaml)
 		yaml = "";	/* libyaml asserts on a NULL input */
 	config_defaults(&tmp);
-	/* of these bytes: a later edit of the file is not what was applied */
-	snprintf(tmp.digest, sizeof(tmp.digest), "crc32:%08lx:%zu",
+	/* of these bytes (what builds before the content digest saved): a later edit is not what was applied */
+	snprintf(tmp.bytes_digest, sizeof(tmp.bytes_digest), "crc32:%08lx:%zu",
 		 crc32_z(crc32(0L, Z_NULL, 0), (const Bytef *)yaml, len), len);
 	ret = cfg_load_doc(&c, yaml, len);
 	if (ret)
@@ -655,6 +656,13 @@ int xlb_config_parse(const char *yaml, size_t len, const char *name,
 		goto out_doc;
 	}
 done:
+	/* of the content: a comment, the layout or the order of VIPs is no change */
+	ret = xlb_config_content_digest(&tmp, tmp.digest, sizeof(tmp.digest));
+	if (ret) {
+		snprintf(c.err, c.errlen, "%s: out of memory", c.name);
+		xlb_config_free(&tmp);
+		goto out_doc;
+	}
 	*cfg = tmp;
 out_doc:
 	yaml_document_delete(&doc);

@@ -93,10 +93,13 @@ struct xlb_config {
 	struct xlb_handoff_cfg handoff;
 	/* runtime only, never in the config file: xlbctl lb withdraw, in state.json */
 	__u8 host_withdrawn;
+	/* runtime only, from state.json: when its config file was applied (UTC), or "" */
+	char applied_at[24];
 	struct xlb_vip_cfg *vips;
 	__u32 nvips;
 	struct xlb_blocklist block;      /* blocklist: and the VIPs' (README, "Under attack") */
-	char digest[XLB_DIGEST_MAX];     /* of the text parsed, "crc32:HEX:LEN" */
+	char digest[XLB_DIGEST_MAX];     /* of the content parsed (config_write.h) */
+	char bytes_digest[XLB_DIGEST_MAX]; /* of the bytes parsed, "crc32:HEX:LEN" (older state files) */
 };
 
 /* Defaults of a VIP's health check: interval 2 s, timeout 1 s, rise 2, fall 3. */

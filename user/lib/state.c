@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <json-c/json.h>
@@ -161,12 +162,18 @@ int xlb_backend_cfg_equal(const struct xlb_backend_cfg *a, const struct xlb_back
 
 void xlb_state_set_digest(struct xlb_state *s, const struct xlb_config *applied)
 {
+	time_t now = time(NULL);
+	struct tm tm;
+
 	snprintf(s->digest, sizeof(s->digest), "%s", applied->digest);
+	if (gmtime_r(&now, &tm))
+		strftime(s->applied_at, sizeof(s->applied_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 int xlb_state_digest_matches(const char *digest, const struct xlb_config *file)
 {
-	return !strcmp(file->digest, digest);
+	/* a state saved before the content digest holds the bytes' */
+	return !strcmp(file->digest, digest) || !strcmp(file->bytes_digest, digest);
 }
 
 static struct json_object *vip_to_json(const struct xlb_state_vip *v)
@@ -275,6 +282,8 @@ int xlb_state_save(const struct xlb_state *s, const char *dir, char *err, size_t
 		err[0] = '\0';
 	json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
 	json_object_object_add(root, "config_digest", json_object_new_string(s->digest));
+	if (s->applied_at[0])
+		json_object_object_add(root, "config_applied_at", json_object_new_string(s->applied_at));
 	json_object_object_add(root, "withdrawn", json_object_new_boolean(s->withdrawn));
 	for (i = 0; i < s->nvips; i++)
 		json_object_array_add(arr, vip_to_json(&s->vips[i]));
@@ -486,6 +495,8 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 		goto out;
 	}
 	snprintf(digest, 64, "%s", s);
+	s = get_str(root, "config_applied_at"); /* absent in older files */
+	snprintf(cfg.applied_at, sizeof(cfg.applied_at), "%s", s ? s : "");
 	/* absent in files saved before lb withdraw existed: announcing */
 	if (json_object_object_get_ex(root, "withdrawn", &w) && !json_object_is_type(w, json_type_boolean)) {
 		ret = jerr(err, errlen, path, "withdrawn is not true or false", -1);
@@ -527,6 +538,7 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 	out->nvips = cfg.nvips;
 	out->block = cfg.block;
 	out->host_withdrawn = w && json_object_get_boolean(w);
+	memcpy(out->applied_at, cfg.applied_at, sizeof(out->applied_at));
 	cfg.vips = NULL;
 	cfg.block = (struct xlb_blocklist){};
 out:

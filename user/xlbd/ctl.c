@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
+#include "config_write.h"
 #include "syntax.h"
 #include "xlbd.h"
 
@@ -111,33 +112,16 @@ int vip_selected(const struct xlb_state_vip *v, int has, const struct vip_key *k
 	return !has || !memcmp(&v->cfg.key, key, sizeof(*key));
 }
 
-/* Addresses as operators read them: IPv4 before IPv6, then numerically. */
-static int addr_cmp(const __be32 a[4], const __be32 b[4])
-{
-	int a4 = xlb_addr_is_v4(a), b4 = xlb_addr_is_v4(b);
-
-	if (a4 != b4)
-		return b4 - a4;
-	return memcmp(a, b, 4 * sizeof(a[0]));
-}
-
 static int vip_cmp(const void *pa, const void *pb)
 {
-	const struct vip_key *a = &(*(const struct xlb_state_vip *const *)pa)->cfg.key;
-	const struct vip_key *b = &(*(const struct xlb_state_vip *const *)pb)->cfg.key;
-	int r = addr_cmp(a->addr, b->addr);
-
-	if (r)
-		return r;
-	if (a->port != b->port)
-		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
-	return (int)a->proto - (int)b->proto;
+	return xlb_vip_key_cmp(&(*(const struct xlb_state_vip *const *)pa)->cfg.key,
+			       &(*(const struct xlb_state_vip *const *)pb)->cfg.key);
 }
 
 static int backend_cmp(const void *pa, const void *pb)
 {
-	return addr_cmp((*(const struct xlb_state_backend *const *)pa)->cfg.addr,
-			(*(const struct xlb_state_backend *const *)pb)->cfg.addr);
+	return xlb_addr_cmp((*(const struct xlb_state_backend *const *)pa)->cfg.addr,
+			    (*(const struct xlb_state_backend *const *)pb)->cfg.addr);
 }
 
 /* The state's VIPs sorted by VIP, for the show commands; NULL without memory (free it). */

@@ -2,213 +2,35 @@
 /*
  * xlbctl config dump: the effective desired state (the config file's
  * top-level settings, the VIPs and backends with their runtime changes, the
- * blocklist) as YAML that xlbd -c loads, as ipvsadm -S does. Written in the
- * file's own keys; every string is double-quoted, so none needs YAML's
- * rules. Keys only a restart applies come from the file as started.
+ * blocklist) as YAML that xlbd -c loads, as ipvsadm -S does (written by
+ * config_write.c). Keys only a restart applies come from the file as started.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "block.h"
-#include "names.h"
-#include "syntax.h"
+#include "config_write.h"
 #include "xlbd.h"
 
-static void q(FILE *f, const char *s)
+/* One VIP of the state, its backends sorted, as YAML. */
+static int vip_yaml(FILE *f, const struct xlbd *d, struct xlb_state_vip *v)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void dur(FILE *f, const char *key, __u64 ms)
-{
-	char buf[32];
-
-	xlb_format_duration_ms(ms, buf, sizeof(buf));
-	fprintf(f, "%s: %s", key, buf);
-}
-
-static void addr(FILE *f, const __be32 a[4])
-{
-	char buf[XLB_ADDR_STR_MAX];
-
-	xlb_format_addr(a, buf, sizeof(buf));
-	q(f, buf);
-}
-
-/* The rules of one VIP (vip NULL: the global ones) as blocklist: { block, allow }. */
-static void blocklist(FILE *f, const struct xlb_blocklist *b, const struct vip_key *vip,
-		      const char *indent)
-{
-	char buf[XLB_ADDR_STR_MAX + 8];
-	int list, n = 0;
-	__u32 i;
-
-	for (i = 0; i < b->n; i++)
-		n += vip ? b->rules[i].has_vip && !memcmp(&b->rules[i].vip, vip, sizeof(*vip)) :
-			   !b->rules[i].has_vip;
-	if (!n && (vip || !b->scope_all))
-		return;
-	fprintf(f, "%sblocklist:\n", indent);
-	if (!vip && b->scope_all)
-		fprintf(f, "%s  scope: \"all\"\n", indent);
-	for (list = 0; list < 2; list++) {
-		const char *sep = "[";
-
-		fprintf(f, "%s  %s: ", indent, list ? "allow" : "block");
-		for (i = 0; i < b->n; i++) {
-			const struct xlb_block_rule *r = &b->rules[i];
-
-			if (r->allow != list || (vip ? !r->has_vip || memcmp(&r->vip, vip, sizeof(*vip))
-						     : r->has_vip))
-				continue;
-			xlb_block_prefix_format(&r->pfx, buf, sizeof(buf));
-			fputs(sep, f);
-			q(f, buf);
-			sep = ", ";
-		}
-		fputs(sep[0] == '[' ? "[]\n" : "]\n", f);
-	}
-}
-
-static void vip_yaml(FILE *f, const struct xlbd *d, struct xlb_state_vip *v)
-{
-	struct xlb_state_backend **bs = backends_sorted(v); /* NULL: as they are */
-	const struct xlb_vip_cfg *c = &v->cfg;
-	char buf[XLB_VIP_STR_MAX];
+	struct xlb_state_backend **sorted = backends_sorted(v);
+	const struct xlb_backend_cfg **bs = calloc(v->nbackends + 1, sizeof(*bs));
 	__u32 j;
 
-	xlb_format_vip(&c->key, buf, sizeof(buf));
-	fputs("  - vip: ", f);
-	q(f, buf);
-	fprintf(f, "\n    scheduler: %s\n    forward: %s\n", xlb_sched_name(c->sched),
-		xlb_forward_name(c->forward));
-	fprintf(f, "    health: { check: %s", xlb_name_of(xlb_check_names, c->health.kind));
-	if (c->health.kind >= XLB_CHECK_HTTP) {
-		fputs(", path: ", f);
-		q(f, c->health.path);
+	if (!sorted || !bs) {
+		free(sorted);
+		free(bs);
+		return -ENOMEM;
 	}
-	if (c->health.port)
-		fprintf(f, ", port: %u", c->health.port);
-	dur(f, ", interval", c->health.interval_ms);
-	dur(f, ", timeout", c->health.timeout_ms);
-	fprintf(f, ", rise: %u, fall: %u }\n", c->health.rise, c->health.fall);
-	fprintf(f, "    min_up: %u\n", c->min_up);
-	if (c->persist_ms) {
-		dur(f, "    persist", c->persist_ms);
-		fprintf(f, "\n    persist_prefix_v4: %u\n    persist_prefix_v6: %u\n",
-			c->persist_prefix4, c->persist_prefix6);
-	}
-	if (xlb_limits_on(&c->limits)) {
-		const char *sep = "";
-
-		fputs("    limits: { ", f);
-		if (c->limits.rate) {
-			fprintf(f, "new_flows_per_s: %u, burst: %u", c->limits.rate, c->limits.burst);
-			sep = ", ";
-		}
-		if (c->limits.max_conns)
-			fprintf(f, "%smax_conns: %u", sep, c->limits.max_conns);
-		fprintf(f, ", prefix_v4: %u, prefix_v6: %u }\n", c->limits.prefix4, c->limits.prefix6);
-	}
-	blocklist(f, &d->state.block, &c->key, "    ");
-	fputs(v->nbackends ? "    backends:\n" : "    backends: []\n", f);
-	for (j = 0; j < v->nbackends; j++) {
-		const struct xlb_backend_cfg *b = bs ? &bs[j]->cfg : &v->backends[j].cfg;
-
-		fputs("      - { address: ", f);
-		addr(f, b->addr);
-		fprintf(f, ", weight: %u, state: %s", b->weight, xlb_name_of(xlb_admin_names, b->admin));
-		if (b->interval_ms || b->timeout_ms || b->rise || b->fall) {
-			fputs(", health: { ", f);
-			const char *sep = "";
-			if (b->interval_ms) {
-				dur(f, "interval", b->interval_ms);
-				sep = ", ";
-			}
-			if (b->timeout_ms) {
-				fputs(sep, f);
-				dur(f, "timeout", b->timeout_ms);
-				sep = ", ";
-			}
-			if (b->rise) {
-				fprintf(f, "%srise: %u", sep, b->rise);
-				sep = ", ";
-			}
-			if (b->fall)
-				fprintf(f, "%sfall: %u", sep, b->fall);
-			fputs(" }", f);
-		}
-		fputs(" }\n", f);
-	}
+	for (j = 0; j < v->nbackends; j++)
+		bs[j] = &sorted[j]->cfg;
+	xlb_config_write_vip(f, &v->cfg, bs, v->nbackends, &d->state.block);
+	free(sorted);
 	free(bs);
-}
-
-static void top_yaml(FILE *f, const struct xlb_config *c)
-{
-	char buf[XLB_ADDR_STR_MAX + 8];
-	__u32 i;
-
-	fputs("interfaces: [", f);
-	for (i = 0; i < c->nifaces; i++) {
-		fputs(i ? ", " : "", f);
-		q(f, c->ifaces[i]);
-	}
-	fprintf(f, "]\nxdp_mode: %s\n", xlb_name_of(xlb_xdp_mode_names, c->xdp_mode));
-	fprintf(f, "conntrack: { size: %u", c->ct_size);
-	dur(f, ", tcp_idle", c->tcp_idle_ms);
-	dur(f, ", udp_idle", c->udp_idle_ms);
-	dur(f, ", tcp_closing", c->tcp_closing_ms);
-	fputs(" }\n", f);
-	if (c->metrics[0]) {
-		fputs("metrics: ", f);
-		q(f, c->metrics);
-		fputc('\n', f);
-	}
-	if (c->nmetrics_allow) {
-		fputs("metrics_allow: [", f);
-		for (i = 0; i < c->nmetrics_allow; i++) {
-			fputs(i ? ", " : "", f);
-			xlb_block_prefix_format(&c->metrics_allow[i], buf, sizeof(buf));
-			q(f, buf);
-		}
-		fputs("]\n", f);
-	}
-	if ((c->encap.v4.flags | c->encap.v6.flags) & XLB_ENCAP_F_SET) {
-		fputs("encap_source:\n", f);
-		if (c->encap.v4.flags & XLB_ENCAP_F_SET) {
-			xlb_format_encap_source(&c->encap.v4, buf, sizeof(buf));
-			fputs("  ipv4: ", f);
-			q(f, buf);
-			fputc('\n', f);
-		}
-		if (c->encap.v6.flags & XLB_ENCAP_F_SET) {
-			xlb_format_encap_source(&c->encap.v6, buf, sizeof(buf));
-			fputs("  ipv6: ", f);
-			q(f, buf);
-			fputc('\n', f);
-		}
-	}
-	if (c->announce.table)
-		fprintf(f, "announce: { table: %u, protocol: %u }\n", c->announce.table,
-			c->announce.protocol);
-	if (c->handoff.port) {
-		fprintf(f, "handoff:\n  port: %u\n  key: \"", c->handoff.port);
-		for (i = 0; i < sizeof(c->handoff.key); i++)
-			fprintf(f, "%02x", c->handoff.key[i]);
-		fputs("\"\n  peers: [", f);
-		for (i = 0; i < c->handoff.npeers; i++) {
-			fputs(i ? ", " : "", f);
-			addr(f, c->handoff.peers[i]);
-		}
-		fputs("]\n", f);
-	}
+	return 0;
 }
 
 struct json_object *cmd_config_dump(struct xlbd *d, struct json_object *req)
@@ -216,13 +38,14 @@ struct json_object *cmd_config_dump(struct xlbd *d, struct json_object *req)
 	static const char *const keys[] = { NULL };
 	struct xlb_state_vip **sorted;
 	struct json_object *reply;
-	char err[256], *text = NULL;
+	char errbuf[256], *text = NULL;
 	size_t len = 0;
+	int err = 0;
 	FILE *f;
 	__u32 i;
 
-	if (xlb_proto_check_keys(req, keys, err, sizeof(err)))
-		ERR_REPLY("%s", err);
+	if (xlb_proto_check_keys(req, keys, errbuf, sizeof(errbuf)))
+		ERR_REPLY("%s", errbuf);
 	sorted = vips_sorted(d);
 	f = sorted ? open_memstream(&text, &len) : NULL;
 	if (!f) {
@@ -231,13 +54,13 @@ struct json_object *cmd_config_dump(struct xlbd *d, struct json_object *req)
 	}
 	fprintf(f, "# xlbctl config dump: xlbd %s, the desired state with its runtime changes\n",
 		xlb_version);
-	top_yaml(f, &d->file);
-	blocklist(f, &d->state.block, NULL, "");
+	xlb_config_write_top(f, &d->file);
+	xlb_config_write_blocklist(f, &d->state.block, NULL, "");
 	fputs(d->state.nvips ? "vips:\n" : "vips: []\n", f);
-	for (i = 0; i < d->state.nvips; i++)
-		vip_yaml(f, d, sorted[i]);
+	for (i = 0; i < d->state.nvips && !err; i++)
+		err = vip_yaml(f, d, sorted[i]);
 	free(sorted);
-	if (fclose(f)) {
+	if (fclose(f) || err) {
 		free(text);
 		ERR_REPLY("out of memory");
 	}

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/stat.h>
 #include "syntax.h"
 #include "xlbd.h"
 
@@ -527,6 +529,18 @@ struct json_object *cmd_reload(struct xlbd *d, struct json_object *req)
 	return do_reload(d, force && json_object_get_boolean(force));
 }
 
+/* A file's last modification, UTC, as state.json's applied_at is written. */
+static const char *file_mtime(const char *path, char *buf, size_t len)
+{
+	struct stat st;
+	struct tm tm;
+
+	if (stat(path, &st) || !gmtime_r(&st.st_mtime, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 /*
  * What wins at start when both the config file and the saved runtime state
  * exist: the saved state, unless the config file changed since it was last
@@ -534,7 +548,7 @@ struct json_object *cmd_reload(struct xlbd *d, struct json_object *req)
  */
 int choose_desired(struct xlbd *d, struct xlb_config *desired, int *from_state)
 {
-	char err[XLB_ERR_MAX], digest[64];
+	char err[XLB_ERR_MAX], digest[64], applied[24], mtime[24];
 	int ret;
 
 	*from_state = 0;
@@ -547,16 +561,23 @@ int choose_desired(struct xlbd *d, struct xlb_config *desired, int *from_state)
 	}
 	/* the host's, not the file's: kept even when the file wins */
 	d->state.withdrawn = desired->host_withdrawn;
+	snprintf(applied, sizeof(applied), "%s", desired->applied_at[0] ? desired->applied_at : "?");
 	if (xlb_state_digest_matches(digest, &d->file)) {
 		*from_state = 1;
-		snprintf(d->state.digest, sizeof(d->state.digest), "%s", digest);
+		/* the content's digest from now on, also where the state held the bytes' */
+		snprintf(d->state.digest, sizeof(d->state.digest), "%s", d->file.digest);
+		memcpy(d->state.applied_at, desired->applied_at, sizeof(d->state.applied_at));
+		logmsg(LOG_INFO, "%s: same content as when applied at %s (edits to comments or "
+		       "layout are none): the saved runtime state stays", d->config_path, applied);
 		return 0;
 	}
 	xlb_config_free(desired);
 	ret = xlb_state_set_aside(d->state_dir, err, sizeof(err));
 	if (ret)
 		logmsg(LOG_WARN, "%s", err);
-	logmsg(LOG_WARN, "%s changed while xlbd was down: it wins over the saved runtime "
-	       "state, which is kept in %s/state.json.prev", d->config_path, d->state_dir);
+	logmsg(LOG_WARN, "%s changed since it was applied at %s (seen now, at start; the file's "
+	       "last write %s): it wins over the saved runtime state, which is kept in "
+	       "%s/state.json.prev", d->config_path, applied, file_mtime(d->config_path, mtime,
+	       sizeof(mtime)), d->state_dir);
 	return 0;
 }
