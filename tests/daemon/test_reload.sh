@@ -133,4 +133,50 @@ cp "$RUN/good.yaml" "$CONF"
 out=$(ctl reload 2>&1)
 expect_eq "from no VIP, a reload adds them unforced" "$? $(vips)" "0 $ALL3"
 
+# ---- reload dry-run: every field it would change, nothing applied ----
+ctl backend set 198.18.100.11:80/tcp 198.18.0.11 weight 77 >/dev/null
+state_before=$(state)
+{
+	echo "conntrack: { size: 65536 }"
+	echo "vips:"
+	echo "  - vip: 198.18.100.11:80/tcp"
+	echo "    scheduler: wrr"
+	echo "    health: { check: tcp, interval: 2s }"
+	echo "    backends: [{ address: 198.18.0.11, weight: 5 }, { address: 198.18.0.13 }]"
+	echo "  - vip: 198.18.100.12:80/tcp"
+	echo "    health: { check: none }"
+	echo "    backends: [{ address: 198.18.0.11 }, { address: 198.18.0.12, state: drain }]"
+	echo "  - vip: 198.18.100.14:80/tcp"
+	echo "    health: { check: none }"
+	echo "    backends: [{ address: 198.18.0.12 }]"
+} >"$CONF"
+out=$(ctl reload dry-run 2>&1)
+expect_eq "dry-run lists each field that would change, with its old and new value" "$? $out" "0 198.18.100.11:80/tcp: sched: maglev -> wrr
+198.18.100.11:80/tcp: health.check: none -> tcp
+198.18.100.11:80/tcp: backend 198.18.0.11: weight: 77 -> 5
+- 198.18.100.11:80/tcp: backend 198.18.0.12 (weight 100, enabled)
++ 198.18.100.11:80/tcp: backend 198.18.0.13 (weight 100, enabled)
+198.18.100.12:80/tcp: backend 198.18.0.12: admin: enabled -> drain
+- 198.18.100.13:80/tcp (2 backends)
++ 198.18.100.14:80/tcp (1 backend)"
+expect_eq "... and applies none of it" "$(state)" "$state_before"
+expect_eq "... the running VIPs unchanged" "$(vips)" "$ALL3"
+expect_eq "--dry-run is the same, and -j gives the lines" \
+	"$(ctl -j reload --dry-run | jq -c '[.dry_run, (.diff | length), .diff[2]]')" \
+	'[true,8,"198.18.100.11:80/tcp: backend 198.18.0.11: weight: 77 -> 5"]'
+cp "$RUN/good.yaml" "$CONF"
+sed -i '1i # a comment' "$CONF"
+expect_eq "a file that changes only the runtime change's field: that one line" \
+	"$(ctl reload dry-run 2>&1)" "198.18.100.11:80/tcp: backend 198.18.0.11: weight: 77 -> 100"
+: >"$CONF"
+out=$(ctl reload dry-run 2>&1)
+expect_eq "a dry run of a file a reload would refuse: the refusal" "$? $out" \
+	"1 xlbctl: $CONF would remove all 3 running VIPs; nothing changed (xlbctl reload force applies it)"
+printf 'vips:\n  - vip: 198.18.100.11:80/tcp\n    backends:\n      - { address: 198.18.0.300 }\n' >"$CONF"
+out=$(ctl reload dry-run 2>&1)
+expect_eq "a dry run of a bad file: its file:line error" "$? $out" \
+	"1 xlbctl: $CONF:4: vips[0].backends[0].address: bad IPv4 address '198.18.0.300'"
+expect_eq "... state.json still unchanged" "$(state)" "$state_before"
+cp "$RUN/good.yaml" "$CONF"
+
 tap_end

@@ -176,46 +176,55 @@ int xlb_state_digest_matches(const char *digest, const struct xlb_config *file)
 	return !strcmp(file->digest, digest) || !strcmp(file->bytes_digest, digest);
 }
 
-static struct json_object *vip_to_json(const struct xlb_state_vip *v)
+struct json_object *xlb_backend_cfg_to_json(const struct xlb_backend_cfg *b)
+{
+	struct json_object *bo = json_object_new_object();
+	char buf[XLB_ADDR_STR_MAX];
+
+	xlb_format_addr(b->addr, buf, sizeof(buf));
+	json_object_object_add(bo, "address", json_object_new_string(buf));
+	json_object_object_add(bo, "weight", json_object_new_int64(b->weight));
+	json_object_object_add(bo, "admin", json_object_new_string(xlb_name_of(xlb_admin_names, b->admin)));
+	json_object_object_add(bo, "interval_ms", json_object_new_int64(b->interval_ms));
+	json_object_object_add(bo, "timeout_ms", json_object_new_int64(b->timeout_ms));
+	json_object_object_add(bo, "rise", json_object_new_int64(b->rise));
+	json_object_object_add(bo, "fall", json_object_new_int64(b->fall));
+	return bo;
+}
+
+struct json_object *xlb_vip_cfg_to_json(const struct xlb_vip_cfg *c)
 {
 	struct json_object *o = json_object_new_object(), *h = json_object_new_object();
-	struct json_object *arr = json_object_new_array();
 	char buf[XLB_VIP_STR_MAX];
+
+	xlb_format_vip(&c->key, buf, sizeof(buf));
+	json_object_object_add(o, "vip", json_object_new_string(buf));
+	json_object_object_add(o, "sched", json_object_new_string(xlb_sched_name(c->sched)));
+	json_object_object_add(o, "forward", json_object_new_string(xlb_forward_name(c->forward)));
+	json_object_object_add(h, "check", json_object_new_string(xlb_name_of(xlb_check_names, c->health.kind)));
+	json_object_object_add(h, "path", json_object_new_string(c->health.path));
+	json_object_object_add(h, "port", json_object_new_int(c->health.port));
+	json_object_object_add(h, "interval_ms", json_object_new_int64(c->health.interval_ms));
+	json_object_object_add(h, "timeout_ms", json_object_new_int64(c->health.timeout_ms));
+	json_object_object_add(h, "rise", json_object_new_int64(c->health.rise));
+	json_object_object_add(h, "fall", json_object_new_int64(c->health.fall));
+	json_object_object_add(o, "health", h);
+	json_object_object_add(o, "min_up", json_object_new_int64(c->min_up));
+	json_object_object_add(o, "persist_ms", json_object_new_int64(c->persist_ms));
+	json_object_object_add(o, "persist_prefix_v4", json_object_new_int64(c->persist_prefix4));
+	json_object_object_add(o, "persist_prefix_v6", json_object_new_int64(c->persist_prefix6));
+	if (xlb_limits_on(&c->limits))
+		json_object_object_add(o, "limits", xlb_limits_to_json(&c->limits));
+	return o;
+}
+
+static struct json_object *vip_to_json(const struct xlb_state_vip *v)
+{
+	struct json_object *o = xlb_vip_cfg_to_json(&v->cfg), *arr = json_object_new_array();
 	__u32 i;
 
-	xlb_format_vip(&v->cfg.key, buf, sizeof(buf));
-	json_object_object_add(o, "vip", json_object_new_string(buf));
-	json_object_object_add(o, "sched", json_object_new_string(xlb_sched_name(v->cfg.sched)));
-	json_object_object_add(o, "forward",
-			       json_object_new_string(xlb_forward_name(v->cfg.forward)));
-	json_object_object_add(h, "check", json_object_new_string(xlb_name_of(xlb_check_names, v->cfg.health.kind)));
-	json_object_object_add(h, "path", json_object_new_string(v->cfg.health.path));
-	json_object_object_add(h, "port", json_object_new_int(v->cfg.health.port));
-	json_object_object_add(h, "interval_ms", json_object_new_int64(v->cfg.health.interval_ms));
-	json_object_object_add(h, "timeout_ms", json_object_new_int64(v->cfg.health.timeout_ms));
-	json_object_object_add(h, "rise", json_object_new_int64(v->cfg.health.rise));
-	json_object_object_add(h, "fall", json_object_new_int64(v->cfg.health.fall));
-	json_object_object_add(o, "health", h);
-	json_object_object_add(o, "min_up", json_object_new_int64(v->cfg.min_up));
-	json_object_object_add(o, "persist_ms", json_object_new_int64(v->cfg.persist_ms));
-	json_object_object_add(o, "persist_prefix_v4", json_object_new_int64(v->cfg.persist_prefix4));
-	json_object_object_add(o, "persist_prefix_v6", json_object_new_int64(v->cfg.persist_prefix6));
-	if (xlb_limits_on(&v->cfg.limits))
-		json_object_object_add(o, "limits", xlb_limits_to_json(&v->cfg.limits));
-	for (i = 0; i < v->nbackends; i++) {
-		const struct xlb_backend_cfg *b = &v->backends[i].cfg;
-		struct json_object *bo = json_object_new_object();
-
-		xlb_format_addr(b->addr, buf, sizeof(buf));
-		json_object_object_add(bo, "address", json_object_new_string(buf));
-		json_object_object_add(bo, "weight", json_object_new_int64(b->weight));
-		json_object_object_add(bo, "admin", json_object_new_string(xlb_name_of(xlb_admin_names, b->admin)));
-		json_object_object_add(bo, "interval_ms", json_object_new_int64(b->interval_ms));
-		json_object_object_add(bo, "timeout_ms", json_object_new_int64(b->timeout_ms));
-		json_object_object_add(bo, "rise", json_object_new_int64(b->rise));
-		json_object_object_add(bo, "fall", json_object_new_int64(b->fall));
-		json_object_array_add(arr, bo);
-	}
+	for (i = 0; i < v->nbackends; i++)
+		json_object_array_add(arr, xlb_backend_cfg_to_json(&v->backends[i].cfg));
 	json_object_object_add(o, "backends", arr);
 	return o;
 }

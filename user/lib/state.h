@@ -11,6 +11,8 @@
 #include <linux/types.h>
 #include "config.h"
 
+struct json_object;
+
 struct xlb_state_backend {
 	struct xlb_backend_cfg cfg;
 	__u64 hid;        /* health-check target id */
@@ -60,6 +62,10 @@ const struct xlb_vip_cfg *xlb_config_find_vip(const struct xlb_config *c,
 const struct xlb_backend_cfg *xlb_config_find_backend(const struct xlb_vip_cfg *v,
 						      const __be32 addr[4]);
 int xlb_backend_cfg_equal(const struct xlb_backend_cfg *a, const struct xlb_backend_cfg *b);
+
+/* A VIP's settings (not its backends), and a backend's, as state.json keeps them. */
+struct json_object *xlb_vip_cfg_to_json(const struct xlb_vip_cfg *c);
+struct json_object *xlb_backend_cfg_to_json(const struct xlb_backend_cfg *b);
 
 /*
  * The digest of the config file applied (of the text parsed, not the file

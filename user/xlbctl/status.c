@@ -45,17 +45,18 @@ static void print_status(struct json_object *reply)
 
 static void print_reload(struct json_object *reply)
 {
-	static const char *const kinds[] = { "added", "changed", "removed" };
+	static const char *const kinds[] = { "diff", "added", "changed", "removed" };
 	size_t k, i, n, lines = 0;
 
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < 4; k++) {
 		struct json_object *list = member(reply, kinds[k], json_type_array);
 
 		n = list ? json_object_array_length(list) : 0;
 		for (i = 0; i < n; i++) {
 			struct json_object *e = json_object_array_get_idx(list, i);
 
-			printf("%s: ", kinds[k]);
+			if (k) /* the diff's lines say what they are */
+				printf("%s: ", kinds[k]);
 			xlb_cli_print_sanitized(stdout, json_object_is_type(e, json_type_string) ?
 					json_object_get_string(e) :
 					json_object_to_json_string_ext(e, XLB_CLI_JSON_LINE));
@@ -64,7 +65,7 @@ static void print_reload(struct json_object *reply)
 		}
 	}
 	if (!lines)
-		puts("no changes");
+		puts(member(reply, "dry_run", json_type_boolean) ? "no changes (dry run)" : "no changes");
 }
 
 int do_status(struct cmd *c)
@@ -73,20 +74,29 @@ int do_status(struct cmd *c)
 }
 
 /*
- * reload [force]: force (spelled out, as it overrides a safety check) lets
- * a file remove every VIP, or more than half of them.
+ * reload [force] [dry-run]: force (spelled out, as it overrides a safety
+ * check) lets a file remove every VIP, or more than half of them; dry-run
+ * (also --dry-run) prints what the file would change and applies nothing.
  */
 int do_reload(struct cmd *c)
 {
 	struct json_object *req = new_request("reload");
-	const char *arg = c->argc ? c->argv[0] : NULL;
 	int ret = 0;
 
-	if (arg && !strcmp(arg, "force")) {
+	while (!ret && c->argc) {
+		const char *arg = c->argv[0];
+
+		if (!strcmp(arg, "force")) {
+			json_object_object_add(req, "force", json_object_new_boolean(1));
+		} else if (!strcmp(arg, "dry-run") || !strcmp(arg, "--dry-run")) {
+			json_object_object_add(req, "dry_run", json_object_new_boolean(1));
+		} else if (arg[0] && !strncmp(arg, "force", strlen(arg))) {
+			ret = usage_error("'reload': spell out 'force' (it overrides a safety check)");
+			break;
+		} else {
+			break;
+		}
 		next_arg(c);
-		json_object_object_add(req, "force", json_object_new_boolean(1));
-	} else if (arg && arg[0] && !strncmp(arg, "force", strlen(arg))) {
-		ret = usage_error("'reload': spell out 'force' (it overrides a safety check)");
 	}
 	if (!ret)
 		ret = no_more_args(c);

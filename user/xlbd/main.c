@@ -38,7 +38,7 @@ static void on_signal(struct xlb_evsrc *src, uint32_t events)
 		return;
 	if (si.ssi_signo == SIGHUP) {
 		logmsg(LOG_INFO, "SIGHUP: reloading %s", d->config_path);
-		r = do_reload(d, 0);
+		r = do_reload(d, 0, 0);
 		json_object_put(r);
 		return;
 	}
@@ -87,7 +87,7 @@ static void startup_signals(struct xlbd *d)
 	if (hup && d->running) {
 		logmsg(LOG_INFO, "SIGHUP during start-up: reloading %s now that xlbd serves",
 		       d->config_path);
-		json_object_put(do_reload(d, 0));
+		json_object_put(do_reload(d, 0, 0));
 	}
 }
 

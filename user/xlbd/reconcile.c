@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
+#include "config_diff.h"
 #include "syntax.h"
 #include "xlbd.h"
 
@@ -455,7 +456,24 @@ static int reload_guard(const struct xlbd *d, const struct xlb_config *cfg, int 
 	return 0;
 }
 
-struct json_object *do_reload(struct xlbd *d, int force)
+/* reload dry-run: what the file would change, field by field; nothing is applied */
+static struct json_object *reload_diff(struct xlbd *d, struct xlb_config *cfg)
+{
+	struct json_object *reply, *diff = json_object_new_array();
+	int ret = xlb_config_diff(&d->state, &d->file.encap, cfg, diff);
+
+	xlb_config_free(cfg);
+	if (ret) {
+		json_object_put(diff);
+		return err_from(ret, "reload dry-run");
+	}
+	reply = xlb_proto_ok();
+	json_object_object_add(reply, "dry_run", json_object_new_boolean(1));
+	json_object_object_add(reply, "diff", diff);
+	return reply;
+}
+
+struct json_object *do_reload(struct xlbd *d, int force, int dry_run)
 {
 	struct json_object *reply, *added, *changed, *removed;
 	struct xlb_config cfg = {};
@@ -466,10 +484,15 @@ struct json_object *do_reload(struct xlbd *d, int force)
 	if (!ret && (ret = reload_guard(d, &cfg, force, err, sizeof(err))))
 		xlb_config_free(&cfg);
 	if (ret) {
+		/* a dry run that would be refused says so, and counts as no error of the daemon's */
+		if (dry_run)
+			return xlb_proto_error("%s", err);
 		d->config_errors++;
 		logmsg(LOG_ERR, "reload refused: %s", err);
 		return xlb_proto_error("%s", err);
 	}
+	if (dry_run)
+		return reload_diff(d, &cfg);
 	/* sources first: VIPs that encapsulate may be added below */
 	ret = xlb_dp_encap_set(&d->at.dp, &cfg.encap);
 	if (ret) {
@@ -517,8 +540,8 @@ struct json_object *do_reload(struct xlbd *d, int force)
 
 struct json_object *cmd_reload(struct xlbd *d, struct json_object *req)
 {
-	static const char *const keys[] = { "force", NULL };
-	struct json_object *force = NULL;
+	static const char *const keys[] = { "force", "dry_run", NULL };
+	struct json_object *force = NULL, *dry = NULL;
 	char err[256];
 
 	if (xlb_proto_check_keys(req, keys, err, sizeof(err)))
@@ -526,7 +549,11 @@ struct json_object *cmd_reload(struct xlbd *d, struct json_object *req)
 	if (json_object_object_get_ex(req, "force", &force) &&
 	    !json_object_is_type(force, json_type_boolean))
 		ERR_REPLY("force: not a boolean");
-	return do_reload(d, force && json_object_get_boolean(force));
+	if (json_object_object_get_ex(req, "dry_run", &dry) &&
+	    !json_object_is_type(dry, json_type_boolean))
+		ERR_REPLY("dry_run: not a boolean");
+	return do_reload(d, force && json_object_get_boolean(force),
+			 dry && json_object_get_boolean(dry));
 }
 
 /* A file's last modification, UTC, as state.json's applied_at is written. */

@@ -146,7 +146,7 @@ int vip_settings_apply(struct xlbd *d, struct xlb_state_vip *v, const struct xlb
 int apply_config(struct xlbd *d, const struct xlb_config *cfg, struct json_object *added,
 		 struct json_object *changed, struct json_object *removed);
 /* force: even if it removes every VIP, or more than half (never from SIGHUP) */
-struct json_object *do_reload(struct xlbd *d, int force);
+struct json_object *do_reload(struct xlbd *d, int force, int dry_run);
 int choose_desired(struct xlbd *d, struct xlb_config *desired, int *from_state);
 
 /* ---- announce.c: VIP addresses in a routing table, by health ---- */
