@@ -620,6 +620,41 @@ side_stop
 ip netns exec "${P}client" "$XLBD" --teardown --bpffs "$RUN/bpf/full" >/dev/null 2>&1
 umount "$FULL_MNT" && FULL_MNT=
 
+# ---- a failed start leaves nothing pinned; one over a running data plane leaves it ----
+xlbd_stop TERM
+ip netns exec "$LB" "$XLBD" --teardown --bpffs "$PIN" >/dev/null 2>&1
+FAIL_PIN=$RUN/bpf/failed
+# fail_start DESC ARGS...: xlbd exits 1 at start on a fresh --bpffs
+fail_start() {
+	local desc=$1 rc
+	shift
+	timeout 20 ip netns exec "$LB" "$XLBD" -c "$CONF" --bpffs "$FAIL_PIN" --socket "$RUN/failed.sock" \
+		--state-dir "$RUN/failed-state" "$@" >"$RUN/failed.log" 2>&1
+	rc=$?
+	expect_eq "$desc: exit 1" "$rc" 1
+	check "... the log says what it undid" grep -q \
+		"start failed: detached and unpinned what it had made under $FAIL_PIN" "$RUN/failed.log"
+	check "... nothing pinned" test ! -e "$FAIL_PIN"
+	check "... no XDP left on eth0" bash -c "! ip -n $LB link show eth0 | grep -q xdp"
+}
+fail_start "a second interface that does not exist" -i eth0 -i xlbtnosuch0
+ip netns exec "$LB" python3 -c 'import socket,time,sys
+s=socket.socket(); s.bind(("198.18.0.2", 9177)); s.listen(1); print("bound", flush=True); sys.stdin.read()' \
+	< <(sleep 30) >"$RUN/hold.out" 2>&1 &
+HOLD_PID=$!
+wait_for 5 grep -q bound "$RUN/hold.out"
+fail_start "the metrics port taken (the last step of a start)" -i eth0 --metrics 198.18.0.2:9177
+kill "$HOLD_PID" 2>/dev/null; wait "$HOLD_PID" 2>/dev/null
+check_start "xlbd starts again, on a fresh --bpffs" "$CONF"
+pins_before=$(ls "$PIN" | sort | tr '\n' ' ')
+xlbd_stop TERM
+out=$(timeout 20 ip netns exec "$LB" "$XLBD" -c "$CONF" --bpffs "$PIN" --socket "$SOCK" \
+	--state-dir "$STATE" -i eth0 -i xlbtnosuch0 2>&1)
+expect_eq "a failed start over a data plane: exit 1" "$?" 1
+expect_eq "... which stays pinned, as it was" "$(ls "$PIN" | sort | tr '\n' ' ')" "$pins_before"
+check "... and attached" bash -c "ip -n $LB link show eth0 | grep -q xdp"
+check_start "and the next start adopts it" "$CONF"
+
 # ---- teardown ----
 xlbd_stop TERM
 check "--teardown detaches and unpins" ip netns exec "$LB" "$XLBD" --teardown --bpffs "$PIN"

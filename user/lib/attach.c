@@ -799,3 +799,36 @@ out:
 	closedir(dir);
 	return ret;
 }
+
+int xlb_pins_exist(const char *pin_dir)
+{
+	struct xlb_bpf *skel;
+	struct bpf_map *map;
+	struct dirent *de;
+	char path[512];
+	int found = 0;
+	DIR *dir;
+
+	dir = opendir(pin_dir);
+	if (!dir)
+		return 0;
+	while (!found && (de = readdir(dir)))
+		found = !strncmp(de->d_name, "link_", 5);
+	closedir(dir);
+	skel = found ? NULL : xlb_bpf__open();
+	if (!found && !skel)
+		return 1; /* cannot tell: as if there were, so nothing is removed */
+	if (skel) {
+		bpf_object__for_each_map(map, skel->obj) {
+			if (map_is_internal(map))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+			if (!access(path, F_OK)) {
+				found = 1;
+				break;
+			}
+		}
+	}
+	xlb_bpf__destroy(skel);
+	return found;
+}

@@ -81,6 +81,8 @@ void xlb_attached_close(struct xlb_attached *a);
  * Other pins stay, and so does pin_dir then (a note on stderr says so).
  */
 int xlb_teardown(const char *pin_dir, char *err, size_t errlen);
+/* Does pin_dir hold any of xlb's pins (a map by name, a link_*)? 1 also when it cannot tell. */
+int xlb_pins_exist(const char *pin_dir);
 
 /*
  * One daemon per data plane: an exclusive flock on pin_dir (made if need

@@ -301,10 +301,33 @@ static void stop(struct xlbd *d)
 	xlb_attached_close(&d->at);
 }
 
+/*
+ * A start that fails leaves nothing of its own behind: what it pinned on
+ * a --bpffs without xlb's pins is detached and unpinned, and its announced
+ * routes withdrawn. A data plane found there is left as it was: it may be
+ * forwarding, and the next start adopts it.
+ */
+static void start_failed(struct xlbd *d, int fresh)
+{
+	char err[XLB_ERR_MAX];
+
+	if (!fresh)
+		return;
+	/* routes first, as --teardown: routers stop sending before the data plane goes */
+	if (d->announce)
+		announce_teardown(d->config_path);
+	xlb_attached_close(&d->at);
+	if (xlb_teardown(d->pin_dir, err, sizeof(err)))
+		logmsg(LOG_ERR, "start failed, and what it pinned stays: %s", err);
+	else
+		logmsg(LOG_INFO, "start failed: detached and unpinned what it had made under %s",
+		       d->pin_dir);
+}
+
 static int run(struct xlbd *d)
 {
 	struct xlb_config desired = {};
-	int from_state;
+	int from_state, fresh;
 
 	if (load_settings(d))
 		return 1;
@@ -317,9 +340,12 @@ static int run(struct xlbd *d)
 		xlb_config_free(&desired);
 		return 0;
 	}
+	fresh = !xlb_pins_exist(d->pin_dir);
 	if (attach_data_plane(d) || apply_desired(d, &desired, from_state) || announce_start(d) ||
-	    handoff_start(d) || flows_start(d) || load_start(d) || serve(d))
+	    handoff_start(d) || flows_start(d) || load_start(d) || serve(d)) {
+		start_failed(d, fresh);
 		return 1;
+	}
 	d->started = time(NULL);
 	d->running = 1;
 	startup_signals(d);
