@@ -143,7 +143,7 @@ expect_fail "no vip" 2 'xlb-decap: attach: at least one vip ADDR is needed' \
 	dcp attach dev dcp0 source 198.18.0.0/24
 expect_fail "no source" 2 'xlb-decap: attach: at least one source PREFIX is needed' \
 	dcp attach dev dcp0 vip 198.18.100.10
-expect_fail "no dev" 2 'xlb-decap: show: missing dev IF' dcp show
+expect_fail "no dev" 2 'xlb-decap: detach: missing dev IF' dcp detach
 expect_fail "unknown keyword" 2 'xlb-decap: detach: unexpected argument "source"' \
 	dcp detach dev dcp0 source 198.18.0.0/24
 expect_fail "unknown command" 2 'xlb-decap: unknown command "up" (attach, detach or show)' dcp up dev dcp0
@@ -167,10 +167,19 @@ expect_fail "no such interface: exit 1" 1 'xlb-decap: dev "nope0": no such inter
 	dcp attach dev nope0 source 198.18.0.0/24 vip 198.18.100.10
 expect_fail "show, not attached: exit 1" 1 \
 	"xlb-decap: dev \"dcp1\": not attached (no $BASE/dcp1/link)" dcp show dev dcp1
-out=$(dcp -j attach dev dcp0 source 198.18.0.0/99 vip 198.18.100.10 2>/dev/null)
+expect_eq "show without dev: every attachment, as show dev gives each" \
+	"$(dcp show)" "$(dcp show dev dcp0)"
+expect_eq "show -j without dev: the list of them" \
+	"$(dcp -j show | jq -c '[.attachments[] | del(.counters)]')" "[$(dcp -j show dev dcp0 | jq -c 'del(.counters)')]"
+out=$(in_ns "$DECAP" -d "$RUN/bpf/none" show)
+expect_eq "show without dev, nothing attached: says so, exit 0" "$? $out" \
+	"0 nothing attached (no interface under $RUN/bpf/none)"
+expect_eq "... and -j gives an empty list" "$(in_ns "$DECAP" -d "$RUN/bpf/none" -j show)" '{"attachments":[]}'
+out=$(dcp -j attach dev dcp0 source 198.18.0.0/99 vip 198.18.100.10 2>&1 >"$RUN/stdout")
 rc=$?
-expect_eq "-j: the error as JSON on stdout, exit 2" "$rc $(jq -r .error <<<"$out")" \
-	'2 source "198.18.0.0/99": bad prefix length (0..32)'
+expect_eq "-j: the error as JSON on stderr (as xlbctl's), exit 2, stdout empty" \
+	"$rc $(jq -r .error <<<"$out") $(wc -c <"$RUN/stdout")" \
+	'2 source "198.18.0.0/99": bad prefix length (0..32) 0'
 expect_eq "a refused attach changed nothing" "$(dcp -j show dev dcp0 | jq -c '[.sources, .vips]')" \
 	'[["198.18.0.0/24","2001:db8:1::/48"],["198.18.100.10","2001:db8:100::10"]]'
 if in_ns ip link set dev dcp1 xdp obj "$BUILD/pass.bpf.o" sec xdp 2>/dev/null; then

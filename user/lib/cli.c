@@ -33,7 +33,7 @@ static void print_error(const char *msg)
 	obj = json_object_new_object();
 	json_object_object_add(obj, "error", json_object_new_string(msg));
 	/* An error is one line even with pretty. */
-	fprintf(xlb_cli.json_errors_on_stdout ? stdout : stderr, "%s\n",
+	fprintf(stderr, "%s\n",
 		json_object_to_json_string_ext(obj, XLB_CLI_JSON_LINE));
 	json_object_put(obj);
 }

@@ -19,7 +19,6 @@ struct xlb_cli {
 	const char *prog;	/* "xlbctl": text errors read "xlbctl: ..." */
 	bool json;		/* output, and errors, as JSON */
 	bool pretty;		/* ... indented */
-	bool json_errors_on_stdout;	/* else on stderr */
 };
 
 extern struct xlb_cli xlb_cli;

@@ -43,13 +43,14 @@ struct verb {
 	int (*run)(const struct request *rq, const char *dir); /* NULL: help */
 	unsigned int keywords;	/* KW() of those it takes */
 	bool changes;		/* reads and then changes the pins: one at a time */
+	bool any_dev;		/* without dev: every interface */
 };
 
 static const struct verb verbs[] = {
-	{ { .name = "attach" }, decap_attach, KW(KW_DEV) | KW(KW_SOURCE) | KW(KW_VIP), true },
-	{ { .name = "detach", .full = true }, decap_detach, KW(KW_DEV), true },
-	{ { .name = "show" }, decap_show, KW(KW_DEV), false },
-	{ { .name = "help" }, NULL, 0, false },
+	{ { .name = "attach" }, decap_attach, KW(KW_DEV) | KW(KW_SOURCE) | KW(KW_VIP), true, false },
+	{ { .name = "detach", .full = true }, decap_detach, KW(KW_DEV), true, false },
+	{ { .name = "show" }, decap_show, KW(KW_DEV), false, true },
+	{ { .name = "help" }, NULL, 0, false, false },
 };
 
 static int verbose;
@@ -79,7 +80,7 @@ static void usage(FILE *f)
 	      "         prefixes to these local VIPs; if IF has it already, replace\n"
 	      "         the sources and VIPs in place\n"
 	      "  detach dev IF\n"
-	      "  show dev IF      sources, VIPs and counters\n"
+	      "  show [dev IF]    sources, VIPs and counters (of every interface without dev)\n"
 	      "\n"
 	      "PREFIX := ADDR[/LEN] (no LEN: the one address)\n"
 	      "ADDR   := an IPv4 or IPv6 address\n"
@@ -87,7 +88,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "Options:\n"
 	      "  -d, --bpffs DIR  pins go under DIR/IF/ (default " DEFAULT_BASE ")\n"
-	      "  -j, --json       show, and errors, as JSON on stdout\n"
+	      "  -j, --json       show as JSON on stdout, errors as JSON on stderr (as xlbctl)\n"
 	      "  -v, --verbose    libbpf's messages (the verifier's, for one)\n"
 	      "  -h, --help       this text\n"
 	      "      --version    print the version and exit\n"
@@ -245,7 +246,7 @@ static int parse_request(const struct verb *verb, int argc, char **argv, struct 
 		if (ret)
 			return ret;
 	}
-	if (!rq->dev)
+	if (!rq->dev && !verb->any_dev)
 		return xlb_cli_fail(-EINVAL, "%s: missing dev IF", what);
 	if ((verb->keywords & KW(KW_SOURCE)) && !rq->nsources)
 		return xlb_cli_fail(-EINVAL, "%s: at least one source PREFIX is needed", what);
@@ -332,7 +333,6 @@ int main(int argc, char **argv)
 	int ret;
 
 	xlb_cli.prog = "xlb-decap";
-	xlb_cli.json_errors_on_stdout = true;
 	ret = parse_options(argc, argv, &rq, &want_help);
 	if (ret)
 		return ret;
@@ -346,7 +346,8 @@ int main(int argc, char **argv)
 	}
 	if (parse_request(verb, argc - optind - 1, argv + optind + 1, &rq))
 		return EXIT_USAGE;
-	if (!*rq.base || (size_t)snprintf(dir, sizeof(dir), "%s/%s", rq.base, rq.dev) >= sizeof(dir))
+	if (!*rq.base || (size_t)snprintf(dir, sizeof(dir), "%s/%s", rq.base,
+					  rq.dev ? rq.dev : "") >= sizeof(dir))
 		return xlb_cli_fail(EXIT_USAGE, "bpffs \"%s\": bad folder", rq.base);
 
 	libbpf_set_print(libbpf_print);

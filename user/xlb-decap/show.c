@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* xlb-decap show: the sources, VIPs and counters of one interface. */
+/* xlb-decap show: the sources, VIPs and counters of one interface, or of each. */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,17 +87,17 @@ static int stats_read(int fd, __u64 sums[XLB_DECAP_STAT_MAX])
 	return ret;
 }
 
-static int show_json(const struct request *rq, const struct pinned *p,
-		     const struct decap_source_key *sources, int nsources,
-		     const struct decap_vip_key *vips, int nvips, const __u64 *sums)
+static struct json_object *show_json(const char *dev, const struct pinned *p,
+				     const struct decap_source_key *sources, int nsources,
+				     const struct decap_vip_key *vips, int nvips, const __u64 *sums)
 {
 	struct json_object *obj = json_object_new_object(), *arr, *by_name;
 	char buf[INET6_ADDRSTRLEN + 8];
 	int i;
 
 	if (!obj)
-		return xlb_cli_fail(-ENOMEM, "out of memory");
-	json_object_object_add(obj, "dev", json_object_new_string(rq->dev));
+		return NULL;
+	json_object_object_add(obj, "dev", json_object_new_string(dev));
 	json_object_object_add(obj, "ifindex", json_object_new_int64(p->ifindex));
 	json_object_object_add(obj, "prog_id", json_object_new_int64(p->prog_id));
 	arr = json_object_new_array();
@@ -115,19 +117,17 @@ static int show_json(const struct request *rq, const struct pinned *p,
 		json_object_object_add(by_name, counters[i].name,
 				       json_object_new_uint64(sums[counters[i].index]));
 	json_object_object_add(obj, "counters", by_name);
-	xlb_cli_print_json(stdout, obj);
-	json_object_put(obj);
-	return 0;
+	return obj;
 }
 
-static void show_text(const struct request *rq, const struct pinned *p,
+static void show_text(const char *dev, const struct pinned *p,
 		      const struct decap_source_key *sources, int nsources,
 		      const struct decap_vip_key *vips, int nvips, const __u64 *sums)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
 	int i;
 
-	printf("dev %s ifindex %u prog %u%s\n", rq->dev, p->ifindex, p->prog_id,
+	printf("dev %s ifindex %u prog %u%s\n", dev, p->ifindex, p->prog_id,
 	       p->ifindex ? "" : " (interface gone: attach again or detach)");
 	for (i = 0; i < nsources; i++) {
 		source_str(&sources[i], buf, sizeof(buf));
@@ -141,38 +141,111 @@ static void show_text(const struct request *rq, const struct pinned *p,
 		printf("  %s %llu\n", counters[i].name, (unsigned long long)sums[counters[i].index]);
 }
 
-int decap_show(const struct request *rq, const char *dir)
+/*
+ * One interface's pins in dir: printed, or with -j its object returned in
+ * *obj. -ENOENT (nothing printed) when it has no link pin.
+ */
+static int show_one(const struct decap_bpf *skel, const char *dev, const char *dir,
+		    struct json_object **obj)
 {
 	static struct decap_source_key sources[XLB_DECAP_MAX_SOURCES];
 	static struct decap_vip_key vips[XLB_DECAP_MAX_VIPS];
 	__u64 sums[XLB_DECAP_STAT_MAX];
 	int nsources, nvips, ret;
-	struct decap_bpf *skel;
 	struct pinned p;
+
+	ret = pinned_open(dir, skel, &p);
+	if (ret)
+		return ret;
+	nsources = keys_read(p.map_fd[MAP_SOURCES], sources, sizeof(sources[0]),
+			     XLB_DECAP_MAX_SOURCES, cmp_source_keys);
+	nvips = keys_read(p.map_fd[MAP_VIPS], vips, sizeof(vips[0]), XLB_DECAP_MAX_VIPS, cmp_keys16);
+	ret = stats_read(p.map_fd[MAP_STATS], sums);
+	if (!ret && xlb_cli.json) {
+		*obj = show_json(dev, &p, sources, nsources, vips, nvips, sums);
+		if (!*obj)
+			ret = xlb_cli_fail(-ENOMEM, "out of memory");
+	} else if (!ret) {
+		show_text(dev, &p, sources, nsources, vips, nvips, sums);
+	}
+	pinned_close(&p);
+	return ret;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* show without dev: every interface with a link pinned under base, by name */
+static int show_all(const struct decap_bpf *skel, const char *base)
+{
+	struct json_object *list = xlb_cli.json ? json_object_new_array() : NULL, *obj;
+	char *names[XLB_DECAP_SHOW_MAX], dir[PATH_MAX];
+	size_t n = 0, i, shown = 0;
+	struct dirent *de;
+	DIR *d = opendir(base);
+	int ret = 0;
+
+	if (!d && errno != ENOENT) {
+		json_object_put(list);
+		return xlb_cli_fail(-errno, "cannot read %s: %s", base, strerror(errno));
+	}
+	while (d && n < XLB_DECAP_SHOW_MAX && (de = readdir(d)))
+		if (de->d_name[0] != '.' && (names[n] = strdup(de->d_name)))
+			n++;
+	if (d)
+		closedir(d);
+	qsort(names, n, sizeof(names[0]), name_cmp);
+	for (i = 0; i < n && !ret; i++) {
+		obj = NULL;
+		snprintf(dir, sizeof(dir), "%s/%s", base, names[i]);
+		ret = show_one(skel, names[i], dir, &obj);
+		if (ret == -ENOENT) { /* not an interface's folder, or detached */
+			ret = 0;
+			continue;
+		}
+		if (!ret && obj)
+			json_object_array_add(list, obj);
+		shown += !ret;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	if (!ret && list) {
+		obj = json_object_new_object();
+		json_object_object_add(obj, "attachments", list);
+		xlb_cli_print_json(stdout, obj);
+		json_object_put(obj);
+		list = NULL;
+	} else if (!ret && !shown) {
+		printf("nothing attached (no interface under %s)\n", base);
+	}
+	json_object_put(list);
+	return ret;
+}
+
+int decap_show(const struct request *rq, const char *dir)
+{
+	struct json_object *obj = NULL;
+	struct decap_bpf *skel;
+	int ret;
 
 	/* opened, not loaded: only for the layouts the pins must have */
 	skel = decap_bpf__open();
 	if (!skel)
 		return xlb_cli_fail(-errno, "cannot open the BPF object: %s", bpf_err(-errno));
-	ret = pinned_open(dir, skel, &p);
+	if (!rq->dev) {
+		ret = show_all(skel, rq->base);
+		goto out;
+	}
+	ret = show_one(skel, rq->dev, dir, &obj);
 	if (ret == -ENOENT)
 		ret = xlb_cli_fail(-ENOENT, "dev \"%s\": not attached (no %s/%s)", rq->dev, dir,
 				   LINK_PIN);
-	if (ret)
-		goto out;
-	nsources = keys_read(p.map_fd[MAP_SOURCES], sources, sizeof(sources[0]),
-			     XLB_DECAP_MAX_SOURCES, cmp_source_keys);
-	nvips = keys_read(p.map_fd[MAP_VIPS], vips, sizeof(vips[0]), XLB_DECAP_MAX_VIPS, cmp_keys16);
-	ret = stats_read(p.map_fd[MAP_STATS], sums);
-	if (ret)
-		goto out;
-	if (xlb_cli.json)
-		ret = show_json(rq, &p, sources, nsources, vips, nvips, sums);
-	else
-		show_text(rq, &p, sources, nsources, vips, nvips, sums);
+	if (!ret && obj)
+		xlb_cli_print_json(stdout, obj);
+	json_object_put(obj);
 out:
-	pinned_close(&p);
 	decap_bpf__destroy(skel);
 	return ret;
 }
-

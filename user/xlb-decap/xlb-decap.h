@@ -14,6 +14,7 @@
 #define BPFFS_ROOT "/sys/fs/bpf"
 #define DEFAULT_BASE BPFFS_ROOT "/xlb-decap"
 #define LINK_PIN "link"
+#define XLB_DECAP_SHOW_MAX 1024 /* interfaces listed by show without dev */
 
 enum {
 	EXIT_OK = 0,
