@@ -57,6 +57,8 @@ static const struct object objects[] = {
 	{ { .name = "reload" }, do_reload, "xlbctl reload [force]\n" },
 	{ { .name = "config" }, do_config,
 	  "xlbctl config dump   (the desired state, runtime changes too, as YAML for xlbd -c)\n" },
+	{ { .name = "doctor" }, do_doctor,
+	  "xlbctl doctor   (this host's set-up as the data plane meets it: one line per finding)\n" },
 	{ { .name = "help" }, help, "xlbctl help [OBJECT]\n" },
 };
 
@@ -98,7 +100,8 @@ static void usage(FILE *f)
 		"     socket refused this user (permission denied: run as root)\n"
 		"  2  bad usage or input, caught before anything was sent\n"
 		"  3  the daemon is not running, did not answer, or answered garbage\n"
-		"  4  backend wait: not drained within the timeout\n",
+		"  4  backend wait: not drained within the timeout\n"
+		"doctor: 0 every check ok, 1 a warning or failure found, 2 could not check\n",
 		XLB_SOCKET_PATH);
 }
 
