@@ -271,3 +271,23 @@ void doctor_default_route_if(char *ifname, size_t len)
 		}
 	fclose(f);
 }
+
+int doctor_ipv4_ifaces(char (*names)[16], int max)
+{
+	struct ifaddrs *ifs, *i;
+	int n = 0, k;
+
+	if (getifaddrs(&ifs))
+		return -errno;
+	for (i = ifs; i && n < max; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+		    (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+			continue;
+		for (k = 0; k < n && strcmp(names[k], i->ifa_name); k++)
+			;
+		if (k == n)
+			snprintf(names[n++], 16, "%s", i->ifa_name);
+	}
+	freeifaddrs(ifs);
+	return n;
+}

@@ -285,27 +285,34 @@ static const char *nud_name(int state)
 	return "none";
 }
 
-/* The largest packet a client can hand the LB: the largest attached interface's MTU. */
-static int ingress_mtu(const struct site *s)
+/*
+ * The largest packet a client can hand the LB for a backend behind egress:
+ * the largest MTU of the other attached interfaces, or egress's own when
+ * it is the only one (one-armed).
+ */
+static int ingress_mtu(const struct site *s, const char *egress)
 {
 	int i, m, max = 0;
 
 	for (i = 0; i < s->nifaces; i++) {
+		if (!strcmp(s->ifaces[i], egress))
+			continue;
 		m = doctor_if_mtu(s->ifaces[i]);
 		if (m > max)
 			max = m;
 	}
-	return max;
+	return max ? max : doctor_if_mtu(egress);
 }
 
 /*
  * An ipip backend's way: the route, its MTU against 20 (IPv4 outer) or 40
  * (IPv6 outer) bytes of header, as bpf/encap.h computes it.
  */
-static void check_ipip_way(struct doctor *d, const char *subject, const __be32 a[4], bool vip_v6,
-			   int in_mtu, const struct doctor_route *r)
+static void check_ipip_way(struct doctor *d, const struct site *s, const char *subject,
+			   const __be32 a[4], bool vip_v6, const struct doctor_route *r)
 {
 	int overhead = xlb_addr_is_v4(a) ? 20 : 40, floor = vip_v6 ? 1280 : 68, mtu;
+	int in_mtu = ingress_mtu(s, r->ifname);
 	char fix[192];
 
 	mtu = r->locked_mtu ? (int)r->locked_mtu : doctor_if_mtu(r->ifname);
@@ -318,8 +325,9 @@ static void check_ipip_way(struct doctor *d, const char *subject, const __be32 a
 		 "lower the clients' MTU", r->ifname, in_mtu + overhead);
 	if (mtu - overhead < floor)
 		doctor_add(d, DOCTOR_FAIL, "mtu", subject, fix,
-			   "%s MTU %d less %d bytes of %s is below the %s minimum of %d: every "
-			   "full packet is dropped (drop_too_big)", r->locked_mtu ? "route" : r->ifname,
+			   "%s MTU %d less %d bytes of %s is below the %s minimum of %d: a packet "
+			   "too big for it is dropped, not answered (drop_too_big), and the "
+			   "client's connection stalls", r->locked_mtu ? "route" : r->ifname,
 			   mtu, overhead, overhead == 20 ? "IPIP" : "IPv6 outer header",
 			   vip_v6 ? "IPv6" : "IPv4", floor);
 	else if (mtu < in_mtu + overhead)
@@ -336,7 +344,7 @@ static void check_ipip_way(struct doctor *d, const char *subject, const __be32 a
 static void check_backends(struct doctor *d, const struct site *s)
 {
 	struct json_object *bes = list_of(s->backends, "backends"), *vips = list_of(s->vips, "vips");
-	int in_mtu = ingress_mtu(s), st, ret;
+	int st, ret;
 	char subject[160], hop[XLB_ADDR_STR_MAX], fix[192];
 	struct doctor_route r;
 	size_t i;
@@ -360,8 +368,8 @@ static void check_backends(struct doctor *d, const struct site *s)
 		snprintf(subject, sizeof(subject), "%s of %s", addr, vip);
 		if (!strcmp(state, "down"))
 			doctor_add(d, DOCTOR_WARN, "backend", subject, "xlb-decap doctor on the backend; "
-				   "xlbctl backend show VIP", "down: %s", *str_of(b, "reason") ?
-				   str_of(b, "reason") : str_of(b, "last_check"));
+				   "xlbctl backend show VIP", "down: %s (last check: %s)",
+				   *str_of(b, "reason") ? str_of(b, "reason") : "-", str_of(b, "last_check"));
 		if (xlb_parse_addr(addr, a, NULL, 0) || !strcmp(state, "disabled"))
 			continue;
 		ret = doctor_route_get(a, &r);
@@ -378,7 +386,7 @@ static void check_backends(struct doctor *d, const struct site *s)
 				   "segment: use forward ipip for backends behind a router",
 				   "routed via a gateway on %s, not on-link: l2dsr cannot reach it", r.ifname);
 		if (ipip)
-			check_ipip_way(d, subject, a, strchr(vip, '[') != NULL, in_mtu, &r);
+			check_ipip_way(d, s, subject, a, strchr(vip, '[') != NULL, &r);
 		xlb_format_addr(r.gateway, hop, sizeof(hop));
 		st = doctor_neigh_state(r.gateway, r.oif);
 		snprintf(fix, sizeof(fix), "ping %s from the LB; ip neigh show %s on %s", hop, hop,

@@ -58,7 +58,7 @@ static const struct object objects[] = {
 	{ { .name = "config" }, do_config,
 	  "xlbctl config dump   (the desired state, runtime changes too, as YAML for xlbd -c)\n" },
 	{ { .name = "doctor" }, do_doctor,
-	  "xlbctl doctor   (this host's set-up as the data plane meets it: one line per finding)\n" },
+	  "xlbctl doctor   (this host's set-up: one line per finding, each problem with its fix)\n" },
 	{ { .name = "help" }, help, "xlbctl help [OBJECT]\n" },
 };
 
