@@ -171,6 +171,20 @@ finding "IPv6 forwarding off is named" 1 \
 ip netns exec "$LB" sysctl -qw net.ipv6.conf.all.forwarding=1
 clean "forwarding on clears it" lbdoc
 
+# a backend whose next hop nobody answers: an l2dsr one on eth1's segment, where no host is
+ctl vip add 198.18.100.12:80/tcp check none
+ctl backend add 198.18.100.12:80/tcp 198.18.3.99
+neigh_failed() { lbdoc | grep -q 'neigh 198.18.3.99 .*(failed)'; }
+wait_for 10 neigh_failed
+finding "a backend's next hop that does not answer ARP is named" 1 \
+	"fail neigh 198.18.3.99 of 198.18.100.12:80/tcp: next hop 198.18.3.99 on eth1 does not answer ARP/ND (failed): its packets are not sent" \
+	"ping 198.18.3.99 from the LB; ip neigh show 198.18.3.99 on eth1" lbdoc
+finding "and so is its VIP with no backend in service" 1 \
+	"fail vip 198.18.100.12:80/tcp: no backend in service: its packets are dropped (drop_no_backend)" \
+	"xlbctl backend show VIP gives each backend's reason; xlb-decap doctor on the backends" lbdoc
+ctl vip delete 198.18.100.12:80/tcp
+clean "the VIP removed clears them" lbdoc
+
 out=$(ip netns exec "$LB" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$XLBCTL" -s "$SOCK" doctor 2>&1)
 rc=$?

@@ -103,8 +103,9 @@ static void check_xdp(struct doctor *d, struct site *s)
 
 		ret = doctor_xdp_query(ifn, &mode, &id);
 		if (ret == -ENODEV) {
-			doctor_add(d, DOCTOR_FAIL, "xdp", ifn, "create the interface, then restart xlbd "
-				   "(it attaches at start)", "no such interface in this network namespace");
+			doctor_add(d, DOCTOR_FAIL, "xdp", ifn, "run the doctor in xlbd's network "
+				   "namespace; else create the interface and restart xlbd (it attaches at "
+				   "start)", "no such interface in this network namespace");
 		} else if (ret) {
 			doctor_add(d, DOCTOR_WARN, "xdp", ifn, "run xlbctl doctor as root",
 				   "cannot ask the kernel: %s", strerror(-ret));
