@@ -105,7 +105,7 @@ $(BUILD)/xlbd: $(call objs,$(wildcard user/xlbd/*.c)) $(LIB)
 
 $(BUILD)/xlbctl: $(call objs,$(wildcard user/xlbctl/*.c)) $(LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ -ljson-c -lncursesw
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -ljson-c -lncursesw -lmnl
 
 $(BUILD)/xlb-decap: $(call objs,$(wildcard user/xlb-decap/*.c)) $(LIB)
 	$(call msg,LD,$@)

@@ -95,6 +95,7 @@ if [ "$only_unit" -eq 0 ] && [ "$only_unit_packet" -eq 0 ]; then
 	run_suite teardown env BUILD="$build" bash "$here/e2e/test_teardown.sh"
 	run_suite neigh env BUILD="$build" bash "$here/e2e/test_neigh.sh"
 	run_suite l3dsr env BUILD="$build" bash "$here/e2e/test_l3dsr.sh"
+	run_suite doctor env BUILD="$build" bash "$here/e2e/test_doctor.sh"
 	run_suite site env BUILD="$build" bash "$here/e2e/test_site.sh"
 	run_suite ecmp env BUILD="$build" bash "$here/e2e/test_ecmp.sh"
 	run_suite flood env BUILD="$build" bash "$here/e2e/test_flood.sh"

@@ -146,7 +146,7 @@ expect_fail "no source" 2 'xlb-decap: attach: at least one source PREFIX is need
 expect_fail "no dev" 2 'xlb-decap: detach: missing dev IF' dcp detach
 expect_fail "unknown keyword" 2 'xlb-decap: detach: unexpected argument "source"' \
 	dcp detach dev dcp0 source 198.18.0.0/24
-expect_fail "unknown command" 2 'xlb-decap: unknown command "up" (attach, detach or show)' dcp up dev dcp0
+expect_fail "unknown command" 2 'xlb-decap: unknown command "up" (attach, detach, show or doctor)' dcp up dev dcp0
 expect_fail "detach is typed in full" 2 \
 	'xlb-decap: "det" is short for "detach": destructive commands are typed in full' dcp det dev dcp0
 expect_fail "a keyword another command takes" 2 'xlb-decap: show: unexpected argument "v"' \
@@ -162,7 +162,7 @@ expect_fail "an IPv6 source over the IPv4-mapped range" 2 \
 	'xlb-decap: source "::/64": overlaps ::ffff:0:0/96, the IPv4-mapped range; give IPv4 prefixes as IPv4' \
 	dcp attach dev dcp0 source ::/64 vip 198.18.100.10
 expect_fail "a control character in a message: one line" 2 \
-	'xlb-decap: unknown command "up?dev" (attach, detach or show)' dcp $'up\ndev'
+	'xlb-decap: unknown command "up?dev" (attach, detach, show or doctor)' dcp $'up\ndev'
 expect_fail "no such interface: exit 1" 1 'xlb-decap: dev "nope0": no such interface' \
 	dcp attach dev nope0 source 198.18.0.0/24 vip 198.18.100.10
 expect_fail "show, not attached: exit 1" 1 \

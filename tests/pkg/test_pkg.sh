@@ -124,7 +124,7 @@ comp() {
 }
 if [ -r /usr/share/bash-completion/bash_completion ]; then
 	expect_eq "completion: objects" "$(comp "xlbctl ")" \
-		"backend block explain help lb reload stats status top vip "
+		"backend block doctor explain help lb reload stats status top vip "
 	expect_eq "completion: backend's verbs" "$(comp "xlbctl backend ")" \
 		"add del help set show wait "
 	expect_eq "completion: a verb of a prefixed object (b: backend)" "$(comp "xlbctl b se")" "set "

@@ -50,6 +50,7 @@ static const struct verb verbs[] = {
 	{ { .name = "attach" }, decap_attach, KW(KW_DEV) | KW(KW_SOURCE) | KW(KW_VIP), true, false },
 	{ { .name = "detach", .full = true }, decap_detach, KW(KW_DEV), true, false },
 	{ { .name = "show" }, decap_show, KW(KW_DEV), false, true },
+	{ { .name = "doctor" }, NULL, 0, false, false }, /* its own arguments: decap_doctor() */
 	{ { .name = "help" }, NULL, 0, false, false },
 };
 
@@ -81,9 +82,15 @@ static void usage(FILE *f)
 	      "         the sources and VIPs in place\n"
 	      "  detach dev IF\n"
 	      "  show [dev IF]    sources, VIPs and counters (of every interface without dev)\n"
+	      "  doctor [dev IF] [VIP ...]\n"
+	      "         check this backend's set-up: the VIPs (given, and the attachments')\n"
+	      "         on lo, a listener on each VIP given with a port, arp_ignore,\n"
+	      "         arp_announce, rp_filter, the decap program attached (on IF if given);\n"
+	      "         exit 0 all ok, 1 a warning or failure, 2 could not check\n"
 	      "\n"
 	      "PREFIX := ADDR[/LEN] (no LEN: the one address)\n"
 	      "ADDR   := an IPv4 or IPv6 address\n"
+	      "VIP    := ADDR, or ADDR:PORT/tcp|udp ([IPV6]:PORT/tcp)\n"
 	      "Any unique prefix of a command or keyword will do: 'show dev IF' is 's d IF'.\n"
 	      "\n"
 	      "Options:\n"
@@ -267,7 +274,7 @@ static const struct verb *lookup_verb(const char *arg)
 		xlb_cli_fail(-EINVAL, "\"%s\" is short for \"%s\": destructive commands are typed in full",
 			     arg, cands);
 	else if (i < 0)
-		xlb_cli_fail(-EINVAL, "unknown command \"%s\" (attach, detach or show)", arg);
+		xlb_cli_fail(-EINVAL, "unknown command \"%s\" (attach, detach, show or doctor)", arg);
 	return i < 0 ? NULL : &verbs[i];
 }
 
@@ -337,9 +344,11 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (!want_help && optind == argc)
-		return xlb_cli_fail(EXIT_USAGE, "missing command (attach, detach or show; see -h)");
+		return xlb_cli_fail(EXIT_USAGE, "missing command (attach, detach, show or doctor; see -h)");
 	if (!want_help && !(verb = lookup_verb(argv[optind])))
 		return EXIT_USAGE;
+	if (!want_help && !strcmp(verb->w.name, "doctor"))
+		return decap_doctor(rq.base, argc - optind - 1, argv + optind + 1);
 	if (want_help || !verb->run) {
 		usage(stdout);
 		return EXIT_OK;

@@ -60,5 +60,7 @@ void pinned_close(struct pinned *p);
 int decap_attach(const struct request *rq, const char *dir);
 int decap_detach(const struct request *rq, const char *dir);
 int decap_show(const struct request *rq, const char *dir); /* show.c */
+/* doctor.c: doctor [dev IF] [VIP ...] under base; its exit status */
+int decap_doctor(const char *base, int argc, char **argv);
 
 #endif /* XLB_DECAP_H */

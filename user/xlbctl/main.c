@@ -58,6 +58,8 @@ static const struct object objects[] = {
 	  "xlbctl reload [force] [dry-run]   (dry-run: what it would change, field by field)\n" },
 	{ { .name = "config" }, do_config,
 	  "xlbctl config dump   (the desired state, runtime changes too, as YAML for xlbd -c)\n" },
+	{ { .name = "doctor" }, do_doctor,
+	  "xlbctl doctor   (this host's set-up: one line per finding, each problem with its fix)\n" },
 	{ { .name = "help" }, help, "xlbctl help [OBJECT]\n" },
 };
 
@@ -99,7 +101,8 @@ static void usage(FILE *f)
 		"     socket refused this user (permission denied: run as root)\n"
 		"  2  bad usage or input, caught before anything was sent\n"
 		"  3  the daemon is not running, did not answer, or answered garbage\n"
-		"  4  backend wait: not drained within the timeout\n",
+		"  4  backend wait: not drained within the timeout\n"
+		"doctor: 0 every check ok, 1 a warning or failure found, 2 could not check\n",
 		XLB_SOCKET_PATH);
 }
 
