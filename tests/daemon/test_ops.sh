@@ -73,6 +73,12 @@ expect_eq "backend show -j: by VIP, then address" \
 expect_eq "backend show VIP: by address" \
 	"$(ctl backend show "$V80" | awk 'NR > 1 {print $2}' | tr '\n' ' ')" \
 	"198.18.0.11 198.18.0.12 198.18.0.13 "
+w13=$(ctl -j backend show "$V80" | jq -r '.backends[] | select(.address == "198.18.0.13") | .weight')
+ctl backend set "$V80" 198.18.0.13 weight 0 >/dev/null
+check "backend show: a REASON column, with why a backend is not up" bash -c \
+	"$XLBCTL -s $SOCK backend show $V80 | head -1 | grep -q ' STATE  *REASON  *LAST-CHECK ' &&
+	 $XLBCTL -s $SOCK backend show $V80 | grep -E '^$V80 +198\.18\.0\.13 +0 +drain +weight 0 '"
+ctl backend set "$V80" 198.18.0.13 weight "$w13" >/dev/null
 
 # ---- 2. one VIP, not 1 VIPs ----
 ctl vip add 198.18.100.30:80/tcp limit-conns 1 >/dev/null

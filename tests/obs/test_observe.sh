@@ -115,6 +115,19 @@ for port in $(seq 45000 45019); do
 	[ "$be_mac" = "$mac" ] || { ok_ex=0; echo "# port $port: program $mac, explain $be ($be_mac)"; }
 done
 expect_eq "explain names the backend the program sends 20 tracked flows to" "$ok_ex" 1
+# the README's metrics table: every family the endpoint exports, every reason
+scrape >"$RUN/scrape.txt"
+missing=
+for f in $(awk '$1 == "#" && $2 == "TYPE" {print $3}' "$RUN/scrape.txt"); do
+	grep -qF "\`$f" "$TOP/README.md" || missing="$missing $f"
+done
+expect_eq "the README's metrics table names every metric family exported" "${missing:-none}" none
+missing=
+for r in $(grep -oE '^xlb_(passed|dropped)_packets_total\{reason="[a-z_0-9]+"' "$RUN/scrape.txt" |
+	sed 's/.*reason="//; s/"//'); do
+	grep -qE "^\| \`xlb_(passed|dropped)_packets_total.*\`$r\`" "$TOP/README.md" || missing="$missing $r"
+done
+expect_eq "... and every reason of the passed and dropped packets" "${missing:-none}" none
 check "explain says the connection-table entry was used" bash -c \
 	"$XLBCTL -s $SOCK explain 198.18.0.1:45000 $VIP | grep -q '^2\\. conntrack: .*used'"
 ctl explain 198.18.0.1:45000 "$VIP" | sed 's/^/# /'

@@ -33,16 +33,16 @@ static void add_backend_rows(struct table *t, struct json_object *list,
 static void print_backends(struct json_object *reply)
 {
 	static const char *const heads[] = {
-		"VIP", "ADDRESS", "WEIGHT", "STATE", "LAST-CHECK", "OK", "FAIL",
+		"VIP", "ADDRESS", "WEIGHT", "STATE", "REASON", "LAST-CHECK", "OK", "FAIL",
 		"ACTIVE", "FLOWS", "PACKETS", "BYTES",
 	};
-	static const bool right[] = { 0, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1 };
-	/* ACTIVE: live flows now; FLOWS: flows entered into the table so far */
+	static const bool right[] = { 0, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1 };
+	/* REASON: why not up; ACTIVE: live flows now; FLOWS: flows entered into the table so far */
 	static const char *const keys[] = {
-		"vip", "address", "weight", "state", "last_check", "ok_streak", "fail_streak",
-		"active_flows", "flows", "packets", "bytes",
+		"vip", "address", "weight", "state", "reason", "last_check", "ok_streak",
+		"fail_streak", "active_flows", "flows", "packets", "bytes",
 	};
-	struct table t = { .ncols = 11, .heads = heads, .right = right };
+	struct table t = { .ncols = 12, .heads = heads, .right = right };
 
 	add_backend_rows(&t, member(reply, "backends", json_type_array), keys);
 	table_flush(&t);
