@@ -789,38 +789,66 @@ static void write_file(const char *path, const char *text)
 }
 
 /*
- * The digest is of the text parsed, not of the file read again later: an
- * edit after loading is not taken for what was applied. Its form is that
- * of the state.json files earlier versions wrote, so they still match.
+ * The digest is of the content parsed, not of the bytes, nor of the file
+ * read again later: comments, layout and the order of VIPs and backends
+ * are no change; any value is. The bytes' digest, the form state.json
+ * files of earlier versions hold, still matches.
  */
 static void test_digest(void **state)
 {
+	static const char *const same[] = {
+		"interfaces: [eth0]\nvips:\n  - vip: 198.18.100.1:80/tcp\n    backends: [{ address: 198.18.0.11 }, { address: 198.18.0.12 }]\n  - vip: 198.18.100.2:80/tcp\n",
+		"# a comment\ninterfaces:\n  - eth0   # the NIC\n\nvips:\n  - { vip: 198.18.100.2:80/tcp }\n  - vip: 198.18.100.1:80/tcp\n    backends:\n      - address: 198.18.0.12\n      - { address: 198.18.0.11, weight: 100 }\n",
+	};
+	static const char *const other[] = {
+		"interfaces: [eth1]\nvips:\n  - vip: 198.18.100.1:80/tcp\n    backends: [{ address: 198.18.0.11 }, { address: 198.18.0.12 }]\n  - vip: 198.18.100.2:80/tcp\n",
+		"interfaces: [eth0]\nvips:\n  - vip: 198.18.100.1:80/tcp\n    backends: [{ address: 198.18.0.11, weight: 99 }, { address: 198.18.0.12 }]\n  - vip: 198.18.100.2:80/tcp\n",
+		"interfaces: [eth0]\nvips:\n  - vip: 198.18.100.1:80/tcp\n    health: { check: http, path: /x }\n    backends: [{ address: 198.18.0.11 }, { address: 198.18.0.12 }]\n  - vip: 198.18.100.2:80/tcp\n",
+		"interfaces: [eth0]\nvips:\n  - vip: 198.18.100.1:80/tcp\n    backends: [{ address: 198.18.0.11 }, { address: 198.18.0.12 }]\n  - vip: 198.18.100.2:80/tcp\n    persist: 5m\n",
+		"interfaces: [eth0]\nblocklist: { block: [198.18.5.0/24] }\nvips:\n  - vip: 198.18.100.1:80/tcp\n    backends: [{ address: 198.18.0.11 }, { address: 198.18.0.12 }]\n  - vip: 198.18.100.2:80/tcp\n",
+		"interfaces: [eth0]\nencap_source: { ipv4: 198.18.0.2 }\nvips:\n  - vip: 198.18.100.1:80/tcp\n    backends: [{ address: 198.18.0.11 }, { address: 198.18.0.12 }]\n  - vip: 198.18.100.2:80/tcp\n",
+	};
 	char path[] = "/tmp/xlb-test-config-XXXXXX";
-	struct xlb_config cfg, edited;
+	struct xlb_config cfg, edited, legacy;
+	char err[XLB_ERR_MAX], first[XLB_DIGEST_MAX];
 	struct xlb_state s;
-	char err[XLB_ERR_MAX];
+	size_t i;
 	int fd;
 
 	(void)state;
-	assert_int_equal(parse("interfaces: [eth0]\n", &cfg, err), 0);
-	assert_string_equal(cfg.digest, "crc32:adfd06d0:19");
+	assert_int_equal(parse(same[0], &cfg, err), 0);
+	assert_true(!strncmp(cfg.digest, "yaml-crc32:", 11));
+	snprintf(first, sizeof(first), "%s", cfg.digest);
 	xlb_config_free(&cfg);
-	assert_int_equal(parse("", &cfg, err), 0);
-	assert_string_equal(cfg.digest, "crc32:00000000:0");
+	assert_int_equal(parse(same[1], &cfg, err), 0);
+	assert_string_equal(cfg.digest, first);
+	xlb_config_free(&cfg);
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		assert_int_equal(parse(other[i], &cfg, err), 0);
+		if (!strcmp(cfg.digest, first))
+			fail_msg("other[%zu] has the same digest as same[0]", i);
+		xlb_config_free(&cfg);
+	}
+	/* the bytes' digest, as earlier versions saved it */
+	assert_int_equal(parse("interfaces: [eth0]\n", &legacy, err), 0);
+	assert_string_equal(legacy.bytes_digest, "crc32:adfd06d0:19");
+	assert_true(xlb_state_digest_matches("crc32:adfd06d0:19", &legacy));
+	assert_false(xlb_state_digest_matches("crc32:adfd06d0:20", &legacy));
+	xlb_config_free(&legacy);
 
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
-	write_file(path, "interfaces: [eth0]\n");
+	write_file(path, same[0]);
 	assert_int_equal(xlb_config_load(path, &cfg, err, sizeof(err)), 0);
-	assert_string_equal(cfg.digest, "crc32:adfd06d0:19");
+	assert_string_equal(cfg.digest, first);
 	xlb_state_init(&s);
 	xlb_state_set_digest(&s, &cfg);
-	assert_string_equal(s.digest, "crc32:adfd06d0:19");
+	assert_string_equal(s.digest, first);
 
 	/* edited after loading: what was loaded keeps its digest */
-	write_file(path, "interfaces: [eth1]\n");
-	assert_string_equal(cfg.digest, "crc32:adfd06d0:19");
+	write_file(path, other[0]);
+	assert_string_equal(cfg.digest, first);
 	assert_int_equal(xlb_config_load(path, &edited, err, sizeof(err)), 0);
 	assert_true(xlb_state_digest_matches(s.digest, &cfg));
 	assert_false(xlb_state_digest_matches(s.digest, &edited));
