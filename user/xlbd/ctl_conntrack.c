@@ -307,6 +307,23 @@ static int walk_slice(struct ct_req *r)
 	return 0;
 }
 
+/* One line as a flush begins (its first slice), the slices' counts at debug level. */
+static void log_flush(const struct ct_req *r, int start, const __be32 *backend)
+{
+	char vip[XLB_VIP_STR_MAX] = "every VIP", be[XLB_ADDR_STR_MAX] = "every backend";
+
+	if (r->has_vip)
+		xlb_format_vip(&r->vip, vip, sizeof(vip));
+	if (backend)
+		xlb_format_addr(backend, be, sizeof(be));
+	if (start)
+		logmsg(LOG_INFO, "conntrack flush of %s, %s: %llu deleted in its first slice%s", vip,
+		       be, (unsigned long long)r->deleted, r->table < T_DONE ? ", more to come" : "");
+	else
+		logmsg(LOG_DEBUG, "conntrack flush of %s, %s: %llu deleted in a slice", vip, be,
+		       (unsigned long long)r->deleted);
+}
+
 static struct json_object *run(struct xlbd *d, struct json_object *req, int flush)
 {
 	static const char *const list_keys[] = { "vip", "address", "limit", "table", "pos", NULL };
@@ -317,7 +334,7 @@ static struct json_object *run(struct xlbd *d, struct json_object *req, int flus
 	const char *s;
 	char err[256];
 	__u64 t0 = now_us();
-	int ret;
+	int ret, start;
 
 	if (xlb_proto_check_keys(req, flush ? flush_keys : list_keys, err, sizeof(err)) ||
 	    (r.has_vip = get_vip(req, "vip", 0, &r.vip, err, sizeof(err))) < 0 ||
@@ -330,6 +347,7 @@ static struct json_object *run(struct xlbd *d, struct json_object *req, int flus
 		ERR_REPLY("%s", err);
 	if (build_ids(&r, r.has_backend ? backend : NULL, err, sizeof(err)))
 		ERR_REPLY("%s", err);
+	start = !r.table && !r.pos;
 	r.tick = xlb_ticks_now();
 	r.tcp_ticks = XLB_TIMEOUT_TICKS(d->file.tcp_idle_ms * 1000000ull);
 	r.udp_ticks = XLB_TIMEOUT_TICKS(d->file.udp_idle_ms * 1000000ull);
@@ -346,9 +364,7 @@ static struct json_object *run(struct xlbd *d, struct json_object *req, int flus
 	if (flush) {
 		json_object_put(r.rows);
 		add_u64(reply, "deleted", r.deleted);
-		if (r.deleted)
-			logmsg(LOG_INFO, "conntrack flush: deleted %llu entr%s",
-			       (unsigned long long)r.deleted, r.deleted == 1 ? "y" : "ies");
+		log_flush(&r, start, r.has_backend ? backend : NULL);
 	} else {
 		json_object_object_add(reply, "entries", r.rows);
 	}
