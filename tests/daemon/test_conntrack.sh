@@ -22,7 +22,7 @@ LB=${P}lb
 V80=198.18.100.10:80/tcp
 V81=198.18.100.11:80/tcp
 VRR=198.18.100.12:80/tcp
-V6=[2001:db8:100::10]:80/tcp
+V6="[2001:db8:100::10]:80/tcp"
 CONF=$RUN/xlb.yaml
 cat >"$CONF" <<EOF
 interfaces: [eth0]
@@ -121,6 +121,9 @@ err 2 "'conntrack list': -n needs a number" conntrack list -n
 err 2 "'conntrack flush': unexpected argument '-n'" conntrack flush -n 5
 err 2 "'f' is short for 'flush': destructive verbs are typed in full" conntrack f
 err 2 "'flus' is short for 'flush': destructive verbs are typed in full" conntrack flus "$V80"
+expect_eq "flush --help: its usage" "$(ctl conntrack flush --help)" \
+	"xlbctl conntrack flush [VIP] [BACKEND]   (typed in full: the next packet is scheduled again)"
+check "list -h: its usage" bash -c "$XLBCTL -s $SOCK ct list -h | grep -q '^xlbctl conntrack list \[VIP\] \[BACKEND\] \[-n N\]'"
 expect_eq "-j: the error as JSON on stderr" "$(ctl -j conntrack list 198.18.100.99:80/tcp 2>&1 >/dev/null)" '{"error":"no such VIP"}'
 expect_eq "nothing was flushed" "$(matched)" $TOTAL
 
