@@ -172,6 +172,13 @@ check "backends up" wait_for 15 all_up
 i11=$(id_of "$V80" 198.18.0.11)
 FULL=999424 # 122 x 8192: each CPU's share of the LRU table alike, so none is evicted
 expect_eq "$FULL flows written into flows4" "$("$PROBE" ct-fill "$PIN" $FULL "$V80" "$i11")" $FULL
+# one request, as xlbctl's first: a slice of the table and the cursor to go on from
+raw() { python3 -c 'import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
+print(s.makefile().readline(), end="")' "$SOCK" "$1"; }
+out=$(raw '{"cmd":"conntrack-list","limit":0}')
+check "1M: one request reads a slice and says the scan goes on ($(jq -c '{scanned, busy_us, table, pos}' <<<"$out"))" \
+	jq -e '.ok and .scanned >= 4096 and .scanned <= 65536 + 4096 and .table == 0 and .pos > 0' <<<"$out"
 ctl -j conntrack list -n 10 >"$RUN/list.json" 2>&1 &
 LIST_PID=$!
 t0=$(date +%s%N)
