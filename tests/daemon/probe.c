@@ -2,7 +2,7 @@
 /*
  * Test probe for a running data plane, through its pins:
  *
- *   probe flow DIR IFNAME SRC SPORT VIP [syn]
+ *   probe flow DIR IFNAME SRC SPORT VIP [syn|fin]
  *       run one packet through the program attached to IFNAME (as if it
  *       came in there) and print the verdict and the destination MAC
  *   probe table-check DIR VIP ADDR=WEIGHT...
@@ -11,9 +11,10 @@
  *   probe table-id DIR VIP      id of the VIP's current table (inner map)
  *   probe ct-count DIR          entries in the main connection tables (flows4 +
  *                               flows6; an older build's pins: its conntrack)
- *   probe ct-fill DIR N VIP BACKEND_ID
+ *   probe ct-fill DIR N VIP BACKEND_ID [FIRST]
  *       put N established flows of VIP on that backend into flows4, seen
- *       now, from the CPUs in turn (each has its share of the LRU table)
+ *       now, from the CPUs in turn (each has its share of the LRU table);
+ *       FIRST: the tuples from that index on (another fill's do not collide)
  *   probe in-service DIR
  *       over every VIP's table: "named N serving M", the backends the
  *       tables name and those of them that take new flows (KEEP_FLOWS)
@@ -114,6 +115,8 @@ static int cmd_flow(int argc, char **argv)
 	s.dport = ntohs(key.port) ? ntohs(key.port) : 80;
 	if (argc > 7 && !strcmp(argv[7], "syn"))
 		s.tcp_flags = 0x02;
+	if (argc > 7 && !strcmp(argv[7], "fin"))
+		s.tcp_flags = 0x11;
 	mac_set(s.smac, 1);
 	mac_set(s.dmac, 2);
 	n = pkt_build(&s, in);
@@ -249,7 +252,7 @@ static int cmd_ct_fill(int argc, char **argv)
 	static struct flow_state vals[CHUNK];
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	int ncpus = libbpf_num_possible_cpus(), fd, bfd, cpu = 0;
-	__u32 n, id, i, done = 0, count;
+	__u32 n, id, i, done = 0, count, first;
 	struct vip_key key;
 	struct backend be;
 	struct timespec ts;
@@ -260,6 +263,7 @@ static int cmd_ct_fill(int argc, char **argv)
 	n = strtoul(argv[3], NULL, 10);
 	vip_arg(argv[4], &key);
 	id = strtoul(argv[5], NULL, 10);
+	first = argc > 6 ? strtoul(argv[6], NULL, 10) : 0;
 	fd = pinned(argv[2], "flows4");
 	bfd = pinned(argv[2], "backends");
 	if (bpf_map_lookup_elem(bfd, &id, &be)) {
@@ -270,7 +274,7 @@ static int cmd_ct_fill(int argc, char **argv)
 		count = n - done < CHUNK ? n - done : CHUNK;
 		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 		for (i = 0; i < count; i++) {
-			__u32 k = done + i;
+			__u32 k = first + done + i;
 
 			memset(&keys[i], 0, sizeof(keys[i]));
 			/* 198.18.0.0/15 sources, 60000 ports each */

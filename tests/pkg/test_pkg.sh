@@ -124,7 +124,7 @@ comp() {
 }
 if [ -r /usr/share/bash-completion/bash_completion ]; then
 	expect_eq "completion: objects" "$(comp "xlbctl ")" \
-		"backend block doctor explain help lb reload stats status top vip "
+		"backend block conntrack doctor explain help lb reload stats status top vip "
 	expect_eq "completion: backend's verbs" "$(comp "xlbctl backend ")" \
 		"add del help set show wait "
 	expect_eq "completion: a verb of a prefixed object (b: backend)" "$(comp "xlbctl b se")" "set "
@@ -136,6 +136,8 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
 		"$(comp "xlbctl backend set 198.18.100.10:80/tcp 198.18.0.11 ")" \
 		"disable drain enable undrain weight "
 	expect_eq "completion: options" "$(comp "xlbctl --j")" "--json "
+	expect_eq "completion: conntrack's verbs" "$(comp "xlbctl conntrack ")" "flush help list "
+	expect_eq "completion: ct list's -n" "$(comp "xlbctl ct list 198.18.100.10:80/tcp 198.18.0.11 ")" "-n "
 
 	# VIPs and backends, from a daemon
 	site_up "$P" -n 2
@@ -161,6 +163,9 @@ EOF
 		"2001:db8::11 "
 	expect_eq "completion: a VIP after its first colon (bash splits words there)" \
 		"$(PATH=$BUILD:$PATH comp "xlbctl -s $SOCK vip show 198.18.100.10:8")" "80/tcp "
+	expect_eq "completion: conntrack flush VIP's backends (no -n)" \
+		"$(PATH=$BUILD:$PATH comp "xlbctl -s $SOCK conntrack flush 198.18.100.10:80/tcp ")" \
+		"198.18.0.11 198.18.0.12 "
 	expect_eq "completion: block add ... vip VIP" \
 		"$(PATH=$BUILD:$PATH comp "xlbctl -s $SOCK block add 198.18.5.0/24 vip 198")" \
 		"198.18.100.10:80/tcp "

@@ -49,6 +49,11 @@ static const struct object objects[] = {
 		"xlbctl block del PREFIX [vip VIP] [allow]\n"
 		"xlbctl block show [VIP]\n",
 	},
+	{
+		{ .name = "conntrack", .alias = "ct" }, do_conntrack,
+		"xlbctl conntrack list [VIP] [BACKEND] [-n N]   (N rows at most, default 100, 0..10000)\n"
+		"xlbctl conntrack flush [VIP] [BACKEND]   (typed in full: the next packet is scheduled again)\n",
+	},
 	{ { .name = "stats" }, do_stats,
 	  "xlbctl stats [-z] [VIP]   (-z: then from zero, for xlbctl only; metrics go on)\n" },
 	{ { .name = "top" }, do_top, "xlbctl top [VIP] [-n COUNT]\n" },
@@ -56,7 +61,7 @@ static const struct object objects[] = {
 	{ { .name = "status" }, do_status, "xlbctl status\n" },
 	{ { .name = "reload" }, do_reload,
 	  "xlbctl reload [force] [dry-run]   (dry-run: what it would change, field by field)\n" },
-	{ { .name = "config" }, do_config,
+	{ { .name = "config", .alias = "c" }, do_config, /* "c" stayed config when conntrack came */
 	  "xlbctl config dump   (the desired state, runtime changes too, as YAML for xlbd -c)\n" },
 	{ { .name = "doctor" }, do_doctor,
 	  "xlbctl doctor   (this host's set-up: one line per finding, each problem with its fix)\n" },
@@ -86,7 +91,7 @@ static void usage(FILE *f)
 		"CLIENT := ADDR:PORT or [IPV6]:PORT\n"
 		"DUR  := a whole number with a unit: ms, s, m or h (500ms, 2s)\n"
 		"Any unique prefix of an object, verb or keyword will do: 'xlbctl b s';\n"
-		"not of del, disable or withdraw, which are typed in full.\n"
+		"not of del, disable, withdraw or flush, which are typed in full.\n"
 		"Without a verb, vip and backend show.\n"
 		"top shows rates every second until q or Ctrl-C; -n COUNT: COUNT refreshes.\n"
 		"explain traces one packet from CLIENT to VIP (syn: a TCP SYN).\n"

@@ -75,6 +75,7 @@ int do_reload(struct cmd *c);
 int do_lb(struct cmd *c);
 int do_block(struct cmd *c);
 int do_doctor(struct cmd *c);
+int do_conntrack(struct cmd *c);
 
 /* common.c: arguments and requests; helpers that parse one argument return 0 or an exit code */
 const char *next_arg(struct cmd *c);

@@ -189,6 +189,8 @@ static const struct {
 	{ "block-add", cmd_block_add },
 	{ "block-del", cmd_block_del },
 	{ "block-show", cmd_block_show },
+	{ "conntrack-list", cmd_conntrack_list },
+	{ "conntrack-flush", cmd_conntrack_flush },
 };
 
 static struct json_object *dispatch(struct xlbd *d, const char *line, size_t len)

@@ -7,6 +7,7 @@
  *
  *   live = entries counted by the last complete walk
  *          + opened - closed since that walk started
+ *          - those conntrack flush deleted since (counted as closes)
  *
  * An entry counts when it is established (not closing), within its
  * protocol's idle timeout, and names its backend's id and generation; a
@@ -49,6 +50,7 @@ struct flow_base {
 	__u32 live;
 	__u32 gen; /* the id's generation at the start */
 	__u64 opened, closed;
+	__u64 flushed; /* xlbd's flushed count at the start */
 	__u8 draining; /* its backend was in drain at the start */
 };
 
@@ -66,6 +68,8 @@ struct xlb_flows {
 	__u64 walks, walk_ms, walk_entries, walk_slices, walk_busy_us, walk_max_slice_us;
 	__u64 start_ms; /* xlbd's start */
 	int legacy_unpinned;
+	/* live entries conntrack flush deleted, per id: counted as closes (flows_flushed) */
+	__u64 *flushed;
 	/* scratch for counter reads */
 	__u32 *snap_keys;
 	struct flow_counts *snap_vals;
@@ -123,6 +127,7 @@ static void walk_start(struct xlbd *d, struct xlb_flows *f)
 	for (i = 1; i < XLB_MAX_BACKENDS; i++)
 		if (d->lb->backend_gen[i]) {
 			f->cur[i].gen = d->lb->backend_gen[i];
+			f->cur[i].flushed = f->flushed[i];
 			hi = i;
 		}
 	mark_draining(d, f);
@@ -293,10 +298,11 @@ int flows_start(struct xlbd *d)
 		return -ENOMEM;
 	f->cur = calloc(XLB_MAX_BACKENDS, sizeof(*f->cur));
 	f->base = calloc(XLB_MAX_BACKENDS, sizeof(*f->base));
+	f->flushed = calloc(XLB_MAX_BACKENDS, sizeof(*f->flushed));
 	f->snap_keys = calloc(SNAP_CHUNK, sizeof(*f->snap_keys));
 	f->snap_vals = calloc((size_t)SNAP_CHUNK * d->at.dp.ncpus, sizeof(*f->snap_vals));
 	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (!f->cur || !f->base || !f->snap_keys || !f->snap_vals || fd < 0 ||
+	if (!f->cur || !f->base || !f->flushed || !f->snap_keys || !f->snap_vals || fd < 0 ||
 	    xlb_ev_add(d->epfd, &f->src, fd, EPOLLIN, on_timer, d)) {
 		logmsg(LOG_ERR, "flow count: cannot start: %s", strerror(errno));
 		if (fd >= 0)
@@ -323,6 +329,7 @@ void flows_stop(struct xlbd *d)
 		close(f->src.fd);
 	free(f->cur);
 	free(f->base);
+	free(f->flushed);
 	free(f->snap_keys);
 	free(f->snap_vals);
 	free(f);
@@ -341,7 +348,8 @@ long long flows_active(struct xlbd *d, const struct xlb_lb_backend *b)
 	if (!(b->written.flags & XLB_BACKEND_F_KEEP_FLOWS))
 		return 0; /* its flows move at their next packet */
 	base = &f->base[b->id];
-	n = (long long)(now.opened - base->opened) - (long long)(now.closed - base->closed);
+	n = (long long)(now.opened - base->opened) - (long long)(now.closed - base->closed) -
+	    (long long)(f->flushed[b->id] - base->flushed);
 	/* an id handed to another backend since: its entries are not this one's */
 	if (base->gen == d->lb->backend_gen[b->id])
 		n += base->live;
@@ -354,6 +362,31 @@ int flows_drained(struct xlbd *d, const struct xlb_lb_backend *b)
 
 	return f && b && f->base[b->id].draining && f->base[b->id].gen == d->lb->backend_gen[b->id] &&
 	       flows_active(d, b) == 0;
+}
+
+/*
+ * conntrack flush deleted n live entries of id (established, alive, of its
+ * generation): they count as closes from now on. A walk under way may
+ * have counted them already, or not: it starts over, so the next complete
+ * walk is exact about them.
+ */
+void flows_flushed(struct xlbd *d, __u32 id, __u32 n)
+{
+	struct xlb_flows *f = d->flows;
+
+	if (f && id < XLB_MAX_BACKENDS)
+		f->flushed[id] += n;
+}
+
+void flows_walk_again(struct xlbd *d)
+{
+	struct xlb_flows *f = d->flows;
+
+	if (!f || !f->walking)
+		return;
+	f->walking = 0;
+	f->started_ms = now_us() / 1000 - FLOWS_PERIOD_MS;
+	arm(f, FLOWS_SLICE_MS);
 }
 
 __u64 flows_walks(struct xlbd *d)

@@ -182,6 +182,9 @@ long long flows_vip_active(struct xlbd *d, const struct xlb_lb_vip *lv);
 /* A draining backend's drain is complete: no live flow by a walk begun since the drain. */
 int flows_drained(struct xlbd *d, const struct xlb_lb_backend *b);
 __u64 flows_walks(struct xlbd *d); /* complete walks so far */
+/* conntrack flush (ctl_conntrack.c): n live entries of id deleted; then a walk under way restarts */
+void flows_flushed(struct xlbd *d, __u32 id, __u32 n);
+void flows_walk_again(struct xlbd *d);
 void add_active(struct json_object *o, long long n); /* "active_flows", if known */
 void flows_show(struct xlbd *d, struct json_object *o); /* the walk, for status */
 
@@ -232,6 +235,9 @@ struct json_object *cmd_reload(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_lb_show(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_lb_withdraw(struct xlbd *d, struct json_object *req);
 struct json_object *cmd_lb_announce(struct xlbd *d, struct json_object *req);
+/* ctl_conntrack.c: the connection tables listed and flushed, a bounded slice per request */
+struct json_object *cmd_conntrack_list(struct xlbd *d, struct json_object *req);
+struct json_object *cmd_conntrack_flush(struct xlbd *d, struct json_object *req);
 
 /* ---- ctl_block.c: the source filters (README, "Under attack") ---- */
 
