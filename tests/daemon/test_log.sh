@@ -120,7 +120,7 @@ check "and the backend it added comes up" wait_for 10 grep -q "reloaded $CONF: 1
 check "the reload's audit line comes before what it did" \
 	in_order "control: uid 0 pid $pid: reload: ok" "reloaded $CONF: 1 added"
 kill -HUP "$XLBD_PID"
-check "SIGHUP: the line names who sent it" wait_for 5 grep -qE "SIGHUP from uid 0 pid $$: reloading $CONF" "$LOG"
+check "SIGHUP: the line names who sent it" wait_for 5 grep -qF "SIGHUP: reloading $CONF (sent by uid 0 pid $$)" "$LOG"
 chmod 666 "$SOCK"
 setpriv --reuid=65534 --regid=65534 --clear-groups "$XLBCTL" -s "$SOCK" status >/dev/null 2>&1 &
 pid=$!

@@ -38,8 +38,8 @@ static void on_signal(struct xlb_evsrc *src, uint32_t events)
 		return;
 	if (si.ssi_signo == SIGHUP) {
 		/* the audit line of a reload by signal: who sent it */
-		logmsg(LOG_INFO, "SIGHUP from uid %u pid %u: reloading %s", si.ssi_uid, si.ssi_pid,
-		       d->config_path);
+		logmsg(LOG_INFO, "SIGHUP: reloading %s (sent by uid %u pid %u)", d->config_path,
+		       si.ssi_uid, si.ssi_pid);
 		r = do_reload(d, 0);
 		json_object_put(r);
 		return;
