@@ -47,12 +47,10 @@ in_order() {
 		prev=$n
 	done
 }
-restart() { # LOG_NAME [options]: the log so far kept as LOG_NAME, a new xlbd on a new log
+new_log() { # NAME: the log so far kept as NAME, for a new xlbd on a new log
 	xlbd_stop
 	mv "$LOG" "$RUN/$1"
-	shift
 	: >"$LOG"
-	xlbd_start "$CONF" "$@"
 }
 
 # ---- plain, the default off journald ----
@@ -134,7 +132,8 @@ check "the times never go backwards (an audit line has the time of the request)"
 	bash -c "cut -d' ' -f1 '$LOG' | LC_ALL=C sort -c"
 
 # ---- json ----
-restart plain.log --log-format json
+new_log plain.log
+check_start "xlbd restarts with --log-format json" "$CONF" --log-format json
 actl backend set "$V80" 198.18.0.12 weight 9
 pid=$ACTL_PID
 actl vip del 198.18.100.10:82/tcp
@@ -159,10 +158,8 @@ expect_eq "json: block del, its audit line" \
 	'[true,"198.18.5.0/24","ok"]'
 
 # ---- journal: picked when stderr is journald's stream ----
-mv "$LOG" "$RUN/json.log"
-: >"$LOG"
-xlbd_stop
-JOURNAL_STREAM=$(stat -c %d:%i "$LOG") xlbd_start "$CONF"
+new_log json.log
+JOURNAL_STREAM=$(stat -c %d:%i "$LOG") check_start "xlbd restarts, its stderr named by JOURNAL_STREAM" "$CONF"
 check "JOURNAL_STREAM naming stderr picks journal: <6> on an info line, no time" \
 	grep -qx "<6>xlbd .* serving $SOCK" "$LOG"
 cp "$CONF" "$RUN/good.yaml"
@@ -185,6 +182,26 @@ expect_eq "--check to journald's stream: <3>" "$(tail -1 "$RUN/check.err")" "<3>
 JOURNAL_STREAM=$js "$XLBD" --check --log-format plain -c "$RUN/bad.yaml" -i eth0 2>>"$RUN/check.err"
 check "--log-format plain wins over JOURNAL_STREAM" \
 	grep -qxE "$TS xlbd: error: .*bad IPv4 address '198.18.0.300'" <(tail -1 "$RUN/check.err")
+
+# a command that causes more lines than are held for it (LOG_HOLD_MAX, 4096 in
+# log.c): its line first as "in progress", then them, then its outcome
+{
+	printf 'interfaces: [eth0]\nvips:\n'
+	for v in 0 1 2 3 4; do
+		printf '  - vip: 198.18.100.%d:80/tcp\n    health: { check: none }\n    backends:\n' $((20 + v))
+		for i in $(seq 0 849); do
+			printf '      - { address: 198.18.%d.%d }\n' $((16 + v * 4 + i / 250)) $((1 + i % 250))
+		done
+	done
+} >"$CONF"
+actl reload force
+pid=$ACTL_PID
+cp "$RUN/good.yaml" "$CONF"
+check "a reload of 4250 backends: its line in progress, what it did, then its outcome" \
+	in_order "<6>control: uid 0 pid $pid: reload {\"force\":true}: in progress" \
+	"<6>backend 198.18.35.100 of 198.18.100.24:80/tcp not in service yet" \
+	"<6>reloaded $CONF: 4255 added" "<6>control: uid 0 pid $pid: reload {\"force\":true}: ok"
+xlbd_stop
 
 # ---- a bad --log-format ----
 out=$(ip netns exec "$LB" "$XLBD" -c "$CONF" --log-format syslog --bpffs "$RUN/bpf/other" \
