@@ -124,6 +124,9 @@ xlbd_stop() { # [SIGNAL]
 
 ctl() { "$XLBCTL" -s "$SOCK" "$@"; }
 
+# untimed: log lines without the time of --log-format plain (the default off journald)
+untimed() { sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z //'; }
+
 # Backends as operators see them, without the fields that move on their own.
 backend_view() {
 	ctl -j backend show "$@" | jq -c '[.backends[] | {vip, address, weight, admin, state}]'

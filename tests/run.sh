@@ -87,6 +87,7 @@ if [ "$only_unit" -eq 0 ] && [ "$only_unit_packet" -eq 0 ]; then
 	run_suite daemon-rebuild env BUILD="$build" bash "$here/daemon/test_rebuild.sh"
 	run_suite daemon-ops env BUILD="$build" bash "$here/daemon/test_ops.sh"
 	run_suite conntrack-cli env BUILD="$build" bash "$here/daemon/test_conntrack.sh"
+	run_suite daemon-log env BUILD="$build" bash "$here/daemon/test_log.sh"
 	run_suite e2e env BUILD="$build" bash "$here/e2e/test_e2e.sh"
 	run_suite upgrade-ct env BUILD="$build" bash "$here/e2e/test_upgrade_ct.sh"
 	run_suite counts env BUILD="$build" bash "$here/e2e/test_counts.sh"

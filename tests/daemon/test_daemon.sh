@@ -354,7 +354,7 @@ out=$(ip netns exec "$LB" "$XLBD" -c "$bad_conf" --bpffs "$RUN/bpf/other" --sock
 	--state-dir "$RUN/other" 2>&1)
 rc=$?
 expect_eq "an invalid config is refused at start, with file:line" \
-	"$rc $(echo "$out" | tail -1)" \
+	"$rc $(echo "$out" | tail -1 | untimed)" \
 	"1 xlbd: error: $bad_conf:4: vips[0].backends[0].address: bad IPv4 address '198.18.0.300'"
 cp "$CONF" "$RUN/good.yaml"
 cp "$bad_conf" "$CONF"
@@ -471,7 +471,7 @@ expect_eq "unique prefixes work (xlbctl b s)" "$(ctl b s "$V80")" "$(ctl backend
 out=$(ip netns exec "$LB" "$XLBD" -c "$CONF" -i lo --bpffs "$RUN/bpf/lo" --socket "$RUN/lo.sock" \
 	--state-dir "$RUN/lo" 2>&1)
 expect_eq "native XDP on a driver without it fails and names --xdp-mode generic" \
-	"$? $(echo "$out" | tail -1)" \
+	"$? $(echo "$out" | tail -1 | untimed)" \
 	"1 xlbd: error: interface lo: driver cannot run XDP natively; use --xdp-mode generic (slower)"
 
 # ---- a second instance, side by side ----

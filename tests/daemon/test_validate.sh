@@ -43,7 +43,7 @@ xlbd_refuses() {
 	out=$(timeout 10 ip netns exec "$LB" "$XLBD" -c "$2" --bpffs "$RUN/bpf/refused" \
 		--socket "$RUN/refused.sock" --state-dir "$3" 2>&1)
 	rc=$?
-	expect_eq "$1" "$rc $(echo "$out" | tail -1)" "1 $4"
+	expect_eq "$1" "$rc $(echo "$out" | tail -1 | untimed)" "1 $4"
 	ip netns exec "$LB" "$XLBD" --teardown --bpffs "$RUN/bpf/refused" >/dev/null 2>&1
 }
 
@@ -138,7 +138,7 @@ expect_eq "no socket at all: the daemon is not running (exit 3)" "$? $out" \
 out=$(timeout 10 ip netns exec "$LB" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$XLBD" -c "$CONF" --bpffs "$RUN/bpf/nobody" --socket "$RUN/nobody.sock" \
 	--state-dir "$RUN/nobody" 2>&1)
-expect_eq "xlbd without root says it needs root, and nothing else" "$? $out" \
+expect_eq "xlbd without root says it needs root, and nothing else" "$? $(untimed <<<"$out")" \
 	"1 xlbd: error: needs root (CAP_BPF and CAP_NET_ADMIN) to load and attach XDP; running as uid 65534"
 check "and leaves nothing behind" test ! -e "$RUN/bpf/nobody" -a ! -e "$RUN/nobody.sock" -a ! -e "$RUN/nobody"
 out=$(nobody "$XLBD" --help 2>&1)

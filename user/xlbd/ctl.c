@@ -193,24 +193,107 @@ static const struct {
 	{ "conntrack-flush", cmd_conntrack_flush },
 };
 
-static struct json_object *dispatch(struct xlbd *d, const char *line, size_t len)
+/*
+ * Every command but these changes something: it gets an audit line (who,
+ * what, the outcome), so a new command has one unless it is listed here.
+ * stats is read-only unless it zeroes (stats -z).
+ */
+static const char *const read_only[] = {
+	"vip-show", "backend-show", "status", "stats", "explain", "config-dump",
+	"lb-show", "block-show", "conntrack-list", NULL,
+};
+
+static int audited(const char *cmd, struct json_object *req)
+{
+	struct json_object *zero;
+	size_t i;
+
+	if (!strcmp(cmd, "stats"))
+		return json_object_object_get_ex(req, "zero", &zero) &&
+		       json_object_get_boolean(zero);
+	for (i = 0; read_only[i]; i++)
+		if (!strcmp(cmd, read_only[i]))
+			return 0;
+	return 1;
+}
+
+#define AUDIT_ARGS_MAX 1024 /* of the request's text in the line; json has it whole */
+
+/* "control: uid 0 pid 42: backend-add {...}", held until the outcome is known */
+static void audit_begin(const struct client *c, const char *cmd, struct json_object *req)
+{
+	struct json_object *fields = json_object_new_object(), *args = NULL;
+	const char *text = "";
+
+	if (json_object_deep_copy(req, &args, NULL) == 0) {
+		json_object_object_del(args, "cmd");
+		if (json_object_object_length(args))
+			text = json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
+	}
+	if (fields) {
+		json_object_object_add(fields, "uid", json_object_new_int(c->uid));
+		json_object_object_add(fields, "pid", json_object_new_int(c->pid));
+		json_object_object_add(fields, "cmd", json_object_new_string(cmd));
+		json_object_object_add(fields, "args", json_object_get(args));
+	}
+	log_hold(fields, "control: uid %d pid %d: %s%s%.*s%s", c->uid, c->pid, cmd,
+		 *text ? " " : "", AUDIT_ARGS_MAX, text,
+		 strlen(text) > AUDIT_ARGS_MAX ? "..." : "");
+	json_object_put(args);
+}
+
+static void audit_end(struct json_object *reply)
+{
+	struct json_object *more = json_object_new_object(), *e;
+	const char *err = "unknown error";
+	int ok = json_object_object_get_ex(reply, "ok", &e) && json_object_get_boolean(e);
+
+	if (!ok && json_object_object_get_ex(reply, "error", &e) &&
+	    json_object_is_type(e, json_type_string))
+		err = json_object_get_string(e);
+	if (more) {
+		json_object_object_add(more, "outcome", json_object_new_string(ok ? "ok" : "error"));
+		if (!ok)
+			json_object_object_add(more, "error", json_object_new_string(err));
+	}
+	if (ok)
+		log_release(LOG_INFO, more, "ok");
+	else
+		log_release(LOG_WARN, more, "error: %s", err);
+}
+
+static struct json_object *dispatch(struct xlbd *d, struct client *c, const char *line,
+				    size_t len)
 {
 	struct json_object *req, *reply = NULL;
 	__u64 mark = xlb_lb_changes(d->lb);
 	const char *cmd;
 	char err[256];
 	size_t i;
+	int audit;
 
 	if (xlb_proto_parse_request(line, len, &req, &cmd, err, sizeof(err)))
 		return xlb_proto_error("%s", err);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(cmd, commands[i].name))
-			reply = commands[i].fn(d, req);
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		reply = xlb_proto_error("unknown command '%s'", cmd);
+		json_object_put(req);
+		return reply;
+	}
+	audit = audited(cmd, req); /* before the command: stats takes "zero" out */
+	if (audit)
+		audit_begin(c, cmd, req);
+	reply = commands[i].fn(d, req);
 	/* the tables a command changed are in place before it is answered */
 	if (xlb_lb_flush_since(d->lb, mark))
 		logmsg(LOG_ERR, "cannot write a Maglev table");
 	if (!reply)
-		reply = xlb_proto_error("unknown command '%s'", cmd);
+		reply = xlb_proto_error("out of memory");
+	if (audit)
+		audit_end(reply);
 	json_object_put(req);
 	return reply;
 }
@@ -341,7 +424,7 @@ static void on_client(struct xlb_evsrc *src, uint32_t events)
 			if (ret == -EMSGSIZE)
 				ret = client_queue(c, xlb_proto_error(XLB_PROTO_ERR_TOO_LONG));
 			else
-				ret = client_queue(c, dispatch(d, line, len));
+				ret = client_queue(c, dispatch(d, c, line, len));
 		}
 	}
 	if (!ret || ret == 1)
@@ -415,9 +498,14 @@ void on_listen(struct xlb_evsrc *src, uint32_t events)
 	d->clients[i] = c;
 	xlb_ev_add(d->epfd, &c->src, fd, EPOLLIN, on_client, c);
 	/* the socket is 0600, and a peer must also be root */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.uid != 0) {
-		logmsg(LOG_WARN, "refused a control connection from uid %d",
-		       len == sizeof(cred) ? (int)cred.uid : -1);
+	c->uid = c->pid = -1;
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) && len == sizeof(cred)) {
+		c->uid = cred.uid;
+		c->pid = cred.pid;
+	}
+	if (c->uid != 0) {
+		logmsg(LOG_WARN, "control: refused a connection from uid %d pid %d: root only",
+		       c->uid, c->pid);
 		c->refused = 1;
 	}
 	/* xlbctl sends as it connects: answer now, not a busy turn of the loop later */

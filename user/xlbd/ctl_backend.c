@@ -126,15 +126,17 @@ struct json_object *cmd_backend_add(struct xlbd *d, struct json_object *req)
 		xlb_state_backend_remove(v, b - v->backends);
 		return unsaved_reply(unsaved);
 	}
+	/* said before starting it, so the log has what starting it causes after it */
+	xlb_format_vip(&key, vip, sizeof(vip));
+	xlb_format_addr(cfg.addr, err, sizeof(err));
+	logmsg(LOG_INFO, "backend %s of %s added, weight %u", err, vip, cfg.weight);
 	ret = backend_start(d, v, b);
 	if (ret) {
 		backend_stop(d, v, b);
 		xlb_state_backend_remove(v, b - v->backends);
+		logmsg(LOG_ERR, "backend %s of %s removed again: it did not start", err, vip);
 		return start_failed_reply(d, ret, "cannot add backend");
 	}
-	xlb_format_vip(&key, vip, sizeof(vip));
-	xlb_format_addr(cfg.addr, err, sizeof(err));
-	logmsg(LOG_INFO, "backend %s of %s added, weight %u", err, vip, cfg.weight);
 	return xlb_proto_ok();
 }
 
@@ -171,11 +173,11 @@ struct json_object *cmd_backend_del(struct xlbd *d, struct json_object *req)
 		return reply;
 	if (save_state_without(d, v, b, unsaved, sizeof(unsaved)))
 		return unsaved_reply(unsaved);
-	backend_stop(d, v, b);
-	xlb_state_backend_remove(v, b - v->backends);
 	xlb_format_vip(&key, vip, sizeof(vip));
 	xlb_format_addr(addr, err, sizeof(err));
 	logmsg(LOG_INFO, "backend %s of %s removed", err, vip);
+	backend_stop(d, v, b);
+	xlb_state_backend_remove(v, b - v->backends);
 	return xlb_proto_ok();
 }
 
@@ -224,14 +226,14 @@ struct json_object *cmd_backend_set(struct xlbd *d, struct json_object *req)
 		b->cfg = old;
 		return unsaved_reply(unsaved);
 	}
-	ret = backend_push(d, v, b);
-	if (ret)
-		return err_from(ret, "saved, but the data plane did not take it");
 	xlb_format_vip(&key, vip, sizeof(vip));
 	xlb_format_addr(addr, err, sizeof(err));
 	if (has_weight)
 		logmsg(LOG_INFO, "backend %s of %s weight %u", err, vip, weight);
 	else
 		logmsg(LOG_INFO, "backend %s of %s admin %s", err, vip, admin);
+	ret = backend_push(d, v, b); /* after: it logs the state change this causes */
+	if (ret)
+		return err_from(ret, "saved, but the data plane did not take it");
 	return xlb_proto_ok();
 }

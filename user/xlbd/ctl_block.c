@@ -31,7 +31,8 @@ struct xlb_block_dp *block_dp_get(struct xlbd *d)
 			logmsg(LOG_ERR, "cannot open the blocklist maps: %s",
 			       strerror(-block_open_ret));
 		else if (block_dp.nloaded)
-			logmsg(LOG_INFO, "adopted %u pinned blocklist rules", block_dp.nloaded);
+			logmsg(LOG_INFO, "adopted %u pinned blocklist rule%s", block_dp.nloaded,
+			       xlb_s(block_dp.nloaded));
 	}
 	return block_open_ret ? NULL : &block_dp;
 }
@@ -55,7 +56,7 @@ int block_sync(struct xlbd *d)
 	int ret;
 
 	if (gone)
-		logmsg(LOG_INFO, "%u blocklist rules left with their VIP", gone);
+		logmsg(LOG_INFO, "%u blocklist rule%s left with their VIP", gone, xlb_s(gone));
 	if (!b)
 		return block_open_ret;
 	ret = xlb_block_dp_sync(b, &d->state.block, vip_id, d);
@@ -81,7 +82,8 @@ static int report(struct json_object *arr, const struct xlb_blocklist *a,
 		json_object_array_add(arr, json_object_new_string(text));
 	}
 	if (n > BLOCK_REPORT_RULES) {
-		snprintf(text, sizeof(text), "and %u more blocklist rules", n - BLOCK_REPORT_RULES);
+		snprintf(text, sizeof(text), "and %u more blocklist rule%s", n - BLOCK_REPORT_RULES,
+			 xlb_s(n - BLOCK_REPORT_RULES));
 		json_object_array_add(arr, json_object_new_string(text));
 	}
 	free(ix);
@@ -171,15 +173,16 @@ struct json_object *cmd_block_add(struct xlbd *d, struct json_object *req)
 		xlb_blocklist_remove(&d->state.block, d->state.block.n - 1);
 		return unsaved_reply(err);
 	}
+	xlb_block_rule_format(&r, text, sizeof(text));
+	logmsg(LOG_INFO, "blocklist rule %s added", text); /* before what writing it logs */
 	ret = block_sync(d);
 	if (ret) {
 		/* not in the data plane: not in the state either, on disk too */
 		xlb_blocklist_remove(&d->state.block, d->state.block.n - 1);
 		save_state(d, err, sizeof(err));
+		logmsg(LOG_ERR, "blocklist rule %s removed again: it was not written", text);
 		return start_failed_reply(d, ret, "cannot add the rule");
 	}
-	xlb_block_rule_format(&r, text, sizeof(text));
-	logmsg(LOG_INFO, "blocklist rule %s added", text);
 	return xlb_proto_ok();
 }
 
@@ -200,15 +203,16 @@ struct json_object *cmd_block_del(struct xlbd *d, struct json_object *req)
 		xlb_blocklist_append(&d->state.block, &old); /* room: it was there */
 		return unsaved_reply(err);
 	}
+	xlb_block_rule_format(&r, text, sizeof(text));
+	logmsg(LOG_INFO, "blocklist rule %s removed", text); /* before what writing it logs */
 	ret = block_sync(d);
 	if (ret) {
 		/* still in the data plane: still in the state, on disk too */
 		xlb_blocklist_append(&d->state.block, &old);
 		save_state(d, err, sizeof(err));
+		logmsg(LOG_ERR, "blocklist rule %s kept: the removal was not written", text);
 		return start_failed_reply(d, ret, "cannot remove the rule");
 	}
-	xlb_block_rule_format(&r, text, sizeof(text));
-	logmsg(LOG_INFO, "blocklist rule %s removed", text);
 	return xlb_proto_ok();
 }
 

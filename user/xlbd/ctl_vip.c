@@ -186,15 +186,17 @@ struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 		xlb_state_vip_remove(&d->state, v - d->state.vips);
 		return unsaved_reply(unsaved);
 	}
+	/* said before starting it, so the log has what starting it causes after it */
+	xlb_format_vip(&cfg.key, err, sizeof(err));
+	logmsg(LOG_INFO, "VIP %s added (%s, %s)", err, xlb_sched_name(cfg.sched),
+	       xlb_forward_name(cfg.forward));
 	ret = vip_start(d, v);
 	if (ret) {
 		vip_stop(d, v);
 		xlb_state_vip_remove(&d->state, v - d->state.vips);
+		logmsg(LOG_ERR, "VIP %s removed again: it did not start", err);
 		return start_failed_reply(d, ret, "cannot add VIP");
 	}
-	xlb_format_vip(&cfg.key, err, sizeof(err));
-	logmsg(LOG_INFO, "VIP %s added (%s, %s)", err, xlb_sched_name(cfg.sched),
-	       xlb_forward_name(cfg.forward));
 	return xlb_proto_ok();
 }
 
@@ -338,12 +340,12 @@ struct json_object *cmd_vip_set(struct xlbd *d, struct json_object *req)
 	unsaved[0] = '\0';
 	if (save_with(d, v, &cfg, unsaved, sizeof(unsaved)))
 		return unsaved_reply(unsaved);
-	ret = vip_settings_apply(d, v, &cfg);
-	if (ret)
-		return err_from(ret, "cannot change VIP");
 	xlb_format_vip(&key, err, sizeof(err));
 	logmsg(LOG_INFO, "VIP %s changed (%s, %s)", err, xlb_sched_name(cfg.sched),
 	       xlb_forward_name(cfg.forward));
+	ret = vip_settings_apply(d, v, &cfg); /* after: it logs what the change causes */
+	if (ret)
+		return err_from(ret, "cannot change VIP");
 	return xlb_proto_ok();
 }
 
@@ -362,11 +364,11 @@ struct json_object *cmd_vip_del(struct xlbd *d, struct json_object *req)
 		ERR_REPLY("no such VIP");
 	if (save_state_without(d, v, NULL, unsaved, sizeof(unsaved)))
 		return unsaved_reply(unsaved);
+	xlb_format_vip(&key, err, sizeof(err));
+	logmsg(LOG_INFO, "VIP %s removed", err);
 	vip_stop(d, v);
 	xlb_state_vip_remove(&d->state, v - d->state.vips);
 	block_sync(d); /* its blocklist rules go with it */
-	xlb_format_vip(&key, err, sizeof(err));
-	logmsg(LOG_INFO, "VIP %s removed", err);
 	return xlb_proto_ok();
 }
 

@@ -37,7 +37,9 @@ static void on_signal(struct xlb_evsrc *src, uint32_t events)
 	if (read(src->fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGHUP) {
-		logmsg(LOG_INFO, "SIGHUP: reloading %s", d->config_path);
+		/* the audit line of a reload by signal: who sent it */
+		logmsg(LOG_INFO, "SIGHUP: reloading %s (sent by uid %u pid %u)", d->config_path,
+		       si.ssi_uid, si.ssi_pid);
 		r = do_reload(d, 0, 0);
 		json_object_put(r);
 		return;
@@ -379,7 +381,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xlbd [-c FILE] [-i IFACE]... [--xdp-mode native|generic] [--bpffs DIR]\n"
-		"            [--socket PATH] [--state-dir DIR] [--metrics ADDR:PORT] [-v]\n"
+		"            [--socket PATH] [--state-dir DIR] [--metrics ADDR:PORT]\n"
+		"            [--log-format journal|plain|json] [-v]\n"
 		"       xlbd --teardown [-c FILE] [--bpffs DIR]\n"
 		"       xlbd --check [-c FILE] [-i IFACE]...\n"
 		"       xlbd --version\n"
@@ -396,6 +399,9 @@ static void usage(FILE *f)
 		"                        and unpin everything under --bpffs, then exit\n"
 		"      --check           validate the config file as a start would, touching\n"
 		"                        nothing; print \"FILE: ok (...)\" or the error, exit 0 or 1\n"
+		"      --log-format FMT  plain: a UTC time, then \"xlbd: LEVEL: message\"; json: one\n"
+		"                        object a line; journal: <N> priority prefixes (default:\n"
+		"                        journal when stderr is journald's, else plain)\n"
 		"  -v, --verbose         debug logging\n"
 		"      --version         print the version and exit\n");
 }
@@ -432,6 +438,7 @@ static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown, i
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "log-format", required_argument, NULL, 'L' },
 		{ "teardown", no_argument, NULL, 't' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -481,6 +488,13 @@ static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown, i
 		case 'M':
 			d->cli_metrics = optarg;
 			break;
+		case 'L':
+			if (log_format_set(optarg)) {
+				fprintf(stderr, "xlbd: --log-format: '%s': journal, plain or json\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 't':
 			*teardown = 1;
 			break;
@@ -509,6 +523,8 @@ static int parse_options(struct xlbd *d, int argc, char **argv, int *teardown, i
 		fprintf(stderr, "xlbd: --check and --teardown: one or the other\n");
 		return 2;
 	}
+	/* --check answers the person who typed it: no time on its lines */
+	log_format_default(*check);
 	return -1;
 }
 

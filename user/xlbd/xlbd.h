@@ -53,9 +53,23 @@
 /* ---- log.c ---- */
 
 enum { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+/* --log-format; BARE: plain without the time, for --check's answer */
+enum { LOG_FMT_PLAIN, LOG_FMT_JSON, LOG_FMT_JOURNAL, LOG_FMT_BARE };
 extern int log_level;
 
+int log_format_set(const char *name); /* plain, json or journal; -1: none of them */
+/* Unless set: journal under journald, else plain (bare: without the time). */
+void log_format_default(int bare);
 void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * A control command's audit line leads what it caused: from log_hold on,
+ * lines wait; log_release writes "HEAD: OUTCOME" (stamped when log_hold
+ * was called), then them. json: the line's fields (both objects are taken).
+ */
+void log_hold(struct json_object *fields, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void log_release(int level, struct json_object *more, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap);
 
 /* ---- the daemon ---- */
@@ -71,6 +85,7 @@ struct client {
 	__u64 active_ms; /* CLOCK_MONOTONIC of the last complete request, or of accept */
 	int closing; /* the client sent EOF (or was refused): answer, then close */
 	int refused; /* not root: every request gets the refusal */
+	int uid, pid; /* the peer's (SO_PEERCRED at accept), for the audit line; -1: unknown */
 };
 
 struct xlbd {
