@@ -96,6 +96,8 @@ static void vip_yaml(FILE *f, const struct xlbd *d, struct xlb_state_vip *v)
 	}
 	if (c->health.port)
 		fprintf(f, ", port: %u", c->health.port);
+	if (c->health.via != XLB_CHECK_VIA_BACKEND)
+		fprintf(f, ", via: %s", xlb_name_of(xlb_check_via_names, c->health.via));
 	dur(f, ", interval", c->health.interval_ms);
 	dur(f, ", timeout", c->health.timeout_ms);
 	fprintf(f, ", rise: %u, fall: %u }\n", c->health.rise, c->health.fall);

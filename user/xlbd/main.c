@@ -191,6 +191,7 @@ static int apply_desired(struct xlbd *d, struct xlb_config *desired, int from_st
 		return ret;
 	}
 	ret = xlb_dp_encap_set(&d->at.dp, &d->file.encap);
+	ret = ret ?: via_start(d);
 	ret = ret ?: apply_config(d, from_state ? desired : &d->file, NULL, NULL, NULL);
 	ret = ret ?: xlb_lb_adopt_finish(d->lb);
 	if (ret) {
@@ -275,6 +276,7 @@ static void loop(struct xlbd *d)
 		}
 		d->batch_n = 0;
 		announce_sync(d); /* health, neighbours, commands, reloads: routes follow */
+		via_sync(d);
 		handoff_sync(d);
 	}
 }
@@ -291,6 +293,7 @@ static void stop(struct xlbd *d)
 	xlb_metrics_free(d->metrics);
 	xlb_health_free(d->health);
 	xlb_neigh_free(d->neigh);
+	via_stop(d);
 	announce_stop(d);
 	handoff_stop(d);
 	flows_stop(d);
