@@ -147,6 +147,18 @@ check "its rules go" wait_for 5 xlb_rules_is 3
 check "its routes too" route_to_is "$C" 2001:db8::11 0
 check "$A's stay" route_to_is "$A" 198.18.0.11 1
 
+scenario "a reload applies health.via"
+sed -e '/vip: "'"$A"':80/,/backends/ s/via: vip, //' \
+	-e '/vip: "'"$B"':80/,/backends/ s/check: tcp, /check: tcp, via: vip, /' "$RUN/xlb.yaml" >"$RUN/xlb2.yaml"
+mv "$RUN/xlb2.yaml" "$RUN/xlb.yaml"
+check "xlbctl reload" ctl reload
+check "$A's routes go" wait_for 5 route_to_is "$A" 198.18.0.11 0
+check "$A's checks are on the backends' addresses" \
+	wait_for 5 field_is "$A:80/tcp" 198.18.0.11 last_check ok
+check "$B's checks go through the VIP" wait_for 5 field_is "$B:80/tcp" 198.18.0.11 last_check "ok via VIP"
+check "route to $B via 198.18.0.11" route_to_is "$B" 198.18.0.11 1
+check "[$C] is back, with its rules" wait_for 5 xlb_rules_is 5
+
 scenario "xlbd stops"
 xlbd_stop
 expect_eq "no rule of xlb's left" "$(xlb_rules)" 0
