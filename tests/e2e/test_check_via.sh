@@ -166,4 +166,15 @@ expect_eq "no route of xlb's left" "$(xlb_routes | wc -l)" 0
 check "the foreign rule stays" bash -c "ip -n '$LB' rule show pref 100 | grep -q 'lookup $FOREIGN_T'"
 check "and its route" bash -c "ip -n '$LB' route show table $FOREIGN_T | grep -q '$A via'"
 
+scenario "strict rp_filter on the LB drops the answers from the VIP"
+ip netns exec "$LB" sysctl -qw net.ipv4.conf.eth0.rp_filter=1
+check_start "xlbd starts again" "$RUN/xlb.yaml"
+check "it warns" wait_for 5 grep -q 'rp_filter is 1 (strict) on eth0' "$RUN/xlbd.log"
+check "the checks through $B time out" \
+	wait_for 5 field_is "$B:80/tcp" 198.18.0.12 last_check "timeout via VIP"
+expect_eq "the checks of $A, on the backends' addresses, do not" \
+	"$(field "$A:80/tcp" 198.18.0.12 last_check)" ok
+xlbd_stop
+ip netns exec "$LB" sysctl -qw net.ipv4.conf.eth0.rp_filter=0
+
 tap_end
