@@ -145,6 +145,8 @@ check "its routes go" wait_for 5 route_to_is "$B" 198.18.0.12 0
 check "vip del [$C]" ctl vip del "[$C]:80/tcp"
 check "its rules go" wait_for 5 xlb_rules_is 3
 check "its routes too" route_to_is "$C" 2001:db8::11 0
+expect_eq "and their tables' unreachable defaults: 3 left, IPv4" \
+	"$(xlb_routes | grep -c '^unreachable default')" 3
 check "$A's stay" route_to_is "$A" 198.18.0.11 1
 
 scenario "a reload applies health.via"

@@ -46,6 +46,7 @@ struct xlb_via_rt {
 	__u32 nhave, nwant, cap;
 	int dirty;
 	time_t retry;                   /* a change failed: again at this second */
+	int failing;                    /* the last sync failed: its errors are logged already */
 	int rp_warned[XLB_MAX_IFACES];  /* ifindex warned about rp_filter */
 };
 
@@ -273,10 +274,14 @@ static void rp_filter_warn(struct xlb_via_rt *r, const struct via_route *e)
 		       "covering the VIPs", name);
 }
 
-static void route_log(const struct via_route *e, const char *what, int err)
+/* Once per run of failing syncs: a retry each second must not flood the log. */
+static void route_log(const struct xlb_via_rt *r, const struct via_route *e, const char *what,
+		      int err)
 {
 	char vip[XLB_ADDR_STR_MAX], gw[XLB_ADDR_STR_MAX];
 
+	if (r->failing)
+		return;
 	xlb_format_addr(e->vip, vip, sizeof(vip));
 	xlb_format_addr(e->gw, gw, sizeof(gw));
 	logmsg(LOG_ERR, "check via the VIP: cannot %s the route to %s via %s: %s", what, vip, gw,
@@ -310,7 +315,7 @@ void via_sync(struct xlbd *d)
 		if (c < 0) {
 			ret = xlb_via_route(r->nl, r->have[i].slot, r->have[i].vip, r->have[i].gw, 0, 0);
 			if (ret) {
-				route_log(&r->have[i], "remove", ret);
+				route_log(r, &r->have[i], "remove", ret);
 				keep[n++] = r->have[i];
 				failed = 1;
 			}
@@ -326,7 +331,7 @@ void via_sync(struct xlbd *d)
 		ret = xlb_via_route(r->nl, r->want[j].slot, r->want[j].vip, r->want[j].gw,
 				    r->want[j].ifindex, 1);
 		if (ret) {
-			route_log(&r->want[j], "add", ret);
+			route_log(r, &r->want[j], "add", ret);
 			failed = 1;
 			if (c == 0)
 				keep[n++] = r->have[i];
@@ -349,6 +354,9 @@ void via_sync(struct xlbd *d)
 			continue;
 		ret = xlb_via_slot(r->nl, i, xlb_addr_is_v4(s->addr), 0);
 		if (ret) {
+			if (!r->failing)
+				logmsg(LOG_ERR, "check via the VIP: cannot remove the rule of mark "
+				       "0x%x: %s", XLB_VIA_BASE + i, strerror(-ret));
 			failed = 1;
 			continue;
 		}
@@ -356,6 +364,7 @@ void via_sync(struct xlbd *d)
 	}
 	if (failed)
 		r->retry = time(NULL) + 1;
+	r->failing = failed;
 }
 
 /*
