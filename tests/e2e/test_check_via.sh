@@ -176,7 +176,19 @@ check "the checks through $B time out" \
 	wait_for 5 field_is "$B:80/tcp" 198.18.0.12 last_check "timeout via VIP"
 expect_eq "the checks of $A, on the backends' addresses, do not" \
 	"$(field "$A:80/tcp" 198.18.0.12 last_check)" ok
-xlbd_stop
 ip netns exec "$LB" sysctl -qw net.ipv4.conf.eth0.rp_filter=0
+
+scenario "kill -9, then a start: the crashed xlbd's rules go, the new one's come"
+xlbd_stop KILL
+expect_eq "kill -9 leaves the rules" "$(xlb_rules)" 5
+: >"$RUN/xlbd.log"
+check_start "xlbd starts after the crash" "$RUN/xlb.yaml"
+check "it removed what the crashed one left" grep -q 'removed [0-9]* stale rules and routes' \
+	"$RUN/xlbd.log"
+check "the checks through $B pass again" \
+	wait_for 5 field_is "$B:80/tcp" 198.18.0.12 last_check "ok via VIP"
+expect_eq "one rule per backend address, as before" "$(xlb_rules)" 5
+xlbd_stop
+expect_eq "gone at the stop" "$(xlb_rules) $(xlb_routes | wc -l)" "0 0"
 
 tap_end
