@@ -68,7 +68,7 @@ vips:
     health: { check: tcp, interval: 300ms, timeout: 200ms, rise: 2, fall: 2 }
     backends: [ { address: 198.18.0.11 }, { address: 198.18.0.12 }, { address: 198.18.0.13 } ]
   - vip: "[$C]:80/tcp"
-    health: { check: tcp, via: vip, interval: 300ms, timeout: 200ms, rise: 2, fall: 2 }
+    health: { check: http, path: /healthz, via: vip, interval: 300ms, timeout: 200ms, rise: 2, fall: 2 }
     backends: [ { address: "2001:db8::11" }, { address: "2001:db8::12" } ]
 CONF
 check "xlbd --check takes health.via" "$XLBD" --check -c "$RUN/xlb.yaml"
