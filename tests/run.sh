@@ -96,6 +96,7 @@ if [ "$only_unit" -eq 0 ] && [ "$only_unit_packet" -eq 0 ]; then
 	run_suite relink env BUILD="$build" bash "$here/e2e/test_relink.sh"
 	run_suite teardown env BUILD="$build" bash "$here/e2e/test_teardown.sh"
 	run_suite neigh env BUILD="$build" bash "$here/e2e/test_neigh.sh"
+	run_suite check-via env BUILD="$build" bash "$here/e2e/test_check_via.sh"
 	run_suite l3dsr env BUILD="$build" bash "$here/e2e/test_l3dsr.sh"
 	run_suite doctor env BUILD="$build" bash "$here/e2e/test_doctor.sh"
 	run_suite site env BUILD="$build" bash "$here/e2e/test_site.sh"

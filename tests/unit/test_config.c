@@ -478,6 +478,10 @@ static const struct bad_case bad[] = {
 	  "t.yaml:5: vips[0].health.path: bad path (must start with '/') 'healthz'" },
 	{ VIP4 "    health: { check: http, path: \"/a b\" }\n",
 	  "t.yaml:3: vips[0].health.path: bad path (no spaces or control characters) '/a b'" },
+	{ VIP4 "    health: { via: loopback }\n",
+	  "t.yaml:3: vips[0].health.via: bad via (backend or vip) 'loopback'" },
+	{ "encap_source: { ipv4: 192.0.2.1 }\n" VIP4 "    forward: ipip\n    health:\n      via: vip\n",
+	  "t.yaml:6: vips[0].health.via: via vip needs forward l2dsr (an ipip check would have to be encapsulated)" },
 	{ VIP4 "    health: { port: 65536 }\n",
 	  "t.yaml:3: vips[0].health.port: out of range (0..65535) '65536'" },
 	{ VIP4 "    health:\n      interval: 2\n",
@@ -738,6 +742,56 @@ static void test_backend_limit(void **state)
 	free(t.buf);
 }
 
+/* health.via: the key, its default, and the cap on backend addresses checked that way. */
+static void test_check_via(void **state)
+{
+	struct text t = { .buf = malloc(1), .cap = 1 };
+	const int first = 3000, second = XLB_VIA_MAX - first + 1;
+	struct xlb_config cfg;
+	char err[XLB_ERR_MAX], want[XLB_ERR_MAX];
+	int i;
+
+	(void)state;
+	assert_int_equal(parse(VIP4 "    health: { check: http, path: /h, via: vip }\n"
+			       "  - vip: 192.0.2.11:80/tcp\n    health: { via: backend }\n"
+			       "  - vip: 192.0.2.12:80/tcp\n", &cfg, err), 0);
+	assert_int_equal(cfg.vips[0].health.via, XLB_CHECK_VIA_VIP);
+	assert_int_equal(cfg.vips[0].health.kind, XLB_CHECK_HTTP);
+	assert_int_equal(cfg.vips[1].health.via, XLB_CHECK_VIA_BACKEND);
+	assert_int_equal(cfg.vips[2].health.via, XLB_CHECK_VIA_BACKEND);
+	xlb_config_free(&cfg);
+
+	/* 3000 + 1097 distinct addresses: one too many, named at the second VIP */
+	t.buf[0] = '\0';
+	add(&t, "vips:\n  - vip: 10.0.0.1:80/tcp\n    health: { via: vip }\n    backends:\n");
+	for (i = 0; i < first; i++)
+		add(&t, "      - {address: 198.18.%d.%d}\n", i >> 8, i & 0xff);
+	add(&t, "  - vip: 10.0.0.2:80/tcp\n    health: { via: vip }\n    backends:\n");
+	for (i = first; i < first + second; i++)
+		add(&t, "      - {address: 198.18.%d.%d}\n", i >> 8, i & 0xff);
+	assert_int_equal(parse(t.buf, &cfg, err), -EINVAL);
+	snprintf(want, sizeof(want), "t.yaml:%d: vips[1].health.via: more than %d backend "
+		 "addresses checked via a VIP (%d)", 5 + first + 1, XLB_VIA_MAX, first + second);
+	assert_string_equal(err, want);
+	free(t.buf);
+
+	/* the same addresses in a second via VIP count once: exactly at the cap */
+	t = (struct text){ .buf = malloc(1), .cap = 1 };
+	t.buf[0] = '\0';
+	add(&t, "vips:\n  - vip: 10.0.0.1:80/tcp\n    health: { via: vip }\n    backends:\n");
+	for (i = 0; i < XLB_VIA_MAX; i++)
+		add(&t, "      - {address: 198.18.%d.%d}\n", i >> 8, i & 0xff);
+	add(&t, "  - vip: 10.0.0.2:80/tcp\n    health: { via: vip }\n    backends:\n");
+	for (i = 0; i < 100; i++)
+		add(&t, "      - {address: 198.18.%d.%d}\n", i >> 8, i & 0xff);
+	/* and a VIP checked on the backends' addresses does not count */
+	add(&t, "  - vip: 10.0.0.3:80/tcp\n    backends:\n      - {address: 198.19.0.1}\n");
+	assert_int_equal(parse(t.buf, &cfg, err), 0);
+	assert_int_equal(cfg.nvips, 3);
+	xlb_config_free(&cfg);
+	free(t.buf);
+}
+
 static void test_load_file(void **state)
 {
 	char path[] = "/tmp/xlb-test-config-XXXXXX";
@@ -883,6 +937,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_vip_limit),
 		cmocka_unit_test(test_backend_limit),
+		cmocka_unit_test(test_check_via),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_err_buffer),

@@ -290,6 +290,7 @@ static void test_state_round_trip(void **state)
 	vc.sched = XLB_SCHED_SOURCE_HASH;
 	vc.health.kind = XLB_CHECK_HTTPS;
 	strcpy(vc.health.path, "/ready?x=1");
+	vc.health.via = XLB_CHECK_VIA_VIP;
 	vc.min_up = 3;
 	s.withdrawn = 1;
 	assert_int_equal(xlb_parse_addr("198.18.1.2", bc.addr, err, sizeof(err)), 0);
@@ -309,6 +310,7 @@ static void test_state_round_trip(void **state)
 	assert_int_equal(out.vips[0].sched, XLB_SCHED_SOURCE_HASH);
 	assert_int_equal(out.vips[0].health.kind, XLB_CHECK_HTTPS);
 	assert_string_equal(out.vips[0].health.path, "/ready?x=1");
+	assert_int_equal(out.vips[0].health.via, XLB_CHECK_VIA_VIP);
 	assert_int_equal(out.vips[0].min_up, 3);
 	assert_int_equal(out.host_withdrawn, 1);
 	assert_int_equal(out.vips[0].nbackends, 2);

@@ -31,6 +31,7 @@ static void test_names(void **state)
 
 	(void)state;
 	assert_string_equal(xlb_name_of(xlb_check_names, XLB_CHECK_HTTPS), "https");
+	assert_string_equal(xlb_name_of(xlb_check_via_names, XLB_CHECK_VIA_VIP), "vip");
 	assert_string_equal(xlb_name_of(xlb_admin_names, XLB_ADMIN_DRAIN), "drain");
 	assert_string_equal(xlb_name_of(xlb_backend_state_names, XLB_BE_DISABLED), "disabled");
 	assert_string_equal(xlb_name_of(xlb_sched_names, XLB_SCHED_SOURCE_HASH), "source-hash");
@@ -85,6 +86,7 @@ static void test_vip_settings(void **state)
 		{ VIP_FIELD(health.kind), 7, "health.check", "bad check (none, tcp, http or https)" },
 		{ VIP_FIELD(sched), 9, "scheduler", "bad scheduler (maglev, source-hash, rr, wrr, lc, wlc or lt)" },
 		{ VIP_FIELD(forward), 9, "forward", "bad forwarding mode (l2dsr, ipip)" },
+		{ VIP_FIELD(health.via), 2, "health.via", "bad via (backend or vip)" },
 	};
 	struct xlb_vip_cfg v;
 	char err[XLB_ERR_MAX];
@@ -122,6 +124,52 @@ static void test_vip_settings(void **state)
 			memcpy((char *)&v + c->off, &c->value, sizeof(c->value));
 		assert_vip_refused(&v, c->key, c->msg);
 	}
+
+	/* through the VIP: l2dsr only, the route's next hop is the backend itself */
+	vip_default(&v);
+	v.health.via = XLB_CHECK_VIA_VIP;
+	assert_int_equal(xlb_vip_settings_check(&v, &key, err, sizeof(err)), 0);
+	v.forward = XLB_FWD_IPIP;
+	assert_vip_refused(&v, "health.via",
+			   "via vip needs forward l2dsr (an ipip check would have to be encapsulated)");
+	v.health.via = XLB_CHECK_VIA_BACKEND;
+	assert_int_equal(xlb_vip_settings_check(&v, &key, err, sizeof(err)), 0);
+}
+
+/* The cap of health.via: vip: distinct addresses, each for its lowest owner. */
+static void test_addrs_over(void **state)
+{
+	struct xlb_addr_owner e[8];
+	__u32 distinct, i;
+
+	(void)state;
+	memset(e, 0, sizeof(e));
+	/* owners 2, 0, 1, 1, 0, 2 over addresses 1, 1, 2, 3, 4, 5 */
+	static const __u32 addr[] = { 1, 1, 2, 3, 4, 5 }, owner[] = { 2, 0, 1, 1, 0, 2 };
+
+	for (i = 0; i < 6; i++) {
+		e[i].addr[3] = addr[i];
+		e[i].idx = owner[i];
+	}
+	assert_int_equal(xlb_addrs_over(e, 6, 5, &distinct), ~0u);
+	assert_int_equal(distinct, 5);
+	for (i = 0; i < 6; i++) {
+		memset(e[i].addr, 0, sizeof(e[i].addr));
+		e[i].addr[3] = addr[i];
+		e[i].idx = owner[i];
+	}
+	/* owner 0: addresses 1 and 4; owner 1: 2 and 3 (the 3rd and 4th); so 1 passes 3 */
+	assert_int_equal(xlb_addrs_over(e, 6, 3, &distinct), 1);
+	assert_int_equal(distinct, 5);
+	for (i = 0; i < 6; i++) {
+		memset(e[i].addr, 0, sizeof(e[i].addr));
+		e[i].addr[3] = addr[i];
+		e[i].idx = owner[i];
+	}
+	/* address 1 counts for owner 0 (its lowest), not for owner 2 */
+	assert_int_equal(xlb_addrs_over(e, 6, 4, &distinct), 2);
+	assert_int_equal(xlb_addrs_over(e, 0, 0, &distinct), ~0u);
+	assert_int_equal(distinct, 0);
 }
 
 static void assert_backend_refused(const struct xlb_backend_cfg *b,
@@ -242,6 +290,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_vip_settings),
+		cmocka_unit_test(test_addrs_over),
 		cmocka_unit_test(test_backend_settings),
 		cmocka_unit_test(test_backend_admin),
 		cmocka_unit_test(test_unicast),

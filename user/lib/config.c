@@ -366,7 +366,7 @@ static int conv_health(struct cfg_ctx *c, const char *vp,
 		       const struct y_health *y, struct xlb_health_cfg *h)
 {
 	char hp[PATH_MAX_LEN + 8], why[XLB_ERR_MAX];
-	__u32 port = 0;
+	__u32 port = 0, via = XLB_CHECK_VIA_BACKEND;
 	int err;
 
 	xlb_health_cfg_default(h);
@@ -386,6 +386,10 @@ static int conv_health(struct cfg_ctx *c, const char *vp,
 	if (err)
 		return err;
 	h->port = (__u16)port;
+	err = get_enum(c, hp, "via", y->via, xlb_check_via_names, "via", &via);
+	if (err)
+		return err;
+	h->via = (__u8)via;
 	err = get_timing(c, hp, y->interval, y->timeout, y->rise, y->fall,
 			 (struct timing_out){ &h->interval_ms, &h->timeout_ms, &h->rise, &h->fall });
 	if (!err && !y->timeout)
@@ -571,6 +575,40 @@ static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 	return check_dup_backends(c, vp, v);
 }
 
+/* health.via: vip: at most XLB_VIA_MAX backend addresses, named at the VIP that passes it. */
+static int via_cap_check(struct cfg_ctx *c, const struct xlb_config *cfg)
+{
+	struct xlb_addr_owner *e;
+	__u32 i, j, n = 0, at, distinct;
+	char vp[48];
+
+	for (i = 0; i < cfg->nvips; i++)
+		if (cfg->vips[i].health.via == XLB_CHECK_VIA_VIP)
+			n += cfg->vips[i].nbackends;
+	if (n <= XLB_VIA_MAX)
+		return 0;
+	e = calloc(n, sizeof(*e));
+	if (!e) {
+		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
+		return -ENOMEM;
+	}
+	for (i = 0, n = 0; i < cfg->nvips; i++) {
+		if (cfg->vips[i].health.via != XLB_CHECK_VIA_VIP)
+			continue;
+		for (j = 0; j < cfg->vips[i].nbackends; j++, n++) {
+			memcpy(e[n].addr, cfg->vips[i].backends[j].addr, sizeof(e[n].addr));
+			e[n].idx = i;
+		}
+	}
+	at = xlb_addrs_over(e, n, XLB_VIA_MAX, &distinct);
+	free(e);
+	if (at == ~0u)
+		return 0;
+	snprintf(vp, sizeof(vp), "vips[%u].health", at);
+	return cfg_err(c, vp, "via", "more than %d backend addresses checked via a VIP (%u)",
+		       XLB_VIA_MAX, distinct);
+}
+
 static int conv_vips(struct cfg_ctx *c, const struct y_config *y,
 		     struct xlb_config *cfg)
 {
@@ -596,7 +634,7 @@ static int conv_vips(struct cfg_ctx *c, const struct y_config *y,
 		if (err)
 			return err;
 	}
-	return 0;
+	return via_cap_check(c, cfg);
 }
 
 int xlb_config_parse(const char *yaml, size_t len, const char *name,

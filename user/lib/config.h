@@ -18,6 +18,12 @@ enum xlb_check_kind {
 	XLB_CHECK_HTTPS,
 };
 
+/* Where a check connects: the backend's address, or the VIP's steered to it (via.h). */
+enum xlb_check_via {
+	XLB_CHECK_VIA_BACKEND,
+	XLB_CHECK_VIA_VIP,
+};
+
 enum xlb_xdp_mode {
 	XLB_XDP_NATIVE,
 	XLB_XDP_GENERIC,
@@ -34,7 +40,8 @@ struct xlb_health_cfg {
 	__u32 kind;                      /* enum xlb_check_kind */
 	char path[XLB_HTTP_PATH_MAX];    /* http(s): GET path, default "/" */
 	__u16 port;                      /* 0 = the VIP's port (80 for a port-0 VIP) */
-	__u16 pad;
+	__u8 via;                        /* enum xlb_check_via */
+	__u8 pad;
 	__u32 interval_ms, timeout_ms, rise, fall;
 };
 

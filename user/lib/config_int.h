@@ -25,7 +25,7 @@ struct y_timing {
 };
 
 struct y_health {
-	char *check, *path, *port, *interval, *timeout, *rise, *fall;
+	char *check, *path, *port, *via, *interval, *timeout, *rise, *fall;
 };
 
 struct y_backend {

@@ -34,6 +34,7 @@ static const cyaml_schema_field_t health_fields[] = {
 	OPT_STR("check", struct y_health, check),
 	OPT_STR("path", struct y_health, path),
 	OPT_STR("port", struct y_health, port),
+	OPT_STR("via", struct y_health, via),
 	OPT_STR("interval", struct y_health, interval),
 	OPT_STR("timeout", struct y_health, timeout),
 	OPT_STR("rise", struct y_health, rise),

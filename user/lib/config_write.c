@@ -97,6 +97,8 @@ void xlb_config_write_vip(FILE *f, const struct xlb_vip_cfg *c,
 	}
 	if (c->health.port)
 		fprintf(f, ", port: %u", c->health.port);
+	if (c->health.via != XLB_CHECK_VIA_BACKEND)
+		fprintf(f, ", via: %s", xlb_name_of(xlb_check_via_names, c->health.via));
 	dur(f, ", interval", c->health.interval_ms);
 	dur(f, ", timeout", c->health.timeout_ms);
 	fprintf(f, ", rise: %u, fall: %u }\n", c->health.rise, c->health.fall);

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 
 #include "hash.h"
@@ -39,6 +40,24 @@ __u64 hc_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (__u64)ts.tv_sec * NSEC_PER_SEC + (__u64)ts.tv_nsec;
+}
+
+int hc_via(const struct hc_target *t)
+{
+	return t->cfg.via[0] || t->cfg.via[1] || t->cfg.via[2] || t->cfg.via[3];
+}
+
+int hc_via_mark(struct xlb_health *h, struct hc_target *t, int fd)
+{
+	if (!t->cfg.mark) {
+		hc_check_skip(h, t, "check via VIP", "no routing mark for this backend");
+		return -1;
+	}
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &t->cfg.mark, sizeof(t->cfg.mark))) {
+		hc_check_skip(h, t, "check via VIP: SO_MARK", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int is_http(__u32 kind)
@@ -303,7 +322,7 @@ void hc_check_done(struct xlb_health *h, struct hc_target *t, int ok,
 	lat_us = (now - t->started_ns) / NSEC_PER_USEC;
 	r->latency_us = lat_us > UINT_MAX ? UINT_MAX : (__u32)lat_us;
 	r->checks++;
-	snprintf(r->last, sizeof(r->last), "%s", reason);
+	snprintf(r->last, sizeof(r->last), "%s%s", reason, hc_via(t) ? " via VIP" : "");
 	if (ok) {
 		r->fail_streak = 0;
 		if (r->ok_streak < UINT_MAX)
@@ -451,7 +470,8 @@ static int same_check(const struct xlb_health_target *a,
 		return 0;
 	if (a->kind == XLB_CHECK_NONE)
 		return 1;
-	if (memcmp(a->addr, b->addr, sizeof(a->addr)) || a->port != b->port)
+	if (memcmp(a->addr, b->addr, sizeof(a->addr)) || a->port != b->port ||
+	    memcmp(a->via, b->via, sizeof(a->via)) || a->mark != b->mark)
 		return 0;
 	return !is_http(a->kind) || !strcmp(a->path, b->path);
 }

@@ -21,6 +21,9 @@
  * while up make it down. Every transition, and only a transition, calls
  * the callback, always from an event handler, never from the API calls.
  *
+ * A check through the VIP (via set) says so in every result: "ok via VIP",
+ * "timeout via VIP", "connect refused via VIP".
+ *
  * Local errors (out of fds or memory) are not the backend's fault: such a
  * check is skipped and retried next interval, the state and counters stay
  * as they were, and last says why.
@@ -63,6 +66,13 @@ struct xlb_health_target {
 	char path[XLB_HTTP_PATH_MAX];     /* http(s); "" means "/" */
 	__u32 interval_ms, timeout_ms, rise, fall;
 	int initially_up;
+	/*
+	 * Through the VIP (health.via: vip): connect to via, not addr, with
+	 * socket mark mark, which policy routing steers to addr (via.h); an
+	 * http(s) request still names addr:port in Host. All zero: addr.
+	 */
+	__be32 via[4];
+	__u32 mark;
 };
 
 /* NULL (errno set) on failure. epfd stays the caller's. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 
 #include "health_int.h"
@@ -201,6 +202,17 @@ static size_t http_body(char *data, size_t size, size_t nmemb, void *userp)
 	return len;
 }
 
+/* Through the VIP: the routing mark on curl's socket (health.via: vip). */
+static int http_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+	struct hc_target *t = clientp;
+
+	if (purpose != CURLSOCKTYPE_IPCXN || !hc_via(t))
+		return CURL_SOCKOPT_OK;
+	return setsockopt(fd, SOL_SOCKET, SO_MARK, &t->cfg.mark, sizeof(t->cfg.mark)) ?
+		       CURL_SOCKOPT_ERROR : CURL_SOCKOPT_OK;
+}
+
 static int http_easy_new(struct hc_target *t)
 {
 	CURL *e = curl_easy_init();
@@ -219,6 +231,8 @@ static int http_easy_new(struct hc_target *t)
 	    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_USERAGENT, "xlb-health/1") ||
+	    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, http_sockopt) ||
+	    curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, t) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_body) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, t)) {
 		curl_easy_cleanup(e);
@@ -228,21 +242,47 @@ static int http_easy_new(struct hc_target *t)
 	return 0;
 }
 
+/* "198.18.0.11" or "[2001:db8::11]", as a URL names a host. */
+static void url_host(const __be32 addr[4], char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (xlb_addr_is_v4(addr)) {
+		inet_ntop(AF_INET, &addr[3], a, sizeof(a));
+		snprintf(buf, len, "%s", a);
+	} else {
+		inet_ntop(AF_INET6, addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]", a);
+	}
+}
+
 /* Numeric host, so curl resolves it without its resolver thread. */
 static void http_url(const struct hc_target *t, char *buf, size_t len)
 {
 	const char *scheme = t->cfg.kind == XLB_CHECK_HTTPS ? "https" : "http";
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN + 2];
 
-	if (xlb_addr_is_v4(t->cfg.addr)) {
-		inet_ntop(AF_INET, &t->cfg.addr[3], a, sizeof(a));
-		snprintf(buf, len, "%s://%s:%u%s", scheme, a, t->cfg.port,
-			 t->cfg.path);
-	} else {
-		inet_ntop(AF_INET6, t->cfg.addr, a, sizeof(a));
-		snprintf(buf, len, "%s://[%s]:%u%s", scheme, a, t->cfg.port,
-			 t->cfg.path);
-	}
+	url_host(t->cfg.addr, a, sizeof(a));
+	snprintf(buf, len, "%s://%s:%u%s", scheme, a, t->cfg.port, t->cfg.path);
+}
+
+/*
+ * Through the VIP: the URL (and so Host) names the backend as always, and
+ * curl connects to the VIP instead; none otherwise. 0 or -ENOMEM.
+ */
+static int http_connect_to(struct hc_target *t)
+{
+	char a[INET6_ADDRSTRLEN + 2], v[INET6_ADDRSTRLEN + 2], spec[2 * sizeof(a) + 16];
+
+	curl_slist_free_all(t->connect_to);
+	t->connect_to = NULL;
+	if (!hc_via(t))
+		return 0;
+	url_host(t->cfg.addr, a, sizeof(a));
+	url_host(t->cfg.via, v, sizeof(v));
+	snprintf(spec, sizeof(spec), "%s:%u:%s:%u", a, t->cfg.port, v, t->cfg.port);
+	t->connect_to = curl_slist_append(NULL, spec);
+	return t->connect_to ? 0 : -ENOMEM;
 }
 
 void hc_http_start(struct xlb_health *h, struct hc_target *t)
@@ -250,12 +290,16 @@ void hc_http_start(struct xlb_health *h, struct hc_target *t)
 	char url[HTTP_URL_MAX];
 	CURLMcode mc;
 
+	if (hc_via(t) && hc_via_mark(h, t, -1))
+		return;
 	if (!t->easy && http_easy_new(t)) {
 		hc_check_skip(h, t, "curl", "cannot create handle");
 		return;
 	}
 	http_url(t, url, sizeof(url));
-	if (curl_easy_setopt(t->easy, CURLOPT_URL, url) ||
+	if (http_connect_to(t) ||
+	    curl_easy_setopt(t->easy, CURLOPT_CONNECT_TO, t->connect_to) ||
+	    curl_easy_setopt(t->easy, CURLOPT_URL, url) ||
 	    curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)t->cfg.timeout_ms)) {
 		hc_check_skip(h, t, "curl", "cannot set URL");
 		return;
@@ -276,6 +320,7 @@ void hc_http_target_free(struct hc_target *t)
 {
 	if (t->easy)
 		curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->connect_to);
 }
 
 int hc_http_init(struct xlb_health *h)

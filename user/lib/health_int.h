@@ -53,6 +53,7 @@ struct hc_target {
 	__u32 seq;			/* checks started; feeds the jitter */
 	struct hsock *probe;		/* PHASE_TCP */
 	CURL *easy;			/* kept across checks once created */
+	struct curl_slist *connect_to;	/* via: CURLOPT_CONNECT_TO of the last check */
 	size_t body_bytes;
 	int body_capped;
 };
@@ -80,6 +81,10 @@ struct xlb_health {
 
 /* health.c */
 __u64 hc_now_ns(void);
+/* Checked through the VIP (cfg.via set)? */
+int hc_via(const struct hc_target *t);
+/* Through the VIP: fd's mark (fd < 0: only that there is one); 0, or -1 and the check skipped. */
+int hc_via_mark(struct xlb_health *h, struct hc_target *t, int fd);
 int hc_timer_init(struct xlb_health *h, struct xlb_evsrc *src, xlb_ev_fn fn);
 /* A free socket slot, or NULL (out of memory); back with hc_sock_put. */
 struct hsock *hc_sock_get(struct xlb_health *h);

@@ -11,23 +11,26 @@
 #include "health_int.h"
 #include "syntax.h"
 
+/* The backend's address, or the VIP's when checked through it. */
 static socklen_t target_sockaddr(const struct hc_target *t,
 				 struct sockaddr_storage *ss)
 {
+	const __be32 *a = hc_via(t) ? t->cfg.via : t->cfg.addr;
+
 	memset(ss, 0, sizeof(*ss));
-	if (xlb_addr_is_v4(t->cfg.addr)) {
+	if (xlb_addr_is_v4(a)) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(t->cfg.port);
-		memcpy(&sin->sin_addr, &t->cfg.addr[3], 4);
+		memcpy(&sin->sin_addr, &a[3], 4);
 		return sizeof(*sin);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(t->cfg.port);
-		memcpy(&sin6->sin6_addr, t->cfg.addr, 16);
+		memcpy(&sin6->sin6_addr, a, 16);
 		return sizeof(*sin6);
 	}
 }
@@ -71,6 +74,10 @@ void hc_tcp_start(struct xlb_health *h, struct hc_target *t)
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		hc_check_skip(h, t, "socket", strerror(errno));
+		return;
+	}
+	if (hc_via(t) && hc_via_mark(h, t, fd)) {
+		close(fd);
 		return;
 	}
 	if (!connect(fd, (struct sockaddr *)&ss, len)) {

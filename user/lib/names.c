@@ -15,6 +15,12 @@ const struct xlb_name xlb_check_names[] = {
 	{ 0, NULL },
 };
 
+const struct xlb_name xlb_check_via_names[] = {
+	{ XLB_CHECK_VIA_BACKEND, "backend" },
+	{ XLB_CHECK_VIA_VIP, "vip" },
+	{ 0, NULL },
+};
+
 const struct xlb_name xlb_admin_names[] = {
 	{ XLB_ADMIN_ENABLED, "enabled" },
 	{ XLB_ADMIN_DRAIN, "drain" },

@@ -15,6 +15,7 @@ struct xlb_name {
 };
 
 extern const struct xlb_name xlb_check_names[];		/* enum xlb_check_kind */
+extern const struct xlb_name xlb_check_via_names[];	/* enum xlb_check_via */
 extern const struct xlb_name xlb_admin_names[];		/* enum xlb_admin_state */
 extern const struct xlb_name xlb_backend_state_names[];	/* enum xlb_backend_state */
 extern const struct xlb_name xlb_sched_names[];		/* enum xlb_sched */

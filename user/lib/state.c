@@ -204,6 +204,7 @@ struct json_object *xlb_vip_cfg_to_json(const struct xlb_vip_cfg *c)
 	json_object_object_add(h, "check", json_object_new_string(xlb_name_of(xlb_check_names, c->health.kind)));
 	json_object_object_add(h, "path", json_object_new_string(c->health.path));
 	json_object_object_add(h, "port", json_object_new_int(c->health.port));
+	json_object_object_add(h, "via", json_object_new_string(xlb_name_of(xlb_check_via_names, c->health.via)));
 	json_object_object_add(h, "interval_ms", json_object_new_int64(c->health.interval_ms));
 	json_object_object_add(h, "timeout_ms", json_object_new_int64(c->health.timeout_ms));
 	json_object_object_add(h, "rise", json_object_new_int64(c->health.rise));
@@ -416,6 +417,12 @@ static int vip_from_json(struct json_object *o, struct xlb_vip_cfg *v)
 		return -EINVAL;
 	v->health.port = port;
 	snprintf(v->health.path, sizeof(v->health.path), "%s", s);
+	/* absent in files saved before health.via existed: the backend's address */
+	s = get_str(h, "via");
+	if (json_object_object_get_ex(h, "via", NULL) &&
+	    xlb_value_of(xlb_check_via_names, s ?: "", &port))
+		return -EINVAL;
+	v->health.via = s ? (__u8)port : XLB_CHECK_VIA_BACKEND;
 	/* absent in files saved before min_up existed */
 	v->min_up = XLB_MIN_UP_DEFAULT;
 	if (json_object_object_get_ex(o, "min_up", NULL) &&

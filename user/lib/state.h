@@ -22,6 +22,7 @@ struct xlb_state_backend {
 	__u8 mac[6];
 	__u8 src_mac[6];
 	int ifindex;
+	int via;          /* checked through the VIP (health.via: vip) */
 	__u32 state;      /* enum xlb_backend_state last pushed to the maps */
 };
 

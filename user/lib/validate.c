@@ -153,8 +153,15 @@ int xlb_vip_settings_check(const struct xlb_vip_cfg *v, const char **key, char *
 				"forward", err, errlen);
 	ret = ret ?: name_known(xlb_check_names, h->kind, "check", " or ", key, "health.check",
 				err, errlen);
+	ret = ret ?: name_known(xlb_check_via_names, h->via, "via", " or ", key, "health.via",
+				err, errlen);
 	if (ret)
 		return ret;
+	/* the kernel here has no ipip devices to send an encapsulated check through */
+	if (h->via == XLB_CHECK_VIA_VIP && v->forward != XLB_FWD_L2DSR)
+		return refuse(key, "health.via", err, errlen,
+			      "via vip needs forward l2dsr (an ipip check would have to be "
+			      "encapsulated)");
 	/* a path that does not fit is not NUL-terminated: check its length first */
 	if (!memchr(h->path, '\0', sizeof(h->path)))
 		return refuse(key, "health.path", err, errlen, "path too long (max 255 chars)");
@@ -236,14 +243,9 @@ int xlb_vip_index(const struct xlb_vip_cfg *vips, __u32 n, const struct vip_key 
 	return -1;
 }
 
-struct addr_ent {
-	__be32 addr[4];
-	__u32 idx;
-};
-
 static int addr_ent_cmp(const void *pa, const void *pb)
 {
-	const struct addr_ent *a = pa, *b = pb;
+	const struct xlb_addr_owner *a = pa, *b = pb;
 	int r = memcmp(a->addr, b->addr, sizeof(a->addr));
 
 	if (r)
@@ -254,7 +256,7 @@ static int addr_ent_cmp(const void *pa, const void *pb)
 /* Sorting keeps this n log n for a VIP with tens of thousands of backends. */
 int xlb_find_dup_backend(const struct xlb_vip_cfg *v, __u32 *dup, __u32 *first)
 {
-	struct addr_ent *e;
+	struct xlb_addr_owner *e;
 	__u32 i, found = ~0u, orig = 0, run = 0;
 
 	if (v->nbackends < 2)
@@ -283,4 +285,28 @@ int xlb_find_dup_backend(const struct xlb_vip_cfg *v, __u32 *dup, __u32 *first)
 	*dup = found;
 	*first = orig;
 	return 1;
+}
+
+static int owner_cmp(const void *pa, const void *pb)
+{
+	const struct xlb_addr_owner *a = pa, *b = pb;
+
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+__u32 xlb_addrs_over(struct xlb_addr_owner *e, __u32 n, __u32 max, __u32 *distinct)
+{
+	__u32 i, count = 0;
+
+	qsort(e, n, sizeof(*e), addr_ent_cmp);
+	/* an address counts for its lowest owner, the first of its sorted run: kept in e[].idx */
+	for (i = 0; i < n; i++)
+		if (!i || memcmp(e[i].addr, e[i - 1].addr, sizeof(e[i].addr)))
+			e[count++].idx = e[i].idx;
+	*distinct = count;
+	if (count <= max)
+		return ~0u;
+	/* in owner order, the address that passes max is the (max + 1)th */
+	qsort(e, count, sizeof(*e), owner_cmp);
+	return e[max].idx;
 }

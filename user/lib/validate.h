@@ -67,4 +67,16 @@ int xlb_vip_index(const struct xlb_vip_cfg *vips, __u32 n, const struct vip_key 
  */
 int xlb_find_dup_backend(const struct xlb_vip_cfg *v, __u32 *dup, __u32 *first);
 
+/* An address and what owns it (an index: a VIP's, say). */
+struct xlb_addr_owner {
+	__be32 addr[4];
+	__u32 idx;
+};
+/*
+ * The distinct addresses of e (reordered), in *distinct. Over max: the
+ * owner whose addresses pass max, counting each address for its lowest
+ * owner and owners in order; else ~0u. For the cap of health.via: vip.
+ */
+__u32 xlb_addrs_over(struct xlb_addr_owner *e, __u32 n, __u32 max, __u32 *distinct);
+
 #endif /* XLB_VALIDATE_H */

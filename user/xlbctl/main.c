@@ -21,7 +21,7 @@ static const struct object objects[] = {
 	{
 		{ .name = "vip" }, do_vip,
 		"xlbctl vip add VIP [sched maglev|source-hash|rr|wrr|lc|wlc|lt] [forward l2dsr|ipip]\n"
-		"               [check none|tcp|http PATH|https PATH] [check-port PORT]\n"
+		"               [check none|tcp|http PATH|https PATH] [check-port PORT] [check-via backend|vip]\n"
 		"               [interval DUR] [timeout DUR] [rise N] [fall N] [min-up N]\n"
 		"               [persist DUR [persist-prefix-v4 N] [persist-prefix-v6 N]]\n"
 		"               [limit-rate N [limit-burst N]] [limit-conns N]\n"

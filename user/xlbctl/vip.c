@@ -42,16 +42,19 @@ static int check_http_path(const char *path)
 static char *check_cell(struct json_object *vip)
 {
 	struct json_object *health = member(vip, "health", json_type_object);
-	struct json_object *kind, *port, *path;
+	struct json_object *kind, *port, *path, *via;
 	char *text;
+	int by_vip;
 
 	if (!health || !(kind = member(health, "check", json_type_string)))
 		return strdup("-");
 	port = member(health, "port", json_type_int);
 	path = member(health, "path", json_type_string);
-	if (asprintf(&text, "%s%s%s%s", json_object_get_string(kind),
+	via = member(health, "via", json_type_string);
+	by_vip = via && !strcmp(json_object_get_string(via), "vip");
+	if (asprintf(&text, "%s%s%s%s%s", json_object_get_string(kind),
 		     port ? ":" : "", port ? json_object_get_string(port) : "",
-		     path ? json_object_get_string(path) : "") < 0)
+		     path ? json_object_get_string(path) : "", by_vip ? " via vip" : "") < 0)
 		return NULL;
 	return text;
 }
@@ -158,7 +161,7 @@ static void print_vips(struct json_object *reply)
 
 /* vip add VIP [sched S] [forward F] [check KIND [PATH]] [check-port P] ... */
 enum vip_add_keyword {
-	KW_SCHED, KW_FORWARD, KW_CHECK, KW_CHECK_PORT, KW_INTERVAL, KW_TIMEOUT,
+	KW_SCHED, KW_FORWARD, KW_CHECK, KW_CHECK_PORT, KW_CHECK_VIA, KW_INTERVAL, KW_TIMEOUT,
 	KW_RISE, KW_FALL, KW_MIN_UP, KW_PERSIST, KW_PERSIST_V4, KW_PERSIST_V6,
 	KW_LIMIT_RATE, KW_LIMIT_BURST, KW_LIMIT_CONNS, KW_LIMIT_V4, KW_LIMIT_V6,
 };
@@ -168,6 +171,7 @@ static const struct xlb_cli_word vip_add_words[] = {
 	[KW_FORWARD] = { .name = "forward" },
 	[KW_CHECK] = { .name = "check" },
 	[KW_CHECK_PORT] = { .name = "check-port" },
+	[KW_CHECK_VIA] = { .name = "check-via" },
 	[KW_INTERVAL] = { .name = "interval" },
 	[KW_TIMEOUT] = { .name = "timeout" },
 	[KW_RISE] = { .name = "rise" },
@@ -248,6 +252,11 @@ static int vip_add_option(struct cmd *c, struct json_object *req, int kw,
 		if (!ret)
 			add_int(req, "check_port", n);
 		return ret;
+	case KW_CHECK_VIA:
+		if (xlb_value_of(xlb_check_via_names, val, &kind))
+			return usage_error("check-via: unknown value '%s' (backend or vip)", val);
+		add_str(req, "check_via", val);
+		return 0;
 	case KW_INTERVAL:
 	case KW_TIMEOUT:
 		ms = kw == KW_INTERVAL ? interval : timeout;

@@ -54,7 +54,7 @@ __u32 effective_state(const struct xlb_state_backend *b, const char **why)
 		return XLB_BE_DOWN;
 	}
 	if (!b->health_up) {
-		*why = "failing health checks";
+		*why = b->via ? "failing health checks via the VIP" : "failing health checks";
 		return XLB_BE_DOWN;
 	}
 	if (xlb_backend_admin(&b->cfg) != XLB_ADMIN_DRAIN)
@@ -114,7 +114,7 @@ int backend_push(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_backe
 	return backend_push_cause(d, v, b, NULL);
 }
 
-void health_target(const struct xlb_state_vip *v, const struct xlb_state_backend *b,
+void health_target(struct xlbd *d, const struct xlb_state_vip *v, struct xlb_state_backend *b,
 		   struct xlb_health_target *t)
 {
 	const struct xlb_health_cfg *h = &v->cfg.health;
@@ -128,6 +128,13 @@ void health_target(const struct xlb_state_vip *v, const struct xlb_state_backend
 	t->timeout_ms = b->cfg.timeout_ms ?: h->timeout_ms;
 	t->rise = b->cfg.rise ?: h->rise;
 	t->fall = b->cfg.fall ?: h->fall;
+	/* validate.c allows it for l2dsr only: the route's next hop is the backend, on-link */
+	b->via = h->via == XLB_CHECK_VIA_VIP && v->cfg.forward == XLB_FWD_L2DSR;
+	via_dirty(d); /* on or off: the routes follow */
+	if (b->via) {
+		memcpy(t->via, v->cfg.key.addr, sizeof(t->via));
+		t->mark = via_mark(d, b->cfg.addr);
+	}
 }
 
 /* Can the data plane encapsulate to addr? Always yes when not encapsulating. */
@@ -177,6 +184,7 @@ void mac_resolve(struct xlbd *d, const struct xlb_state_vip *v, struct xlb_state
 		return;
 	}
 	b->mac_known = 0;
+	via_dirty(d); /* the route of a check through the VIP goes on b's interface */
 	/* the MAC on the interface the kernel routes the backend through, no other */
 	ret = xlb_neigh_lookup(d->neigh, b->cfg.addr, &ifindex, mac);
 	if (ret || !iface_attached(d, ifindex)) {
@@ -225,13 +233,14 @@ int backend_start(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_back
 	ret = xlb_lb_backend_add(d->lb, &v->cfg.key, &spec);
 	if (ret < 0)
 		return ret;
-	health_target(v, b, &t);
+	health_target(d, v, b, &t);
 	t.initially_up = b->health_up;
 	return xlb_health_add(d->health, b->hid, &t);
 }
 
 void backend_stop(struct xlbd *d, struct xlb_state_vip *v, struct xlb_state_backend *b)
 {
+	via_dirty(d);
 	xlb_health_del(d->health, b->hid);
 	xlb_lb_backend_del(d->lb, &v->cfg.key, b->cfg.addr);
 	if (b->hid)
@@ -274,6 +283,7 @@ void vip_stop(struct xlbd *d, struct xlb_state_vip *v)
 {
 	__u32 i;
 
+	via_dirty(d);
 	for (i = 0; i < v->nbackends; i++) {
 		xlb_health_del(d->health, v->backends[i].hid);
 		if (v->backends[i].hid) /* started: its address is watched */

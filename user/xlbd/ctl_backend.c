@@ -119,6 +119,8 @@ struct json_object *cmd_backend_add(struct xlbd *d, struct json_object *req)
 		ERR_REPLY("backend already exists");
 	if (total_backends(d) >= XLB_CP_MAX_BACKENDS)
 		ERR_REPLY("too many backends (at most %d)", XLB_CP_MAX_BACKENDS);
+	if (v->cfg.health.via == XLB_CHECK_VIA_VIP && via_room(d, NULL, cfg.addr, err, sizeof(err)))
+		ERR_REPLY("%s", err);
 	ret = xlb_state_backend_insert(v, &cfg, &b);
 	if (ret)
 		return err_from(ret, "cannot add backend");

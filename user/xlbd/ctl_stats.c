@@ -129,6 +129,7 @@ struct json_object *cmd_status(struct xlbd *d, struct json_object *req)
 	add_u64(reply, "table_rebuilds", d->lb->rebuilds);
 	add_u64(reply, "tables_pending", xlb_lb_tables_pending(d->lb));
 	flows_show(d, reply);
+	via_show(d, reply);
 	json_object_object_add(reply, "config", json_object_new_string(d->config_path));
 	json_object_object_add(reply, "bpffs", json_object_new_string(d->pin_dir));
 	xlb_format_encap_source(&d->file.encap.v4, name4, sizeof(name4));

@@ -52,6 +52,12 @@ static int get_health(struct json_object *req, struct xlb_health_cfg *h, char *e
 		return -EINVAL;
 	if (json_object_object_get_ex(req, "check_port", NULL))
 		h->port = port;
+	if ((ret = xlb_proto_get_opt_str(req, "check_via", &s, err, errlen)) < 0)
+		return -EINVAL;
+	if (ret && xlb_value_of(xlb_check_via_names, s, &port))
+		return fail(err, errlen, "check-via: bad value (backend or vip)");
+	if (ret)
+		h->via = (__u8)port;
 	/* ranges and timeout < interval: xlb_vip_settings_check, as for the file */
 	if (get_duration(req, "interval", &h->interval_ms, err, errlen) < 0 ||
 	    get_duration(req, "timeout", &h->timeout_ms, err, errlen) < 0 ||
@@ -80,6 +86,8 @@ static const char *option_name(const char *key)
 	for (i = 0; i < sizeof(limit_words) / sizeof(limit_words[0]); i++)
 		if (!strcmp(key, limit_words[i][0]))
 			return limit_words[i][1];
+	if (!strcmp(key, "health.via"))
+		return "check-via";
 	return strncmp(key, "health.", 7) ? key : key + 7;
 }
 
@@ -124,7 +132,7 @@ static int get_limits(struct json_object *req, struct xlb_vip_cfg *v, char *err,
 }
 
 static const char *const vip_keys[] = { "vip", "sched", "forward", "check", "path",
-					"check_port", "interval", "timeout", "rise",
+					"check_port", "check_via", "interval", "timeout", "rise",
 					"fall", "min_up", "persist", "persist_prefix_v4",
 					"persist_prefix_v6", "limits", NULL };
 
@@ -217,6 +225,8 @@ static struct json_object *vip_request_of(const struct xlb_state_vip *v)
 		json_object_object_add(r, "path", json_object_new_string(c->health.path));
 	if (c->health.port)
 		add_u64(r, "check_port", c->health.port);
+	json_object_object_add(r, "check_via", json_object_new_string(
+				       xlb_name_of(xlb_check_via_names, c->health.via)));
 	xlb_format_duration_ms(c->health.interval_ms, buf, sizeof(buf));
 	json_object_object_add(r, "interval", json_object_new_string(buf));
 	xlb_format_duration_ms(c->health.timeout_ms, buf, sizeof(buf));
@@ -328,6 +338,8 @@ struct json_object *cmd_vip_set(struct xlbd *d, struct json_object *req)
 	json_object_put(merged);
 	if (ret)
 		ERR_REPLY("%s", err);
+	if (cfg.health.via == XLB_CHECK_VIA_VIP && via_room(d, v, NULL, err, sizeof(err)))
+		ERR_REPLY("check-via: %s", err);
 	/* forward ipip: a source for the VIP, and for each backend's family */
 	if (xlb_vip_encap_check(&cfg, &d->file.encap, err, sizeof(err)))
 		ERR_REPLY("%s in %s", err, d->config_path);
@@ -394,6 +406,8 @@ static struct json_object *vip_json(struct xlbd *d, struct xlb_state_vip *v)
 	if (v->cfg.health.kind >= XLB_CHECK_HTTP)
 		json_object_object_add(h, "path", json_object_new_string(v->cfg.health.path));
 	add_u64(h, "port", v->cfg.health.port);
+	json_object_object_add(h, "via", json_object_new_string(
+				       xlb_name_of(xlb_check_via_names, v->cfg.health.via)));
 	xlb_format_duration_ms(v->cfg.health.interval_ms, buf, sizeof(buf));
 	json_object_object_add(h, "interval", json_object_new_string(buf));
 	xlb_format_duration_ms(v->cfg.health.timeout_ms, buf, sizeof(buf));

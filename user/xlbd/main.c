@@ -193,6 +193,7 @@ static int apply_desired(struct xlbd *d, struct xlb_config *desired, int from_st
 		return ret;
 	}
 	ret = xlb_dp_encap_set(&d->at.dp, &d->file.encap);
+	ret = ret ?: via_start(d);
 	ret = ret ?: apply_config(d, from_state ? desired : &d->file, NULL, NULL, NULL);
 	ret = ret ?: xlb_lb_adopt_finish(d->lb);
 	if (ret) {
@@ -277,6 +278,7 @@ static void loop(struct xlbd *d)
 		}
 		d->batch_n = 0;
 		announce_sync(d); /* health, neighbours, commands, reloads: routes follow */
+		via_sync(d);
 		handoff_sync(d);
 	}
 }
@@ -293,6 +295,7 @@ static void stop(struct xlbd *d)
 	xlb_metrics_free(d->metrics);
 	xlb_health_free(d->health);
 	xlb_neigh_free(d->neigh);
+	via_stop(d);
 	announce_stop(d);
 	handoff_stop(d);
 	flows_stop(d);
@@ -313,6 +316,7 @@ static void start_failed(struct xlbd *d, int fresh)
 {
 	char err[XLB_ERR_MAX];
 
+	via_stop(d); /* its rules steer nothing once no check runs */
 	if (!fresh)
 		return;
 	/* routes first, as --teardown: routers stop sending before the data plane goes */

@@ -227,7 +227,7 @@ static int add_or_update_backends(struct xlbd *d, struct xlb_state_vip *v,
 		} else if (!health_changed) {
 			continue;
 		}
-		health_target(v, b, &t);
+		health_target(d, v, b, &t);
 		xlb_health_update(d->health, b->hid, &t);
 		ret = backend_push(d, v, b);
 	}

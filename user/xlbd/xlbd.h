@@ -109,6 +109,7 @@ struct xlbd {
 	struct xlb_handoff *handoff;   /* handoff.c; NULL: handoff: is off */
 	struct xlb_flows *flows;       /* flows.c */
 	struct xlb_load_state *load;   /* load.c */
+	struct xlb_via_rt *via;        /* via.c: checks through the VIP */
 	int epfd;
 	struct xlb_evsrc sig_src, listen_src, tick_src;
 	struct client *clients[MAX_CLIENTS];
@@ -126,7 +127,8 @@ struct xlbd {
 /* ---- backend.c: backends, their effective state and the data plane ---- */
 
 __u32 effective_state(const struct xlb_state_backend *b, const char **why);
-void health_target(const struct xlb_state_vip *v, const struct xlb_state_backend *b,
+/* b's check; through the VIP, b gets its mark (via.c) and says so in b->via */
+void health_target(struct xlbd *d, const struct xlb_state_vip *v, struct xlb_state_backend *b,
 		   struct xlb_health_target *t);
 int encap_source_for(__u8 forward, const __be32 addr[4], const struct encap_config *e);
 void mac_resolve(struct xlbd *d, const struct xlb_state_vip *v, struct xlb_state_backend *b);
@@ -174,6 +176,20 @@ int announce_teardown(const char *config_path); /* xlbd --teardown: every route 
 void announce_json(struct xlbd *d, const struct xlb_state_vip *v, struct json_object *o);
 void announce_show(struct xlbd *d, struct json_object *o);
 int announce_metrics(struct xlbd *d, struct xlb_prom *w);
+
+/* ---- via.c: health checks through the VIP, steered by policy routing ---- */
+
+struct xlb_via_rt;
+int via_start(struct xlbd *d);      /* at start: what a crashed xlbd left removed */
+void via_stop(struct xlbd *d);      /* at exit: every rule and route removed */
+void via_dirty(struct xlbd *d);     /* the state changed: via_sync looks again */
+void via_sync(struct xlbd *d);      /* after a loop turn: rules and routes follow */
+/* The mark of the slot for a backend address (made now if new), 0 if none can be had. */
+__u32 via_mark(struct xlbd *d, const __be32 addr[4]);
+/* -ENOSPC (and err) if v's backends and addr, checked via a VIP, would pass XLB_VIA_MAX. */
+int via_room(struct xlbd *d, const struct xlb_state_vip *v, const __be32 *addr, char *err,
+	     size_t errlen);
+void via_show(struct xlbd *d, struct json_object *o); /* for status */
 
 /* ---- handoff.c: flows the table no longer names, to the peers ---- */
 
