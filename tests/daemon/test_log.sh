@@ -103,7 +103,8 @@ actl status
 actl vip show
 actl -j stats
 actl backend show
-expect_eq "read-only commands (status, show, stats) have none" "$(grep -c 'control: uid' "$LOG")" "$n_audit"
+actl reload dry-run
+expect_eq "read-only commands (status, show, stats, reload dry-run) have none" "$(grep -c 'control: uid' "$LOG")" "$n_audit"
 actl vip del "$V81"
 check "vip del: its audit line" grep -qF "control: uid 0 pid $ACTL_PID: vip-del {\"vip\":\"$V81\"}: ok" "$LOG"
 # reload: the file gains a backend
