@@ -471,8 +471,9 @@ expect_eq "unique prefixes work (xlbctl b s)" "$(ctl b s "$V80")" "$(ctl backend
 out=$(ip netns exec "$LB" "$XLBD" -c "$CONF" -i lo --bpffs "$RUN/bpf/lo" --socket "$RUN/lo.sock" \
 	--state-dir "$RUN/lo" 2>&1)
 expect_eq "native XDP on a driver without it fails and names --xdp-mode generic" \
-	"$? $(echo "$out" | tail -1 | untimed)" \
+	"$? $(echo "$out" | untimed | grep error)" \
 	"1 xlbd: error: interface lo: driver cannot run XDP natively; use --xdp-mode generic (slower)"
+check "... and leaves nothing pinned" test ! -e "$RUN/bpf/lo"
 
 # ---- a second instance, side by side ----
 ip netns exec "${P}client" "$XLBD" -c "$RUN/good.yaml" -i eth0 --bpffs "$RUN/bpf/second" \
@@ -645,6 +646,18 @@ HOLD_PID=$!
 wait_for 5 grep -q bound "$RUN/hold.out"
 fail_start "the metrics port taken (the last step of a start)" -i eth0 --metrics 198.18.0.2:9177
 kill "$HOLD_PID" 2>/dev/null; wait "$HOLD_PID" 2>/dev/null
+# the folder locked by another daemon (here flock(1)) while still empty: refused, nothing undone
+mkdir -p "$FAIL_PIN"
+flock "$FAIL_PIN" sleep 30 &
+LOCK_PID=$!
+wait_for 5 grep -q "$(stat -c %i "$FAIL_PIN")" /proc/locks
+out=$(timeout 20 ip netns exec "$LB" "$XLBD" -c "$CONF" --bpffs "$FAIL_PIN" --socket "$RUN/failed.sock" \
+	--state-dir "$RUN/failed-state" -i eth0 2>&1)
+expect_eq "a folder another daemon holds, still empty: refused with its pid, nothing undone" \
+	"$? $(untimed <<<"$out" | grep -v 'xlbd: info: .*same content')" \
+	"1 xlbd: error: another xlbd (pid $LOCK_PID) serves the data plane pinned in $FAIL_PIN: one daemon per data plane"
+kill "$LOCK_PID" 2>/dev/null; wait "$LOCK_PID" 2>/dev/null
+rmdir "$FAIL_PIN"
 check_start "xlbd starts again, on a fresh --bpffs" "$CONF"
 pins_before=$(ls "$PIN" | sort | tr '\n' ' ')
 xlbd_stop TERM

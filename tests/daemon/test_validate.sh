@@ -159,7 +159,9 @@ check_start "xlbd starts from a config read once, through a FIFO" "$RUN/fifo.yam
 xlbd_serving || { kill -KILL "$XLBD_PID"; xlbd_stop; }
 want=$(python3 -c 'import sys, zlib; d = open(sys.argv[1], "rb").read()
 print("crc32:%08x:%d" % (zlib.crc32(d), len(d)))' "$CONF")
-expect_eq "state.json records the digest of the text applied" \
-	"$(jq -r .config_digest "$STATE/state.json" 2>&1)" "$want"
+expect_eq "state.json records the digest of the text applied (its bytes')" \
+	"$(jq -r .config_bytes_digest "$STATE/state.json" 2>&1)" "$want"
+check "... beside the digest of its content" \
+	grep -qE '^yaml-crc32:[0-9a-f]{8}:[0-9]+$' <<<"$(jq -r .config_digest "$STATE/state.json")"
 
 tap_end

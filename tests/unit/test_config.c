@@ -886,8 +886,12 @@ static void test_digest(void **state)
 	/* the bytes' digest, as earlier versions saved it */
 	assert_int_equal(parse("interfaces: [eth0]\n", &legacy, err), 0);
 	assert_string_equal(legacy.bytes_digest, "crc32:adfd06d0:19");
-	assert_true(xlb_state_digest_matches("crc32:adfd06d0:19", &legacy));
-	assert_false(xlb_state_digest_matches("crc32:adfd06d0:20", &legacy));
+	assert_true(xlb_state_digest_matches("crc32:adfd06d0:19", NULL, &legacy));
+	assert_false(xlb_state_digest_matches("crc32:adfd06d0:20", NULL, &legacy));
+	/* a later build that writes the content otherwise: the same bytes still match */
+	assert_true(xlb_state_digest_matches("yaml-crc32:00000000:1", "crc32:adfd06d0:19", &legacy));
+	assert_false(xlb_state_digest_matches("yaml-crc32:00000000:1", "crc32:adfd06d0:20", &legacy));
+	assert_false(xlb_state_digest_matches("yaml-crc32:00000000:1", "", &legacy));
 	xlb_config_free(&legacy);
 
 	fd = mkstemp(path);
@@ -904,8 +908,8 @@ static void test_digest(void **state)
 	write_file(path, other[0]);
 	assert_string_equal(cfg.digest, first);
 	assert_int_equal(xlb_config_load(path, &edited, err, sizeof(err)), 0);
-	assert_true(xlb_state_digest_matches(s.digest, &cfg));
-	assert_false(xlb_state_digest_matches(s.digest, &edited));
+	assert_true(xlb_state_digest_matches(s.digest, s.bytes_digest, &cfg));
+	assert_false(xlb_state_digest_matches(s.digest, s.bytes_digest, &edited));
 	xlb_state_free(&s);
 	xlb_config_free(&cfg);
 	xlb_config_free(&edited);

@@ -391,7 +391,7 @@ struct e2e_case {
 	"\"state\":\"up\",\"admin\":\"enabled\",\"health\":\"up\",\"mac\":\"02:00:00:00:00:11\"," \
 	"\"last_check\":\"ok\",\"ok_streak\":57,\"fail_streak\":0,\"active_flows\":2,\"flows\":3,\"packets\":99," \
 	"\"bytes\":12345},{\"vip\":\"" VIP4 "\",\"address\":\"198.18.0.12\",\"weight\":5," \
-	"\"state\":\"down\",\"admin\":\"enabled\",\"health\":\"down\",\"mac\":\"02:00:00:00:00:12\"," \
+	"\"state\":\"down\",\"reason\":\"failing health checks\",\"admin\":\"enabled\",\"health\":\"down\",\"mac\":\"02:00:00:00:00:12\"," \
 	"\"last_check\":\"connect refused\",\"ok_streak\":0,\"fail_streak\":4,\"active_flows\":0,\"flows\":0," \
 	"\"packets\":0,\"bytes\":0}]}\n"
 
@@ -501,9 +501,9 @@ static const struct e2e_case e2e_cases[] = {
 		BACKEND_SHOW_REPLY,
 		"{\"cmd\":\"backend-show\",\"vip\":\"" VIP4 "\"}",
 		0,
-		"VIP                   ADDRESS      WEIGHT  STATE  LAST-CHECK       OK  FAIL  ACTIVE  FLOWS  PACKETS  BYTES\n"
-		"198.18.100.10:80/tcp  198.18.0.11     100  up     ok               57     0       2      3       99  12345\n"
-		"198.18.100.10:80/tcp  198.18.0.12       5  down   connect refused   0     4       0      0        0      0\n",
+		"VIP                   ADDRESS      WEIGHT  STATE  REASON                 LAST-CHECK       OK  FAIL  ACTIVE  FLOWS  PACKETS  BYTES\n"
+		"198.18.100.10:80/tcp  198.18.0.11     100  up     -                      ok               57     0       2      3       99  12345\n"
+		"198.18.100.10:80/tcp  198.18.0.12       5  down   failing health checks  connect refused   0     4       0      0        0      0\n",
 		"",
 	},
 	{
@@ -511,8 +511,8 @@ static const struct e2e_case e2e_cases[] = {
 		DRAIN_REPLY("true", "0", "3"),
 		"{\"cmd\":\"backend-show\"}",
 		0,
-		"VIP                   ADDRESS      WEIGHT  STATE         LAST-CHECK  OK  FAIL  ACTIVE  FLOWS  PACKETS  BYTES\n"
-		"198.18.100.10:80/tcp  198.18.0.11     100  drain (done)  ok           5     0       0      3       99  12345\n",
+		"VIP                   ADDRESS      WEIGHT  STATE         REASON  LAST-CHECK  OK  FAIL  ACTIVE  FLOWS  PACKETS  BYTES\n"
+		"198.18.100.10:80/tcp  198.18.0.11     100  drain (done)  -       ok           5     0       0      3       99  12345\n",
 		"",
 	},
 	{
@@ -520,8 +520,8 @@ static const struct e2e_case e2e_cases[] = {
 		DRAIN_REPLY("false", "2", "3"),
 		"{\"cmd\":\"backend-show\"}",
 		0,
-		"VIP                   ADDRESS      WEIGHT  STATE  LAST-CHECK  OK  FAIL  ACTIVE  FLOWS  PACKETS  BYTES\n"
-		"198.18.100.10:80/tcp  198.18.0.11     100  drain  ok           5     0       2      3       99  12345\n",
+		"VIP                   ADDRESS      WEIGHT  STATE  REASON  LAST-CHECK  OK  FAIL  ACTIVE  FLOWS  PACKETS  BYTES\n"
+		"198.18.100.10:80/tcp  198.18.0.11     100  drain  -       ok           5     0       2      3       99  12345\n",
 		"",
 	},
 	{

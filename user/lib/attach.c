@@ -811,7 +811,7 @@ int xlb_pins_exist(const char *pin_dir)
 
 	dir = opendir(pin_dir);
 	if (!dir)
-		return 0;
+		return errno != ENOENT; /* only a missing folder is surely empty */
 	while (!found && (de = readdir(dir)))
 		found = !strncmp(de->d_name, "link_", 5);
 	closedir(dir);

@@ -166,14 +166,22 @@ void xlb_state_set_digest(struct xlb_state *s, const struct xlb_config *applied)
 	struct tm tm;
 
 	snprintf(s->digest, sizeof(s->digest), "%s", applied->digest);
+	snprintf(s->bytes_digest, sizeof(s->bytes_digest), "%s", applied->bytes_digest);
 	if (gmtime_r(&now, &tm))
 		strftime(s->applied_at, sizeof(s->applied_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int xlb_state_digest_matches(const char *digest, const struct xlb_config *file)
+int xlb_state_digest_matches(const char *digest, const char *bytes_digest,
+			     const struct xlb_config *file)
 {
-	/* a state saved before the content digest holds the bytes' */
-	return !strcmp(file->digest, digest) || !strcmp(file->bytes_digest, digest);
+	/*
+	 * The same content; or the same bytes, should a later build write the
+	 * content otherwise; or a state saved before the content digest, which
+	 * holds the bytes' in its place.
+	 */
+	return !strcmp(file->digest, digest) ||
+	       (bytes_digest && bytes_digest[0] && !strcmp(file->bytes_digest, bytes_digest)) ||
+	       !strcmp(file->bytes_digest, digest);
 }
 
 struct json_object *xlb_backend_cfg_to_json(const struct xlb_backend_cfg *b)
@@ -292,6 +300,8 @@ int xlb_state_save(const struct xlb_state *s, const char *dir, char *err, size_t
 		err[0] = '\0';
 	json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
 	json_object_object_add(root, "config_digest", json_object_new_string(s->digest));
+	if (s->bytes_digest[0])
+		json_object_object_add(root, "config_bytes_digest", json_object_new_string(s->bytes_digest));
 	if (s->applied_at[0])
 		json_object_object_add(root, "config_applied_at", json_object_new_string(s->applied_at));
 	json_object_object_add(root, "withdrawn", json_object_new_boolean(s->withdrawn));
@@ -511,7 +521,9 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 		goto out;
 	}
 	snprintf(digest, 64, "%s", s);
-	s = get_str(root, "config_applied_at"); /* absent in older files */
+	s = get_str(root, "config_bytes_digest"); /* absent in older files */
+	snprintf(cfg.bytes_digest, sizeof(cfg.bytes_digest), "%s", s ? s : "");
+	s = get_str(root, "config_applied_at");
 	snprintf(cfg.applied_at, sizeof(cfg.applied_at), "%s", s ? s : "");
 	/* absent in files saved before lb withdraw existed: announcing */
 	if (json_object_object_get_ex(root, "withdrawn", &w) && !json_object_is_type(w, json_type_boolean)) {
@@ -555,6 +567,7 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 	out->block = cfg.block;
 	out->host_withdrawn = w && json_object_get_boolean(w);
 	memcpy(out->applied_at, cfg.applied_at, sizeof(out->applied_at));
+	memcpy(out->bytes_digest, cfg.bytes_digest, sizeof(out->bytes_digest));
 	cfg.vips = NULL;
 	cfg.block = (struct xlb_blocklist){};
 out:

@@ -37,6 +37,7 @@ struct xlb_state {
 	__u32 nvips, cap;
 	__u64 next_hid;
 	char digest[64]; /* of the config file the state was last made from */
+	char bytes_digest[64]; /* of that file's bytes: matches when the writer of the content's changed */
 	char applied_at[24]; /* when that file was applied, UTC, or "" */
 	__u8 withdrawn;  /* xlbctl lb withdraw: the host announces nothing */
 	struct xlb_blocklist block; /* blocklist rules, global and per VIP (block.h) */
@@ -73,7 +74,8 @@ struct json_object *xlb_backend_cfg_to_json(const struct xlb_backend_cfg *b);
  * as it is now), remembered so a later start can tell if it changed.
  */
 void xlb_state_set_digest(struct xlb_state *s, const struct xlb_config *applied);
-int xlb_state_digest_matches(const char *digest, const struct xlb_config *file);
+int xlb_state_digest_matches(const char *digest, const char *bytes_digest,
+			     const struct xlb_config *file);
 
 /*
  * Write DIR/state.json atomically (temporary file, fsync, rename, fsync of
@@ -84,7 +86,8 @@ int xlb_state_digest_matches(const char *digest, const struct xlb_config *file);
 int xlb_state_save(const struct xlb_state *s, const char *dir, char *err, size_t errlen);
 /*
  * Read DIR/state.json into out's VIPs and blocklist (and the digest it was
- * saved with, and in out->applied_at when that file was applied).
+ * saved with; in out->bytes_digest that of the file's bytes, if saved, and
+ * in out->applied_at when that file was applied).
  * -ENOENT if there is none; any other error has a one-line reason in err.
  */
 int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], char *err,

@@ -145,12 +145,6 @@ static int attach_data_plane(struct xlbd *d)
 	aopts.load.tcp_idle_ns = d->file.tcp_idle_ms * 1000000ULL;
 	aopts.load.udp_idle_ns = d->file.udp_idle_ms * 1000000ULL;
 	aopts.load.tcp_closing_ns = d->file.tcp_closing_ms * 1000000ULL;
-	/* before any map is touched; held until exit */
-	ret = xlb_pin_lock(d->pin_dir, err, sizeof(err));
-	if (ret < 0) {
-		logmsg(LOG_ERR, "%s", err);
-		return ret;
-	}
 	ret = xlb_attach(&d->at, &aopts, err, sizeof(err));
 	if (ret) {
 		logmsg(LOG_ERR, "%s", err);
@@ -333,6 +327,7 @@ static void start_failed(struct xlbd *d, int fresh)
 static int run(struct xlbd *d)
 {
 	struct xlb_config desired = {};
+	char err[XLB_ERR_MAX];
 	int from_state, fresh;
 
 	if (load_settings(d))
@@ -345,6 +340,16 @@ static int run(struct xlbd *d)
 		logmsg(LOG_INFO, "signalled to exit during start-up: exiting before attaching");
 		xlb_config_free(&desired);
 		return 0;
+	}
+	/*
+	 * Before any map is touched, and before asking what is pinned: a second
+	 * xlbd that lost the race must not take the first one's pins for its
+	 * own. Held until exit.
+	 */
+	if (xlb_pin_lock(d->pin_dir, err, sizeof(err)) < 0) {
+		logmsg(LOG_ERR, "%s", err);
+		xlb_config_free(&desired);
+		return 1;
 	}
 	fresh = !xlb_pins_exist(d->pin_dir);
 	if (attach_data_plane(d) || apply_desired(d, &desired, from_state) || announce_start(d) ||

@@ -589,10 +589,12 @@ int choose_desired(struct xlbd *d, struct xlb_config *desired, int *from_state)
 	/* the host's, not the file's: kept even when the file wins */
 	d->state.withdrawn = desired->host_withdrawn;
 	snprintf(applied, sizeof(applied), "%s", desired->applied_at[0] ? desired->applied_at : "?");
-	if (xlb_state_digest_matches(digest, &d->file)) {
+	if (xlb_state_digest_matches(digest, desired->bytes_digest, &d->file)) {
 		*from_state = 1;
 		/* the content's digest from now on, also where the state held the bytes' */
 		snprintf(d->state.digest, sizeof(d->state.digest), "%s", d->file.digest);
+		snprintf(d->state.bytes_digest, sizeof(d->state.bytes_digest), "%s",
+			 d->file.bytes_digest);
 		memcpy(d->state.applied_at, desired->applied_at, sizeof(d->state.applied_at));
 		logmsg(LOG_INFO, "%s: same content as when applied at %s (edits to comments or "
 		       "layout are none): the saved runtime state stays", d->config_path, applied);
