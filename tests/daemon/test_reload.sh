@@ -138,6 +138,7 @@ ctl backend set 198.18.100.11:80/tcp 198.18.0.11 weight 77 >/dev/null
 state_before=$(state)
 {
 	echo "conntrack: { size: 65536 }"
+	echo "blocklist: { block: [198.18.5.0/24] }"
 	echo "vips:"
 	echo "  - vip: 198.18.100.11:80/tcp"
 	echo "    scheduler: wrr"
@@ -151,7 +152,8 @@ state_before=$(state)
 	echo "    backends: [{ address: 198.18.0.12 }]"
 } >"$CONF"
 out=$(ctl reload dry-run 2>&1)
-expect_eq "dry-run lists each field that would change, with its old and new value" "$? $out" "0 198.18.100.11:80/tcp: sched: maglev -> wrr
+expect_eq "dry-run lists each field that would change, with its old and new value" "$? $out" "0 + blocklist 198.18.5.0/24
+198.18.100.11:80/tcp: sched: maglev -> wrr
 198.18.100.11:80/tcp: health.check: none -> tcp
 198.18.100.11:80/tcp: backend 198.18.0.11: weight: 77 -> 5
 - 198.18.100.11:80/tcp: backend 198.18.0.12 (weight 100, enabled)
@@ -162,8 +164,8 @@ expect_eq "dry-run lists each field that would change, with its old and new valu
 expect_eq "... and applies none of it" "$(state)" "$state_before"
 expect_eq "... the running VIPs unchanged" "$(vips)" "$ALL3"
 expect_eq "--dry-run is the same, and -j gives the lines" \
-	"$(ctl -j reload --dry-run | jq -c '[.dry_run, (.diff | length), .diff[2]]')" \
-	'[true,8,"198.18.100.11:80/tcp: backend 198.18.0.11: weight: 77 -> 5"]'
+	"$(ctl -j reload --dry-run | jq -c '[.dry_run, (.diff | length), .diff[3]]')" \
+	'[true,9,"198.18.100.11:80/tcp: backend 198.18.0.11: weight: 77 -> 5"]'
 cp "$RUN/good.yaml" "$CONF"
 sed -i '1i # a comment' "$CONF"
 expect_eq "a file that changes only the runtime change's field: that one line" \

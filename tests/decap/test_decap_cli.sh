@@ -171,6 +171,17 @@ expect_eq "show without dev: every attachment, as show dev gives each" \
 	"$(dcp show)" "$(dcp show dev dcp0)"
 expect_eq "show -j without dev: the list of them" \
 	"$(dcp -j show | jq -c '[.attachments[] | del(.counters)]')" "[$(dcp -j show dev dcp0 | jq -c 'del(.counters)')]"
+# a folder whose "link" is a map: reported, and the other attachments still shown
+mkdir -p "$BASE/bogus0"
+if in_ns bpftool map create "$BASE/bogus0/link" type array key 4 value 4 entries 1 name bogus 2>/dev/null; then
+	out=$(dcp show 2>"$RUN/err")
+	expect_eq "show: a folder it cannot read is reported, exit 1, the others still shown" \
+		"$? $(grep -c '^dev dcp0 ' <<<"$out") $(grep -c bogus0 "$RUN/err")" "1 1 1"
+	rm -f "$BASE/bogus0/link"
+else
+	ok "show: a folder it cannot read # SKIP bpftool cannot pin a map here"
+fi
+rmdir "$BASE/bogus0"
 out=$(in_ns "$DECAP" -d "$RUN/bpf/none" show)
 expect_eq "show without dev, nothing attached: says so, exit 0" "$? $out" \
 	"0 nothing attached (no interface under $RUN/bpf/none)"

@@ -224,26 +224,23 @@ out:
 	free(ws);
 }
 
-/* Rules in a that b lacks, as "SIGN blocklist RULE" (allow rules say so). */
+/* Rules in a that b lacks, as "SIGN blocklist RULE" (allow rules say so): O(n log n). */
 static void rules_missing(struct diff *df, char sign, const struct xlb_blocklist *a,
 			  const struct xlb_blocklist *b)
 {
 	char buf[XLB_BLOCK_RULE_STR_MAX];
-	__u32 i, j;
+	__u32 *idx = calloc(a->n + 1, sizeof(*idx)), n = 0, i;
 
-	for (i = 0; i < a->n; i++) {
-		for (j = 0; j < b->n; j++)
-			if (!memcmp(&a->rules[i].pfx, &b->rules[j].pfx, sizeof(a->rules[i].pfx)) &&
-			    a->rules[i].has_vip == b->rules[j].has_vip &&
-			    a->rules[i].allow == b->rules[j].allow &&
-			    (!a->rules[i].has_vip ||
-			     !memcmp(&a->rules[i].vip, &b->rules[j].vip, sizeof(a->rules[i].vip))))
-				break;
-		if (j < b->n)
-			continue;
-		xlb_block_rule_format(&a->rules[i], buf, sizeof(buf));
+	if (!idx || xlb_blocklist_minus(a, b, idx, &n)) {
+		df->err = -ENOMEM;
+		free(idx);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		xlb_block_rule_format(&a->rules[idx[i]], buf, sizeof(buf));
 		line(df, "%c blocklist %s", sign, buf);
 	}
+	free(idx);
 }
 
 static void diff_encap(struct diff *df, const char *key, const struct encap_source *a,

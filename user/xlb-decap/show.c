@@ -182,7 +182,7 @@ static int show_all(const struct decap_bpf *skel, const char *base)
 {
 	struct json_object *list = xlb_cli.json ? json_object_new_array() : NULL, *obj;
 	char *names[XLB_DECAP_SHOW_MAX], dir[PATH_MAX];
-	size_t n = 0, i, shown = 0;
+	size_t n = 0, i, shown = 0, more = 0;
 	struct dirent *de;
 	DIR *d = opendir(base);
 	int ret = 0;
@@ -191,33 +191,45 @@ static int show_all(const struct decap_bpf *skel, const char *base)
 		json_object_put(list);
 		return xlb_cli_fail(-errno, "cannot read %s: %s", base, strerror(errno));
 	}
-	while (d && n < XLB_DECAP_SHOW_MAX && (de = readdir(d)))
-		if (de->d_name[0] != '.' && (names[n] = strdup(de->d_name)))
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == XLB_DECAP_SHOW_MAX) {
+			more++;
+			continue;
+		}
+		if ((names[n] = strdup(de->d_name)))
 			n++;
+	}
 	if (d)
 		closedir(d);
 	qsort(names, n, sizeof(names[0]), name_cmp);
-	for (i = 0; i < n && !ret; i++) {
+	/* a folder that cannot be read is reported (exit 1), and the others still shown */
+	for (i = 0; i < n; i++) {
+		int one;
+
 		obj = NULL;
 		snprintf(dir, sizeof(dir), "%s/%s", base, names[i]);
-		ret = show_one(skel, names[i], dir, &obj);
-		if (ret == -ENOENT) { /* not an interface's folder, or detached */
-			ret = 0;
+		one = show_one(skel, names[i], dir, &obj);
+		if (one == -ENOENT) /* not an interface's folder, or detached */
 			continue;
-		}
-		if (!ret && obj)
+		if (!one && obj)
 			json_object_array_add(list, obj);
-		shown += !ret;
+		shown += !one;
+		ret = ret ?: one;
 	}
 	for (i = 0; i < n; i++)
 		free(names[i]);
-	if (!ret && list) {
+	if (more)
+		ret = xlb_cli_fail(-E2BIG, "%zu more folders under %s not shown (at most %d)", more,
+				   base, XLB_DECAP_SHOW_MAX);
+	if (list) {
 		obj = json_object_new_object();
 		json_object_object_add(obj, "attachments", list);
 		xlb_cli_print_json(stdout, obj);
 		json_object_put(obj);
 		list = NULL;
-	} else if (!ret && !shown) {
+	} else if (!shown && !ret) {
 		printf("nothing attached (no interface under %s)\n", base);
 	}
 	json_object_put(list);
