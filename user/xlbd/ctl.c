@@ -221,7 +221,9 @@ static int audited(const char *cmd, struct json_object *req)
 	return 1;
 }
 
-#define AUDIT_ARGS_MAX 1024 /* of the request's text in the line; json has it whole */
+#define AUDIT_ARGS_MAX 1024 /* of the request's text in the line */
+/* json has it whole up to this, under journald's 48K LineMax once escaped */
+#define AUDIT_JSON_ARGS_MAX 4096
 
 /* "control: uid 0 pid 42: backend-add {...}", held until the outcome is known */
 static void audit_begin(const struct client *c, const char *cmd, struct json_object *req)
@@ -239,7 +241,16 @@ static void audit_begin(const struct client *c, const char *cmd, struct json_obj
 		json_object_object_add(fields, "uid", json_object_new_int(c->uid));
 		json_object_object_add(fields, "pid", json_object_new_int(c->pid));
 		json_object_object_add(fields, "cmd", json_object_new_string(cmd));
-		json_object_object_add(fields, "args", json_object_get(args));
+		if (strlen(text) > AUDIT_JSON_ARGS_MAX) {
+			int n = AUDIT_JSON_ARGS_MAX;
+
+			while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+				n--; /* not inside a UTF-8 character */
+			json_object_object_add(fields, "args", json_object_new_string_len(text, n));
+			json_object_object_add(fields, "args_truncated", json_object_new_boolean(1));
+		} else {
+			json_object_object_add(fields, "args", json_object_get(args));
+		}
 	}
 	log_hold(fields, "control: uid %d pid %d: %s%s%.*s%s", c->uid, c->pid, cmd,
 		 *text ? " " : "", AUDIT_ARGS_MAX, text,

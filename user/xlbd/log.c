@@ -75,8 +75,11 @@ static void format_ts(const struct timespec *ts, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03ldZ", ts->tv_nsec / 1000000);
 }
 
-/* One text line: its prefix, then the message up to a newline, control bytes as '?'. */
-static const char *write_text_line(int level, const char *stamp, const char *msg)
+/*
+ * One text line: its prefix, then the message, control bytes (a newline
+ * too: a request's text must not forge a line of its own) as '?'.
+ */
+static void write_text_line(int level, const char *stamp, const char *msg)
 {
 	char line[LOG_LINE_MAX + 64];
 	size_t n;
@@ -87,11 +90,10 @@ static const char *write_text_line(int level, const char *stamp, const char *msg
 		n = snprintf(line, sizeof(line), "xlbd: %s: ", level_names[level]);
 	else
 		n = snprintf(line, sizeof(line), "%s xlbd: %s: ", stamp, level_names[level]);
-	for (; *msg && *msg != '\n' && n < sizeof(line) - 1; msg++)
+	for (; *msg && n < sizeof(line) - 1; msg++)
 		line[n++] = ((unsigned char)*msg < 0x20 && *msg != '\t') || *msg == 0x7f ? '?' : *msg;
 	line[n++] = '\n';
 	fwrite(line, 1, n, stderr);
-	return *msg == '\n' ? msg + 1 : NULL;
 }
 
 static void write_line(int level, const struct timespec *ts, struct json_object *fields,
@@ -102,10 +104,7 @@ static void write_line(int level, const struct timespec *ts, struct json_object 
 
 	format_ts(ts, stamp, sizeof(stamp));
 	if (log_format != LOG_FMT_JSON) {
-		/* a message of several lines (libbpf's verifier log) is several log lines */
-		do
-			msg = write_text_line(level, stamp, msg);
-		while (msg && *msg);
+		write_text_line(level, stamp, msg);
 		return;
 	}
 	o = json_object_new_object();
@@ -278,17 +277,29 @@ void log_release(int level, struct json_object *more, const char *fmt, ...)
 int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[LOG_LINE_MAX];
-	const char *msg = buf;
+	char *msg = buf;
 	size_t len;
 
 	if (level == LIBBPF_DEBUG && log_level < LOG_DEBUG)
 		return 0;
+	char *nl;
+
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	len = strlen(buf);
 	while (len && buf[len - 1] == '\n')
 		buf[--len] = '\0';
 	if (!strncmp(msg, "libbpf: ", 8))
 		msg += 8;
-	logmsg(level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG, "libbpf: %s", msg);
+	/* a message of several lines (the verifier's log) is several log lines */
+	for (;;) {
+		nl = strchr(msg, '\n');
+		if (nl)
+			*nl = '\0';
+		if (*msg)
+			logmsg(level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG, "libbpf: %s", msg);
+		if (!nl)
+			break;
+		msg = nl + 1;
+	}
 	return 0;
 }
