@@ -205,11 +205,14 @@ check "1M: status answered meanwhile, the slowest within 150 ms ($max ms, $asks 
 check "a walk counted them" after_walks 2
 expect_eq "1M: the backend counts them" "$(active "$V80" 198.18.0.11)" $FULL
 t0=$(date +%s%N)
+audits=$(grep -c 'control: uid 0 pid [0-9]*: conntrack-flush' "$RUN/xlbd.log")
 out=$(ctl -j conntrack flush "$V80" 198.18.0.11)
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "# 1M flush: $ms ms, $(jq -c '{requests, max_busy_us}' <<<"$out")"
 expect_eq "1M: flush deletes them all" "$(jq -c '[.deleted, .complete]' <<<"$out")" "[$FULL,true]"
 check "1M: flush in slices, each within its bound" jq -e '.requests > 20 and .max_busy_us < 100000' <<<"$out"
+expect_eq "1M: one audit line for the flush, not one per slice" \
+	"$(grep -c 'control: uid 0 pid [0-9]*: conntrack-flush' "$RUN/xlbd.log")" "$((audits + 1))"
 expect_eq "1M: the count is 0 right after" "$(active "$V80" 198.18.0.11)" 0
 expect_eq "1M: the table is empty" "$("$PROBE" ct-count "$PIN")" 0
 check "status answers" ctl status
