@@ -166,10 +166,28 @@ clean "rp_filter off and accept_local on clear them" lbdoc
 
 ip netns exec "$LB" sysctl -qw net.ipv6.conf.all.forwarding=0
 finding "IPv6 forwarding off is named" 1 \
-	"fail forwarding net.ipv6.conf.all.forwarding: off: the FIB helper answers nothing, so every packet of an ipip VIP with IPv6 backends is dropped (drop_no_route)" \
+	"fail forwarding net.ipv6.conf.eth0.forwarding: off on eth0: the FIB helper answers nothing for packets arriving there, so each one of an ipip VIP with IPv6 backends is dropped (drop_no_route)" \
+	"sysctl -w net.ipv6.conf.all.forwarding=1" lbdoc
+# the devices on again, all off: the kernel does not forward what XDP passes it
+ip netns exec "$LB" sysctl -qw net.ipv6.conf.eth0.forwarding=1 net.ipv6.conf.eth1.forwarding=1
+finding "IPv6 all.forwarding off with the devices on warns" 1 \
+	"warn forwarding net.ipv6.conf.all.forwarding: off, though on for eth0: a packet passed to the kernel while its next hop is resolved (pass_no_neigh) is not forwarded" \
 	"sysctl -w net.ipv6.conf.all.forwarding=1" lbdoc
 ip netns exec "$LB" sysctl -qw net.ipv6.conf.all.forwarding=1
 clean "forwarding on clears it" lbdoc
+
+# all on, one ingress device off: the FIB helper reads the device's value
+ip netns exec "$LB" sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv4.conf.eth0.forwarding=0
+finding "IPv4 forwarding off on one interface, all on, is named" 1 \
+	"fail forwarding net.ipv4.conf.eth0.forwarding: off on eth0: the FIB helper answers nothing for packets arriving there, so each one of an ipip VIP with IPv4 backends is dropped (drop_no_route)" \
+	"sysctl -w net.ipv4.conf.eth0.forwarding=1" lbdoc
+ip netns exec "$LB" sysctl -qw net.ipv4.conf.eth0.forwarding=1
+ip netns exec "$LB" sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.eth1.forwarding=0
+finding "IPv6 forwarding off on one interface, all on, is named" 1 \
+	"fail forwarding net.ipv6.conf.eth1.forwarding: off on eth1: the FIB helper answers nothing for packets arriving there, so each one of an ipip VIP with IPv6 backends is dropped (drop_no_route)" \
+	"sysctl -w net.ipv6.conf.eth1.forwarding=1" lbdoc
+ip netns exec "$LB" sysctl -qw net.ipv6.conf.eth1.forwarding=1
+clean "the devices' forwarding on clears them" lbdoc
 
 # a backend whose next hop nobody answers: an l2dsr one on eth1's segment, where no host is
 ctl vip add 198.18.100.12:80/tcp check none

@@ -213,25 +213,48 @@ static unsigned int ipip_families(const struct site *s)
 	return fam;
 }
 
-static void check_forwarding(struct doctor *d, unsigned int fam)
+/*
+ * The FIB helper asks with the ingress interface and checks that
+ * device's forwarding, for both families, not "all" (writing "all" only
+ * sets every device). A packet passed to the kernel (pass_no_neigh) is
+ * forwarded by the same device's value for IPv4, but for IPv6 by "all"
+ * or the device's force_forwarding. Every attached interface is an
+ * ingress.
+ */
+static void check_forwarding(struct doctor *d, const struct site *s, unsigned int fam)
 {
 	static const char *const names[] = { "ipv4", "ipv6" };
 	char subject[64], fix[96];
-	int f, v;
+	int f, i, all, v, force;
 
 	for (f = 0; f < 2; f++) {
 		if (!(fam & (1u << f)))
 			continue;
-		snprintf(subject, sizeof(subject), "net.%s.conf.all.forwarding", names[f]);
-		snprintf(fix, sizeof(fix), "sysctl -w net.%s.conf.all.forwarding=1", names[f]);
-		if (doctor_conf_get(names[f], "all", "forwarding", &v))
-			doctor_add(d, DOCTOR_WARN, "forwarding", subject, fix, "cannot read it");
-		else if (!v)
-			doctor_add(d, DOCTOR_FAIL, "forwarding", subject, fix,
-				   "off: the FIB helper answers nothing, so every packet of an ipip VIP "
-				   "with %s backends is dropped (drop_no_route)", f ? "IPv6" : "IPv4");
-		else
-			doctor_add(d, DOCTOR_OK, "forwarding", subject, NULL, "on");
+		if (doctor_conf_get(names[f], "all", "forwarding", &all))
+			all = -1;
+		for (i = 0; i < s->nifaces; i++) {
+			const char *ifn = s->ifaces[i];
+
+			snprintf(subject, sizeof(subject), "net.%s.conf.%s.forwarding", names[f], ifn);
+			/* "all" off: turning it on sets every device, and the kernel's own path for IPv6 */
+			snprintf(fix, sizeof(fix), "sysctl -w net.%s.conf.%s.forwarding=1", names[f],
+				 all == 0 ? "all" : ifn);
+			if (doctor_conf_get(names[f], ifn, "forwarding", &v))
+				doctor_add(d, DOCTOR_WARN, "forwarding", subject, fix, "cannot read it");
+			else if (!v)
+				doctor_add(d, DOCTOR_FAIL, "forwarding", subject, fix,
+					   "off on %s: the FIB helper answers nothing for packets arriving "
+					   "there, so each one of an ipip VIP with %s backends is dropped "
+					   "(drop_no_route)", ifn, f ? "IPv6" : "IPv4");
+			else if (f && all == 0 &&
+				 (doctor_conf_get(names[f], ifn, "force_forwarding", &force) || !force))
+				doctor_add(d, DOCTOR_WARN, "forwarding", "net.ipv6.conf.all.forwarding", fix,
+					   "off, though on for %s: a packet passed to the kernel "
+					   "while its next hop is resolved (pass_no_neigh) is not forwarded",
+					   ifn);
+			else
+				doctor_add(d, DOCTOR_OK, "forwarding", subject, NULL, "on");
+		}
 	}
 }
 
@@ -442,7 +465,7 @@ int do_doctor(struct cmd *c)
 		check_xdp(&d, &s);
 		check_offloads(&d, &s);
 		fam = ipip_families(&s);
-		check_forwarding(&d, fam);
+		check_forwarding(&d, &s, fam);
 		if (fam & 1)
 			check_martians(&d, &s);
 		check_backends(&d, &s);
