@@ -15,9 +15,15 @@
 #include <stdbool.h>
 #include <linux/types.h>
 
-enum doctor_status { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL };
+enum doctor_status { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL, DOCTOR_NSTATUS };
 
-#define DOCTOR_MAX_FINDINGS 4096 /* more are counted, not kept */
+/*
+ * At most this many lines are shown: every warn and fail first, then ok
+ * findings in arrival order; those left out are counted per status.
+ */
+#define DOCTOR_MAX_FINDINGS 4096
+/* warn and fail kept: more than xlbd's limits give (65536 backends, 4 lines each) */
+#define DOCTOR_MAX_PROBLEMS 300000
 
 struct doctor_finding {
 	enum doctor_status status;
@@ -29,7 +35,9 @@ struct doctor_finding {
 
 struct doctor {
 	struct doctor_finding *f;
-	unsigned int n, cap, dropped;
+	unsigned int n, cap;
+	unsigned int kept[DOCTOR_NSTATUS];    /* in f, per status */
+	unsigned int dropped[DOCTOR_NSTATUS]; /* not kept, per status */
 	bool could_not_check;
 };
 
@@ -39,7 +47,12 @@ void doctor_add(struct doctor *d, enum doctor_status st, const char *check, cons
 /* The checks cannot run at all (no daemon, say): one fail finding and exit 2. */
 void doctor_could_not_check(struct doctor *d, const char *check, const char *subject,
 			    const char *fix, const char *detail);
-/* Print every finding (text, or a JSON list with xlb_cli.json); the exit status. */
+/*
+ * Print the findings (text, or a JSON list with xlb_cli.json); the exit
+ * status. Some not shown: the text summary counts them per status, and the
+ * JSON list ends with {check "doctor", subject "findings", dropped {ok,
+ * warn, fail}}.
+ */
 int doctor_report(struct doctor *d);
 void doctor_free(struct doctor *d);
 
