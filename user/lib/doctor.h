@@ -96,9 +96,16 @@ void doctor_default_route_if(char *ifname, size_t len);
 
 /* ---- netlink, for the LB host (doctor_nl.c) ---- */
 
-enum doctor_xdp { DOCTOR_XDP_NONE, DOCTOR_XDP_DRV, DOCTOR_XDP_SKB, DOCTOR_XDP_HW };
-/* The XDP program on ifname and its mode: 0, -ENODEV (no such interface) or -errno. */
-int doctor_xdp_query(const char *ifname, enum doctor_xdp *mode, __u32 *prog_id);
+enum doctor_xdp { DOCTOR_XDP_NONE, DOCTOR_XDP_DRV, DOCTOR_XDP_SKB, DOCTOR_XDP_HW, DOCTOR_XDP_NMODES };
+/*
+ * The XDP program on ifname in each mode, ids[DOCTOR_XDP_DRV..HW], 0 for
+ * none: native and generic exclude each other, an offloaded one may run
+ * beside either (XDP_ATTACHED_MULTI). 0, -ENODEV (no such interface) or -errno.
+ */
+int doctor_xdp_query(const char *ifname, __u32 ids[DOCTOR_XDP_NMODES]);
+struct nlmsghdr;
+/* The same from the kernel's RTM_NEWLINK answer (doctor_xdp_query's parser). */
+void doctor_xdp_parse(const struct nlmsghdr *nlh, __u32 ids[DOCTOR_XDP_NMODES]);
 
 struct doctor_route {
 	int oif;

@@ -87,36 +87,46 @@ static bool ask_daemon(struct doctor *d, struct site *s)
 	return true;
 }
 
+/* xlbd attaches native or generic; the mode is the one holding xlb's program. */
 static void check_xdp(struct doctor *d, struct site *s)
 {
 	static const char *const modes[] = {
 		[DOCTOR_XDP_NONE] = "none", [DOCTOR_XDP_DRV] = "native",
 		[DOCTOR_XDP_SKB] = "generic", [DOCTOR_XDP_HW] = "offloaded",
 	};
-	enum doctor_xdp mode;
+	__u32 ids[DOCTOR_XDP_NMODES];
 	char fix[256];
-	__u32 id;
-	int i, ret;
+	int i, m, mode, ret;
 
 	for (i = 0; i < s->nifaces; i++) {
 		const char *ifn = s->ifaces[i];
 
-		ret = doctor_xdp_query(ifn, &mode, &id);
+		ret = doctor_xdp_query(ifn, ids);
+		mode = DOCTOR_XDP_NONE;
+		for (m = DOCTOR_XDP_DRV; !ret && s->prog_id && m < DOCTOR_XDP_NMODES; m++)
+			if (ids[m] == s->prog_id)
+				mode = m;
 		if (ret == -ENODEV) {
 			doctor_add(d, DOCTOR_FAIL, "xdp", ifn, "run the doctor in xlbd's network "
 				   "namespace; else create the interface and restart xlbd (it attaches at "
 				   "start)", "no such interface in this network namespace");
+			continue;
 		} else if (ret) {
 			doctor_add(d, DOCTOR_WARN, "xdp", ifn, "run xlbctl doctor as root",
 				   "cannot ask the kernel: %s", strerror(-ret));
-		} else if (mode == DOCTOR_XDP_NONE || id != s->prog_id) {
-			char found[48] = "no XDP program";
+			continue;
+		} else if (mode == DOCTOR_XDP_NONE) {
+			char found[64] = "no XDP program";
 
-			if (mode != DOCTOR_XDP_NONE)
-				snprintf(found, sizeof(found), "another XDP program, prog %u", id);
+			for (m = DOCTOR_XDP_DRV; m < DOCTOR_XDP_NMODES && !ids[m]; m++)
+				;
+			if (m < DOCTOR_XDP_NMODES)
+				snprintf(found, sizeof(found), "another XDP program, prog %u (%s)", ids[m],
+					 modes[m]);
 			doctor_add(d, DOCTOR_FAIL, "xdp", ifn, "restart xlbd (it attaches at start); "
 				   "ip link show dev IF names what else is attached",
 				   "xlb's program (prog %u) is not attached: %s", s->prog_id, found);
+			continue;
 		} else if (mode == DOCTOR_XDP_SKB) {
 			s->generic[i] = true;
 			snprintf(fix, sizeof(fix), "xdp_mode: native in the config (or --xdp-mode native), "
@@ -125,7 +135,22 @@ static void check_xdp(struct doctor *d, struct site *s)
 				   "generic XDP (skb mode): the program runs after the kernel has built "
 				   "an skb and merged segments (GRO), much slower than native");
 		} else {
-			doctor_add(d, DOCTOR_OK, "xdp", ifn, NULL, "%s XDP, prog %u", modes[mode], id);
+			doctor_add(d, DOCTOR_OK, "xdp", ifn, NULL, "%s XDP, prog %u", modes[mode],
+				   s->prog_id);
+		}
+		/* a program beside xlb's: an offloaded one runs first, a generic one on what xlb passes */
+		for (m = DOCTOR_XDP_DRV; m < DOCTOR_XDP_NMODES; m++) {
+			if (m == mode || !ids[m])
+				continue;
+			snprintf(fix, sizeof(fix), "ip link set dev %s %s off, unless it is meant to be "
+				 "there", ifn, m == DOCTOR_XDP_HW ? "xdpoffload" :
+				 m == DOCTOR_XDP_SKB ? "xdpgeneric" : "xdpdrv");
+			doctor_add(d, DOCTOR_WARN, "xdp", ifn, fix, "another XDP program beside xlb's: "
+				   "prog %u, %s: %s", ids[m], modes[m], m == DOCTOR_XDP_HW ?
+				   "it runs first, in the NIC, and what it drops or redirects never "
+				   "reaches xlb" : m == DOCTOR_XDP_SKB ? "it runs on what xlb passes to "
+				   "the kernel" : "it runs first, and what it drops or redirects never "
+				   "reaches xlb");
 		}
 	}
 }
