@@ -88,7 +88,10 @@ int doctor_addr_where(const __be32 addr[4], char *other, size_t otherlen);
  */
 int doctor_listener(const __be32 addr[4], __u16 port, __u8 proto, char *bound, size_t len);
 
-/* Up interfaces other than loopbacks with an IPv4 address: how many (at most max) into names. */
+/*
+ * Up interfaces other than loopbacks with an IPv4 address: the first max
+ * into names, how many there are in all (more than max: not all named), or -errno.
+ */
 int doctor_ipv4_ifaces(char (*names)[16], int max);
 
 /* The interface of the IPv4 default route (/proc/net/route), or "" if none. */
