@@ -50,6 +50,8 @@ run_suite unit-state "$build/test_state"
 run_suite unit-prom "$build/test_prom"
 run_suite unit-proto "$build/test_proto"
 run_suite unit-handoff "$build/test_handoff"
+run_suite unit-doctor-findings "$build/test_doctor_findings"
+run_suite unit-doctor-xdp "$build/test_doctor_xdp"
 run_suite unit-xlbctl env XLBCTL="$build/xlbctl" "$build/test_xlbctl"
 run_suite unit-xlbctl-top env XLBCTL="$build/xlbctl" "$build/test_xlbctl_top"
 if [ "$only_unit" -eq 0 ]; then

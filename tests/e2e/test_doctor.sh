@@ -96,17 +96,51 @@ ip -n "$BE1" link del xlbtv0
 ip netns exec "$BE1" sysctl -qw net.ipv4.conf.all.rp_filter=0
 clean "rp_filter off clears it" bedoc
 
+# eth0 takes every IPv4 VIP tunnelled (xlb-decap): ARP for them matters there only on-link
+TUN="; the VIPs come tunnelled to eth0 (xlb-decap): this matters only where the segment sends a VIP's traffic on-link (L2 DSR)"
 ip netns exec "$BE1" sysctl -qw net.ipv4.conf.all.arp_ignore=0
-finding "arp_ignore 0 is named" 1 \
-	"fail arp_ignore eth0: arp_ignore=0: eth0 answers ARP for the VIPs on lo, so the segment may send VIP traffic here, past the LB" \
+finding "arp_ignore 0 where the VIPs come tunnelled warns" 1 \
+	"warn arp_ignore eth0: arp_ignore=0: eth0 answers ARP for the VIPs on lo, so the segment may send VIP traffic here, past the LB$TUN" \
 	"sysctl -w net.ipv4.conf.all.arp_ignore=1" bedoc
+finding "and fails with an IPv4 VIP xlb-decap does not take (L2 DSR)" 1 \
+	"fail arp_ignore eth0: arp_ignore=0: eth0 answers ARP for the VIPs on lo, so the segment may send VIP traffic here, past the LB" \
+	"sysctl -w net.ipv4.conf.all.arp_ignore=1" bedoc 198.18.100.12
 ip netns exec "$BE1" sysctl -qw net.ipv4.conf.all.arp_ignore=1
 ip netns exec "$BE1" sysctl -qw net.ipv4.conf.all.arp_announce=0
-finding "arp_announce 0 is named" 1 \
-	"fail arp_announce eth0: arp_announce=0: ARP requests from eth0 may give a VIP as their source, and the segment learns this host's MAC for it" \
+finding "arp_announce 0 where the VIPs come tunnelled warns" 1 \
+	"warn arp_announce eth0: arp_announce=0: ARP requests from eth0 may give a VIP as their source, and the segment learns this host's MAC for it$TUN" \
 	"sysctl -w net.ipv4.conf.all.arp_announce=2" bedoc
+ip -n "$BE1" link add xlbtv0 type veth peer name xlbtv1
+ip -n "$BE1" addr add 198.18.9.1/24 dev xlbtv0
+ip -n "$BE1" link set xlbtv1 up
+ip -n "$BE1" link set xlbtv0 up
+finding "and fails on an interface without xlb-decap" 1 \
+	"fail arp_announce xlbtv0: arp_announce=0: ARP requests from xlbtv0 may give a VIP as their source, and the segment learns this host's MAC for it" \
+	"sysctl -w net.ipv4.conf.all.arp_announce=2" bedoc
+ip -n "$BE1" link del xlbtv0
 ip netns exec "$BE1" sysctl -qw net.ipv4.conf.all.arp_announce=2
 clean "arp_ignore 1 and arp_announce 2 clear them" bedoc
+
+# more interfaces with IPv4 than doctor checks: it says how many it left out
+for i in $(seq 1 35); do
+	echo "link add xlbtw$i type veth peer name xlbtx$i"
+	echo "addr add 198.18.20.$i/32 dev xlbtw$i"
+	echo "addr add 198.18.21.$i/32 dev xlbtx$i"
+	echo "link set xlbtw$i up"
+	echo "link set xlbtx$i up"
+done | ip -n "$BE1" -batch -
+finding "interfaces past the 64 checked are counted" 1 \
+	"warn sysctls interfaces: 71 interfaces with IPv4, 7 not checked (the first 64 are)" \
+	"sysctl net.ipv4.conf.IF (arp_ignore, arp_announce, rp_filter) on the others, with all's" bedoc
+for i in $(seq 1 35); do echo "link del xlbtw$i"; done | ip -n "$BE1" -batch -
+clean "and gone with them" bedoc
+# so are attachments' folders past the 64 looked at
+for i in $(seq 1 70); do mkdir "$RUN/decap-bpf/be1/xlbtf$i"; done
+finding "attachment folders past the 64 looked at are counted" 1 \
+	"warn decap $RUN/decap-bpf/be1: 71 interfaces' folders here, 7 not looked at (at most 64): their attachments and VIPs are not checked" \
+	"xlb-decap doctor dev IF checks one" bedoc
+for i in $(seq 1 70); do rmdir "$RUN/decap-bpf/be1/xlbtf$i"; done
+clean "and gone with them" bedoc
 
 bash "$TOP/scripts/topo.sh" nginx-stop -p "$SITE" 1
 finding "the backend's listener stopped is named" 1 \
@@ -166,10 +200,28 @@ clean "rp_filter off and accept_local on clear them" lbdoc
 
 ip netns exec "$LB" sysctl -qw net.ipv6.conf.all.forwarding=0
 finding "IPv6 forwarding off is named" 1 \
-	"fail forwarding net.ipv6.conf.all.forwarding: off: the FIB helper answers nothing, so every packet of an ipip VIP with IPv6 backends is dropped (drop_no_route)" \
+	"fail forwarding net.ipv6.conf.eth0.forwarding: off on eth0: the FIB helper answers nothing for packets arriving there, so each one of an ipip VIP with IPv6 backends is dropped (drop_no_route)" \
+	"sysctl -w net.ipv6.conf.all.forwarding=1" lbdoc
+# the devices on again, all off: the kernel does not forward what XDP passes it
+ip netns exec "$LB" sysctl -qw net.ipv6.conf.eth0.forwarding=1 net.ipv6.conf.eth1.forwarding=1
+finding "IPv6 all.forwarding off with the devices on warns" 1 \
+	"warn forwarding net.ipv6.conf.all.forwarding: off, though on for eth0: a packet passed to the kernel while its next hop is resolved (pass_no_neigh) is not forwarded" \
 	"sysctl -w net.ipv6.conf.all.forwarding=1" lbdoc
 ip netns exec "$LB" sysctl -qw net.ipv6.conf.all.forwarding=1
 clean "forwarding on clears it" lbdoc
+
+# all on, one ingress device off: the FIB helper reads the device's value
+ip netns exec "$LB" sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv4.conf.eth0.forwarding=0
+finding "IPv4 forwarding off on one interface, all on, is named" 1 \
+	"fail forwarding net.ipv4.conf.eth0.forwarding: off on eth0: the FIB helper answers nothing for packets arriving there, so each one of an ipip VIP with IPv4 backends is dropped (drop_no_route)" \
+	"sysctl -w net.ipv4.conf.eth0.forwarding=1" lbdoc
+ip netns exec "$LB" sysctl -qw net.ipv4.conf.eth0.forwarding=1
+ip netns exec "$LB" sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.eth1.forwarding=0
+finding "IPv6 forwarding off on one interface, all on, is named" 1 \
+	"fail forwarding net.ipv6.conf.eth1.forwarding: off on eth1: the FIB helper answers nothing for packets arriving there, so each one of an ipip VIP with IPv6 backends is dropped (drop_no_route)" \
+	"sysctl -w net.ipv6.conf.eth1.forwarding=1" lbdoc
+ip netns exec "$LB" sysctl -qw net.ipv6.conf.eth1.forwarding=1
+clean "the devices' forwarding on clears them" lbdoc
 
 # a backend whose next hop nobody answers: an l2dsr one on eth1's segment, where no host is
 ctl vip add 198.18.100.12:80/tcp check none

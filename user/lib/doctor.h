@@ -15,9 +15,15 @@
 #include <stdbool.h>
 #include <linux/types.h>
 
-enum doctor_status { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL };
+enum doctor_status { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL, DOCTOR_NSTATUS };
 
-#define DOCTOR_MAX_FINDINGS 4096 /* more are counted, not kept */
+/*
+ * At most this many lines are shown: every warn and fail first, then ok
+ * findings in arrival order; those left out are counted per status.
+ */
+#define DOCTOR_MAX_FINDINGS 4096
+/* warn and fail kept: more than xlbd's limits give (65536 backends, 4 lines each) */
+#define DOCTOR_MAX_PROBLEMS 300000
 
 struct doctor_finding {
 	enum doctor_status status;
@@ -29,7 +35,9 @@ struct doctor_finding {
 
 struct doctor {
 	struct doctor_finding *f;
-	unsigned int n, cap, dropped;
+	unsigned int n, cap;
+	unsigned int kept[DOCTOR_NSTATUS];    /* in f, per status */
+	unsigned int dropped[DOCTOR_NSTATUS]; /* not kept, per status */
 	bool could_not_check;
 };
 
@@ -39,7 +47,12 @@ void doctor_add(struct doctor *d, enum doctor_status st, const char *check, cons
 /* The checks cannot run at all (no daemon, say): one fail finding and exit 2. */
 void doctor_could_not_check(struct doctor *d, const char *check, const char *subject,
 			    const char *fix, const char *detail);
-/* Print every finding (text, or a JSON list with xlb_cli.json); the exit status. */
+/*
+ * Print the findings (text, or a JSON list with xlb_cli.json); the exit
+ * status. Some not shown: the text summary counts them per status, and the
+ * JSON list ends with {check "doctor", subject "findings", dropped {ok,
+ * warn, fail}}.
+ */
 int doctor_report(struct doctor *d);
 void doctor_free(struct doctor *d);
 
@@ -75,7 +88,10 @@ int doctor_addr_where(const __be32 addr[4], char *other, size_t otherlen);
  */
 int doctor_listener(const __be32 addr[4], __u16 port, __u8 proto, char *bound, size_t len);
 
-/* Up interfaces other than loopbacks with an IPv4 address: how many (at most max) into names. */
+/*
+ * Up interfaces other than loopbacks with an IPv4 address: the first max
+ * into names, how many there are in all (more than max: not all named), or -errno.
+ */
 int doctor_ipv4_ifaces(char (*names)[16], int max);
 
 /* The interface of the IPv4 default route (/proc/net/route), or "" if none. */
@@ -83,9 +99,16 @@ void doctor_default_route_if(char *ifname, size_t len);
 
 /* ---- netlink, for the LB host (doctor_nl.c) ---- */
 
-enum doctor_xdp { DOCTOR_XDP_NONE, DOCTOR_XDP_DRV, DOCTOR_XDP_SKB, DOCTOR_XDP_HW };
-/* The XDP program on ifname and its mode: 0, -ENODEV (no such interface) or -errno. */
-int doctor_xdp_query(const char *ifname, enum doctor_xdp *mode, __u32 *prog_id);
+enum doctor_xdp { DOCTOR_XDP_NONE, DOCTOR_XDP_DRV, DOCTOR_XDP_SKB, DOCTOR_XDP_HW, DOCTOR_XDP_NMODES };
+/*
+ * The XDP program on ifname in each mode, ids[DOCTOR_XDP_DRV..HW], 0 for
+ * none: native and generic exclude each other, an offloaded one may run
+ * beside either (XDP_ATTACHED_MULTI). 0, -ENODEV (no such interface) or -errno.
+ */
+int doctor_xdp_query(const char *ifname, __u32 ids[DOCTOR_XDP_NMODES]);
+struct nlmsghdr;
+/* The same from the kernel's RTM_NEWLINK answer (doctor_xdp_query's parser). */
+void doctor_xdp_parse(const struct nlmsghdr *nlh, __u32 ids[DOCTOR_XDP_NMODES]);
 
 struct doctor_route {
 	int oif;

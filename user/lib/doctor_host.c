@@ -272,21 +272,34 @@ void doctor_default_route_if(char *ifname, size_t len)
 	fclose(f);
 }
 
+static bool ipv4_iface(const struct ifaddrs *i)
+{
+	return i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+	       !(i->ifa_flags & IFF_LOOPBACK) && (i->ifa_flags & IFF_UP);
+}
+
 int doctor_ipv4_ifaces(char (*names)[16], int max)
 {
-	struct ifaddrs *ifs, *i;
+	struct ifaddrs *ifs, *i, *j;
 	int n = 0, k;
 
 	if (getifaddrs(&ifs))
 		return -errno;
-	for (i = ifs; i && n < max; i = i->ifa_next) {
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
-		    (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+	for (i = ifs; i; i = i->ifa_next) {
+		if (!ipv4_iface(i))
 			continue;
-		for (k = 0; k < n && strcmp(names[k], i->ifa_name); k++)
+		if (n < max) {
+			for (k = 0; k < n && strcmp(names[k], i->ifa_name); k++)
+				;
+			if (k == n)
+				snprintf(names[n++], 16, "%s", i->ifa_name);
+			continue;
+		}
+		/* past names: counted unless an earlier address of it was */
+		for (j = ifs; j != i && (!ipv4_iface(j) || strcmp(j->ifa_name, i->ifa_name));
+		     j = j->ifa_next)
 			;
-		if (k == n)
-			snprintf(names[n++], 16, "%s", i->ifa_name);
+		n += j == i;
 	}
 	freeifaddrs(ifs);
 	return n;

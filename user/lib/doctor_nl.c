@@ -56,60 +56,84 @@ out:
 }
 
 struct xdp_answer {
-	enum doctor_xdp mode;
-	__u32 prog_id;
+	enum doctor_xdp mode; /* DOCTOR_XDP_NMODES: XDP_ATTACHED_MULTI */
+	__u32 prog_id, *ids;
 };
 
+/*
+ * With one mode the kernel sends IFLA_XDP_PROG_ID; with two (an offloaded
+ * one beside, or before 5.9 native and generic at once) only the per-mode ids.
+ */
 static int on_xdp(const struct nlattr *attr, void *data)
 {
 	struct xdp_answer *x = data;
+	int type = mnl_attr_get_type(attr);
 
-	switch (mnl_attr_get_type(attr)) {
+	if (mnl_attr_validate(attr, type == IFLA_XDP_ATTACHED ? MNL_TYPE_U8 : MNL_TYPE_U32) < 0)
+		return MNL_CB_OK; /* too short to read */
+	switch (type) {
 	case IFLA_XDP_ATTACHED:
 		switch (mnl_attr_get_u8(attr)) {
 		case XDP_ATTACHED_DRV: x->mode = DOCTOR_XDP_DRV; break;
 		case XDP_ATTACHED_SKB: x->mode = DOCTOR_XDP_SKB; break;
 		case XDP_ATTACHED_HW: x->mode = DOCTOR_XDP_HW; break;
+		case XDP_ATTACHED_MULTI: x->mode = DOCTOR_XDP_NMODES; break;
 		default: x->mode = DOCTOR_XDP_NONE; break;
 		}
 		break;
 	case IFLA_XDP_PROG_ID:
 		x->prog_id = mnl_attr_get_u32(attr);
 		break;
+	case IFLA_XDP_DRV_PROG_ID:
+		x->ids[DOCTOR_XDP_DRV] = mnl_attr_get_u32(attr);
+		break;
+	case IFLA_XDP_SKB_PROG_ID:
+		x->ids[DOCTOR_XDP_SKB] = mnl_attr_get_u32(attr);
+		break;
+	case IFLA_XDP_HW_PROG_ID:
+		x->ids[DOCTOR_XDP_HW] = mnl_attr_get_u32(attr);
+		break;
 	}
 	return MNL_CB_OK;
 }
 
-static int on_link(const struct nlmsghdr *nlh, void *data)
+void doctor_xdp_parse(const struct nlmsghdr *nlh, __u32 ids[DOCTOR_XDP_NMODES])
 {
+	struct xdp_answer x = { .mode = DOCTOR_XDP_NONE, .ids = ids };
 	struct nlattr *attr;
 
-	if (nlh->nlmsg_type != RTM_NEWLINK)
-		return MNL_CB_OK;
+	memset(ids, 0, DOCTOR_XDP_NMODES * sizeof(ids[0]));
+	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifinfomsg)))
+		return;
 	mnl_attr_for_each(attr, nlh, sizeof(struct ifinfomsg))
 		if (mnl_attr_get_type(attr) == IFLA_XDP)
-			mnl_attr_parse_nested(attr, on_xdp, data);
+			mnl_attr_parse_nested(attr, on_xdp, &x);
+	/* one mode and no per-mode id (an older kernel): the one id is that mode's */
+	if (x.mode != DOCTOR_XDP_NONE && x.mode != DOCTOR_XDP_NMODES && !ids[x.mode])
+		ids[x.mode] = x.prog_id;
+}
+
+static int on_link(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type == RTM_NEWLINK)
+		doctor_xdp_parse(nlh, data);
 	return MNL_CB_OK;
 }
 
-int doctor_xdp_query(const char *ifname, enum doctor_xdp *mode, __u32 *prog_id)
+int doctor_xdp_query(const char *ifname, __u32 ids[DOCTOR_XDP_NMODES])
 {
 	char buf[256];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct xdp_answer x = { DOCTOR_XDP_NONE, 0 };
 	struct ifinfomsg *ifm;
-	int ret;
 
+	memset(ids, 0, DOCTOR_XDP_NMODES * sizeof(ids[0]));
 	if (strlen(ifname) >= IFNAMSIZ)
 		return -ENODEV;
 	nlh->nlmsg_type = RTM_GETLINK;
 	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	ifm->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
-	ret = request(nlh, on_link, &x);
-	*mode = x.mode;
-	*prog_id = x.prog_id;
-	return ret;
+	return request(nlh, on_link, ids);
 }
 
 static void addr_in(__be32 out[4], const void *p, int family)

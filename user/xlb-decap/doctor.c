@@ -150,15 +150,24 @@ static void check_attached(struct dstate *s, const char *base, const char *dev, 
 static void scan_attached(struct dstate *s, const char *base)
 {
 	struct dirent *e;
-	int n = 0;
+	int n = 0, seen = 0;
 	DIR *dir = opendir(base);
 
 	if (!dir)
 		return; /* nothing ever attached here */
-	while ((e = readdir(dir)) && n++ < 4 * MAX_ATTACHED)
-		if (e->d_name[0] != '.' && strlen(e->d_name) < IFNAMSIZ)
+	/* past MAX_ATTACHED only counted, up to a bound: the folder may be huge */
+	while ((e = readdir(dir)) && seen < 1000000) {
+		seen++;
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= IFNAMSIZ)
+			continue;
+		if (n++ < MAX_ATTACHED)
 			check_attached(s, base, e->d_name, false);
+	}
 	closedir(dir);
+	if (n > MAX_ATTACHED)
+		doctor_add(&s->d, DOCTOR_WARN, "decap", base, "xlb-decap doctor dev IF checks one",
+			   "%d interfaces' folders here, %d not looked at (at most %d): their "
+			   "attachments and VIPs are not checked", n, n - MAX_ATTACHED, MAX_ATTACHED);
 }
 
 static void check_vips(struct dstate *s)
@@ -219,6 +228,53 @@ static bool is_attached(const struct dstate *s, const char *dev)
 	return false;
 }
 
+/* Every IPv4 VIP is one xlb-decap takes: the LB sends it tunnelled (forward ipip). */
+static bool v4_vips_tunnelled(const struct dstate *s)
+{
+	int i;
+
+	for (i = 0; i < s->nvips; i++)
+		if (xlb_addr_is_v4(s->vips[i].addr) && !s->vips[i].decap)
+			return false;
+	return true;
+}
+
+/*
+ * The VIPs on lo must not be ARPed for here. On an interface that takes
+ * them tunnelled (decap attached, every IPv4 VIP among its VIPs) that
+ * matters only where the segment sends a VIP's traffic on-link, which
+ * doctor cannot see (an L2 DSR LB elsewhere, a VIP routed on-link): a
+ * warning there, a failure elsewhere.
+ */
+static void check_arp(struct dstate *s, const char *ifn, bool tunnelled)
+{
+	enum doctor_status st = tunnelled ? DOCTOR_WARN : DOCTOR_FAIL;
+	char only[160] = "";
+	int v;
+
+	if (tunnelled)
+		snprintf(only, sizeof(only), "; the VIPs come tunnelled to %.15s (xlb-decap): this "
+			 "matters only where the segment sends a VIP's traffic on-link (L2 DSR)", ifn);
+	if (doctor_conf_max(ifn, "arp_ignore", &v))
+		doctor_add(&s->d, DOCTOR_WARN, "arp_ignore", ifn, "sysctl net.ipv4.conf",
+			   "cannot read it");
+	else if (!v)
+		doctor_add(&s->d, st, "arp_ignore", ifn, "sysctl -w net.ipv4.conf.all.arp_ignore=1",
+			   "arp_ignore=0: %s answers ARP for the VIPs on lo, so the segment "
+			   "may send VIP traffic here, past the LB%s", ifn, only);
+	else
+		doctor_add(&s->d, DOCTOR_OK, "arp_ignore", ifn, NULL, "arp_ignore=%d", v);
+	if (doctor_conf_max(ifn, "arp_announce", &v))
+		doctor_add(&s->d, DOCTOR_WARN, "arp_announce", ifn, "sysctl net.ipv4.conf",
+			   "cannot read it");
+	else if (v < 2)
+		doctor_add(&s->d, st, "arp_announce", ifn, "sysctl -w net.ipv4.conf.all.arp_announce=2",
+			   "arp_announce=%d: ARP requests from %s may give a VIP as their "
+			   "source, and the segment learns this host's MAC for it%s", v, ifn, only);
+	else
+		doctor_add(&s->d, DOCTOR_OK, "arp_announce", ifn, NULL, "arp_announce=%d", v);
+}
+
 /*
  * Per IPv4 interface, the values the kernel acts on: arp_ignore and
  * arp_announce for the VIPs on lo (L2 DSR: the LB must be the one to
@@ -238,34 +294,21 @@ static void check_sysctls(struct dstate *s)
 			   "cannot list them: %s", strerror(-n));
 		return;
 	}
+	if (n > MAX_IFS) {
+		doctor_add(&s->d, DOCTOR_WARN, "sysctls", "interfaces", "sysctl net.ipv4.conf.IF "
+			   "(arp_ignore, arp_announce, rp_filter) on the others, with all's",
+			   "%d interfaces with IPv4, %d not checked (the first %d are)", n,
+			   n - MAX_IFS, MAX_IFS);
+		n = MAX_IFS;
+	}
 	doctor_default_route_if(def, sizeof(def));
 	for (i = 0; i < n; i++) {
 		const char *ifn = ifs[i];
-		const char *what = is_attached(s, ifn) ? "decapsulated packets" :
-			"packets to the VIPs (L2 DSR)";
+		bool decap = is_attached(s, ifn);
+		const char *what = decap ? "decapsulated packets" : "packets to the VIPs (L2 DSR)";
 
-		if (any_v4) {
-			if (doctor_conf_max(ifn, "arp_ignore", &v))
-				doctor_add(&s->d, DOCTOR_WARN, "arp_ignore", ifn, "sysctl net.ipv4.conf",
-					   "cannot read it");
-			else if (!v)
-				doctor_add(&s->d, DOCTOR_FAIL, "arp_ignore", ifn,
-					   "sysctl -w net.ipv4.conf.all.arp_ignore=1",
-					   "arp_ignore=0: %s answers ARP for the VIPs on lo, so the segment "
-					   "may send VIP traffic here, past the LB", ifn);
-			else
-				doctor_add(&s->d, DOCTOR_OK, "arp_ignore", ifn, NULL, "arp_ignore=%d", v);
-			if (doctor_conf_max(ifn, "arp_announce", &v))
-				doctor_add(&s->d, DOCTOR_WARN, "arp_announce", ifn, "sysctl net.ipv4.conf",
-					   "cannot read it");
-			else if (v < 2)
-				doctor_add(&s->d, DOCTOR_FAIL, "arp_announce", ifn,
-					   "sysctl -w net.ipv4.conf.all.arp_announce=2",
-					   "arp_announce=%d: ARP requests from %s may give a VIP as their "
-					   "source, and the segment learns this host's MAC for it", v, ifn);
-			else
-				doctor_add(&s->d, DOCTOR_OK, "arp_announce", ifn, NULL, "arp_announce=%d", v);
-		}
+		if (any_v4)
+			check_arp(s, ifn, decap && v4_vips_tunnelled(s));
 		snprintf(fix, sizeof(fix), "sysctl -w net.ipv4.conf.all.rp_filter=0 "
 			 "net.ipv4.conf.%.15s.rp_filter=0 (or 2, loose)", ifn);
 		if (doctor_conf_max(ifn, "rp_filter", &v))

@@ -87,36 +87,46 @@ static bool ask_daemon(struct doctor *d, struct site *s)
 	return true;
 }
 
+/* xlbd attaches native or generic; the mode is the one holding xlb's program. */
 static void check_xdp(struct doctor *d, struct site *s)
 {
 	static const char *const modes[] = {
 		[DOCTOR_XDP_NONE] = "none", [DOCTOR_XDP_DRV] = "native",
 		[DOCTOR_XDP_SKB] = "generic", [DOCTOR_XDP_HW] = "offloaded",
 	};
-	enum doctor_xdp mode;
+	__u32 ids[DOCTOR_XDP_NMODES];
 	char fix[256];
-	__u32 id;
-	int i, ret;
+	int i, m, mode, ret;
 
 	for (i = 0; i < s->nifaces; i++) {
 		const char *ifn = s->ifaces[i];
 
-		ret = doctor_xdp_query(ifn, &mode, &id);
+		ret = doctor_xdp_query(ifn, ids);
+		mode = DOCTOR_XDP_NONE;
+		for (m = DOCTOR_XDP_DRV; !ret && s->prog_id && m < DOCTOR_XDP_NMODES; m++)
+			if (ids[m] == s->prog_id)
+				mode = m;
 		if (ret == -ENODEV) {
 			doctor_add(d, DOCTOR_FAIL, "xdp", ifn, "run the doctor in xlbd's network "
 				   "namespace; else create the interface and restart xlbd (it attaches at "
 				   "start)", "no such interface in this network namespace");
+			continue;
 		} else if (ret) {
 			doctor_add(d, DOCTOR_WARN, "xdp", ifn, "run xlbctl doctor as root",
 				   "cannot ask the kernel: %s", strerror(-ret));
-		} else if (mode == DOCTOR_XDP_NONE || id != s->prog_id) {
-			char found[48] = "no XDP program";
+			continue;
+		} else if (mode == DOCTOR_XDP_NONE) {
+			char found[64] = "no XDP program";
 
-			if (mode != DOCTOR_XDP_NONE)
-				snprintf(found, sizeof(found), "another XDP program, prog %u", id);
+			for (m = DOCTOR_XDP_DRV; m < DOCTOR_XDP_NMODES && !ids[m]; m++)
+				;
+			if (m < DOCTOR_XDP_NMODES)
+				snprintf(found, sizeof(found), "another XDP program, prog %u (%s)", ids[m],
+					 modes[m]);
 			doctor_add(d, DOCTOR_FAIL, "xdp", ifn, "restart xlbd (it attaches at start); "
 				   "ip link show dev IF names what else is attached",
 				   "xlb's program (prog %u) is not attached: %s", s->prog_id, found);
+			continue;
 		} else if (mode == DOCTOR_XDP_SKB) {
 			s->generic[i] = true;
 			snprintf(fix, sizeof(fix), "xdp_mode: native in the config (or --xdp-mode native), "
@@ -125,7 +135,22 @@ static void check_xdp(struct doctor *d, struct site *s)
 				   "generic XDP (skb mode): the program runs after the kernel has built "
 				   "an skb and merged segments (GRO), much slower than native");
 		} else {
-			doctor_add(d, DOCTOR_OK, "xdp", ifn, NULL, "%s XDP, prog %u", modes[mode], id);
+			doctor_add(d, DOCTOR_OK, "xdp", ifn, NULL, "%s XDP, prog %u", modes[mode],
+				   s->prog_id);
+		}
+		/* a program beside xlb's: an offloaded one runs first, a generic one on what xlb passes */
+		for (m = DOCTOR_XDP_DRV; m < DOCTOR_XDP_NMODES; m++) {
+			if (m == mode || !ids[m])
+				continue;
+			snprintf(fix, sizeof(fix), "ip link set dev %s %s off, unless it is meant to be "
+				 "there", ifn, m == DOCTOR_XDP_HW ? "xdpoffload" :
+				 m == DOCTOR_XDP_SKB ? "xdpgeneric" : "xdpdrv");
+			doctor_add(d, DOCTOR_WARN, "xdp", ifn, fix, "another XDP program beside xlb's: "
+				   "prog %u, %s: %s", ids[m], modes[m], m == DOCTOR_XDP_HW ?
+				   "it runs first, in the NIC, and what it drops or redirects never "
+				   "reaches xlb" : m == DOCTOR_XDP_SKB ? "it runs on what xlb passes to "
+				   "the kernel" : "it runs first, and what it drops or redirects never "
+				   "reaches xlb");
 		}
 	}
 }
@@ -213,25 +238,48 @@ static unsigned int ipip_families(const struct site *s)
 	return fam;
 }
 
-static void check_forwarding(struct doctor *d, unsigned int fam)
+/*
+ * The FIB helper asks with the ingress interface and checks that
+ * device's forwarding, for both families, not "all" (writing "all" only
+ * sets every device). A packet passed to the kernel (pass_no_neigh) is
+ * forwarded by the same device's value for IPv4, but for IPv6 by "all"
+ * or the device's force_forwarding. Every attached interface is an
+ * ingress.
+ */
+static void check_forwarding(struct doctor *d, const struct site *s, unsigned int fam)
 {
 	static const char *const names[] = { "ipv4", "ipv6" };
 	char subject[64], fix[96];
-	int f, v;
+	int f, i, all, v, force;
 
 	for (f = 0; f < 2; f++) {
 		if (!(fam & (1u << f)))
 			continue;
-		snprintf(subject, sizeof(subject), "net.%s.conf.all.forwarding", names[f]);
-		snprintf(fix, sizeof(fix), "sysctl -w net.%s.conf.all.forwarding=1", names[f]);
-		if (doctor_conf_get(names[f], "all", "forwarding", &v))
-			doctor_add(d, DOCTOR_WARN, "forwarding", subject, fix, "cannot read it");
-		else if (!v)
-			doctor_add(d, DOCTOR_FAIL, "forwarding", subject, fix,
-				   "off: the FIB helper answers nothing, so every packet of an ipip VIP "
-				   "with %s backends is dropped (drop_no_route)", f ? "IPv6" : "IPv4");
-		else
-			doctor_add(d, DOCTOR_OK, "forwarding", subject, NULL, "on");
+		if (doctor_conf_get(names[f], "all", "forwarding", &all))
+			all = -1;
+		for (i = 0; i < s->nifaces; i++) {
+			const char *ifn = s->ifaces[i];
+
+			snprintf(subject, sizeof(subject), "net.%s.conf.%s.forwarding", names[f], ifn);
+			/* "all" off: turning it on sets every device, and the kernel's own path for IPv6 */
+			snprintf(fix, sizeof(fix), "sysctl -w net.%s.conf.%s.forwarding=1", names[f],
+				 all == 0 ? "all" : ifn);
+			if (doctor_conf_get(names[f], ifn, "forwarding", &v))
+				doctor_add(d, DOCTOR_WARN, "forwarding", subject, fix, "cannot read it");
+			else if (!v)
+				doctor_add(d, DOCTOR_FAIL, "forwarding", subject, fix,
+					   "off on %s: the FIB helper answers nothing for packets arriving "
+					   "there, so each one of an ipip VIP with %s backends is dropped "
+					   "(drop_no_route)", ifn, f ? "IPv6" : "IPv4");
+			else if (f && all == 0 &&
+				 (doctor_conf_get(names[f], ifn, "force_forwarding", &force) || !force))
+				doctor_add(d, DOCTOR_WARN, "forwarding", "net.ipv6.conf.all.forwarding", fix,
+					   "off, though on for %s: a packet passed to the kernel "
+					   "while its next hop is resolved (pass_no_neigh) is not forwarded",
+					   ifn);
+			else
+				doctor_add(d, DOCTOR_OK, "forwarding", subject, NULL, "on");
+		}
 	}
 }
 
@@ -442,7 +490,7 @@ int do_doctor(struct cmd *c)
 		check_xdp(&d, &s);
 		check_offloads(&d, &s);
 		fam = ipip_families(&s);
-		check_forwarding(&d, fam);
+		check_forwarding(&d, &s, fam);
 		if (fam & 1)
 			check_martians(&d, &s);
 		check_backends(&d, &s);
