@@ -32,6 +32,10 @@
 #include "via.h"
 #include "xlbd.h"
 
+/* chains by address mask the hash with XLB_VIA_MAX - 1 and link slots by __s16 */
+_Static_assert(XLB_VIA_MAX && !(XLB_VIA_MAX & (XLB_VIA_MAX - 1)) && XLB_VIA_MAX <= 32768,
+	       "XLB_VIA_MAX: a power of 2, at most 32768");
+
 struct via_slot {
 	__be32 addr[4];
 	__u8 used, wanted;
@@ -105,13 +109,16 @@ int via_start(struct xlbd *d, const struct xlb_config *cfg, int from_state)
 	unsigned int removed = 0;
 	int ret;
 
-	if (!r)
-		return -ENOMEM;
-	r->slots = calloc(XLB_VIA_MAX, sizeof(*r->slots));
-	r->heads = malloc(XLB_VIA_MAX * sizeof(*r->heads));
-	if (!r->slots || !r->heads) {
-		free(r->slots);
-		free(r->heads);
+	if (r) {
+		r->slots = calloc(XLB_VIA_MAX, sizeof(*r->slots));
+		r->heads = malloc(XLB_VIA_MAX * sizeof(*r->heads));
+	}
+	if (!r || !r->slots || !r->heads) {
+		logmsg(LOG_ERR, "cannot start: %s", strerror(ENOMEM));
+		if (r) {
+			free(r->slots);
+			free(r->heads);
+		}
 		free(r);
 		return -ENOMEM;
 	}
