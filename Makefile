@@ -47,10 +47,11 @@ BENCH_BIN := $(BUILD)/bench $(BUILD)/xlb-gen $(BUILD)/xlb-live-bench
 all: $(BUILD)/xlb.bpf.o $(SKELS) $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BIN) variant
 
 # A rebuilt data plane with one more counter and one more map, and the same
-# maps otherwise: the end-to-end tests upgrade a running one to it.
+# maps otherwise: the end-to-end tests upgrade a running one to it. Its
+# cap of health.via: vip is 8 (test_check_via.sh fills it).
 variant:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/variant \
-		BPF_EXTRA=-DXLB_VARIANT USER_EXTRA=-DXLB_VARIANT $(BUILD)/variant/xlbd
+		BPF_EXTRA=-DXLB_VARIANT USER_EXTRA="-DXLB_VARIANT -DXLB_VIA_MAX=8" $(BUILD)/variant/xlbd
 
 deps:
 	$(Q)bash scripts/deps.sh

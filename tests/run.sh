@@ -56,6 +56,7 @@ run_suite unit-xlbctl env XLBCTL="$build/xlbctl" "$build/test_xlbctl"
 run_suite unit-xlbctl-top env XLBCTL="$build/xlbctl" "$build/test_xlbctl_top"
 if [ "$only_unit" -eq 0 ]; then
 	run_suite unit-health bash "$here/unit/in_netns.sh" "$build/test_health"
+	run_suite unit-via bash "$here/unit/in_netns.sh" "$build/test_via"
 	run_suite unit-metrics bash "$here/unit/in_netns.sh" "$build/test_metrics"
 	run_suite unit-metrics-limits bash "$here/unit/in_netns.sh" "$build/test_metrics_limits"
 

@@ -4,7 +4,10 @@
 # rule. A backend that answers on its own address but lost the VIP from its
 # loopback (the DSR black hole) goes down with a "via VIP" reason and takes
 # no new connection, where a plain check keeps it up; rules and routes are
-# xlb's alone, follow the VIPs and go when xlbd stops. Prints TAP.
+# xlb's alone, follow the VIPs and go when xlbd stops. A second xlbd in the
+# namespace leaves them alone and refuses via: vip; a reload swapping
+# addresses at the cap (8 in the variant build) leaves no check unmarked.
+# Prints TAP.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -14,7 +17,12 @@ C=2001:db8:100::10
 BASE=$((0x786c0000))
 FOREIGN_T=4242
 
-cleanup() { site_down; }
+X2=
+cleanup() {
+	[ -n "$X2" ] && kill "$X2" 2>/dev/null && wait "$X2" 2>/dev/null
+	[ -n "${LB:-}" ] && ip netns exec "$LB" "$XLBD" --teardown --bpffs "$PIN-2" >/dev/null 2>&1
+	site_down
+}
 trap cleanup EXIT INT TERM
 
 site_up "xlbt-cv$$-" -n 3 --nginx
@@ -190,5 +198,98 @@ check "the checks through $B pass again" \
 expect_eq "one rule per backend address, as before" "$(xlb_rules)" 5
 xlbd_stop
 expect_eq "gone at the stop" "$(xlb_rules) $(xlb_routes | wc -l)" "0 0"
+
+scenario "a second xlbd in the namespace (its own --bpffs, --socket, interface)"
+check_start "xlbd 1 starts" "$RUN/xlb.yaml"
+check "its checks through $B pass" wait_for 5 field_is "$B:80/tcp" 198.18.0.12 last_check "ok via VIP"
+check "its 5 rules are in" wait_for 5 xlb_rules_is 5
+ip -n "$LB" link add xlbt-cv2a type veth peer name xlbt-cv2b
+ip -n "$LB" link set xlbt-cv2a up
+ip -n "$LB" link set xlbt-cv2b up
+x2conf() { # VIA: xlbd 2's config, its VIP checked via VIA
+	cat <<CONF
+interfaces: [xlbt-cv2a]
+vips:
+  - vip: "198.18.101.1:80/tcp"
+    health: { check: tcp, via: $1, interval: 300ms, timeout: 200ms }
+    backends: [ { address: 198.18.0.11 } ]
+CONF
+}
+x2args=(-c "$RUN/x2.yaml" --bpffs "$PIN-2" --socket "$RUN/x2.sock" --state-dir "$RUN/st2")
+ctl2() { "$XLBCTL" -s "$RUN/x2.sock" "$@"; }
+x2conf vip >"$RUN/x2.yaml"
+lock="/run/xlb/via-$(ip netns exec "$LB" stat -L -c %i /proc/self/ns/net).lock"
+held="another xlbd (pid $XLBD_PID) holds the rules of checks via the VIP in this network namespace ($lock): one xlbd per namespace has them"
+timeout 10 ip netns exec "$LB" "$XLBD" "${x2args[@]}" >"$RUN/x2.log" 2>&1
+expect_eq "xlbd 2 with via: vip does not start (exit 1)" "$?" 1
+expect_eq "in one line naming the holder" "$(grep -c 'error' "$RUN/x2.log") $(grep -c -F "xlbd: error: $RUN/x2.yaml:3: vips[0].health.via: $held" "$RUN/x2.log")" "1 1"
+check "before attaching anything" bash -c "! ls '$PIN-2'/link_* 2>/dev/null"
+expect_eq "xlbd 1's rules stay" "$(xlb_rules)" 5
+x2conf backend >"$RUN/x2.yaml"
+ip netns exec "$LB" "$XLBD" "${x2args[@]}" >"$RUN/x2.log" 2>&1 &
+X2=$!
+check "xlbd 2 without via: vip starts" wait_for 10 ctl2 status
+check "and says it checks none via a VIP" grep -q -F "check via the VIP: none in this xlbd: $held" "$RUN/x2.log"
+expect_eq "xlbd 1's rules stay" "$(xlb_rules)" 5
+expect_eq "and its routes" "$(xlb_routes | grep -c ' via ')" 5
+checks12() { field "$B:80/tcp" 198.18.0.12 checks; }
+checks_past() { [ "$(checks12)" -ge "$1" ]; }
+fails=$(field "$B:80/tcp" 198.18.0.12 check_failures)
+check "xlbd 1 checks be2 through $B 4 times more" wait_for 10 checks_past $(($(checks12) + 4))
+expect_eq "none of them failed" "$(field "$B:80/tcp" 198.18.0.12 check_failures)" "$fails"
+expect_eq "be2 of $B stays up, checked via the VIP" \
+	"$(field "$B:80/tcp" 198.18.0.12 state) $(field "$B:80/tcp" 198.18.0.12 last_check)" "up ok via VIP"
+out=$(ctl2 vip add 198.18.101.2:80/tcp check-via vip 2>&1)
+expect_eq "xlbd 2: vip add check-via vip is refused" "$out" "xlbctl: check-via: $held"
+out=$(ctl2 vip set 198.18.101.1:80/tcp check-via vip 2>&1)
+expect_eq "xlbd 2: vip set check-via vip is refused" "$out" "xlbctl: check-via: $held"
+x2conf vip >"$RUN/x2.yaml"
+out=$(ctl2 reload 2>&1)
+expect_eq "xlbd 2: a reload to via: vip is refused" "$out" "xlbctl: $RUN/x2.yaml:3: vips[0].health.via: $held"
+expect_eq "and changes nothing" "$(ctl2 -j vip show | jq -r '[.vips[] | .vip + " " + .health.via] | join(",")')" \
+	"198.18.101.1:80/tcp backend"
+kill "$X2"
+wait "$X2"
+expect_eq "xlbd 2 stops (exit 0)" "$?" 0
+X2=
+expect_eq "xlbd 1's rules stay after it" "$(xlb_rules)" 5
+check "xlbd 1's checks through $B still pass" wait_for 5 checks_past $(($(checks12) + 2))
+expect_eq "none failed" "$(field "$B:80/tcp" 198.18.0.12 check_failures)" "$fails"
+xlbd_stop
+ip -n "$LB" link del xlbt-cv2a
+
+scenario "a reload swapping addresses at the cap of 8 (the variant build): no check left unmarked"
+ip netns exec "$LB" "$XLBD" --teardown --bpffs "$PIN" >/dev/null 2>&1
+rm -rf "$STATE"
+A2=198.18.100.12
+capconf() { # "A's BACKENDS" "A2's BACKENDS": 198.18.100.10 and .12, tcp checks via the VIP
+	local vip list
+	echo "interfaces: [eth0]"
+	echo "vips:"
+	for vip in "$A" "$A2"; do
+		list=$1
+		shift
+		echo "  - vip: \"$vip:80/tcp\""
+		echo "    health: { check: tcp, via: vip, interval: 300ms, timeout: 200ms, rise: 1, fall: 1 }"
+		echo "    backends: [ $(printf '{ address: %s }, ' $list | sed 's/, $//') ]"
+	done
+}
+# 8 addresses (the cap), then 6: A drops 3 and takes 4 (.12 last), A2 drops 4 and takes 1
+capconf "198.18.0.11 198.19.0.1 198.19.0.2 198.19.0.3" "198.19.1.1 198.19.1.2 198.19.1.3 198.19.1.4" \
+	>"$RUN/xlb.yaml"
+: >"$RUN/xlbd.log"
+XLBD=$BUILD/variant/xlbd check_start "the variant xlbd starts with 8 addresses via the VIP" "$RUN/xlb.yaml"
+check "be1 of $A up" wait_for 10 field_is "$A:80/tcp" 198.18.0.11 state up
+expect_eq "8 marks taken" "$(ctl -j status | jq .check_via.backends)" 8
+capconf "198.18.0.11 198.19.2.1 198.19.2.2 198.19.2.3 198.18.0.12" "198.19.3.1" >"$RUN/xlb.yaml"
+check "reload: 6 addresses, 4 of them new" ctl reload
+check "be2 of $A comes up, checked via the VIP" wait_for 10 field_is "$A:80/tcp" 198.18.0.12 state up
+expect_eq "with a mark: ok via VIP" "$(field "$A:80/tcp" 198.18.0.12 last_check)" "ok via VIP"
+check "be1 never went down" bash -c "! grep -q 'backend 198.18.0.11 of $A:80/tcp down' '$RUN/xlbd.log'"
+check "6 marks taken" wait_for 5 bash -c "[ \"\$('$XLBCTL' -s '$SOCK' -j status | jq .check_via.backends)\" = 6 ]"
+check "6 rules" wait_for 5 xlb_rules_is 6
+expect_eq "no line per backend about marks" \
+	"$(grep -c -e 'marks taken' -e 'routing mark' "$RUN/xlbd.log")" 0
+xlbd_stop
 
 tap_end

@@ -729,6 +729,31 @@ static void test_add_update(void **state)
 	assert_string_equal(e->r.last, "connect refused");
 }
 
+/*
+ * Through the VIP without a routing mark (every mark taken, the rule
+ * refused): each check fails, so a backend up at start goes down; none
+ * reaches the server unmarked.
+ */
+static void test_via_no_mark(void **state)
+{
+	struct fixture *f = *state;
+	struct server *s = server_new(f, AF_INET, 1, 200);
+	struct xlb_health_target t;
+
+	target_init(&t, AF_INET, s->port, XLB_CHECK_TCP);
+	memcpy(t.via, t.addr, sizeof(t.via));
+	t.mark = 0;
+	t.fall = 2;
+	t.initially_up = 1;
+	assert_int_equal(xlb_health_add(f->h, 1, &t), 0);
+	t.kind = XLB_CHECK_HTTP;
+	assert_int_equal(xlb_health_add(f->h, 2, &t), 0);
+
+	expect_event(f, 1, 1, 0, "no routing mark via VIP", 2);
+	expect_event(f, 2, 1, 0, "no routing mark via VIP", 2);
+	assert_int_equal(s->accepts, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -740,6 +765,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_del, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_via_no_mark, setup, teardown),
 	};
 
 	time_scale_init();

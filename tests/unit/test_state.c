@@ -228,23 +228,30 @@ static void test_state_duplicates(void **state)
 	assert_state_refused(d, "vips[1].vip: not a unicast address 'ff02::1'");
 }
 
-/* A state.json of nvips VIPs (port 1..nvips) with per_vip backends each. */
-static void write_state_many(const struct dir *d, unsigned int nvips, unsigned int per_vip)
+/*
+ * A state.json of nvips VIPs (port 1..nvips) with per_vip backends each;
+ * via: checked through the VIP, and no address in two VIPs.
+ */
+static void write_state_many(const struct dir *d, unsigned int nvips, unsigned int per_vip,
+			     int via)
 {
 	FILE *f = fopen(d->file, "w");
-	unsigned int i, j;
+	unsigned int i, j, k;
 
 	assert_non_null(f);
 	fprintf(f, "{ \"version\": 1, \"config_digest\": \"missing\", \"vips\": [\n");
 	for (i = 0; i < nvips; i++) {
 		fprintf(f, "%s{ \"vip\": \"198.18.0.10:%u/tcp\", \"sched\": \"maglev\", "
-			"\"forward\": \"l2dsr\", \"health\": { \"check\": \"none\", \"path\": \"/\", "
-			"\"port\": 0, \"interval_ms\": 2000, \"timeout_ms\": 1000, \"rise\": 2, "
-			"\"fall\": 3 }, \"backends\": [", i ? ", " : "", i + 1);
-		for (j = 0; j < per_vip; j++)
+			"\"forward\": \"l2dsr\", \"health\": { \"check\": \"%s\", \"path\": \"/\", "
+			"\"port\": 0, \"via\": \"%s\", \"interval_ms\": 2000, \"timeout_ms\": 1000, "
+			"\"rise\": 2, \"fall\": 3 }, \"backends\": [", i ? ", " : "", i + 1,
+			via ? "tcp" : "none", via ? "vip" : "backend");
+		for (j = 0; j < per_vip; j++) {
+			k = via ? i * per_vip + j : j;
 			fprintf(f, "%s{ \"address\": \"198.19.%u.%u\", \"weight\": 100, "
 				"\"admin\": \"enabled\", \"interval_ms\": 0, \"timeout_ms\": 0, "
-				"\"rise\": 0, \"fall\": 0 }", j ? ", " : "", j / 250, j % 250 + 1);
+				"\"rise\": 0, \"fall\": 0 }", j ? ", " : "", k / 250, k % 250 + 1);
+		}
 		fprintf(f, "] }\n");
 	}
 	fprintf(f, "] }\n");
@@ -259,17 +266,25 @@ static void test_state_limits(void **state)
 	char digest[64], err[XLB_ERR_MAX], want[XLB_ERR_MAX];
 	unsigned int per_vip = 1000, nvips = XLB_CP_MAX_BACKENDS / per_vip + 1;
 
-	write_state_many(d, XLB_CP_MAX_VIPS, 0);
+	write_state_many(d, XLB_CP_MAX_VIPS, 0, 0);
 	assert_int_equal(xlb_state_load(d->path, &out, digest, err, sizeof(err)), 0);
 	assert_int_equal(out.nvips, XLB_CP_MAX_VIPS);
 	xlb_config_free(&out);
-	write_state_many(d, XLB_CP_MAX_VIPS + 1, 0);
+	write_state_many(d, XLB_CP_MAX_VIPS + 1, 0, 0);
 	snprintf(want, sizeof(want), "too many VIPs (%d, max %d)", XLB_CP_MAX_VIPS + 1,
 		 XLB_CP_MAX_VIPS);
 	assert_state_refused(d, want);
-	write_state_many(d, nvips, per_vip);
+	write_state_many(d, nvips, per_vip, 0);
 	snprintf(want, sizeof(want), "vips[%u].backends: too many backends in total (max %d)",
 		 nvips - 1, XLB_CP_MAX_BACKENDS);
+	assert_state_refused(d, want);
+	/* health.via: vip: as many addresses as marks, not one more */
+	write_state_many(d, 2, XLB_VIA_MAX / 2, 1);
+	assert_int_equal(xlb_state_load(d->path, &out, digest, err, sizeof(err)), 0);
+	xlb_config_free(&out);
+	write_state_many(d, 2, XLB_VIA_MAX / 2 + 1, 1);
+	snprintf(want, sizeof(want), "vips[1].health.via: more than %d backend addresses checked "
+		 "via a VIP (%d)", XLB_VIA_MAX, XLB_VIA_MAX + 2);
 	assert_state_refused(d, want);
 }
 

@@ -721,23 +721,23 @@ static int teardown_dir(DIR *dir, const char *pin_dir, char *err, size_t errlen)
 	return 0;
 }
 
-/* The pid holding a flock on the inode (dev, ino), from /proc/locks; 0 if none is told. */
-static long flock_holder(dev_t dev, ino_t ino)
+long xlb_flock_holder(int fd)
 {
 	char line[256], type[16], mode[16], rw[16];
 	unsigned int maj, min;
 	unsigned long long inode;
 	long pid, found = 0;
-	FILE *f = fopen("/proc/locks", "re");
+	struct stat st;
+	FILE *f;
 	int n = 0;
 
-	if (!f)
+	if (fstat(fd, &st) || !(f = fopen("/proc/locks", "re")))
 		return 0;
 	while (!found && n++ < 100000 && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%*d: %15s %15s %15s %ld %x:%x:%llu", type, mode, rw, &pid, &maj,
 			   &min, &inode) == 7 &&
-		    !strcmp(type, "FLOCK") && inode == (unsigned long long)ino &&
-		    makedev(maj, min) == dev)
+		    !strcmp(type, "FLOCK") && inode == (unsigned long long)st.st_ino &&
+		    makedev(maj, min) == st.st_dev)
 			found = pid;
 	fclose(f);
 	return found;
@@ -745,7 +745,6 @@ static long flock_holder(dev_t dev, ino_t ino)
 
 int xlb_pin_lock(const char *pin_dir, char *err, size_t errlen)
 {
-	struct stat st;
 	long pid;
 	int fd, ret;
 
@@ -758,7 +757,7 @@ int xlb_pin_lock(const char *pin_dir, char *err, size_t errlen)
 	if (!flock(fd, LOCK_EX | LOCK_NB))
 		return fd;
 	ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
-	pid = ret == -EBUSY && !fstat(fd, &st) ? flock_holder(st.st_dev, st.st_ino) : 0;
+	pid = ret == -EBUSY ? xlb_flock_holder(fd) : 0;
 	close(fd);
 	if (ret != -EBUSY)
 		return fail(err, errlen, ret, "cannot lock %s: %s", pin_dir, strerror(-ret));

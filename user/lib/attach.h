@@ -90,5 +90,7 @@ int xlb_pins_exist(const char *pin_dir);
  * names its pid. Take it before touching any map.
  */
 int xlb_pin_lock(const char *pin_dir, char *err, size_t errlen);
+/* The pid holding a flock on fd's file, from /proc/locks; 0 if none is told. */
+long xlb_flock_holder(int fd);
 
 #endif /* XLB_ATTACH_H */

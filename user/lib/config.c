@@ -578,31 +578,15 @@ static int conv_vip(struct cfg_ctx *c, const char *vp, const struct y_vip *y,
 /* health.via: vip: at most XLB_VIA_MAX backend addresses, named at the VIP that passes it. */
 static int via_cap_check(struct cfg_ctx *c, const struct xlb_config *cfg)
 {
-	struct xlb_addr_owner *e;
-	__u32 i, j, n = 0, at, distinct;
+	__u32 at, distinct;
 	char vp[48];
+	int ret = xlb_via_cap_over(cfg->vips, cfg->nvips, &at, &distinct);
 
-	for (i = 0; i < cfg->nvips; i++)
-		if (cfg->vips[i].health.via == XLB_CHECK_VIA_VIP)
-			n += cfg->vips[i].nbackends;
-	if (n <= XLB_VIA_MAX)
-		return 0;
-	e = calloc(n, sizeof(*e));
-	if (!e) {
+	if (ret < 0) {
 		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
-		return -ENOMEM;
+		return ret;
 	}
-	for (i = 0, n = 0; i < cfg->nvips; i++) {
-		if (cfg->vips[i].health.via != XLB_CHECK_VIA_VIP)
-			continue;
-		for (j = 0; j < cfg->vips[i].nbackends; j++, n++) {
-			memcpy(e[n].addr, cfg->vips[i].backends[j].addr, sizeof(e[n].addr));
-			e[n].idx = i;
-		}
-	}
-	at = xlb_addrs_over(e, n, XLB_VIA_MAX, &distinct);
-	free(e);
-	if (at == ~0u)
+	if (!ret)
 		return 0;
 	snprintf(vp, sizeof(vp), "vips[%u].health", at);
 	return cfg_err(c, vp, "via", "more than %d backend addresses checked via a VIP (%u)",

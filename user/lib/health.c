@@ -47,14 +47,21 @@ int hc_via(const struct hc_target *t)
 	return t->cfg.via[0] || t->cfg.via[1] || t->cfg.via[2] || t->cfg.via[3];
 }
 
+/*
+ * Unmarked, the check would take the main table's way to the VIP, or none:
+ * it fails (not skipped, which would keep an adopted backend up unchecked).
+ */
 int hc_via_mark(struct xlb_health *h, struct hc_target *t, int fd)
 {
+	char why[96];
+
 	if (!t->cfg.mark) {
-		hc_check_skip(h, t, "check via VIP", "no routing mark for this backend");
+		hc_check_done(h, t, 0, "no routing mark");
 		return -1;
 	}
 	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &t->cfg.mark, sizeof(t->cfg.mark))) {
-		hc_check_skip(h, t, "check via VIP: SO_MARK", strerror(errno));
+		snprintf(why, sizeof(why), "cannot set SO_MARK: %s", strerror(errno));
+		hc_check_done(h, t, 0, why);
 		return -1;
 	}
 	return 0;

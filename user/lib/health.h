@@ -70,6 +70,7 @@ struct xlb_health_target {
 	 * Through the VIP (health.via: vip): connect to via, not addr, with
 	 * socket mark mark, which policy routing steers to addr (via.h); an
 	 * http(s) request still names addr:port in Host. All zero: addr.
+	 * mark 0 with via set: each check fails ("no routing mark via VIP").
 	 */
 	__be32 via[4];
 	__u32 mark;

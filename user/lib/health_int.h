@@ -83,7 +83,7 @@ struct xlb_health {
 __u64 hc_now_ns(void);
 /* Checked through the VIP (cfg.via set)? */
 int hc_via(const struct hc_target *t);
-/* Through the VIP: fd's mark (fd < 0: only that there is one); 0, or -1 and the check skipped. */
+/* Through the VIP: fd's mark (fd < 0: only that there is one); 0, or -1 and the check failed. */
 int hc_via_mark(struct xlb_health *h, struct hc_target *t, int fd);
 int hc_timer_init(struct xlb_health *h, struct xlb_evsrc *src, xlb_ev_fn fn);
 /* A free socket slot, or NULL (out of memory); back with hc_sock_put. */

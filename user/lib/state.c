@@ -501,7 +501,8 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 	struct xlb_config cfg = {};
 	char path[512];
 	const char *s;
-	__u32 i, version, total = 0;
+	__u32 i, version, total = 0, at, distinct;
+	char why[96];
 	int ret = 0;
 
 	snprintf(path, sizeof(path), "%s/state.json", dir);
@@ -559,6 +560,17 @@ int xlb_state_load(const char *dir, struct xlb_config *out, char digest[64], cha
 			goto out;
 		}
 	}
+	/* as the config loader: a hand-edited file gets no more marks than a file or a command */
+	ret = xlb_via_cap_over(cfg.vips, cfg.nvips, &at, &distinct);
+	if (ret > 0) {
+		snprintf(why, sizeof(why), "more than %d backend addresses checked via a VIP (%u)",
+			 XLB_VIA_MAX, distinct);
+		ret = settings_err(err, errlen, path, (int)at, -1, "health.via", why);
+	} else if (ret < 0) {
+		snprintf(err, errlen, "%s: out of memory", path);
+	}
+	if (ret)
+		goto out;
 	ret = xlb_state_block_from_json(root, &cfg, path, err, errlen);
 	if (ret)
 		goto out;

@@ -23,6 +23,7 @@ struct xlb_state_backend {
 	__u8 src_mac[6];
 	int ifindex;
 	int via;          /* checked through the VIP (health.via: vip) */
+	__u32 via_mark;   /* its check's routing mark; 0 with via: none yet (via.c retries) */
 	__u32 state;      /* enum xlb_backend_state last pushed to the maps */
 };
 

@@ -310,3 +310,30 @@ __u32 xlb_addrs_over(struct xlb_addr_owner *e, __u32 n, __u32 max, __u32 *distin
 	qsort(e, count, sizeof(*e), owner_cmp);
 	return e[max].idx;
 }
+
+int xlb_via_cap_over(const struct xlb_vip_cfg *vips, __u32 nvips, __u32 *at, __u32 *distinct)
+{
+	struct xlb_addr_owner *e;
+	__u32 i, j, n = 0;
+
+	for (i = 0; i < nvips; i++)
+		if (vips[i].health.via == XLB_CHECK_VIA_VIP)
+			n += vips[i].nbackends;
+	*distinct = n;
+	if (n <= XLB_VIA_MAX)
+		return 0;
+	e = calloc(n, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (i = 0, n = 0; i < nvips; i++) {
+		if (vips[i].health.via != XLB_CHECK_VIA_VIP)
+			continue;
+		for (j = 0; j < vips[i].nbackends; j++, n++) {
+			memcpy(e[n].addr, vips[i].backends[j].addr, sizeof(e[n].addr));
+			e[n].idx = i;
+		}
+	}
+	*at = xlb_addrs_over(e, n, XLB_VIA_MAX, distinct);
+	free(e);
+	return *at != ~0u;
+}

@@ -78,5 +78,11 @@ struct xlb_addr_owner {
  * owner and owners in order; else ~0u. For the cap of health.via: vip.
  */
 __u32 xlb_addrs_over(struct xlb_addr_owner *e, __u32 n, __u32 max, __u32 *distinct);
+/*
+ * The cap of health.via: vip over vips[0..n) (a config's, state.json's):
+ * 1 if more than XLB_VIA_MAX backend addresses are checked via a VIP, *at
+ * the VIP that passes it and *distinct how many; 0 if not; -ENOMEM.
+ */
+int xlb_via_cap_over(const struct xlb_vip_cfg *vips, __u32 n, __u32 *at, __u32 *distinct);
 
 #endif /* XLB_VALIDATE_H */

@@ -2,14 +2,23 @@
 /* Rules and routes for health checks through the VIP (see via.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
+#include "attach.h"		/* xlb_flock_holder */
 #include "via.h"
+
+/* /run is the host's in every network namespace here: the lock is per namespace by name */
+#define LOCK_DIR	"/run/xlb"
 
 /* what a flush collects before it removes: bounded, a second flush takes the rest */
 #define FLUSH_MAX	(4 * XLB_VIA_MAX + 1024)
@@ -27,6 +36,46 @@ static int is_v4(const __be32 a[4])
 static int ours_table(__u32 t)
 {
 	return t >= XLB_VIA_BASE && t < XLB_VIA_BASE + XLB_VIA_MAX;
+}
+
+int xlb_via_lock(char *err, size_t errlen)
+{
+	char path[64];
+	struct stat st;
+	long pid;
+	int fd, ret;
+
+	if (stat("/proc/self/ns/net", &st)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot read /proc/self/ns/net: %s", strerror(-ret));
+		return ret;
+	}
+	snprintf(path, sizeof(path), LOCK_DIR "/via-%llu.lock", (unsigned long long)st.st_ino);
+	if (mkdir(LOCK_DIR, 0755) && errno != EEXIST) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot make " LOCK_DIR ": %s", strerror(-ret));
+		return ret;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	pid = ret == -EBUSY ? xlb_flock_holder(fd) : 0;
+	close(fd);
+	if (ret != -EBUSY)
+		snprintf(err, errlen, "cannot lock %s: %s", path, strerror(-ret));
+	else if (pid)
+		snprintf(err, errlen, "another xlbd (pid %ld) holds the rules of checks via the VIP "
+			 "in this network namespace (%s): one xlbd per namespace has them", pid, path);
+	else
+		snprintf(err, errlen, "another xlbd holds the rules of checks via the VIP in this "
+			 "network namespace (%s): one xlbd per namespace has them", path);
+	return ret;
 }
 
 int xlb_via_open(struct xlb_via **out)
@@ -70,6 +119,9 @@ static int transact(struct xlb_via *v, struct nlmsghdr *nlh, mnl_cb_t cb, void *
 		return -errno;
 	while ((len = mnl_socket_recvfrom(v->nl, buf, sizeof(buf))) > 0) {
 		ret = mnl_cb_run(buf, len, nlh->nlmsg_seq, v->portid, cb, data);
+		/* the answer to an earlier request that gave up: ours follows, unread yet */
+		if (ret < 0 && errno == ESRCH)
+			continue;
 		if (ret < 0)
 			return -errno;
 		if (ret == MNL_CB_STOP)
@@ -179,48 +231,74 @@ int xlb_via_route(struct xlb_via *v, __u32 slot, const __be32 vip[4], const __be
 struct collected {
 	struct nlmsghdr **msgs;
 	unsigned int n, cap;
-	int rules;
+	int err;	/* a copy failed: the dump is still read to its end, then this */
 };
 
+/*
+ * A copy of nlh to send back as a deletion. Never MNL_CB_ERROR: that would
+ * leave the rest of the dump in the socket for the next request to read.
+ */
 static int keep(struct collected *c, const struct nlmsghdr *nlh)
 {
 	struct nlmsghdr *copy;
 
-	if (c->n >= FLUSH_MAX)
+	if (c->n >= FLUSH_MAX || c->err)
 		return MNL_CB_OK;
 	if (c->n == c->cap) {
 		unsigned int cap = c->cap ? c->cap * 2 : 64;
 		void *p = realloc(c->msgs, cap * sizeof(*c->msgs));
 
-		if (!p)
-			return MNL_CB_ERROR;
+		if (!p) {
+			c->err = -ENOMEM;
+			return MNL_CB_OK;
+		}
 		c->msgs = p;
 		c->cap = cap;
 	}
+	/* mnl_cb_run checked nlmsg_len against what was received */
 	copy = malloc(nlh->nlmsg_len);
-	if (!copy)
-		return MNL_CB_ERROR;
+	if (!copy) {
+		c->err = -ENOMEM;
+		return MNL_CB_OK;
+	}
 	memcpy(copy, nlh, nlh->nlmsg_len);
 	c->msgs[c->n++] = copy;
 	return MNL_CB_OK;
 }
 
+/* attr's value as a u32 (or u8), if it is one: 0, or -1 for a malformed attribute */
+static int attr_u32(const struct nlattr *attr, __u32 *out)
+{
+	if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+		return -1;
+	*out = mnl_attr_get_u32(attr);
+	return 0;
+}
+
+/* Rules and routes of a dump that are malformed are skipped: not ours to delete. */
 static int on_rule(const struct nlmsghdr *nlh, void *data)
 {
 	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
-	__u32 table = frh->table, prio = 0;
+	__u32 table, prio = 0;
 	struct nlattr *attr;
 	int proto = -1;
 
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*frh))
+		return MNL_CB_OK;
+	table = frh->table;
 	mnl_attr_for_each(attr, nlh, sizeof(*frh)) {
 		switch (mnl_attr_get_type(attr)) {
 		case FRA_TABLE:
-			table = mnl_attr_get_u32(attr);
+			if (attr_u32(attr, &table))
+				return MNL_CB_OK;
 			break;
 		case FRA_PRIORITY:
-			prio = mnl_attr_get_u32(attr);
+			if (attr_u32(attr, &prio))
+				return MNL_CB_OK;
 			break;
 		case FRA_PROTOCOL:
+			if (mnl_attr_validate(attr, MNL_TYPE_U8) < 0)
+				return MNL_CB_OK;
 			proto = mnl_attr_get_u8(attr);
 			break;
 		}
@@ -233,12 +311,15 @@ static int on_rule(const struct nlmsghdr *nlh, void *data)
 static int on_route(const struct nlmsghdr *nlh, void *data)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	__u32 table = rtm->rtm_table;
 	struct nlattr *attr;
+	__u32 table;
 
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return MNL_CB_OK;
+	table = rtm->rtm_table;
 	mnl_attr_for_each(attr, nlh, sizeof(*rtm))
-		if (mnl_attr_get_type(attr) == RTA_TABLE)
-			table = mnl_attr_get_u32(attr);
+		if (mnl_attr_get_type(attr) == RTA_TABLE && attr_u32(attr, &table))
+			return MNL_CB_OK;
 	if (!ours_table(table) || rtm->rtm_protocol != XLB_VIA_PROTO)
 		return MNL_CB_OK;
 	return keep(data, nlh);
@@ -260,7 +341,7 @@ static int dump(struct xlb_via *v, __u16 type, int family, struct collected *c)
 
 		rtm->rtm_family = family;
 	}
-	return transact(v, nlh, type == RTM_GETRULE ? on_rule : on_route, c);
+	return transact(v, nlh, type == RTM_GETRULE ? on_rule : on_route, c) ?: c->err;
 }
 
 int xlb_via_flush(struct xlb_via *v, unsigned int *removed)

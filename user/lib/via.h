@@ -15,6 +15,7 @@
 #ifndef XLB_VIA_H
 #define XLB_VIA_H
 
+#include <stddef.h>
 #include <linux/types.h>
 #include "xlb_limits.h"			/* XLB_VIA_MAX: backend addresses checked via a VIP */
 
@@ -24,6 +25,12 @@
 
 struct xlb_via;
 
+/*
+ * One xlbd per network namespace has the rules: an exclusive flock on
+ * /run/xlb/via-<inode of /proc/self/ns/net>.lock, held while the returned fd
+ * is open. Another holder: -EBUSY, and err names its pid; any error: err says it.
+ */
+int xlb_via_lock(char *err, size_t errlen);
 /* 0 or a negative errno; *out is NULL on error. */
 int xlb_via_open(struct xlb_via **out);
 void xlb_via_close(struct xlb_via *v);

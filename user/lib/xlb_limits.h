@@ -34,8 +34,10 @@
 #define XLB_TIMEOUT_MAX_MS	XLB_CHECK_TIME_MAX_MS
 #define XLB_RISE_FALL_MIN	1
 #define XLB_RISE_FALL_MAX	100
-/* health.via: vip: one mark and routing table per backend address (via.h) */
-#define XLB_VIA_MAX		4096
+/* health.via: vip: one mark and routing table per backend address (via.h); a power of 2 */
+#ifndef XLB_VIA_MAX
+#define XLB_VIA_MAX		4096	/* the variant build (Makefile) has 8, for the tests */
+#endif
 
 /* Announcing VIPs through a routing table (announce:, min_up:). */
 #define XLB_MIN_UP_DEFAULT	1

@@ -135,6 +135,7 @@ void health_target(struct xlbd *d, const struct xlb_state_vip *v, struct xlb_sta
 		memcpy(t->via, v->cfg.key.addr, sizeof(t->via));
 		t->mark = via_mark(d, b->cfg.addr);
 	}
+	b->via_mark = t->mark;
 }
 
 /* Can the data plane encapsulate to addr? Always yes when not encapsulating. */

@@ -185,6 +185,8 @@ struct json_object *cmd_vip_add(struct xlbd *d, struct json_object *req)
 		ERR_REPLY("%s in %s", why, d->config_path);
 	if (xlb_state_find_vip(&d->state, &cfg.key))
 		ERR_REPLY("VIP already exists");
+	if (cfg.health.via == XLB_CHECK_VIA_VIP && via_room(d, NULL, NULL, err, sizeof(err)))
+		ERR_REPLY("check-via: %s", err);
 	if (d->state.nvips >= XLB_CP_MAX_VIPS)
 		ERR_REPLY("too many VIPs (at most %d)", XLB_CP_MAX_VIPS);
 	ret = xlb_state_vip_insert(&d->state, &cfg, &v);

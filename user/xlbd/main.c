@@ -187,7 +187,6 @@ static int apply_desired(struct xlbd *d, struct xlb_config *desired, int from_st
 		return ret;
 	}
 	ret = xlb_dp_encap_set(&d->at.dp, &d->file.encap);
-	ret = ret ?: via_start(d);
 	ret = ret ?: apply_config(d, from_state ? desired : &d->file, NULL, NULL, NULL);
 	ret = ret ?: xlb_lb_adopt_finish(d->lb);
 	if (ret) {
@@ -348,6 +347,11 @@ static int run(struct xlbd *d)
 	 */
 	if (xlb_pin_lock(d->pin_dir, err, sizeof(err)) < 0) {
 		logmsg(LOG_ERR, "%s", err);
+		xlb_config_free(&desired);
+		return 1;
+	}
+	/* before attaching: a start it refuses leaves nothing behind */
+	if (via_start(d, from_state ? &desired : &d->file, from_state)) {
 		xlb_config_free(&desired);
 		return 1;
 	}

@@ -10,19 +10,31 @@
  * something changed (via_sync), as the announced routes do; unlike those
  * they go at exit (no check runs without xlbd) and a start first removes
  * whatever a crashed xlbd left.
+ *
+ * One xlbd per network namespace has them (xlb_via_lock, taken at start and
+ * held to the end): another one there never touches a rule, and refuses a
+ * VIP checked through its VIP. A check without a mark fails (health.c): a
+ * backend is never left up unchecked; via_sync asks again for the marks.
  */
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "hash.h"
+#include "health.h"
 #include "plural.h"
 #include "syntax.h"
 #include "validate.h"
 #include "via.h"
 #include "xlbd.h"
+
+/* chains by address mask the hash with XLB_VIA_MAX - 1 and link slots by __s16 */
+_Static_assert(XLB_VIA_MAX && !(XLB_VIA_MAX & (XLB_VIA_MAX - 1)) && XLB_VIA_MAX <= 32768,
+	       "XLB_VIA_MAX: a power of 2, at most 32768");
 
 struct via_slot {
 	__be32 addr[4];
@@ -38,7 +50,9 @@ struct via_route {
 };
 
 struct xlb_via_rt {
-	struct xlb_via *nl;             /* NULL: netlink failed at start; no slots */
+	int lock_fd;                    /* the namespace's lock; -1: another xlbd's, see why */
+	char why[256];                  /* without the lock: why, as refusals say it */
+	struct xlb_via *nl;             /* NULL: no lock, or netlink failed at start; no slots */
 	struct via_slot *slots;         /* XLB_VIA_MAX of them */
 	__s16 *heads;                   /* XLB_VIA_MAX chains of slots by address */
 	__u32 nused;
@@ -48,6 +62,11 @@ struct xlb_via_rt {
 	time_t retry;                   /* a change failed: again at this second */
 	int failing;                    /* the last sync failed: its errors are logged already */
 	int rp_warned[XLB_MAX_IFACES];  /* ifindex warned about rp_filter */
+	__u32 nomark;                   /* checks given no mark since the last sync */
+	int nomark_err;                 /* why the last of them got none */
+	int nomark_logged;              /* said so: the next line is when every check has one */
+	int full;                       /* every slot wanted, found this turn: no new search */
+	time_t mark_retry;              /* marks_retry again at this second */
 };
 
 static int route_cmp(const void *pa, const void *pb)
@@ -59,29 +78,73 @@ static int route_cmp(const void *pa, const void *pb)
 	return memcmp(a->vip, b->vip, sizeof(a->vip));
 }
 
-int via_start(struct xlbd *d)
+int via_config_check(struct xlbd *d, const struct xlb_config *cfg, const char *name,
+		     char *err, size_t errlen)
+{
+	const struct xlb_via_rt *r = d->via;
+	__u32 i;
+
+	if (r && r->lock_fd >= 0)
+		return 0;
+	for (i = 0; i < cfg->nvips; i++) {
+		const struct xlb_vip_cfg *v = &cfg->vips[i];
+
+		if (v->health.via != XLB_CHECK_VIA_VIP)
+			continue;
+		if (v->line)
+			snprintf(err, errlen, "%s:%d: vips[%u].health.via: %s", name, v->line, i,
+				 r ? r->why : "not set up");
+		else
+			snprintf(err, errlen, "%s: vips[%u].health.via: %s", name, i,
+				 r ? r->why : "not set up");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+int via_start(struct xlbd *d, const struct xlb_config *cfg, int from_state)
 {
 	struct xlb_via_rt *r = calloc(1, sizeof(*r));
+	char err[XLB_ERR_MAX], name[PATH_MAX];
 	unsigned int removed = 0;
 	int ret;
 
-	if (!r)
-		return -ENOMEM;
-	r->slots = calloc(XLB_VIA_MAX, sizeof(*r->slots));
-	r->heads = malloc(XLB_VIA_MAX * sizeof(*r->heads));
-	if (!r->slots || !r->heads) {
-		free(r->slots);
-		free(r->heads);
+	if (r) {
+		r->slots = calloc(XLB_VIA_MAX, sizeof(*r->slots));
+		r->heads = malloc(XLB_VIA_MAX * sizeof(*r->heads));
+	}
+	if (!r || !r->slots || !r->heads) {
+		logmsg(LOG_ERR, "cannot start: %s", strerror(ENOMEM));
+		if (r) {
+			free(r->slots);
+			free(r->heads);
+		}
 		free(r);
 		return -ENOMEM;
 	}
 	memset(r->heads, 0xff, XLB_VIA_MAX * sizeof(*r->heads)); /* every chain empty: -1 */
 	d->via = r;
+	r->lock_fd = xlb_via_lock(r->why, sizeof(r->why));
+	if (r->lock_fd < 0) {
+		if (from_state)
+			snprintf(name, sizeof(name), "%s/state.json", d->state_dir);
+		else
+			snprintf(name, sizeof(name), "%s", d->config_path);
+		ret = via_config_check(d, cfg, name, err, sizeof(err));
+		if (ret) {
+			logmsg(LOG_ERR, "%s", err);
+			via_stop(d);
+			return ret;
+		}
+		/* a second xlbd of the namespace: the first one's rules stay as they are */
+		logmsg(LOG_INFO, "check via the VIP: none in this xlbd: %s", r->why);
+		return 0;
+	}
 	ret = xlb_via_open(&r->nl);
 	ret = ret ?: xlb_via_flush(r->nl, &removed);
 	if (ret) {
 		logmsg(LOG_WARN, "check via the VIP: cannot set up policy routing: %s; such "
-		       "checks are skipped", strerror(-ret));
+		       "checks fail", strerror(-ret));
 		xlb_via_close(r->nl);
 		r->nl = NULL;
 		return 0;
@@ -102,6 +165,8 @@ void via_stop(struct xlbd *d)
 	if (r->nl && r->nused + r->nhave && xlb_via_flush(r->nl, &removed))
 		logmsg(LOG_WARN, "check via the VIP: cannot remove every rule and route");
 	xlb_via_close(r->nl);
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
 	free(r->have);
 	free(r->want);
 	free(r->slots);
@@ -149,10 +214,71 @@ static void slot_unlink(struct xlb_via_rt *r, int slot)
 	r->nused--;
 }
 
+/* Which slots the state checks through: the VIPs' via and forward as compute_wants reads them. */
+static void mark_wanted(struct xlbd *d, struct xlb_via_rt *r)
+{
+	__u32 i, j;
+	int s;
+
+	for (i = 0; i < XLB_VIA_MAX; i++)
+		r->slots[i].wanted = 0;
+	for (i = 0; i < d->state.nvips; i++) {
+		const struct xlb_state_vip *v = &d->state.vips[i];
+
+		if (v->cfg.health.via != XLB_CHECK_VIA_VIP || v->cfg.forward != XLB_FWD_L2DSR)
+			continue;
+		for (j = 0; j < v->nbackends; j++) {
+			s = slot_find(r, v->backends[j].cfg.addr);
+			if (s >= 0)
+				r->slots[s].wanted = 1;
+		}
+	}
+}
+
+/* Slot's routes, rule and unreachable default out of the kernel, then the slot is free. */
+static int slot_release(struct xlb_via_rt *r, __u32 slot)
+{
+	struct via_slot *s = &r->slots[slot];
+	__u32 i, n = 0;
+	int ret = 0, e;
+
+	for (i = 0; i < r->nhave; i++) {
+		if (r->have[i].slot == slot) {
+			e = xlb_via_route(r->nl, slot, r->have[i].vip, r->have[i].gw, 0, 0);
+			if (!e)
+				continue;
+			ret = ret ?: e;
+		}
+		r->have[n++] = r->have[i];
+	}
+	r->nhave = n;
+	ret = ret ?: xlb_via_slot(r->nl, slot, xlb_addr_is_v4(s->addr), 0);
+	if (ret) {
+		if (!r->failing)
+			logmsg(LOG_ERR, "check via the VIP: cannot remove the rule of mark 0x%x: %s",
+			       XLB_VIA_BASE + slot, strerror(-ret));
+		return ret;
+	}
+	slot_unlink(r, (int)slot);
+	return 0;
+}
+
+/* Every slot taken: those no VIP checks through any more (a reload's gone backends) go now. */
+static int slot_reclaim(struct xlbd *d, struct xlb_via_rt *r)
+{
+	__u32 i;
+	int found = -1;
+
+	mark_wanted(d, r);
+	for (i = 0; i < XLB_VIA_MAX; i++)
+		if (r->slots[i].used && !r->slots[i].wanted && !slot_release(r, i) && found < 0)
+			found = (int)i;
+	return found;
+}
+
 __u32 via_mark(struct xlbd *d, const __be32 addr[4])
 {
 	struct xlb_via_rt *r = d->via;
-	char a[XLB_ADDR_STR_MAX];
 	int i, ret;
 
 	if (!r || !r->nl)
@@ -163,18 +289,21 @@ __u32 via_mark(struct xlbd *d, const __be32 addr[4])
 		return XLB_VIA_BASE + (__u32)i;
 	for (i = 0; i < XLB_VIA_MAX && r->slots[i].used; i++)
 		;
-	xlb_format_addr(addr, a, sizeof(a));
-	if (i == XLB_VIA_MAX) {
-		/* the config and the commands keep below this: see via_room */
-		logmsg(LOG_ERR, "check via the VIP of backend %s: all %d marks taken", a,
-		       XLB_VIA_MAX);
+	if (i == XLB_VIA_MAX && !r->full) {
+		i = slot_reclaim(d, r);
+		r->full = i < 0; /* until the next sync: each search walks the whole state */
+	}
+	if (i < 0 || i == XLB_VIA_MAX) {
+		/* the config and the commands keep below the cap, but not within a turn */
+		r->nomark++;
+		r->nomark_err = ENOSPC;
 		return 0;
 	}
 	/* now, not at the end of the turn: the first check may come before */
 	ret = xlb_via_slot(r->nl, (__u32)i, xlb_addr_is_v4(addr), 1);
 	if (ret) {
-		logmsg(LOG_ERR, "check via the VIP of backend %s: cannot add its routing rule: %s",
-		       a, strerror(-ret));
+		r->nomark++;
+		r->nomark_err = -ret;
 		return 0;
 	}
 	memcpy(r->slots[i].addr, addr, 16);
@@ -183,6 +312,51 @@ __u32 via_mark(struct xlbd *d, const __be32 addr[4])
 	*chain_of(r, addr) = (__s16)i;
 	r->nused++;
 	return XLB_VIA_BASE + (__u32)i;
+}
+
+/*
+ * Checks left without a mark (every slot taken within one turn, or the rule
+ * refused) get one as slots free up: a new target, so a new first check.
+ * One line while some have none, one when all have.
+ */
+static void marks_retry(struct xlbd *d, struct xlb_via_rt *r)
+{
+	struct xlb_health_target t;
+	__u32 i, j;
+
+	r->nomark = 0;
+	r->full = 0;
+	for (i = 0; i < d->state.nvips; i++) {
+		struct xlb_state_vip *v = &d->state.vips[i];
+
+		for (j = 0; j < v->nbackends; j++) {
+			struct xlb_state_backend *b = &v->backends[j];
+
+			if (!b->via || b->via_mark)
+				continue;
+			health_target(d, v, b, &t);
+			if (t.mark)
+				xlb_health_update(d->health, b->hid, &t);
+		}
+	}
+}
+
+static void marks_log(struct xlb_via_rt *r)
+{
+	char why[64];
+
+	if (r->nomark && !r->nomark_logged) {
+		if (r->nomark_err == ENOSPC)
+			snprintf(why, sizeof(why), "all %d marks taken", XLB_VIA_MAX);
+		else
+			snprintf(why, sizeof(why), "cannot add the rule: %s", strerror(r->nomark_err));
+		logmsg(LOG_ERR, "check via the VIP: %u check%s without a routing mark (%s) "
+		       "fail%s until one is free, tried again each second", r->nomark,
+		       xlb_s(r->nomark), why, r->nomark == 1 ? "s" : "");
+	} else if (!r->nomark && r->nomark_logged) {
+		logmsg(LOG_INFO, "check via the VIP: every check has its routing mark again");
+	}
+	r->nomark_logged = !!r->nomark;
 }
 
 static int want_add(struct xlb_via_rt *r, __u32 slot, const __be32 vip[4], const __be32 gw[4],
@@ -214,8 +388,7 @@ static int compute_wants(struct xlbd *d, struct xlb_via_rt *r)
 	int s;
 
 	r->nwant = 0;
-	for (i = 0; i < XLB_VIA_MAX; i++)
-		r->slots[i].wanted = 0;
+	mark_wanted(d, r);
 	for (i = 0; i < d->state.nvips; i++) {
 		const struct xlb_state_vip *v = &d->state.vips[i];
 
@@ -227,7 +400,6 @@ static int compute_wants(struct xlbd *d, struct xlb_via_rt *r)
 			s = slot_find(r, b->cfg.addr);
 			if (s < 0)
 				continue;
-			r->slots[s].wanted = 1;
 			if (b->mac_known && b->ifindex &&
 			    want_add(r, (__u32)s, v->cfg.key.addr, b->cfg.addr, b->ifindex))
 				return -ENOMEM;
@@ -296,7 +468,15 @@ void via_sync(struct xlbd *d)
 	__u32 i = 0, j = 0, n = 0;
 	int failed = 0, c, ret;
 
-	if (!r || !r->nl || (!r->dirty && (!r->retry || time(NULL) < r->retry)))
+	if (!r || !r->nl)
+		return;
+	/* at once after a turn that left one without, then each second: before the routes */
+	if (r->nomark && time(NULL) >= r->mark_retry) {
+		marks_retry(d, r);
+		marks_log(r);
+		r->mark_retry = r->nomark ? time(NULL) + 1 : 0;
+	}
+	if (!r->dirty && (!r->retry || time(NULL) < r->retry))
 		return;
 	r->dirty = 0;
 	r->retry = 0;
@@ -350,17 +530,8 @@ void via_sync(struct xlbd *d)
 	for (i = 0; i < XLB_VIA_MAX; i++) {
 		struct via_slot *s = &r->slots[i];
 
-		if (!s->used || s->wanted)
-			continue;
-		ret = xlb_via_slot(r->nl, i, xlb_addr_is_v4(s->addr), 0);
-		if (ret) {
-			if (!r->failing)
-				logmsg(LOG_ERR, "check via the VIP: cannot remove the rule of mark "
-				       "0x%x: %s", XLB_VIA_BASE + i, strerror(-ret));
+		if (s->used && !s->wanted && slot_release(r, i))
 			failed = 1;
-			continue;
-		}
-		slot_unlink(r, (int)i);
 	}
 	if (failed)
 		r->retry = time(NULL) + 1;
@@ -377,6 +548,10 @@ int via_room(struct xlbd *d, const struct xlb_state_vip *v, const __be32 *addr, 
 	struct xlb_addr_owner *e;
 	__u32 i, j, n = 0, distinct, at;
 
+	if (d->via && d->via->lock_fd < 0) {
+		snprintf(err, errlen, "%s", d->via->why);
+		return -EBUSY;
+	}
 	for (i = 0; i < d->state.nvips; i++)
 		n += d->state.vips[i].nbackends;
 	if (n + 1 <= XLB_VIA_MAX)

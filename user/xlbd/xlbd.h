@@ -180,13 +180,25 @@ int announce_metrics(struct xlbd *d, struct xlb_prom *w);
 /* ---- via.c: health checks through the VIP, steered by policy routing ---- */
 
 struct xlb_via_rt;
-int via_start(struct xlbd *d);      /* at start: what a crashed xlbd left removed */
+/*
+ * At start, before anything is attached: the namespace's lock, then what a
+ * crashed xlbd left removed. Without the lock (another xlbd has it), cfg
+ * (the file's, or state.json's) with a VIP checked through its VIP is
+ * refused: logged, -EBUSY.
+ */
+int via_start(struct xlbd *d, const struct xlb_config *cfg, int from_state);
+/* -EBUSY, err "NAME:LINE: vips[N].health.via: why", if cfg checks via a VIP without the lock */
+int via_config_check(struct xlbd *d, const struct xlb_config *cfg, const char *name,
+		     char *err, size_t errlen);
 void via_stop(struct xlbd *d);      /* at exit: every rule and route removed */
 void via_dirty(struct xlbd *d);     /* the state changed: via_sync looks again */
 void via_sync(struct xlbd *d);      /* after a loop turn: rules and routes follow */
 /* The mark of the slot for a backend address (made now if new), 0 if none can be had. */
 __u32 via_mark(struct xlbd *d, const __be32 addr[4]);
-/* -ENOSPC (and err) if v's backends and addr, checked via a VIP, would pass XLB_VIA_MAX. */
+/*
+ * -ENOSPC (and err) if v's backends and addr, checked via a VIP, would pass
+ * XLB_VIA_MAX; -EBUSY (and err) if another xlbd of the namespace has the rules.
+ */
 int via_room(struct xlbd *d, const struct xlb_state_vip *v, const __be32 *addr, char *err,
 	     size_t errlen);
 void via_show(struct xlbd *d, struct json_object *o); /* for status */
