@@ -43,25 +43,21 @@ void *malloc(size_t n)
 /* One holder per namespace: a second lock, even in this process, names the holder. */
 static void test_lock(void **state)
 {
-	char err[256], want[64], path[64];
-	struct stat st;
+	char err[256], want[64];
 	int fd, again;
 
 	(void)state;
-	assert_int_equal(stat("/proc/self/ns/net", &st), 0);
-	snprintf(path, sizeof(path), "/run/xlb/via-%llu.lock", (unsigned long long)st.st_ino);
 	fd = xlb_via_lock(err, sizeof(err));
 	assert_true(fd >= 0);
 	again = xlb_via_lock(err, sizeof(err));
 	assert_int_equal(again, -EBUSY);
 	snprintf(want, sizeof(want), "another xlbd (pid %d) holds the rules", (int)getpid());
 	assert_non_null(strstr(err, want));
-	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "in this network namespace"));
 	close(fd);
 	fd = xlb_via_lock(err, sizeof(err));
 	assert_true(fd >= 0);
 	close(fd);
-	unlink(path); /* the namespace goes with the test */
 }
 
 #define SLOTS 200	/* a dump of several datagrams */

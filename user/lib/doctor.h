@@ -18,8 +18,9 @@
 enum doctor_status { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL, DOCTOR_NSTATUS };
 
 /*
- * At most this many lines are shown: every warn and fail first, then ok
- * findings in arrival order; those left out are counted per status.
+ * Every warn and fail is shown first (up to DOCTOR_MAX_PROBLEMS), then ok
+ * findings in arrival order while the lines stay within this many; those
+ * left out are counted per status.
  */
 #define DOCTOR_MAX_FINDINGS 4096
 /* warn and fail kept: more than xlbd's limits give (65536 backends, 4 lines each) */

@@ -10,15 +10,12 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
+#include <sys/time.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include "attach.h"		/* xlb_flock_holder */
 #include "via.h"
-
-/* /run is the host's in every network namespace here: the lock is per namespace by name */
-#define LOCK_DIR	"/run/xlb"
 
 /* what a flush collects before it removes: bounded, a second flush takes the rest */
 #define FLUSH_MAX	(4 * XLB_VIA_MAX + 1024)
@@ -40,26 +37,14 @@ static int ours_table(__u32 t)
 
 int xlb_via_lock(char *err, size_t errlen)
 {
-	char path[64];
-	struct stat st;
 	long pid;
 	int fd, ret;
 
-	if (stat("/proc/self/ns/net", &st)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot read /proc/self/ns/net: %s", strerror(-ret));
-		return ret;
-	}
-	snprintf(path, sizeof(path), LOCK_DIR "/via-%llu.lock", (unsigned long long)st.st_ino);
-	if (mkdir(LOCK_DIR, 0755) && errno != EEXIST) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot make " LOCK_DIR ": %s", strerror(-ret));
-		return ret;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* the namespace itself is the lock: no file to lose (systemd empties /run/xlb at a stop) */
+	fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(-ret));
+		snprintf(err, errlen, "cannot open /proc/self/ns/net: %s", strerror(-ret));
 		return ret;
 	}
 	if (!flock(fd, LOCK_EX | LOCK_NB))
@@ -68,18 +53,19 @@ int xlb_via_lock(char *err, size_t errlen)
 	pid = ret == -EBUSY ? xlb_flock_holder(fd) : 0;
 	close(fd);
 	if (ret != -EBUSY)
-		snprintf(err, errlen, "cannot lock %s: %s", path, strerror(-ret));
+		snprintf(err, errlen, "cannot lock /proc/self/ns/net: %s", strerror(-ret));
 	else if (pid)
 		snprintf(err, errlen, "another xlbd (pid %ld) holds the rules of checks via the VIP "
-			 "in this network namespace (%s): one xlbd per namespace has them", pid, path);
+			 "in this network namespace: one xlbd per namespace has them", pid);
 	else
 		snprintf(err, errlen, "another xlbd holds the rules of checks via the VIP in this "
-			 "network namespace (%s): one xlbd per namespace has them", path);
+			 "network namespace: one xlbd per namespace has them");
 	return ret;
 }
 
 int xlb_via_open(struct xlb_via **out)
 {
+	struct timeval tmo = { .tv_sec = 2 };
 	struct xlb_via *v = calloc(1, sizeof(*v));
 	int ret;
 
@@ -88,6 +74,12 @@ int xlb_via_open(struct xlb_via **out)
 		return -ENOMEM;
 	v->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!v->nl || mnl_socket_bind(v->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		xlb_via_close(v);
+		return ret;
+	}
+	/* an answer that never comes must not hold xlbd's loop */
+	if (setsockopt(mnl_socket_get_fd(v->nl), SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo))) {
 		ret = -errno;
 		xlb_via_close(v);
 		return ret;
@@ -108,19 +100,25 @@ void xlb_via_close(struct xlb_via *v)
 }
 
 /* Send and wait for the kernel's answer: 0 or its negative errno. */
+#define STALE_MAX 64 /* answers to earlier requests read past */
+
 static int transact(struct xlb_via *v, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int ret, stale = 0;
 	ssize_t len;
-	int ret;
 
 	nlh->nlmsg_seq = ++v->seq;
 	if (mnl_socket_sendto(v->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	while ((len = mnl_socket_recvfrom(v->nl, buf, sizeof(buf))) > 0) {
 		ret = mnl_cb_run(buf, len, nlh->nlmsg_seq, v->portid, cb, data);
-		/* the answer to an earlier request that gave up: ours follows, unread yet */
-		if (ret < 0 && errno == ESRCH)
+		/*
+		 * Another sequence number (EPROTO): the answer to an earlier request
+		 * that gave up; ours follows. Bounded. A kernel error (ESRCH: no
+		 * such route, too) is the answer.
+		 */
+		if (ret < 0 && errno == EPROTO && stale++ < STALE_MAX)
 			continue;
 		if (ret < 0)
 			return -errno;

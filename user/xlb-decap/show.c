@@ -191,7 +191,8 @@ static int show_all(const struct decap_bpf *skel, const char *base)
 		json_object_put(list);
 		return xlb_cli_fail(-errno, "cannot read %s: %s", base, strerror(errno));
 	}
-	while (d && (de = readdir(d))) {
+	/* bounded too: names past the listed ones are only counted, up to a limit */
+	while (d && n + more < 64 * XLB_DECAP_SHOW_MAX && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
 		if (n == XLB_DECAP_SHOW_MAX) {

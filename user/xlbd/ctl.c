@@ -211,10 +211,14 @@ static int audited(const char *cmd, struct json_object *req)
 	if (!strcmp(cmd, "stats"))
 		return json_object_object_get_ex(req, "zero", &zero) &&
 		       json_object_get_boolean(zero);
-	/* a flush is audited at its first slice; the rest carry its cursor */
-	if (!strcmp(cmd, "conntrack-flush") && (json_object_object_get_ex(req, "pos", &zero) ||
-						json_object_object_get_ex(req, "table", &zero)))
-		return 0;
+	/* a flush is audited at its first slice; the rest carry a cursor past 0/0 */
+	if (!strcmp(cmd, "conntrack-flush")) {
+		struct json_object *pos = NULL, *table = NULL;
+
+		json_object_object_get_ex(req, "pos", &pos);
+		json_object_object_get_ex(req, "table", &table);
+		return !json_object_get_int64(pos) && !json_object_get_int64(table);
+	}
 	/* a dry run changes nothing */
 	if (!strcmp(cmd, "reload") && json_object_object_get_ex(req, "dry_run", &zero) &&
 	    json_object_get_boolean(zero))

@@ -277,13 +277,11 @@ void log_release(int level, struct json_object *more, const char *fmt, ...)
 int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[LOG_LINE_MAX];
-	char *msg = buf;
+	char *msg = buf, *nl;
 	size_t len;
 
 	if (level == LIBBPF_DEBUG && log_level < LOG_DEBUG)
 		return 0;
-	char *nl;
-
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	len = strlen(buf);
 	while (len && buf[len - 1] == '\n')

@@ -11,9 +11,9 @@
  * they go at exit (no check runs without xlbd) and a start first removes
  * whatever a crashed xlbd left.
  *
- * One xlbd per network namespace has them (xlb_via_lock, taken at start and
- * held to the end): another one there never touches a rule, and refuses a
- * VIP checked through its VIP. A check without a mark fails (health.c): a
+ * One xlbd per network namespace has them (xlb_via_lock, taken when a VIP
+ * first checks through its VIP, given back when none does): another one
+ * there never touches a rule, and refuses a VIP checked through its VIP. A check without a mark fails (health.c): a
  * backend is never left up unchecked; via_sync asks again for the marks.
  */
 #include <errno.h>
@@ -50,7 +50,7 @@ struct via_route {
 };
 
 struct xlb_via_rt {
-	int lock_fd;                    /* the namespace's lock; -1: another xlbd's, see why */
+	int lock_fd;                    /* the namespace's lock; -1: not held (another's: see why) */
 	char why[256];                  /* without the lock: why, as refusals say it */
 	struct xlb_via *nl;             /* NULL: no lock, or netlink failed at start; no slots */
 	struct via_slot *slots;         /* XLB_VIA_MAX of them */
@@ -78,13 +78,74 @@ static int route_cmp(const void *pa, const void *pb)
 	return memcmp(a->vip, b->vip, sizeof(a->vip));
 }
 
+static int cfg_has_via(const struct xlb_config *cfg)
+{
+	__u32 i;
+
+	for (i = 0; i < cfg->nvips; i++)
+		if (cfg->vips[i].health.via == XLB_CHECK_VIA_VIP)
+			return 1;
+	return 0;
+}
+
+static int state_has_via(const struct xlbd *d)
+{
+	__u32 i;
+
+	for (i = 0; i < d->state.nvips; i++)
+		if (d->state.vips[i].cfg.health.via == XLB_CHECK_VIA_VIP)
+			return 1;
+	return 0;
+}
+
+/*
+ * The namespace's lock, taken when a VIP first needs it (not at every start:
+ * an xlbd without such VIPs must not keep another from them), and with it
+ * the rules a crashed xlbd left removed. 0 (held; a netlink failure makes
+ * such checks fail, as they must), or -EBUSY with the holder in r->why.
+ */
+static int via_acquire(struct xlb_via_rt *r)
+{
+	unsigned int removed = 0;
+	int ret;
+
+	if (r->lock_fd >= 0)
+		return 0;
+	r->lock_fd = xlb_via_lock(r->why, sizeof(r->why));
+	if (r->lock_fd < 0)
+		return -EBUSY;
+	ret = xlb_via_open(&r->nl);
+	ret = ret ?: xlb_via_flush(r->nl, &removed);
+	if (ret) {
+		logmsg(LOG_WARN, "check via the VIP: cannot set up policy routing: %s; such "
+		       "checks fail", strerror(-ret));
+		xlb_via_close(r->nl);
+		r->nl = NULL;
+		return 0;
+	}
+	if (removed)
+		logmsg(LOG_INFO, "check via the VIP: removed %u stale rule%s and route%s of a "
+		       "previous xlbd", removed, xlb_s(removed), xlb_s(removed));
+	return 0;
+}
+
+/* Nothing checked through a VIP any more: the lock goes back, for another xlbd. */
+static void via_release(struct xlb_via_rt *r)
+{
+	xlb_via_close(r->nl);
+	r->nl = NULL;
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
+	r->lock_fd = -1;
+}
+
 int via_config_check(struct xlbd *d, const struct xlb_config *cfg, const char *name,
 		     char *err, size_t errlen)
 {
-	const struct xlb_via_rt *r = d->via;
+	struct xlb_via_rt *r = d->via;
 	__u32 i;
 
-	if (r && r->lock_fd >= 0)
+	if (!cfg_has_via(cfg) || (r && !via_acquire(r)))
 		return 0;
 	for (i = 0; i < cfg->nvips; i++) {
 		const struct xlb_vip_cfg *v = &cfg->vips[i];
@@ -97,16 +158,15 @@ int via_config_check(struct xlbd *d, const struct xlb_config *cfg, const char *n
 		else
 			snprintf(err, errlen, "%s: vips[%u].health.via: %s", name, i,
 				 r ? r->why : "not set up");
-		return -EBUSY;
+		break;
 	}
-	return 0;
+	return -EBUSY;
 }
 
 int via_start(struct xlbd *d, const struct xlb_config *cfg, int from_state)
 {
 	struct xlb_via_rt *r = calloc(1, sizeof(*r));
 	char err[XLB_ERR_MAX], name[PATH_MAX];
-	unsigned int removed = 0;
 	int ret;
 
 	if (r) {
@@ -123,35 +183,23 @@ int via_start(struct xlbd *d, const struct xlb_config *cfg, int from_state)
 		return -ENOMEM;
 	}
 	memset(r->heads, 0xff, XLB_VIA_MAX * sizeof(*r->heads)); /* every chain empty: -1 */
+	r->lock_fd = -1;
 	d->via = r;
-	r->lock_fd = xlb_via_lock(r->why, sizeof(r->why));
-	if (r->lock_fd < 0) {
-		if (from_state)
-			snprintf(name, sizeof(name), "%s/state.json", d->state_dir);
-		else
-			snprintf(name, sizeof(name), "%s", d->config_path);
-		ret = via_config_check(d, cfg, name, err, sizeof(err));
-		if (ret) {
-			logmsg(LOG_ERR, "%s", err);
-			via_stop(d);
-			return ret;
-		}
-		/* a second xlbd of the namespace: the first one's rules stay as they are */
-		logmsg(LOG_INFO, "check via the VIP: none in this xlbd: %s", r->why);
-		return 0;
-	}
-	ret = xlb_via_open(&r->nl);
-	ret = ret ?: xlb_via_flush(r->nl, &removed);
+	if (from_state)
+		snprintf(name, sizeof(name), "%s/state.json", d->state_dir);
+	else
+		snprintf(name, sizeof(name), "%s", d->config_path);
+	ret = via_config_check(d, cfg, name, err, sizeof(err));
 	if (ret) {
-		logmsg(LOG_WARN, "check via the VIP: cannot set up policy routing: %s; such "
-		       "checks fail", strerror(-ret));
-		xlb_via_close(r->nl);
-		r->nl = NULL;
-		return 0;
+		logmsg(LOG_ERR, "%s", err);
+		via_stop(d);
+		return ret;
 	}
-	if (removed)
-		logmsg(LOG_INFO, "check via the VIP: removed %u stale rule%s and route%s of a "
-		       "previous xlbd", removed, xlb_s(removed), xlb_s(removed));
+	if (cfg_has_via(cfg))
+		return 0;
+	/* none wanted: what a crashed xlbd left is removed if the lock is free, and it goes back */
+	if (!via_acquire(r))
+		via_release(r);
 	return 0;
 }
 
@@ -468,6 +516,10 @@ void via_sync(struct xlbd *d)
 	__u32 i = 0, j = 0, n = 0;
 	int failed = 0, c, ret;
 
+	if (r && r->lock_fd >= 0 && !r->nused && !r->nhave && !state_has_via(d)) {
+		via_release(r);
+		return;
+	}
 	if (!r || !r->nl)
 		return;
 	/* at once after a turn that left one without, then each second: before the routes */
@@ -548,7 +600,7 @@ int via_room(struct xlbd *d, const struct xlb_state_vip *v, const __be32 *addr, 
 	struct xlb_addr_owner *e;
 	__u32 i, j, n = 0, distinct, at;
 
-	if (d->via && d->via->lock_fd < 0) {
+	if (d->via && via_acquire(d->via)) {
 		snprintf(err, errlen, "%s", d->via->why);
 		return -EBUSY;
 	}
