@@ -220,6 +220,12 @@ s.sendall(b"{\"cmd\":\"conntrack-flush\",\"table\":0,\"pos\":0}\n")
 print(s.makefile().readline(), end="")' "$SOCK" >/dev/null
 expect_eq "a flush from cursor 0/0: audited" \
 	"$(grep -c 'control: uid 0 pid [0-9]*: conntrack-flush' "$RUN/xlbd.log")" "$((audits + 2))"
+ip netns exec "$LB" python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"{\"cmd\":\"conntrack-flush\",\"table\":0,\"pos\":5}\n")
+print(s.makefile().readline(), end="")' "$SOCK" >/dev/null
+expect_eq "a flush from a cursor xlbd did not hand out: audited" \
+	"$(grep -c 'control: uid 0 pid [0-9]*: conntrack-flush' "$RUN/xlbd.log")" "$((audits + 3))"
 expect_eq "1M: the count is 0 right after" "$(active "$V80" 198.18.0.11)" 0
 expect_eq "1M: the table is empty" "$("$PROBE" ct-count "$PIN")" 0
 check "status answers" ctl status

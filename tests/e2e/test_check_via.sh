@@ -275,6 +275,27 @@ expect_eq "xlbd 2 is refused via: vip now, naming the new holder" "$out" "xlbctl
 kill "$X2"
 wait "$X2"
 X2=
+# a dry run takes no lock; the lock goes back when the last VIP stops checking via its VIP
+xlbd_stop
+x2conf backend >"$RUN/x2.yaml"
+ip netns exec "$LB" "$XLBD" "${x2args[@]}" >"$RUN/x2.log" 2>&1 &
+X2=$!
+check "xlbd 2 without via: vip starts, alone" wait_for 10 ctl2 status
+x2conf vip >"$RUN/x2.yaml"
+check "xlbd 2: reload dry-run to via: vip, the lock free: its diff" \
+	bash -c "$XLBCTL -s $RUN/x2.sock reload dry-run | grep -q 'health.via: backend -> vip'"
+x2conf backend >"$RUN/x2.yaml"
+check_start "xlbd 1 starts after that dry run (it kept no lock)" "$RUN/xlb.yaml"
+check "and has its rules" wait_for 10 xlb_rules_is 5
+for v in $(ctl -j vip show | jq -r '.vips[] | select(.health.via == "vip") | .vip'); do
+	ctl vip set "$v" check-via backend >/dev/null
+done
+check "xlbd 1 without VIPs checked via the VIP: its rules go" wait_for 10 xlb_rules_is 0
+vip_add_via2() { ctl2 vip add 198.18.101.2:80/tcp check-via vip; }
+check "and the lock with them: xlbd 2's vip add check-via vip is taken" wait_for 10 vip_add_via2
+kill "$X2"
+wait "$X2"
+X2=
 xlbd_stop
 ip -n "$LB" link del xlbt-cv2a
 

@@ -112,14 +112,18 @@ static int transact(struct xlb_via *v, struct nlmsghdr *nlh, mnl_cb_t cb, void *
 	if (mnl_socket_sendto(v->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	while ((len = mnl_socket_recvfrom(v->nl, buf, sizeof(buf))) > 0) {
-		ret = mnl_cb_run(buf, len, nlh->nlmsg_seq, v->portid, cb, data);
+		const struct nlmsghdr *got = (const struct nlmsghdr *)buf;
+
 		/*
-		 * Another sequence number (EPROTO): the answer to an earlier request
-		 * that gave up; ours follows. Bounded. A kernel error (ESRCH: no
-		 * such route, too) is the answer.
+		 * Another sequence number: the answer to an earlier request that
+		 * gave up; ours follows (each answer is a datagram of its own).
+		 * Bounded. Any error with ours (ESRCH: no such route, too) is the
+		 * answer.
 		 */
-		if (ret < 0 && errno == EPROTO && stale++ < STALE_MAX)
+		if ((size_t)len >= sizeof(*got) && got->nlmsg_seq && got->nlmsg_seq != nlh->nlmsg_seq &&
+		    stale++ < STALE_MAX)
 			continue;
+		ret = mnl_cb_run(buf, len, nlh->nlmsg_seq, v->portid, cb, data);
 		if (ret < 0)
 			return -errno;
 		if (ret == MNL_CB_STOP)

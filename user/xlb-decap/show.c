@@ -182,7 +182,7 @@ static int show_all(const struct decap_bpf *skel, const char *base)
 {
 	struct json_object *list = xlb_cli.json ? json_object_new_array() : NULL, *obj;
 	char *names[XLB_DECAP_SHOW_MAX], dir[PATH_MAX];
-	size_t n = 0, i, shown = 0, more = 0;
+	size_t n = 0, i, shown = 0, more = 0, seen = 0;
 	struct dirent *de;
 	DIR *d = opendir(base);
 	int ret = 0;
@@ -192,7 +192,7 @@ static int show_all(const struct decap_bpf *skel, const char *base)
 		return xlb_cli_fail(-errno, "cannot read %s: %s", base, strerror(errno));
 	}
 	/* bounded too: names past the listed ones are only counted, up to a limit */
-	while (d && n + more < 64 * XLB_DECAP_SHOW_MAX && (de = readdir(d))) {
+	while (d && seen++ < 64 * XLB_DECAP_SHOW_MAX && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
 		if (n == XLB_DECAP_SHOW_MAX) {
@@ -222,8 +222,9 @@ static int show_all(const struct decap_bpf *skel, const char *base)
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	if (more)
-		ret = xlb_cli_fail(-E2BIG, "%zu more folders under %s not shown (at most %d)", more,
-				   base, XLB_DECAP_SHOW_MAX);
+		ret = xlb_cli_fail(-E2BIG, "%s%zu more folders under %s not shown (at most %d)",
+				   seen > 64 * XLB_DECAP_SHOW_MAX ? "at least " : "", more, base,
+				   XLB_DECAP_SHOW_MAX);
 	if (list) {
 		obj = json_object_new_object();
 		json_object_object_add(obj, "attachments", list);

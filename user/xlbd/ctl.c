@@ -203,7 +203,7 @@ static const char *const read_only[] = {
 	"lb-show", "block-show", "conntrack-list", NULL,
 };
 
-static int audited(const char *cmd, struct json_object *req)
+static int audited(const struct xlbd *d, const char *cmd, struct json_object *req)
 {
 	struct json_object *zero;
 	size_t i;
@@ -211,13 +211,15 @@ static int audited(const char *cmd, struct json_object *req)
 	if (!strcmp(cmd, "stats"))
 		return json_object_object_get_ex(req, "zero", &zero) &&
 		       json_object_get_boolean(zero);
-	/* a flush is audited at its first slice; the rest carry a cursor past 0/0 */
+	/* a flush is audited once: the next slices carry the cursor its last slice handed out */
 	if (!strcmp(cmd, "conntrack-flush")) {
 		struct json_object *pos = NULL, *table = NULL;
 
 		json_object_object_get_ex(req, "pos", &pos);
 		json_object_object_get_ex(req, "table", &table);
-		return !json_object_get_int64(pos) && !json_object_get_int64(table);
+		return !(d->flush_cursor_set && pos && table &&
+			 json_object_get_int64(pos) == d->flush_cursor_pos &&
+			 json_object_get_int64(table) == d->flush_cursor_table);
 	}
 	/* a dry run changes nothing */
 	if (!strcmp(cmd, "reload") && json_object_object_get_ex(req, "dry_run", &zero) &&
@@ -306,7 +308,7 @@ static struct json_object *dispatch(struct xlbd *d, struct client *c, const char
 		json_object_put(req);
 		return reply;
 	}
-	audit = audited(cmd, req); /* before the command: stats takes "zero" out */
+	audit = audited(d, cmd, req); /* before the command: stats takes "zero" out */
 	if (audit)
 		audit_begin(c, cmd, req);
 	reply = commands[i].fn(d, req);

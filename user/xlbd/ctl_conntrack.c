@@ -376,6 +376,11 @@ static struct json_object *run(struct xlbd *d, struct json_object *req, int flus
 		add_u64(reply, "table", r.table);
 		add_u64(reply, "pos", r.pos);
 	}
+	if (flush) { /* the next slice of this flush is not audited again (ctl.c) */
+		d->flush_cursor_set = r.table < T_DONE;
+		d->flush_cursor_table = r.table;
+		d->flush_cursor_pos = r.pos;
+	}
 	return reply;
 }
 

@@ -483,7 +483,8 @@ struct json_object *do_reload(struct xlbd *d, int force, int dry_run)
 	ret = xlb_config_load(d->config_path, &cfg, err, sizeof(err));
 	if (!ret && (ret = reload_guard(d, &cfg, force, err, sizeof(err))))
 		xlb_config_free(&cfg);
-	if (!ret && (ret = via_config_check(d, &cfg, d->config_path, err, sizeof(err))))
+	/* a dry run only asks whether the lock could be had: no lock kept, nothing removed */
+	if (!ret && (ret = via_config_check(d, &cfg, d->config_path, dry_run, err, sizeof(err))))
 		xlb_config_free(&cfg);
 	if (ret) {
 		/* a dry run that would be refused says so, and counts as no error of the daemon's */

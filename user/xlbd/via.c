@@ -51,6 +51,8 @@ struct via_route {
 
 struct xlb_via_rt {
 	int lock_fd;                    /* the namespace's lock; -1: not held (another's: see why) */
+	int setup_failed;               /* netlink or the first flush failed: said so once */
+	time_t setup_retry;             /* via_setup again at this second */
 	char why[256];                  /* without the lock: why, as refusals say it */
 	struct xlb_via *nl;             /* NULL: no lock, or netlink failed at start; no slots */
 	struct via_slot *slots;         /* XLB_VIA_MAX of them */
@@ -104,29 +106,49 @@ static int state_has_via(const struct xlbd *d)
  * the rules a crashed xlbd left removed. 0 (held; a netlink failure makes
  * such checks fail, as they must), or -EBUSY with the holder in r->why.
  */
-static int via_acquire(struct xlb_via_rt *r)
+/* Netlink and the stale rules removed, with the lock held: 0 or -errno (logged unless quiet). */
+static int via_setup(struct xlb_via_rt *r, int quiet)
 {
 	unsigned int removed = 0;
 	int ret;
 
+	ret = xlb_via_open(&r->nl);
+	ret = ret ?: xlb_via_flush(r->nl, &removed);
+	if (ret == -EINTR) /* the dump changed as it was read: once more */
+		ret = xlb_via_flush(r->nl, &removed);
+	if (ret) {
+		if (!quiet && !r->setup_failed)
+			logmsg(LOG_WARN, "check via the VIP: cannot set up policy routing: %s; such "
+			       "checks fail, tried again each second", strerror(-ret));
+		r->setup_failed = 1;
+		xlb_via_close(r->nl);
+		r->nl = NULL;
+		r->setup_retry = time(NULL) + 1;
+		return ret;
+	}
+	if (r->setup_failed)
+		logmsg(LOG_INFO, "check via the VIP: policy routing set up");
+	r->setup_failed = 0;
+	if (removed)
+		logmsg(LOG_INFO, "check via the VIP: removed %u stale rule%s and route%s of a "
+		       "previous xlbd", removed, xlb_s(removed), xlb_s(removed));
+	return 0;
+}
+
+static int via_acquire_quiet(struct xlb_via_rt *r, int quiet)
+{
 	if (r->lock_fd >= 0)
 		return 0;
 	r->lock_fd = xlb_via_lock(r->why, sizeof(r->why));
 	if (r->lock_fd < 0)
 		return -EBUSY;
-	ret = xlb_via_open(&r->nl);
-	ret = ret ?: xlb_via_flush(r->nl, &removed);
-	if (ret) {
-		logmsg(LOG_WARN, "check via the VIP: cannot set up policy routing: %s; such "
-		       "checks fail", strerror(-ret));
-		xlb_via_close(r->nl);
-		r->nl = NULL;
-		return 0;
-	}
-	if (removed)
-		logmsg(LOG_INFO, "check via the VIP: removed %u stale rule%s and route%s of a "
-		       "previous xlbd", removed, xlb_s(removed), xlb_s(removed));
+	via_setup(r, quiet); /* a failure makes such checks fail, and via_sync tries again */
 	return 0;
+}
+
+static int via_acquire(struct xlb_via_rt *r)
+{
+	return via_acquire_quiet(r, 0);
 }
 
 /* Nothing checked through a VIP any more: the lock goes back, for another xlbd. */
@@ -139,13 +161,27 @@ static void via_release(struct xlb_via_rt *r)
 	r->lock_fd = -1;
 }
 
-int via_config_check(struct xlbd *d, const struct xlb_config *cfg, const char *name,
+/* Could the lock be had? Taken and given back at once: nothing removed, none kept. */
+static int via_probe(struct xlb_via_rt *r)
+{
+	int fd;
+
+	if (r->lock_fd >= 0)
+		return 0;
+	fd = xlb_via_lock(r->why, sizeof(r->why));
+	if (fd < 0)
+		return -EBUSY;
+	close(fd);
+	return 0;
+}
+
+int via_config_check(struct xlbd *d, const struct xlb_config *cfg, const char *name, int probe,
 		     char *err, size_t errlen)
 {
 	struct xlb_via_rt *r = d->via;
 	__u32 i;
 
-	if (!cfg_has_via(cfg) || (r && !via_acquire(r)))
+	if (!cfg_has_via(cfg) || (r && !(probe ? via_probe(r) : via_acquire(r))))
 		return 0;
 	for (i = 0; i < cfg->nvips; i++) {
 		const struct xlb_vip_cfg *v = &cfg->vips[i];
@@ -189,7 +225,7 @@ int via_start(struct xlbd *d, const struct xlb_config *cfg, int from_state)
 		snprintf(name, sizeof(name), "%s/state.json", d->state_dir);
 	else
 		snprintf(name, sizeof(name), "%s", d->config_path);
-	ret = via_config_check(d, cfg, name, err, sizeof(err));
+	ret = via_config_check(d, cfg, name, 0, err, sizeof(err));
 	if (ret) {
 		logmsg(LOG_ERR, "%s", err);
 		via_stop(d);
@@ -198,7 +234,7 @@ int via_start(struct xlbd *d, const struct xlb_config *cfg, int from_state)
 	if (cfg_has_via(cfg))
 		return 0;
 	/* none wanted: what a crashed xlbd left is removed if the lock is free, and it goes back */
-	if (!via_acquire(r))
+	if (!via_acquire_quiet(r, 1))
 		via_release(r);
 	return 0;
 }
@@ -329,8 +365,13 @@ __u32 via_mark(struct xlbd *d, const __be32 addr[4])
 	struct xlb_via_rt *r = d->via;
 	int i, ret;
 
-	if (!r || !r->nl)
+	if (!r)
 		return 0;
+	if (!r->nl) { /* no netlink yet: counted, so that via_sync asks again once there is */
+		r->nomark++;
+		r->nomark_err = EAGAIN;
+		return 0;
+	}
 	r->dirty = 1;
 	i = slot_find(r, addr);
 	if (i >= 0)
@@ -519,6 +560,11 @@ void via_sync(struct xlbd *d)
 	if (r && r->lock_fd >= 0 && !r->nused && !r->nhave && !state_has_via(d)) {
 		via_release(r);
 		return;
+	}
+	/* held, but netlink failed: again each second, then the marks the checks went without */
+	if (r && r->lock_fd >= 0 && !r->nl && time(NULL) >= r->setup_retry && !via_setup(r, 0)) {
+		r->dirty = 1;
+		r->mark_retry = 0; /* the checks that went without: now */
 	}
 	if (!r || !r->nl)
 		return;

@@ -89,6 +89,9 @@ struct client {
 };
 
 struct xlbd {
+	/* the cursor the last conntrack flush slice handed out: its next slice is not audited again */
+	__u32 flush_cursor_table, flush_cursor_pos;
+	int flush_cursor_set;
 	/* options */
 	const char *config_path;
 	const char *pin_dir;
@@ -188,7 +191,7 @@ struct xlb_via_rt;
  */
 int via_start(struct xlbd *d, const struct xlb_config *cfg, int from_state);
 /* -EBUSY, err "NAME:LINE: vips[N].health.via: why", if cfg checks via a VIP without the lock */
-int via_config_check(struct xlbd *d, const struct xlb_config *cfg, const char *name,
+int via_config_check(struct xlbd *d, const struct xlb_config *cfg, const char *name, int probe,
 		     char *err, size_t errlen);
 void via_stop(struct xlbd *d);      /* at exit: every rule and route removed */
 void via_dirty(struct xlbd *d);     /* the state changed: via_sync looks again */
