@@ -124,6 +124,14 @@ xlbd_stop() { # [SIGNAL]
 
 ctl() { "$XLBCTL" -s "$SOCK" "$@"; }
 
+# ctl_raw LINE: one request line as given (no xlbctl checks), the reply line printed
+ctl_raw() {
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+print(s.makefile().readline(), end="")' "$SOCK" "$1"
+}
+
 # untimed: log lines without the time of --log-format plain (the default off journald)
 untimed() { sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z //'; }
 

@@ -173,10 +173,7 @@ i11=$(id_of "$V80" 198.18.0.11)
 FULL=999424 # 122 x 8192: each CPU's share of the LRU table alike, so none is evicted
 expect_eq "$FULL flows written into flows4" "$("$PROBE" ct-fill "$PIN" $FULL "$V80" "$i11")" $FULL
 # one request, as xlbctl's first: a slice of the table and the cursor to go on from
-raw() { python3 -c 'import json, socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
-print(s.makefile().readline(), end="")' "$SOCK" "$1"; }
-out=$(raw '{"cmd":"conntrack-list","limit":0}')
+out=$(ctl_raw '{"cmd":"conntrack-list","limit":0}')
 check "1M: one request reads a slice and says the scan goes on ($(jq -c '{scanned, busy_us, table, pos}' <<<"$out"))" \
 	jq -e '.ok and .scanned >= 4096 and .scanned <= 65536 + 4096 and .table == 0 and .pos > 0' <<<"$out"
 ctl -j conntrack list -n 10 >"$RUN/list.json" 2>&1 &
@@ -214,16 +211,10 @@ check "1M: flush in slices, each within its bound" jq -e '.requests > 20 and .ma
 expect_eq "1M: one audit line for the flush, not one per slice" \
 	"$(grep -c 'control: uid 0 pid [0-9]*: conntrack-flush' "$RUN/xlbd.log")" "$((audits + 1))"
 # a first slice sent with its cursor spelled out (0, 0) is audited all the same
-ip netns exec "$LB" python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(b"{\"cmd\":\"conntrack-flush\",\"table\":0,\"pos\":0}\n")
-print(s.makefile().readline(), end="")' "$SOCK" >/dev/null
+ctl_raw '{"cmd":"conntrack-flush","table":0,"pos":0}' >/dev/null
 expect_eq "a flush from cursor 0/0: audited" \
 	"$(grep -c 'control: uid 0 pid [0-9]*: conntrack-flush' "$RUN/xlbd.log")" "$((audits + 2))"
-ip netns exec "$LB" python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(b"{\"cmd\":\"conntrack-flush\",\"table\":0,\"pos\":5}\n")
-print(s.makefile().readline(), end="")' "$SOCK" >/dev/null
+ctl_raw '{"cmd":"conntrack-flush","table":0,"pos":5}' >/dev/null
 expect_eq "a flush from a cursor xlbd did not hand out: audited" \
 	"$(grep -c 'control: uid 0 pid [0-9]*: conntrack-flush' "$RUN/xlbd.log")" "$((audits + 3))"
 expect_eq "1M: the count is 0 right after" "$(active "$V80" 198.18.0.11)" 0

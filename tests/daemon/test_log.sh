@@ -130,10 +130,7 @@ check "a refused non-root peer: logged with its uid and pid" \
 actl block add 198.18.5.0/24
 check "block add: its audit line" grep -qF "control: uid 0 pid $ACTL_PID: block-add {\"prefix\":\"198.18.5.0/24\"}: ok" "$LOG"
 # a newline in a request's text must not forge a line of its own
-ip netns exec "$LB" python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(b"{\"cmd\":\"vip-del\",\"vip\":\"x\\n2026-01-01T00:00:00.000Z xlbd: info: forged\"}\n")
-print(s.makefile().readline(), end="")' "$SOCK" >"$RUN/forge.out"
+ctl_raw '{"cmd":"vip-del","vip":"x\n2026-01-01T00:00:00.000Z xlbd: info: forged"}' >"$RUN/forge.out"
 check "a request with a newline is answered (an error)" grep -q '"error"' "$RUN/forge.out"
 check "... and its text stays on its audit line: no forged line" \
 	bash -c "grep -q 'vip-del.*x?2026-01-01T00:00:00.000Z xlbd: info: forged' '$LOG' && ! grep -q '^2026-01-01T00:00:00.000Z' '$LOG'"
@@ -166,10 +163,7 @@ expect_eq "json: block del, its audit line" \
 	"$(jq -c --argjson pid "$ACTL_PID" 'select(.cmd == "block-del") | [.pid == $pid, .args.prefix, .outcome]' "$LOG")" \
 	'[true,"198.18.5.0/24","ok"]'
 # a request of 20,000 bytes: its args cut to 4096 (journald splits lines over 48K)
-ip netns exec "$LB" python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(b"{\"cmd\":\"vip-add\",\"vip\":\"" + b"\xc3\xa9" * 10000 + b"\"}\n")
-print(s.makefile().readline(), end="")' "$SOCK" >/dev/null
+ctl_raw "{\"cmd\":\"vip-add\",\"vip\":\"$(printf 'é%.0s' $(seq 10000))\"}" >/dev/null
 expect_eq "json: a huge request's args are cut, on a character, and say so" \
 	"$(jq -c 'select(.cmd == "vip-add" and .args_truncated) | [(.args | length <= 4096), (.args | test("^\\{\"vip\":\"(é)+$"))]' "$LOG")" \
 	'[true,true]'

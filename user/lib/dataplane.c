@@ -442,7 +442,7 @@ int xlb_dp_flow_set(struct xlb_dp *dp, const struct flow_key *key, const struct 
 
 #define WALK_BATCH 4096
 
-static void key_of_flow4(const struct flow4_key *k4, struct flow_key *key)
+void xlb_flow_key_of4(const struct flow4_key *k4, struct flow_key *key)
 {
 	memset(key, 0, sizeof(*key));
 	key->saddr[2] = key->daddr[2] = htonl(0xffff);
@@ -479,7 +479,7 @@ int xlb_dp_flow_walk(struct xlb_dp *dp, struct xlb_flow_walk *w, __u32 max, xlb_
 			if (w->family)
 				key = keys.k6[i];
 			else
-				key_of_flow4(&keys.k4[i], &key);
+				xlb_flow_key_of4(&keys.k4[i], &key);
 			fn(ctx, &key, &vals[i]);
 		}
 		visited += n;

@@ -157,6 +157,8 @@ typedef void (*xlb_flow_fn)(void *ctx, const struct flow_key *key, const struct 
  * each. Returns how many were visited (0 once both tables are done), or
  * -errno.
  */
+/* A flows4 key as the 16-byte form of both families (v4-mapped addresses). */
+void xlb_flow_key_of4(const struct flow4_key *k4, struct flow_key *key);
 int xlb_dp_flow_walk(struct xlb_dp *dp, struct xlb_flow_walk *w, __u32 max, xlb_flow_fn fn,
 		     void *ctx);
 /* A backend id's main-table entries opened and closed, summed over CPUs. */

@@ -346,40 +346,39 @@ static int dump(struct xlb_via *v, __u16 type, int family, struct collected *c)
 	return transact(v, nlh, type == RTM_GETRULE ? on_rule : on_route, c) ?: c->err;
 }
 
-int xlb_via_flush(struct xlb_via *v, unsigned int *removed)
+/* What a dump of both families shows of ours of one kind (rules, routes), deleted. */
+static int flush_kind(struct xlb_via *v, __u16 get, __u16 del, struct collected *c,
+		      unsigned int *removed)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
-	struct collected c = {};
 	unsigned int i, f;
 	int ret = 0, r;
 
+	for (f = 0; f < 2 && !ret; f++)
+		ret = dump(v, get, families[f], c);
+	for (i = 0; i < c->n && !ret; i++) {
+		c->msgs[i]->nlmsg_type = del;
+		c->msgs[i]->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+		r = absent_ok(transact(v, c->msgs[i], NULL, NULL));
+		if (!r)
+			(*removed)++;
+		ret = ret ?: r;
+	}
+	for (i = 0; i < c->n; i++)
+		free(c->msgs[i]);
+	c->n = 0;
+	return ret;
+}
+
+int xlb_via_flush(struct xlb_via *v, unsigned int *removed)
+{
+	struct collected c = {};
+	int ret;
+
 	*removed = 0;
 	/* rules first, so no marked socket meets a table half emptied */
-	for (f = 0; f < 2 && !ret; f++)
-		ret = dump(v, RTM_GETRULE, families[f], &c);
-	for (i = 0; i < c.n && !ret; i++) {
-		c.msgs[i]->nlmsg_type = RTM_DELRULE;
-		c.msgs[i]->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-		r = absent_ok(transact(v, c.msgs[i], NULL, NULL));
-		if (!r)
-			(*removed)++;
-		ret = ret ?: r;
-	}
-	for (i = 0; i < c.n; i++)
-		free(c.msgs[i]);
-	c.n = 0;
-	for (f = 0; f < 2 && !ret; f++)
-		ret = dump(v, RTM_GETROUTE, families[f], &c);
-	for (i = 0; i < c.n && !ret; i++) {
-		c.msgs[i]->nlmsg_type = RTM_DELROUTE;
-		c.msgs[i]->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-		r = absent_ok(transact(v, c.msgs[i], NULL, NULL));
-		if (!r)
-			(*removed)++;
-		ret = ret ?: r;
-	}
-	for (i = 0; i < c.n; i++)
-		free(c.msgs[i]);
+	ret = flush_kind(v, RTM_GETRULE, RTM_DELRULE, &c, removed);
+	ret = ret ?: flush_kind(v, RTM_GETROUTE, RTM_DELROUTE, &c, removed);
 	free(c.msgs);
 	return ret;
 }

@@ -104,17 +104,6 @@ static int build_ids(struct ct_req *r, const __be32 *backend, char *err, size_t 
 	return 0;
 }
 
-static void key_of_flow4(const struct flow4_key *k4, struct flow_key *key)
-{
-	memset(key, 0, sizeof(*key));
-	key->saddr[2] = key->daddr[2] = htonl(0xffff);
-	key->saddr[3] = k4->saddr;
-	key->daddr[3] = k4->daddr;
-	key->sport = k4->sport;
-	key->dport = k4->dport;
-	key->proto = k4->proto;
-}
-
 static void format_endpoint(const __be32 addr[4], __be16 port, char *buf, size_t len)
 {
 	char a[XLB_ADDR_STR_MAX];
@@ -229,7 +218,7 @@ static int main_batch(struct ct_req *r, __u32 *visited)
 		if (v6)
 			key = keys.k6[i];
 		else
-			key_of_flow4(&keys.k4[i], &key);
+			xlb_flow_key_of4(&keys.k4[i], &key);
 		if (!judge(r, &key, vals[i].backend_id, vals[i].backend_gen, vals[i].seen,
 			   vals[i].state, &counted) || !r->flush)
 			continue;
